@@ -1,0 +1,15 @@
+//! Schema migrations for qudao; every migration runs on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261130_000001_create_foundation;
+
+/// All of qudao's migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261130_000001_create_foundation::Migration)]
+    }
+}

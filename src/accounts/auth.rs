@@ -1,0 +1,151 @@
+//! Who is calling: bearer tokens for programs, session cookies for browsers,
+//! and the CSRF check for cookie-authenticated writes.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::entity::{api_token, session, user};
+use super::role::{Actor, Credential, Role};
+use super::token;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "qudao_session";
+/// Header a cookie-authenticated API write must carry.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of a cookie in the request, if any.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<Result<&str, AppError>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let parsed = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    Some(parsed.ok_or(AppError::Unauthenticated))
+}
+
+async fn active_user(state: &AppState, id: i64) -> Result<Option<(user::Model, Role)>, AppError> {
+    let Some(u) = user::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    if u.disabled {
+        return Ok(None);
+    }
+    let role = Role::from_code(&u.role)
+        .ok_or_else(|| anyhow::anyhow!("user {} has unknown role {}", u.id, u.role))?;
+    Ok(Some((u, role)))
+}
+
+/// Finds the actor of a request. A bad bearer token is an error; a stale cookie is just anonymous.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Actor>, AppError> {
+    let now = Utc::now();
+    if let Some(token) = bearer(&parts.headers) {
+        let digest = token::digest(token?);
+        let row = api_token::Entity::find()
+            .filter(api_token::Column::TokenHash.eq(digest))
+            .one(&state.db)
+            .await?
+            .filter(|t| t.revoked_at.is_none() && t.expires_at > now)
+            .ok_or(AppError::Unauthenticated)?;
+        let (user, role) = active_user(state, row.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        return Ok(Some(Actor {
+            user,
+            role,
+            credential: Credential::Token { id: row.id },
+        }));
+    }
+    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(row) = session::Entity::find_by_id(token::digest(secret))
+        .one(&state.db)
+        .await?
+        .filter(|s| s.expires_at > now)
+    else {
+        return Ok(None);
+    };
+    let Some((user, role)) = active_user(state, row.user_id).await? else {
+        return Ok(None);
+    };
+    let actor = Actor {
+        user,
+        role,
+        credential: Credential::Session {
+            id: row.id,
+            csrf_token: row.csrf_token,
+        },
+    };
+    check_csrf(parts, &actor)?;
+    Ok(Some(actor))
+}
+
+/// Cookie-authenticated API writes must echo the session's CSRF token in a header.
+fn check_csrf(parts: &Parts, actor: &Actor) -> Result<(), AppError> {
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || !parts.uri.path().starts_with("/api/") {
+        return Ok(());
+    }
+    let Credential::Session { csrf_token, .. } = &actor.credential else {
+        return Ok(());
+    };
+    let sent = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if token::constant_time_eq(sent, csrf_token) {
+        Ok(())
+    } else {
+        Err(AppError::CsrfFailed)
+    }
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// The actor if someone is signed in; anonymous requests pass.
+#[derive(Debug, Clone)]
+pub struct MaybeActor(pub Option<Actor>);
+
+impl FromRequestParts<AppState> for MaybeActor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(MaybeActor)
+    }
+}

@@ -1,0 +1,4 @@
+//! The accounts' tables.
+pub mod api_token;
+pub mod session;
+pub mod user;

@@ -1,0 +1,61 @@
+//! Roles and the signed-in person acting on a request.
+
+use super::entity::user;
+use crate::catalog::domain::region_contains;
+
+vocabulary! {
+    /// What a user may do.
+    Role {
+        Buyer => "buyer", "采购方", "buyer";
+        Producer => "producer", "生产经营主体", "producer";
+        Official => "official", "政府工作人员", "official";
+        Admin => "admin", "平台管理员", "admin";
+    }
+}
+
+/// How the request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser session cookie; the value is the session's stored id.
+    Session { id: String, csrf_token: String },
+    /// A bearer token; the value is the token row's id.
+    Token { id: i64 },
+}
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: user::Model,
+    pub role: Role,
+    pub credential: Credential,
+}
+
+impl Actor {
+    /// The user's id.
+    pub fn id(&self) -> i64 {
+        self.user.id
+    }
+
+    /// The organization a producer works for.
+    pub fn organization_id(&self) -> Option<i64> {
+        match self.role {
+            Role::Producer => self.user.organization_id,
+            _ => None,
+        }
+    }
+
+    /// True for an official whose scope covers `region_code`.
+    pub fn official_covers(&self, region_code: &str) -> bool {
+        self.role == Role::Official
+            && self
+                .user
+                .region_code
+                .as_deref()
+                .is_some_and(|scope| region_contains(scope, region_code))
+    }
+
+    /// True for admins.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}

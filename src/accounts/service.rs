@@ -1,0 +1,199 @@
+//! Registration, login and logout.
+
+use chrono::{Duration, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use super::entity::{api_token, session, user};
+use super::password;
+use super::role::{Credential, Role};
+use super::token;
+use crate::error::{AppError, AppResult, FieldError, Validator};
+
+/// A new account, already checked.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    pub role: Role,
+    pub organization_id: Option<i64>,
+    pub region_code: Option<String>,
+    pub language: String,
+}
+
+/// Checks a username: 3–32 characters of lower-case letters, digits, `-` and `_`.
+pub fn parse_username(raw: &str) -> Result<String, FieldError> {
+    let u = raw.trim().to_lowercase();
+    if u.chars().count() < 3 || u.chars().count() > 32 {
+        return Err(FieldError::new("length", "3 to 32 characters"));
+    }
+    if !u
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    {
+        return Err(FieldError::new(
+            "invalid",
+            "only letters a–z, digits, '-' and '_'",
+        ));
+    }
+    Ok(u)
+}
+
+/// Checks a display name: 1–64 characters after trimming.
+pub fn parse_display_name(raw: &str) -> Result<String, FieldError> {
+    let d = raw.trim();
+    match d.chars().count() {
+        0 => Err(FieldError::new("required", "a name is required")),
+        n if n > 64 => Err(FieldError::new("too_long", "at most 64 characters")),
+        _ => Ok(d.to_string()),
+    }
+}
+
+/// Checks a language code: `zh` or `en`.
+pub fn parse_language(raw: Option<&str>) -> Result<String, FieldError> {
+    match raw.unwrap_or("zh") {
+        "zh" | "zh-CN" | "zh-Hans" => Ok("zh".into()),
+        "en" => Ok("en".into()),
+        _ => Err(FieldError::new("unknown_value", "zh or en")),
+    }
+}
+
+/// Creates an account. The username must be free; the password is hashed with argon2id.
+pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<user::Model> {
+    let taken = user::Entity::find()
+        .filter(user::Column::Username.eq(&new.username))
+        .one(db)
+        .await?
+        .is_some();
+    if taken {
+        let mut v = Validator::default();
+        v.add("username", "taken", "this username is already taken");
+        v.finish()?;
+    }
+    let hash = password::hash(&new.password)?;
+    let model = user::ActiveModel {
+        username: Set(new.username),
+        password_hash: Set(hash),
+        display_name: Set(new.display_name),
+        role: Set(new.role.code().to_string()),
+        organization_id: Set(new.organization_id),
+        region_code: Set(new.region_code),
+        language: Set(new.language),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(model)
+}
+
+/// What a successful login hands back.
+#[derive(Debug, Clone)]
+pub struct LoginGrant {
+    pub user: user::Model,
+    /// Bearer token for programs.
+    pub token: String,
+    /// Session cookie value for browsers.
+    pub session_secret: String,
+    /// Token to echo in `X-CSRF-Token` on cookie-authenticated writes.
+    pub csrf_token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// Checks a username and password; on success opens a fresh session and issues a bearer token.
+/// Unknown users, wrong passwords and disabled accounts all answer the same way.
+pub async fn login(
+    db: &impl ConnectionTrait,
+    username: &str,
+    password_text: &str,
+    lifetime_hours: i64,
+) -> AppResult<LoginGrant> {
+    let username = username.trim().to_lowercase();
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(&username))
+        .one(db)
+        .await?;
+    let (stored, user) = match found {
+        Some(u) => (u.password_hash.clone(), Some(u)),
+        None => (password::DUMMY_HASH.clone(), None),
+    };
+    let password_text = password_text.to_string();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&password_text, &stored))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check panicked: {e}"))?;
+    let user = match user {
+        Some(u) if matches && !u.disabled => u,
+        _ => return Err(AppError::InvalidCredentials),
+    };
+    let now = Utc::now();
+    let expires_at = now + Duration::hours(lifetime_hours);
+    let session_secret = token::generate();
+    let csrf_token = token::generate();
+    session::ActiveModel {
+        id: Set(token::digest(&session_secret)),
+        user_id: Set(user.id),
+        csrf_token: Set(csrf_token.clone()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+    }
+    .insert(db)
+    .await?;
+    let bearer = token::generate();
+    api_token::ActiveModel {
+        user_id: Set(user.id),
+        name: Set("login".into()),
+        token_hash: Set(token::digest(&bearer)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(LoginGrant {
+        user,
+        token: bearer,
+        session_secret,
+        csrf_token,
+        expires_at,
+    })
+}
+
+/// Ends the session or revokes the token the request came with.
+pub async fn logout(db: &impl ConnectionTrait, credential: &Credential) -> AppResult<()> {
+    match credential {
+        Credential::Session { id, .. } => {
+            session::Entity::delete_by_id(id.clone()).exec(db).await?;
+        }
+        Credential::Token { id } => {
+            api_token::Entity::update_many()
+                .col_expr(
+                    api_token::Column::RevokedAt,
+                    sea_orm::sea_query::Expr::value(Utc::now()),
+                )
+                .filter(api_token::Column::Id.eq(*id))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends every session and token of a user (when disabled or when the password changes).
+pub async fn end_all_sessions(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}

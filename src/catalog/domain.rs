@@ -1,0 +1,431 @@
+//! Pure catalog vocabulary: exact quantities, units, grades, certifications,
+//! money and region codes. No I/O here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+/// Thousandths in one unit: quantities are exact to three decimal places.
+pub const MILLI: i64 = 1000;
+
+/// An exact, non-negative quantity in a listing's unit, stored as thousandths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Quantity(i64);
+
+impl Quantity {
+    /// The largest quantity qudao accepts: one billion units.
+    pub const MAX: Quantity = Quantity(1_000_000_000 * MILLI);
+
+    /// From a count of thousandths.
+    pub const fn from_milli(milli: i64) -> Self {
+        Quantity(milli)
+    }
+
+    /// From whole units.
+    pub const fn from_units(units: i64) -> Self {
+        Quantity(units * MILLI)
+    }
+
+    /// The count of thousandths.
+    pub const fn milli(self) -> i64 {
+        self.0
+    }
+
+    /// True when the quantity has no fractional part.
+    pub fn is_whole(self) -> bool {
+        self.0 % MILLI == 0
+    }
+}
+
+/// Why a quantity text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantityError {
+    Empty,
+    NotANumber,
+    Negative,
+    TooPrecise,
+    TooLarge,
+}
+
+impl QuantityError {
+    /// As a field error.
+    pub fn field_error(self) -> FieldError {
+        match self {
+            QuantityError::Empty => FieldError::new("required", "a quantity is required"),
+            QuantityError::NotANumber => {
+                FieldError::new("invalid", "must be a decimal number such as 12.5")
+            }
+            QuantityError::Negative => FieldError::new("out_of_range", "must not be negative"),
+            QuantityError::TooPrecise => {
+                FieldError::new("too_precise", "at most three decimal places")
+            }
+            QuantityError::TooLarge => {
+                FieldError::new("out_of_range", "must be at most 1000000000")
+            }
+        }
+    }
+}
+
+impl FromStr for Quantity {
+    type Err = QuantityError;
+
+    /// Parses plain decimal text ("12", "12.5", "0.125") exactly; no exponent, no sign but `+`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(QuantityError::Empty);
+        }
+        let s = s.strip_prefix('+').unwrap_or(s);
+        if s.starts_with('-') {
+            let rest = &s[1..];
+            return if rest.parse::<Quantity>().is_ok_and(|q| q.0 == 0) {
+                Ok(Quantity(0))
+            } else if rest.parse::<Quantity>().is_ok() {
+                Err(QuantityError::Negative)
+            } else {
+                Err(QuantityError::NotANumber)
+            };
+        }
+        let (whole, frac) = match s.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (s, ""),
+        };
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) {
+            return Err(QuantityError::NotANumber);
+        }
+        let frac = frac.trim_end_matches('0');
+        if frac.len() > 3 {
+            return Err(QuantityError::TooPrecise);
+        }
+        let whole = whole.trim_start_matches('0');
+        if whole.len() > 10 {
+            return Err(QuantityError::TooLarge);
+        }
+        let units: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| QuantityError::TooLarge)?
+        };
+        let mut thousandths: i64 = 0;
+        for (i, b) in frac.bytes().enumerate() {
+            thousandths += i64::from(b - b'0') * 10_i64.pow(2 - i as u32);
+        }
+        let q = Quantity(units * MILLI + thousandths);
+        if q > Quantity::MAX {
+            return Err(QuantityError::TooLarge);
+        }
+        Ok(q)
+    }
+}
+
+impl fmt::Display for Quantity {
+    /// Shortest exact decimal: 12, 12.5, 0.125.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.0 / MILLI;
+        let frac = self.0 % MILLI;
+        if frac == 0 {
+            write!(f, "{whole}")
+        } else {
+            let s = format!("{frac:03}");
+            write!(f, "{whole}.{}", s.trim_end_matches('0'))
+        }
+    }
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A quantity as sent by a client: decimal text, or a JSON number read back to its shortest text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum QuantityInput {
+    Text(String),
+    Integer(i64),
+    Number(serde_json::Number),
+}
+
+impl QuantityInput {
+    /// Parses into an exact quantity.
+    pub fn parse(&self) -> Result<Quantity, QuantityError> {
+        match self {
+            QuantityInput::Text(s) => s.parse(),
+            QuantityInput::Integer(i) => i.to_string().parse(),
+            // A JSON number that is not an integer: its shortest round-trip text is what was typed.
+            QuantityInput::Number(n) => {
+                let text = n.to_string();
+                if text.contains(['e', 'E']) {
+                    Err(QuantityError::TooPrecise)
+                } else {
+                    text.parse()
+                }
+            }
+        }
+    }
+}
+
+/// Money in fen (分), the smallest unit of the yuan.
+pub type Fen = i64;
+
+/// The largest unit price accepted: ¥1 000 000.
+pub const MAX_PRICE_FEN: Fen = 100_000_000;
+
+/// Renders fen as yuan with two decimals, e.g. `¥5.20`.
+pub fn format_yuan(fen: Fen) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    format!("{sign}¥{}.{:02}", fen / 100, fen % 100)
+}
+
+vocabulary! {
+    /// The unit a listing is sold in.
+    Unit {
+        Jin => "jin", "斤", "jin (500 g)";
+        Kg => "kg", "公斤", "kg";
+        Ton => "ton", "吨", "tonne";
+        Piece => "piece", "件", "piece";
+    }
+}
+
+vocabulary! {
+    /// Quality grade, best first.
+    Grade {
+        Special => "special", "特级", "premium";
+        First => "first", "一级", "grade 1";
+        Second => "second", "二级", "grade 2";
+        Third => "third", "三级", "grade 3";
+        Ungraded => "ungraded", "未分级", "ungraded";
+    }
+}
+
+vocabulary! {
+    /// Certifications a listing can carry.
+    Certification {
+        Organic => "organic", "有机", "organic";
+        GreenFood => "green_food", "绿色食品", "green food";
+        GeographicalIndication => "geographical_indication", "地理标志", "geographical indication";
+        PovertyAlleviation => "poverty_alleviation", "扶贫产品认定", "certified poverty-alleviation product";
+    }
+}
+
+vocabulary! {
+    /// What kind of producer an organization is.
+    OrganizationKind {
+        Cooperative => "cooperative", "农民专业合作社", "cooperative";
+        Enterprise => "enterprise", "龙头企业", "leading enterprise";
+        FamilyFarm => "family_farm", "家庭农场", "family farm";
+        VillageAgent => "village_agent", "村级代办点", "village agent";
+    }
+}
+
+vocabulary! {
+    /// Where an organization is in onboarding: apply → county recommends → admin approves.
+    VerificationStatus {
+        Applied => "applied", "已申请", "applied";
+        Recommended => "recommended", "县级已推荐", "recommended by county";
+        Approved => "approved", "已认证", "approved";
+        Rejected => "rejected", "未通过", "rejected";
+    }
+}
+
+vocabulary! {
+    /// Whether a listing is on sale.
+    ListingStatus {
+        Active => "active", "在售", "on sale";
+        Paused => "paused", "已暂停", "paused";
+    }
+}
+
+/// Certifications stored as one comma-separated text column.
+pub fn certifications_to_column(certs: &[Certification]) -> String {
+    let mut certs = certs.to_vec();
+    certs.sort();
+    certs.dedup();
+    certs.iter().map(|c| c.code()).collect::<Vec<_>>().join(",")
+}
+
+/// The inverse of [`certifications_to_column`]; unknown codes are dropped.
+pub fn certifications_from_column(col: &str) -> Vec<Certification> {
+    col.split(',')
+        .filter_map(Certification::from_code)
+        .collect()
+}
+
+/// Administrative level of a region code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionLevel {
+    Province = 1,
+    Prefecture = 2,
+    County = 3,
+    Township = 4,
+    Village = 5,
+}
+
+impl RegionLevel {
+    /// From the stored number 1–5.
+    pub fn from_number(n: i16) -> Option<Self> {
+        Some(match n {
+            1 => RegionLevel::Province,
+            2 => RegionLevel::Prefecture,
+            3 => RegionLevel::County,
+            4 => RegionLevel::Township,
+            5 => RegionLevel::Village,
+            _ => return None,
+        })
+    }
+
+    /// How many leading digits of a code identify a region of this level.
+    pub fn prefix_len(self) -> usize {
+        match self {
+            RegionLevel::Province => 2,
+            RegionLevel::Prefecture => 4,
+            RegionLevel::County => 6,
+            RegionLevel::Township => 9,
+            RegionLevel::Village => 12,
+        }
+    }
+}
+
+/// Works out the level of a division code: six digits (GB/T 2260) for province,
+/// prefecture and county, twelve (the statistical code) for township and village.
+pub fn region_level(code: &str) -> Option<RegionLevel> {
+    if !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match code.len() {
+        6 if &code[2..] == "0000" => Some(RegionLevel::Province),
+        6 if &code[4..] == "00" => Some(RegionLevel::Prefecture),
+        6 => Some(RegionLevel::County),
+        12 if &code[9..] == "000" && &code[6..9] != "000" => Some(RegionLevel::Township),
+        12 if &code[9..] != "000" && &code[6..9] != "000" => Some(RegionLevel::Village),
+        _ => None,
+    }
+}
+
+/// True when region `inner` is `outer` or lies inside it.
+pub fn region_contains(outer: &str, inner: &str) -> bool {
+    match (region_level(outer), region_level(inner)) {
+        (Some(lo), Some(li)) if li >= lo => {
+            let n = lo.prefix_len();
+            inner[..n] == outer[..n]
+        }
+        _ => false,
+    }
+}
+
+/// The code of the county that contains `code` (itself for a county), if the code is county level or below.
+pub fn county_of(code: &str) -> Option<&str> {
+    match region_level(code)? {
+        RegionLevel::County | RegionLevel::Township | RegionLevel::Village => Some(&code[..6]),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn quantities_parse_exactly() {
+        assert_eq!("12".parse::<Quantity>(), Ok(Quantity::from_units(12)));
+        assert_eq!("12.5".parse::<Quantity>(), Ok(Quantity::from_milli(12_500)));
+        assert_eq!("0.125".parse::<Quantity>(), Ok(Quantity::from_milli(125)));
+        assert_eq!(".5".parse::<Quantity>(), Ok(Quantity::from_milli(500)));
+        assert_eq!(
+            "3.1400".parse::<Quantity>(),
+            Ok(Quantity::from_milli(3_140))
+        );
+        assert_eq!("-1".parse::<Quantity>(), Err(QuantityError::Negative));
+        assert_eq!("0.0001".parse::<Quantity>(), Err(QuantityError::TooPrecise));
+        assert_eq!("1e3".parse::<Quantity>(), Err(QuantityError::NotANumber));
+        assert_eq!("".parse::<Quantity>(), Err(QuantityError::Empty));
+        assert_eq!(".".parse::<Quantity>(), Err(QuantityError::NotANumber));
+        assert_eq!(
+            "1000000001".parse::<Quantity>(),
+            Err(QuantityError::TooLarge)
+        );
+        assert_eq!(
+            "99999999999999999999".parse::<Quantity>(),
+            Err(QuantityError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn json_numbers_keep_what_was_typed() {
+        let q: QuantityInput = serde_json::from_str("0.1").unwrap();
+        assert_eq!(q.parse(), Ok(Quantity::from_milli(100)));
+        let q: QuantityInput = serde_json::from_str("2000").unwrap();
+        assert_eq!(q.parse(), Ok(Quantity::from_units(2000)));
+        let q: QuantityInput = serde_json::from_str("\"7.25\"").unwrap();
+        assert_eq!(q.parse(), Ok(Quantity::from_milli(7_250)));
+        let q: QuantityInput = serde_json::from_str("1e300").unwrap();
+        assert!(q.parse().is_err());
+    }
+
+    #[test]
+    fn yuan_formatting() {
+        assert_eq!(format_yuan(520), "¥5.20");
+        assert_eq!(format_yuan(7), "¥0.07");
+        assert_eq!(format_yuan(-150), "-¥1.50");
+    }
+
+    #[test]
+    fn region_codes_know_their_level_and_containment() {
+        assert_eq!(region_level("510000"), Some(RegionLevel::Province));
+        assert_eq!(region_level("511700"), Some(RegionLevel::Prefecture));
+        assert_eq!(region_level("511723"), Some(RegionLevel::County));
+        assert_eq!(region_level("511723100000"), Some(RegionLevel::Township));
+        assert_eq!(region_level("511723100201"), Some(RegionLevel::Village));
+        assert_eq!(region_level("51172"), None);
+        assert_eq!(region_level("5117a3"), None);
+        assert!(region_contains("510000", "513326"));
+        assert!(region_contains("511723", "511723100201"));
+        assert!(region_contains("511723", "511723"));
+        assert!(!region_contains("513326", "511723100201"));
+        assert!(!region_contains("511723100201", "511723"));
+        assert_eq!(county_of("513326203201"), Some("513326"));
+        assert_eq!(county_of("513300"), None);
+    }
+
+    #[test]
+    fn certifications_round_trip_sorted_and_unique() {
+        let col = certifications_to_column(&[
+            Certification::PovertyAlleviation,
+            Certification::Organic,
+            Certification::Organic,
+        ]);
+        assert_eq!(col, "organic,poverty_alleviation");
+        assert_eq!(
+            certifications_from_column(&col),
+            vec![Certification::Organic, Certification::PovertyAlleviation]
+        );
+        assert!(certifications_from_column("").is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn quantity_text_round_trips(milli in 0i64..=Quantity::MAX.milli()) {
+            let q = Quantity::from_milli(milli);
+            prop_assert_eq!(q.to_string().parse::<Quantity>(), Ok(q));
+        }
+
+        #[test]
+        fn containment_follows_code_prefixes(county in 100000u32..999999, town in 1u32..999, village in 1u32..999) {
+            let county = format!("{county:06}");
+            prop_assume!(region_level(&county) == Some(RegionLevel::County));
+            let v = format!("{county}{town:03}{village:03}");
+            prop_assert!(region_contains(&county, &v));
+            prop_assert!(region_contains(&format!("{}0000", &county[..2]), &v));
+            prop_assert!(!region_contains(&v, &county));
+        }
+    }
+}

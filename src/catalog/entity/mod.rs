@@ -1,0 +1,8 @@
+//! The catalog's tables.
+pub mod category;
+pub mod category_alias;
+pub mod household;
+pub mod listing;
+pub mod listing_photo;
+pub mod organization;
+pub mod region;

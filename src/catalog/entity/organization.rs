@@ -1,0 +1,28 @@
+//! A producer (经营主体): cooperative, enterprise, family farm or village agent.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "organizations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub region_code: String,
+    pub status: String,
+    pub description: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub recommended_by: Option<i64>,
+    pub recommended_at: Option<DateTimeUtc>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<DateTimeUtc>,
+    pub decision_note: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

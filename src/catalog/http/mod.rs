@@ -1,0 +1,17 @@
+//! The catalog's HTTP API.
+pub mod listings;
+pub mod organizations;
+pub mod reference;
+pub mod views;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// Every catalog route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(listings::router())
+        .merge(organizations::router())
+        .merge(reference::router())
+}

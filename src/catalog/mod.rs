@@ -1,0 +1,8 @@
+//! The catalog: regions, organizations, households, categories and listings.
+pub mod categories;
+pub mod domain;
+pub mod entity;
+pub mod http;
+pub mod listings;
+pub mod organizations;
+pub mod regions;

@@ -1,0 +1,215 @@
+//! Organizations (经营主体) and their onboarding: apply → county recommends → admin approves.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Set};
+
+use super::domain::{OrganizationKind, VerificationStatus, county_of};
+use super::entity::organization;
+use crate::accounts::entity::user;
+use crate::accounts::{Actor, Role};
+use crate::error::{AppError, AppResult};
+use crate::outbox::{self, Channel, Event};
+
+/// A checked application.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub region_code: String,
+    pub description: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+/// True when `actor` may see this organization (approved ones are public).
+pub fn can_view(actor: Option<&Actor>, org: &organization::Model) -> bool {
+    org.status == VerificationStatus::Approved.code()
+        || actor.is_some_and(|a| can_view_private(a, org))
+}
+
+/// True when `actor` may see the organization's non-public parts (households, pending state).
+pub fn can_view_private(actor: &Actor, org: &organization::Model) -> bool {
+    actor.is_admin()
+        || actor.organization_id() == Some(org.id)
+        || actor.official_covers(&org.region_code)
+}
+
+/// The status stored on an organization.
+pub fn status(org: &organization::Model) -> VerificationStatus {
+    VerificationStatus::from_code(&org.status).unwrap_or(VerificationStatus::Applied)
+}
+
+async fn event(
+    db: &impl ConnectionTrait,
+    topic: &str,
+    org: &organization::Model,
+) -> Result<(), sea_orm::DbErr> {
+    outbox::enqueue(
+        db,
+        Event {
+            channel: Channel::Notify,
+            topic,
+            aggregate_type: "organization",
+            aggregate_id: org.id,
+            payload: serde_json::json!({"organization_id": org.id, "status": org.status, "region_code": org.region_code}),
+        },
+    )
+    .await
+}
+
+/// A producer without an organization applies for one and becomes its first staff member.
+pub async fn apply(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    app: Application,
+) -> AppResult<organization::Model> {
+    if actor.role != Role::Producer {
+        return Err(AppError::Forbidden(
+            "only producer accounts can apply for an organization".into(),
+        ));
+    }
+    if actor.user.organization_id.is_some() {
+        return Err(AppError::Conflict(
+            "already_member",
+            "this account already belongs to an organization".into(),
+        ));
+    }
+    let now = Utc::now();
+    let org = organization::ActiveModel {
+        name: Set(app.name),
+        kind: Set(app.kind.code().to_string()),
+        region_code: Set(app.region_code),
+        status: Set(VerificationStatus::Applied.code().to_string()),
+        description: Set(app.description),
+        contact_name: Set(app.contact_name),
+        contact_phone: Set(app.contact_phone),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let mut u = actor.user.clone().into_active_model();
+    u.organization_id = Set(Some(org.id));
+    u.update(db).await?;
+    event(db, "organization.applied", &org).await?;
+    crate::audit::record(
+        db,
+        Some(actor.id()),
+        "organization.apply",
+        "organization",
+        org.id,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(org)
+}
+
+/// What an onboarding decision does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Recommend,
+    Approve,
+    Reject,
+}
+
+/// Moves an organization through onboarding. The county's official recommends, an admin approves;
+/// either may reject a pending application.
+pub async fn decide(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    decision: Decision,
+    note: Option<String>,
+) -> AppResult<organization::Model> {
+    let org = organization::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    if !can_view(Some(actor), &org) {
+        return Err(AppError::NotFound("organization"));
+    }
+    let current = status(&org);
+    let county = county_of(&org.region_code)
+        .unwrap_or(&org.region_code)
+        .to_string();
+    let allowed = match decision {
+        Decision::Recommend => actor.official_covers(&county),
+        Decision::Approve => actor.is_admin(),
+        Decision::Reject => actor.is_admin() || actor.official_covers(&county),
+    };
+    if !allowed {
+        return Err(AppError::Forbidden(match decision {
+            Decision::Recommend => {
+                "only an official whose region covers the organization's county can recommend it"
+                    .into()
+            }
+            Decision::Approve => "only platform admins can approve organizations".into(),
+            Decision::Reject => {
+                "only the county's officials or platform admins can reject organizations".into()
+            }
+        }));
+    }
+    let next = match (decision, current) {
+        (Decision::Recommend, VerificationStatus::Applied) => VerificationStatus::Recommended,
+        (Decision::Approve, VerificationStatus::Recommended) => VerificationStatus::Approved,
+        (Decision::Reject, VerificationStatus::Applied | VerificationStatus::Recommended) => {
+            VerificationStatus::Rejected
+        }
+        (_, from) => {
+            return Err(AppError::Conflict(
+                "invalid_transition",
+                format!(
+                    "an organization that is {} cannot be {}",
+                    from.code(),
+                    match decision {
+                        Decision::Recommend => "recommended",
+                        Decision::Approve =>
+                            "approved (it must be recommended by its county first)",
+                        Decision::Reject => "rejected",
+                    }
+                ),
+            ));
+        }
+    };
+    let now = Utc::now();
+    let mut m = org.into_active_model();
+    m.status = Set(next.code().to_string());
+    m.updated_at = Set(now);
+    match decision {
+        Decision::Recommend => {
+            m.recommended_by = Set(Some(actor.id()));
+            m.recommended_at = Set(Some(now));
+        }
+        Decision::Approve | Decision::Reject => {
+            m.decided_by = Set(Some(actor.id()));
+            m.decided_at = Set(Some(now));
+            m.decision_note = Set(note.clone());
+        }
+    }
+    let org = m.update(db).await?;
+    let topic = format!("organization.{}", next.code());
+    event(db, &topic, &org).await?;
+    crate::audit::record(
+        db,
+        Some(actor.id()),
+        &topic,
+        "organization",
+        org.id,
+        serde_json::json!({"note": note}),
+    )
+    .await?;
+    Ok(org)
+}
+
+/// The staff accounts of an organization.
+pub async fn staff(
+    db: &impl ConnectionTrait,
+    org_id: i64,
+) -> Result<Vec<user::Model>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    user::Entity::find()
+        .filter(user::Column::OrganizationId.eq(org_id))
+        .all(db)
+        .await
+}

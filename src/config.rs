@@ -1,0 +1,192 @@
+//! Settings: built-in defaults, then an optional `qudao.toml`, then `QUDAO_*`
+//! environment variables, then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Everything qudao can be configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// host:port to listen on.
+    pub listen: String,
+    /// Where the embedded database, search index and email files live.
+    pub data_dir: PathBuf,
+    pub meili_url: Option<String>,
+    pub meili_key: Option<String>,
+    pub smtp_url: Option<String>,
+    /// Server secret for signed values; generated and kept in the data dir when not set.
+    pub secret: Option<String>,
+    /// Load the demo dataset into an empty database.
+    pub demo: bool,
+    /// Password of the demo accounts.
+    pub demo_password: String,
+    /// `json` for structured logs, anything else for human-readable ones.
+    pub log_format: String,
+    /// Lifetime of a login session and of a login token, in hours.
+    pub session_hours: i64,
+}
+
+/// The keys a `qudao.toml` may hold; all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    meili_url: Option<String>,
+    meili_key: Option<String>,
+    smtp_url: Option<String>,
+    secret: Option<String>,
+    demo: Option<bool>,
+    demo_password: Option<String>,
+    log_format: Option<String>,
+    session_hours: Option<i64>,
+}
+
+/// Flags given on the command line, which win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub no_demo: bool,
+}
+
+impl Settings {
+    /// Settings for the embedded setup, rooted at `data_dir`.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Settings {
+            database_url: sqlite_url(&data_dir),
+            listen: "127.0.0.1:8080".into(),
+            data_dir,
+            meili_url: None,
+            meili_key: None,
+            smtp_url: None,
+            secret: None,
+            demo: true,
+            demo_password: "qudao-demo".into(),
+            log_format: "text".into(),
+            session_hours: 24 * 14,
+        }
+    }
+
+    /// Reads the file, the environment and the flags, in that order of precedence (last wins).
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let path = overrides
+            .config
+            .clone()
+            .or_else(|| env("QUDAO_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("qudao.toml"));
+        let file: FileSettings = if path.exists() {
+            let raw = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&raw).with_context(|| format!("parsing {}", path.display()))?
+        } else if overrides.config.is_some() {
+            anyhow::bail!("config file {} does not exist", path.display());
+        } else {
+            FileSettings::default()
+        };
+
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| env("QUDAO_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let mut s = Settings::embedded(&data_dir);
+        let pick = |env_key: &str, file_val: Option<String>| env(env_key).or(file_val);
+        if let Some(v) = pick("QUDAO_DATABASE_URL", file.database_url) {
+            s.database_url = v;
+        }
+        if let Some(v) = pick("QUDAO_LISTEN", file.listen) {
+            s.listen = v;
+        }
+        s.meili_url = pick("QUDAO_MEILI_URL", file.meili_url);
+        s.meili_key = pick("QUDAO_MEILI_KEY", file.meili_key);
+        s.smtp_url = pick("QUDAO_SMTP_URL", file.smtp_url);
+        s.secret = pick("QUDAO_SECRET", file.secret);
+        if let Some(v) = pick("QUDAO_DEMO_PASSWORD", file.demo_password) {
+            s.demo_password = v;
+        }
+        if let Some(v) = pick("QUDAO_LOG_FORMAT", file.log_format) {
+            s.log_format = v;
+        }
+        if let Some(v) = env("QUDAO_DEMO") {
+            s.demo = parse_bool(&v).context("QUDAO_DEMO must be true or false")?;
+        } else if let Some(v) = file.demo {
+            s.demo = v;
+        }
+        if let Some(v) = env("QUDAO_SESSION_HOURS") {
+            s.session_hours = v
+                .parse()
+                .context("QUDAO_SESSION_HOURS must be a whole number")?;
+        } else if let Some(v) = file.session_hours {
+            s.session_hours = v;
+        }
+        if let Some(v) = &overrides.listen {
+            s.listen = v.clone();
+        }
+        if overrides.no_demo {
+            s.demo = false;
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
+            anyhow::bail!(
+                "QUDAO_DATABASE_URL must start with sqlite:// or postgres://, got {:?}",
+                self.database_url
+            );
+        }
+        if self.session_hours < 1 {
+            anyhow::bail!("session_hours must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// True when the database is SQLite.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("qudao.db").display())
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_accept_the_usual_spellings() {
+        assert_eq!(parse_bool("FALSE"), Some(false));
+        assert_eq!(parse_bool("on"), Some(true));
+        assert_eq!(parse_bool("maybe"), None);
+    }
+
+    #[test]
+    fn embedded_defaults_put_sqlite_under_the_data_dir() {
+        let s = Settings::embedded("/tmp/q");
+        assert_eq!(s.database_url, "sqlite:///tmp/q/qudao.db?mode=rwc");
+        assert_eq!(s.listen, "127.0.0.1:8080");
+        assert!(s.is_sqlite());
+    }
+}

@@ -1,0 +1,72 @@
+//! Connecting to SQLite or PostgreSQL and running migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::config::Settings;
+
+/// Opens the pool; SQLite gets WAL, a busy timeout and enforced foreign keys.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    if settings.is_sqlite() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    }
+    let mut opts = ConnectOptions::new(settings.database_url.clone());
+    opts.max_connections(if settings.is_sqlite() { 8 } else { 20 })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Database::connect(opts)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&settings.database_url)))
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// The URL without a password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            super::redact("postgres://qudao:secret@db:5432/qudao"),
+            "postgres://qudao:***@db:5432/qudao"
+        );
+        assert_eq!(
+            super::redact("sqlite://data/qudao.db"),
+            "sqlite://data/qudao.db"
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! The demo dataset: real places and products of the counties qudao serves first,
+//! so a newcomer sees a living market at once.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
+};
+
+use crate::accounts::Role;
+use crate::accounts::entity::user;
+use crate::accounts::password;
+use crate::catalog::categories;
+use crate::catalog::domain::{
+    Certification, Grade, ListingStatus, OrganizationKind, Quantity, Unit, VerificationStatus,
+    certifications_to_column,
+};
+use crate::catalog::entity::{household, listing, organization};
+use crate::catalog::regions;
+use crate::outbox::{self, Channel, Event};
+
+/// The demo accounts, all with the demo password.
+pub const DEMO_USERNAMES: &[&str] = &[
+    "admin",
+    "buyer",
+    "coop-liewa",
+    "coop-panshi",
+    "official-kaijiang",
+    "official-sichuan",
+];
+
+struct DemoListing {
+    category: &'static str,
+    title: &'static str,
+    description: &'static str,
+    unit: Unit,
+    price_fen: i64,
+    stock: &'static str,
+    min_order: &'static str,
+    grade: Grade,
+    season: Option<(i32, i32)>,
+    certifications: &'static [Certification],
+}
+
+struct DemoOrg {
+    name: &'static str,
+    kind: OrganizationKind,
+    region: &'static str,
+    status: VerificationStatus,
+    description: &'static str,
+    contact: (&'static str, &'static str),
+    /// (members, registered 建档立卡, benefit share in basis points)
+    households: &'static [(i32, bool, i32)],
+    listings: &'static [DemoListing],
+}
+
+const ORGS: &[DemoOrg] = &[
+    DemoOrg {
+        name: "道孚县列瓦村果蔬种植专业合作社",
+        kind: OrganizationKind::Cooperative,
+        region: "513326100201",
+        status: VerificationStatus::Approved,
+        description: "列瓦村集体经济合作社,专家指导种植高原苹果、马铃薯,带动全村脱贫户增收。",
+        contact: ("泽仁", "0836-7122001"),
+        households: &[
+            (5, true, 1200),
+            (4, true, 1200),
+            (6, true, 1000),
+            (3, false, 600),
+        ],
+        listings: &[
+            DemoListing {
+                category: "apple",
+                title: "列瓦村高原红富士苹果",
+                description: "海拔3000米高原种植,昼夜温差大,脆甜多汁。专家指导种植,产地直发。",
+                unit: Unit::Jin,
+                price_fen: 680,
+                stock: "30000",
+                min_order: "50",
+                grade: Grade::First,
+                season: Some((9, 11)),
+                certifications: &[Certification::GreenFood, Certification::PovertyAlleviation],
+            },
+            DemoListing {
+                category: "potato",
+                title: "道孚高原洋芋",
+                description: "高原黄心洋芋(土豆),淀粉足,耐储运,适合食堂和超市批量采购。",
+                unit: Unit::Jin,
+                price_fen: 180,
+                stock: "80000",
+                min_order: "500",
+                grade: Grade::First,
+                season: Some((8, 12)),
+                certifications: &[Certification::PovertyAlleviation],
+            },
+            DemoListing {
+                category: "yak-meat",
+                title: "道孚牦牛肉 鲜切",
+                description: "高原放养牦牛,现宰分割,冷链发货。",
+                unit: Unit::Kg,
+                price_fen: 9800,
+                stock: "800",
+                min_order: "5",
+                grade: Grade::Special,
+                season: None,
+                certifications: &[Certification::GeographicalIndication],
+            },
+        ],
+    },
+    DemoOrg {
+        name: "开江县盘石村农民专业合作社",
+        kind: OrganizationKind::Cooperative,
+        region: "511723104201",
+        status: VerificationStatus::Approved,
+        description: "盘石村村集体产业合作社,“龙头企业+合作社+基地+农户”模式,主营优质稻米和竹编。",
+        contact: ("李明华", "0818-8221036"),
+        households: &[
+            (4, true, 1500),
+            (5, true, 1500),
+            (3, true, 1000),
+            (2, false, 500),
+        ],
+        listings: &[
+            DemoListing {
+                category: "rice",
+                title: "开江盘石村生态大米",
+                description: "开江县新宁河畔稻田,一季稻,10万吨大米加工项目配套加工,真空包装。",
+                unit: Unit::Jin,
+                price_fen: 480,
+                stock: "40000",
+                min_order: "100",
+                grade: Grade::First,
+                season: Some((9, 12)),
+                certifications: &[Certification::GreenFood, Certification::PovertyAlleviation],
+            },
+            DemoListing {
+                category: "bean-curd-sticks",
+                title: "开江豆笋 手工晾晒",
+                description: "开江传统豆笋,非转基因黄豆,手工起皮晾晒。",
+                unit: Unit::Jin,
+                price_fen: 2600,
+                stock: "3000",
+                min_order: "10",
+                grade: Grade::First,
+                season: None,
+                certifications: &[Certification::GeographicalIndication],
+            },
+            DemoListing {
+                category: "bamboo-weaving",
+                title: "盘石竹编果篮",
+                description: "村里老手艺人编织,工艺美术大师结对授艺,每只都不一样。",
+                unit: Unit::Piece,
+                price_fen: 8800,
+                stock: "120",
+                min_order: "1",
+                grade: Grade::Ungraded,
+                season: None,
+                certifications: &[Certification::PovertyAlleviation],
+            },
+        ],
+    },
+    DemoOrg {
+        name: "开江县程家沟村晓春家庭农场",
+        kind: OrganizationKind::FamilyFarm,
+        region: "511723104202",
+        status: VerificationStatus::Approved,
+        description: "程家沟村家庭农场,种植红苕和二荆条海椒。",
+        contact: ("程晓春", "13908181234"),
+        households: &[(4, true, 2000)],
+        listings: &[
+            DemoListing {
+                category: "sweet-potato",
+                title: "程家沟红心红苕",
+                description: "沙地红苕,红心香甜,蒸煮烤皆宜。",
+                unit: Unit::Jin,
+                price_fen: 250,
+                stock: "12000",
+                min_order: "50",
+                grade: Grade::Second,
+                season: Some((9, 12)),
+                certifications: &[],
+            },
+            DemoListing {
+                category: "chili",
+                title: "二荆条海椒 干货",
+                description: "开江二荆条,晒干手选,香而不燥。",
+                unit: Unit::Jin,
+                price_fen: 2200,
+                stock: "1500",
+                min_order: "5",
+                grade: Grade::First,
+                season: None,
+                certifications: &[],
+            },
+        ],
+    },
+    DemoOrg {
+        name: "道孚县鲜水镇中藏药材种植专业合作社",
+        kind: OrganizationKind::Cooperative,
+        region: "513326100000",
+        status: VerificationStatus::Approved,
+        description: "培育发展中藏药材种植产业,规范采挖与初加工,带动牧民增收。",
+        contact: ("格桑", "0836-7125588"),
+        households: &[(6, true, 1500), (5, true, 1500), (7, true, 1500)],
+        listings: &[
+            DemoListing {
+                category: "cordyceps",
+                title: "道孚冬虫夏草 精选",
+                description: "高海拔草甸采挖虫草,按条分级,每克约3至4条。",
+                unit: Unit::Kg,
+                price_fen: 18_000_000,
+                stock: "12.5",
+                min_order: "0.05",
+                grade: Grade::Special,
+                season: Some((5, 7)),
+                certifications: &[Certification::GeographicalIndication],
+            },
+            DemoListing {
+                category: "fritillaria",
+                title: "川贝母 松贝 统货",
+                description: "甘孜高原野生抚育川贝母,晒干统货。",
+                unit: Unit::Kg,
+                price_fen: 320_000,
+                stock: "60",
+                min_order: "0.5",
+                grade: Grade::First,
+                season: Some((7, 9)),
+                certifications: &[],
+            },
+            DemoListing {
+                category: "saffron",
+                title: "藏红花 西红花丝",
+                description: "道孚种植基地,手工采摘花丝,低温烘干。",
+                unit: Unit::Kg,
+                price_fen: 1_500_000,
+                stock: "3",
+                min_order: "0.01",
+                grade: Grade::First,
+                season: Some((10, 11)),
+                certifications: &[Certification::Organic],
+            },
+        ],
+    },
+    DemoOrg {
+        name: "阆中市保宁醋业有限公司",
+        kind: OrganizationKind::Enterprise,
+        region: "511381001000",
+        status: VerificationStatus::Approved,
+        description: "阆中龙头企业,保宁醋传统酿造,收购周边农户麸皮与药曲原料。",
+        contact: ("王建国", "0817-6222888"),
+        households: &[],
+        listings: &[
+            DemoListing {
+                category: "vinegar",
+                title: "阆中保宁醋 500ml×6瓶",
+                description: "传统固态发酵,麸醋,四大名醋之一。",
+                unit: Unit::Piece,
+                price_fen: 4800,
+                stock: "5000",
+                min_order: "1",
+                grade: Grade::First,
+                season: None,
+                certifications: &[Certification::GeographicalIndication],
+            },
+            DemoListing {
+                category: "beef-jerky",
+                title: "张飞牛肉 五香 200g",
+                description: "阆中特产,传统卤制,真空包装。",
+                unit: Unit::Piece,
+                price_fen: 5600,
+                stock: "3000",
+                min_order: "1",
+                grade: Grade::First,
+                season: None,
+                certifications: &[],
+            },
+        ],
+    },
+    DemoOrg {
+        name: "乡城县香巴拉镇然乌村松茸专业合作社",
+        kind: OrganizationKind::Cooperative,
+        region: "513336100201",
+        status: VerificationStatus::Approved,
+        description: "乡城高山松茸、藏香猪与藏式木碗,产销直连。",
+        contact: ("扎西", "0836-5822666"),
+        households: &[(5, true, 2500), (4, true, 2500)],
+        listings: &[
+            DemoListing {
+                category: "matsutake",
+                title: "乡城野生松茸 鲜品",
+                description: "雨季清晨采收,当日冷链发出。",
+                unit: Unit::Kg,
+                price_fen: 36_000,
+                stock: "200",
+                min_order: "1",
+                grade: Grade::First,
+                season: Some((7, 9)),
+                certifications: &[Certification::Organic],
+            },
+            DemoListing {
+                category: "tibetan-pig",
+                title: "乡城藏香猪 半边",
+                description: "高原散养藏香猪,肉质紧实。",
+                unit: Unit::Kg,
+                price_fen: 8800,
+                stock: "600",
+                min_order: "10",
+                grade: Grade::First,
+                season: None,
+                certifications: &[Certification::PovertyAlleviation],
+            },
+            DemoListing {
+                category: "wooden-bowl",
+                title: "乡城藏式手工木碗",
+                description: "整木车旋,植物漆,每只附手艺人签名。",
+                unit: Unit::Piece,
+                price_fen: 16_800,
+                stock: "80",
+                min_order: "1",
+                grade: Grade::Ungraded,
+                season: None,
+                certifications: &[],
+            },
+        ],
+    },
+    DemoOrg {
+        name: "开江县程家沟村麻鸭养殖专业合作社",
+        kind: OrganizationKind::Cooperative,
+        region: "511723104202",
+        status: VerificationStatus::Applied,
+        description: "新申请入驻的麻鸭养殖合作社,待县级推荐。",
+        contact: ("程大勇", "13508181235"),
+        households: &[],
+        listings: &[],
+    },
+];
+
+/// True when the database has neither users nor organizations.
+pub async fn is_empty(db: &impl ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
+    Ok(user::Entity::find().count(db).await? == 0
+        && organization::Entity::find().count(db).await? == 0)
+}
+
+/// True when the demo's admin account exists.
+pub async fn has_demo_accounts(db: &impl ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq("admin"))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Loads the demo dataset in one transaction: all of it or none.
+pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyhow::Result<()> {
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut org_ids = Vec::new();
+    for org in ORGS {
+        let region = regions::find(&txn, org.region)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo region {} missing", org.region))?;
+        let row = organization::ActiveModel {
+            name: Set(org.name.into()),
+            kind: Set(org.kind.code().into()),
+            region_code: Set(org.region.into()),
+            status: Set(org.status.code().into()),
+            description: Set(org.description.into()),
+            contact_name: Set(org.contact.0.into()),
+            contact_phone: Set(org.contact.1.into()),
+            decided_at: Set((org.status == VerificationStatus::Approved).then_some(now)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        for (i, (members, registered, share)) in org.households.iter().enumerate() {
+            household::ActiveModel {
+                organization_id: Set(row.id),
+                region_code: Set(org.region.into()),
+                head_name: Set(format!("{}户{}", org.contact.0, i + 1)),
+                members: Set(*members),
+                registered: Set(*registered),
+                benefit_share_bp: Set(*share),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+        for l in org.listings {
+            let cat = categories::by_slug(&txn, l.category)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("demo category {} missing", l.category))?;
+            let q = |s: &str| {
+                s.parse::<Quantity>()
+                    .map_err(|e| anyhow::anyhow!("demo quantity {s}: {e:?}"))
+            };
+            let row = listing::ActiveModel {
+                organization_id: Set(row.id),
+                category_id: Set(cat.id),
+                title: Set(l.title.into()),
+                description: Set(l.description.into()),
+                unit: Set(l.unit.code().into()),
+                price_fen: Set(l.price_fen),
+                stock_milli: Set(q(l.stock)?.milli()),
+                min_order_milli: Set(q(l.min_order)?.milli()),
+                sold_milli: Set(0),
+                grade: Set(l.grade.code().into()),
+                season_start: Set(l.season.map(|s| s.0)),
+                season_end: Set(l.season.map(|s| s.1)),
+                certifications: Set(certifications_to_column(l.certifications)),
+                origin_region_code: Set(org.region.into()),
+                latitude: Set(region.latitude),
+                longitude: Set(region.longitude),
+                status: Set(ListingStatus::Active.code().into()),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+                deleted_at: Set(None),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            outbox::enqueue(
+                &txn,
+                Event {
+                    channel: Channel::Search,
+                    topic: "listing.created",
+                    aggregate_type: "listing",
+                    aggregate_id: row.id,
+                    payload: serde_json::json!({"listing_id": row.id, "version": 1}),
+                },
+            )
+            .await?;
+        }
+        org_ids.push(row.id);
+    }
+    let accounts: [(&str, &str, Role, Option<i64>, Option<&str>); 6] = [
+        ("admin", "平台管理员", Role::Admin, None, None),
+        ("buyer", "成都蓉城职工食堂采购部", Role::Buyer, None, None),
+        (
+            "coop-liewa",
+            "列瓦村合作社 泽仁",
+            Role::Producer,
+            Some(org_ids[0]),
+            None,
+        ),
+        (
+            "coop-panshi",
+            "盘石村合作社 李明华",
+            Role::Producer,
+            Some(org_ids[1]),
+            None,
+        ),
+        (
+            "official-kaijiang",
+            "开江县经信局",
+            Role::Official,
+            None,
+            Some("511723"),
+        ),
+        (
+            "official-sichuan",
+            "四川省经济和信息化厅",
+            Role::Official,
+            None,
+            Some("510000"),
+        ),
+    ];
+    for (username, display, role, org, region) in accounts {
+        let pw = demo_password.to_string();
+        let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
+        user::ActiveModel {
+            username: Set(username.into()),
+            password_hash: Set(hash),
+            display_name: Set(display.into()),
+            role: Set(role.code().into()),
+            organization_id: Set(org),
+            region_code: Set(region.map(Into::into)),
+            language: Set("zh".into()),
+            disabled: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! One error type for the whole application, rendered as
+//! `{"error":{"code":…,"message":…,"fields":{…}}}` with a stable snake_case code.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Why one input field was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Stable machine code such as `required`, `too_long`, `out_of_range`, `unknown`.
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Field name → reason, kept in a stable order.
+pub type FieldErrors = BTreeMap<String, FieldError>;
+
+/// Collects field errors while parsing a request, then fails once with all of them.
+#[derive(Debug, Default)]
+pub struct Validator {
+    fields: FieldErrors,
+}
+
+impl Validator {
+    /// Records that `field` is invalid (the first reason per field wins).
+    pub fn add(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
+        self.fields
+            .entry(field.to_string())
+            .or_insert_with(|| FieldError {
+                code,
+                message: message.into(),
+            });
+    }
+
+    /// Keeps the value of a parse, or records its error under `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.fields.entry(field.to_string()).or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// `Ok` when nothing was recorded, otherwise a `validation_failed` error.
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.fields.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.fields))
+        }
+    }
+}
+
+impl FieldError {
+    /// A field error with a code and a message.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("some fields are invalid")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    BadRequest(&'static str, String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(
+        "missing or wrong CSRF token: send the session's csrf_token in the X-CSRF-Token header"
+    )]
+    CsrfFailed,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("the body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("the service is not ready: {0}")]
+    Unavailable(&'static str, String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+impl AppError {
+    /// A single-field validation error.
+    pub fn field(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        let mut v = Validator::default();
+        v.add(field, code, message);
+        AppError::Validation(v.fields)
+    }
+
+    /// HTTP status and stable code.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+            AppError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            AppError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Conflict(code, _) => (StatusCode::CONFLICT, code),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::Unavailable(code, _) => (StatusCode::SERVICE_UNAVAILABLE, code),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+/// The JSON error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for programs (`code`, `fields`) and people (`message`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: FieldErrors,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let mut request_id = None;
+        let message = match &self {
+            AppError::Internal(e) => {
+                let id = uuid::Uuid::new_v4().to_string();
+                tracing::error!(request_id = %id, error = ?e, "request failed");
+                let msg = format!("something went wrong on our side; quote request id {id}");
+                request_id = Some(id);
+                msg
+            }
+            other => other.to_string(),
+        };
+        let fields = match self {
+            AppError::Validation(f) => f,
+            _ => FieldErrors::new(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message,
+                fields,
+                request_id,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Result alias for handlers and services.
+pub type AppResult<T> = Result<T, AppError>;

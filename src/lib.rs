@@ -1,0 +1,20 @@
+//! qudao (渠道): a marketplace that opens sales channels for producers in rural Sichuan.
+
+#[macro_use]
+mod vocab;
+
+pub mod accounts;
+pub mod api;
+pub mod audit;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod outbox;
+pub mod startup;
+pub mod state;
+pub mod web;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -1,0 +1,101 @@
+//! The `qudao` command: `serve` (default), `migrate`, `seed-demo`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use qudao::config::{Overrides, Settings};
+use qudao::{Application, db, demo};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qudao",
+    version,
+    about = "渠道 qudao: a marketplace for rural Sichuan's producers"
+)]
+struct Cli {
+    /// Settings file (default: ./qudao.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on, host:port (overrides QUDAO_LISTEN).
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// Directory for the embedded database, index and email files (overrides QUDAO_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the marketplace (migrates first).
+    Serve {
+        /// Do not load the demo dataset into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Load the demo dataset (regions, cooperatives, listings, demo accounts) if the database has none.
+    SeedDemo,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve { no_demo: false });
+    let overrides = Overrides {
+        config: cli.config,
+        listen: cli.listen,
+        data_dir: cli.data_dir,
+        no_demo: matches!(command, Command::Serve { no_demo: true }),
+    };
+    let settings = Settings::load(&overrides)?;
+    init_tracing(&settings.log_format);
+    match command {
+        Command::Serve { .. } => {
+            let app = Application::build(settings.clone()).await?;
+            println!("qudao 渠道 is running at {}", app.url());
+            println!("database: {}", db::redact(&settings.database_url));
+            if settings.demo && demo::has_demo_accounts(&app.state().db).await? {
+                println!(
+                    "demo accounts (password {:?}): {}",
+                    settings.demo_password,
+                    demo::DEMO_USERNAMES.join(", ")
+                );
+            }
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            println!("database is up to date");
+        }
+        Command::SeedDemo => {
+            let mut s = settings;
+            s.demo = false;
+            let state = qudao::startup::prepare(s.clone()).await?;
+            if demo::is_empty(&state.db).await? {
+                demo::seed(&state.db, &s.demo_password).await?;
+                println!(
+                    "demo data loaded; accounts: {}",
+                    demo::DEMO_USERNAMES.join(", ")
+                );
+            } else {
+                println!("the database already has organizations or users; demo data not loaded");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QUDAO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

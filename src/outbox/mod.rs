@@ -1,0 +1,55 @@
+//! The transactional outbox: every side effect outside the database is written
+//! here in the same transaction as the change that causes it, and delivered later.
+
+pub mod entity;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+
+/// Where an outbox event goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Keeps the search index in step with listings.
+    Search,
+    /// Notifications to people (email, in-app, webhooks).
+    Notify,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Search => "search",
+            Channel::Notify => "notify",
+        }
+    }
+}
+
+/// One event to write.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub channel: Channel,
+    pub topic: &'a str,
+    pub aggregate_type: &'a str,
+    pub aggregate_id: i64,
+    pub payload: serde_json::Value,
+}
+
+/// Writes an event on the caller's connection, which should be the transaction of its cause.
+pub async fn enqueue(db: &impl ConnectionTrait, event: Event<'_>) -> Result<(), sea_orm::DbErr> {
+    let now = Utc::now();
+    entity::ActiveModel {
+        channel: Set(event.channel.as_str().to_string()),
+        topic: Set(event.topic.to_string()),
+        aggregate_type: Set(event.aggregate_type.to_string()),
+        aggregate_id: Set(event.aggregate_id),
+        payload: Set(event.payload.to_string()),
+        attempts: Set(0),
+        created_at: Set(now),
+        available_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Building the application: database, reference data, demo data, router, listener.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::{api, db, demo, web};
+
+/// Largest request body accepted (photos will get their own limit).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A built application, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, loads reference data (and demo data into an empty database
+    /// when enabled), and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let state = prepare(settings).await?;
+        let listener = TcpListener::bind(&state.settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", state.settings.listen))?;
+        let router = router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The base URL people can open.
+    pub fn url(&self) -> String {
+        let addr = self.listener.local_addr().expect("bound listener");
+        let host = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        format!("http://{host}:{}", addr.port())
+    }
+
+    /// The application state (database, settings).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or ctrl-c, letting requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .await?;
+        self.state.db.clone().close().await.ok();
+        Ok(())
+    }
+}
+
+/// Connects and brings the database to a usable state.
+pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    let conn = db::connect(&settings).await?;
+    db::migrate(&conn).await?;
+    crate::catalog::regions::load_reference(&conn)
+        .await
+        .context("loading regions")?;
+    crate::catalog::categories::load_reference(&conn)
+        .await
+        .context("loading the taxonomy")?;
+    if settings.demo && demo::is_empty(&conn).await? {
+        demo::seed(&conn, &settings.demo_password)
+            .await
+            .context("loading demo data")?;
+        tracing::info!("loaded the demo dataset");
+    }
+    Ok(AppState {
+        db: conn,
+        settings: Arc::new(settings),
+        pages: Arc::new(web::Pages::new()?),
+    })
+}
+
+/// The whole HTTP surface with its middleware.
+pub fn router(state: AppState) -> Router {
+    let (api_router, _doc) = api::router();
+    Router::new()
+        .merge(api_router)
+        .merge(web::router())
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .fallback(web::fallback)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
