@@ -18,7 +18,7 @@ pub struct Settings {
     pub meili_url: Option<String>,
     pub meili_key: Option<String>,
     pub smtp_url: Option<String>,
-    /// Server secret for signed values; generated and kept in the data dir when not set.
+    /// Server secret for signed values such as unsubscribe links and webhook signatures.
     pub secret: Option<String>,
     /// Load the demo dataset into an empty database.
     pub demo: bool,

@@ -436,7 +436,9 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
         }
         org_ids.push(row.id);
     }
-    let accounts: [(&str, &str, Role, Option<i64>, Option<&str>); 6] = [
+    // (username, display name, role, organization, region scope)
+    type Account<'a> = (&'a str, &'a str, Role, Option<i64>, Option<&'a str>);
+    let accounts: [Account; 6] = [
         ("admin", "平台管理员", Role::Admin, None, None),
         ("buyer", "成都蓉城职工食堂采购部", Role::Buyer, None, None),
         (

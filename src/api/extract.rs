@@ -45,6 +45,18 @@ where
 
 /// Parses JSON bytes into `T`, naming the field that did not fit.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // Every body qudao accepts is an object; anything else is either broken JSON or the wrong shape.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        <serde_json::Value as serde::de::Deserialize>::deserialize(&mut de)
+            .and_then(|_| de.end())
+            .map_err(|e| AppError::InvalidJson(strip_position(&e.to_string())))?;
+        return Err(AppError::field(
+            "body",
+            "invalid_type",
+            "the body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -128,6 +140,7 @@ fn shape_error(path: &str, message: &str) -> AppError {
 
 fn join(path: &str, name: Option<String>) -> String {
     match (path, name) {
+        (p, Some(n)) if p == n || p.ends_with(&format!(".{n}")) => p.to_string(),
         ("." | "", Some(n)) => n,
         (p, Some(n)) => format!("{p}.{n}"),
         (p, None) => p.to_string(),

@@ -80,8 +80,7 @@ impl FromStr for Quantity {
             return Err(QuantityError::Empty);
         }
         let s = s.strip_prefix('+').unwrap_or(s);
-        if s.starts_with('-') {
-            let rest = &s[1..];
+        if let Some(rest) = s.strip_prefix('-') {
             return if rest.parse::<Quantity>().is_ok_and(|q| q.0 == 0) {
                 Ok(Quantity(0))
             } else if rest.parse::<Quantity>().is_ok() {
@@ -424,7 +423,8 @@ mod tests {
             prop_assume!(region_level(&county) == Some(RegionLevel::County));
             let v = format!("{county}{town:03}{village:03}");
             prop_assert!(region_contains(&county, &v));
-            prop_assert!(region_contains(&format!("{}0000", &county[..2]), &v));
+            let province = format!("{}0000", &county[..2]);
+            prop_assert!(region_contains(&province, &v));
             prop_assert!(!region_contains(&v, &county));
         }
     }

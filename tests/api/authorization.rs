@@ -1,0 +1,325 @@
+//! Every route, every role: the answer, and that nothing changed where it must not.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_both_databases;
+
+/// The roles, in the order each route is tried.
+const ROLES: [&str; 6] = [
+    "anonymous",
+    "buyer",
+    "producer_b",
+    "producer_a",
+    "county_official",
+    "admin",
+];
+
+fn account(role: &str) -> Option<&'static str> {
+    match role {
+        "buyer" => Some("buyer"),
+        "producer_a" => Some("coop-panshi"),
+        "producer_b" => Some("coop-liewa"),
+        "county_official" => Some("official-kaijiang"),
+        "admin" => Some("admin"),
+        _ => None,
+    }
+}
+
+type Body = fn(&Ids, &str) -> Value;
+
+struct Route {
+    method: Method,
+    path: &'static str,
+    body: Option<Body>,
+    /// Expected status per role, in the order of ROLES.
+    expect: [u16; 6],
+}
+
+fn r(method: Method, path: &'static str, body: Option<Body>, expect: [u16; 6]) -> Route {
+    Route {
+        method,
+        path,
+        body,
+        expect,
+    }
+}
+
+/// Ids the paths and bodies refer to, filled in from the running app.
+struct Ids {
+    listing_a: i64,
+    org_a: i64,
+    pending_org: i64,
+    rice: i64,
+    buyer_user: i64,
+}
+
+fn fill(text: &str, ids: &Ids) -> String {
+    text.replace("{listing_a}", &ids.listing_a.to_string())
+        .replace("{org_a}", &ids.org_a.to_string())
+        .replace("{pending_org}", &ids.pending_org.to_string())
+        .replace("{buyer_user}", &ids.buyer_user.to_string())
+}
+
+fn routes() -> Vec<Route> {
+    use Method as M;
+    let listing: Body = |ids, _| json!({"category_id": ids.rice, "title": "新米", "unit": "jin", "price_fen": 500, "stock": "100"});
+    let household: Body = |_, _| json!({"head_name": "张三", "region_code": "511723104201", "members": 2, "registered": true, "benefit_share_bp": 100});
+    let apply: Body = |_, _| json!({"name": "开江县新合作社", "kind": "cooperative", "region_code": "511723", "contact_name": "张", "contact_phone": "13800000000"});
+    let new_user: Body = |_, role| json!({"username": format!("made-by-{role}"), "password": "一个足够长的密码", "display_name": "新用户", "role": "buyer"});
+    let register: Body = |_, role| json!({"username": format!("self-{role}"), "password": "一个足够长的密码", "display_name": "新用户"});
+    let login: Body = |_, _| json!({"username": "buyer", "password": crate::helpers::PASSWORD});
+    let rename: Body = |_, _| json!({"display_name": "改名"});
+    let price: Body = |_, _| json!({"price_fen": 470});
+    let alias: Body = |_, _| json!({"alias": "新别名"});
+    vec![
+        // Public reading.
+        r(M::GET, "/healthz", None, [200; 6]),
+        r(M::GET, "/readyz", None, [200; 6]),
+        r(M::GET, "/", None, [200; 6]),
+        r(M::GET, "/listings/{listing_a}", None, [200; 6]),
+        r(M::GET, "/api/v1/openapi.json", None, [200; 6]),
+        r(M::GET, "/api/v1/regions", None, [200; 6]),
+        r(M::GET, "/api/v1/regions/511723", None, [200; 6]),
+        r(M::GET, "/api/v1/categories", None, [200; 6]),
+        r(M::GET, "/api/v1/listings", None, [200; 6]),
+        r(M::GET, "/api/v1/listings/{listing_a}", None, [200; 6]),
+        r(M::GET, "/api/v1/organizations", None, [200; 6]),
+        r(M::GET, "/api/v1/organizations/{org_a}", None, [200; 6]),
+        // A pending application is visible to its county's officials and admins only.
+        r(
+            M::GET,
+            "/api/v1/organizations/{pending_org}",
+            None,
+            [404, 404, 404, 404, 200, 200],
+        ),
+        // Accounts.
+        r(M::POST, "/api/v1/auth/register", Some(register), [201; 6]),
+        r(M::POST, "/api/v1/auth/login", Some(login), [200; 6]),
+        r(
+            M::GET,
+            "/api/v1/auth/me",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/auth/logout",
+            None,
+            [401, 204, 204, 204, 204, 204],
+        ),
+        r(
+            M::GET,
+            "/api/v1/users",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/users",
+            Some(new_user),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/users/{buyer_user}",
+            Some(rename),
+            [401, 403, 403, 403, 403, 200],
+        ),
+        // Listings: only the owning organization's staff change them; another producer gets 404.
+        r(
+            M::POST,
+            "/api/v1/listings",
+            Some(listing),
+            [401, 403, 201, 201, 403, 403],
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/listings/{listing_a}",
+            Some(price),
+            [401, 403, 404, 200, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/listings/{listing_a}/pause",
+            None,
+            [401, 403, 404, 200, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/listings/{listing_a}/resume",
+            None,
+            [401, 403, 404, 200, 403, 403],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/listings/{listing_a}",
+            None,
+            [401, 403, 404, 204, 403, 403],
+        ),
+        // Organizations and onboarding.
+        r(
+            M::POST,
+            "/api/v1/organizations",
+            Some(apply),
+            [401, 403, 409, 409, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/organizations/{pending_org}/recommend",
+            None,
+            [401, 404, 404, 404, 200, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/organizations/{pending_org}/approve",
+            None,
+            [401, 404, 404, 404, 403, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/organizations/{pending_org}/reject",
+            None,
+            [401, 404, 404, 404, 200, 409],
+        ),
+        r(
+            M::GET,
+            "/api/v1/organizations/{org_a}/households",
+            None,
+            [401, 403, 403, 200, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/organizations/{org_a}/households",
+            Some(household),
+            [401, 403, 403, 201, 403, 403],
+        ),
+        // The taxonomy.
+        r(
+            M::POST,
+            "/api/v1/categories/1/aliases",
+            Some(alias),
+            [401, 403, 403, 403, 403, 201],
+        ),
+    ]
+}
+
+async fn ids(app: &TestApp) -> Ids {
+    let a = app.login("coop-panshi").await;
+    let org_a = app.organization_of(&a).await;
+    let admin = app.login("admin").await;
+    let pending = app
+        .get("/api/v1/organizations?status=applied", Some(&admin))
+        .await;
+    let buyer = app.login("buyer").await;
+    Ids {
+        listing_a: app.listings_of(org_a).await[0],
+        org_a,
+        pending_org: pending.body["items"][0]["id"].as_i64().unwrap(),
+        rice: app.category_id("rice").await,
+        buyer_user: app.get("/api/v1/auth/me", Some(&buyer)).await.body["id"]
+            .as_i64()
+            .unwrap(),
+    }
+}
+
+on_both_databases!(every_route_answers_every_role_as_it_should);
+
+async fn every_route_answers_every_role_as_it_should(backend: Backend) {
+    let mut failures = Vec::new();
+    let count = routes().len();
+    for route in routes() {
+        // A fresh app per route, so one role's change cannot hide another's.
+        let Some(app) = spawn_app(backend).await else {
+            return;
+        };
+        let ids = ids(&app).await;
+        let path = fill(route.path, &ids);
+        for (role, expected) in ROLES.iter().zip(route.expect) {
+            let token = match account(role) {
+                Some(user) => Some(app.login(user).await),
+                None => None,
+            };
+            let body = route.body.map(|b| b(&ids, &role.replace('_', "-")));
+            let before = app.snapshot().await;
+            let reply = app
+                .call(route.method.clone(), &path, token.as_deref(), body)
+                .await;
+            let after = app.snapshot().await;
+            let ok = reply.status.is_success();
+            if reply.status != StatusCode::from_u16(expected).unwrap() {
+                failures.push(format!(
+                    "{} {path} as {role}: expected {expected}, got {} {}",
+                    route.method,
+                    reply.status,
+                    reply.text.chars().take(200).collect::<String>()
+                ));
+            }
+            if !ok && before != after {
+                failures.push(format!(
+                    "{} {path} as {role}: refused with {} but data changed",
+                    route.method, reply.status
+                ));
+            }
+            if !ok
+                && !reply.status.is_redirection()
+                && reply.code().is_empty()
+                && path.starts_with("/api/")
+            {
+                failures.push(format!(
+                    "{} {path} as {role}: error without a code: {}",
+                    route.method, reply.text
+                ));
+            }
+            let writes = route.method != Method::GET && !path.contains("/auth/");
+            if ok && writes && before == after {
+                failures.push(format!(
+                    "{} {path} as {role}: succeeded but changed nothing",
+                    route.method
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} routes misbehaved:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_api_route() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let doc = app.get("/api/v1/openapi.json", None).await.body;
+    let covered: Vec<(String, &'static str)> = routes()
+        .iter()
+        .map(|r| (r.method.as_str().to_lowercase(), r.path))
+        .collect();
+    let normalise = |p: &str| {
+        p.replace("{listing_a}", "{id}")
+            .replace("{org_a}", "{id}")
+            .replace("{pending_org}", "{id}")
+            .replace("{buyer_user}", "{id}")
+            .replace("/categories/1/", "/categories/{id}/")
+            .replace("/regions/511723", "/regions/{code}")
+    };
+    let mut missing = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            if !covered
+                .iter()
+                .any(|(m, p)| m == method && normalise(p) == *path)
+            {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes missing from the authorization matrix: {missing:?}"
+    );
+}

@@ -1,0 +1,157 @@
+//! The `qudao` binary as an operator runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qudao");
+
+fn qudao(data_dir: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_remove("QUDAO_DATABASE_URL")
+        .env_remove("QUDAO_LISTEN")
+        .env_remove("QUDAO_DEMO")
+        .env("QUDAO_DATA_DIR", data_dir)
+        .env("QUDAO_LOG", "warn")
+        .current_dir(data_dir);
+    c
+}
+
+#[test]
+fn serve_prints_its_url_answers_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = qudao(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split("running at ")
+        .nth(1)
+        .expect("the URL is printed")
+        .trim()
+        .to_string();
+    let rest: Vec<String> = lines.by_ref().take(2).map(|l| l.unwrap()).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("coop-liewa") && l.contains("official-sichuan")),
+        "{rest:?}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        let r = reqwest::get(format!("{url}/api/v1/listings"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["total"].as_u64().unwrap() >= 10);
+        reqwest::get(format!("{url}/readyz"))
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    assert!(
+        dir.path().join("qudao.db").exists(),
+        "the embedded database lives in the data dir"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut waited = 0;
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+        assert!(waited < 100, "qudao did not stop within 10 s of SIGTERM");
+    };
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn migrate_and_seed_demo_work_as_subcommands_and_demo_can_be_switched_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = qudao(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+
+    let seeded = qudao(dir.path()).arg("seed-demo").output().unwrap();
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    assert!(String::from_utf8_lossy(&seeded.stdout).contains("demo data loaded"));
+    let again = qudao(dir.path()).arg("seed-demo").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("not loaded"),
+        "seeding twice must not duplicate"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let mut child = qudao(empty.path())
+        .env("QUDAO_DEMO", "false")
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .split("running at ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (listings, login) = rt.block_on(async {
+        let l: serde_json::Value = reqwest::get(format!("{url}/api/v1/listings"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let login = reqwest::Client::new()
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": "qudao-demo"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (l, login)
+    });
+    child.kill().ok();
+    child.wait().ok();
+    assert_eq!(listings["total"], 0);
+    assert_eq!(login, 401, "no demo accounts with QUDAO_DEMO=false");
+}
+
+#[test]
+fn a_bad_database_url_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = qudao(dir.path())
+        .env("QUDAO_DATABASE_URL", "mysql://nope")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("QUDAO_DATABASE_URL must start with sqlite:// or postgres://")
+    );
+}

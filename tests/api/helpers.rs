@@ -1,0 +1,338 @@
+//! Starting the real application on a random port against a fresh database.
+
+use qudao::Settings;
+use qudao::accounts::entity::user;
+use qudao::catalog::entity::{category, category_alias, household, listing, organization};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an `async fn(Backend)` test once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+/// The demo password every demo account shares in tests.
+pub const PASSWORD: &str = "qudao-demo";
+
+/// A running qudao with its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// The stable error code, if the body is an error.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// The error's field names.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["error"]["fields"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Starts the app on `backend`, or returns `None` (saying why) when PostgreSQL is not configured.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with a chance to adjust the settings.
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::embedded(dir.path());
+    settings.listen = "127.0.0.1:0".into();
+    settings.demo_password = PASSWORD.into();
+    let mut pg = None;
+    if backend == Backend::Postgres {
+        let Ok(admin_url) = std::env::var("QUDAO_TEST_POSTGRES_URL") else {
+            eprintln!(
+                "skipped: QUDAO_TEST_POSTGRES_URL is not set, so this test did not run on PostgreSQL"
+            );
+            return None;
+        };
+        let name = format!("qudao_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("connecting to QUDAO_TEST_POSTGRES_URL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("creating the test database");
+        admin.close().await.ok();
+        settings.database_url = with_database(&admin_url, &name);
+        pg = Some((admin_url, name));
+    }
+    adjust(&mut settings);
+    let app = qudao::Application::build(settings)
+        .await
+        .expect("building the app");
+    let address = app.url();
+    let db = app.state().db.clone();
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(app.run_until(async {
+        rx.await.ok();
+    }));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db,
+        stop: Some(tx),
+        _dir: dir,
+        pg,
+    })
+}
+
+/// The same server URL with another database name.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, _query) = url.split_once('?').unwrap_or((url, ""));
+    let slash = base.rfind('/').expect("a database URL has a path");
+    format!("{}/{name}", &base[..slash])
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some((admin_url, name)) = self.pg.take() {
+            let db = self.db.clone();
+            // Dropping runs outside async context; use a thread with its own runtime.
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    db.close().await.ok();
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await
+                            .ok();
+                        admin.close().await.ok();
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.expect("request sent")).await
+    }
+
+    /// Sends raw bytes with a content type.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// Logs a user in and returns the bearer token.
+    pub async fn login(&self, username: &str) -> String {
+        self.login_with(username, PASSWORD).await
+    }
+
+    /// Logs in with a given password; panics unless it succeeds.
+    pub async fn login_with(&self, username: &str, password: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "login of {username} failed: {}",
+            r.text
+        );
+        r.body["token"].as_str().expect("token").to_string()
+    }
+
+    /// The id of a category by slug.
+    pub async fn category_id(&self, slug: &str) -> i64 {
+        let r = self.get("/api/v1/categories", None).await;
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["slug"] == slug)
+            .unwrap_or_else(|| panic!("no category {slug}"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// The organization id of a producer account.
+    pub async fn organization_of(&self, token: &str) -> i64 {
+        self.get("/api/v1/auth/me", Some(token)).await.body["organization_id"]
+            .as_i64()
+            .expect("producer has an organization")
+    }
+
+    /// The ids of the listings of an organization, newest first (as the public sees them).
+    pub async fn listings_of(&self, org: i64) -> Vec<i64> {
+        let r = self
+            .get(
+                &format!("/api/v1/listings?organization_id={org}&per_page=100"),
+                None,
+            )
+            .await;
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_i64().unwrap())
+            .collect()
+    }
+
+    /// Everything stored that a refused request must leave alone.
+    pub async fn snapshot(&self) -> String {
+        let db = &self.db;
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            listing::Entity::find()
+                .order_by_asc(listing::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            organization::Entity::find()
+                .order_by_asc(organization::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            household::Entity::find()
+                .order_by_asc(household::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            category::Entity::find()
+                .order_by_asc(category::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            category_alias::Entity::find()
+                .order_by_asc(category_alias::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            user::Entity::find()
+                .order_by_asc(user::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            qudao::outbox::entity::Entity::find()
+                .order_by_asc(qudao::outbox::entity::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+        )
+    }
+}
+
+async fn read(resp: reqwest::Response) -> Reply {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}

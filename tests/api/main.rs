@@ -1,0 +1,11 @@
+//! End-to-end tests of the qudao API against the real application on a random port,
+//! each on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod authorization;
+mod bad_input;
+mod binary;
+mod listings;
+mod organizations;
