@@ -28,6 +28,10 @@ pub struct Settings {
     pub log_format: String,
     /// Lifetime of a login session and of a login token, in hours.
     pub session_hours: i64,
+    /// Shipped orders count as delivered this many days after shipping.
+    pub deliver_after_days: i64,
+    /// Delivered orders complete this many days after delivery unless disputed.
+    pub complete_after_days: i64,
 }
 
 /// The keys a `qudao.toml` may hold; all optional.
@@ -45,6 +49,8 @@ struct FileSettings {
     demo_password: Option<String>,
     log_format: Option<String>,
     session_hours: Option<i64>,
+    deliver_after_days: Option<i64>,
+    complete_after_days: Option<i64>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -72,6 +78,8 @@ impl Settings {
             demo_password: "qudao-demo".into(),
             log_format: "text".into(),
             session_hours: 24 * 14,
+            deliver_after_days: 10,
+            complete_after_days: 7,
         }
     }
 
@@ -129,6 +137,26 @@ impl Settings {
         } else if let Some(v) = file.session_hours {
             s.session_hours = v;
         }
+        for (key, file_val, target) in [
+            (
+                "QUDAO_DELIVER_AFTER_DAYS",
+                file.deliver_after_days,
+                &mut s.deliver_after_days,
+            ),
+            (
+                "QUDAO_COMPLETE_AFTER_DAYS",
+                file.complete_after_days,
+                &mut s.complete_after_days,
+            ),
+        ] {
+            if let Some(v) = env(key) {
+                *target = v
+                    .parse()
+                    .with_context(|| format!("{key} must be a whole number of days"))?;
+            } else if let Some(v) = file_val {
+                *target = v;
+            }
+        }
         if let Some(v) = &overrides.listen {
             s.listen = v.clone();
         }
@@ -149,6 +177,9 @@ impl Settings {
         }
         if self.session_hours < 1 {
             anyhow::bail!("session_hours must be at least 1");
+        }
+        if self.deliver_after_days < 1 || self.complete_after_days < 1 {
+            anyhow::bail!("deliver_after_days and complete_after_days must be at least 1");
         }
         Ok(())
     }

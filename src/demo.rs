@@ -4,7 +4,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionTrait,
 };
 
 use crate::accounts::Role;
@@ -352,7 +351,7 @@ pub async fn has_demo_accounts(db: &impl ConnectionTrait) -> Result<bool, sea_or
 
 /// Loads the demo dataset in one transaction: all of it or none.
 pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyhow::Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::write_txn(db).await?;
     let now = Utc::now();
     let mut org_ids = Vec::new();
     for org in ORGS {

@@ -76,7 +76,7 @@ pub enum AppError {
     InvalidJson(String),
     #[error("some fields are invalid")]
     Validation(FieldErrors),
-    #[error("{0}")]
+    #[error("{1}")]
     BadRequest(&'static str, String),
     #[error("authentication required")]
     Unauthenticated,
@@ -92,6 +92,8 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{1}")]
     Conflict(&'static str, String),
+    #[error("not enough stock for some lines")]
+    InsufficientStock(FieldErrors),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("the body must be JSON (Content-Type: application/json)")]
@@ -137,6 +139,7 @@ impl AppError {
             AppError::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::Conflict(code, _) => (StatusCode::CONFLICT, code),
+            AppError::InsufficientStock(_) => (StatusCode::CONFLICT, "insufficient_stock"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -164,8 +167,9 @@ pub struct ErrorDetail {
     pub request_id: Option<String>,
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+impl AppError {
+    /// The status and JSON body this error answers with; internal errors are logged with a request id.
+    pub fn render(self) -> (StatusCode, ErrorBody) {
         let (status, code) = self.status_and_code();
         let mut request_id = None;
         let message = match &self {
@@ -179,7 +183,7 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         let fields = match self {
-            AppError::Validation(f) => f,
+            AppError::Validation(f) | AppError::InsufficientStock(f) => f,
             _ => FieldErrors::new(),
         };
         let body = ErrorBody {
@@ -190,6 +194,18 @@ impl IntoResponse for AppError {
                 request_id,
             },
         };
+        (status, body)
+    }
+
+    /// True for errors the client caused (4xx).
+    pub fn is_client_error(&self) -> bool {
+        self.status_and_code().0.is_client_error()
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.render();
         (status, Json(body)).into_response()
     }
 }

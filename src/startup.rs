@@ -75,11 +75,15 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let sweeper = tokio::spawn(order_sweeper(self.state.clone(), stop_rx));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
-            .await?;
+            .await;
+        stop_tx.send(true).ok();
+        sweeper.await.ok();
         self.state.db.clone().close().await.ok();
-        Ok(())
+        served
     }
 }
 
@@ -134,6 +138,27 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Moves overdue orders on (shipped → delivered → completed) once a minute.
+async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let rules = crate::orders::lifecycle::AutoAdvance {
+        deliver_after: chrono::Duration::days(state.settings.deliver_after_days),
+        complete_after: chrono::Duration::days(state.settings.complete_after_days),
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match crate::orders::lifecycle::auto_advance(&state.db, chrono::Utc::now(), rules).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(orders = n, "moved overdue orders on"),
+                    Err(e) => tracing::warn!(error = ?e, "order sweeper failed; will retry"),
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
 }
 
 async fn shutdown_signal() {

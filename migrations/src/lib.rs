@@ -2,7 +2,9 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261130_000001_create_foundation;
+mod m20261130_000002_create_orders;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -10,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261130_000001_create_foundation::Migration)]
+        vec![
+            Box::new(m20261130_000001_create_foundation::Migration),
+            Box::new(m20261130_000002_create_orders::Migration),
+        ]
     }
 }

@@ -2,100 +2,10 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::*;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn id<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .take()
-}
-
-fn text<T: IntoIden>(name: T, len: u32) -> ColumnDef {
-    ColumnDef::new(name).string_len(len).not_null().take()
-}
-
-fn text_null<T: IntoIden>(name: T, len: u32) -> ColumnDef {
-    ColumnDef::new(name).string_len(len).null().take()
-}
-
-fn long_text<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).text().not_null().take()
-}
-
-fn long_text_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).text().null().take()
-}
-
-fn big<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).big_integer().not_null().take()
-}
-
-fn big_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).big_integer().null().take()
-}
-
-fn int<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).integer().not_null().take()
-}
-
-fn int_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).integer().null().take()
-}
-
-fn flag<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .boolean()
-        .not_null()
-        .default(false)
-        .take()
-}
-
-fn time<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .take()
-}
-
-fn time_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .null()
-        .take()
-}
-
-fn coordinate<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).double().null().take()
-}
-
-fn fk<F: IntoIden, T: IntoIden, C: IntoIden>(
-    from: F,
-    to: T,
-    to_col: C,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from_col(from)
-        .to(to, to_col)
-        .on_delete(ForeignKeyAction::Restrict)
-        .take()
-}
-
-fn index<T: IntoIden + Clone, C: IntoIden + Clone>(
-    name: &str,
-    table: T,
-    cols: &[C],
-) -> IndexCreateStatement {
-    let mut idx = Index::create();
-    idx.name(name).table(table);
-    for c in cols {
-        idx.col(c.clone());
-    }
-    idx.take()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

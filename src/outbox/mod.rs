@@ -13,6 +13,8 @@ pub enum Channel {
     Search,
     /// Notifications to people (email, in-app, webhooks).
     Notify,
+    /// Sales facts for officials' statistics.
+    Stats,
 }
 
 impl Channel {
@@ -21,6 +23,7 @@ impl Channel {
         match self {
             Channel::Search => "search",
             Channel::Notify => "notify",
+            Channel::Stats => "stats",
         }
     }
 }

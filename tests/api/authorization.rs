@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_copy};
 use crate::on_both_databases;
 
 /// The roles, in the order each route is tried.
@@ -33,6 +33,8 @@ struct Route {
     method: Method,
     path: &'static str,
     body: Option<Body>,
+    /// Send an `Idempotency-Key` (unique per role).
+    keyed: bool,
     /// Expected status per role, in the order of ROLES.
     expect: [u16; 6],
 }
@@ -42,6 +44,17 @@ fn r(method: Method, path: &'static str, body: Option<Body>, expect: [u16; 6]) -
         method,
         path,
         body,
+        keyed: false,
+        expect,
+    }
+}
+
+fn keyed(method: Method, path: &'static str, body: Option<Body>, expect: [u16; 6]) -> Route {
+    Route {
+        method,
+        path,
+        body,
+        keyed: true,
         expect,
     }
 }
@@ -53,6 +66,8 @@ struct Ids {
     pending_org: i64,
     rice: i64,
     buyer_user: i64,
+    order_a: i64,
+    cart_item: i64,
 }
 
 fn fill(text: &str, ids: &Ids) -> String {
@@ -60,6 +75,8 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{org_a}", &ids.org_a.to_string())
         .replace("{pending_org}", &ids.pending_org.to_string())
         .replace("{buyer_user}", &ids.buyer_user.to_string())
+        .replace("{order_a}", &ids.order_a.to_string())
+        .replace("{cart_item}", &ids.cart_item.to_string())
 }
 
 fn routes() -> Vec<Route> {
@@ -73,6 +90,16 @@ fn routes() -> Vec<Route> {
     let rename: Body = |_, _| json!({"display_name": "改名"});
     let price: Body = |_, _| json!({"price_fen": 470});
     let alias: Body = |_, _| json!({"alias": "新别名"});
+    let cart_line: Body = |ids, _| json!({"listing_id": ids.listing_a, "quantity": "100"});
+    let quantity: Body = |_, _| json!({"quantity": "150"});
+    let checkout: Body = |ids, _| {
+        json!({"address": {"recipient_name": "王师傅", "phone": "02886630890", "region_code": "510104", "line": "红星路二段 70 号"},
+               "lines": [{"listing_id": ids.listing_a, "quantity": "10"}]})
+    };
+    let shipping: Body = |_, _| json!({"carrier": "中国邮政", "tracking_number": "EMS1"});
+    let why: Body = |_, _| json!({"reason": "货不对板"});
+    let outcome: Body = |_, _| json!({"outcome": "refund", "reason": "核实"});
+    let paid: Body = |_, _| json!({"status": "paid_offline"});
     vec![
         // Public reading.
         r(M::GET, "/healthz", None, [200; 6]),
@@ -195,6 +222,93 @@ fn routes() -> Vec<Route> {
             Some(household),
             [401, 403, 403, 201, 403, 403],
         ),
+        // Cart and checkout: buyers only.
+        r(M::GET, "/api/v1/cart", None, [401, 200, 403, 403, 403, 403]),
+        r(
+            M::POST,
+            "/api/v1/cart/items",
+            Some(cart_line),
+            [401, 200, 403, 403, 403, 403],
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/cart/items/{cart_item}",
+            Some(quantity),
+            [401, 200, 403, 403, 403, 403],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/cart/items/{cart_item}",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        keyed(
+            M::POST,
+            "/api/v1/checkout",
+            Some(checkout),
+            [401, 201, 403, 403, 403, 403],
+        ),
+        // Orders: the buyer, the selling organization and admins; another producer is told it does not exist.
+        r(
+            M::GET,
+            "/api/v1/orders",
+            None,
+            [401, 200, 200, 200, 403, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/orders/{order_a}",
+            None,
+            [401, 200, 404, 200, 404, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/confirm",
+            None,
+            [401, 403, 404, 200, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/ship",
+            Some(shipping),
+            [401, 403, 404, 409, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/receive",
+            None,
+            [401, 409, 404, 403, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/complete",
+            None,
+            [401, 409, 404, 403, 404, 403],
+        ),
+        keyed(
+            M::POST,
+            "/api/v1/orders/{order_a}/cancel",
+            None,
+            [401, 200, 404, 409, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/dispute",
+            Some(why),
+            [401, 409, 404, 403, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/resolve",
+            Some(outcome),
+            [401, 403, 404, 403, 404, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/payment",
+            Some(paid),
+            [401, 403, 404, 200, 404, 403],
+        ),
         // The taxonomy.
         r(
             M::POST,
@@ -213,7 +327,28 @@ async fn ids(app: &TestApp) -> Ids {
         .get("/api/v1/organizations?status=applied", Some(&admin))
         .await;
     let buyer = app.login("buyer").await;
+    let listing_a = app.listings_of(org_a).await[0];
+    let cart = app
+        .post(
+            "/api/v1/cart/items",
+            Some(&buyer),
+            json!({"listing_id": listing_a, "quantity": "100"}),
+        )
+        .await;
+    let placed = app
+        .checkout(
+            &buyer,
+            "matrix-setup",
+            json!([{"listing_id": listing_a, "quantity": "100"}]),
+        )
+        .await;
     Ids {
+        order_a: placed.body["orders"][0]["id"]
+            .as_i64()
+            .expect("setup order"),
+        cart_item: cart.body["lines"][0]["id"]
+            .as_i64()
+            .expect("setup cart line"),
         listing_a: app.listings_of(org_a).await[0],
         org_a,
         pending_org: pending.body["items"][0]["id"].as_i64().unwrap(),
@@ -229,22 +364,40 @@ on_both_databases!(every_route_answers_every_role_as_it_should);
 async fn every_route_answers_every_role_as_it_should(backend: Backend) {
     let mut failures = Vec::new();
     let count = routes().len();
+    // Everyone logs in once; the fixtures and tokens are copied into a fresh database per route,
+    // so one role's change cannot hide another's.
+    let Some(setup) = spawn_app(backend).await else {
+        return;
+    };
+    let ids = ids(&setup).await;
+    let mut tokens = std::collections::HashMap::new();
+    for role in ROLES {
+        if let Some(user) = account(role) {
+            tokens.insert(role, setup.login(user).await);
+        }
+    }
+    let template = setup.into_template(backend).await;
     for route in routes() {
-        // A fresh app per route, so one role's change cannot hide another's.
-        let Some(app) = spawn_app(backend).await else {
-            return;
-        };
-        let ids = ids(&app).await;
+        let app = spawn_copy(&template).await;
         let path = fill(route.path, &ids);
         for (role, expected) in ROLES.iter().zip(route.expect) {
-            let token = match account(role) {
-                Some(user) => Some(app.login(user).await),
-                None => None,
-            };
+            let token = tokens.get(role).cloned();
             let body = route.body.map(|b| b(&ids, &role.replace('_', "-")));
             let before = app.snapshot().await;
+            let key = format!("matrix-{role}");
+            let headers: Vec<(&str, &str)> = if route.keyed {
+                vec![("idempotency-key", key.as_str())]
+            } else {
+                vec![]
+            };
             let reply = app
-                .call(route.method.clone(), &path, token.as_deref(), body)
+                .call_with(
+                    route.method.clone(),
+                    &path,
+                    token.as_deref(),
+                    body,
+                    &headers,
+                )
                 .await;
             let after = app.snapshot().await;
             let ok = reply.status.is_success();
@@ -304,6 +457,8 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{org_a}", "{id}")
             .replace("{pending_org}", "{id}")
             .replace("{buyer_user}", "{id}")
+            .replace("{order_a}", "{id}")
+            .replace("{cart_item}", "{id}")
             .replace("/categories/1/", "/categories/{id}/")
             .replace("/regions/511723", "/regions/{code}")
     };

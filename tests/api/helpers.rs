@@ -44,8 +44,105 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
+}
+
+/// A database prepared once (migrated, seeded, logged in, with fixtures) and copied for each
+/// app that needs the same starting point: much cheaper than building it again.
+pub struct Template {
+    backend: Backend,
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Template {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg.take() {
+            drop_database(admin_url, name);
+        }
+    }
+}
+
+fn drop_database(admin_url: String, name: String) {
+    // Drops run outside async context; use a thread with its own runtime.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            if let Ok(admin) = Database::connect(&admin_url).await {
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok();
+                admin.close().await.ok();
+            }
+        });
+    })
+    .join()
+    .ok();
+}
+
+async fn create_database(admin_url: &str, name: &str, template: Option<&str>) {
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connecting to QUDAO_TEST_POSTGRES_URL");
+    let from = template
+        .map(|t| format!(" TEMPLATE {t}"))
+        .unwrap_or_default();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}{from}"))
+        .await
+        .expect("creating the test database");
+    admin.close().await.ok();
+}
+
+impl TestApp {
+    /// Stops the app and keeps its database as a template for [`spawn_copy`].
+    pub async fn into_template(mut self, backend: Backend) -> Template {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server.await.ok();
+        }
+        self.db.clone().close().await.ok();
+        Template {
+            backend,
+            dir: self.dir.take().expect("a data dir"),
+            pg: self.pg.take(),
+        }
+    }
+}
+
+/// Starts an app on a fresh copy of `template`.
+pub async fn spawn_copy(template: &Template) -> TestApp {
+    let (dir, pg) = match template.backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            for file in ["qudao.db", "qudao.db-wal", "qudao.db-shm"] {
+                let from = template.dir.path().join(file);
+                if from.exists() {
+                    std::fs::copy(&from, dir.path().join(file))
+                        .expect("copying the template database");
+                }
+            }
+            (dir, None)
+        }
+        Backend::Postgres => {
+            let (admin_url, tpl) = template.pg.as_ref().expect("a PostgreSQL template");
+            let name = format!("qudao_test_{}", uuid::Uuid::new_v4().simple());
+            create_database(admin_url, &name, Some(tpl)).await;
+            (
+                tempfile::tempdir().expect("temp dir"),
+                Some((admin_url.clone(), name)),
+            )
+        }
+    };
+    start(dir, pg, |_| {}).await
 }
 
 /// A response, read whole.
@@ -83,9 +180,6 @@ pub async fn spawn_app_with(
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::embedded(dir.path());
-    settings.listen = "127.0.0.1:0".into();
-    settings.demo_password = PASSWORD.into();
     let mut pg = None;
     if backend == Backend::Postgres {
         let Ok(admin_url) = std::env::var("QUDAO_TEST_POSTGRES_URL") else {
@@ -95,16 +189,22 @@ pub async fn spawn_app_with(
             return None;
         };
         let name = format!("qudao_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&admin_url)
-            .await
-            .expect("connecting to QUDAO_TEST_POSTGRES_URL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("creating the test database");
-        admin.close().await.ok();
-        settings.database_url = with_database(&admin_url, &name);
+        create_database(&admin_url, &name, None).await;
         pg = Some((admin_url, name));
+    }
+    Some(start(dir, pg, adjust).await)
+}
+
+async fn start(
+    dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = Settings::embedded(dir.path());
+    settings.listen = "127.0.0.1:0".into();
+    settings.demo_password = PASSWORD.into();
+    if let Some((admin_url, name)) = &pg {
+        settings.database_url = with_database(admin_url, name);
     }
     adjust(&mut settings);
     let app = qudao::Application::build(settings)
@@ -113,10 +213,10 @@ pub async fn spawn_app_with(
     let address = app.url();
     let db = app.state().db.clone();
     let (tx, rx) = oneshot::channel();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         rx.await.ok();
     }));
-    Some(TestApp {
+    TestApp {
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -124,9 +224,10 @@ pub async fn spawn_app_with(
             .unwrap(),
         db,
         stop: Some(tx),
-        _dir: dir,
+        server: Some(server),
+        dir: Some(dir),
         pg,
-    })
+    }
 }
 
 /// The same server URL with another database name.
@@ -142,28 +243,7 @@ impl Drop for TestApp {
             stop.send(()).ok();
         }
         if let Some((admin_url, name)) = self.pg.take() {
-            let db = self.db.clone();
-            // Dropping runs outside async context; use a thread with its own runtime.
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    db.close().await.ok();
-                    if let Ok(admin) = Database::connect(&admin_url).await {
-                        admin
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            ))
-                            .await
-                            .ok();
-                        admin.close().await.ok();
-                    }
-                });
-            })
-            .join()
-            .ok();
+            drop_database(admin_url, name);
         }
     }
 }
@@ -177,9 +257,24 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
+        self.call_with(method, path, token, body, &[]).await
+    }
+
+    /// Like [`TestApp::call`], with extra headers.
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = self
             .client
             .request(method, format!("{}{path}", self.address));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -280,47 +375,111 @@ impl TestApp {
             .collect()
     }
 
+    /// Checks out `lines` for a buyer with an idempotency key.
+    pub async fn checkout(&self, token: &str, key: &str, lines: Value) -> Reply {
+        let body = serde_json::json!({
+            "address": {"recipient_name": "王师傅", "phone": "028-86630890", "region_code": "510104", "line": "成都市锦江区红星路二段 70 号职工食堂"},
+            "lines": lines,
+        });
+        self.call_with(
+            Method::POST,
+            "/api/v1/checkout",
+            Some(token),
+            Some(body),
+            &[("idempotency-key", key)],
+        )
+        .await
+    }
+
+    /// Registers and logs in `n` new buyers, returning their tokens.
+    pub async fn new_buyers(&self, n: usize) -> Vec<String> {
+        let mut tokens = Vec::new();
+        for i in 0..n {
+            let name = format!("canteen-{i}");
+            let r = self
+                .post("/api/v1/auth/register", None, serde_json::json!({"username": name, "password": "成都食堂采购专用", "display_name": format!("食堂 {i}")}))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+            tokens.push(self.login_with(&name, "成都食堂采购专用").await);
+        }
+        tokens
+    }
+
+    /// A listing's stored row.
+    pub async fn listing_row(&self, id: i64) -> listing::Model {
+        listing::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// Everything stored that a refused request must leave alone.
     pub async fn snapshot(&self) -> String {
         let db = &self.db;
-        format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-            listing::Entity::find()
-                .order_by_asc(listing::Column::Id)
+        use qudao::orders::entity::{cart_item, order, order_event, order_line};
+        let orders = format!(
+            "{:?}\n{:?}\n{:?}\n{:?}",
+            order::Entity::find()
+                .order_by_asc(order::Column::Id)
                 .all(db)
                 .await
                 .unwrap(),
-            organization::Entity::find()
-                .order_by_asc(organization::Column::Id)
+            order_line::Entity::find()
+                .order_by_asc(order_line::Column::Id)
                 .all(db)
                 .await
                 .unwrap(),
-            household::Entity::find()
-                .order_by_asc(household::Column::Id)
+            order_event::Entity::find()
+                .order_by_asc(order_event::Column::Id)
                 .all(db)
                 .await
                 .unwrap(),
-            category::Entity::find()
-                .order_by_asc(category::Column::Id)
+            cart_item::Entity::find()
+                .order_by_asc(cart_item::Column::Id)
                 .all(db)
                 .await
                 .unwrap(),
-            category_alias::Entity::find()
-                .order_by_asc(category_alias::Column::Id)
-                .all(db)
-                .await
-                .unwrap(),
-            user::Entity::find()
-                .order_by_asc(user::Column::Id)
-                .all(db)
-                .await
-                .unwrap(),
-            qudao::outbox::entity::Entity::find()
-                .order_by_asc(qudao::outbox::entity::Column::Id)
-                .all(db)
-                .await
-                .unwrap(),
-        )
+        );
+        orders
+            + &format!(
+                "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+                listing::Entity::find()
+                    .order_by_asc(listing::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                organization::Entity::find()
+                    .order_by_asc(organization::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                household::Entity::find()
+                    .order_by_asc(household::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                category::Entity::find()
+                    .order_by_asc(category::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                category_alias::Entity::find()
+                    .order_by_asc(category_alias::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                user::Entity::find()
+                    .order_by_asc(user::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                qudao::outbox::entity::Entity::find()
+                    .order_by_asc(qudao::outbox::entity::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+            )
     }
 }
 

@@ -8,4 +8,5 @@ mod authorization;
 mod bad_input;
 mod binary;
 mod listings;
+mod orders;
 mod organizations;

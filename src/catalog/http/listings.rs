@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -478,7 +477,7 @@ async fn create_listing(
     ApiJson(req): ApiJson<ListingRequest>,
 ) -> AppResult<(StatusCode, Json<ListingView>)> {
     let draft = req.into_draft(None)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_txn(&state.db).await?;
     let l = listings::create(&txn, &actor, draft).await?;
     txn.commit().await?;
     let view = listing_views(&state.db, vec![l]).await?.remove(0);
@@ -502,7 +501,7 @@ async fn change(
     id: i64,
     req: ListingRequest,
 ) -> AppResult<ListingView> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_txn(&state.db).await?;
     let current = listings::find_own(&txn, actor, id).await?;
     let draft = req.into_draft(Some(listings::to_draft(&current)))?;
     let l = listings::update(&txn, actor, current, draft).await?;
@@ -560,7 +559,7 @@ async fn delete_listing(
     actor: Actor,
     ApiId(id): ApiId,
 ) -> AppResult<StatusCode> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_txn(&state.db).await?;
     listings::delete(&txn, &actor, id).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)

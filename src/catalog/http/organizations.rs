@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -192,7 +192,7 @@ async fn apply(
         contact_name: contact_name.unwrap_or_default(),
         contact_phone: contact_phone.unwrap_or_default(),
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_txn(&state.db).await?;
     let org = organizations::apply(&txn, &actor, app).await?;
     txn.commit().await?;
     Ok((
@@ -246,7 +246,7 @@ async fn decide(
         }
         None => None,
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_txn(&state.db).await?;
     let org = organizations::decide(&txn, actor, id, decision, note).await?;
     txn.commit().await?;
     Ok(Json(
@@ -412,7 +412,7 @@ async fn add_household(
         );
     }
     v.finish()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::write_txn(&state.db).await?;
     let used: Option<i64> = household::Entity::find()
         .select_only()
         .column_as(Expr::col(household::Column::BenefitShareBp).sum(), "total")

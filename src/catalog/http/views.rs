@@ -148,7 +148,7 @@ impl HouseholdView {
 }
 
 /// A listing with its organization, category and origin resolved.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ListingView {
     pub id: i64,
     pub organization: OrganizationRef,

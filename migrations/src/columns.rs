@@ -1,0 +1,95 @@
+//! Column and constraint shorthands shared by the migrations.
+
+use sea_orm_migration::prelude::*;
+
+pub fn id<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .take()
+}
+
+pub fn text<T: IntoIden>(name: T, len: u32) -> ColumnDef {
+    ColumnDef::new(name).string_len(len).not_null().take()
+}
+
+pub fn text_null<T: IntoIden>(name: T, len: u32) -> ColumnDef {
+    ColumnDef::new(name).string_len(len).null().take()
+}
+
+pub fn long_text<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).text().not_null().take()
+}
+
+pub fn long_text_null<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).text().null().take()
+}
+
+pub fn big<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).big_integer().not_null().take()
+}
+
+pub fn big_null<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).big_integer().null().take()
+}
+
+pub fn int<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).integer().not_null().take()
+}
+
+pub fn int_null<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).integer().null().take()
+}
+
+pub fn flag<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name)
+        .boolean()
+        .not_null()
+        .default(false)
+        .take()
+}
+
+pub fn time<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .take()
+}
+
+pub fn time_null<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .take()
+}
+
+pub fn coordinate<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).double().null().take()
+}
+
+pub fn fk<F: IntoIden, T: IntoIden, C: IntoIden>(
+    from: F,
+    to: T,
+    to_col: C,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from_col(from)
+        .to(to, to_col)
+        .on_delete(ForeignKeyAction::Restrict)
+        .take()
+}
+
+pub fn index<T: IntoIden + Clone, C: IntoIden + Clone>(
+    name: &str,
+    table: T,
+    cols: &[C],
+) -> IndexCreateStatement {
+    let mut idx = Index::create();
+    idx.name(name).table(table);
+    for c in cols {
+        idx.col(c.clone());
+    }
+    idx.take()
+}

@@ -1,0 +1,277 @@
+//! Checkout: the cart (or the given lines) becomes one order per seller organization,
+//! with every line's stock reserved by a conditional update, all in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use super::domain::{OrderStatus, PaymentStatus, line_amount};
+use super::entity::{order, order_event, order_line};
+use super::events;
+use crate::accounts::Actor;
+use crate::catalog::domain::{ListingStatus, Quantity, Unit, VerificationStatus};
+use crate::catalog::entity::{listing, organization};
+use crate::error::{AppError, AppResult, Validator};
+use crate::outbox::{self, Channel, Event};
+
+/// Where the goods go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub recipient_name: String,
+    pub phone: String,
+    pub region_code: String,
+    pub line: String,
+}
+
+/// One line to buy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineInput {
+    pub listing_id: i64,
+    pub quantity: Quantity,
+    /// The unit the buyer agreed to; refused if the listing now sells in another.
+    pub unit: Option<Unit>,
+}
+
+/// A checked checkout.
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub address: Address,
+    pub note: String,
+    pub lines: Vec<LineInput>,
+}
+
+fn line_field(i: usize, field: &str) -> String {
+    format!("lines[{i}].{field}")
+}
+
+/// Reserves stock and writes the orders. Any refusal leaves the transaction to be rolled back.
+pub async fn place(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    checkout: Checkout,
+) -> AppResult<Vec<order::Model>> {
+    super::cart::require_buyer(actor)?;
+    if checkout.lines.is_empty() {
+        return Err(AppError::field(
+            "lines",
+            "required",
+            "nothing to check out: the cart is empty",
+        ));
+    }
+    let ids: Vec<i64> = checkout.lines.iter().map(|l| l.listing_id).collect();
+    let found: HashMap<i64, listing::Model> = listing::Entity::find()
+        .filter(listing::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let org_ids: Vec<i64> = found.values().map(|l| l.organization_id).collect();
+    let orgs: HashMap<i64, organization::Model> = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(org_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+
+    // Per-line checks, all reported together.
+    let mut v = Validator::default();
+    for (i, line) in checkout.lines.iter().enumerate() {
+        let Some(l) = found.get(&line.listing_id) else {
+            v.add(
+                &line_field(i, "listing_id"),
+                "unavailable",
+                "this listing does not exist",
+            );
+            continue;
+        };
+        let on_sale = l.deleted_at.is_none()
+            && l.status == ListingStatus::Active.code()
+            && orgs
+                .get(&l.organization_id)
+                .is_some_and(|o| o.status == VerificationStatus::Approved.code());
+        if !on_sale {
+            v.add(
+                &line_field(i, "listing_id"),
+                "unavailable",
+                format!("“{}” is paused or no longer on sale", l.title),
+            );
+            continue;
+        }
+        let unit = Unit::from_code(&l.unit).unwrap_or(Unit::Jin);
+        if line.unit.is_some_and(|u| u != unit) {
+            v.add(
+                &line_field(i, "unit"),
+                "unit_changed",
+                format!(
+                    "“{}” is now sold by {}; check the quantity",
+                    l.title,
+                    unit.code()
+                ),
+            );
+        }
+        if line.quantity.milli() <= 0 {
+            v.add(
+                &line_field(i, "quantity"),
+                "out_of_range",
+                "must be greater than zero",
+            );
+        } else if line.quantity.milli() < l.min_order_milli {
+            v.add(
+                &line_field(i, "quantity"),
+                "below_minimum",
+                format!(
+                    "the minimum order of “{}” is {} {}",
+                    l.title,
+                    Quantity::from_milli(l.min_order_milli),
+                    unit.code()
+                ),
+            );
+        } else if unit == Unit::Piece && !line.quantity.is_whole() {
+            v.add(
+                &line_field(i, "quantity"),
+                "not_whole",
+                "items sold by the piece need a whole number",
+            );
+        } else if line_amount(l.price_fen, line.quantity).is_none() {
+            v.add(&line_field(i, "quantity"), "out_of_range", "too large");
+        }
+    }
+    v.finish()?;
+
+    // Reserve: one conditional update per line; the database refuses to go below zero.
+    let now = Utc::now();
+    let mut short = Validator::default();
+    for (i, line) in checkout.lines.iter().enumerate() {
+        let q = line.quantity.milli();
+        let updated = listing::Entity::update_many()
+            .col_expr(
+                listing::Column::StockMilli,
+                Expr::col(listing::Column::StockMilli).sub(q),
+            )
+            .col_expr(
+                listing::Column::SoldMilli,
+                Expr::col(listing::Column::SoldMilli).add(q),
+            )
+            .col_expr(
+                listing::Column::Version,
+                Expr::col(listing::Column::Version).add(1),
+            )
+            .col_expr(listing::Column::UpdatedAt, Expr::value(now))
+            .filter(listing::Column::Id.eq(line.listing_id))
+            .filter(listing::Column::StockMilli.gte(q))
+            .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
+            .filter(listing::Column::DeletedAt.is_null())
+            .exec(db)
+            .await?;
+        if updated.rows_affected != 1 {
+            let left = listing::Entity::find_by_id(line.listing_id)
+                .one(db)
+                .await?
+                .map(|l| Quantity::from_milli(l.stock_milli))
+                .unwrap_or_default();
+            short.add(
+                &line_field(i, "quantity"),
+                "insufficient_stock",
+                format!("only {left} left"),
+            );
+        }
+    }
+    if let Err(AppError::Validation(fields)) = short.finish() {
+        return Err(AppError::InsufficientStock(fields));
+    }
+
+    // One order per seller organization, in a stable order.
+    let checkout_id = uuid::Uuid::new_v4().to_string();
+    let mut by_org: BTreeMap<i64, Vec<&LineInput>> = BTreeMap::new();
+    for line in &checkout.lines {
+        by_org
+            .entry(found[&line.listing_id].organization_id)
+            .or_default()
+            .push(line);
+    }
+    let mut placed = Vec::new();
+    for (org_id, lines) in by_org {
+        let org = &orgs[&org_id];
+        let amounts: Vec<i64> = lines
+            .iter()
+            .map(|l| line_amount(found[&l.listing_id].price_fen, l.quantity).unwrap_or(0))
+            .collect();
+        let o = order::ActiveModel {
+            checkout_id: Set(checkout_id.clone()),
+            buyer_id: Set(actor.id()),
+            organization_id: Set(org_id),
+            seller_name: Set(org.name.clone()),
+            seller_region_code: Set(org.region_code.clone()),
+            status: Set(OrderStatus::Placed.code().into()),
+            payment_status: Set(PaymentStatus::Unpaid.code().into()),
+            total_fen: Set(amounts.iter().sum()),
+            recipient_name: Set(checkout.address.recipient_name.clone()),
+            recipient_phone: Set(checkout.address.phone.clone()),
+            address_region_code: Set(checkout.address.region_code.clone()),
+            address_line: Set(checkout.address.line.clone()),
+            note: Set(checkout.note.clone()),
+            carrier: Set(None),
+            tracking_number: Set(None),
+            stock_returned: Set(false),
+            version: Set(1),
+            placed_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        for (line, amount) in lines.iter().zip(amounts) {
+            let l = &found[&line.listing_id];
+            order_line::ActiveModel {
+                order_id: Set(o.id),
+                listing_id: Set(l.id),
+                category_id: Set(l.category_id),
+                title: Set(l.title.clone()),
+                unit: Set(l.unit.clone()),
+                unit_price_fen: Set(l.price_fen),
+                quantity_milli: Set(line.quantity.milli()),
+                amount_fen: Set(amount),
+                seller_region_code: Set(l.origin_region_code.clone()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        order_event::ActiveModel {
+            order_id: Set(o.id),
+            from_status: Set(None),
+            to_status: Set(OrderStatus::Placed.code().into()),
+            action: Set("place".into()),
+            actor_id: Set(Some(actor.id())),
+            actor_role: Set("buyer".into()),
+            reason: Set(String::new()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        events::order_changed(db, &o, "order.placed").await?;
+        placed.push(o);
+    }
+    let mut touched: Vec<i64> = checkout.lines.iter().map(|l| l.listing_id).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    for id in touched {
+        outbox::enqueue(
+            db,
+            Event {
+                channel: Channel::Search,
+                topic: "listing.updated",
+                aggregate_type: "listing",
+                aggregate_id: id,
+                payload: serde_json::json!({"listing_id": id, "reason": "stock"}),
+            },
+        )
+        .await?;
+    }
+    Ok(placed)
+}

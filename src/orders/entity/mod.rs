@@ -1,0 +1,6 @@
+//! The orders' tables.
+pub mod cart_item;
+pub mod idempotency_key;
+pub mod order;
+pub mod order_event;
+pub mod order_line;

@@ -1,0 +1,40 @@
+//! One buyer's order from one seller organization.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "orders")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub checkout_id: String,
+    pub buyer_id: i64,
+    pub organization_id: i64,
+    pub seller_name: String,
+    pub seller_region_code: String,
+    pub status: String,
+    pub payment_status: String,
+    pub total_fen: i64,
+    pub recipient_name: String,
+    pub recipient_phone: String,
+    pub address_region_code: String,
+    pub address_line: String,
+    pub note: String,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    /// Set once when a cancellation puts the stock back, so it never happens twice.
+    pub stock_returned: bool,
+    pub version: i32,
+    pub placed_at: DateTimeUtc,
+    pub confirmed_at: Option<DateTimeUtc>,
+    pub shipped_at: Option<DateTimeUtc>,
+    pub delivered_at: Option<DateTimeUtc>,
+    pub completed_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
+    pub disputed_at: Option<DateTimeUtc>,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

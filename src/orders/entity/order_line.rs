@@ -1,0 +1,23 @@
+//! One listing on an order, with the listing as it was when bought.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "order_lines")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    pub listing_id: i64,
+    pub category_id: i64,
+    pub title: String,
+    pub unit: String,
+    pub unit_price_fen: i64,
+    pub quantity_milli: i64,
+    pub amount_fen: i64,
+    pub seller_region_code: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

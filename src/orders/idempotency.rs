@@ -1,0 +1,254 @@
+//! `Idempotency-Key`: the first answer to a request is stored per (user, key) and
+//! replayed for every retry; the same key with a different request is refused.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TryInsertResult};
+use sha2::{Digest, Sha256};
+
+use super::entity::idempotency_key;
+use crate::error::AppError;
+
+/// The request header.
+pub const HEADER: &str = "idempotency-key";
+/// Marks a response that was replayed from storage.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// A checked key: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key(String);
+
+impl Key {
+    /// Reads the header; `Ok(None)` when absent.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Key>, AppError> {
+        let Some(raw) = headers.get(HEADER) else {
+            return Ok(None);
+        };
+        let text = raw.to_str().unwrap_or("").trim();
+        if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(AppError::BadRequest(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+            ));
+        }
+        Ok(Some(Key(text.to_string())))
+    }
+
+    /// Reads the header and insists on it.
+    pub fn required(headers: &HeaderMap) -> Result<Key, AppError> {
+        Self::from_headers(headers)?.ok_or(AppError::BadRequest(
+            "idempotency_key_required",
+            "this request needs an Idempotency-Key header (any unique string, reused only for retries)".into(),
+        ))
+    }
+}
+
+/// Fingerprint of a request: method, path and the body in canonical form.
+pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    // serde_json keeps object keys sorted, so equal bodies serialise equally.
+    h.update(body.to_string().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// A response that can be stored and replayed byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+impl Stored {
+    /// From a JSON value.
+    pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Self {
+        Stored {
+            status,
+            body: serde_json::to_string(body).unwrap_or_else(|_| "null".into()),
+        }
+    }
+
+    /// From an error the request ended with.
+    pub fn error(e: AppError) -> Self {
+        let (status, body) = e.render();
+        Stored::json(status, &body)
+    }
+
+    /// As an HTTP response, marked as replayed when it came from storage.
+    pub fn into_response(self, replayed: bool) -> Response {
+        let mut r = (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            self.body,
+        )
+            .into_response();
+        if replayed {
+            r.headers_mut()
+                .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+        }
+        r
+    }
+}
+
+/// What a claim found.
+#[derive(Debug)]
+pub enum Claim {
+    /// The key is new: go ahead, then [`save`] the answer in the same transaction.
+    New,
+    /// The key was used before for the same request: here is the answer.
+    Replay(Stored),
+}
+
+/// Claims `key` inside the caller's transaction. A concurrent request with the same key
+/// waits for this transaction (unique index on PostgreSQL, the write lock on SQLite).
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    key: &Key,
+    fingerprint: &str,
+) -> Result<Claim, AppError> {
+    let row = idempotency_key::ActiveModel {
+        user_id: Set(user_id),
+        key: Set(key.0.clone()),
+        request_hash: Set(fingerprint.to_string()),
+        status_code: Set(0),
+        response_body: Set(String::new()),
+        created_at: Set(Utc::now()),
+    };
+    let inserted = idempotency_key::Entity::insert(row)
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await?;
+    if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+        return Ok(Claim::New);
+    }
+    let stored = idempotency_key::Entity::find_by_id((user_id, key.0.clone()))
+        .one(db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("idempotency key vanished during claim"))?;
+    if stored.request_hash != fingerprint {
+        return Err(AppError::field(
+            "Idempotency-Key",
+            "idempotency_key_reused",
+            "this key was already used for a different request; use a new key",
+        ));
+    }
+    let status = StatusCode::from_u16(stored.status_code as u16)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Ok(Claim::Replay(Stored {
+        status,
+        body: stored.response_body,
+    }))
+}
+
+/// Stores the answer for a claimed key.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    key: &Key,
+    response: &Stored,
+) -> Result<(), sea_orm::DbErr> {
+    idempotency_key::ActiveModel {
+        user_id: Set(user_id),
+        key: Set(key.0.clone()),
+        status_code: Set(i32::from(response.status.as_u16())),
+        response_body: Set(response.body.clone()),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// The work of an idempotent request, done inside the transaction that also stores its answer.
+pub type Work = Box<
+    dyn for<'t> FnOnce(
+            &'t sea_orm::DatabaseTransaction,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Stored, AppError>> + Send + 't>,
+        > + Send,
+>;
+
+/// Runs `work` once per (user, key): the answer, or the refusal, is stored with the work's own
+/// changes in one transaction and replayed for retries. Without a key the work simply runs.
+pub async fn run(
+    db: &sea_orm::DatabaseConnection,
+    user_id: i64,
+    key: Option<Key>,
+    fingerprint: String,
+    work: Work,
+) -> Result<Response, AppError> {
+    let txn = crate::db::write_txn(db).await?;
+    if let Some(k) = &key
+        && let Claim::Replay(stored) = claim(&txn, user_id, k, &fingerprint).await?
+    {
+        txn.rollback().await?;
+        return Ok(stored.into_response(true));
+    }
+    match work(&txn).await {
+        Ok(stored) => {
+            if let Some(k) = &key {
+                save(&txn, user_id, k, &stored).await?;
+            }
+            txn.commit().await?;
+            Ok(stored.into_response(false))
+        }
+        Err(e) if e.is_client_error() && key.is_some() => {
+            // Undo the work, then remember the refusal so a retry gets the same answer.
+            txn.rollback().await?;
+            let k = key.expect("checked above");
+            let stored = Stored::error(e);
+            let txn = crate::db::write_txn(db).await?;
+            match claim(&txn, user_id, &k, &fingerprint).await? {
+                Claim::New => {
+                    save(&txn, user_id, &k, &stored).await?;
+                    txn.commit().await?;
+                    Ok(stored.into_response(false))
+                }
+                Claim::Replay(first) => {
+                    txn.rollback().await?;
+                    Ok(first.into_response(true))
+                }
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        let mut h = HeaderMap::new();
+        assert!(Key::from_headers(&h).unwrap().is_none());
+        assert_eq!(
+            Key::required(&h).unwrap_err().status_and_code().1,
+            "idempotency_key_required"
+        );
+        h.insert(HEADER, HeaderValue::from_static("checkout 1"));
+        assert_eq!(
+            Key::from_headers(&h).unwrap_err().status_and_code().1,
+            "invalid_idempotency_key"
+        );
+        h.insert(HEADER, HeaderValue::from_static("2f1c0b6e-checkout"));
+        assert!(Key::required(&h).is_ok());
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order_but_not_values() {
+        let a = serde_json::json!({"a": 1, "b": [1, 2]});
+        let b: serde_json::Value = serde_json::from_str(r#"{"b":[1,2],"a":1}"#).unwrap();
+        assert_eq!(fingerprint("POST", "/x", &a), fingerprint("POST", "/x", &b));
+        assert_ne!(fingerprint("POST", "/x", &a), fingerprint("POST", "/y", &a));
+        assert_ne!(
+            fingerprint("POST", "/x", &a),
+            fingerprint("POST", "/x", &serde_json::json!({"a": 2, "b": [1, 2]}))
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Orders: carts, checkout with exact stock reservation, idempotent requests and the
+//! order lifecycle both sides can follow.
+
+pub mod cart;
+pub mod checkout;
+pub mod domain;
+pub mod entity;
+pub mod events;
+pub mod http;
+pub mod idempotency;
+pub mod lifecycle;
+pub mod views;

@@ -1,0 +1,177 @@
+//! What the orders API answers with.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::domain::{Action, OrderStatus, Party, PaymentStatus, available};
+use super::entity::{order, order_event, order_line};
+use crate::accounts::entity::user;
+use crate::catalog::domain::{Quantity, Unit, format_yuan};
+
+/// An order as its buyer, its seller or an admin sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: i64,
+    /// Orders placed together in one checkout share this id.
+    pub checkout_id: String,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub buyer: PartyRef,
+    pub seller: PartyRef,
+    pub lines: Vec<OrderLineView>,
+    pub total_fen: i64,
+    pub total_display: String,
+    pub recipient_name: String,
+    pub recipient_phone: String,
+    pub address_region_code: String,
+    pub address_line: String,
+    pub note: String,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub placed_at: chrono::DateTime<chrono::Utc>,
+    pub confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub shipped_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The timeline: who did what, when and why.
+    pub events: Vec<OrderEventView>,
+    /// What the viewer can do now.
+    pub actions: Vec<Action>,
+}
+
+/// A buyer or a seller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartyRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A line as it was bought.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLineView {
+    pub listing_id: i64,
+    pub category_id: i64,
+    pub title: String,
+    pub unit: Unit,
+    pub unit_price_fen: i64,
+    #[schema(value_type = String, example = "100")]
+    pub quantity: Quantity,
+    pub amount_fen: i64,
+    /// Where the goods came from, as it was when bought.
+    pub seller_region_code: String,
+}
+
+/// One step of the timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderEventView {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub action: String,
+    pub actor_role: String,
+    pub reason: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Builds views of orders for a viewer playing `party` (the same for all of them).
+pub async fn order_views(
+    db: &impl ConnectionTrait,
+    orders: Vec<order::Model>,
+    party: Party,
+) -> Result<Vec<OrderView>, sea_orm::DbErr> {
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let mut lines: HashMap<i64, Vec<order_line::Model>> = HashMap::new();
+    for l in order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(ids.clone()))
+        .order_by_asc(order_line::Column::Id)
+        .all(db)
+        .await?
+    {
+        lines.entry(l.order_id).or_default().push(l);
+    }
+    let mut events: HashMap<i64, Vec<order_event::Model>> = HashMap::new();
+    for e in order_event::Entity::find()
+        .filter(order_event::Column::OrderId.is_in(ids))
+        .order_by_asc(order_event::Column::Id)
+        .all(db)
+        .await?
+    {
+        events.entry(e.order_id).or_default().push(e);
+    }
+    let buyer_ids: Vec<i64> = orders.iter().map(|o| o.buyer_id).collect();
+    let buyers: HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(buyer_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    Ok(orders
+        .into_iter()
+        .map(|o| {
+            let status = OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::Placed);
+            OrderView {
+                id: o.id,
+                checkout_id: o.checkout_id,
+                status,
+                payment_status: PaymentStatus::from_code(&o.payment_status)
+                    .unwrap_or(PaymentStatus::Unpaid),
+                buyer: PartyRef {
+                    id: o.buyer_id,
+                    name: buyers.get(&o.buyer_id).cloned().unwrap_or_default(),
+                },
+                seller: PartyRef {
+                    id: o.organization_id,
+                    name: o.seller_name,
+                },
+                lines: lines
+                    .remove(&o.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| OrderLineView {
+                        listing_id: l.listing_id,
+                        category_id: l.category_id,
+                        title: l.title,
+                        unit: Unit::from_code(&l.unit).unwrap_or(Unit::Jin),
+                        unit_price_fen: l.unit_price_fen,
+                        quantity: Quantity::from_milli(l.quantity_milli),
+                        amount_fen: l.amount_fen,
+                        seller_region_code: l.seller_region_code,
+                    })
+                    .collect(),
+                total_display: format_yuan(o.total_fen),
+                total_fen: o.total_fen,
+                recipient_name: o.recipient_name,
+                recipient_phone: o.recipient_phone,
+                address_region_code: o.address_region_code,
+                address_line: o.address_line,
+                note: o.note,
+                carrier: o.carrier,
+                tracking_number: o.tracking_number,
+                placed_at: o.placed_at,
+                confirmed_at: o.confirmed_at,
+                shipped_at: o.shipped_at,
+                delivered_at: o.delivered_at,
+                completed_at: o.completed_at,
+                cancelled_at: o.cancelled_at,
+                events: events
+                    .remove(&o.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|e| OrderEventView {
+                        from_status: e.from_status,
+                        to_status: e.to_status,
+                        action: e.action,
+                        actor_role: e.actor_role,
+                        reason: e.reason,
+                        at: e.created_at,
+                    })
+                    .collect(),
+                actions: available(status, party),
+            }
+        })
+        .collect())
+}
