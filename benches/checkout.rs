@@ -1,0 +1,198 @@
+//! Checkout throughput and latency with 1, 8 and 64 concurrent buyers, next to the raw
+//! conditional single-row update rate of the same database measured in the same run.
+//!
+//! `cargo bench --bench checkout` runs it on SQLite, and on PostgreSQL too when
+//! `QUDAO_BENCH_POSTGRES_URL` (or `QUDAO_TEST_POSTGRES_URL`) names a server where it may
+//! create a database. `QUDAO_BENCH_SECONDS` sets the length of each measurement (default 5).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use qudao::catalog::entity::listing;
+use qudao::{Application, Settings};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use serde_json::json;
+
+const LEVELS: [usize; 3] = [1, 8, 64];
+
+struct Run {
+    ok: usize,
+    errors: usize,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let mut l = self.latencies.clone();
+        l.sort();
+        if l.is_empty() {
+            return Duration::ZERO;
+        }
+        l[((l.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+/// Runs `task(worker, iteration)` on `workers` tasks for `seconds`.
+async fn drive<F, Fut>(workers: usize, seconds: u64, task: F) -> Run
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let task = Arc::new(task);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let task = task.clone();
+        handles.push(tokio::spawn(async move {
+            let (mut ok, mut errors, mut lat) = (0, 0, Vec::new());
+            let mut i = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if task(w, i).await {
+                    ok += 1;
+                    lat.push(t.elapsed());
+                } else {
+                    errors += 1;
+                }
+                i += 1;
+            }
+            (ok, errors, lat)
+        }));
+    }
+    let mut run = Run { ok: 0, errors: 0, latencies: Vec::new(), elapsed: Duration::ZERO };
+    for h in handles {
+        let (ok, errors, lat) = h.await.unwrap();
+        run.ok += ok;
+        run.errors += errors;
+        run.latencies.extend(lat);
+    }
+    run.elapsed = start.elapsed();
+    run
+}
+
+async fn bench(name: &str, settings: Settings, seconds: u64) {
+    let app = Application::build(settings).await.expect("building the app");
+    let base = app.url();
+    let db = app.state().db.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
+
+    // One hot listing with plenty of stock, bought one unit at a time.
+    let listings: serde_json::Value = client.get(format!("{base}/api/v1/listings?per_page=100")).send().await.unwrap().json().await.unwrap();
+    let listing_id = listings["items"].as_array().unwrap().iter().find(|l| l["title"] == "开江盘石村生态大米").unwrap()["id"].as_i64().unwrap();
+    listing::Entity::update_many()
+        .col_expr(listing::Column::StockMilli, Expr::value(1_000_000_000_i64 * 1000))
+        .col_expr(listing::Column::MinOrderMilli, Expr::value(1000_i64))
+        .filter(listing::Column::Id.eq(listing_id))
+        .exec(&db)
+        .await
+        .unwrap();
+
+    let mut tokens = Vec::new();
+    for i in 0..LEVELS[LEVELS.len() - 1] {
+        let user = format!("bench-buyer-{i}");
+        client
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&json!({"username": user, "password": "基准测试采购账号", "display_name": user}))
+            .send()
+            .await
+            .unwrap();
+        let login: serde_json::Value = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": user, "password": "基准测试采购账号"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(login["token"].as_str().unwrap().to_string());
+    }
+    let tokens = Arc::new(tokens);
+
+    println!("\n### {name}\n");
+    println!("| concurrent buyers | raw conditional updates/s | checkouts/s | ratio | checkout p50 | checkout p99 | errors |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for workers in LEVELS {
+        let raw_db = db.clone();
+        let raw = drive(workers, seconds, move |_, _| {
+            let db = raw_db.clone();
+            async move {
+                let Ok(txn) = qudao::db::write_txn(&db).await else { return false };
+                let r = listing::Entity::update_many()
+                    .col_expr(listing::Column::StockMilli, Expr::col(listing::Column::StockMilli).sub(1000))
+                    .filter(listing::Column::Id.eq(listing_id))
+                    .filter(listing::Column::StockMilli.gte(1000))
+                    .exec(&txn)
+                    .await;
+                matches!(r, Ok(ref u) if u.rows_affected == 1) && txn.commit().await.is_ok()
+            }
+        })
+        .await;
+        let (client, base, tokens) = (client.clone(), base.clone(), tokens.clone());
+        let run = drive(workers, seconds, move |w, i| {
+            let (client, base, token) = (client.clone(), base.clone(), tokens[w].clone());
+            async move {
+                let r = client
+                    .post(format!("{base}/api/v1/checkout"))
+                    .bearer_auth(token)
+                    .header("idempotency-key", format!("bench-{workers}-{w}-{i}"))
+                    .json(&json!({
+                        "address": {"recipient_name": "王师傅", "phone": "02886630890", "region_code": "510104", "line": "红星路二段 70 号"},
+                        "lines": [{"listing_id": listing_id, "quantity": "1"}]
+                    }))
+                    .send()
+                    .await;
+                matches!(r, Ok(ref resp) if resp.status() == 201)
+            }
+        })
+        .await;
+        println!(
+            "| {workers} | {:.0} | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {} |",
+            raw.rate(),
+            run.rate(),
+            run.rate() / raw.rate(),
+            run.percentile(0.5).as_secs_f64() * 1000.0,
+            run.percentile(0.99).as_secs_f64() * 1000.0,
+            run.errors,
+        );
+    }
+    let row = listing::Entity::find_by_id(listing_id).one(&db).await.unwrap().unwrap();
+    assert!(row.stock_milli >= 0, "stock went negative");
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let seconds = std::env::var("QUDAO_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Settings::embedded(dir.path());
+    s.listen = "127.0.0.1:0".into();
+    bench("SQLite (embedded default)", s, seconds).await;
+
+    let pg = std::env::var("QUDAO_BENCH_POSTGRES_URL").or_else(|_| std::env::var("QUDAO_TEST_POSTGRES_URL"));
+    match pg {
+        Ok(admin_url) => {
+            let name = format!("qudao_bench_{}", std::process::id());
+            let admin = Database::connect(&admin_url).await.unwrap();
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+            let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+            let dir = tempfile::tempdir().unwrap();
+            let mut s = Settings::embedded(dir.path());
+            s.listen = "127.0.0.1:0".into();
+            s.database_url = url;
+            bench("PostgreSQL", s, seconds).await;
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+        }
+        Err(_) => println!("\nPostgreSQL skipped: set QUDAO_BENCH_POSTGRES_URL to measure it."),
+    }
+}
