@@ -66,7 +66,12 @@ where
             (ok, errors, lat)
         }));
     }
-    let mut run = Run { ok: 0, errors: 0, latencies: Vec::new(), elapsed: Duration::ZERO };
+    let mut run = Run {
+        ok: 0,
+        errors: 0,
+        latencies: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
     for h in handles {
         let (ok, errors, lat) = h.await.unwrap();
         run.ok += ok;
@@ -78,17 +83,39 @@ where
 }
 
 async fn bench(name: &str, settings: Settings, seconds: u64) {
-    let app = Application::build(settings).await.expect("building the app");
+    let app = Application::build(settings)
+        .await
+        .expect("building the app");
     let base = app.url();
     let db = app.state().db.clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .unwrap();
 
     // One hot listing with plenty of stock, bought one unit at a time.
-    let listings: serde_json::Value = client.get(format!("{base}/api/v1/listings?per_page=100")).send().await.unwrap().json().await.unwrap();
-    let listing_id = listings["items"].as_array().unwrap().iter().find(|l| l["title"] == "开江盘石村生态大米").unwrap()["id"].as_i64().unwrap();
+    let listings: serde_json::Value = client
+        .get(format!("{base}/api/v1/listings?per_page=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listing_id = listings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["title"] == "开江盘石村生态大米")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
     listing::Entity::update_many()
-        .col_expr(listing::Column::StockMilli, Expr::value(1_000_000_000_i64 * 1000))
+        .col_expr(
+            listing::Column::StockMilli,
+            Expr::value(1_000_000_000_i64 * 1000),
+        )
         .col_expr(listing::Column::MinOrderMilli, Expr::value(1000_i64))
         .filter(listing::Column::Id.eq(listing_id))
         .exec(&db)
@@ -118,16 +145,23 @@ async fn bench(name: &str, settings: Settings, seconds: u64) {
     let tokens = Arc::new(tokens);
 
     println!("\n### {name}\n");
-    println!("| concurrent buyers | raw conditional updates/s | checkouts/s | ratio | checkout p50 | checkout p99 | errors |");
+    println!(
+        "| concurrent buyers | raw conditional updates/s | checkouts/s | ratio | checkout p50 | checkout p99 | errors |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for workers in LEVELS {
         let raw_db = db.clone();
         let raw = drive(workers, seconds, move |_, _| {
             let db = raw_db.clone();
             async move {
-                let Ok(txn) = qudao::db::write_txn(&db).await else { return false };
+                let Ok(txn) = qudao::db::write_txn(&db).await else {
+                    return false;
+                };
                 let r = listing::Entity::update_many()
-                    .col_expr(listing::Column::StockMilli, Expr::col(listing::Column::StockMilli).sub(1000))
+                    .col_expr(
+                        listing::Column::StockMilli,
+                        Expr::col(listing::Column::StockMilli).sub(1000),
+                    )
                     .filter(listing::Column::Id.eq(listing_id))
                     .filter(listing::Column::StockMilli.gte(1000))
                     .exec(&txn)
@@ -164,26 +198,40 @@ async fn bench(name: &str, settings: Settings, seconds: u64) {
             run.errors,
         );
     }
-    let row = listing::Entity::find_by_id(listing_id).one(&db).await.unwrap().unwrap();
+    let row = listing::Entity::find_by_id(listing_id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(row.stock_milli >= 0, "stock went negative");
 }
 
 #[tokio::main]
 async fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
-    let seconds = std::env::var("QUDAO_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let seconds = std::env::var("QUDAO_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let dir = tempfile::tempdir().unwrap();
     let mut s = Settings::embedded(dir.path());
     s.listen = "127.0.0.1:0".into();
     bench("SQLite (embedded default)", s, seconds).await;
 
-    let pg = std::env::var("QUDAO_BENCH_POSTGRES_URL").or_else(|_| std::env::var("QUDAO_TEST_POSTGRES_URL"));
+    let pg = std::env::var("QUDAO_BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("QUDAO_TEST_POSTGRES_URL"));
     match pg {
         Ok(admin_url) => {
             let name = format!("qudao_bench_{}", std::process::id());
             let admin = Database::connect(&admin_url).await.unwrap();
-            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
-            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
             let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
             let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
             let dir = tempfile::tempdir().unwrap();
@@ -191,7 +239,10 @@ async fn main() {
             s.listen = "127.0.0.1:0".into();
             s.database_url = url;
             bench("PostgreSQL", s, seconds).await;
-            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .ok();
         }
         Err(_) => println!("\nPostgreSQL skipped: set QUDAO_BENCH_POSTGRES_URL to measure it."),
     }

@@ -41,12 +41,7 @@ pub fn parse_username(raw: &str) -> Result<String, FieldError> {
 
 /// Checks a display name: 1–64 characters after trimming.
 pub fn parse_display_name(raw: &str) -> Result<String, FieldError> {
-    let d = raw.trim();
-    match d.chars().count() {
-        0 => Err(FieldError::new("required", "a name is required")),
-        n if n > 64 => Err(FieldError::new("too_long", "at most 64 characters")),
-        _ => Ok(d.to_string()),
-    }
+    crate::api::fields::text(raw, 1, 64)
 }
 
 /// Checks a language code: `zh` or `en`.

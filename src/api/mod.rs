@@ -1,6 +1,7 @@
 //! The `/api/v1` JSON API: shared extractors, pagination, health and the OpenAPI document.
 
 pub mod extract;
+pub mod fields;
 pub mod page;
 
 use axum::Json;

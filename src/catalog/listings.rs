@@ -166,6 +166,24 @@ async fn changed(
     .await
 }
 
+/// Tells the search index that a listing's stock changed (an order reserved or returned it).
+pub async fn stock_changed(
+    db: &impl ConnectionTrait,
+    listing_id: i64,
+) -> Result<(), sea_orm::DbErr> {
+    outbox::enqueue(
+        db,
+        Event {
+            channel: Channel::Search,
+            topic: "listing.updated",
+            aggregate_type: "listing",
+            aggregate_id: listing_id,
+            payload: serde_json::json!({"listing_id": listing_id, "reason": "stock"}),
+        },
+    )
+    .await
+}
+
 /// Creates a listing for the producer's own (approved) organization.
 pub async fn create(
     db: &impl ConnectionTrait,

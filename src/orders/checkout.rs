@@ -14,7 +14,6 @@ use crate::accounts::Actor;
 use crate::catalog::domain::{ListingStatus, Quantity, Unit, VerificationStatus};
 use crate::catalog::entity::{listing, organization};
 use crate::error::{AppError, AppResult, Validator};
-use crate::outbox::{self, Channel, Event};
 
 /// Where the goods go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,17 +260,7 @@ pub async fn place(
     touched.sort_unstable();
     touched.dedup();
     for id in touched {
-        outbox::enqueue(
-            db,
-            Event {
-                channel: Channel::Search,
-                topic: "listing.updated",
-                aggregate_type: "listing",
-                aggregate_id: id,
-                payload: serde_json::json!({"listing_id": id, "reason": "stock"}),
-            },
-        )
-        .await?;
+        crate::catalog::listings::stock_changed(db, id).await?;
     }
     Ok(placed)
 }

@@ -20,11 +20,12 @@ use super::views::{OrderView, order_views};
 use super::{cart, domain};
 use crate::accounts::{Actor, Role};
 use crate::api::extract::{ApiId, ApiJson, ApiQuery, parse_json};
+use crate::api::fields::{phone, text};
 use crate::api::page::{self, Page};
 use crate::catalog::domain::{Quantity, QuantityInput, Unit, county_of, format_yuan};
 use crate::catalog::http::views::{ListingView, listing_views};
 use crate::catalog::regions;
-use crate::error::{AppError, AppResult, ErrorBody, FieldError, Validator};
+use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -234,21 +235,6 @@ pub struct CheckoutResponse {
     pub total_fen: i64,
 }
 
-fn text(raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
-    let t = raw.trim();
-    match t.chars().count() {
-        n if n < min => Err(FieldError::new("required", "must not be empty")),
-        n if n > max => Err(FieldError::new(
-            "too_long",
-            format!("at most {max} characters"),
-        )),
-        _ if t.chars().any(char::is_control) => {
-            Err(FieldError::new("invalid", "contains control characters"))
-        }
-        _ => Ok(t.to_string()),
-    }
-}
-
 async fn parse_checkout(
     state: &AppState,
     actor: &Actor,
@@ -257,18 +243,7 @@ async fn parse_checkout(
     let mut v = Validator::default();
     let a = &req.address;
     let recipient_name = v.check("address.recipient_name", text(&a.recipient_name, 1, 32));
-    let phone = v.check(
-        "address.phone",
-        text(&a.phone, 5, 20).and_then(|p| {
-            if p.chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' '))
-            {
-                Ok(p)
-            } else {
-                Err(FieldError::new("invalid", "digits, '-', '+' and spaces"))
-            }
-        }),
-    );
+    let phone = v.check("address.phone", phone(&a.phone));
     let line = v.check("address.line", text(&a.line, 2, 200));
     if county_of(&a.region_code).is_none()
         || regions::find(&state.db, &a.region_code).await?.is_none()

@@ -14,7 +14,6 @@ use super::events;
 use crate::accounts::{Actor, Role};
 use crate::catalog::entity::listing;
 use crate::error::{AppError, AppResult};
-use crate::outbox::{self, Channel, Event};
 
 /// The part `actor` plays in an order, if any. Anyone else is told the order does not exist.
 pub fn party_of(actor: &Actor, o: &order::Model) -> Option<Party> {
@@ -193,17 +192,7 @@ async fn return_stock(db: &impl ConnectionTrait, order_id: i64) -> AppResult<()>
             .filter(listing::Column::Id.eq(line.listing_id))
             .exec(db)
             .await?;
-        outbox::enqueue(
-            db,
-            Event {
-                channel: Channel::Search,
-                topic: "listing.updated",
-                aggregate_type: "listing",
-                aggregate_id: line.listing_id,
-                payload: serde_json::json!({"listing_id": line.listing_id, "reason": "stock"}),
-            },
-        )
-        .await?;
+        crate::catalog::listings::stock_changed(db, line.listing_id).await?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use super::views::{ListingView, listing_views};
 use crate::accounts::Actor;
 use crate::accounts::auth::MaybeActor;
 use crate::api::extract::{ApiId, ApiJson, ApiQuery};
+use crate::api::fields::text;
 use crate::api::page::{self, Page};
 use crate::catalog::domain::{
     Certification, Grade, ListingStatus, MAX_PRICE_FEN, Quantity, QuantityInput, Unit, region_level,
@@ -19,7 +20,7 @@ use crate::catalog::listings::{
     self, CERTIFICATIONS_MAX, DESCRIPTION_MAX, ListFilter, ListSort, ListingDraft, Origin,
     TITLE_MAX,
 };
-use crate::error::{AppResult, ErrorBody, FieldError, Validator};
+use crate::error::{AppResult, ErrorBody, Validator};
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -98,32 +99,6 @@ fn quantity(field: &str, input: &QuantityInput, v: &mut Validator) -> Option<Qua
     v.check(field, input.parse().map_err(|e| e.field_error()))
 }
 
-fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
-    let t = raw.trim();
-    let n = t.chars().count();
-    if t.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(FieldError::new(
-            "invalid",
-            format!("{field} contains control characters"),
-        ));
-    }
-    if n < min {
-        return Err(FieldError::new(
-            "required",
-            format!("{field} must not be empty"),
-        ));
-    }
-    if n > max {
-        return Err(FieldError::new(
-            "too_long",
-            format!("at most {max} characters"),
-        ));
-    }
-    Ok(t.to_string())
-}
-
 impl ListingRequest {
     /// Applies the request onto `base` (the current listing, or nothing when creating),
     /// checking every field and reporting all problems at once.
@@ -151,11 +126,11 @@ impl ListingRequest {
         let title = self
             .title
             .as_deref()
-            .and_then(|t| v.check("title", text("title", t, 1, TITLE_MAX)));
+            .and_then(|t| v.check("title", text(t, 1, TITLE_MAX)));
         let description = self
             .description
             .as_deref()
-            .and_then(|t| v.check("description", text("description", t, 0, DESCRIPTION_MAX)));
+            .and_then(|t| v.check("description", text(t, 0, DESCRIPTION_MAX)));
         let unit = self
             .unit
             .as_deref()

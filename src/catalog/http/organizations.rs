@@ -17,6 +17,7 @@ use super::views::{HouseholdView, OrganizationView, organization_views};
 use crate::accounts::auth::MaybeActor;
 use crate::accounts::{Actor, Role};
 use crate::api::extract::{ApiId, ApiJson, ApiQuery, MaybeJson};
+use crate::api::fields::{phone, text};
 use crate::api::page::{self, Page};
 use crate::catalog::domain::{
     OrganizationKind, VerificationStatus, county_of, region_contains, region_level,
@@ -25,7 +26,7 @@ use crate::catalog::entity::{household, organization};
 use crate::catalog::listings::region_prefix;
 use crate::catalog::organizations::{self, Application, Decision};
 use crate::catalog::regions;
-use crate::error::{AppError, AppResult, ErrorBody, FieldError, Validator};
+use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::state::AppState;
 
 /// The routes of this module.
@@ -123,33 +124,6 @@ pub struct ApplyRequest {
     pub contact_phone: String,
 }
 
-fn bounded(raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
-    let t = raw.trim();
-    match t.chars().count() {
-        n if n < min => Err(FieldError::new("required", "must not be empty")),
-        n if n > max => Err(FieldError::new(
-            "too_long",
-            format!("at most {max} characters"),
-        )),
-        _ => Ok(t.to_string()),
-    }
-}
-
-fn phone(raw: &str) -> Result<String, FieldError> {
-    let t = raw.trim();
-    let ok = (5..=20).contains(&t.len())
-        && t.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' '));
-    if ok {
-        Ok(t.to_string())
-    } else {
-        Err(FieldError::new(
-            "invalid",
-            "a telephone number: digits, '-', '+' and spaces",
-        ))
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = ApplyRequest,
     responses((status = 201, body = OrganizationView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -159,7 +133,7 @@ async fn apply(
     ApiJson(req): ApiJson<ApplyRequest>,
 ) -> AppResult<(StatusCode, Json<OrganizationView>)> {
     let mut v = Validator::default();
-    let name = v.check("name", bounded(&req.name, 2, 64));
+    let name = v.check("name", text(&req.name, 2, 64));
     let kind = OrganizationKind::from_code(req.kind.trim());
     if kind.is_none() {
         v.add(
@@ -170,9 +144,9 @@ async fn apply(
     }
     let description = v.check(
         "description",
-        bounded(req.description.as_deref().unwrap_or(""), 0, 2000),
+        text(req.description.as_deref().unwrap_or(""), 0, 2000),
     );
-    let contact_name = v.check("contact_name", bounded(&req.contact_name, 1, 32));
+    let contact_name = v.check("contact_name", text(&req.contact_name, 1, 32));
     let contact_phone = v.check("contact_phone", phone(&req.contact_phone));
     if county_of(&req.region_code).is_none()
         || regions::find(&state.db, &req.region_code).await?.is_none()
@@ -241,9 +215,7 @@ async fn decide(
     note: Option<String>,
 ) -> AppResult<Json<OrganizationView>> {
     let note = match note {
-        Some(n) => {
-            Some(bounded(&n, 0, 500).map_err(|e| AppError::field("note", e.code, e.message))?)
-        }
+        Some(n) => Some(text(&n, 0, 500).map_err(|e| AppError::field("note", e.code, e.message))?),
         None => None,
     };
     let txn = crate::db::write_txn(&state.db).await?;
@@ -386,7 +358,7 @@ async fn add_household(
         ));
     }
     let mut v = Validator::default();
-    let head_name = v.check("head_name", bounded(&req.head_name, 1, 32));
+    let head_name = v.check("head_name", text(&req.head_name, 1, 32));
     if !(1..=50).contains(&req.members) {
         v.add("members", "out_of_range", "between 1 and 50");
     }
