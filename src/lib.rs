@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod outbox;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod web;

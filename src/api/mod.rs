@@ -26,6 +26,7 @@ use crate::state::AppState;
         (name = "organizations", description = "Producers and their onboarding"),
         (name = "listings", description = "Products for sale"),
         (name = "reference", description = "Regions and the category taxonomy"),
+        (name = "search", description = "Finding listings as people write: synonyms, dialect, pinyin, places"),
     )
 )]
 struct ApiDoc;
@@ -53,6 +54,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::accounts::routes::router())
         .merge(crate::catalog::http::router())
+        .merge(crate::search::http::router())
         .split_for_parts();
     let doc_json = doc.clone();
     let router = router.route(

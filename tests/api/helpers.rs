@@ -86,6 +86,8 @@ pub async fn spawn_app_with(
     let mut settings = Settings::embedded(dir.path());
     settings.listen = "127.0.0.1:0".into();
     settings.demo_password = PASSWORD.into();
+    // The search relay updates outbox rows in the background; tests that need it turn it on.
+    settings.search_relay = false;
     let mut pg = None;
     if backend == Backend::Postgres {
         let Ok(admin_url) = std::env::var("QUDAO_TEST_POSTGRES_URL") else {

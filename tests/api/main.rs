@@ -9,3 +9,6 @@ mod bad_input;
 mod binary;
 mod listings;
 mod organizations;
+mod search;
+mod search_relay;
+mod search_relevance;
