@@ -186,6 +186,33 @@ pub fn query_text(req: &SearchRequest) -> (String, MatchingStrategies) {
     }
 }
 
+/// The JSON body of the search [`MeiliEngine`] sends for `req`, for calling Meilisearch
+/// directly (the benchmark compares the two).
+pub fn raw_request(req: &SearchRequest) -> serde_json::Value {
+    let (q, strategy) = query_text(req);
+    let mut body = serde_json::json!({
+        "q": q,
+        "matchingStrategy": strategy,
+        "page": req.page,
+        "hitsPerPage": req.per_page,
+        "facets": FACETS,
+        "attributesToHighlight": ["title"],
+        "attributesToCrop": ["description:30"],
+        "highlightPreTag": MARK_START.to_string(),
+        "highlightPostTag": MARK_END.to_string(),
+        "cropMarker": "…",
+        "locales": LOCALES,
+    });
+    if let Some(f) = filter_expression(req) {
+        body["filter"] = f.into();
+    }
+    let sort = sort_expression(req);
+    if !sort.is_empty() {
+        body["sort"] = sort.into();
+    }
+    body
+}
+
 impl MeiliEngine {
     /// A client for the server at `url`, using the index named `index`.
     pub fn new(url: &str, key: Option<&str>, index: &str) -> anyhow::Result<Self> {

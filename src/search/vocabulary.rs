@@ -104,6 +104,36 @@ impl Vocabulary {
         v
     }
 
+    /// The vocabulary of the taxonomy and regions shipped with qudao, with categories
+    /// numbered from 1 in file order (as a fresh database numbers them).
+    pub fn from_reference() -> Self {
+        let taxonomy = crate::catalog::categories::reference();
+        let ids: HashMap<String, i64> = taxonomy
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.slug.clone(), i as i64 + 1))
+            .collect();
+        let categories = taxonomy
+            .iter()
+            .map(|e| CategoryEntry {
+                id: ids[&e.slug],
+                parent_id: e.parent.as_ref().map(|p| ids[p]),
+                name_zh: e.zh.clone(),
+                name_en: e.en.clone(),
+                aliases: e.aliases.iter().chain(e.english.iter()).cloned().collect(),
+            })
+            .collect();
+        let places = crate::catalog::regions::reference_rows()
+            .into_iter()
+            .map(|r| PlaceEntry {
+                code: r.code,
+                parent_code: r.parent_code,
+                name: r.name,
+            })
+            .collect();
+        Vocabulary::new(categories, places)
+    }
+
     fn note_length(&mut self, word: &str) {
         if word.chars().all(is_han) {
             self.longest = self.longest.max(word.chars().count());
@@ -286,33 +316,9 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A small vocabulary from the shipped taxonomy and regions, ids in file order.
+    /// The shipped taxonomy and regions.
     pub fn sample() -> Vocabulary {
-        let taxonomy = crate::catalog::categories::reference();
-        let ids: HashMap<String, i64> = taxonomy
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.slug.clone(), i as i64 + 1))
-            .collect();
-        let categories = taxonomy
-            .iter()
-            .map(|e| CategoryEntry {
-                id: ids[&e.slug],
-                parent_id: e.parent.as_ref().map(|p| ids[p]),
-                name_zh: e.zh.clone(),
-                name_en: e.en.clone(),
-                aliases: e.aliases.iter().chain(e.english.iter()).cloned().collect(),
-            })
-            .collect();
-        let places = crate::catalog::regions::reference_rows()
-            .into_iter()
-            .map(|r| PlaceEntry {
-                code: r.code,
-                parent_code: r.parent_code,
-                name: r.name,
-            })
-            .collect();
-        Vocabulary::new(categories, places)
+        Vocabulary::from_reference()
     }
 
     #[test]
