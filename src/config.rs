@@ -17,6 +17,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub meili_url: Option<String>,
     pub meili_key: Option<String>,
+    /// Name of the Meilisearch index of listings.
+    pub meili_index: String,
+    /// Run the search relay in this process (turn off to leave it to other instances).
+    pub search_relay: bool,
     pub smtp_url: Option<String>,
     /// Server secret for signed values such as unsubscribe links and webhook signatures.
     pub secret: Option<String>,
@@ -43,6 +47,8 @@ struct FileSettings {
     data_dir: Option<PathBuf>,
     meili_url: Option<String>,
     meili_key: Option<String>,
+    meili_index: Option<String>,
+    search_relay: Option<bool>,
     smtp_url: Option<String>,
     secret: Option<String>,
     demo: Option<bool>,
@@ -72,6 +78,8 @@ impl Settings {
             data_dir,
             meili_url: None,
             meili_key: None,
+            meili_index: "listings".into(),
+            search_relay: true,
             smtp_url: None,
             secret: None,
             demo: true,
@@ -117,6 +125,9 @@ impl Settings {
         }
         s.meili_url = pick("QUDAO_MEILI_URL", file.meili_url);
         s.meili_key = pick("QUDAO_MEILI_KEY", file.meili_key);
+        if let Some(v) = pick("QUDAO_MEILI_INDEX", file.meili_index) {
+            s.meili_index = v;
+        }
         s.smtp_url = pick("QUDAO_SMTP_URL", file.smtp_url);
         s.secret = pick("QUDAO_SECRET", file.secret);
         if let Some(v) = pick("QUDAO_DEMO_PASSWORD", file.demo_password) {
@@ -124,6 +135,11 @@ impl Settings {
         }
         if let Some(v) = pick("QUDAO_LOG_FORMAT", file.log_format) {
             s.log_format = v;
+        }
+        if let Some(v) = env("QUDAO_SEARCH_RELAY") {
+            s.search_relay = parse_bool(&v).context("QUDAO_SEARCH_RELAY must be true or false")?;
+        } else if let Some(v) = file.search_relay {
+            s.search_relay = v;
         }
         if let Some(v) = env("QUDAO_DEMO") {
             s.demo = parse_bool(&v).context("QUDAO_DEMO must be true or false")?;

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod orders;
 pub mod outbox;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod web;

@@ -1,4 +1,4 @@
-//! The `qudao` command: `serve` (default), `migrate`, `seed-demo`.
+//! The `qudao` command: `serve` (default), `migrate`, `seed-demo`, `reindex`.
 
 use std::path::PathBuf;
 
@@ -38,6 +38,8 @@ enum Command {
     Migrate,
     /// Load the demo dataset (regions, cooperatives, listings, demo accounts) if the database has none.
     SeedDemo,
+    /// Rebuild the search index from the database into a fresh index and switch to it in one step.
+    Reindex,
 }
 
 #[tokio::main]
@@ -84,6 +86,18 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 println!("the database already has organizations or users; demo data not loaded");
             }
+        }
+        Command::Reindex => {
+            let mut s = settings;
+            s.demo = false;
+            let state = qudao::startup::prepare(s).await?;
+            let started = std::time::Instant::now();
+            let n = state.search.rebuild(&state.db).await?;
+            println!(
+                "search index rebuilt with {n} listings in {:.1} s ({})",
+                started.elapsed().as_secs_f64(),
+                qudao::search::SearchEngine::name(state.search.engine())
+            );
         }
     }
     Ok(())

@@ -15,6 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
+use crate::search::relay::{Relay, RelayConfig};
 use crate::state::AppState;
 use crate::{api, db, demo, web};
 
@@ -26,6 +27,10 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    relay: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl Application {
@@ -37,10 +42,20 @@ impl Application {
             .await
             .with_context(|| format!("listening on {}", state.settings.listen))?;
         let router = router(state.clone());
+        let relay = state.settings.search_relay.then(|| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let relay = Relay::new(
+                state.db.clone(),
+                state.search.clone(),
+                RelayConfig::default(),
+            );
+            (stop, tokio::spawn(relay.run(stopped)))
+        });
         Ok(Application {
             listener,
             router,
             state,
+            relay,
         })
     }
 
@@ -82,6 +97,10 @@ impl Application {
             .await;
         stop_tx.send(true).ok();
         sweeper.await.ok();
+        if let Some((stop, handle)) = self.relay {
+            stop.send(true).ok();
+            handle.await.ok();
+        }
         self.state.db.clone().close().await.ok();
         served
     }
@@ -103,10 +122,22 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
             .context("loading demo data")?;
         tracing::info!("loaded the demo dataset");
     }
+    let engine = crate::search::Engine::from_settings(&settings).context("opening search")?;
+    let fresh = engine.is_fresh();
+    let search = crate::search::SearchService::new(engine, &conn).await?;
+    if fresh {
+        // A new, empty embedded index (first run, or its directory was removed).
+        let n = search
+            .rebuild(&conn)
+            .await
+            .context("building the search index")?;
+        tracing::info!(listings = n, "built the search index");
+    }
     Ok(AppState {
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(web::Pages::new()?),
+        search,
     })
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
+use crate::search::SearchService;
 use crate::web::Pages;
 
 /// Shared application state; cheap to clone.
@@ -13,4 +14,5 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub pages: Arc<Pages>,
+    pub search: SearchService,
 }

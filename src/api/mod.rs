@@ -28,6 +28,7 @@ use crate::state::AppState;
         (name = "listings", description = "Products for sale"),
         (name = "reference", description = "Regions and the category taxonomy"),
         (name = "orders", description = "Carts, checkout and the order lifecycle"),
+        (name = "search", description = "Finding listings as people write: synonyms, dialect, pinyin, places"),
     )
 )]
 struct ApiDoc;
@@ -56,6 +57,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::accounts::routes::router())
         .merge(crate::catalog::http::router())
         .merge(crate::orders::http::router())
+        .merge(crate::search::http::router())
         .split_for_parts();
     let doc_json = doc.clone();
     let router = router.route(

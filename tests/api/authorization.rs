@@ -112,6 +112,7 @@ fn routes() -> Vec<Route> {
         r(M::GET, "/api/v1/categories", None, [200; 6]),
         r(M::GET, "/api/v1/listings", None, [200; 6]),
         r(M::GET, "/api/v1/listings/{listing_a}", None, [200; 6]),
+        r(M::GET, "/api/v1/search", None, [200; 6]),
         r(M::GET, "/api/v1/organizations", None, [200; 6]),
         r(M::GET, "/api/v1/organizations/{org_a}", None, [200; 6]),
         // A pending application is visible to its county's officials and admins only.

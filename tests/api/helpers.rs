@@ -203,6 +203,8 @@ async fn start(
     let mut settings = Settings::embedded(dir.path());
     settings.listen = "127.0.0.1:0".into();
     settings.demo_password = PASSWORD.into();
+    // The search relay updates outbox rows in the background; tests that need it turn it on.
+    settings.search_relay = false;
     if let Some((admin_url, name)) = &pg {
         settings.database_url = with_database(admin_url, name);
     }

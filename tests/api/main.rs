@@ -10,3 +10,6 @@ mod binary;
 mod listings;
 mod orders;
 mod organizations;
+mod search;
+mod search_relay;
+mod search_relevance;

@@ -1,0 +1,114 @@
+//! What the rest of qudao uses: searching with the strict-then-loose strategy, the
+//! vocabulary in memory, and full rebuilds.
+
+use std::sync::{Arc, RwLock};
+
+use sea_orm::ConnectionTrait;
+
+use super::document::{self, for_each_batch};
+use super::query::{SearchParams, SearchResults, parse};
+use super::vocabulary::Vocabulary;
+use super::{Engine, SearchEngine, SearchError, SearchRequest};
+use crate::error::{AppError, AppResult};
+
+/// Listings per batch when rebuilding the whole index.
+pub const REBUILD_BATCH: u64 = 1000;
+
+/// Search for handlers, the relay and `qudao reindex`; cheap to clone.
+#[derive(Clone)]
+pub struct SearchService {
+    engine: Arc<Engine>,
+    vocabulary: Arc<RwLock<Arc<Vocabulary>>>,
+}
+
+impl From<SearchError> for AppError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Unavailable(msg) => {
+                tracing::warn!(error = %msg, "search engine unavailable");
+                AppError::Unavailable(
+                    "search_unavailable",
+                    "search is unavailable right now; please try again shortly".into(),
+                )
+            }
+            SearchError::Internal(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl SearchService {
+    /// Wraps an engine, with the vocabulary read from the database.
+    pub async fn new(engine: Engine, db: &impl ConnectionTrait) -> Result<Self, sea_orm::DbErr> {
+        let vocab = document::load_vocabulary(db).await?;
+        Ok(SearchService {
+            engine: Arc::new(engine),
+            vocabulary: Arc::new(RwLock::new(Arc::new(vocab))),
+        })
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The vocabulary as last loaded.
+    pub fn vocabulary(&self) -> Arc<Vocabulary> {
+        self.vocabulary.read().expect("vocabulary lock").clone()
+    }
+
+    /// Re-reads the taxonomy, synonyms and places from the database.
+    pub async fn reload_vocabulary(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Arc<Vocabulary>, sea_orm::DbErr> {
+        let vocab = Arc::new(document::load_vocabulary(db).await?);
+        *self.vocabulary.write().expect("vocabulary lock") = vocab.clone();
+        Ok(vocab)
+    }
+
+    /// Checks the parameters and searches: strictly first, loosely (product words still
+    /// required) only when the strict search finds nothing.
+    pub async fn search(&self, params: &SearchParams) -> AppResult<(SearchRequest, SearchResults)> {
+        let req = parse(params, &self.vocabulary())?;
+        let results = self.engine.search(&req).await?;
+        if results.total == 0 && req.can_loosen() {
+            let loose = req.loosened();
+            let results = self.engine.search(&loose).await?;
+            return Ok((loose, results));
+        }
+        Ok((req, results))
+    }
+
+    /// Rebuilds the whole index from the database into a fresh index and switches to it
+    /// in one step; returns the number of listings indexed.
+    pub async fn rebuild(&self, db: &impl ConnectionTrait) -> anyhow::Result<u64> {
+        // Changes committed while the index is rebuilt are replayed into the new one.
+        let start = super::relay::last_row_id(db).await?;
+        let vocab = self.reload_vocabulary(db).await?;
+        let synonyms = vocab.synonyms();
+        self.engine.configure(&synonyms).await?;
+        let staging = self.engine.create_staging(&synonyms).await?;
+        let engine = self.engine.clone();
+        let target = staging.clone();
+        let count = for_each_batch(db, &vocab, REBUILD_BATCH, |docs| {
+            let engine = engine.clone();
+            let target = target.clone();
+            async move {
+                engine
+                    .upsert(Some(&target), docs)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+        })
+        .await?;
+        self.engine.publish(staging).await?;
+        super::relay::replay_since(db, start).await?;
+        Ok(count)
+    }
+}
+
+impl From<sea_orm::DbErr> for SearchError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        SearchError::Internal(e.into())
+    }
+}
