@@ -15,6 +15,7 @@ pub mod orders;
 pub mod outbox;
 pub mod startup;
 pub mod state;
+pub mod stats;
 pub mod web;
 
 pub use config::Settings;

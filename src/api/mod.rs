@@ -27,6 +27,7 @@ use crate::state::AppState;
         (name = "listings", description = "Products for sale"),
         (name = "reference", description = "Regions and the category taxonomy"),
         (name = "orders", description = "Carts, checkout and the order lifecycle"),
+        (name = "stats", description = "Figures, targets, quarterly reports and exports for officials"),
     )
 )]
 struct ApiDoc;
@@ -55,6 +56,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::accounts::routes::router())
         .merge(crate::catalog::http::router())
         .merge(crate::orders::http::router())
+        .merge(crate::stats::http::router())
         .split_for_parts();
     let doc_json = doc.clone();
     let router = router.route(

@@ -10,3 +10,4 @@ mod binary;
 mod listings;
 mod orders;
 mod organizations;
+mod stats;
