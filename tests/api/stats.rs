@@ -566,6 +566,35 @@ async fn exports_open_and_match_the_screen(backend: Backend) {
         .unwrap();
     assert_eq!(sheet.rows().count(), entries.len() + 1);
 
+    // The page shows the same figures with server-drawn charts, and households by number only.
+    let page = app
+        .get(
+            &format!("/officials/regions/511723?period={quarter}"),
+            Some(&official),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("<svg"), "charts are inline SVG");
+    assert!(
+        !page.text.contains("<script"),
+        "the page needs no JavaScript"
+    );
+    let total = fen(&screen["total"]["sales_fen"]);
+    assert!(
+        page.text
+            .contains(&format!("¥{}.{:02}", total / 100, total % 100))
+    );
+    for h in qudao::catalog::entity::household::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+    {
+        assert!(
+            !page.text.contains(&h.head_name),
+            "a household's name on the page"
+        );
+    }
+
     // Every export, and only exports, is in the audit log.
     let logged = qudao::audit::entity::Entity::find()
         .filter(qudao::audit::entity::Column::Action.starts_with("stats.export"))
