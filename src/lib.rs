@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod search;
 pub mod startup;
 pub mod state;
+pub mod stats;
 pub mod web;
 
 pub use config::Settings;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261130_000001_create_foundation;
 mod m20261130_000002_create_orders;
+mod m20261130_000003_create_stats;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261130_000001_create_foundation::Migration),
             Box::new(m20261130_000002_create_orders::Migration),
+            Box::new(m20261130_000003_create_stats::Migration),
         ]
     }
 }

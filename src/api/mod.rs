@@ -29,6 +29,7 @@ use crate::state::AppState;
         (name = "reference", description = "Regions and the category taxonomy"),
         (name = "orders", description = "Carts, checkout and the order lifecycle"),
         (name = "search", description = "Finding listings as people write: synonyms, dialect, pinyin, places"),
+        (name = "stats", description = "Figures, targets, quarterly reports and exports for officials"),
     )
 )]
 struct ApiDoc;
@@ -58,6 +59,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::catalog::http::router())
         .merge(crate::orders::http::router())
         .merge(crate::search::http::router())
+        .merge(crate::stats::http::router())
         .split_for_parts();
     let doc_json = doc.clone();
     let router = router.route(

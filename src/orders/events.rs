@@ -31,5 +31,5 @@ pub async fn order_changed(
         )
         .await?;
     }
-    Ok(())
+    crate::stats::record_order_change(db, o).await
 }

@@ -44,7 +44,7 @@ impl Lang {
     }
 
     /// The cookie's choice, else the browser's first preference, else Chinese.
-    fn of_request(headers: &HeaderMap) -> Lang {
+    pub fn of_request(headers: &HeaderMap) -> Lang {
         if let Some(l) = cookie(headers, LANG_COOKIE).and_then(Lang::parse) {
             return l;
         }
@@ -85,6 +85,10 @@ impl Pages {
             include_str!("../../frontend/templates/listing.html"),
         )?;
         env.add_template(
+            "officials.html",
+            include_str!("../../frontend/templates/officials.html"),
+        )?;
+        env.add_template(
             "not_found.html",
             include_str!("../../frontend/templates/not_found.html"),
         )?;
@@ -110,7 +114,7 @@ impl Pages {
         })
     }
 
-    fn render(&self, name: &str, lang: Lang, ctx: Value) -> Response {
+    pub fn render(&self, name: &str, lang: Lang, ctx: Value) -> Response {
         let t = match lang {
             Lang::Zh => &self.zh,
             Lang::En => &self.en,
@@ -140,6 +144,7 @@ pub fn router() -> Router<AppState> {
         .route("/listings/{id}", get(listing_page))
         .route("/lang/{code}", get(switch_language))
         .route("/static/app.css", get(stylesheet))
+        .merge(crate::stats::pages::router())
 }
 
 /// The 404 page for anything no route matched (JSON under `/api/`).

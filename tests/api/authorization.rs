@@ -100,6 +100,9 @@ fn routes() -> Vec<Route> {
     let why: Body = |_, _| json!({"reason": "货不对板"});
     let outcome: Body = |_, _| json!({"outcome": "refund", "reason": "核实"});
     let paid: Body = |_, _| json!({"status": "paid_offline"});
+    let targets: Body =
+        |_, _| json!({"year": 2026, "sales_fen": 1000000, "households": 5, "new_organizations": 1});
+    let close: Body = |_, _| json!({"quarter": "2025Q4"});
     vec![
         // Public reading.
         r(M::GET, "/healthz", None, [200; 6]),
@@ -309,6 +312,68 @@ fn routes() -> Vec<Route> {
             "/api/v1/orders/{order_a}/payment",
             Some(paid),
             [401, 403, 404, 200, 404, 403],
+        ),
+        // Statistics: officials inside their region and admins read; officials set their targets;
+        // admins (and province officials) close quarters.
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/trend",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/households",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/targets",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::PUT,
+            "/api/v1/stats/regions/511723/targets",
+            Some(targets),
+            [401, 403, 403, 403, 200, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/report",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/ledger",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/quarters",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/quarters",
+            Some(close),
+            [401, 403, 403, 403, 403, 201],
+        ),
+        r(
+            M::GET,
+            "/officials/regions/511723",
+            None,
+            [401, 403, 403, 403, 200, 200],
         ),
         // The taxonomy.
         r(

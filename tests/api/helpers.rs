@@ -443,7 +443,26 @@ impl TestApp {
                 .await
                 .unwrap(),
         );
+        let stats = format!(
+            "{:?}\n{:?}\n{:?}",
+            qudao::stats::entity::fact::Entity::find()
+                .order_by_asc(qudao::stats::entity::fact::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            qudao::stats::entity::quarter_close::Entity::find()
+                .order_by_asc(qudao::stats::entity::quarter_close::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            qudao::stats::entity::target::Entity::find()
+                .order_by_asc(qudao::stats::entity::target::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+        );
         orders
+            + &stats
             + &format!(
                 "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
                 listing::Entity::find()

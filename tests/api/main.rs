@@ -13,3 +13,4 @@ mod organizations;
 mod search;
 mod search_relay;
 mod search_relevance;
+mod stats;

@@ -1,0 +1,39 @@
+//! One order line counted once per basis (placed or completed), or its reversal.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "stats_facts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_line_id: i64,
+    pub order_id: i64,
+    pub kind: String,
+    /// +1 for the fact, -1 for its reversal; amounts carry the same sign.
+    pub sign: i32,
+    pub organization_id: i64,
+    pub buyer_id: i64,
+    pub buyer_type: String,
+    pub category_id: i64,
+    pub unit: String,
+    pub quantity_milli: i64,
+    pub amount_fen: i64,
+    /// Income attributed to registered households out of `amount_fen`.
+    pub household_fen: i64,
+    pub region_code: String,
+    pub province_code: String,
+    pub prefecture_code: String,
+    pub county_code: String,
+    pub township_code: String,
+    pub village_code: String,
+    /// The day the fact is booked on, `yyyymmdd` (Beijing time).
+    pub day: i32,
+    /// The quarter (`yyyy * 10 + q`) of the order line the fact goes back to.
+    pub origin_quarter: i32,
+    pub recorded_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

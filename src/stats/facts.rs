@@ -1,0 +1,175 @@
+//! Writing sales facts in the same transaction as the order change that causes them.
+//!
+//! Every order line becomes at most one `placed` fact, one `placed` reversal (when the order is
+//! cancelled or refunded) and one `completed` fact; the unique key (line, kind, sign) makes a
+//! second count impossible even if a change were recorded twice.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use super::domain::{
+    Basis, RegionPath, booking_day, day_key, local_date, quarter_of_day, split_income,
+};
+use super::entity::{fact, household_income, quarter_close};
+use crate::accounts::entity::user;
+use crate::catalog::entity::household;
+use crate::orders::domain::OrderStatus;
+use crate::orders::entity::{order, order_line};
+
+/// The last closed quarter (`yyyy * 10 + q`), if any.
+pub async fn last_closed_quarter(db: &impl ConnectionTrait) -> Result<Option<i32>, sea_orm::DbErr> {
+    quarter_close::Entity::find()
+        .select_only()
+        .column(quarter_close::Column::Quarter)
+        .order_by_desc(quarter_close::Column::Quarter)
+        .limit(1)
+        .into_tuple::<i32>()
+        .one(db)
+        .await
+}
+
+/// Brings an order's facts up to date with its status: placed lines are counted as placed,
+/// completed orders as completed, cancelled orders reverse their placed facts.
+pub async fn record_order_change(
+    db: &impl ConnectionTrait,
+    o: &order::Model,
+) -> Result<(), sea_orm::DbErr> {
+    let status = OrderStatus::from_code(&o.status);
+    let mut wanted = vec![(Basis::Placed, 1)];
+    match status {
+        Some(OrderStatus::Completed) => wanted.push((Basis::Completed, 1)),
+        Some(OrderStatus::Cancelled) => wanted.push((Basis::Placed, -1)),
+        _ => {}
+    }
+    let existing: HashSet<(i64, String, i32)> = fact::Entity::find()
+        .filter(fact::Column::OrderId.eq(o.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|f| (f.order_line_id, f.kind, f.sign))
+        .collect();
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(o.id))
+        .order_by_asc(order_line::Column::Id)
+        .all(db)
+        .await?;
+    let missing: Vec<(&order_line::Model, Basis, i32)> = wanted
+        .iter()
+        .flat_map(|(basis, sign)| lines.iter().map(move |l| (l, *basis, *sign)))
+        .filter(|(l, basis, sign)| !existing.contains(&(l.id, basis.code().to_string(), *sign)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let buyer_type = user::Entity::find_by_id(o.buyer_id)
+        .one(db)
+        .await?
+        .map(|u| u.role)
+        .unwrap_or_default();
+    let households = household::Entity::find()
+        .filter(household::Column::OrganizationId.eq(o.organization_id))
+        .filter(household::Column::Registered.eq(true))
+        .order_by_asc(household::Column::Id)
+        .all(db)
+        .await?;
+    let shares: Vec<i32> = households.iter().map(|h| h.benefit_share_bp).collect();
+    let now = Utc::now();
+    let today = day_key(local_date(now));
+    let day = booking_day(today, last_closed_quarter(db).await?);
+    let placed_quarter = quarter_of_day(day_key(local_date(o.placed_at)));
+    for (line, basis, sign) in missing {
+        let path = RegionPath::of(&line.seller_region_code).unwrap_or_default();
+        let origin_quarter = match basis {
+            Basis::Placed => placed_quarter,
+            Basis::Completed => quarter_of_day(day),
+        };
+        // A reversal takes back exactly the split of the fact it reverses.
+        let parts: Vec<(i64, i64)> = if sign < 0 {
+            reversed_parts(db, line.id, basis).await?
+        } else {
+            households
+                .iter()
+                .map(|h| h.id)
+                .zip(split_income(line.amount_fen, &shares))
+                .filter(|(_, fen)| *fen != 0)
+                .collect()
+        };
+        let household_fen: i64 = parts.iter().map(|(_, fen)| fen).sum();
+        let f = fact::ActiveModel {
+            order_line_id: Set(line.id),
+            order_id: Set(o.id),
+            kind: Set(basis.code().into()),
+            sign: Set(sign),
+            organization_id: Set(o.organization_id),
+            buyer_id: Set(o.buyer_id),
+            buyer_type: Set(buyer_type.clone()),
+            category_id: Set(line.category_id),
+            unit: Set(line.unit.clone()),
+            quantity_milli: Set(sign as i64 * line.quantity_milli),
+            amount_fen: Set(sign as i64 * line.amount_fen),
+            household_fen: Set(sign as i64 * household_fen),
+            region_code: Set(line.seller_region_code.clone()),
+            province_code: Set(path.province.clone()),
+            prefecture_code: Set(path.prefecture.clone()),
+            county_code: Set(path.county.clone()),
+            township_code: Set(path.township.clone()),
+            village_code: Set(path.village.clone()),
+            day: Set(day),
+            origin_quarter: Set(origin_quarter),
+            recorded_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        for (household_id, fen) in parts {
+            household_income::ActiveModel {
+                fact_id: Set(f.id),
+                kind: Set(basis.code().into()),
+                sign: Set(sign),
+                household_id: Set(household_id),
+                organization_id: Set(o.organization_id),
+                province_code: Set(path.province.clone()),
+                prefecture_code: Set(path.prefecture.clone()),
+                county_code: Set(path.county.clone()),
+                township_code: Set(path.township.clone()),
+                village_code: Set(path.village.clone()),
+                day: Set(day),
+                amount_fen: Set(sign as i64 * fen),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The household parts (as positive amounts) of a line's positive fact of `basis`.
+async fn reversed_parts(
+    db: &impl ConnectionTrait,
+    line_id: i64,
+    basis: Basis,
+) -> Result<Vec<(i64, i64)>, sea_orm::DbErr> {
+    let Some(original) = fact::Entity::find()
+        .filter(fact::Column::OrderLineId.eq(line_id))
+        .filter(fact::Column::Kind.eq(basis.code()))
+        .filter(fact::Column::Sign.eq(1))
+        .one(db)
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(household_income::Entity::find()
+        .filter(household_income::Column::FactId.eq(original.id))
+        .order_by_asc(household_income::Column::HouseholdId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.household_id, p.amount_fen))
+        .collect())
+}

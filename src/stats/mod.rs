@@ -1,0 +1,16 @@
+//! Statistics for officials (精准到户、统计到村、县建台账、省级汇总): sales facts written with
+//! every order change, roll-ups for any region and period, yearly targets, quarterly reports
+//! frozen at closing, exports and server-rendered charts.
+
+pub mod access;
+pub mod chart;
+pub mod domain;
+pub mod entity;
+pub mod facts;
+pub mod http;
+pub mod pages;
+pub mod reports;
+pub mod rollup;
+pub mod targets;
+
+pub use facts::record_order_change;
