@@ -1,4 +1,4 @@
-//! The relevance set in `tests/data/search_relevance.toml`, on both engines.
+//! The relevance set in `tests/fixtures/search_relevance.toml`, on both engines.
 
 use serde::Deserialize;
 
@@ -26,7 +26,7 @@ async fn the_relevance_set_holds(engine: EngineKind) {
     let Some(app) = spawn_search_app(engine).await else {
         return;
     };
-    let set: Set = toml::from_str(include_str!("../data/search_relevance.toml")).unwrap();
+    let set: Set = toml::from_str(include_str!("../fixtures/search_relevance.toml")).unwrap();
     let mut failures = Vec::new();
     for case in &set.case {
         let titles = app.titles(&format!("q={}&per_page=20", enc(&case.q))).await;
