@@ -93,3 +93,11 @@ pub fn index<T: IntoIden + Clone, C: IntoIden + Clone>(
     }
     idx.take()
 }
+
+/// Drops tables in the order given (dependants first); the `down` of every migration.
+pub async fn drop_tables(m: &SchemaManager<'_>, tables: Vec<DynIden>) -> Result<(), DbErr> {
+    for table in tables {
+        m.drop_table(Table::drop().table(table).take()).await?;
+    }
+    Ok(())
+}

@@ -324,23 +324,24 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            AuditLog::Table.into_iden(),
-            Outbox::Table.into_iden(),
-            ListingPhoto::Table.into_iden(),
-            Listing::Table.into_iden(),
-            CategoryAlias::Table.into_iden(),
-            Category::Table.into_iden(),
-            ApiToken::Table.into_iden(),
-            Session::Table.into_iden(),
-            User::Table.into_iden(),
-            Household::Table.into_iden(),
-            Organization::Table.into_iden(),
-            Region::Table.into_iden(),
-        ] {
-            m.drop_table(Table::drop().table(table).take()).await?;
-        }
-        Ok(())
+        drop_tables(
+            m,
+            vec![
+                AuditLog::Table.into_iden(),
+                Outbox::Table.into_iden(),
+                ListingPhoto::Table.into_iden(),
+                Listing::Table.into_iden(),
+                CategoryAlias::Table.into_iden(),
+                Category::Table.into_iden(),
+                ApiToken::Table.into_iden(),
+                Session::Table.into_iden(),
+                User::Table.into_iden(),
+                Household::Table.into_iden(),
+                Organization::Table.into_iden(),
+                Region::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }
 

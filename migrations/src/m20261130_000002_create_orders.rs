@@ -161,16 +161,17 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            IdempotencyKey::Table.into_iden(),
-            OrderEvent::Table.into_iden(),
-            OrderLine::Table.into_iden(),
-            Order::Table.into_iden(),
-            CartItem::Table.into_iden(),
-        ] {
-            m.drop_table(Table::drop().table(table).take()).await?;
-        }
-        Ok(())
+        drop_tables(
+            m,
+            vec![
+                IdempotencyKey::Table.into_iden(),
+                OrderEvent::Table.into_iden(),
+                OrderLine::Table.into_iden(),
+                Order::Table.into_iden(),
+                CartItem::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }
 

@@ -195,16 +195,17 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            StatsTarget::Table.into_iden(),
-            StatsSnapshot::Table.into_iden(),
-            StatsQuarterClose::Table.into_iden(),
-            StatsHouseholdIncome::Table.into_iden(),
-            StatsFact::Table.into_iden(),
-        ] {
-            m.drop_table(Table::drop().table(table).take()).await?;
-        }
-        Ok(())
+        drop_tables(
+            m,
+            vec![
+                StatsTarget::Table.into_iden(),
+                StatsSnapshot::Table.into_iden(),
+                StatsQuarterClose::Table.into_iden(),
+                StatsHouseholdIncome::Table.into_iden(),
+                StatsFact::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }
 

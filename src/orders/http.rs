@@ -516,7 +516,7 @@ macro_rules! simple_action {
             let (req, value): (ReasonRequest, _) = body_of(&body)?;
             let reason = reason(req.reason, false)?;
             let pick: fn(Party) -> Action = $pick;
-            order_action(state, actor, headers, id, $path, value, move |party| Ok((pick(party), Details { reason, ..Default::default() }))).await
+            order_action(state, actor, headers, id, $path, value, move |party| Ok((pick(party), Details::because(reason)))).await
         }
     };
 }
@@ -608,15 +608,7 @@ async fn dispute(
         id,
         "/api/v1/orders/{id}/dispute",
         value,
-        move |_| {
-            Ok((
-                Action::Dispute,
-                Details {
-                    reason,
-                    ..Default::default()
-                },
-            ))
-        },
+        move |_| Ok((Action::Dispute, Details::because(reason))),
     )
     .await
 }
@@ -651,15 +643,7 @@ async fn resolve(
         id,
         "/api/v1/orders/{id}/resolve",
         value,
-        move |_| {
-            Ok((
-                action,
-                Details {
-                    reason,
-                    ..Default::default()
-                },
-            ))
-        },
+        move |_| Ok((action, Details::because(reason))),
     )
     .await
 }

@@ -50,6 +50,16 @@ pub struct Details {
     pub tracking_number: Option<String>,
 }
 
+impl Details {
+    /// Details that carry only a reason.
+    pub fn because(reason: impl Into<String>) -> Self {
+        Details {
+            reason: reason.into(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Applies `action` by `party` to order `id`. Fails with 409 `invalid_transition` when the order
 /// is not (or no longer) in a status the action applies to.
 pub async fn act(
@@ -302,10 +312,7 @@ pub async fn auto_advance(
             .await?;
         for id in ids {
             let txn = crate::db::write_txn(db).await?;
-            let reason = Details {
-                reason: "time limit reached".into(),
-                ..Default::default()
-            };
+            let reason = Details::because("time limit reached");
             match act(&txn, id, action, Party::System, None, reason).await {
                 Ok(_) => {
                     txn.commit().await?;
