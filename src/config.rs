@@ -36,6 +36,10 @@ pub struct Settings {
     pub deliver_after_days: i64,
     /// Delivered orders complete this many days after delivery unless disputed.
     pub complete_after_days: i64,
+    /// Matching proposals lapse this many hours after they are made unless both sides accept.
+    pub proposal_ttl_hours: i64,
+    /// Freight assumed by matching, in fen per tonne per kilometre.
+    pub freight_fen_per_ton_km: i64,
 }
 
 /// The keys a `qudao.toml` may hold; all optional.
@@ -57,6 +61,8 @@ struct FileSettings {
     session_hours: Option<i64>,
     deliver_after_days: Option<i64>,
     complete_after_days: Option<i64>,
+    proposal_ttl_hours: Option<i64>,
+    freight_fen_per_ton_km: Option<i64>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -88,6 +94,8 @@ impl Settings {
             session_hours: 24 * 14,
             deliver_after_days: 10,
             complete_after_days: 7,
+            proposal_ttl_hours: 48,
+            freight_fen_per_ton_km: 60,
         }
     }
 
@@ -164,11 +172,21 @@ impl Settings {
                 file.complete_after_days,
                 &mut s.complete_after_days,
             ),
+            (
+                "QUDAO_PROPOSAL_TTL_HOURS",
+                file.proposal_ttl_hours,
+                &mut s.proposal_ttl_hours,
+            ),
+            (
+                "QUDAO_FREIGHT_FEN_PER_TON_KM",
+                file.freight_fen_per_ton_km,
+                &mut s.freight_fen_per_ton_km,
+            ),
         ] {
             if let Some(v) = env(key) {
                 *target = v
                     .parse()
-                    .with_context(|| format!("{key} must be a whole number of days"))?;
+                    .with_context(|| format!("{key} must be a whole number"))?;
             } else if let Some(v) = file_val {
                 *target = v;
             }
@@ -196,6 +214,11 @@ impl Settings {
         }
         if self.deliver_after_days < 1 || self.complete_after_days < 1 {
             anyhow::bail!("deliver_after_days and complete_after_days must be at least 1");
+        }
+        if self.proposal_ttl_hours < 1 || self.freight_fen_per_ton_km < 0 {
+            anyhow::bail!(
+                "proposal_ttl_hours must be at least 1 and freight_fen_per_ton_km not negative"
+            );
         }
         Ok(())
     }

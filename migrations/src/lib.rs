@@ -6,6 +6,7 @@ mod columns;
 mod m20261130_000001_create_foundation;
 mod m20261130_000002_create_orders;
 mod m20261130_000003_create_stats;
+mod m20261130_000004_create_matching;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_foundation::Migration),
             Box::new(m20261130_000002_create_orders::Migration),
             Box::new(m20261130_000003_create_stats::Migration),
+            Box::new(m20261130_000004_create_matching::Migration),
         ]
     }
 }

@@ -1,0 +1,1119 @@
+//! The matching engine: purchase requests (demands) against listings (supplies), as pure
+//! computation with no I/O.
+//!
+//! The problem: give each demand quantities from compatible supplies so that
+//! 1. as much demand as possible is filled,
+//! 2. then delivered cost (price plus freight over the straight-line distance) is low,
+//!    with producers that benefit more registered poor households counted as cheaper when
+//!    the buyer asks for it (扶贫优先),
+//! 3. and equal-cost supplies share a demand instead of one taking all of it,
+//!
+//! never breaking a limit: category (or a child), grade at least the one asked, a unit that
+//! converts exactly, the price limit, season, distance, each side's minimum lot, the
+//! demand's minimum acceptable fill and every supply's available quantity.
+//!
+//! Quantities are exact: every unit is a whole number of base steps (half-grams for weight,
+//! thousandths of a piece for pieces) and an allocation is a whole number of the coarser of
+//! its two sides' steps, so it is exact in both units.
+//!
+//! [`batch`] solves the whole market: a greedy pass in order of cost, then augmenting paths
+//! (Dinic's algorithm on the residual network) that reroute allocations until no more demand
+//! can be filled, then repairs for minimum lots and minimum fills. [`incremental`] answers
+//! one new demand against what is left, in cost order. Both are deterministic: ties are
+//! broken by ids, never by hashing or time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::catalog::domain::{Fen, Grade, Quantity, Unit};
+
+/// Earth's mean radius in metres.
+const EARTH_RADIUS_M: f64 = 6_371_000.0;
+
+/// A place on the map, with its unit vector precomputed for fast distances.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub lat: f64,
+    pub lng: f64,
+    xyz: [f64; 3],
+}
+
+impl Point {
+    /// A point from degrees of latitude and longitude.
+    pub fn new(lat: f64, lng: f64) -> Self {
+        let (la, lo) = (lat.to_radians(), lng.to_radians());
+        Point {
+            lat,
+            lng,
+            xyz: [la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin()],
+        }
+    }
+
+    /// Straight-line distance in whole metres (the chord through the earth: within 0.03%
+    /// of the distance along the surface at the few hundred kilometres that matter here).
+    pub fn distance_m(&self, other: &Point) -> i64 {
+        (self.chord2(other).sqrt() * EARTH_RADIUS_M).round() as i64
+    }
+
+    fn chord2(&self, other: &Point) -> f64 {
+        let d = [
+            self.xyz[0] - other.xyz[0],
+            self.xyz[1] - other.xyz[1],
+            self.xyz[2] - other.xyz[2],
+        ];
+        d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+    }
+}
+
+/// What a purchase request still wants in this round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Demand {
+    pub id: i64,
+    pub category_id: i64,
+    /// The lowest grade accepted.
+    pub min_grade: Grade,
+    pub unit: Unit,
+    /// Still wanted.
+    pub quantity: Quantity,
+    /// The smallest total worth proposing in this round; zero accepts any fill.
+    pub min_fill: Quantity,
+    /// The smallest quantity worth taking from one listing.
+    pub min_lot: Quantity,
+    /// Highest acceptable price per unit of the demand, in fen.
+    pub max_price_fen: Fen,
+    pub at: Point,
+    pub max_distance_m: i64,
+    /// Month of delivery, 1–12; the supply's season must cover it.
+    pub delivery_month: u32,
+    /// The buyer asks to prefer producers that benefit registered poor households.
+    pub prefer_benefit: bool,
+    /// Listings never to propose again for this demand (declined or lapsed pairs).
+    pub excluded: Vec<i64>,
+}
+
+/// What a listing can still give.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Supply {
+    pub id: i64,
+    pub organization_id: i64,
+    pub category_id: i64,
+    pub grade: Grade,
+    pub unit: Unit,
+    /// Stock not yet held by an open proposal.
+    pub available: Quantity,
+    pub min_order: Quantity,
+    pub price_fen: Fen,
+    /// Months on sale, inclusive, possibly wrapping the year (11, 2); none for all year.
+    pub season: Option<(u32, u32)>,
+    pub at: Point,
+    /// Share of sales income going to registered poor households, in basis points.
+    pub benefit_bp: u32,
+}
+
+/// Knobs of the cost model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    /// Freight in fen per tonne per kilometre.
+    pub freight_fen_per_ton_km: i64,
+    /// How much cheaper a producer whose sales all benefit registered households counts,
+    /// in basis points of delivered cost, when the buyer prefers them.
+    pub benefit_weight_bp: i64,
+    /// The cheapest candidates kept per demand in a batch.
+    pub candidates_per_demand: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            freight_fen_per_ton_km: 60,
+            benefit_weight_bp: 1_000,
+            candidates_per_demand: 64,
+        }
+    }
+}
+
+/// One proposed allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub demand_id: i64,
+    pub supply_id: i64,
+    /// In the demand's unit.
+    pub quantity: Quantity,
+    /// The same quantity in the supply's unit.
+    pub supply_quantity: Quantity,
+    /// The supply's price per its unit.
+    pub unit_price_fen: Fen,
+    pub distance_m: i64,
+}
+
+/// The category tree, child to parent.
+#[derive(Debug, Clone, Default)]
+pub struct Categories {
+    parent: HashMap<i64, i64>,
+    children: BTreeMap<i64, Vec<i64>>,
+}
+
+impl Categories {
+    /// From (id, parent) pairs.
+    pub fn new(pairs: impl IntoIterator<Item = (i64, Option<i64>)>) -> Self {
+        let mut c = Categories::default();
+        for (id, parent) in pairs {
+            if let Some(p) = parent {
+                c.parent.insert(id, p);
+                c.children.entry(p).or_default().push(id);
+            }
+        }
+        for kids in c.children.values_mut() {
+            kids.sort_unstable();
+        }
+        c
+    }
+
+    /// True when `category` is `ancestor` or lies below it.
+    pub fn within(&self, category: i64, ancestor: i64) -> bool {
+        let mut c = category;
+        for _ in 0..64 {
+            if c == ancestor {
+                return true;
+            }
+            match self.parent.get(&c) {
+                Some(&p) => c = p,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// `category` and everything below it.
+    pub fn subtree(&self, category: i64) -> Vec<i64> {
+        let mut out = vec![category];
+        let mut i = 0;
+        while i < out.len() && out.len() < 10_000 {
+            if let Some(kids) = self.children.get(&out[i]) {
+                out.extend(kids.iter().copied());
+            }
+            i += 1;
+        }
+        out
+    }
+}
+
+/// Base steps in one thousandth of `unit`: weights in half-grams, pieces in thousandths.
+pub fn base_per_milli(unit: Unit) -> i64 {
+    match unit {
+        Unit::Jin => 1,
+        Unit::Kg => 2,
+        Unit::Ton => 2_000,
+        Unit::Piece => 1,
+    }
+}
+
+fn is_weight(unit: Unit) -> bool {
+    unit != Unit::Piece
+}
+
+/// The smallest step an allocation between these units can move by, in base steps.
+pub fn step(demand: Unit, supply: Unit) -> i64 {
+    if demand == Unit::Piece || supply == Unit::Piece {
+        1_000
+    } else {
+        base_per_milli(demand).max(base_per_milli(supply))
+    }
+}
+
+/// True when a supply's price per its unit is within a demand's limit per the demand's unit.
+pub fn price_within(supply_price: Fen, supply: Unit, max_price: Fen, demand: Unit) -> bool {
+    // price / supply_base <= max / demand_base, cross-multiplied in i128.
+    i128::from(supply_price) * i128::from(base_per_milli(demand))
+        <= i128::from(max_price) * i128::from(base_per_milli(supply))
+}
+
+/// True when a season (inclusive months, possibly wrapping) covers `month`.
+pub fn in_season(season: Option<(u32, u32)>, month: u32) -> bool {
+    match season {
+        None => true,
+        Some((start, end)) if start <= end => (start..=end).contains(&month),
+        Some((start, end)) => month >= start || month <= end,
+    }
+}
+
+/// A usable pairing of a demand and a supply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub demand: usize,
+    pub supply: usize,
+    /// Allocations move in multiples of this many base steps.
+    pub step: i64,
+    /// The least an allocation may be, in base steps (both sides' minimum lots).
+    pub lot: i64,
+    /// The most it may be, in base steps.
+    pub cap: i64,
+    /// Delivered cost per kilogram (or per piece) in thousandths of a fen, after any
+    /// household-benefit preference.
+    pub key: i64,
+    pub distance_m: i64,
+}
+
+fn round_down(x: i64, step: i64) -> i64 {
+    x - x.rem_euclid(step)
+}
+
+fn round_up(x: i64, step: i64) -> i64 {
+    let r = x.rem_euclid(step);
+    if r == 0 { x } else { x + step - r }
+}
+
+/// Whether `d` and `s` can be paired and on what terms; `None` when any limit forbids it.
+pub fn edge(
+    cats: &Categories,
+    params: &Params,
+    (di, d): (usize, &Demand),
+    (si, s): (usize, &Supply),
+) -> Option<Edge> {
+    if !cats.within(s.category_id, d.category_id)
+        || s.grade > d.min_grade
+        || is_weight(d.unit) != is_weight(s.unit)
+        || !price_within(s.price_fen, s.unit, d.max_price_fen, d.unit)
+        || !in_season(s.season, d.delivery_month)
+        || d.excluded.contains(&s.id)
+    {
+        return None;
+    }
+    let distance_m = d.at.distance_m(&s.at);
+    if distance_m > d.max_distance_m {
+        return None;
+    }
+    let step = step(d.unit, s.unit);
+    let cap = round_down(
+        (d.quantity.milli() * base_per_milli(d.unit))
+            .min(s.available.milli() * base_per_milli(s.unit)),
+        step,
+    );
+    let lot = round_up(
+        (d.min_lot.milli() * base_per_milli(d.unit))
+            .max(s.min_order.milli() * base_per_milli(s.unit))
+            .max(1),
+        step,
+    );
+    if cap < lot {
+        return None;
+    }
+    Some(Edge {
+        demand: di,
+        supply: si,
+        step,
+        lot,
+        cap,
+        key: cost_key(params, d, s, distance_m),
+        distance_m,
+    })
+}
+
+/// Delivered cost per kilogram (per piece for pieces) in thousandths of a fen.
+fn cost_key(params: &Params, d: &Demand, s: &Supply, distance_m: i64) -> i64 {
+    // Price per base step × 2000 base steps (one kilogram) × 1000.
+    let price = if is_weight(s.unit) {
+        s.price_fen * 2_000 / base_per_milli(s.unit)
+    } else {
+        s.price_fen * 1_000
+    };
+    // fen per tonne-km is thousandths of a fen per kg-km.
+    let freight = if is_weight(s.unit) {
+        params.freight_fen_per_ton_km * distance_m / 1_000
+    } else {
+        0
+    };
+    let cost = price + freight;
+    if d.prefer_benefit {
+        let discount = params.benefit_weight_bp * i64::from(s.benefit_bp.min(10_000)) / 10_000;
+        cost * (10_000 - discount) / 10_000
+    } else {
+        cost
+    }
+}
+
+/// The supplies of a market, indexed by category and a coarse grid for fast lookups.
+pub struct Market {
+    pub supplies: Vec<Supply>,
+    pub categories: Categories,
+    cells: HashMap<(i64, i32, i32), Vec<usize>>,
+}
+
+/// Grid cells are this many degrees on a side.
+const CELL_DEG: f64 = 0.5;
+
+fn cell_of(p: &Point) -> (i32, i32) {
+    (
+        (p.lat / CELL_DEG).floor() as i32,
+        (p.lng / CELL_DEG).floor() as i32,
+    )
+}
+
+impl Market {
+    /// Indexes `supplies`; only those with something available can be matched.
+    pub fn new(mut supplies: Vec<Supply>, categories: Categories) -> Self {
+        supplies.sort_by_key(|s| s.id);
+        let mut cells: HashMap<(i64, i32, i32), Vec<usize>> = HashMap::new();
+        for (i, s) in supplies.iter().enumerate() {
+            if s.available.milli() > 0 {
+                let (a, b) = cell_of(&s.at);
+                cells.entry((s.category_id, a, b)).or_default().push(i);
+            }
+        }
+        Market {
+            supplies,
+            categories,
+            cells,
+        }
+    }
+
+    /// Every usable edge of demand `di`, cheapest first (ties by supply id).
+    pub fn candidates(&self, params: &Params, di: usize, d: &Demand) -> Vec<Edge> {
+        let mut out = Vec::new();
+        let reach_deg = d.max_distance_m as f64 / 111_000.0 + 0.01;
+        let lng_reach = reach_deg / d.at.lat.to_radians().cos().max(0.05);
+        let (lat0, lat1) = (
+            ((d.at.lat - reach_deg) / CELL_DEG).floor() as i32,
+            ((d.at.lat + reach_deg) / CELL_DEG).floor() as i32,
+        );
+        let (lng0, lng1) = (
+            ((d.at.lng - lng_reach) / CELL_DEG).floor() as i32,
+            ((d.at.lng + lng_reach) / CELL_DEG).floor() as i32,
+        );
+        let cells = i64::from(lat1 - lat0 + 1) * i64::from(lng1 - lng0 + 1);
+        let limit_chord = (d.max_distance_m as f64 + 1.0) / EARTH_RADIUS_M;
+        let limit2 = limit_chord * limit_chord;
+        for cat in self.categories.subtree(d.category_id) {
+            let mut scan = |list: &Vec<usize>| {
+                for &si in list {
+                    let s = &self.supplies[si];
+                    if d.at.chord2(&s.at) > limit2 {
+                        continue;
+                    }
+                    if let Some(e) = edge(&self.categories, params, (di, d), (si, s)) {
+                        out.push(e);
+                    }
+                }
+            };
+            if cells > 400 {
+                // A very wide radius: walking the grid costs more than scanning the category.
+                let mut keys: Vec<_> = self.cells.keys().filter(|k| k.0 == cat).collect();
+                keys.sort_unstable();
+                for k in keys {
+                    scan(&self.cells[k]);
+                }
+            } else {
+                for a in lat0..=lat1 {
+                    for b in lng0..=lng1 {
+                        if let Some(list) = self.cells.get(&(cat, a, b)) {
+                            scan(list);
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_unstable_by_key(|e| (e.key, self.supplies[e.supply].id));
+        out
+    }
+}
+
+/// The result of a matching run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Sorted by demand id, then supply id.
+    pub allocations: Vec<Allocation>,
+}
+
+impl Plan {
+    /// Total filled, in base steps (half-grams of weight and thousandths of pieces summed).
+    pub fn filled_base(&self, demands: &[Demand]) -> i64 {
+        let unit: HashMap<i64, Unit> = demands.iter().map(|d| (d.id, d.unit)).collect();
+        self.allocations
+            .iter()
+            .map(|a| a.quantity.milli() * base_per_milli(unit[&a.demand_id]))
+            .sum()
+    }
+}
+
+/// Gives `amount` (in base steps) of `edges` to one demand, cheapest key group first, water-
+/// filling within a group of equal cost so no single supply takes everything.
+/// `supply_left` is updated; returns base steps given per edge.
+fn fill_in_cost_order(edges: &[Edge], mut wanted: i64, supply_left: &mut [i64]) -> Vec<i64> {
+    let mut given = vec![0; edges.len()];
+    let mut i = 0;
+    while i < edges.len() && wanted > 0 {
+        let mut j = i;
+        while j < edges.len() && edges[j].key == edges[i].key {
+            j += 1;
+        }
+        wanted -= water_fill(&edges[i..j], wanted, supply_left, &mut given[i..j]);
+        i = j;
+    }
+    given
+}
+
+/// Shares `wanted` among `group` as evenly as steps and lots allow; returns what it gave.
+fn water_fill(group: &[Edge], wanted: i64, supply_left: &mut [i64], given: &mut [i64]) -> i64 {
+    let room = |e: &Edge, left: &[i64]| round_down(left[e.supply].min(e.cap), e.step);
+    let mut order: Vec<usize> = (0..group.len())
+        .filter(|&k| room(&group[k], supply_left) >= group[k].lot)
+        .collect();
+    order.sort_by_key(|&k| (room(&group[k], supply_left), group[k].supply));
+    let mut left = wanted;
+    let n = order.len();
+    for (pos, &k) in order.iter().enumerate() {
+        let e = &group[k];
+        let share = left / (n - pos) as i64;
+        let r = room(e, supply_left).min(round_down(left, e.step));
+        let mut amount = round_down(share, e.step).min(r);
+        if amount < e.lot {
+            amount = if r >= e.lot { e.lot } else { 0 };
+        }
+        if amount > 0 {
+            supply_left[e.supply] -= amount;
+            given[k] += amount;
+            left -= amount;
+        }
+    }
+    // Rounding may leave a little: give it to whoever still has room, in order.
+    for &k in &order {
+        if left <= 0 {
+            break;
+        }
+        let e = &group[k];
+        if given[k] == 0 {
+            continue;
+        }
+        let extra = round_down(left.min(supply_left[e.supply]).min(e.cap - given[k]), e.step);
+        if extra > 0 {
+            supply_left[e.supply] -= extra;
+            given[k] += extra;
+            left -= extra;
+        }
+    }
+    wanted - left
+}
+
+fn to_allocation(market: &Market, demands: &[Demand], e: &Edge, base: i64) -> Allocation {
+    let d = &demands[e.demand];
+    let s = &market.supplies[e.supply];
+    Allocation {
+        demand_id: d.id,
+        supply_id: s.id,
+        quantity: Quantity::from_milli(base / base_per_milli(d.unit)),
+        supply_quantity: Quantity::from_milli(base / base_per_milli(s.unit)),
+        unit_price_fen: s.price_fen,
+        distance_m: e.distance_m,
+    }
+}
+
+fn demand_base(d: &Demand) -> i64 {
+    d.quantity.milli() * base_per_milli(d.unit)
+}
+
+fn min_fill_base(d: &Demand) -> i64 {
+    d.min_fill.milli() * base_per_milli(d.unit)
+}
+
+/// One new demand against what the market has left: cheapest first, shared at equal cost,
+/// nothing when the demand's minimum fill cannot be reached.
+pub fn incremental(market: &Market, demand: &Demand, params: &Params) -> Vec<Allocation> {
+    let edges = market.candidates(params, 0, demand);
+    let mut left: Vec<i64> = Vec::new();
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    let local: Vec<Edge> = edges
+        .iter()
+        .map(|e| {
+            let k = *index.entry(e.supply).or_insert_with(|| {
+                let s = &market.supplies[e.supply];
+                left.push(s.available.milli() * base_per_milli(s.unit));
+                left.len() - 1
+            });
+            Edge { supply: k, ..*e }
+        })
+        .collect();
+    let given = fill_in_cost_order(&local, demand_base(demand), &mut left);
+    let total: i64 = given.iter().sum();
+    if total == 0 || total < min_fill_base(demand) {
+        return Vec::new();
+    }
+    let demands = std::slice::from_ref(demand);
+    let mut out: Vec<Allocation> = edges
+        .iter()
+        .zip(given)
+        .filter(|(_, g)| *g > 0)
+        .map(|(e, g)| to_allocation(market, demands, e, g))
+        .collect();
+    out.sort_by_key(|a| a.supply_id);
+    out
+}
+
+/// Every open demand against the whole market: fill as much as possible, then cheaply.
+pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
+    let mut demands = demands.to_vec();
+    demands.sort_by_key(|d| d.id);
+    let demands = &demands[..];
+    // Candidates, cheapest first, at most `candidates_per_demand` each.
+    let mut edges: Vec<Edge> = Vec::new();
+    for (di, d) in demands.iter().enumerate() {
+        if d.quantity.milli() <= 0 {
+            continue;
+        }
+        let mut c = market.candidates(params, di, d);
+        c.truncate(params.candidates_per_demand.max(1));
+        edges.extend(c);
+    }
+    let mut net = Network::new(market, demands, &edges);
+
+    // 1. Greedy in global cost order, demands sharing equal-cost supplies.
+    let mut order: Vec<usize> = (0..edges.len()).collect();
+    order.sort_by_key(|&k| {
+        (
+            edges[k].key,
+            demands[edges[k].demand].id,
+            market.supplies[edges[k].supply].id,
+        )
+    });
+    let mut supply_left: Vec<i64> = market
+        .supplies
+        .iter()
+        .map(|s| s.available.milli() * base_per_milli(s.unit))
+        .collect();
+    let mut demand_left: Vec<i64> = demands.iter().map(demand_base).collect();
+    let mut i = 0;
+    while i < order.len() {
+        let first = &edges[order[i]];
+        let mut j = i;
+        while j < order.len()
+            && edges[order[j]].key == first.key
+            && edges[order[j]].demand == first.demand
+        {
+            j += 1;
+        }
+        let group: Vec<Edge> = order[i..j].iter().map(|&k| edges[k]).collect();
+        let mut given = vec![0; group.len()];
+        let d = first.demand;
+        let gave = water_fill(&group, demand_left[d], &mut supply_left, &mut given);
+        demand_left[d] -= gave;
+        for (&k, g) in order[i..j].iter().zip(given) {
+            if g > 0 {
+                net.push_edge(k, g);
+            }
+        }
+        i = j;
+    }
+
+    // 2. Augment until nothing more can be filled; 3. repair lots and minimum fills.
+    let mut by_demand: Vec<Vec<usize>> = vec![Vec::new(); demands.len()];
+    let mut by_supply: Vec<Vec<usize>> = vec![Vec::new(); market.supplies.len()];
+    for (k, e) in edges.iter().enumerate() {
+        by_demand[e.demand].push(k);
+        by_supply[e.supply].push(k);
+    }
+    for ks in &mut by_supply {
+        ks.sort_by_key(|&k| (edges[k].key, k));
+    }
+    let mut rounds = 0;
+    loop {
+        net.augment();
+        let last = rounds >= 8;
+        let improved = !last && net.make_room_for_lots(&edges, &by_demand);
+        let emptied = net.repair(demands, &edges, &by_demand, &by_supply, last);
+        rounds += 1;
+        if !(improved || emptied) {
+            break;
+        }
+    }
+
+    let mut allocations: Vec<Allocation> = edges
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| {
+            let x = net.flow(k);
+            (x > 0).then(|| to_allocation(market, demands, e, x))
+        })
+        .collect();
+    allocations.sort_by_key(|a| (a.demand_id, a.supply_id));
+    Plan { allocations }
+}
+
+/// The flow network source → demands → supplies → sink, stored as paired residual arcs.
+struct Network {
+    to: Vec<u32>,
+    residual: Vec<i64>,
+    step: Vec<i64>,
+    adj: Vec<Vec<u32>>,
+    /// Arc index of each candidate edge's forward arc.
+    edge_arc: Vec<u32>,
+    demand_arc: Vec<u32>,
+    /// Minimum lot of each arc pair (zero for source and sink arcs), indexed by arc / 2.
+    lot: Vec<i64>,
+    /// Arc index of each supply's arc to the sink (`u32::MAX` without one).
+    sink_arc: Vec<u32>,
+    demand_count: usize,
+    level: Vec<i32>,
+    next: Vec<usize>,
+}
+
+const SOURCE: usize = 0;
+const SINK: usize = 1;
+
+impl Network {
+    fn new(market: &Market, demands: &[Demand], edges: &[Edge]) -> Self {
+        let n = 2 + demands.len() + market.supplies.len();
+        let mut net = Network {
+            to: Vec::new(),
+            residual: Vec::new(),
+            step: Vec::new(),
+            adj: vec![Vec::new(); n],
+            edge_arc: Vec::with_capacity(edges.len()),
+            demand_arc: Vec::with_capacity(demands.len()),
+            lot: Vec::new(),
+            sink_arc: vec![u32::MAX; market.supplies.len()],
+            demand_count: demands.len(),
+            level: vec![0; n],
+            next: vec![0; n],
+        };
+        for (di, d) in demands.iter().enumerate() {
+            let a = net.add(SOURCE, 2 + di, demand_base(d).max(0), 1);
+            net.demand_arc.push(a);
+        }
+        for e in edges {
+            let a = net.add(2 + e.demand, net.supply_node(e.supply), e.cap, e.step);
+            net.lot[a as usize / 2] = e.lot;
+            net.edge_arc.push(a);
+        }
+        for (si, s) in market.supplies.iter().enumerate() {
+            let cap = s.available.milli() * base_per_milli(s.unit);
+            if cap > 0 {
+                net.sink_arc[si] = net.add(net.supply_node(si), SINK, cap, 1);
+            }
+        }
+        net
+    }
+
+    fn supply_node(&self, si: usize) -> usize {
+        2 + self.demand_count + si
+    }
+
+    fn add(&mut self, from: usize, to: usize, cap: i64, step: i64) -> u32 {
+        let a = self.to.len() as u32;
+        self.to.push(to as u32);
+        self.residual.push(cap);
+        self.step.push(step);
+        self.to.push(from as u32);
+        self.residual.push(0);
+        self.step.push(step);
+        self.adj[from].push(a);
+        self.adj[to].push(a + 1);
+        self.lot.push(0);
+        a
+    }
+
+    fn flow(&self, edge: usize) -> i64 {
+        self.residual[self.edge_arc[edge] as usize ^ 1]
+    }
+
+    fn push_arc(&mut self, a: usize, amount: i64) {
+        self.residual[a] -= amount;
+        self.residual[a ^ 1] += amount;
+    }
+
+    /// Sends `amount` along source → demand → supply → sink of candidate edge `k`.
+    fn push_edge(&mut self, k: usize, amount: i64) {
+        let a = self.edge_arc[k] as usize;
+        let d = self.to[a ^ 1] as usize - 2;
+        let sink_arc = self.sink_arc[self.to[a] as usize - 2 - self.demand_count] as usize;
+        self.push_arc(self.demand_arc[d] as usize, amount);
+        self.push_arc(a, amount);
+        self.push_arc(sink_arc, amount);
+    }
+
+    /// Whether arc `a` can carry a push of `grain` base steps in a pass of that grain.
+    fn usable(&self, a: usize, grain: i64) -> bool {
+        self.residual[a] >= grain && self.step[a] <= grain
+    }
+
+    fn bfs(&mut self, grain: i64) -> bool {
+        self.level.iter_mut().for_each(|l| *l = -1);
+        self.level[SOURCE] = 0;
+        let mut queue = std::collections::VecDeque::from([SOURCE]);
+        while let Some(u) = queue.pop_front() {
+            for &a in &self.adj[u] {
+                let a = a as usize;
+                let v = self.to[a] as usize;
+                if self.level[v] < 0 && self.usable(a, grain) {
+                    self.level[v] = self.level[u] + 1;
+                    queue.push_back(v);
+                }
+            }
+        }
+        self.level[SINK] >= 0
+    }
+
+    /// Dinic's algorithm from the current flow, in passes of decreasing grain: a pass uses
+    /// only arcs whose step divides its grain and moves whole grains, so every arc keeps a
+    /// whole number of its own steps and every path found can carry something.
+    fn augment(&mut self) {
+        for grain in [2_000, 1_000, 2, 1] {
+            self.augment_by(grain);
+        }
+    }
+
+    fn augment_by(&mut self, grain: i64) {
+        while self.bfs(grain) {
+            self.next.iter_mut().for_each(|n| *n = 0);
+            let mut path: Vec<usize> = Vec::new();
+            let mut moved = false;
+            loop {
+                let u = path
+                    .last()
+                    .map_or(SOURCE, |&a| self.to[a] as usize);
+                if u == SINK {
+                    let step = grain;
+                    let bottleneck = path.iter().map(|&a| self.residual[a]).min().unwrap_or(0);
+                    let amount = round_down(bottleneck, step);
+                    if amount > 0 {
+                        for &a in &path {
+                            self.push_arc(a, amount);
+                        }
+                        moved = true;
+                    }
+                    // Back up to the first arc that can no longer carry a full step.
+                    let cut = path
+                        .iter()
+                        .position(|&a| self.residual[a] < step)
+                        .unwrap_or(0);
+                    let from = if cut == 0 {
+                        SOURCE
+                    } else {
+                        self.to[path[cut - 1]] as usize
+                    };
+                    self.next[from] += 1;
+                    path.truncate(cut);
+                    continue;
+                }
+                let mut advanced = false;
+                while self.next[u] < self.adj[u].len() {
+                    let a = self.adj[u][self.next[u]] as usize;
+                    let v = self.to[a] as usize;
+                    if self.usable(a, grain) && self.level[v] == self.level[u] + 1 {
+                        path.push(a);
+                        advanced = true;
+                        break;
+                    }
+                    self.next[u] += 1;
+                }
+                if !advanced {
+                    // Dead end: no path through u in this phase.
+                    self.level[u] = -1;
+                    match path.pop() {
+                        Some(a) => {
+                            let from = self.to[a ^ 1] as usize;
+                            self.next[from] += 1;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            if !moved {
+                // Paths exist but none can carry a whole step: the next phase would be the same.
+                break;
+            }
+        }
+    }
+
+    /// Enforces minimum lots and minimum fills on the current flow. Edges below their lot
+    /// are topped up when both sides have room, else emptied and closed; demands below
+    /// their minimum fill are emptied and closed. Returns whether anything was emptied (so
+    /// augmenting again may help). With `last`, closes without asking for another round.
+    fn repair(
+        &mut self,
+        demands: &[Demand],
+        edges: &[Edge],
+        by_demand: &[Vec<usize>],
+        by_supply: &[Vec<usize>],
+        last: bool,
+    ) -> bool {
+        let mut emptied = false;
+        for (k, e) in edges.iter().enumerate() {
+            let x = self.flow(k);
+            if x == 0 || x >= e.lot {
+                continue;
+            }
+            let a = self.edge_arc[k] as usize;
+            let demand_room = self.residual[self.demand_arc[e.demand] as usize];
+            let supply_room = self.residual[self.sink_arc[e.supply] as usize];
+            let need = e.lot - x;
+            let sink = self.sink_arc[e.supply] as usize;
+            let supply_room = if !last && supply_room < need && self.residual[a] >= need {
+                // First move other demands elsewhere; failing that, take from them: topping
+                // this edge up to its lot fills more than what they give back.
+                self.free_supply(e.supply, a ^ 1, need - supply_room);
+                let short = need - self.residual[sink];
+                if short > 0 {
+                    self.take_from_supply(edges, &by_supply[e.supply], k, short);
+                }
+                self.residual[sink]
+            } else {
+                supply_room
+            };
+            let fits = supply_room >= need && self.residual[a] >= need;
+            let room = fits
+                && !last
+                && (demand_room >= need
+                    || self
+                        .free_from_others(edges, &by_demand[e.demand], k, need - demand_room)
+                        .is_some());
+            if room {
+                self.push_edge(k, need);
+            } else {
+                self.push_edge(k, -x);
+                self.close_arc(a);
+                emptied = true;
+            }
+        }
+        for (di, d) in demands.iter().enumerate() {
+            let arc = self.demand_arc[di] as usize;
+            let mut filled = self.residual[arc ^ 1];
+            if filled > 0 && filled < min_fill_base(d) && !last {
+                self.raise_to_min_fill(edges, &by_demand[di], by_supply, min_fill_base(d) - filled);
+                filled = self.residual[arc ^ 1];
+                emptied = true;
+            }
+            if filled > 0 && filled < min_fill_base(d) {
+                for (k, e) in edges.iter().enumerate() {
+                    if e.demand == di {
+                        let x = self.flow(k);
+                        if x > 0 {
+                            self.push_edge(k, -x);
+                        }
+                    }
+                }
+                self.close_arc(arc);
+                emptied = true;
+            }
+        }
+        emptied && !last
+    }
+
+    /// A demand with a remainder smaller than the minimum lot of an unused supply can still
+    /// be filled by moving part of what it gets elsewhere (above those edges' own lots) to
+    /// that supply. Returns whether any demand was filled further.
+    fn make_room_for_lots(&mut self, edges: &[Edge], by_demand: &[Vec<usize>]) -> bool {
+        let mut improved = false;
+        for (di, ks) in by_demand.iter().enumerate() {
+            let remainder = self.residual[self.demand_arc[di] as usize];
+            if remainder <= 0 {
+                continue;
+            }
+            for &k in ks {
+                let e = &edges[k];
+                let arc = self.edge_arc[k] as usize;
+                let sink = self.sink_arc[e.supply] as usize;
+                if self.flow(k) > 0 || self.residual[arc] < e.lot || self.residual[sink] < e.lot {
+                    continue;
+                }
+                let need = e.lot - remainder;
+                if need <= 0 {
+                    continue;
+                }
+                let Some(freed) = self.free_from_others(edges, ks, k, need) else {
+                    continue;
+                };
+                // Something moved: even if the lot cannot be taken now, augment again.
+                improved = true;
+                let amount = remainder + freed;
+                if amount % e.step == 0 && amount <= self.residual[arc].min(self.residual[sink]) {
+                    self.push_edge(k, amount);
+                }
+                break;
+            }
+        }
+        improved
+    }
+
+    /// Lowers the dearest other edges of one demand (never below their lots) until at least
+    /// `need` base steps are free on the demand's arc; `None`, changing nothing, if they
+    /// cannot.
+    fn free_from_others(
+        &mut self,
+        edges: &[Edge],
+        ks: &[usize],
+        except: usize,
+        need: i64,
+    ) -> Option<i64> {
+        let mut takes: Vec<(usize, i64)> = Vec::new();
+        let mut freed = 0;
+        for &f in ks.iter().rev() {
+            if freed >= need {
+                break;
+            }
+            let x = self.flow(f);
+            let slack = round_down(x - edges[f].lot, edges[f].step);
+            if f == except || x == 0 || slack <= 0 {
+                continue;
+            }
+            let take = slack.min(round_up(need - freed, edges[f].step));
+            takes.push((f, take));
+            freed += take;
+        }
+        if freed < need {
+            return None;
+        }
+        for (f, take) in takes {
+            self.push_edge(f, -take);
+        }
+        Some(freed)
+    }
+
+    /// Frees up to `need` base steps of supply `si`'s stock by moving other demands' existing
+    /// allocations from it to other supplies (never below their lots, never through arc
+    /// `except`). Totals of every demand stay the same.
+    fn free_supply(&mut self, si: usize, except: usize, need: i64) {
+        let start = self.supply_node(si);
+        let own_sink = self.sink_arc[si] as usize;
+        let mut left = need;
+        while left > 0 {
+            let mut parent: Vec<u32> = vec![u32::MAX; self.adj.len()];
+            let mut seen = vec![false; self.adj.len()];
+            seen[start] = true;
+            seen[SOURCE] = true;
+            let mut queue = std::collections::VecDeque::from([start]);
+            let mut found = false;
+            'search: while let Some(u) = queue.pop_front() {
+                for &b in &self.adj[u] {
+                    let b = b as usize;
+                    let v = self.to[b] as usize;
+                    if seen[v] || b == except || b == own_sink || self.movable(b) <= 0 {
+                        continue;
+                    }
+                    seen[v] = true;
+                    parent[v] = b as u32;
+                    if v == SINK {
+                        found = true;
+                        break 'search;
+                    }
+                    queue.push_back(v);
+                }
+            }
+            if !found {
+                return;
+            }
+            let mut path = Vec::new();
+            let mut v = SINK;
+            while v != start {
+                let b = parent[v] as usize;
+                path.push(b);
+                v = self.to[b ^ 1] as usize;
+            }
+            let step = path.iter().map(|&b| self.step[b]).max().unwrap_or(1);
+            let bottleneck = path.iter().map(|&b| self.movable(b)).min().unwrap_or(0);
+            let amount = round_down(bottleneck.min(round_up(left, step)), step);
+            if amount <= 0 {
+                return;
+            }
+            for &b in &path {
+                self.push_arc(b, amount);
+            }
+            left -= amount;
+        }
+    }
+
+    /// Fills a demand that fell short of its minimum fill from its own edges, cheapest first,
+    /// moving or taking other demands' allocations where the supply has no room left: keeping
+    /// what it already has beats giving it all back.
+    fn raise_to_min_fill(
+        &mut self,
+        edges: &[Edge],
+        ks: &[usize],
+        by_supply: &[Vec<usize>],
+        mut short: i64,
+    ) {
+        for &k in ks {
+            if short <= 0 {
+                return;
+            }
+            let e = &edges[k];
+            let a = self.edge_arc[k] as usize;
+            let sink = self.sink_arc[e.supply] as usize;
+            let x = self.flow(k);
+            let lot_left = if x == 0 { e.lot } else { 0 };
+            let want = round_up(short.max(lot_left), e.step).min(round_down(self.residual[a], e.step));
+            if want <= 0 || want < lot_left {
+                continue;
+            }
+            if self.residual[sink] < want {
+                self.free_supply(e.supply, a ^ 1, want - self.residual[sink]);
+            }
+            if self.residual[sink] < want {
+                let gap = want - self.residual[sink];
+                self.take_from_supply(edges, &by_supply[e.supply], k, gap);
+            }
+            let demand_room = self.residual[self.demand_arc[e.demand] as usize];
+            let amount = round_down(want.min(self.residual[sink]).min(demand_room), e.step);
+            if amount <= 0 || amount < lot_left {
+                continue;
+            }
+            self.push_edge(k, amount);
+            short -= amount;
+        }
+    }
+
+    /// Lowers other demands' allocations from one supply, dearest first, by at least
+    /// `short` base steps: first down to their lots, then whole allocations. Does nothing if
+    /// together they hold less than `short`.
+    fn take_from_supply(&mut self, edges: &[Edge], ks: &[usize], except: usize, short: i64) {
+        let held: i64 = ks.iter().filter(|&&f| f != except).map(|&f| self.flow(f)).sum();
+        if held < short {
+            return;
+        }
+        let mut left = short;
+        for whole in [false, true] {
+            for &f in ks.iter().rev() {
+                if left <= 0 {
+                    return;
+                }
+                let x = self.flow(f);
+                if f == except || x == 0 {
+                    continue;
+                }
+                let room = if whole {
+                    x
+                } else {
+                    round_down(x - edges[f].lot, edges[f].step)
+                };
+                let take = if whole {
+                    x
+                } else {
+                    room.min(round_up(left, edges[f].step))
+                };
+                if room <= 0 || take <= 0 {
+                    continue;
+                }
+                self.push_edge(f, -take);
+                left -= take;
+            }
+        }
+    }
+
+    /// How much arc `b` can carry while rerouting: an allocation may grow if it exists and
+    /// shrink down to its lot; sink arcs carry their residual.
+    fn movable(&self, b: usize) -> i64 {
+        let lot = self.lot[b / 2];
+        if lot == 0 {
+            self.residual[b]
+        } else if b % 2 == 1 {
+            self.residual[b] - lot
+        } else if self.residual[b ^ 1] > 0 {
+            self.residual[b]
+        } else {
+            0
+        }
+    }
+
+    /// Takes an arc (and its reverse) out of the network; its flow must be zero.
+    fn close_arc(&mut self, a: usize) {
+        self.residual[a] = 0;
+        self.residual[a ^ 1] = 0;
+    }
+}

@@ -1,0 +1,4 @@
+//! Stored matching records.
+
+pub mod proposal;
+pub mod purchase_request;

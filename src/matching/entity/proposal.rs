@@ -1,0 +1,36 @@
+//! A proposed allocation of a listing to a purchase request, waiting for both sides.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "match_proposals")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub request_id: i64,
+    pub listing_id: i64,
+    pub organization_id: i64,
+    /// In the request's unit.
+    pub quantity_milli: i64,
+    /// The same quantity in the listing's unit.
+    pub listing_quantity_milli: i64,
+    pub listing_unit: String,
+    /// The listing's price per its unit when proposed.
+    pub unit_price_fen: i64,
+    pub amount_fen: i64,
+    pub distance_m: i64,
+    pub status: String,
+    pub buyer_accepted_at: Option<DateTimeUtc>,
+    pub producer_accepted_at: Option<DateTimeUtc>,
+    pub closed_by: Option<String>,
+    pub reason: String,
+    pub order_id: Option<i64>,
+    pub expires_at: DateTimeUtc,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
