@@ -186,6 +186,12 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                     Ok(n) => tracing::info!(orders = n, "moved overdue orders on"),
                     Err(e) => tracing::warn!(error = ?e, "order sweeper failed; will retry"),
                 }
+                let rules = crate::matching::service::Rules::of(&state);
+                match crate::matching::service::sweep(&state.db, chrono::Utc::now(), &rules).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(proposals = n, "lapsed overdue proposals"),
+                    Err(e) => tracing::warn!(error = ?e, "proposal sweeper failed; will retry"),
+                }
             }
             _ = stop.changed() => break,
         }

@@ -28,6 +28,7 @@ use crate::state::AppState;
         (name = "listings", description = "Products for sale"),
         (name = "reference", description = "Regions and the category taxonomy"),
         (name = "orders", description = "Carts, checkout and the order lifecycle"),
+        (name = "matching", description = "Purchase requests matched against supply across cooperatives"),
         (name = "search", description = "Finding listings as people write: synonyms, dialect, pinyin, places"),
         (name = "stats", description = "Figures, targets, quarterly reports and exports for officials"),
     )
@@ -58,6 +59,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::accounts::routes::router())
         .merge(crate::catalog::http::router())
         .merge(crate::orders::http::router())
+        .merge(crate::matching::http::router())
         .merge(crate::search::http::router())
         .merge(crate::stats::http::router())
         .split_for_parts();

@@ -483,7 +483,10 @@ fn water_fill(group: &[Edge], wanted: i64, supply_left: &mut [i64], given: &mut 
         if given[k] == 0 {
             continue;
         }
-        let extra = round_down(left.min(supply_left[e.supply]).min(e.cap - given[k]), e.step);
+        let extra = round_down(
+            left.min(supply_left[e.supply]).min(e.cap - given[k]),
+            e.step,
+        );
         if extra > 0 {
             supply_left[e.supply] -= extra;
             given[k] += extra;
@@ -765,9 +768,7 @@ impl Network {
             let mut path: Vec<usize> = Vec::new();
             let mut moved = false;
             loop {
-                let u = path
-                    .last()
-                    .map_or(SOURCE, |&a| self.to[a] as usize);
+                let u = path.last().map_or(SOURCE, |&a| self.to[a] as usize);
                 if u == SINK {
                     let step = grain;
                     let bottleneck = path.iter().map(|&a| self.residual[a]).min().unwrap_or(0);
@@ -1038,7 +1039,8 @@ impl Network {
             let sink = self.sink_arc[e.supply] as usize;
             let x = self.flow(k);
             let lot_left = if x == 0 { e.lot } else { 0 };
-            let want = round_up(short.max(lot_left), e.step).min(round_down(self.residual[a], e.step));
+            let want =
+                round_up(short.max(lot_left), e.step).min(round_down(self.residual[a], e.step));
             if want <= 0 || want < lot_left {
                 continue;
             }
@@ -1063,7 +1065,11 @@ impl Network {
     /// `short` base steps: first down to their lots, then whole allocations. Does nothing if
     /// together they hold less than `short`.
     fn take_from_supply(&mut self, edges: &[Edge], ks: &[usize], except: usize, short: i64) {
-        let held: i64 = ks.iter().filter(|&&f| f != except).map(|&f| self.flow(f)).sum();
+        let held: i64 = ks
+            .iter()
+            .filter(|&&f| f != except)
+            .map(|&f| self.flow(f))
+            .sum();
         if held < short {
             return;
         }

@@ -15,7 +15,9 @@ use crate::error::AppResult;
 /// The category tree.
 pub async fn categories(db: &impl ConnectionTrait) -> AppResult<Categories> {
     let rows = category::Entity::find().all(db).await?;
-    Ok(Categories::new(rows.into_iter().map(|c| (c.id, c.parent_id))))
+    Ok(Categories::new(
+        rows.into_iter().map(|c| (c.id, c.parent_id)),
+    ))
 }
 
 /// Coordinates of regions by code.

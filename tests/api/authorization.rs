@@ -68,6 +68,8 @@ struct Ids {
     buyer_user: i64,
     order_a: i64,
     cart_item: i64,
+    request_a: i64,
+    proposal_a: i64,
 }
 
 fn fill(text: &str, ids: &Ids) -> String {
@@ -77,6 +79,8 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{buyer_user}", &ids.buyer_user.to_string())
         .replace("{order_a}", &ids.order_a.to_string())
         .replace("{cart_item}", &ids.cart_item.to_string())
+        .replace("{request_a}", &ids.request_a.to_string())
+        .replace("{proposal_a}", &ids.proposal_a.to_string())
 }
 
 fn routes() -> Vec<Route> {
@@ -103,6 +107,8 @@ fn routes() -> Vec<Route> {
     let targets: Body =
         |_, _| json!({"year": 2026, "sales_fen": 1000000, "households": 5, "new_organizations": 1});
     let close: Body = |_, _| json!({"quarter": "2025Q4"});
+    let request: Body = |ids, _| purchase_request(ids.rice);
+    let note: Body = |_, _| json!({"note": "周一上午送到"});
     vec![
         // Public reading.
         r(M::GET, "/healthz", None, [200; 6]),
@@ -110,6 +116,68 @@ fn routes() -> Vec<Route> {
         r(M::GET, "/", None, [200; 6]),
         r(M::GET, "/listings/{listing_a}", None, [200; 6]),
         r(M::GET, "/api/v1/openapi.json", None, [200; 6]),
+        // Matching: buyers post requests; producers see those they could serve, without the
+        // buyer's contact; both sides answer proposals; admins run the batch.
+        r(
+            M::GET,
+            "/api/v1/purchase-requests",
+            None,
+            [401, 200, 200, 200, 403, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/purchase-requests",
+            Some(request),
+            [401, 201, 403, 403, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/purchase-requests/{request_a}",
+            None,
+            [401, 200, 404, 200, 403, 200],
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/purchase-requests/{request_a}",
+            Some(note),
+            [401, 200, 404, 403, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/purchase-requests/{request_a}/cancel",
+            None,
+            [401, 200, 404, 403, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/proposals",
+            None,
+            [401, 200, 200, 200, 403, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/proposals/{proposal_a}",
+            None,
+            [401, 200, 404, 200, 404, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/proposals/{proposal_a}/accept",
+            None,
+            [401, 200, 404, 200, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/proposals/{proposal_a}/decline",
+            None,
+            [401, 200, 404, 409, 404, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/matching/runs",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
         r(M::GET, "/api/v1/regions", None, [200; 6]),
         r(M::GET, "/api/v1/regions/511723", None, [200; 6]),
         r(M::GET, "/api/v1/categories", None, [200; 6]),
@@ -385,6 +453,15 @@ fn routes() -> Vec<Route> {
     ]
 }
 
+/// A canteen in 开江 wants a tonne of rice by the end of December.
+fn purchase_request(rice: i64) -> Value {
+    json!({"title": "食堂大米", "category_id": rice, "unit": "ton", "quantity": "1",
+           "max_price_fen": 1_000_000, "region_code": "511723", "address_line": "新宁镇食堂",
+           "contact_name": "王师傅", "contact_phone": "13800000000",
+           "deliver_by": (chrono::Utc::now() + chrono::Duration::days(20)).format("%Y-%m-%d").to_string(),
+           "max_distance_km": 200})
+}
+
 async fn ids(app: &TestApp) -> Ids {
     let a = app.login("coop-panshi").await;
     let org_a = app.organization_of(&a).await;
@@ -408,7 +485,28 @@ async fn ids(app: &TestApp) -> Ids {
             json!([{"listing_id": listing_a, "quantity": "100"}]),
         )
         .await;
+    // Rice all year, so the request below finds it whatever the date.
+    let season = app
+        .patch(
+            &format!("/api/v1/listings/{listing_a}"),
+            Some(&a),
+            json!({"season_start": null, "season_end": null}),
+        )
+        .await;
+    assert_eq!(season.status, StatusCode::OK, "{}", season.text);
+    let posted = app
+        .post(
+            "/api/v1/purchase-requests",
+            Some(&buyer),
+            purchase_request(app.category_id("rice").await),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
     Ids {
+        request_a: posted.body["request"]["id"].as_i64().unwrap(),
+        proposal_a: posted.body["proposals"][0]["id"]
+            .as_i64()
+            .expect("setup proposal"),
         order_a: placed.body["orders"][0]["id"]
             .as_i64()
             .expect("setup order"),
@@ -525,6 +623,8 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{buyer_user}", "{id}")
             .replace("{order_a}", "{id}")
             .replace("{cart_item}", "{id}")
+            .replace("{request_a}", "{id}")
+            .replace("{proposal_a}", "{id}")
             .replace("/categories/1/", "/categories/{id}/")
             .replace("/regions/511723", "/regions/{code}")
     };

@@ -461,8 +461,25 @@ impl TestApp {
                 .await
                 .unwrap(),
         );
+        let matching = {
+            use qudao::matching::entity::{proposal, purchase_request};
+            format!(
+                "{:?}\n{:?}",
+                purchase_request::Entity::find()
+                    .order_by_asc(purchase_request::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                proposal::Entity::find()
+                    .order_by_asc(proposal::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+            )
+        };
         orders
             + &stats
+            + &matching
             + &format!(
                 "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
                 listing::Entity::find()

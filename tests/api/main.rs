@@ -8,6 +8,7 @@ mod authorization;
 mod bad_input;
 mod binary;
 mod listings;
+mod matching;
 mod orders;
 mod organizations;
 mod search;

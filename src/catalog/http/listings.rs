@@ -455,6 +455,7 @@ async fn create_listing(
     let txn = crate::db::write_txn(&state.db).await?;
     let l = listings::create(&txn, &actor, draft).await?;
     txn.commit().await?;
+    crate::matching::service::after_listing_change(&state, l.id).await;
     let view = listing_views(&state.db, vec![l]).await?.remove(0);
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -481,6 +482,7 @@ async fn change(
     let draft = req.into_draft(Some(listings::to_draft(&current)))?;
     let l = listings::update(&txn, actor, current, draft).await?;
     txn.commit().await?;
+    crate::matching::service::after_listing_change(state, l.id).await;
     Ok(listing_views(&state.db, vec![l]).await?.remove(0))
 }
 
