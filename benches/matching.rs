@@ -69,6 +69,7 @@ fn supplies(rng: &mut Rng, n: usize, seats: &[(f64, f64)]) -> Vec<Supply> {
             let tons = rng.range(500, 6_000); // thousandths of a tonne
             let per_unit = 1_000_000 / grams(unit);
             let jin_price = rng.range(200, 600);
+            let seat = seats[rng.below(200) as usize];
             Supply {
                 id: i as i64 + 1,
                 organization_id: rng.range(1, 20_000),
@@ -83,7 +84,7 @@ fn supplies(rng: &mut Rng, n: usize, seats: &[(f64, f64)]) -> Vec<Supply> {
                 } else {
                     None
                 },
-                at: jitter(rng, seats[rng.below(200) as usize]),
+                at: jitter(rng, seat),
                 benefit_bp: rng.range(0, 10_000) as u32,
             }
         })
@@ -94,6 +95,7 @@ fn demand(rng: &mut Rng, id: i64, seats: &[(f64, f64)]) -> Demand {
     let unit = [Unit::Jin, Unit::Kg, Unit::Ton][rng.below(3) as usize];
     let per_unit = 1_000_000 / grams(unit);
     let tons = rng.range(2_000, 60_000);
+    let seat = seats[rng.below(200) as usize];
     Demand {
         id,
         category_id: 1 + rng.below(3) as i64,
@@ -103,7 +105,7 @@ fn demand(rng: &mut Rng, id: i64, seats: &[(f64, f64)]) -> Demand {
         min_fill: Quantity::from_milli(0),
         min_lot: Quantity::from_milli(rng.range(0, 500) * per_unit),
         max_price_fen: rng.range(350, 700) * grams(unit) / 500,
-        at: jitter(rng, seats[rng.below(200) as usize]),
+        at: jitter(rng, seat),
         max_distance_m: rng.range(80_000, 200_000),
         delivery_month: rng.range(1, 12) as u32,
         prefer_benefit: rng.below(4) == 0,
@@ -132,10 +134,18 @@ fn exact_bound(market: &Market, demands: &[Demand], params: &Params) -> (i64, us
     let dn: Vec<_> = demands.iter().map(|_| g.add_node(())).collect();
     let sn: Vec<_> = market.supplies.iter().map(|_| g.add_node(())).collect();
     for (i, d) in demands.iter().enumerate() {
-        g.add_edge(source, dn[i], (d.quantity.milli() * base_per_milli(d.unit)) as u64);
+        g.add_edge(
+            source,
+            dn[i],
+            (d.quantity.milli() * base_per_milli(d.unit)) as u64,
+        );
     }
     for (i, s) in market.supplies.iter().enumerate() {
-        g.add_edge(sn[i], sink, (s.available.milli() * base_per_milli(s.unit)) as u64);
+        g.add_edge(
+            sn[i],
+            sink,
+            (s.available.milli() * base_per_milli(s.unit)) as u64,
+        );
     }
     let mut edges = 0;
     for (i, d) in demands.iter().enumerate() {
@@ -158,7 +168,9 @@ fn main() {
         .map(|i| demand(&mut rng, i as i64 + 1, &seats))
         .collect();
     let params = Params::default();
-    println!("market: {n_requests} open requests, {n_listings} listings, 3 categories x 200 counties");
+    println!(
+        "market: {n_requests} open requests, {n_listings} listings, 3 categories x 200 counties"
+    );
 
     let rss_before = rss_kib("VmRSS:");
     let t = Instant::now();
@@ -176,9 +188,7 @@ fn main() {
         peak / 1024,
         rss_before / 1024
     );
-    println!(
-        "exact:  {exact_s:.3} s over {edges} compatible pairs (maximum flow, lots relaxed)"
-    );
+    println!("exact:  {exact_s:.3} s over {edges} compatible pairs (maximum flow, lots relaxed)");
     println!(
         "fill:   {:.2}% of the exact maximum ({filled} of {bound} base steps); batch takes {:.2}x the exact solver's time",
         100.0 * filled as f64 / bound.max(1) as f64,

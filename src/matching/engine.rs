@@ -16,9 +16,11 @@
 //! thousandths of a piece for pieces) and an allocation is a whole number of the coarser of
 //! its two sides' steps, so it is exact in both units.
 //!
-//! [`batch`] solves the whole market: a greedy pass in order of cost, then augmenting paths
-//! (Dinic's algorithm on the residual network) that reroute allocations until no more demand
-//! can be filled, then repairs for minimum lots and minimum fills. [`incremental`] answers
+//! [`batch`] solves the whole market: a greedy pass in order of cost over each demand's
+//! cheapest candidates, then augmenting paths (Dinic's algorithm on the residual network)
+//! that reroute allocations; demands the source can still reach get their next cheapest
+//! candidates among supplies with stock left, until none remain, so the fill is the maximum
+//! over every compatible pair; then repairs for minimum lots and minimum fills. [`incremental`] answers
 //! one new demand against what is left, in cost order. Both are deterministic: ties are
 //! broken by ids, never by hashing or time.
 
@@ -117,7 +119,7 @@ pub struct Params {
     /// How much cheaper a producer whose sales all benefit registered households counts,
     /// in basis points of delivered cost, when the buyer prefers them.
     pub benefit_weight_bp: i64,
-    /// The cheapest candidates kept per demand in a batch.
+    /// How many candidates a demand gets at a time in a batch, cheapest first.
     pub candidates_per_demand: usize,
 }
 
@@ -555,15 +557,22 @@ pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
     let mut demands = demands.to_vec();
     demands.sort_by_key(|d| d.id);
     let demands = &demands[..];
-    // Candidates, cheapest first, at most `candidates_per_demand` each.
+    // Candidates, cheapest first: at most `candidates_per_demand` each to begin with; more
+    // are added below for demands the cheapest ones cannot fill.
+    let chunk = params.candidates_per_demand.max(1);
     let mut edges: Vec<Edge> = Vec::new();
+    // Every demand's candidate supplies, cheapest first; the first chunk goes in at once,
+    // the rest only when a demand still reaches out for more (below).
+    let mut pool: Vec<Vec<u32>> = vec![Vec::new(); demands.len()];
+    let mut cursor: Vec<usize> = vec![0; demands.len()];
     for (di, d) in demands.iter().enumerate() {
         if d.quantity.milli() <= 0 {
             continue;
         }
-        let mut c = market.candidates(params, di, d);
-        c.truncate(params.candidates_per_demand.max(1));
-        edges.extend(c);
+        let c = market.candidates(params, di, d);
+        cursor[di] = c.len().min(chunk);
+        edges.extend_from_slice(&c[..cursor[di]]);
+        pool[di] = c.iter().map(|e| e.supply as u32).collect();
     }
     let mut net = Network::new(market, demands, &edges);
 
@@ -605,7 +614,44 @@ pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
         i = j;
     }
 
-    // 2. Augment until nothing more can be filled; 3. repair lots and minimum fills.
+    // 2. Augment. Any further augmenting path starts at a demand the source still reaches
+    //    and ends at a supply with stock left, so such demands get their next cheapest
+    //    candidates among supplies with stock left, until there are none: then no candidate
+    //    pair could fill more.
+    loop {
+        net.augment();
+        let reach = net.reachable();
+        let mut added = false;
+        for (di, d) in demands.iter().enumerate() {
+            if !reach[2 + di] {
+                continue;
+            }
+            let mut n = 0;
+            while n < chunk && cursor[di] < pool[di].len() {
+                let si = pool[di][cursor[di]] as usize;
+                cursor[di] += 1;
+                if net.residual[net.sink_arc[si] as usize] <= 0 {
+                    continue;
+                }
+                if let Some(e) = edge(
+                    &market.categories,
+                    params,
+                    (di, d),
+                    (si, &market.supplies[si]),
+                ) {
+                    net.add_edge(&e);
+                    edges.push(e);
+                    n += 1;
+                    added = true;
+                }
+            }
+        }
+        if !added {
+            break;
+        }
+    }
+    drop(pool);
+
     let mut by_demand: Vec<Vec<usize>> = vec![Vec::new(); demands.len()];
     let mut by_supply: Vec<Vec<usize>> = vec![Vec::new(); market.supplies.len()];
     for (k, e) in edges.iter().enumerate() {
@@ -618,7 +664,7 @@ pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
     let mut rounds = 0;
     loop {
         net.augment();
-        let last = rounds >= 8;
+        let last = rounds >= 3;
         let improved = !last && net.make_room_for_lots(&edges, &by_demand);
         let emptied = net.repair(demands, &edges, &by_demand, &by_supply, last);
         rounds += 1;
@@ -680,18 +726,23 @@ impl Network {
             let a = net.add(SOURCE, 2 + di, demand_base(d).max(0), 1);
             net.demand_arc.push(a);
         }
-        for e in edges {
-            let a = net.add(2 + e.demand, net.supply_node(e.supply), e.cap, e.step);
-            net.lot[a as usize / 2] = e.lot;
-            net.edge_arc.push(a);
-        }
         for (si, s) in market.supplies.iter().enumerate() {
             let cap = s.available.milli() * base_per_milli(s.unit);
             if cap > 0 {
                 net.sink_arc[si] = net.add(net.supply_node(si), SINK, cap, 1);
             }
         }
+        for e in edges {
+            net.add_edge(e);
+        }
         net
+    }
+
+    /// Adds candidate edge `e` (its index is the next one).
+    fn add_edge(&mut self, e: &Edge) {
+        let a = self.add(2 + e.demand, self.supply_node(e.supply), e.cap, e.step);
+        self.lot[a as usize / 2] = e.lot;
+        self.edge_arc.push(a);
     }
 
     fn supply_node(&self, si: usize) -> usize {
@@ -729,6 +780,24 @@ impl Network {
         self.push_arc(self.demand_arc[d] as usize, amount);
         self.push_arc(a, amount);
         self.push_arc(sink_arc, amount);
+    }
+
+    /// Nodes the source reaches through arcs that can still carry a step.
+    fn reachable(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.adj.len()];
+        seen[SOURCE] = true;
+        let mut queue = std::collections::VecDeque::from([SOURCE]);
+        while let Some(u) = queue.pop_front() {
+            for &a in &self.adj[u] {
+                let a = a as usize;
+                let v = self.to[a] as usize;
+                if !seen[v] && self.residual[a] >= self.step[a] {
+                    seen[v] = true;
+                    queue.push_back(v);
+                }
+            }
+        }
+        seen
     }
 
     /// Whether arc `a` can carry a push of `grain` base steps in a pass of that grain.
@@ -981,7 +1050,13 @@ impl Network {
             seen[SOURCE] = true;
             let mut queue = std::collections::VecDeque::from([start]);
             let mut found = false;
+            let mut visited = 0;
             'search: while let Some(u) = queue.pop_front() {
+                // A local search: rerouting far away is left to the next augmentation.
+                visited += 1;
+                if visited > 4_096 {
+                    break;
+                }
                 for &b in &self.adj[u] {
                     let b = b as usize;
                     let v = self.to[b] as usize;
@@ -1083,13 +1158,17 @@ impl Network {
                 if f == except || x == 0 {
                     continue;
                 }
-                let room = if whole {
+                // Whole allocations only when all of it is needed: taking more than the
+                // shortfall would fill less than it gains.
+                let room = if whole && x <= left {
                     x
+                } else if whole {
+                    0
                 } else {
                     round_down(x - edges[f].lot, edges[f].step)
                 };
                 let take = if whole {
-                    x
+                    room
                 } else {
                     room.min(round_up(left, edges[f].step))
                 };

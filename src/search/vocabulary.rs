@@ -197,9 +197,19 @@ impl Vocabulary {
     /// Synonym groups for an engine's own synonym setting: each name maps to the other
     /// names of its category. Single characters are left out (see [`QueryTerm::synonyms`]).
     pub fn synonyms(&self) -> BTreeMap<String, Vec<String>> {
+        // A name that is a word of another category's name ("potato" in "sweet potato")
+        // would make every query for this category find that one too.
+        let words_of_others = |id: i64, n: &str| {
+            self.names.iter().any(|(other, names)| {
+                *other != id && names.iter().any(|m| m != n && m.split(' ').any(|w| w == n))
+            })
+        };
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for names in self.names.values() {
-            let usable: Vec<&String> = names.iter().filter(|n| usable_synonym(n)).collect();
+        for (id, names) in &self.names {
+            let usable: Vec<&String> = names
+                .iter()
+                .filter(|n| usable_synonym(n) && !words_of_others(*id, n))
+                .collect();
             for n in &usable {
                 let others = out.entry((*n).clone()).or_default();
                 for o in &usable {
@@ -369,6 +379,20 @@ pub(crate) mod tests {
         );
         assert!(!v.terms("大米", 8)[0].synonyms.contains(&"米".to_string()));
         assert!(v.synonyms()["虫草"].contains(&"冬虫夏草".to_string()));
+    }
+
+    #[test]
+    fn a_word_of_another_products_name_is_not_a_synonym() {
+        let v = sample();
+        let syn = v.synonyms();
+        // "potato" is a word of "sweet potato": as a synonym of 洋芋 it would find 红苕.
+        assert!(
+            !syn["洋芋"].contains(&"potato".to_string()),
+            "{:?}",
+            syn["洋芋"]
+        );
+        assert!(syn["洋芋"].contains(&"土豆".to_string()));
+        assert!(syn["红苕"].contains(&"sweet potato".to_string()));
     }
 
     #[test]
