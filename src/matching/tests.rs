@@ -605,3 +605,37 @@ fn a_remainder_below_a_minimum_lot_moves_quantity_to_make_room() {
     assert_eq!(filled(&plan, &demands), 14_000);
     assert_eq!(exact_fill(&demands, &supplies), 14_000);
 }
+
+/// A measurement, not a check: how often the engine reaches the exact optimum on 3 000 small
+/// markets, and its worst fill against the maximum flow on 300 medium ones. Figures are in
+/// BENCHMARKS.md; run with
+/// `cargo nextest run --lib --run-ignored only reference_agreement --no-capture`.
+#[test]
+#[ignore]
+fn reference_agreement_rates() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strat = market_strategy(3, 5, SMALL);
+    let (mut n, mut bad) = (0, 0);
+    for _ in 0..3000 {
+        let (demands, supplies) = strat.new_tree(&mut runner).unwrap().current();
+        n += 1;
+        if filled(&run(&demands, &supplies), &demands) != exact_fill(&demands, &supplies) {
+            bad += 1;
+        }
+    }
+    let strat = market_strategy(40, 80, MEDIUM);
+    let (mut m, mut worst) = (0, 1.0f64);
+    for _ in 0..300 {
+        let (demands, supplies) = strat.new_tree(&mut runner).unwrap().current();
+        m += 1;
+        let b = max_flow_bound(&demands, &supplies);
+        if b > 0 {
+            worst = worst.min(filled(&run(&demands, &supplies), &demands) as f64 / b as f64);
+        }
+    }
+    eprintln!(
+        "small markets: {bad} of {n} below the optimum; medium: worst fill {worst:.4} of the bound over {m}"
+    );
+}
