@@ -455,7 +455,8 @@ async fn create_request(
 }
 
 /// Requests `actor` may see: their own (buyers), all (admins), or, for producers, open
-/// requests in the categories their organization sells, and those they were proposed for.
+/// requests in the categories their organization sells within reach of its listings, and
+/// those it was proposed for.
 async fn visible_requests(
     state: &AppState,
     actor: &Actor,
@@ -515,17 +516,26 @@ async fn visible_requests(
                                 )
                                 .add(purchase_request::Column::CategoryId.is_in(all)),
                         )
-                        .add(purchase_request::Column::Id.is_in(proposed)),
+                        .add(purchase_request::Column::Id.is_in(proposed.clone())),
                 )
                 .all(&state.db)
                 .await?;
-            Ok(rows
-                .into_iter()
-                .map(|r| {
+            // Open requests only within reach of one of the organization's listings.
+            let points = super::market::organization_points(&state.db, org).await?;
+            let mut out = Vec::new();
+            for r in rows {
+                let near = match super::market::delivery_point(&state.db, &r).await? {
+                    Some(at) => points
+                        .iter()
+                        .any(|p| p.distance_m(&at) <= i64::from(r.max_distance_km) * 1_000),
+                    None => false,
+                };
+                if near || proposed.contains(&r.id) {
                     let contact = ordered.contains(&r.id);
-                    (r, contact)
-                })
-                .collect())
+                    out.push((r, contact));
+                }
+            }
+            Ok(out)
         }
         Role::Official => Err(AppError::Forbidden(
             "purchase requests are for buyers, producers and admins".into(),

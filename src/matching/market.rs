@@ -190,3 +190,28 @@ pub async fn demand_of(
         excluded,
     }))
 }
+
+/// Where an organization's listings are (their own coordinates, else their origin's).
+pub async fn organization_points(
+    db: &impl ConnectionTrait,
+    organization_id: i64,
+) -> AppResult<Vec<Point>> {
+    let listings = listing::Entity::find()
+        .filter(listing::Column::OrganizationId.eq(organization_id))
+        .filter(listing::Column::DeletedAt.is_null())
+        .all(db)
+        .await?;
+    let missing: HashSet<String> = listings
+        .iter()
+        .filter(|l| l.latitude.is_none() || l.longitude.is_none())
+        .map(|l| l.origin_region_code.clone())
+        .collect();
+    let points = region_points(db, &missing).await?;
+    Ok(listings
+        .iter()
+        .filter_map(|l| match (l.latitude, l.longitude) {
+            (Some(lat), Some(lng)) => Some(Point::new(lat, lng)),
+            _ => points.get(&l.origin_region_code).copied(),
+        })
+        .collect())
+}

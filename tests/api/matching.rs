@@ -189,6 +189,24 @@ async fn a_canteen_gets_rice_from_two_cooperatives_and_an_order_when_both_accept
         now.body["request"]["contact"]["phone"], "02886630890",
         "the producer with an order sees where to deliver"
     );
+    // Producers see open requests they could serve: 开江 within 50 km is 盘石村's, not
+    // 列瓦村's, 600 km away in 道孚.
+    let mut local = canteen_request(rice, "2");
+    local["region_code"] = json!("511723");
+    local["latitude"] = json!(31.08);
+    local["longitude"] = json!(107.87);
+    local["max_distance_km"] = json!(50);
+    let local = app
+        .post("/api/v1/purchase-requests", Some(&buyer), local)
+        .await;
+    assert_eq!(local.status, StatusCode::CREATED, "{}", local.text);
+    let local = local.body["request"]["id"].clone();
+    let listed = |body: &Value| body.as_array().unwrap().iter().any(|r| r["id"] == local);
+    let near_list = app.get("/api/v1/purchase-requests", Some(&panshi)).await;
+    assert!(listed(&near_list.body), "{}", near_list.text);
+    let far_list = app.get("/api/v1/purchase-requests", Some(&liewa)).await;
+    assert!(!listed(&far_list.body), "{}", far_list.text);
+
     let events = outbox::Entity::find()
         .filter(outbox::Column::AggregateType.eq("proposal"))
         .filter(outbox::Column::Topic.is_in([
