@@ -38,6 +38,29 @@ async fn region_points(
         .collect())
 }
 
+/// Where each listing is: its own coordinates, else its origin region's.
+async fn listing_points(
+    db: &impl ConnectionTrait,
+    listings: &[listing::Model],
+) -> AppResult<HashMap<i64, Point>> {
+    let missing: HashSet<String> = listings
+        .iter()
+        .filter(|l| l.latitude.is_none() || l.longitude.is_none())
+        .map(|l| l.origin_region_code.clone())
+        .collect();
+    let regions = region_points(db, &missing).await?;
+    Ok(listings
+        .iter()
+        .filter_map(|l| {
+            let at = match (l.latitude, l.longitude) {
+                (Some(lat), Some(lng)) => Point::new(lat, lng),
+                _ => *regions.get(&l.origin_region_code)?,
+            };
+            Some((l.id, at))
+        })
+        .collect())
+}
+
 /// Where a purchase request is delivered: its own coordinates, else its region's.
 pub async fn delivery_point(
     db: &impl ConnectionTrait,
@@ -90,20 +113,12 @@ pub async fn supplies(
         .collect();
     let benefit = benefit_by_organization(db, &approved).await?;
     let held = held_by_listing(db).await?;
-    let missing: HashSet<String> = listings
-        .iter()
-        .filter(|l| l.latitude.is_none() || l.longitude.is_none())
-        .map(|l| l.origin_region_code.clone())
-        .collect();
-    let points = region_points(db, &missing).await?;
+    let points = listing_points(db, &listings).await?;
     Ok(listings
         .into_iter()
         .filter(|l| approved.contains(&l.organization_id))
         .filter_map(|l| {
-            let at = match (l.latitude, l.longitude) {
-                (Some(lat), Some(lng)) => Point::new(lat, lng),
-                _ => *points.get(&l.origin_region_code)?,
-            };
+            let at = *points.get(&l.id)?;
             let available = l.stock_milli - held.get(&l.id).copied().unwrap_or(0);
             Some(Supply {
                 id: l.id,
@@ -201,17 +216,5 @@ pub async fn organization_points(
         .filter(listing::Column::DeletedAt.is_null())
         .all(db)
         .await?;
-    let missing: HashSet<String> = listings
-        .iter()
-        .filter(|l| l.latitude.is_none() || l.longitude.is_none())
-        .map(|l| l.origin_region_code.clone())
-        .collect();
-    let points = region_points(db, &missing).await?;
-    Ok(listings
-        .iter()
-        .filter_map(|l| match (l.latitude, l.longitude) {
-            (Some(lat), Some(lng)) => Some(Point::new(lat, lng)),
-            _ => points.get(&l.origin_region_code).copied(),
-        })
-        .collect())
+    Ok(listing_points(db, &listings).await?.into_values().collect())
 }

@@ -303,17 +303,15 @@ pub async fn run_batch(db: &DatabaseConnection, rules: &Rules) -> AppResult<Batc
     Ok(summary)
 }
 
-/// Closes a pending proposal (declined, expired or withdrawn) and matches its request's
-/// remainder again. Fails with 409 if it is no longer pending.
-async fn close(
+/// Moves a proposal out of `pending` (compare-and-set on the status); `None` when it was
+/// no longer pending.
+async fn end_pending(
     db: &impl ConnectionTrait,
-    p: &proposal::Model,
+    id: i64,
     status: ProposalStatus,
     by: Option<Side>,
     reason: &str,
-    rules: &Rules,
-) -> AppResult<proposal::Model> {
-    let now = Utc::now();
+) -> AppResult<Option<proposal::Model>> {
     let done = proposal::Entity::update_many()
         .col_expr(proposal::Column::Status, Expr::value(status.code()))
         .col_expr(
@@ -325,21 +323,35 @@ async fn close(
             proposal::Column::Version,
             Expr::col(proposal::Column::Version).add(1),
         )
-        .col_expr(proposal::Column::UpdatedAt, Expr::value(now))
-        .filter(proposal::Column::Id.eq(p.id))
+        .col_expr(proposal::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(proposal::Column::Id.eq(id))
         .filter(proposal::Column::Status.eq(ProposalStatus::Pending.code()))
         .exec(db)
         .await?;
     if done.rows_affected != 1 {
-        return Err(AppError::Conflict(
-            "proposal_closed",
-            "this proposal is no longer waiting for an answer".into(),
-        ));
+        return Ok(None);
     }
-    let closed = proposal::Entity::find_by_id(p.id)
-        .one(db)
+    Ok(proposal::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Closes a pending proposal (declined, expired or withdrawn) and matches its request's
+/// remainder again. Fails with 409 if it is no longer pending.
+async fn close(
+    db: &impl ConnectionTrait,
+    p: &proposal::Model,
+    status: ProposalStatus,
+    by: Option<Side>,
+    reason: &str,
+    rules: &Rules,
+) -> AppResult<proposal::Model> {
+    let closed = end_pending(db, p.id, status, by, reason)
         .await?
-        .ok_or(AppError::NotFound("proposal"))?;
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "proposal_closed",
+                "this proposal is no longer waiting for an answer".into(),
+            )
+        })?;
     let buyer = purchase_request::Entity::find_by_id(p.request_id)
         .one(db)
         .await?
@@ -599,28 +611,13 @@ pub async fn withdraw_pending(
         .all(db)
         .await?;
     for p in pending {
-        let status = ProposalStatus::Withdrawn;
-        let done = proposal::Entity::update_many()
-            .col_expr(proposal::Column::Status, Expr::value(status.code()))
-            .col_expr(proposal::Column::Reason, Expr::value(reason))
-            .col_expr(
-                proposal::Column::Version,
-                Expr::col(proposal::Column::Version).add(1),
-            )
-            .col_expr(proposal::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(proposal::Column::Id.eq(p.id))
-            .filter(proposal::Column::Status.eq(ProposalStatus::Pending.code()))
-            .exec(db)
-            .await?;
-        if done.rows_affected == 1 {
-            let closed = proposal::Entity::find_by_id(p.id).one(db).await?;
-            if let Some(c) = closed {
-                let buyer = purchase_request::Entity::find_by_id(request_id)
-                    .one(db)
-                    .await?
-                    .map_or(0, |r| r.buyer_id);
-                proposal_event(db, "proposal.withdrawn", &c, buyer).await?;
-            }
+        if let Some(closed) = end_pending(db, p.id, ProposalStatus::Withdrawn, None, reason).await?
+        {
+            let buyer = purchase_request::Entity::find_by_id(request_id)
+                .one(db)
+                .await?
+                .map_or(0, |r| r.buyer_id);
+            proposal_event(db, "proposal.withdrawn", &closed, buyer).await?;
         }
     }
     Ok(())
