@@ -185,6 +185,18 @@ impl Categories {
         false
     }
 
+    /// `category` and every category above it.
+    pub fn ancestors(&self, category: i64) -> Vec<i64> {
+        let mut out = vec![category];
+        while out.len() < 64 {
+            match self.parent.get(out.last().expect("never empty")) {
+                Some(&p) => out.push(p),
+                None => break,
+            }
+        }
+        out
+    }
+
     /// `category` and everything below it.
     pub fn subtree(&self, category: i64) -> Vec<i64> {
         let mut out = vec![category];

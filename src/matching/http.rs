@@ -480,22 +480,19 @@ async fn visible_requests(
             let Some(org) = actor.organization_id() else {
                 return Ok(Vec::new());
             };
-            let sells: Vec<i64> = crate::catalog::entity::listing::Entity::find()
+            let listings = crate::catalog::entity::listing::Entity::find()
                 .filter(crate::catalog::entity::listing::Column::OrganizationId.eq(org))
                 .filter(crate::catalog::entity::listing::Column::DeletedAt.is_null())
                 .all(&state.db)
-                .await?
-                .into_iter()
-                .map(|l| l.category_id)
-                .collect();
+                .await?;
+            // A request for a category or any category above one the organization sells.
             let cats = super::market::categories(&state.db).await?;
-            let all: Vec<i64> = category::Entity::find()
-                .all(&state.db)
-                .await?
-                .into_iter()
-                .map(|c| c.id)
-                .filter(|c| sells.iter().any(|s| cats.within(*s, *c)))
+            let mut all: Vec<i64> = listings
+                .iter()
+                .flat_map(|l| cats.ancestors(l.category_id))
                 .collect();
+            all.sort_unstable();
+            all.dedup();
             let mine = proposal::Entity::find()
                 .filter(proposal::Column::OrganizationId.eq(org))
                 .all(&state.db)
@@ -521,7 +518,10 @@ async fn visible_requests(
                 .all(&state.db)
                 .await?;
             // Open requests only within reach of one of the organization's listings.
-            let points = super::market::organization_points(&state.db, org).await?;
+            let points: Vec<_> = super::market::listing_points(&state.db, &listings)
+                .await?
+                .into_values()
+                .collect();
             let mut out = Vec::new();
             for r in rows {
                 let near = match super::market::delivery_point(&state.db, &r).await? {
@@ -623,7 +623,7 @@ async fn update_request(
     m.version = Set(r.version + 1);
     let rules = Rules::of(&state);
     let txn = crate::db::write_txn(&state.db).await?;
-    service::withdraw_pending(&txn, r.id, "request_changed").await?;
+    service::withdraw_pending(&txn, &r, "request_changed").await?;
     let r = m.update(&txn).await?;
     service::request_event(&txn, "purchase_request.updated", &r).await?;
     let proposals = service::match_request(&txn, r.id, &rules).await?;
@@ -647,7 +647,7 @@ async fn cancel_request(
     let (r, _) = find_request(&state, &actor, id).await?;
     own_open(&actor, &r)?;
     let txn = crate::db::write_txn(&state.db).await?;
-    service::withdraw_pending(&txn, r.id, "request_cancelled").await?;
+    service::withdraw_pending(&txn, &r, "request_cancelled").await?;
     let mut m: purchase_request::ActiveModel = r.clone().into();
     m.status = Set(RequestStatus::Closed.code().into());
     m.closed_reason = Set(Some(ClosedReason::Cancelled.code().into()));

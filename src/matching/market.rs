@@ -8,8 +8,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use super::domain::{ProposalStatus, RequestStatus};
 use super::engine::{Categories, Demand, Point, Supply};
 use super::entity::{proposal, purchase_request};
-use crate::catalog::domain::{Grade, ListingStatus, Quantity, Unit, VerificationStatus};
-use crate::catalog::entity::{category, household, listing, organization, region};
+use crate::catalog::domain::{Grade, Quantity, Unit};
+use crate::catalog::entity::{category, household, listing, region};
 use crate::error::AppResult;
 
 /// The category tree.
@@ -39,7 +39,7 @@ async fn region_points(
 }
 
 /// Where each listing is: its own coordinates, else its origin region's.
-async fn listing_points(
+pub async fn listing_points(
     db: &impl ConnectionTrait,
     listings: &[listing::Model],
 ) -> AppResult<HashMap<i64, Point>> {
@@ -94,29 +94,18 @@ pub async fn supplies(
     db: &impl ConnectionTrait,
     categories: Option<&[i64]>,
 ) -> AppResult<Vec<Supply>> {
-    let mut q = listing::Entity::find()
-        .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
-        .filter(listing::Column::DeletedAt.is_null())
-        .filter(listing::Column::StockMilli.gt(0));
+    // What the public sees on sale, with stock.
+    let mut q = crate::catalog::listings::visible(None).filter(listing::Column::StockMilli.gt(0));
     if let Some(cats) = categories {
         q = q.filter(listing::Column::CategoryId.is_in(cats.iter().copied()));
     }
     let listings = q.all(db).await?;
     let org_ids: HashSet<i64> = listings.iter().map(|l| l.organization_id).collect();
-    let approved: HashSet<i64> = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(org_ids.iter().copied()))
-        .filter(organization::Column::Status.eq(VerificationStatus::Approved.code()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|o| o.id)
-        .collect();
-    let benefit = benefit_by_organization(db, &approved).await?;
+    let benefit = benefit_by_organization(db, &org_ids).await?;
     let held = held_by_listing(db).await?;
     let points = listing_points(db, &listings).await?;
     Ok(listings
         .into_iter()
-        .filter(|l| approved.contains(&l.organization_id))
         .filter_map(|l| {
             let at = *points.get(&l.id)?;
             let available = l.stock_milli - held.get(&l.id).copied().unwrap_or(0);
@@ -204,17 +193,4 @@ pub async fn demand_of(
         prefer_benefit: r.prefer_benefit,
         excluded,
     }))
-}
-
-/// Where an organization's listings are (their own coordinates, else their origin's).
-pub async fn organization_points(
-    db: &impl ConnectionTrait,
-    organization_id: i64,
-) -> AppResult<Vec<Point>> {
-    let listings = listing::Entity::find()
-        .filter(listing::Column::OrganizationId.eq(organization_id))
-        .filter(listing::Column::DeletedAt.is_null())
-        .all(db)
-        .await?;
-    Ok(listing_points(db, &listings).await?.into_values().collect())
 }

@@ -1,11 +1,13 @@
 //! Proposals: made from the engine's allocations, accepted by both sides into an order
 //! through checkout, declined, lapsed or withdrawn, with the remainder matched again.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -14,8 +16,6 @@ use super::domain::{ClosedReason, ProposalStatus, RequestStatus};
 use super::engine::{self, Allocation, Market, Params};
 use super::entity::{proposal, purchase_request};
 use super::market;
-use crate::accounts::entity::user;
-use crate::accounts::role::Credential;
 use crate::accounts::{Actor, Role};
 use crate::catalog::domain::{Quantity, Unit};
 use crate::catalog::entity::listing;
@@ -146,15 +146,24 @@ async fn propose(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<proposal::Model>> {
     let mut out = Vec::new();
+    // Allocations come sorted by request: each request is read once.
+    let mut buyers: HashMap<i64, i64> = HashMap::new();
     for a in allocations {
         let Some(l) = listing::Entity::find_by_id(a.supply_id).one(db).await? else {
             continue;
         };
-        let Some(r) = purchase_request::Entity::find_by_id(a.demand_id)
-            .one(db)
-            .await?
-        else {
-            continue;
+        let buyer_id = match buyers.get(&a.demand_id) {
+            Some(&b) => b,
+            None => {
+                let Some(r) = purchase_request::Entity::find_by_id(a.demand_id)
+                    .one(db)
+                    .await?
+                else {
+                    continue;
+                };
+                buyers.insert(a.demand_id, r.buyer_id);
+                r.buyer_id
+            }
         };
         let p = proposal::ActiveModel {
             request_id: Set(a.demand_id),
@@ -180,7 +189,7 @@ async fn propose(
         }
         .insert(db)
         .await?;
-        proposal_event(db, "proposal.created", &p, r.buyer_id).await?;
+        proposal_event(db, "proposal.created", &p, buyer_id).await?;
         out.push(p);
     }
     Ok(out)
@@ -220,19 +229,7 @@ pub async fn match_listing(
     let Some(l) = listing::Entity::find_by_id(listing_id).one(db).await? else {
         return Ok(0);
     };
-    let categories = market::categories(db).await?;
-    let mut ancestors = Vec::new();
-    let all: Vec<i64> = crate::catalog::entity::category::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    for c in all {
-        if categories.within(l.category_id, c) {
-            ancestors.push(c);
-        }
-    }
+    let ancestors = market::categories(db).await?.ancestors(l.category_id);
     let open = purchase_request::Entity::find()
         .filter(purchase_request::Column::Status.eq(RequestStatus::Open.code()))
         .filter(purchase_request::Column::CategoryId.is_in(ancestors))
@@ -358,9 +355,7 @@ async fn close(
         .map_or(0, |r| r.buyer_id);
     let topic = format!("proposal.{}", status.code());
     proposal_event(db, &topic, &closed, buyer).await?;
-    if status != ProposalStatus::Withdrawn || reason != "request_changed" {
-        match_request(db, p.request_id, rules).await?;
-    }
+    match_request(db, p.request_id, rules).await?;
     Ok(closed)
 }
 
@@ -509,18 +504,9 @@ pub async fn accept(
                 .into(),
         ));
     }
-    let buyer = user::Entity::find_by_id(r.buyer_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("buyer"))?;
-    let buyer = Actor {
-        user: buyer,
-        role: Role::Buyer,
-        credential: Credential::Token { id: 0 },
-    };
-    let placed = checkout::place(
+    let placed = checkout::place_for(
         &txn,
-        &buyer,
+        r.buyer_id,
         Checkout {
             address: Address {
                 recipient_name: r.contact_name.clone(),
@@ -602,22 +588,18 @@ pub async fn accept(
 /// Withdraws every pending proposal of a request (it changed or closed).
 pub async fn withdraw_pending(
     db: &impl ConnectionTrait,
-    request_id: i64,
+    r: &purchase_request::Model,
     reason: &str,
 ) -> AppResult<()> {
     let pending = proposal::Entity::find()
-        .filter(proposal::Column::RequestId.eq(request_id))
+        .filter(proposal::Column::RequestId.eq(r.id))
         .filter(proposal::Column::Status.eq(ProposalStatus::Pending.code()))
         .all(db)
         .await?;
     for p in pending {
         if let Some(closed) = end_pending(db, p.id, ProposalStatus::Withdrawn, None, reason).await?
         {
-            let buyer = purchase_request::Entity::find_by_id(request_id)
-                .one(db)
-                .await?
-                .map_or(0, |r| r.buyer_id);
-            proposal_event(db, "proposal.withdrawn", &closed, buyer).await?;
+            proposal_event(db, "proposal.withdrawn", &closed, r.buyer_id).await?;
         }
     }
     Ok(())
@@ -653,8 +635,8 @@ pub async fn sweep(db: &DatabaseConnection, now: DateTime<Utc>, rules: &Rules) -
         .all(db)
         .await?;
     for r in overdue {
-        let txn = db.begin().await?;
-        withdraw_pending(&txn, r.id, "request_expired").await?;
+        let txn = crate::db::write_txn(db).await?;
+        withdraw_pending(&txn, &r, "request_expired").await?;
         let mut m: purchase_request::ActiveModel = r.clone().into();
         m.status = Set(RequestStatus::Expired.code().into());
         m.version = Set(r.version + 1);

@@ -52,6 +52,16 @@ pub async fn place(
     checkout: Checkout,
 ) -> AppResult<Vec<order::Model>> {
     super::cart::require_buyer(actor)?;
+    place_for(db, actor.id(), checkout).await
+}
+
+/// Places `checkout` for buyer `buyer_id`, who has already been checked to be one (checkout
+/// itself, or both sides accepting a matching proposal).
+pub async fn place_for(
+    db: &impl ConnectionTrait,
+    buyer_id: i64,
+    checkout: Checkout,
+) -> AppResult<Vec<order::Model>> {
     if checkout.lines.is_empty() {
         return Err(AppError::field(
             "lines",
@@ -201,7 +211,7 @@ pub async fn place(
             .collect();
         let o = order::ActiveModel {
             checkout_id: Set(checkout_id.clone()),
-            buyer_id: Set(actor.id()),
+            buyer_id: Set(buyer_id),
             organization_id: Set(org_id),
             seller_name: Set(org.name.clone()),
             seller_region_code: Set(org.region_code.clone()),
@@ -245,7 +255,7 @@ pub async fn place(
             from_status: Set(None),
             to_status: Set(OrderStatus::Placed.code().into()),
             action: Set("place".into()),
-            actor_id: Set(Some(actor.id())),
+            actor_id: Set(Some(buyer_id)),
             actor_role: Set("buyer".into()),
             reason: Set(String::new()),
             created_at: Set(now),
