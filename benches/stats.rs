@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use qudao::Settings;
 use qudao::catalog::domain::RegionLevel;
-use qudao::stats::domain::{Basis, Granularity, Period, RegionPath, split_income};
+use qudao::stats::aggregates;
+use qudao::stats::domain::{Basis, Granularity, Period, RegionPath, child_level, split_income};
 use qudao::stats::rollup::{self, Group, Scope};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait};
 
 /// A producer of the demo market with what it sells and its households' shares.
 struct Seller {
@@ -79,7 +80,8 @@ async fn sellers(db: &DatabaseConnection) -> Vec<Seller> {
 }
 
 /// Writes `lines` completed order lines (two per order) from 1000 buyers over five years,
-/// with their facts and household parts, as the app would have recorded them.
+/// with their facts and household parts, as the app would have recorded them (the month
+/// aggregates are then built from the facts by `aggregates::rebuild`).
 async fn generate(db: &DatabaseConnection, lines: usize) {
     let sellers = sellers(db).await;
     let buyer_base: i64 = rows(db, "SELECT MAX(id) AS m FROM users").await[0]
@@ -179,7 +181,6 @@ async fn generate(db: &DatabaseConnection, lines: usize) {
     for sql in flush(&mut orders, &mut olines, &mut facts, &mut parts) {
         db.execute_unprepared(&sql).await.unwrap();
     }
-    db.execute_unprepared("ANALYZE").await.unwrap();
 }
 
 fn percentile(l: &mut [Duration], p: f64) -> Duration {
@@ -207,7 +208,7 @@ fn baseline_sql(
     pg: bool,
     code: &str,
     level: RegionLevel,
-    group: &str,
+    group: Group,
     from: &str,
     to: &str,
 ) -> String {
@@ -216,7 +217,10 @@ fn baseline_sql(
         l => format!("l.seller_region_code LIKE '{}%'", &code[..l.prefix_len()]),
     };
     let key = match (group, pg) {
-        ("category", _) => "CAST(l.category_id AS TEXT)".to_string(),
+        (Group::Category, _) => "CAST(l.category_id AS TEXT)".to_string(),
+        (Group::Region(child), _) => {
+            format!("SUBSTR(l.seller_region_code, 1, {})", child.prefix_len())
+        }
         (_, true) => "CAST(EXTRACT(YEAR FROM o.completed_at) * 10 + EXTRACT(QUARTER FROM o.completed_at) AS TEXT)".to_string(),
         (_, false) => "strftime('%Y', o.completed_at) || ((CAST(strftime('%m', o.completed_at) AS INTEGER) + 2) / 3)".to_string(),
     };
@@ -234,7 +238,17 @@ async fn bench(name: &str, settings: Settings, lines: usize, rounds: usize) {
     let db = state.db.clone();
     let t = Instant::now();
     generate(&db, lines).await;
-    eprintln!("{name}: generated {lines} lines in {:.1?}", t.elapsed());
+    let generated = t.elapsed();
+    let t = Instant::now();
+    let txn = db.begin().await.unwrap();
+    aggregates::rebuild(&txn).await.unwrap();
+    txn.commit().await.unwrap();
+    db.execute_unprepared("ANALYZE").await.unwrap();
+    let aggregated = t.elapsed();
+    eprintln!(
+        "{name}: generated {lines} lines in {generated:.1?}, built the month aggregates from \
+         their facts in {aggregated:.1?}"
+    );
     let pg = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     let quarter = Period::Quarter(2025, 3);
     let cases = [
@@ -246,52 +260,42 @@ async fn bench(name: &str, settings: Settings, lines: usize, rounds: usize) {
     println!("| roll-up | p50 | p99 | plain GROUP BY p50 | p99 | ratio (p50) |");
     println!("|---|---|---|---|---|---|");
     for (label, code, level) in cases {
-        for (what, group, period) in [
-            ("2025Q3 by category", Group::Category, quarter),
+        let mut groups = vec![
+            ("2025Q3 by category", Group::Category, false),
             (
                 "2021Q4–2026Q4 by quarter",
                 Group::Period(Granularity::Quarter),
-                Period::Year(0),
+                true,
             ),
-        ] {
-            let (from_day, to_day, from, to) = if period == Period::Year(0) {
+        ];
+        if let Some(child) = child_level(level) {
+            groups.push(("2025Q3 by child region", Group::Region(child), false));
+        }
+        for (what, group, five_years) in groups {
+            let (scope, from, to) = if five_years {
                 (
-                    20211001,
-                    20261231,
-                    "2021-10-01".to_string(),
-                    "2027-01-01".to_string(),
+                    Scope::span(
+                        Basis::Completed,
+                        level,
+                        code,
+                        Period::Quarter(2021, 4),
+                        Period::Quarter(2026, 4),
+                    ),
+                    "2021-10-01",
+                    "2027-01-01",
                 )
             } else {
                 (
-                    period.start_day(),
-                    period.end_day(),
-                    "2025-07-01".into(),
-                    "2025-10-01".into(),
+                    Scope::of(Basis::Completed, level, code, quarter),
+                    "2025-07-01",
+                    "2025-10-01",
                 )
-            };
-            let scope = Scope {
-                basis: Basis::Completed,
-                level,
-                code: code.into(),
-                from_day,
-                to_day,
             };
             let (p50, p99) = time(rounds, || async {
                 rollup::aggregate(&db, &scope, group).await.unwrap();
             })
             .await;
-            let sql = baseline_sql(
-                pg,
-                code,
-                level,
-                if group == Group::Category {
-                    "category"
-                } else {
-                    "quarter"
-                },
-                &from,
-                &to,
-            );
+            let sql = baseline_sql(pg, code, level, group, from, to);
             let (b50, b99) = time(rounds.min(10), || async {
                 rows(&db, &sql).await;
             })

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use qudao::config::{Overrides, Settings};
 use qudao::{Application, db, demo};
+use sea_orm::TransactionTrait;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +41,8 @@ enum Command {
     SeedDemo,
     /// Rebuild the search index from the database into a fresh index and switch to it in one step.
     Reindex,
+    /// Recompute the statistics' month aggregates from the sales facts, in one transaction.
+    RebuildStats,
 }
 
 #[tokio::main]
@@ -97,6 +100,18 @@ async fn main() -> anyhow::Result<()> {
                 "search index rebuilt with {n} listings in {:.1} s ({})",
                 started.elapsed().as_secs_f64(),
                 qudao::search::SearchEngine::name(state.search.engine())
+            );
+        }
+        Command::RebuildStats => {
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            let started = std::time::Instant::now();
+            let txn = conn.begin().await?;
+            qudao::stats::aggregates::rebuild(&txn).await?;
+            txn.commit().await?;
+            println!(
+                "statistics' month aggregates rebuilt from the facts in {:.1} s",
+                started.elapsed().as_secs_f64()
             );
         }
     }

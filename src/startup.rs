@@ -9,6 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::routing::get;
+use sea_orm::TransactionTrait;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -116,6 +117,14 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     crate::catalog::categories::load_reference(&conn)
         .await
         .context("loading the taxonomy")?;
+    let txn = conn.begin().await?;
+    let filled = crate::stats::aggregates::rebuild_if_missing(&txn)
+        .await
+        .context("filling the statistics' month aggregates")?;
+    txn.commit().await?;
+    if filled {
+        tracing::info!("filled the statistics' month aggregates from the facts");
+    }
     if settings.demo && demo::is_empty(&conn).await? {
         demo::seed(&conn, &settings.demo_password)
             .await

@@ -7,6 +7,7 @@ mod m20261130_000001_create_foundation;
 mod m20261130_000002_create_orders;
 mod m20261130_000003_create_stats;
 mod m20261130_000004_create_matching;
+mod m20261130_000005_create_stats_aggregates;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_create_orders::Migration),
             Box::new(m20261130_000003_create_stats::Migration),
             Box::new(m20261130_000004_create_matching::Migration),
+            Box::new(m20261130_000005_create_stats_aggregates::Migration),
         ]
     }
 }

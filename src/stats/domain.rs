@@ -156,6 +156,16 @@ impl Period {
         }
     }
 
+    /// The first month, as `yyyymm`.
+    pub fn start_month(self) -> i32 {
+        self.start_day() / 100
+    }
+
+    /// The last month, as `yyyymm`.
+    pub fn end_month(self) -> i32 {
+        self.end_day() / 100
+    }
+
     /// The first day, as `yyyymmdd`.
     pub fn start_day(self) -> i32 {
         let (y, m) = self.first_month();

@@ -12,6 +12,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
+use super::aggregates::{self, Recorded};
 use super::domain::{
     Basis, RegionPath, booking_day, day_key, local_date, quarter_of_day, split_income,
 };
@@ -82,6 +83,7 @@ pub async fn record_order_change(
     let today = day_key(local_date(now));
     let day = booking_day(today, last_closed_quarter(db).await?);
     let placed_quarter = quarter_of_day(day_key(local_date(o.placed_at)));
+    let mut recorded = Vec::with_capacity(missing.len());
     for (line, basis, sign) in missing {
         let path = RegionPath::of(&line.seller_region_code).unwrap_or_default();
         let origin_quarter = match basis {
@@ -126,7 +128,9 @@ pub async fn record_order_change(
         }
         .insert(db)
         .await?;
+        let mut signed = Vec::with_capacity(parts.len());
         for (household_id, fen) in parts {
+            signed.push((household_id, sign as i64 * fen));
             household_income::ActiveModel {
                 fact_id: Set(f.id),
                 kind: Set(basis.code().into()),
@@ -145,8 +149,12 @@ pub async fn record_order_change(
             .insert(db)
             .await?;
         }
+        recorded.push(Recorded {
+            fact: f,
+            parts: signed,
+        });
     }
-    Ok(())
+    aggregates::add(db, &recorded).await
 }
 
 /// The household parts (as positive amounts) of a line's positive fact of `basis`.

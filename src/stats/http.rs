@@ -1,5 +1,7 @@
 //! `/api/v1/stats`: roll-ups, drill-down, targets, quarterly reports and exports for officials.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -118,13 +120,7 @@ pub async fn rollup_view(
     let (closed, mut breakdown, figures) =
         reports::breakdown(db, &region, level, period, basis).await?;
     if q.by == Some(By::Category) {
-        let scope = Scope {
-            basis,
-            level,
-            code: region.code.clone(),
-            from_day: period.start_day(),
-            to_day: period.end_day(),
-        };
+        let scope = Scope::of(basis, level, &region.code, period);
         let names: std::collections::HashMap<String, String> = category::Entity::find()
             .all(db)
             .await?
@@ -233,14 +229,13 @@ pub async fn trend_view(
     v.finish()?;
     let periods = end.map(|e| e.trailing(count)).unwrap_or_default();
     let basis = q.basis.unwrap_or(Basis::Completed);
-    let scope = Scope {
-        basis,
-        level,
-        code: region.code.clone(),
-        from_day: periods.first().map_or(0, |p| p.start_day()),
-        to_day: periods.last().map_or(0, |p| p.end_day()),
+    let mut by = match (periods.first(), periods.last()) {
+        (Some(first), Some(last)) => {
+            let scope = Scope::span(basis, level, &region.code, *first, *last);
+            rollup::aggregate(db, &scope, Group::Period(g)).await?
+        }
+        _ => BTreeMap::new(),
     };
-    let mut by = rollup::aggregate(db, &scope, Group::Period(g)).await?;
     let key = |p: &Period| match *p {
         Period::Year(y) => y.to_string(),
         Period::Quarter(y, q) => (y * 10 + q as i32).to_string(),
@@ -300,13 +295,12 @@ async fn region_households(
     let period = parse_period(&mut v, "period", q.period.as_deref());
     v.finish()?;
     let period = period.unwrap_or(Period::Year(2026));
-    let scope = Scope {
-        basis: q.basis.unwrap_or(Basis::Completed),
+    let scope = Scope::of(
+        q.basis.unwrap_or(Basis::Completed),
         level,
-        code: region.code,
-        from_day: period.start_day(),
-        to_day: period.end_day(),
-    };
+        &region.code,
+        period,
+    );
     Ok(Json(rollup::households(&state.db, &scope).await?))
 }
 

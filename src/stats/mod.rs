@@ -3,6 +3,7 @@
 //! frozen at closing, exports and server-rendered charts.
 
 pub mod access;
+pub mod aggregates;
 pub mod chart;
 pub mod domain;
 pub mod entity;

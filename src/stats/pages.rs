@@ -146,13 +146,7 @@ async fn region_page(
             super::domain::Period::parse(&view.period).unwrap_or(super::domain::Period::Year(2026));
         let households = rollup::households(
             db,
-            &Scope {
-                basis: view.basis,
-                level: view.region.level,
-                code: view.region.code.clone(),
-                from_day: period.start_day(),
-                to_day: period.end_day(),
-            },
+            &Scope::of(view.basis, view.region.level, &view.region.code, period),
         )
         .await?;
         let progress =

@@ -52,13 +52,7 @@ pub async fn close_quarter(
         .collect();
     for basis in [Basis::Placed, Basis::Completed] {
         for province in &provinces {
-            let scope = Scope {
-                basis,
-                level: RegionLevel::Province,
-                code: province.clone(),
-                from_day: quarter.start_day(),
-                to_day: quarter.end_day(),
-            };
+            let scope = Scope::of(basis, RegionLevel::Province, province, quarter);
             let mut rows = rollup::aggregate(db, &scope, Group::Total).await?;
             rows = rows.into_values().map(|f| (province.clone(), f)).collect();
             for level in [
@@ -219,13 +213,7 @@ pub async fn breakdown(
         }
         (total, children)
     } else {
-        let scope = Scope {
-            basis,
-            level,
-            code: region.code.clone(),
-            from_day: period.start_day(),
-            to_day: period.end_day(),
-        };
+        let scope = Scope::of(basis, level, &region.code, period);
         let total = rollup::total(db, &scope).await?;
         let children = match child {
             Some(c) => rollup::aggregate(db, &scope, Group::Region(c))

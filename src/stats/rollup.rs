@@ -1,5 +1,5 @@
-//! Roll-ups: the figures of one region over a span of days, whole or grouped by child region,
-//! category or period. Every roll-up is one indexed range scan of the region's facts.
+//! Roll-ups: the figures of one region over a span of months, whole or grouped by child region,
+//! category or period, read from the month aggregates (see [`super::aggregates`]).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::domain::{Basis, Granularity, change_bp};
+use super::domain::{Basis, Granularity, Period, change_bp};
 use crate::catalog::domain::{Quantity, RegionLevel};
 
 /// The figures officials read for a region and period. Amounts are net of reversals; counts
@@ -56,15 +56,39 @@ impl Change {
     }
 }
 
-/// What a roll-up covers.
+/// What a roll-up covers: one region over whole months.
 #[derive(Debug, Clone)]
 pub struct Scope {
     pub basis: Basis,
     pub level: RegionLevel,
     pub code: String,
-    /// First and last day, `yyyymmdd`, both included.
-    pub from_day: i32,
-    pub to_day: i32,
+    /// First and last month, `yyyymm`, both included.
+    pub from_month: i32,
+    pub to_month: i32,
+}
+
+impl Scope {
+    /// `code` (of `level`) over one period.
+    pub fn of(basis: Basis, level: RegionLevel, code: &str, period: Period) -> Scope {
+        Scope::span(basis, level, code, period, period)
+    }
+
+    /// `code` (of `level`) from the start of `first` to the end of `last`.
+    pub fn span(
+        basis: Basis,
+        level: RegionLevel,
+        code: &str,
+        first: Period,
+        last: Period,
+    ) -> Scope {
+        Scope {
+            basis,
+            level,
+            code: code.to_string(),
+            from_month: first.start_month(),
+            to_month: last.end_month(),
+        }
+    }
 }
 
 /// How a roll-up is split.
@@ -76,7 +100,7 @@ pub enum Group {
     Period(Granularity),
 }
 
-/// The fact column holding the code of `level`.
+/// The column holding the code of `level`, in the facts and in the aggregates.
 pub fn level_column(level: RegionLevel) -> &'static str {
     match level {
         RegionLevel::Province => "province_code",
@@ -87,16 +111,12 @@ pub fn level_column(level: RegionLevel) -> &'static str {
     }
 }
 
-fn group_key(group: Group) -> String {
-    match group {
-        Group::Total => "''".into(),
-        Group::Region(l) => level_column(l).into(),
-        Group::Category => "CAST(category_id AS TEXT)".into(),
-        Group::Period(Granularity::Year) => "CAST(day / 10000 AS TEXT)".into(),
-        Group::Period(Granularity::Month) => "CAST(day / 100 AS TEXT)".into(),
-        Group::Period(Granularity::Quarter) => {
-            "CAST((day / 10000) * 10 + ((day / 100) % 100 - 1) / 3 + 1 AS TEXT)".into()
-        }
+/// The key of a period of `g` computed from a `month` column (`yyyymm`).
+fn period_key(g: Granularity) -> &'static str {
+    match g {
+        Granularity::Year => "CAST(month / 100 AS TEXT)",
+        Granularity::Month => "CAST(month AS TEXT)",
+        Granularity::Quarter => "CAST((month / 100) * 10 + (month % 100 - 1) / 3 + 1 AS TEXT)",
     }
 }
 
@@ -124,35 +144,49 @@ fn scope_values(scope: &Scope) -> Vec<Value> {
     vec![
         scope.basis.code().into(),
         scope.code.clone().into(),
-        scope.from_day.into(),
-        scope.to_day.into(),
+        scope.from_month.into(),
+        scope.to_month.into(),
     ]
 }
 
-/// The figures of `scope`, split by `group` (one entry keyed `""` for [`Group::Total`]).
+/// At most this many regions per `IN (…)` list.
+const REGIONS_PER_QUERY: usize = 500;
+
+/// The figures of `scope`, split by `group` (one entry keyed `""` for [`Group::Total`]). Reads
+/// the month aggregates only: one indexed range scan of the region's sums and one of its
+/// members, whatever the number of order lines.
 pub async fn aggregate(
     db: &impl ConnectionTrait,
     scope: &Scope,
     group: Group,
 ) -> Result<BTreeMap<String, Figures>, DbErr> {
     let backend = db.get_database_backend();
-    let key = group_key(group);
-    // PostgreSQL refuses a constant in GROUP BY; a total needs no grouping anyway.
-    let (by, by_comma) = if group == Group::Total {
-        (String::new(), String::new())
-    } else {
-        (format!(" GROUP BY {key}"), format!("{key}, "))
-    };
     let col = level_column(scope.level);
-    let filter = format!("kind = ? AND {col} = ? AND day BETWEEN ? AND ?");
-    let booked_quarter = "((day / 10000) * 10 + ((day / 100) % 100 - 1) / 3 + 1)";
+    let (key, orders, extra) = match group {
+        Group::Total => ("''".to_string(), "orders", String::new()),
+        Group::Region(l) => (
+            level_column(l).to_string(),
+            "orders",
+            format!(" AND {} <> ''", level_column(l)),
+        ),
+        Group::Category => (
+            "CAST(category_id AS TEXT)".into(),
+            "category_orders",
+            String::new(),
+        ),
+        Group::Period(g) => (period_key(g).into(), "orders", String::new()),
+    };
     let sql = format!(
-        "SELECT {key} AS k, CAST(SUM(amount_fen) AS BIGINT) AS sales, CAST(SUM(household_fen) AS BIGINT) AS hh, \
-         CAST(SUM(CASE WHEN origin_quarter < {booked_quarter} THEN amount_fen ELSE 0 END) AS BIGINT) AS adj, \
-         COUNT(DISTINCT CASE WHEN sign > 0 THEN order_id END) AS orders, \
-         COUNT(DISTINCT CASE WHEN sign > 0 THEN buyer_id END) AS buyers, \
-         COUNT(DISTINCT CASE WHEN sign > 0 THEN organization_id END) AS orgs \
-         FROM stats_facts WHERE {filter}{by}"
+        "SELECT {key} AS k, unit, CAST(SUM(sales_fen) AS BIGINT) AS sales, \
+         CAST(SUM(adjustment_fen) AS BIGINT) AS adj, CAST(SUM(household_fen) AS BIGINT) AS hh, \
+         CAST(SUM(quantity_milli) AS BIGINT) AS q, CAST(SUM({orders}) AS BIGINT) AS orders \
+         FROM stats_month_sums WHERE kind = ? AND {col} = ? AND month BETWEEN ? AND ?{extra} \
+         GROUP BY {}unit",
+        if group == Group::Total {
+            String::new()
+        } else {
+            format!("{key}, ")
+        }
     );
     let mut out: BTreeMap<String, Figures> = BTreeMap::new();
     for row in db
@@ -161,52 +195,80 @@ pub async fn aggregate(
     {
         let k: String = row.try_get("", "k")?;
         let f = out.entry(k).or_default();
-        f.sales_fen = row.try_get::<Option<i64>>("", "sales")?.unwrap_or(0);
-        f.household_fen = row.try_get::<Option<i64>>("", "hh")?.unwrap_or(0);
-        f.adjustment_fen = row.try_get::<Option<i64>>("", "adj")?.unwrap_or(0);
-        f.orders = row.try_get("", "orders")?;
-        f.buyers = row.try_get("", "buyers")?;
-        f.organizations = row.try_get("", "orgs")?;
+        let sum = |c: &str| {
+            row.try_get::<Option<i64>>("", c)
+                .map(Option::unwrap_or_default)
+        };
+        f.sales_fen += sum("sales")?;
+        f.adjustment_fen += sum("adj")?;
+        f.household_fen += sum("hh")?;
+        f.orders += sum("orders")?;
+        f.quantities
+            .insert(row.try_get("", "unit")?, Quantity::from_milli(sum("q")?));
     }
-    let sql = format!(
-        "SELECT {key} AS k, unit, CAST(SUM(quantity_milli) AS BIGINT) AS q FROM stats_facts \
-         WHERE {filter} GROUP BY {by_comma}unit"
-    );
-    for row in db
-        .query_all_raw(statement(backend, &sql, scope_values(scope)))
-        .await?
-    {
-        let k: String = row.try_get("", "k")?;
-        let unit: String = row.try_get("", "unit")?;
-        let q: i64 = row.try_get::<Option<i64>>("", "q")?.unwrap_or(0);
-        out.entry(k)
-            .or_default()
-            .quantities
-            .insert(unit, Quantity::from_milli(q));
-    }
-    // Households benefit from a sale where it was made; a category split goes through the fact.
-    let sql = if group == Group::Category {
-        format!(
-            "SELECT CAST(f.category_id AS TEXT) AS k, COUNT(DISTINCT h.household_id) AS n \
-             FROM stats_household_income h JOIN stats_facts f ON f.id = h.fact_id \
-             WHERE h.sign > 0 AND h.kind = ? AND h.{col} = ? AND h.day BETWEEN ? AND ? \
-             GROUP BY f.category_id"
-        )
-    } else {
-        format!(
-            "SELECT {key} AS k, COUNT(DISTINCT household_id) AS n FROM stats_household_income \
-             WHERE sign > 0 AND {filter}{by}"
-        )
+
+    // Distinct buyers, organizations and households, from the members of the same months.
+    let counts = "COUNT(DISTINCT CASE WHEN member_type = 'b' THEN member_id END) AS buyers, \
+         COUNT(DISTINCT CASE WHEN member_type = 'o' THEN member_id END) AS orgs, \
+         COUNT(DISTINCT CASE WHEN member_type = 'h' THEN member_id END) AS households";
+    let months = [scope.from_month, scope.to_month].map(Value::from);
+    let queries: Vec<(String, Vec<Value>)> = match group {
+        Group::Region(l) => {
+            let children: Vec<String> = out.keys().cloned().collect();
+            children
+                .chunks(REGIONS_PER_QUERY)
+                .map(|chunk| {
+                    let mut values: Vec<Value> = vec![scope.basis.code().into(), (l as i32).into()];
+                    values.extend(chunk.iter().map(|c| Value::from(c.clone())));
+                    values.extend(months.clone());
+                    let sql = format!(
+                        "SELECT region_code AS k, {counts} FROM stats_month_members \
+                         WHERE kind = ? AND level = ? AND region_code IN ({}) AND split = 0 \
+                         AND month BETWEEN ? AND ? GROUP BY region_code",
+                        vec!["?"; chunk.len()].join(", ")
+                    );
+                    (sql, values)
+                })
+                .collect()
+        }
+        _ => {
+            let (key, split) = match group {
+                Group::Category => ("CAST(category_id AS TEXT)", 1),
+                Group::Period(g) => (period_key(g), 0),
+                _ => ("''", 0),
+            };
+            let by = if group == Group::Total {
+                String::new()
+            } else {
+                format!(" GROUP BY {key}")
+            };
+            let mut values: Vec<Value> = vec![
+                scope.basis.code().into(),
+                (scope.level as i32).into(),
+                scope.code.clone().into(),
+                split.into(),
+            ];
+            values.extend(months.clone());
+            let sql = format!(
+                "SELECT {key} AS k, {counts} FROM stats_month_members WHERE kind = ? AND level = ? \
+                 AND region_code = ? AND split = ? AND month BETWEEN ? AND ?{by}"
+            );
+            vec![(sql, values)]
+        }
     };
-    for row in db
-        .query_all_raw(statement(backend, &sql, scope_values(scope)))
-        .await?
-    {
-        let k: String = row.try_get("", "k")?;
-        out.entry(k).or_default().households = row.try_get("", "n")?;
+    for (sql, values) in queries {
+        for row in db.query_all_raw(statement(backend, &sql, values)).await? {
+            let k: String = row.try_get("", "k")?;
+            let f = out.entry(k).or_default();
+            f.buyers = row.try_get("", "buyers")?;
+            f.organizations = row.try_get("", "orgs")?;
+            f.households = row.try_get("", "households")?;
+        }
     }
-    if group == Group::Total && out.is_empty() {
-        out.insert(String::new(), Figures::default());
+    if group == Group::Total {
+        // A total is one row, also when nothing was sold.
+        let total = out.into_values().next().unwrap_or_default();
+        return Ok(BTreeMap::from([(String::new(), total)]));
     }
     Ok(out)
 }
@@ -237,7 +299,7 @@ pub async fn households(
     let col = level_column(scope.level);
     let sql = format!(
         "SELECT household_id, organization_id, MAX(village_code) AS village, CAST(SUM(amount_fen) AS BIGINT) AS fen \
-         FROM stats_household_income WHERE kind = ? AND {col} = ? AND day BETWEEN ? AND ? \
+         FROM stats_household_months WHERE kind = ? AND {col} = ? AND month BETWEEN ? AND ? \
          GROUP BY household_id, organization_id ORDER BY fen DESC, household_id"
     );
     let rows = db

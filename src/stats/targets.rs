@@ -86,17 +86,8 @@ pub async fn progress(
             new_organizations: t.new_organizations,
         });
     let period = Period::Year(year);
-    let figures = rollup::total(
-        db,
-        &Scope {
-            basis: Basis::Completed,
-            level,
-            code: region_code.into(),
-            from_day: period.start_day(),
-            to_day: period.end_day(),
-        },
-    )
-    .await?;
+    let figures =
+        rollup::total(db, &Scope::of(Basis::Completed, level, region_code, period)).await?;
     let new_organizations = organization::Entity::find()
         .filter(organization::Column::Status.eq(VerificationStatus::Approved.code()))
         .all(db)

@@ -4,7 +4,7 @@ use qudao::Settings;
 use qudao::accounts::entity::user;
 use qudao::catalog::entity::{category, category_alias, household, listing, organization};
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -416,6 +416,73 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Every row of the month aggregates, in key order, without ids.
+    pub async fn aggregate_rows(&self) -> Vec<String> {
+        let tables = [
+            (
+                "stats_month_sums",
+                "kind, region_code, category_id, unit, month",
+                &[
+                    "province_code",
+                    "prefecture_code",
+                    "county_code",
+                    "township_code",
+                    "village_code",
+                ][..],
+                &[
+                    "category_id",
+                    "month",
+                    "sales_fen",
+                    "adjustment_fen",
+                    "household_fen",
+                    "quantity_milli",
+                    "orders",
+                    "category_orders",
+                ][..],
+            ),
+            (
+                "stats_month_members",
+                "kind, level, region_code, split, month, category_id, member_type, member_id",
+                &["member_type"][..],
+                &["level", "split", "month", "category_id", "member_id"][..],
+            ),
+            (
+                "stats_household_months",
+                "kind, household_id, region_code, month",
+                &["province_code", "village_code"][..],
+                &["household_id", "month", "organization_id", "amount_fen"][..],
+            ),
+        ];
+        let mut out = Vec::new();
+        for (table, key, texts, numbers) in tables {
+            let sql = format!("SELECT * FROM {table} ORDER BY {key}");
+            for row in self
+                .db
+                .query_all_raw(Statement::from_string(self.db.get_database_backend(), sql))
+                .await
+                .unwrap()
+            {
+                let mut line = format!(
+                    "{table} {} {}",
+                    row.try_get::<String>("", "kind").unwrap(),
+                    row.try_get::<String>("", "region_code").unwrap_or_default()
+                );
+                for c in texts {
+                    line.push_str(&format!(" {c}={}", row.try_get::<String>("", c).unwrap()));
+                }
+                for c in numbers {
+                    let n = row
+                        .try_get::<i64>("", c)
+                        .or_else(|_| row.try_get::<i32>("", c).map(i64::from))
+                        .unwrap();
+                    line.push_str(&format!(" {c}={n}"));
+                }
+                out.push(line);
+            }
+        }
+        out
+    }
+
     /// Everything stored that a refused request must leave alone.
     pub async fn snapshot(&self) -> String {
         let db = &self.db;
@@ -479,6 +546,7 @@ impl TestApp {
         };
         orders
             + &stats
+            + &format!("{:?}", self.aggregate_rows().await)
             + &matching
             + &format!(
                 "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, spawn_app};
@@ -182,6 +182,21 @@ async fn check_tree(app: &TestApp, token: &str, code: &str, period: &str, basis:
     checked
 }
 
+/// What the order lines say about the counts, independently of the facts: orders, distinct
+/// buyers and distinct producer organizations that placed (or completed) a sale.
+async fn counted(app: &TestApp, completed: bool) -> (i64, i64, i64) {
+    let orders: Vec<order::Model> = order::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| !completed || o.status == OrderStatus::Completed.code())
+        .collect();
+    let buyers: std::collections::BTreeSet<i64> = orders.iter().map(|o| o.buyer_id).collect();
+    let orgs: std::collections::BTreeSet<i64> = orders.iter().map(|o| o.organization_id).collect();
+    (orders.len() as i64, buyers.len() as i64, orgs.len() as i64)
+}
+
 /// What the order lines say, independently of the facts.
 async fn ground_truth(app: &TestApp, completed: bool) -> (i64, i64) {
     let orders = order::Entity::find().all(&app.db).await.unwrap();
@@ -256,7 +271,26 @@ async fn every_level_adds_up_to_the_fen_over_random_markets(backend: Backend) {
                 household,
                 "{basis} seed {seed}"
             );
+            let (orders, buyers, orgs) = counted(&app, basis == "completed").await;
+            let f = &r.body["figures"];
+            assert_eq!(
+                (
+                    fen(&f["orders"]),
+                    fen(&f["buyers"]),
+                    fen(&f["organizations"])
+                ),
+                (orders, buyers, orgs),
+                "orders, buyers and organizations, {basis} seed {seed}"
+            );
         }
+        // The aggregates kept order by order are exactly what recomputing them from the facts
+        // gives.
+        let kept = app.aggregate_rows().await;
+        assert!(!kept.is_empty());
+        let txn = app.db.begin().await.unwrap();
+        qudao::stats::aggregates::rebuild(&txn).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(kept, app.aggregate_rows().await, "seed {seed}");
         // Recording an order's change again never counts a line twice.
         let facts_before = qudao::stats::entity::fact::Entity::find()
             .count(&app.db)
@@ -341,6 +375,9 @@ async fn move_to_previous_quarter(app: &TestApp) -> Period {
         .exec(db)
         .await
         .unwrap();
+    let txn = db.begin().await.unwrap();
+    qudao::stats::aggregates::rebuild(&txn).await.unwrap();
+    txn.commit().await.unwrap();
     prev
 }
 
