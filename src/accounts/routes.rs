@@ -134,17 +134,29 @@ pub struct LoginResponse {
     pub user: UserView,
 }
 
-/// Builds the `Set-Cookie` value of a session (Secure when the request came over TLS).
-pub fn session_cookie(headers: &HeaderMap, secret: &str, max_age_secs: i64) -> HeaderValue {
+/// Builds a `Set-Cookie` value: HttpOnly, and Secure when the request came over TLS.
+pub fn set_cookie(
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age_secs: i64,
+) -> HeaderValue {
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let value = format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{}",
         if secure { "; Secure" } else { "" }
     );
     HeaderValue::from_str(&value).expect("cookie value is ASCII")
+}
+
+/// Builds the `Set-Cookie` value of a session.
+pub fn session_cookie(headers: &HeaderMap, secret: &str, max_age_secs: i64) -> HeaderValue {
+    set_cookie(headers, SESSION_COOKIE, secret, "/", "Lax", max_age_secs)
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,

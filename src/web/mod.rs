@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use minijinja::{Environment, Value, context};
 use serde::Deserialize;
 
@@ -16,6 +16,8 @@ use crate::catalog::domain::format_yuan;
 use crate::catalog::http::views::{ListingView, listing_views};
 use crate::catalog::listings::{self, ListFilter};
 use crate::state::AppState;
+
+mod sign_in;
 
 const LANG_COOKIE: &str = "qudao_lang";
 const CSS: &str = include_str!("../../frontend/static/app.css");
@@ -89,6 +91,10 @@ impl Pages {
             include_str!("../../frontend/templates/officials.html"),
         )?;
         env.add_template(
+            "sign_in.html",
+            include_str!("../../frontend/templates/sign_in.html"),
+        )?;
+        env.add_template(
             "not_found.html",
             include_str!("../../frontend/templates/not_found.html"),
         )?;
@@ -143,6 +149,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/listings/{id}", get(listing_page))
         .route("/lang/{code}", get(switch_language))
+        .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route("/logout", post(sign_in::sign_out))
         .route("/static/app.css", get(stylesheet))
         .merge(crate::stats::pages::router())
 }

@@ -25,6 +25,7 @@ on_both_databases!(
     exports_open_and_match_the_screen,
     an_official_reads_only_their_own_region,
     officials_set_targets_and_see_progress,
+    an_official_signs_in_on_the_page_and_reads_the_county,
 );
 
 fn today() -> chrono::NaiveDate {
@@ -795,4 +796,159 @@ async fn officials_set_targets_and_see_progress(backend: Backend) {
     let province = app.login("official-sichuan").await;
     let r = app.get(path, Some(&province)).await;
     assert_eq!(r.body["targets"]["households"], 10);
+}
+
+/// The value of `name` in a response's `Set-Cookie` headers.
+fn set_cookie_value(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+}
+
+/// The `value` of the hidden input `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in the page"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// Sends the sign-in form with the token and cookie of the last form page.
+async fn send_sign_in(
+    app: &TestApp,
+    form_page: (String, String),
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (token, cookie) = form_page;
+    let mut form: Vec<(&str, &str)> = vec![("form_token", &token)];
+    form.extend_from_slice(fields);
+    app.client
+        .post(format!("{}/login", app.address))
+        .header("cookie", format!("qudao_form={cookie}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The token and cookie a sign-in page hands out, and its text.
+async fn form_of(r: reqwest::Response) -> ((String, String), String) {
+    let cookie = set_cookie_value(&r, "qudao_form").expect("the form cookie");
+    let html = r.text().await.unwrap();
+    ((hidden(&html, "form_token"), cookie), html)
+}
+
+async fn an_official_signs_in_on_the_page_and_reads_the_county(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let page = |path: &str, cookie: Option<String>| {
+        let mut req = app.client.get(format!("{}{path}", app.address));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    let r = page("/officials/regions/511723", None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("/login?next=/officials"));
+
+    let (form, html) = form_of(page("/login", None).await.unwrap()).await;
+    assert!(
+        html.contains("<label for=\"username\">用户名</label>"),
+        "{html}"
+    );
+
+    // A form sent without the cookie it came with is refused, and nobody is signed in.
+    let r = app
+        .client
+        .post(format!("{}/login", app.address))
+        .form(&[
+            ("form_token", form.0.as_str()),
+            ("username", "official-kaijiang"),
+            ("password", crate::helpers::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie_value(&r, "qudao_session").is_none());
+    assert!(r.text().await.unwrap().contains("表单已过期"));
+
+    // A missing password is shown beside its field, and the username is kept.
+    let r = send_sign_in(&app, form, &[("username", "official-kaijiang")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (form, html) = form_of(r).await;
+    assert!(html.contains("id=\"password-error\""), "{html}");
+    assert!(!html.contains("id=\"username-error\""));
+    assert!(html.contains("value=\"official-kaijiang\""));
+
+    // A wrong password says so without telling whether the account exists.
+    let r = send_sign_in(
+        &app,
+        form,
+        &[
+            ("username", "official-kaijiang"),
+            ("password", "not-the-password"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie_value(&r, "qudao_session").is_none());
+    let (form, html) = form_of(r).await;
+    assert!(html.contains("用户名或密码不正确"));
+
+    // Signing in goes where the official was heading, never to another site.
+    let r = send_sign_in(
+        &app,
+        form,
+        &[
+            ("username", "official-kaijiang"),
+            ("password", crate::helpers::PASSWORD),
+            ("next", "//elsewhere.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/officials");
+    let session = set_cookie_value(&r, "qudao_session").expect("a session cookie");
+    let cookie = format!("qudao_session={session}");
+    let r = page("/officials", Some(cookie.clone())).await.unwrap();
+    assert_eq!(r.headers()["location"], "/officials/regions/511723");
+    let r = page("/officials/regions/511723", Some(cookie.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("开江县"), "{html}");
+    let csrf = hidden(&html, "csrf_token");
+
+    // In English too.
+    let r = page("/login", Some("qudao_lang=en".into())).await.unwrap();
+    assert!(r.text().await.unwrap().contains(">Sign in</button>"));
+
+    // Signing out needs the session's token, then ends the session.
+    let sign_out = |token: String| {
+        app.client
+            .post(format!("{}/logout", app.address))
+            .header("cookie", cookie.clone())
+            .form(&[("csrf_token", token)])
+            .send()
+    };
+    let r = sign_out("forged".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = page("/officials/regions/511723", Some(cookie.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = sign_out(csrf).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = page("/officials/regions/511723", Some(cookie.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
