@@ -263,9 +263,11 @@ pub async fn place_for(
         }
         .insert(db)
         .await?;
-        events::order_changed(db, &o, "order.placed").await?;
+        events::order_announced(db, &o, "order.placed").await?;
         placed.push(o);
     }
+    // All the checkout's facts at once, so its aggregate rows are locked in one global order.
+    crate::stats::record_order_changes(db, &placed).await?;
     let mut touched: Vec<i64> = checkout.lines.iter().map(|l| l.listing_id).collect();
     touched.sort_unstable();
     touched.dedup();

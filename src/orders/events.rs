@@ -5,8 +5,19 @@ use sea_orm::ConnectionTrait;
 use super::entity::order;
 use crate::outbox::{self, Channel, Event};
 
-/// Writes the notification and statistics events of an order change.
+/// Writes the notification and statistics events of an order change, and its sales facts.
 pub async fn order_changed(
+    db: &impl ConnectionTrait,
+    o: &order::Model,
+    topic: &str,
+) -> Result<(), sea_orm::DbErr> {
+    order_announced(db, o, topic).await?;
+    crate::stats::record_order_changes(db, std::slice::from_ref(o)).await
+}
+
+/// Writes the notification and statistics events of an order change, leaving its sales facts
+/// to the caller (a checkout records the facts of all its orders at once).
+pub async fn order_announced(
     db: &impl ConnectionTrait,
     o: &order::Model,
     topic: &str,
@@ -31,5 +42,5 @@ pub async fn order_changed(
         )
         .await?;
     }
-    crate::stats::record_order_change(db, o).await
+    Ok(())
 }

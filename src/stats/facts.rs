@@ -40,6 +40,28 @@ pub async fn record_order_change(
     db: &impl ConnectionTrait,
     o: &order::Model,
 ) -> Result<(), sea_orm::DbErr> {
+    record_order_changes(db, std::slice::from_ref(o)).await
+}
+
+/// [`record_order_change`] for several orders changed in one transaction, folding all their
+/// facts into the aggregates in one call: its rows are then written in key order, the same
+/// order every transaction takes, so two checkouts never wait on each other in a cycle.
+pub async fn record_order_changes(
+    db: &impl ConnectionTrait,
+    orders: &[order::Model],
+) -> Result<(), sea_orm::DbErr> {
+    let mut recorded = Vec::new();
+    for o in orders {
+        recorded.extend(new_facts(db, o).await?);
+    }
+    aggregates::add(db, &recorded).await
+}
+
+/// Writes the facts `o` is missing and returns them.
+async fn new_facts(
+    db: &impl ConnectionTrait,
+    o: &order::Model,
+) -> Result<Vec<Recorded>, sea_orm::DbErr> {
     let status = OrderStatus::from_code(&o.status);
     let mut wanted = vec![(Basis::Placed, 1)];
     match status {
@@ -65,7 +87,7 @@ pub async fn record_order_change(
         .filter(|(l, basis, sign)| !existing.contains(&(l.id, basis.code().to_string(), *sign)))
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let buyer_type = user::Entity::find_by_id(o.buyer_id)
         .one(db)
@@ -154,7 +176,7 @@ pub async fn record_order_change(
             parts: signed,
         });
     }
-    aggregates::add(db, &recorded).await
+    Ok(recorded)
 }
 
 /// The household parts (as positive amounts) of a line's positive fact of `basis`.
