@@ -21,7 +21,15 @@ pub struct Settings {
     pub meili_index: String,
     /// Run the search relay in this process (turn off to leave it to other instances).
     pub search_relay: bool,
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://…` (TLS); without it,
+    /// emails are written as `.eml` files under `data_dir/outbox/`.
     pub smtp_url: Option<String>,
+    /// The sender of every email.
+    pub mail_from: String,
+    /// Run the notification dispatcher and email sender in this process.
+    pub notify_worker: bool,
+    /// Attempts at sending one email before it is marked dead for an admin to retry.
+    pub email_max_attempts: i64,
     /// Server secret for signed values such as unsubscribe links and webhook signatures.
     pub secret: Option<String>,
     /// Load the demo dataset into an empty database.
@@ -54,6 +62,9 @@ struct FileSettings {
     meili_index: Option<String>,
     search_relay: Option<bool>,
     smtp_url: Option<String>,
+    mail_from: Option<String>,
+    notify_worker: Option<bool>,
+    email_max_attempts: Option<i64>,
     secret: Option<String>,
     demo: Option<bool>,
     demo_password: Option<String>,
@@ -87,6 +98,9 @@ impl Settings {
             meili_index: "listings".into(),
             search_relay: true,
             smtp_url: None,
+            mail_from: "渠道 qudao <noreply@qudao.example>".into(),
+            notify_worker: true,
+            email_max_attempts: 8,
             secret: None,
             demo: true,
             demo_password: "qudao-demo".into(),
@@ -137,6 +151,15 @@ impl Settings {
             s.meili_index = v;
         }
         s.smtp_url = pick("QUDAO_SMTP_URL", file.smtp_url);
+        if let Some(v) = pick("QUDAO_MAIL_FROM", file.mail_from) {
+            s.mail_from = v;
+        }
+        if let Some(v) = env("QUDAO_NOTIFY_WORKER") {
+            s.notify_worker =
+                parse_bool(&v).context("QUDAO_NOTIFY_WORKER must be true or false")?;
+        } else if let Some(v) = file.notify_worker {
+            s.notify_worker = v;
+        }
         s.secret = pick("QUDAO_SECRET", file.secret);
         if let Some(v) = pick("QUDAO_DEMO_PASSWORD", file.demo_password) {
             s.demo_password = v;
@@ -182,6 +205,11 @@ impl Settings {
                 file.freight_fen_per_ton_km,
                 &mut s.freight_fen_per_ton_km,
             ),
+            (
+                "QUDAO_EMAIL_MAX_ATTEMPTS",
+                file.email_max_attempts,
+                &mut s.email_max_attempts,
+            ),
         ] {
             if let Some(v) = env(key) {
                 *target = v
@@ -220,6 +248,12 @@ impl Settings {
                 "proposal_ttl_hours must be at least 1 and freight_fen_per_ton_km not negative"
             );
         }
+        if self.email_max_attempts < 1 {
+            anyhow::bail!("email_max_attempts must be at least 1");
+        }
+        self.mail_from
+            .parse::<lettre::message::Mailbox>()
+            .with_context(|| format!("QUDAO_MAIL_FROM is not an address: {:?}", self.mail_from))?;
         Ok(())
     }
 

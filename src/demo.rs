@@ -480,6 +480,7 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
             organization_id: Set(org),
             region_code: Set(region.map(Into::into)),
             language: Set("zh".into()),
+            email: Set(Some(format!("{username}@demo.qudao.example"))),
             disabled: Set(false),
             created_at: Set(now),
             ..Default::default()

@@ -3,9 +3,9 @@
 //!
 //! - `stats_month_sums`: amounts, quantities and order counts per (basis, seller region,
 //!   category, unit, month), with the region's code at every level;
-//! - `stats_month_members`: who took part in a region's month (buyers, producer organizations,
-//!   registered households), once per region at every level, for exact distinct counts over
-//!   any span of months, for all categories together and per category;
+//! - `stats_period_members`: who took part in a region's month, quarter and year (buyers,
+//!   producer organizations, registered households), once per region at every level, for all
+//!   categories together and per category, so a distinct count reads one row per member;
 //! - `stats_household_months`: each registered household's attributed income per month and
 //!   place of sale.
 //!
@@ -71,33 +71,35 @@ impl MigrationTrait for Migration {
 
         m.create_table(
             Table::create()
-                .table(MonthMembers::Table)
-                .col(id(MonthMembers::Id))
-                .col(text(MonthMembers::Kind, 16))
-                .col(int(MonthMembers::Level))
-                .col(text(MonthMembers::RegionCode, 12))
-                .col(int(MonthMembers::Split))
-                .col(int(MonthMembers::Month))
-                .col(big(MonthMembers::CategoryId))
-                .col(text(MonthMembers::MemberType, 1))
-                .col(big(MonthMembers::MemberId))
+                .table(PeriodMembers::Table)
+                .col(id(PeriodMembers::Id))
+                .col(text(PeriodMembers::Kind, 16))
+                .col(int(PeriodMembers::Level))
+                .col(text(PeriodMembers::RegionCode, 12))
+                .col(int(PeriodMembers::Split))
+                .col(int(PeriodMembers::Grain))
+                .col(int(PeriodMembers::Period))
+                .col(big(PeriodMembers::CategoryId))
+                .col(text(PeriodMembers::MemberType, 1))
+                .col(big(PeriodMembers::MemberId))
                 .take(),
         )
         .await?;
         // The unique key is also the covering index every distinct count scans.
         m.create_index(
             index(
-                "uq_stats_month_members",
-                MonthMembers::Table,
+                "uq_stats_period_members",
+                PeriodMembers::Table,
                 &[
-                    MonthMembers::Kind,
-                    MonthMembers::Level,
-                    MonthMembers::RegionCode,
-                    MonthMembers::Split,
-                    MonthMembers::Month,
-                    MonthMembers::CategoryId,
-                    MonthMembers::MemberType,
-                    MonthMembers::MemberId,
+                    PeriodMembers::Kind,
+                    PeriodMembers::Level,
+                    PeriodMembers::RegionCode,
+                    PeriodMembers::Split,
+                    PeriodMembers::Grain,
+                    PeriodMembers::Period,
+                    PeriodMembers::CategoryId,
+                    PeriodMembers::MemberType,
+                    PeriodMembers::MemberId,
                 ],
             )
             .unique()
@@ -179,7 +181,7 @@ impl MigrationTrait for Migration {
             m,
             vec![
                 HouseholdMonths::Table.into_iden(),
-                MonthMembers::Table.into_iden(),
+                PeriodMembers::Table.into_iden(),
                 MonthSums::Table.into_iden(),
             ],
         )
@@ -217,15 +219,16 @@ enum MonthSums {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-enum MonthMembers {
-    #[sea_orm(iden = "stats_month_members")]
+enum PeriodMembers {
+    #[sea_orm(iden = "stats_period_members")]
     Table,
     Id,
     Kind,
     Level,
     RegionCode,
     Split,
-    Month,
+    Grain,
+    Period,
     CategoryId,
     MemberType,
     MemberId,

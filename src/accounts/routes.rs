@@ -41,6 +41,7 @@ pub struct UserView {
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
     pub language: String,
+    pub email: Option<String>,
     pub disabled: bool,
 }
 
@@ -54,8 +55,17 @@ impl From<user::Model> for UserView {
             organization_id: u.organization_id,
             region_code: u.region_code,
             language: u.language,
+            email: u.email,
             disabled: u.disabled,
         }
+    }
+}
+
+/// An optional email field: absent or blank is none, anything else must be an address.
+fn optional_email(v: &mut Validator, raw: Option<&str>) -> Option<String> {
+    match raw.map(str::trim) {
+        None | Some("") => None,
+        Some(e) => v.check("email", service::parse_email(e)),
     }
 }
 
@@ -70,6 +80,8 @@ pub struct RegisterRequest {
     pub role: Option<Role>,
     /// `zh` (default) or `en`.
     pub language: Option<String>,
+    /// Where email notifications go (optional).
+    pub email: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterRequest,
@@ -88,6 +100,7 @@ async fn register(
         service::parse_display_name(&req.display_name),
     );
     let language = v.check("language", service::parse_language(req.language.as_deref()));
+    let email = optional_email(&mut v, req.email.as_deref());
     let role = req.role.unwrap_or(Role::Buyer);
     if !matches!(role, Role::Buyer | Role::Producer) {
         v.add(
@@ -111,6 +124,7 @@ async fn register(
             organization_id: None,
             region_code: None,
             language,
+            email,
         },
     )
     .await?;
@@ -251,6 +265,8 @@ pub struct CreateUserRequest {
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
     pub language: Option<String>,
+    /// Where email notifications go (optional).
+    pub email: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = CreateUserRequest,
@@ -271,6 +287,7 @@ async fn create_user(
         service::parse_display_name(&req.display_name),
     );
     let language = v.check("language", service::parse_language(req.language.as_deref()));
+    let email = optional_email(&mut v, req.email.as_deref());
     match (req.role, &req.region_code) {
         (Role::Official, None) => v.add(
             "region_code",
@@ -321,6 +338,7 @@ async fn create_user(
             organization_id: req.organization_id,
             region_code: req.region_code,
             language,
+            email,
         },
     )
     .await?;

@@ -19,6 +19,32 @@ pub struct NewUser {
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
     pub language: String,
+    pub email: Option<String>,
+}
+
+/// Checks an email address: at most 254 characters, one `@` with something on both sides and a
+/// dot in the domain, no spaces or angle brackets.
+pub fn parse_email(raw: &str) -> Result<String, FieldError> {
+    let e = raw.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        })
+        && !e.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+        });
+    if valid {
+        Ok(e)
+    } else {
+        Err(FieldError::new(
+            "invalid_format",
+            "an email address such as name@example.com",
+        ))
+    }
 }
 
 /// Checks a username: 3–32 characters of lower-case letters, digits, `-` and `_`.
@@ -74,6 +100,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<u
         organization_id: Set(new.organization_id),
         region_code: Set(new.region_code),
         language: Set(new.language),
+        email: Set(new.email),
         disabled: Set(false),
         created_at: Set(Utc::now()),
         ..Default::default()

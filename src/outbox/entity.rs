@@ -18,6 +18,8 @@ pub struct Model {
     pub locked_by: Option<String>,
     pub delivered_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
+    /// Set when the row used up its attempts.
+    pub dead_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

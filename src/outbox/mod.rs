@@ -2,6 +2,7 @@
 //! here in the same transaction as the change that causes it, and delivered later.
 
 pub mod entity;
+pub mod worker;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
@@ -15,6 +16,8 @@ pub enum Channel {
     Notify,
     /// Sales facts for officials' statistics.
     Stats,
+    /// One email to one person, rendered from a notification.
+    Email,
 }
 
 impl Channel {
@@ -24,6 +27,7 @@ impl Channel {
             Channel::Search => "search",
             Channel::Notify => "notify",
             Channel::Stats => "stats",
+            Channel::Email => "email",
         }
     }
 }

@@ -6,9 +6,10 @@
 //! - `stats_month_sums`: amounts, quantities and order counts per (basis, seller region,
 //!   category, unit, month). An order is counted on its first line (for all categories) and on
 //!   its first line of each category (for a split by category), so both counts add up.
-//! - `stats_month_members`: the buyers, producer organizations and registered households that
-//!   took part in a region's month, at every level, for all categories (`split` 0) and per
-//!   category (`split` 1); a distinct count over any span of months is exact.
+//! - `stats_period_members`: the buyers, producer organizations and registered households that
+//!   took part in a region's month, quarter and year (`grain`), at every level, for all
+//!   categories (`split` 0) and per category (`split` 1): a distinct count over a period reads
+//!   one row per member, and over any span of whole periods stays exact.
 //! - `stats_household_months`: each household's attributed income per place of sale and month.
 //!
 //! [`add`] folds newly written facts in; [`rebuild`] recomputes everything from the facts with
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
-use super::domain::quarter_of_day;
+use super::domain::{Granularity, quarter_of_day};
 use super::entity::fact;
 use super::rollup::{level_column, statement};
 use crate::catalog::domain::RegionLevel;
@@ -32,7 +33,37 @@ pub const LEVELS: [RegionLevel; 5] = [
     RegionLevel::Village,
 ];
 
-/// Member types in `stats_month_members`.
+/// The periods members are kept for, finest first.
+pub const GRAINS: [Granularity; 3] = [Granularity::Month, Granularity::Quarter, Granularity::Year];
+
+/// The stored code of a grain.
+pub fn grain_code(g: Granularity) -> i32 {
+    match g {
+        Granularity::Month => 1,
+        Granularity::Quarter => 2,
+        Granularity::Year => 3,
+    }
+}
+
+/// The key of the period of `g` holding `day` (`yyyymmdd`): `yyyymm`, `yyyy * 10 + q` or `yyyy`.
+pub fn period_of_day(g: Granularity, day: i32) -> i32 {
+    match g {
+        Granularity::Month => day / 100,
+        Granularity::Quarter => quarter_of_day(day),
+        Granularity::Year => day / 10_000,
+    }
+}
+
+/// [`period_of_day`] in SQL, over an integer `day` expression.
+fn period_sql(g: Granularity, day: &str) -> String {
+    match g {
+        Granularity::Month => format!("{day} / 100"),
+        Granularity::Quarter => format!("({day} / 10000) * 10 + ({day} / 100 % 100 - 1) / 3 + 1"),
+        Granularity::Year => format!("{day} / 10000"),
+    }
+}
+
+/// Member types in `stats_period_members`.
 pub const BUYER: &str = "b";
 pub const ORGANIZATION: &str = "o";
 pub const HOUSEHOLD: &str = "h";
@@ -76,7 +107,7 @@ struct Sums {
 }
 
 type SumsKey = (String, String, i64, String, i32);
-type MemberKey = (String, i16, String, i16, i32, i64, &'static str, i64);
+type MemberKey = (String, i16, String, i16, i32, i32, i64, &'static str, i64);
 type HouseholdKey = (String, i64, String, i32);
 
 /// Folds facts written in this transaction into the aggregates. All positive facts of an order
@@ -142,16 +173,19 @@ pub async fn add(db: &impl ConnectionTrait, recorded: &[Recorded]) -> Result<(),
                     continue;
                 }
                 for (split, category) in [(0, 0), (1, f.category_id)] {
-                    members.insert((
-                        f.kind.clone(),
-                        level as i16,
-                        code.to_string(),
-                        split,
-                        month,
-                        category,
-                        member_type,
-                        id,
-                    ));
+                    for g in GRAINS {
+                        members.insert((
+                            f.kind.clone(),
+                            level as i16,
+                            code.to_string(),
+                            split,
+                            grain_code(g),
+                            period_of_day(g, f.day),
+                            category,
+                            member_type,
+                            id,
+                        ));
+                    }
                 }
             }
         }
@@ -205,13 +239,14 @@ pub async fn add(db: &impl ConnectionTrait, recorded: &[Recorded]) -> Result<(),
     let rows = members
         .into_iter()
         .map(
-            |(kind, level, code, split, month, category, member_type, id)| {
+            |(kind, level, code, split, grain, period, category, member_type, id)| {
                 vec![
                     kind.into(),
                     i32::from(level).into(),
                     code.into(),
                     i32::from(split).into(),
-                    month.into(),
+                    grain.into(),
+                    period.into(),
                     category.into(),
                     member_type.into(),
                     id.into(),
@@ -221,10 +256,10 @@ pub async fn add(db: &impl ConnectionTrait, recorded: &[Recorded]) -> Result<(),
         .collect();
     insert_rows(
         db,
-        "INSERT INTO stats_month_members (kind, level, region_code, split, month, category_id, \
-         member_type, member_id)",
-        "ON CONFLICT (kind, level, region_code, split, month, category_id, member_type, member_id) \
-         DO NOTHING",
+        "INSERT INTO stats_period_members (kind, level, region_code, split, grain, period, \
+         category_id, member_type, member_id)",
+        "ON CONFLICT (kind, level, region_code, split, grain, period, category_id, member_type, \
+         member_id) DO NOTHING",
         rows,
     )
     .await?;
@@ -283,7 +318,7 @@ async fn insert_rows(
 pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     for table in [
         "stats_month_sums",
-        "stats_month_members",
+        "stats_period_members",
         "stats_household_months",
     ] {
         db.execute_unprepared(&format!("DELETE FROM {table}"))
@@ -312,27 +347,22 @@ pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
          GROUP BY f.kind, f.region_code, f.category_id, f.unit, f.day / 100"
     ))
     .await?;
-    for level in LEVELS {
+    for (level, g) in LEVELS.into_iter().flat_map(|l| GRAINS.map(|g| (l, g))) {
         let col = level_column(level);
         let n = level as i16;
+        let (grain, period) = (grain_code(g), period_sql(g, "f.day"));
         for (split, category) in [(0, "0"), (1, "f.category_id")] {
-            for (member_type, member) in
-                [(BUYER, "f.buyer_id"), (ORGANIZATION, "f.organization_id")]
-            {
-                db.execute_unprepared(&format!(
-                    "INSERT INTO stats_month_members (kind, level, region_code, split, month, \
-                     category_id, member_type, member_id) \
-                     SELECT DISTINCT f.kind, {n}, f.{col}, {split}, f.day / 100, {category}, \
-                     '{member_type}', {member} FROM stats_facts f WHERE f.sign > 0 AND f.{col} <> ''"
-                ))
-                .await?;
-            }
+            let head = "INSERT INTO stats_period_members (kind, level, region_code, split, grain, \
+                        period, category_id, member_type, member_id)";
+            let fields = format!("f.kind, {n}, f.{col}, {split}, {grain}, {period}, {category}");
             db.execute_unprepared(&format!(
-                "INSERT INTO stats_month_members (kind, level, region_code, split, month, \
-                 category_id, member_type, member_id) \
-                 SELECT DISTINCT f.kind, {n}, f.{col}, {split}, f.day / 100, {category}, \
-                 '{HOUSEHOLD}', h.household_id FROM stats_household_income h \
-                 JOIN stats_facts f ON f.id = h.fact_id WHERE h.sign > 0 AND f.{col} <> ''"
+                "{head} SELECT DISTINCT {fields}, '{BUYER}', f.buyer_id FROM stats_facts f \
+                 WHERE f.sign > 0 AND f.{col} <> '' \
+                 UNION SELECT DISTINCT {fields}, '{ORGANIZATION}', f.organization_id \
+                 FROM stats_facts f WHERE f.sign > 0 AND f.{col} <> '' \
+                 UNION SELECT DISTINCT {fields}, '{HOUSEHOLD}', h.household_id \
+                 FROM stats_household_income h JOIN stats_facts f ON f.id = h.fact_id \
+                 WHERE h.sign > 0 AND f.{col} <> ''"
             ))
             .await?;
         }

@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::aggregates;
 use super::domain::{Basis, Granularity, Period, change_bp};
 use crate::catalog::domain::{Quantity, RegionLevel};
 
@@ -111,12 +112,23 @@ pub fn level_column(level: RegionLevel) -> &'static str {
     }
 }
 
-/// The key of a period of `g` computed from a `month` column (`yyyymm`).
-fn period_key(g: Granularity) -> &'static str {
+/// The key of a period of `g` (`yyyy`, `yyyy * 10 + q`, `yyyymm`) computed from a month
+/// column (`yyyymm`).
+fn period_key(g: Granularity, month: &str) -> String {
     match g {
-        Granularity::Year => "CAST(month / 100 AS TEXT)",
-        Granularity::Month => "CAST(month AS TEXT)",
-        Granularity::Quarter => "CAST((month / 100) * 10 + (month % 100 - 1) / 3 + 1 AS TEXT)",
+        Granularity::Year => format!("{month} / 100"),
+        Granularity::Month => month.to_string(),
+        Granularity::Quarter => format!("({month} / 100) * 10 + ({month} % 100 - 1) / 3 + 1"),
+    }
+}
+
+/// True if the scope's months are whole periods of `g`.
+fn aligned(scope: &Scope, g: Granularity) -> bool {
+    let (first, last) = (scope.from_month % 100, scope.to_month % 100);
+    match g {
+        Granularity::Month => true,
+        Granularity::Quarter => first % 3 == 1 && last % 3 == 0,
+        Granularity::Year => first == 1 && last == 12,
     }
 }
 
@@ -174,7 +186,11 @@ pub async fn aggregate(
             "category_orders",
             String::new(),
         ),
-        Group::Period(g) => (period_key(g).into(), "orders", String::new()),
+        Group::Period(g) => (
+            format!("CAST({} AS TEXT)", period_key(g, "month")),
+            "orders",
+            String::new(),
+        ),
     };
     let sql = format!(
         "SELECT {key} AS k, unit, CAST(SUM(sales_fen) AS BIGINT) AS sales, \
@@ -207,58 +223,68 @@ pub async fn aggregate(
             .insert(row.try_get("", "unit")?, Quantity::from_milli(sum("q")?));
     }
 
-    // Distinct buyers, organizations and households, from the members of the same months.
-    let counts = "COUNT(DISTINCT CASE WHEN member_type = 'b' THEN member_id END) AS buyers, \
-         COUNT(DISTINCT CASE WHEN member_type = 'o' THEN member_id END) AS orgs, \
-         COUNT(DISTINCT CASE WHEN member_type = 'h' THEN member_id END) AS households";
-    let months = [scope.from_month, scope.to_month].map(Value::from);
+    // Distinct buyers, organizations and households, from the members of the coarsest periods
+    // that tile the span (one row per member and period), counted once per group.
+    let grain = match group {
+        Group::Period(g) if aligned(scope, g) => g,
+        Group::Period(_) => Granularity::Month,
+        _ => [Granularity::Year, Granularity::Quarter]
+            .into_iter()
+            .find(|g| aligned(scope, *g))
+            .unwrap_or(Granularity::Month),
+    };
+    let span = [scope.from_month, scope.to_month]
+        .map(|m| Value::from(aggregates::period_of_day(grain, m * 100 + 1)));
+    let counts = |key: &str, filter: &str| {
+        format!(
+            "SELECT CAST(k AS TEXT) AS k, \
+             CAST(SUM(CASE WHEN member_type = 'b' THEN 1 ELSE 0 END) AS BIGINT) AS buyers, \
+             CAST(SUM(CASE WHEN member_type = 'o' THEN 1 ELSE 0 END) AS BIGINT) AS orgs, \
+             CAST(SUM(CASE WHEN member_type = 'h' THEN 1 ELSE 0 END) AS BIGINT) AS households \
+             FROM (SELECT DISTINCT {key} AS k, member_type, member_id FROM stats_period_members \
+             WHERE kind = ? AND level = ? AND {filter} AND split = ? AND grain = ? \
+             AND period BETWEEN ? AND ?) d GROUP BY k"
+        )
+    };
+    let values = |level: RegionLevel, regions: &[String], split: i32| {
+        let mut v: Vec<Value> = vec![scope.basis.code().into(), (level as i32).into()];
+        v.extend(regions.iter().map(|c| Value::from(c.clone())));
+        v.extend([split, aggregates::grain_code(grain)].map(Value::from));
+        v.extend(span.clone());
+        v
+    };
     let queries: Vec<(String, Vec<Value>)> = match group {
         Group::Region(l) => {
             let children: Vec<String> = out.keys().cloned().collect();
             children
                 .chunks(REGIONS_PER_QUERY)
                 .map(|chunk| {
-                    let mut values: Vec<Value> = vec![scope.basis.code().into(), (l as i32).into()];
-                    values.extend(chunk.iter().map(|c| Value::from(c.clone())));
-                    values.extend(months.clone());
-                    let sql = format!(
-                        "SELECT region_code AS k, {counts} FROM stats_month_members \
-                         WHERE kind = ? AND level = ? AND region_code IN ({}) AND split = 0 \
-                         AND month BETWEEN ? AND ? GROUP BY region_code",
-                        vec!["?"; chunk.len()].join(", ")
-                    );
-                    (sql, values)
+                    let filter = format!("region_code IN ({})", vec!["?"; chunk.len()].join(", "));
+                    (counts("region_code", &filter), values(l, chunk, 0))
                 })
                 .collect()
         }
         _ => {
             let (key, split) = match group {
-                Group::Category => ("CAST(category_id AS TEXT)", 1),
-                Group::Period(g) => (period_key(g), 0),
-                _ => ("''", 0),
+                Group::Category => ("category_id".to_string(), 1),
+                Group::Period(g) if grain == g => ("period".into(), 0),
+                Group::Period(g) => (period_key(g, "period"), 0),
+                _ => ("0".into(), 0),
             };
-            let by = if group == Group::Total {
-                String::new()
-            } else {
-                format!(" GROUP BY {key}")
-            };
-            let mut values: Vec<Value> = vec![
-                scope.basis.code().into(),
-                (scope.level as i32).into(),
-                scope.code.clone().into(),
-                split.into(),
-            ];
-            values.extend(months.clone());
-            let sql = format!(
-                "SELECT {key} AS k, {counts} FROM stats_month_members WHERE kind = ? AND level = ? \
-                 AND region_code = ? AND split = ? AND month BETWEEN ? AND ?{by}"
-            );
-            vec![(sql, values)]
+            let own = std::slice::from_ref(&scope.code);
+            vec![(
+                counts(&key, "region_code = ?"),
+                values(scope.level, own, split),
+            )]
         }
     };
     for (sql, values) in queries {
         for row in db.query_all_raw(statement(backend, &sql, values)).await? {
-            let k: String = row.try_get("", "k")?;
+            let k: String = if group == Group::Total {
+                String::new()
+            } else {
+                row.try_get("", "k")?
+            };
             let f = out.entry(k).or_default();
             f.buyers = row.try_get("", "buyers")?;
             f.organizations = row.try_get("", "orgs")?;

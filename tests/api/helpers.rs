@@ -441,10 +441,17 @@ impl TestApp {
                 ][..],
             ),
             (
-                "stats_month_members",
-                "kind, level, region_code, split, month, category_id, member_type, member_id",
+                "stats_period_members",
+                "kind, level, region_code, split, grain, period, category_id, member_type, member_id",
                 &["member_type"][..],
-                &["level", "split", "month", "category_id", "member_id"][..],
+                &[
+                    "level",
+                    "split",
+                    "grain",
+                    "period",
+                    "category_id",
+                    "member_id",
+                ][..],
             ),
             (
                 "stats_household_months",

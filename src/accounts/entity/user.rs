@@ -14,6 +14,8 @@ pub struct Model {
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
     pub language: String,
+    /// Where email notifications go; none, none are sent.
+    pub email: Option<String>,
     pub disabled: bool,
     pub created_at: DateTimeUtc,
 }
