@@ -26,6 +26,8 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// The sender of every email.
     pub mail_from: String,
+    /// The address people reach this site at (for links in emails).
+    pub public_url: Option<String>,
     /// Run the notification dispatcher and email sender in this process.
     pub notify_worker: bool,
     /// Attempts at sending one email before it is marked dead for an admin to retry.
@@ -63,6 +65,7 @@ struct FileSettings {
     search_relay: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    public_url: Option<String>,
     notify_worker: Option<bool>,
     email_max_attempts: Option<i64>,
     secret: Option<String>,
@@ -99,6 +102,7 @@ impl Settings {
             search_relay: true,
             smtp_url: None,
             mail_from: "渠道 qudao <noreply@qudao.example>".into(),
+            public_url: None,
             notify_worker: true,
             email_max_attempts: 8,
             secret: None,
@@ -111,6 +115,16 @@ impl Settings {
             proposal_ttl_hours: 48,
             freight_fen_per_ton_km: 60,
         }
+    }
+
+    /// The address people reach this site at, for links in emails: `QUDAO_PUBLIC_URL`, else
+    /// the listen address.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// Reads the file, the environment and the flags, in that order of precedence (last wins).
@@ -151,6 +165,7 @@ impl Settings {
             s.meili_index = v;
         }
         s.smtp_url = pick("QUDAO_SMTP_URL", file.smtp_url);
+        s.public_url = pick("QUDAO_PUBLIC_URL", file.public_url);
         if let Some(v) = pick("QUDAO_MAIL_FROM", file.mail_from) {
             s.mail_from = v;
         }

@@ -28,11 +28,15 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
-    relay: Option<(
-        tokio::sync::watch::Sender<bool>,
-        tokio::task::JoinHandle<()>,
-    )>,
+    relay: Option<Background>,
+    notify: Option<Background>,
 }
+
+/// A background worker: how to stop it, and the task to wait for.
+type Background = (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+);
 
 impl Application {
     /// Connects, migrates, loads reference data (and demo data into an empty database
@@ -52,11 +56,20 @@ impl Application {
             );
             (stop, tokio::spawn(relay.run(stopped)))
         });
+        let notify = if state.settings.notify_worker {
+            let worker = crate::notify::Worker::new(state.db.clone(), &state.settings)
+                .context("starting the notification worker")?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            Some((stop, tokio::spawn(worker.run(stopped))))
+        } else {
+            None
+        };
         Ok(Application {
             listener,
             router,
             state,
             relay,
+            notify,
         })
     }
 
@@ -98,7 +111,7 @@ impl Application {
             .await;
         stop_tx.send(true).ok();
         sweeper.await.ok();
-        if let Some((stop, handle)) = self.relay {
+        for (stop, handle) in [self.relay, self.notify].into_iter().flatten() {
             stop.send(true).ok();
             handle.await.ok();
         }

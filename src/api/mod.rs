@@ -31,6 +31,7 @@ use crate::state::AppState;
         (name = "matching", description = "Purchase requests matched against supply across cooperatives"),
         (name = "search", description = "Finding listings as people write: synonyms, dialect, pinyin, places"),
         (name = "stats", description = "Figures, targets, quarterly reports and exports for officials"),
+        (name = "notifications", description = "In-app notices, and deliveries that gave up"),
     )
 )]
 struct ApiDoc;
@@ -62,6 +63,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::matching::http::router())
         .merge(crate::search::http::router())
         .merge(crate::stats::http::router())
+        .merge(crate::notify::http::router())
         .split_for_parts();
     let doc_json = doc.clone();
     let router = router.route(

@@ -9,7 +9,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::Channel;
@@ -65,7 +65,8 @@ pub async fn claim(
     let free = Condition::any()
         .add(outbox::Column::LockedUntil.is_null())
         .add(outbox::Column::LockedUntil.lt(now));
-    let txn = db.begin().await?;
+    // A write transaction from the start, so two SQLite workers queue instead of failing.
+    let txn = crate::db::write_txn(db).await?;
     let mut candidates = outbox::Entity::find()
         .select_only()
         .column(outbox::Column::Id)

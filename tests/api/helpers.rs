@@ -205,6 +205,8 @@ async fn start(
     settings.demo_password = PASSWORD.into();
     // The search relay updates outbox rows in the background; tests that need it turn it on.
     settings.search_relay = false;
+    // Tests drive the notification worker themselves, one pass at a time.
+    settings.notify_worker = false;
     if let Some((admin_url, name)) = &pg {
         settings.database_url = with_database(admin_url, name);
     }

@@ -9,6 +9,7 @@ mod bad_input;
 mod binary;
 mod listings;
 mod matching;
+mod notify;
 mod orders;
 mod organizations;
 mod search;

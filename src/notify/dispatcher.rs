@@ -1,0 +1,239 @@
+//! The notification worker: one pass turns due `notify` events into in-app notices and email
+//! rows (in the same transaction that marks the event done, so a crash redoes it whole or not
+//! at all), then sends due emails one by one. Safe in several processes at once: rows are
+//! leased to one worker (claimed with `SKIP LOCKED` on PostgreSQL), and an event is only
+//! marked done by the worker that still holds it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::entity::notification;
+use super::mailer::{Mailer, Outgoing};
+use super::messages::{Messages, notices};
+use crate::accounts::entity::user;
+use crate::config::Settings;
+use crate::outbox::entity as outbox;
+use crate::outbox::worker::{WorkerConfig, claim, finish};
+use crate::outbox::{Channel, Event, enqueue};
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// `notify` events turned into notices.
+    pub dispatched: usize,
+    /// Emails sent.
+    pub sent: usize,
+    /// Events or emails that failed this time and wait for their retry.
+    pub failed: usize,
+}
+
+impl Pass {
+    fn busy(&self) -> bool {
+        self.dispatched + self.sent > 0
+    }
+}
+
+/// Delivers notifications.
+pub struct Worker {
+    db: DatabaseConnection,
+    messages: Arc<Messages>,
+    mailer: Mailer,
+    from: String,
+    /// The domain of Message-IDs, from the sender address.
+    domain: String,
+    public_url: String,
+    worker: String,
+    /// How `notify` events are claimed and retried.
+    pub dispatch: WorkerConfig,
+    /// How emails are claimed and retried, and after how many attempts they are dead.
+    pub email: WorkerConfig,
+}
+
+impl Worker {
+    /// A worker with the settings' mailer and retry limit.
+    pub fn new(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<Worker> {
+        let domain = settings
+            .mail_from
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim_end_matches('>').trim().to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "qudao".into());
+        Ok(Worker {
+            db,
+            messages: Arc::new(Messages::new()?),
+            mailer: Mailer::from_settings(settings)?,
+            from: settings.mail_from.clone(),
+            domain,
+            public_url: settings.public_url(),
+            worker: format!("notify-{}", uuid::Uuid::new_v4().simple()),
+            dispatch: WorkerConfig {
+                batch: 100,
+                ..WorkerConfig::default()
+            },
+            email: WorkerConfig {
+                batch: 20,
+                backoff_base: Duration::from_secs(5),
+                backoff_max: Duration::from_secs(3600),
+                max_attempts: Some(settings.email_max_attempts.clamp(1, 1000) as i32),
+                ..WorkerConfig::default()
+            },
+        })
+    }
+
+    /// Runs until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        tracing::info!("notification worker started");
+        loop {
+            let pause = match self.run_once().await {
+                Ok(p) if p.busy() => Duration::ZERO,
+                Ok(_) => self.dispatch.idle,
+                Err(e) => {
+                    tracing::warn!(error = %e, "notification pass failed");
+                    self.dispatch.idle
+                }
+            };
+            if *stop.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        tracing::info!("notification worker stopped");
+    }
+
+    /// One pass: dispatch due events, then send due emails.
+    pub async fn run_once(&self) -> anyhow::Result<Pass> {
+        let mut pass = Pass::default();
+        for row in claim(&self.db, Channel::Notify, &self.worker, &self.dispatch).await? {
+            match self.fan_out(&row).await {
+                Ok(true) => pass.dispatched += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    let msg = format!("{e:#}");
+                    tracing::warn!(event = row.id, error = %msg, "notification will be retried");
+                    finish(&self.db, &self.worker, &[row], Some(&msg), &self.dispatch).await?;
+                    pass.failed += 1;
+                }
+            }
+        }
+        for row in claim(&self.db, Channel::Email, &self.worker, &self.email).await? {
+            match self.send(&row).await {
+                Ok(()) => {
+                    finish(&self.db, &self.worker, &[row], None, &self.email).await?;
+                    pass.sent += 1;
+                }
+                Err(e) => {
+                    let msg = format!("{e:#}");
+                    tracing::warn!(email = row.id, error = %msg, "email will be retried");
+                    finish(&self.db, &self.worker, &[row], Some(&msg), &self.email).await?;
+                    pass.failed += 1;
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Writes the notices and email rows of one event and marks it done, all in one
+    /// transaction; false if another worker has taken the event over meanwhile.
+    async fn fan_out(&self, event: &outbox::Model) -> anyhow::Result<bool> {
+        let txn = crate::db::write_txn(&self.db).await?;
+        let now = Utc::now();
+        for n in notices(&txn, event, &self.public_url).await? {
+            let r = self
+                .messages
+                .render(&n.message, &n.user.language, &n.vars)?;
+            notification::Entity::insert(notification::ActiveModel {
+                user_id: Set(n.user.id),
+                event_id: Set(event.id),
+                topic: Set(event.topic.clone()),
+                title: Set(r.subject.chars().take(200).collect()),
+                body: Set(r.text),
+                link: Set(Some(n.link.clone())),
+                read_at: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .on_conflict_do_nothing_on([
+                notification::Column::EventId,
+                notification::Column::UserId,
+            ])
+            .exec(&txn)
+            .await?;
+            if n.user.email.is_some() {
+                enqueue(
+                    &txn,
+                    Event {
+                        channel: Channel::Email,
+                        topic: &event.topic,
+                        aggregate_type: "user",
+                        aggregate_id: n.user.id,
+                        payload: json!({
+                            "event_id": event.id,
+                            "user_id": n.user.id,
+                            "message": n.message,
+                            "vars": n.vars,
+                        }),
+                    },
+                )
+                .await?;
+            }
+        }
+        let done = outbox::Entity::update_many()
+            .col_expr(outbox::Column::DeliveredAt, Expr::value(now))
+            .col_expr(
+                outbox::Column::LockedUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(
+                outbox::Column::LockedBy,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(outbox::Column::Id.eq(event.id))
+            .filter(outbox::Column::LockedBy.eq(self.worker.as_str()))
+            .exec(&txn)
+            .await?;
+        if done.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Sends one email row to its recipient's current address, in their current language.
+    async fn send(&self, row: &outbox::Model) -> anyhow::Result<()> {
+        let payload: serde_json::Value = serde_json::from_str(&row.payload)?;
+        let user_id = payload["user_id"].as_i64().unwrap_or(0);
+        let event_id = payload["event_id"].as_i64().unwrap_or(0);
+        let Some(u) = user::Entity::find_by_id(user_id).one(&self.db).await? else {
+            return Ok(());
+        };
+        let Some(to) = u.email.clone().filter(|_| !u.disabled) else {
+            return Ok(());
+        };
+        let message = payload["message"].as_str().unwrap_or("");
+        let rendered = self
+            .messages
+            .render(message, &u.language, &payload["vars"])?;
+        let mail = Outgoing {
+            to,
+            to_name: u.display_name,
+            message_id: message_id(event_id, user_id, &self.domain),
+            rendered,
+        };
+        self.mailer.send(&self.from, &mail).await
+    }
+}
+
+/// The Message-ID of the email about `event_id` to `user_id`: the same on every attempt.
+pub fn message_id(event_id: i64, user_id: i64, domain: &str) -> String {
+    format!("<qudao.{event_id}.{user_id}@{domain}>")
+}

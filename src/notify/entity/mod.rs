@@ -1,0 +1,2 @@
+//! The notifications' tables.
+pub mod notification;

@@ -1,0 +1,221 @@
+//! `/api/v1/notifications`: each person's in-app notices, with the unread count and marking
+//! read; `/api/v1/admin/dead-events`: deliveries that used up their attempts, for an admin to
+//! see and retry.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::entity::notification;
+use crate::accounts::Actor;
+use crate::api::extract::{ApiId, ApiQuery};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::outbox::entity as outbox;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_notifications))
+        .routes(routes!(mark_read))
+        .routes(routes!(mark_all_read))
+        .routes(routes!(list_dead))
+        .routes(routes!(retry_dead))
+}
+
+/// One notice.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: i64,
+    /// What happened, e.g. `order.placed` or `proposal.created`.
+    pub topic: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub read: bool,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+/// A page of notices, newest first, and how many are unread in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationList {
+    pub items: Vec<NotificationView>,
+    pub unread: u64,
+}
+
+/// `?unread=true&limit=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only unread notices.
+    pub unread: Option<bool>,
+    /// At most this many (1–200, default 50).
+    pub limit: Option<u64>,
+    /// Only notices older than this id (for the next page).
+    pub before: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", params(ListQuery),
+    responses((status = 200, body = NotificationList), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_notifications(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<NotificationList>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::field("limit", "out_of_range", "from 1 to 200"));
+    }
+    let mine = notification::Entity::find().filter(notification::Column::UserId.eq(actor.id()));
+    let unread = mine
+        .clone()
+        .filter(notification::Column::ReadAt.is_null())
+        .count(&state.db)
+        .await?;
+    let mut page = mine.order_by_desc(notification::Column::Id).limit(limit);
+    if q.unread == Some(true) {
+        page = page.filter(notification::Column::ReadAt.is_null());
+    }
+    if let Some(before) = q.before {
+        page = page.filter(notification::Column::Id.lt(before));
+    }
+    let items = page
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|n| NotificationView {
+            id: n.id,
+            topic: n.topic,
+            title: n.title,
+            body: n.body,
+            link: n.link,
+            read: n.read_at.is_some(),
+            created_at: n.created_at,
+        })
+        .collect();
+    Ok(Json(NotificationList { items, unread }))
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications",
+    params(("id" = i64, Path, description = "notification id")),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn mark_read(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiId(id): ApiId,
+) -> AppResult<StatusCode> {
+    // Someone else's notice is as absent as one that does not exist.
+    let found = notification::Entity::find_by_id(id)
+        .filter(notification::Column::UserId.eq(actor.id()))
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("notification"))?;
+    if found.read_at.is_none() {
+        notification::Entity::update_many()
+            .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
+            .filter(notification::Column::Id.eq(found.id))
+            .filter(notification::Column::ReadAt.is_null())
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "notifications",
+    responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn mark_all_read(State(state): State<AppState>, actor: Actor) -> AppResult<StatusCode> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
+        .filter(notification::Column::UserId.eq(actor.id()))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(&state.db)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A delivery that gave up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadEvent {
+    pub id: i64,
+    /// `email`, `notify`, …
+    pub channel: String,
+    pub topic: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub dead_at: Option<chrono::DateTime<Utc>>,
+}
+
+fn require_admin(actor: &Actor) -> AppResult<()> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("for platform admins".into()))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/dead-events", tag = "notifications",
+    responses((status = 200, body = Vec<DeadEvent>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_dead(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Vec<DeadEvent>>> {
+    require_admin(&actor)?;
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::DeadAt.is_not_null())
+        .order_by_desc(outbox::Column::Id)
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| DeadEvent {
+                id: r.id,
+                channel: r.channel,
+                topic: r.topic,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                created_at: r.created_at,
+                dead_at: r.dead_at,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/dead-events/{id}/retry", tag = "notifications",
+    params(("id" = i64, Path, description = "outbox row id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn retry_dead(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiId(id): ApiId,
+) -> AppResult<StatusCode> {
+    require_admin(&actor)?;
+    let txn = crate::db::write_txn(&state.db).await?;
+    let r = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::DeadAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::AvailableAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::DeadAt.is_not_null())
+        .exec(&txn)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(AppError::NotFound("dead event"));
+    }
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "outbox.retry",
+        "outbox",
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

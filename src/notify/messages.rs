@@ -1,0 +1,191 @@
+//! Who hears of an event, and what they read: each message is a folder under
+//! `frontend/emails/` with a subject, a plain-text and an HTML body, written in Simplified
+//! Chinese and English and rendered in the recipient's language.
+
+use minijinja::{Environment, Value, context};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+
+use crate::accounts::Role;
+use crate::accounts::entity::user;
+use crate::catalog::domain::format_yuan;
+use crate::orders::entity::order;
+use crate::outbox::entity as outbox;
+
+/// One message rendered for one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// One person to tell of an event, with what to tell them.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub user: user::Model,
+    /// The message folder.
+    pub message: String,
+    /// What the message's templates read.
+    pub vars: serde_json::Value,
+    pub link: String,
+}
+
+/// The messages' templates, loaded once.
+pub struct Messages {
+    env: Environment<'static>,
+}
+
+macro_rules! message {
+    ($env:expr, $name:literal) => {
+        $env.add_template(
+            concat!($name, "/subject.txt"),
+            include_str!(concat!("../../frontend/emails/", $name, "/subject.txt")),
+        )?;
+        $env.add_template(
+            concat!($name, "/text.txt"),
+            include_str!(concat!("../../frontend/emails/", $name, "/text.txt")),
+        )?;
+        $env.add_template(
+            concat!($name, "/html.html"),
+            include_str!(concat!("../../frontend/emails/", $name, "/html.html")),
+        )?;
+    };
+}
+
+impl Messages {
+    pub fn new() -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        env.add_template(
+            "phrases.txt",
+            include_str!("../../frontend/emails/phrases.txt"),
+        )?;
+        message!(env, "order");
+        message!(env, "proposal");
+        Ok(Messages { env })
+    }
+
+    /// Renders `message` for a reader of `language` (`en`, else Chinese).
+    pub fn render(
+        &self,
+        message: &str,
+        language: &str,
+        vars: &serde_json::Value,
+    ) -> anyhow::Result<Rendered> {
+        let zh = language != "en";
+        let base =
+            context! { zh, lang => if zh { "zh" } else { "en" }, ..Value::from_serialize(vars) };
+        let render = |part: &str, ctx: &Value| -> anyhow::Result<String> {
+            Ok(self
+                .env
+                .get_template(&format!("{message}/{part}"))?
+                .render(ctx)?)
+        };
+        let subject = render("subject.txt", &base)?.trim().replace('\n', " ");
+        let text = render("text.txt", &base)?.trim().to_string() + "\n";
+        let html = render(
+            "html.html",
+            &context! { subject => &subject, ..base.clone() },
+        )?;
+        Ok(Rendered {
+            subject,
+            text,
+            html,
+        })
+    }
+}
+
+/// The active staff of a producer organization.
+async fn staff(db: &impl ConnectionTrait, organization_id: i64) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::OrganizationId.eq(organization_id))
+        .filter(user::Column::Role.eq(Role::Producer.code()))
+        .filter(user::Column::Disabled.eq(false))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await
+}
+
+async fn active_user(db: &impl ConnectionTrait, id: i64) -> Result<Vec<user::Model>, DbErr> {
+    Ok(user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|u| !u.disabled)
+        .into_iter()
+        .collect())
+}
+
+async fn admins(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin.code()))
+        .filter(user::Column::Disabled.eq(false))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The notices a `notify` event gives rise to: an order change goes to the other side (both
+/// when it ends or is cancelled, admins too when it is disputed), a match proposal's change to
+/// the buyer and the producer's staff. Events nobody needs to hear of give none.
+pub async fn notices(
+    db: &impl ConnectionTrait,
+    event: &outbox::Model,
+    public_url: &str,
+) -> Result<Vec<Notice>, DbErr> {
+    let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+    let id = |k: &str| payload[k].as_i64().unwrap_or(0);
+    let topic = event.topic.as_str();
+    let (message, vars, link, people) = if let Some(what) = topic.strip_prefix("order.") {
+        let Some(o) = order::Entity::find_by_id(id("order_id")).one(db).await? else {
+            return Ok(Vec::new());
+        };
+        let buyer = active_user(db, o.buyer_id).await?;
+        let seller = staff(db, o.organization_id).await?;
+        let people: Vec<user::Model> = match what {
+            "placed" | "delivered" => seller,
+            "confirmed" | "shipped" => buyer,
+            "completed" | "cancelled" => buyer.into_iter().chain(seller).collect(),
+            "disputed" => seller.into_iter().chain(admins(db).await?).collect(),
+            w if w.starts_with("payment_") => buyer,
+            _ => Vec::new(),
+        };
+        let vars = json!({
+            "order_id": o.id,
+            "seller": o.seller_name,
+            "total": format_yuan(o.total_fen),
+        });
+        let link = format!("{public_url}/api/v1/orders/{}", o.id);
+        ("order", vars, link, people)
+    } else if topic.starts_with("proposal.") {
+        let buyer = active_user(db, id("buyer_id")).await?;
+        let seller = staff(db, id("organization_id")).await?;
+        let unit = payload["listing_unit"].as_str().unwrap_or("");
+        let unit = crate::catalog::domain::Unit::from_code(unit).map_or(unit, |u| u.name_zh());
+        let vars = json!({
+            "proposal_id": event.aggregate_id,
+            "request_id": id("request_id"),
+            "quantity": format!("{} {unit}", payload["listing_quantity"].as_str().unwrap_or("")),
+            "total": format_yuan(id("amount_fen")),
+        });
+        let link = format!("{public_url}/api/v1/proposals/{}", event.aggregate_id);
+        let people = buyer.into_iter().chain(seller).collect();
+        ("proposal", vars, link, people)
+    } else {
+        return Ok(Vec::new());
+    };
+    Ok(people
+        .into_iter()
+        .map(|user| {
+            let mut vars = vars.clone();
+            vars["name"] = json!(user.display_name);
+            vars["topic"] = json!(topic);
+            vars["link"] = json!(link);
+            Notice {
+                user,
+                message: message.to_string(),
+                vars,
+                link: link.clone(),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,404 @@
+//! Notifications end to end: a real SMTP server process (aiosmtpd) receives what the worker
+//! sends; in-app notices; an outage, dead emails and their retry; two workers racing.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use qudao::Settings;
+use qudao::notify::Worker;
+use qudao::outbox::entity as outbox;
+use reqwest::StatusCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::on_both_databases;
+
+on_both_databases!(
+    order_emails_reach_each_side_in_their_language,
+    email_survives_an_smtp_outage_and_dead_emails_can_be_retried,
+    two_workers_racing_send_every_email_once,
+);
+
+/// An SMTP server process writing what it receives into a maildir.
+struct SmtpServer {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Makes sure Python can run aiosmtpd, installing it from PyPI the first time.
+fn ensure_aiosmtpd() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        let present = |python: &mut Command| {
+            python
+                .args(["-c", "import aiosmtpd"])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !present(&mut Command::new("python3")) {
+            let installed = Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                installed && present(&mut Command::new("python3")),
+                "the email tests need python3 with aiosmtpd (python3 -m pip install aiosmtpd)"
+            );
+        }
+    });
+}
+
+impl SmtpServer {
+    fn start(port: u16) -> SmtpServer {
+        ensure_aiosmtpd();
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["tmp", "new", "cur"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (pip install aiosmtpd) runs the test SMTP server");
+        let server = SmtpServer { child, dir };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the SMTP server (python3 -m aiosmtpd) did not start; is aiosmtpd installed?");
+    }
+
+    /// Every message received so far, parsed.
+    fn messages(&self) -> Vec<Mail> {
+        let new: PathBuf = self.dir.path().join("new");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|f| Mail::parse(&std::fs::read(f).unwrap()))
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// What a test reads of an email.
+#[derive(Debug, Clone)]
+struct Mail {
+    to: String,
+    subject: String,
+    message_id: String,
+    text: String,
+    html: String,
+}
+
+impl Mail {
+    fn parse(raw: &[u8]) -> Mail {
+        use mailparse::MailHeaderMap;
+        let m = mailparse::parse_mail(raw).unwrap();
+        let header = |k: &str| m.headers.get_first_value(k).unwrap_or_default();
+        let part = |mime: &str| {
+            m.subparts
+                .iter()
+                .find(|p| p.ctype.mimetype == mime)
+                .map(|p| p.get_body().unwrap())
+                .unwrap_or_default()
+        };
+        Mail {
+            to: header("To"),
+            subject: header("Subject"),
+            message_id: header("Message-ID"),
+            text: part("text/plain"),
+            html: part("text/html"),
+        }
+    }
+}
+
+fn settings(smtp_port: u16, dir: &std::path::Path) -> Settings {
+    let mut s = Settings::embedded(dir);
+    s.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+    s
+}
+
+/// Runs passes until a pass finds nothing to do.
+async fn drain(worker: &Worker) {
+    for _ in 0..20 {
+        let p = worker.run_once().await.unwrap();
+        if p.dispatched + p.sent + p.failed == 0 {
+            return;
+        }
+    }
+    panic!("the notification worker never ran out of work");
+}
+
+/// Registers a buyer who reads English and has an email address; returns the token.
+async fn english_buyer(app: &TestApp, name: &str) -> String {
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": name, "password": "成都食堂采购专用", "display_name": "Chengdu Canteen",
+                   "language": "en", "email": format!("{name}@canteen.example")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["email"], format!("{name}@canteen.example"));
+    app.login_with(name, "成都食堂采购专用").await
+}
+
+/// The first demo organization with staff, and its first producer's username and email.
+async fn staffed_org(app: &TestApp) -> (i64, String, String) {
+    use qudao::accounts::entity::user;
+    let u = user::Entity::find()
+        .filter(user::Column::Role.eq("producer"))
+        .filter(user::Column::OrganizationId.is_not_null())
+        .order_by_asc(user::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the demo market has producer staff");
+    (
+        u.organization_id.unwrap(),
+        u.username,
+        u.email.expect("demo staff have an address"),
+    )
+}
+
+/// Orders the minimum of the first listing of `org`; returns the order id.
+async fn order_one(app: &TestApp, buyer: &str, org: i64, key: &str) -> i64 {
+    let listing = app.listings_of(org).await[0];
+    let l = app
+        .get(&format!("/api/v1/listings/{listing}"), None)
+        .await
+        .body;
+    let quantity = l["min_order"].as_str().unwrap().to_string();
+    let r = app
+        .checkout(
+            buyer,
+            key,
+            json!([{"listing_id": listing, "quantity": quantity}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["orders"][0]["id"].as_i64().unwrap()
+}
+
+async fn order_emails_reach_each_side_in_their_language(backend: Backend) {
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
+    let buyer = english_buyer(&app, "canteen-en").await;
+    let (org, producer, producer_email) = staffed_org(&app).await;
+    let order_id = order_one(&app, &buyer, org, "mail-1").await;
+    drain(&worker).await;
+
+    // The producer learns of the order at once, in Chinese, with both bodies.
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    assert!(m.to.contains(&producer_email), "{m:?}");
+    assert_eq!(m.subject, format!("订单 #{order_id} 收到新订单"));
+    assert!(m.text.contains(&format!("订单 #{order_id}")), "{}", m.text);
+    assert!(m.html.contains("查看订单"), "{}", m.html);
+    assert!(
+        m.message_id.starts_with("<qudao.") && m.message_id.ends_with("@qudao.example>"),
+        "{}",
+        m.message_id
+    );
+
+    // In the app too, until read.
+    let seller = app.login(&producer).await;
+    let r = app.get("/api/v1/notifications", Some(&seller)).await;
+    assert_eq!(r.body["unread"], 1, "{}", r.text);
+    let notice = r.body["items"][0].clone();
+    assert_eq!(notice["topic"], "order.placed");
+    assert_eq!(notice["title"], m.subject.as_str());
+    // The buyer cannot mark the producer's notice; the producer can.
+    let path = format!("/api/v1/notifications/{}/read", notice["id"]);
+    assert_eq!(
+        app.post(&path, Some(&buyer), json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post(&path, Some(&seller), json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = app.get("/api/v1/notifications", Some(&seller)).await;
+    assert_eq!(r.body["unread"], 0);
+    assert_eq!(r.body["items"][0]["read"], true);
+
+    // The seller confirms: the buyer hears of it in English.
+    let r = app
+        .post(
+            &format!("/api/v1/orders/{order_id}/confirm"),
+            Some(&seller),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    drain(&worker).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    let m = &mails[1];
+    assert!(m.to.contains("canteen-en@canteen.example"), "{m:?}");
+    assert_eq!(
+        m.subject,
+        format!("Order #{order_id} was confirmed by the seller")
+    );
+    assert!(m.text.starts_with("Hello Chengdu Canteen"), "{}", m.text);
+    assert!(m.html.contains("See the order"), "{}", m.html);
+    let r = app.get("/api/v1/notifications", Some(&buyer)).await;
+    assert_eq!(r.body["unread"], 1);
+    assert_eq!(r.body["items"][0]["topic"], "order.confirmed");
+}
+
+/// The email rows in id order.
+async fn emails(app: &TestApp) -> Vec<outbox::Model> {
+    outbox::Entity::find()
+        .filter(outbox::Column::Channel.eq("email"))
+        .order_by_asc(outbox::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Makes every waiting row due now instead of after its backoff.
+async fn make_due(app: &TestApp) {
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::AvailableAt, Expr::value(chrono::Utc::now()))
+        .filter(outbox::Column::DeliveredAt.is_null())
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn email_survives_an_smtp_outage_and_dead_emails_can_be_retried(backend: Backend) {
+    let port = free_port();
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
+    worker.email.max_attempts = Some(3);
+    let buyer = english_buyer(&app, "canteen-outage").await;
+
+    // Nothing listens: the order goes through all the same, and its email waits.
+    let (org, _, _) = staffed_org(&app).await;
+    let first = order_one(&app, &buyer, org, "outage-1").await;
+    let p = worker.run_once().await.unwrap();
+    assert_eq!((p.dispatched, p.sent, p.failed), (1, 0, 1));
+    let rows = emails(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].attempts, 1);
+    assert!(rows[0].delivered_at.is_none() && rows[0].dead_at.is_none());
+    assert!(
+        rows[0].available_at > chrono::Utc::now(),
+        "a backoff before the retry"
+    );
+    assert!(rows[0].last_error.is_some());
+
+    // The server comes up: the retry delivers it, once.
+    let smtp = SmtpServer::start(port);
+    make_due(&app).await;
+    drain(&worker).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].subject, format!("订单 #{first} 收到新订单"));
+    drop(smtp);
+
+    // Down again for good: after its last attempt the email is dead, and stays so.
+    let second = order_one(&app, &buyer, org, "outage-2").await;
+    for _ in 0..5 {
+        make_due(&app).await;
+        worker.run_once().await.unwrap();
+    }
+    let dead = emails(&app).await.pop().unwrap();
+    assert_eq!(dead.attempts, 3);
+    assert!(dead.dead_at.is_some() && dead.delivered_at.is_none());
+    let admin = app.login("admin").await;
+    let r = app.get("/api/v1/admin/dead-events", Some(&admin)).await;
+    let listed = r.body.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{}", r.text);
+    assert_eq!(listed[0]["id"], dead.id);
+    assert_eq!(listed[0]["channel"], "email");
+    assert!(listed[0]["last_error"].as_str().is_some());
+
+    // An admin retries it once the server is back.
+    let smtp = SmtpServer::start(port);
+    let r = app
+        .post(
+            &format!("/api/v1/admin/dead-events/{}/retry", dead.id),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    drain(&worker).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].subject, format!("订单 #{second} 收到新订单"));
+    let r = app.get("/api/v1/admin/dead-events", Some(&admin)).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 0);
+}
+
+async fn two_workers_racing_send_every_email_once(backend: Backend) {
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(port, dir.path());
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        let mut w = Worker::new(app.db.clone(), &s).unwrap();
+        w.dispatch.batch = 3;
+        w.email.batch = 2;
+        workers.push(w);
+    }
+    let buyer = english_buyer(&app, "canteen-race").await;
+    let (org, _, _) = staffed_org(&app).await;
+    let mut orders = Vec::new();
+    for i in 0..8 {
+        orders.push(order_one(&app, &buyer, org, &format!("race-{i}")).await);
+    }
+    let (a, b) = (&workers[0], &workers[1]);
+    tokio::join!(drain(a), drain(b));
+    drain(a).await;
+    let mails = smtp.messages();
+    let mut ids: Vec<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), orders.len(), "every order's email arrived");
+    assert_eq!(mails.len(), orders.len(), "and none twice");
+    assert!(emails(&app).await.iter().all(|r| r.delivered_at.is_some()));
+}
