@@ -30,8 +30,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Run the notification dispatcher and email sender in this process.
     pub notify_worker: bool,
-    /// Attempts at sending one email before it is marked dead for an admin to retry.
-    pub email_max_attempts: i64,
+    /// Attempts at one email or webhook delivery before it is marked dead for an admin to retry.
+    pub delivery_max_attempts: i64,
     /// Server secret for signed values such as unsubscribe links and webhook signatures.
     pub secret: Option<String>,
     /// Load the demo dataset into an empty database.
@@ -67,7 +67,7 @@ struct FileSettings {
     mail_from: Option<String>,
     public_url: Option<String>,
     notify_worker: Option<bool>,
-    email_max_attempts: Option<i64>,
+    delivery_max_attempts: Option<i64>,
     secret: Option<String>,
     demo: Option<bool>,
     demo_password: Option<String>,
@@ -104,7 +104,7 @@ impl Settings {
             mail_from: "渠道 qudao <noreply@qudao.example>".into(),
             public_url: None,
             notify_worker: true,
-            email_max_attempts: 8,
+            delivery_max_attempts: 8,
             secret: None,
             demo: true,
             demo_password: "qudao-demo".into(),
@@ -221,9 +221,9 @@ impl Settings {
                 &mut s.freight_fen_per_ton_km,
             ),
             (
-                "QUDAO_EMAIL_MAX_ATTEMPTS",
-                file.email_max_attempts,
-                &mut s.email_max_attempts,
+                "QUDAO_DELIVERY_MAX_ATTEMPTS",
+                file.delivery_max_attempts,
+                &mut s.delivery_max_attempts,
             ),
         ] {
             if let Some(v) = env(key) {
@@ -263,8 +263,8 @@ impl Settings {
                 "proposal_ttl_hours must be at least 1 and freight_fen_per_ton_km not negative"
             );
         }
-        if self.email_max_attempts < 1 {
-            anyhow::bail!("email_max_attempts must be at least 1");
+        if self.delivery_max_attempts < 1 {
+            anyhow::bail!("delivery_max_attempts must be at least 1");
         }
         self.mail_from
             .parse::<lettre::message::Mailbox>()

@@ -9,6 +9,7 @@ mod m20261130_000003_create_stats;
 mod m20261130_000004_create_matching;
 mod m20261130_000005_create_stats_aggregates;
 mod m20261130_000006_create_notifications;
+mod m20261130_000007_create_webhooks;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_create_matching::Migration),
             Box::new(m20261130_000005_create_stats_aggregates::Migration),
             Box::new(m20261130_000006_create_notifications::Migration),
+            Box::new(m20261130_000007_create_webhooks::Migration),
         ]
     }
 }

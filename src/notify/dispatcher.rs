@@ -13,9 +13,10 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::entity::notification;
+use super::entity::{notification, webhook};
 use super::mailer::{Mailer, Outgoing};
 use super::messages::{Messages, notices};
+use super::webhooks::Poster;
 use crate::accounts::entity::user;
 use crate::config::Settings;
 use crate::outbox::entity as outbox;
@@ -44,6 +45,7 @@ pub struct Worker {
     db: DatabaseConnection,
     messages: Arc<Messages>,
     mailer: Mailer,
+    poster: Poster,
     from: String,
     /// The domain of Message-IDs, from the sender address.
     domain: String,
@@ -53,6 +55,8 @@ pub struct Worker {
     pub dispatch: WorkerConfig,
     /// How emails are claimed and retried, and after how many attempts they are dead.
     pub email: WorkerConfig,
+    /// The same for webhook deliveries.
+    pub webhook: WorkerConfig,
 }
 
 impl Worker {
@@ -64,10 +68,18 @@ impl Worker {
             .map(|(_, d)| d.trim_end_matches('>').trim().to_string())
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "qudao".into());
+        let retrying = WorkerConfig {
+            batch: 20,
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(3600),
+            max_attempts: Some(settings.delivery_max_attempts.clamp(1, 1000) as i32),
+            ..WorkerConfig::default()
+        };
         Ok(Worker {
             db,
             messages: Arc::new(Messages::new()?),
             mailer: Mailer::from_settings(settings)?,
+            poster: Poster::new()?,
             from: settings.mail_from.clone(),
             domain,
             public_url: settings.public_url(),
@@ -76,13 +88,8 @@ impl Worker {
                 batch: 100,
                 ..WorkerConfig::default()
             },
-            email: WorkerConfig {
-                batch: 20,
-                backoff_base: Duration::from_secs(5),
-                backoff_max: Duration::from_secs(3600),
-                max_attempts: Some(settings.email_max_attempts.clamp(1, 1000) as i32),
-                ..WorkerConfig::default()
-            },
+            email: retrying.clone(),
+            webhook: retrying,
         })
     }
 
@@ -124,17 +131,26 @@ impl Worker {
                 }
             }
         }
-        for row in claim(&self.db, Channel::Email, &self.worker, &self.email).await? {
-            match self.send(&row).await {
-                Ok(()) => {
-                    finish(&self.db, &self.worker, &[row], None, &self.email).await?;
-                    pass.sent += 1;
-                }
-                Err(e) => {
-                    let msg = format!("{e:#}");
-                    tracing::warn!(email = row.id, error = %msg, "email will be retried");
-                    finish(&self.db, &self.worker, &[row], Some(&msg), &self.email).await?;
-                    pass.failed += 1;
+        for (channel, config) in [
+            (Channel::Email, &self.email),
+            (Channel::Webhook, &self.webhook),
+        ] {
+            for row in claim(&self.db, channel, &self.worker, config).await? {
+                let sent = match channel {
+                    Channel::Webhook => self.post(&row).await,
+                    _ => self.send(&row).await,
+                };
+                match sent {
+                    Ok(()) => {
+                        finish(&self.db, &self.worker, &[row], None, config).await?;
+                        pass.sent += 1;
+                    }
+                    Err(e) => {
+                        let msg = format!("{e:#}");
+                        tracing::warn!(row = row.id, channel = channel.as_str(), error = %msg, "delivery will be retried");
+                        finish(&self.db, &self.worker, &[row], Some(&msg), config).await?;
+                        pass.failed += 1;
+                    }
                 }
             }
         }
@@ -186,6 +202,33 @@ impl Worker {
                 .await?;
             }
         }
+        // The organization's endpoints that asked for this topic.
+        let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+        if let Some(org) = payload["organization_id"].as_i64() {
+            let hooks = webhook::Entity::find()
+                .filter(webhook::Column::OrganizationId.eq(org))
+                .filter(webhook::Column::Active.eq(true))
+                .all(&txn)
+                .await?;
+            for hook in hooks.into_iter().filter(|h| h.wants(&event.topic)) {
+                enqueue(
+                    &txn,
+                    Event {
+                        channel: Channel::Webhook,
+                        topic: &event.topic,
+                        aggregate_type: "webhook",
+                        aggregate_id: hook.id,
+                        payload: json!({
+                            "webhook_id": hook.id,
+                            "event_id": event.id,
+                            "created_at": event.created_at,
+                            "data": payload,
+                        }),
+                    },
+                )
+                .await?;
+            }
+        }
         let done = outbox::Entity::update_many()
             .col_expr(outbox::Column::DeliveredAt, Expr::value(now))
             .col_expr(
@@ -230,6 +273,30 @@ impl Worker {
             rendered,
         };
         self.mailer.send(&self.from, &mail).await
+    }
+}
+
+impl Worker {
+    /// POSTs one webhook row to its endpoint, if the endpoint is still registered and active.
+    async fn post(&self, row: &outbox::Model) -> anyhow::Result<()> {
+        let payload: serde_json::Value = serde_json::from_str(&row.payload)?;
+        let id = payload["webhook_id"].as_i64().unwrap_or(0);
+        let Some(hook) = webhook::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .filter(|h| h.active)
+        else {
+            return Ok(());
+        };
+        let body = json!({
+            "id": payload["event_id"],
+            "topic": row.topic,
+            "created_at": payload["created_at"],
+            "data": payload["data"],
+        });
+        self.poster
+            .post(&hook, row.id, &row.topic, serde_json::to_vec(&body)?)
+            .await
     }
 }
 

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::entity::notification;
-use crate::accounts::Actor;
+use super::entity::{notification, webhook};
+use super::webhooks;
+use crate::accounts::{Actor, Role};
+use crate::api::extract::ApiJson;
 use crate::api::extract::{ApiId, ApiQuery};
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::outbox::entity as outbox;
 use crate::state::AppState;
 
@@ -26,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_all_read))
         .routes(routes!(list_dead))
         .routes(routes!(retry_dead))
+        .routes(routes!(create_webhook, list_webhooks))
+        .routes(routes!(delete_webhook))
 }
 
 /// One notice.
@@ -214,6 +218,171 @@ async fn retry_dead(
         "outbox",
         id,
         serde_json::json!({}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A webhook endpoint as its organization sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    pub id: i64,
+    pub organization_id: i64,
+    pub url: String,
+    /// Topic prefixes it receives (`order.`, `proposal.`) or `*`.
+    pub topics: Vec<String>,
+    pub active: bool,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+/// A new endpoint, with the signing secret shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookCreated {
+    #[serde(flatten)]
+    pub webhook: WebhookView,
+    /// Key of the `X-Qudao-Signature` HMAC-SHA256; keep it, it is not shown again.
+    pub secret: String,
+}
+
+/// `{"url": "https://…", "topics": ["order.", "proposal."]}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewWebhook {
+    pub url: String,
+    /// Topic prefixes ending in `.`, whole topics, or `*` (the default).
+    pub topics: Option<Vec<String>>,
+}
+
+fn webhook_view(h: webhook::Model) -> WebhookView {
+    WebhookView {
+        id: h.id,
+        organization_id: h.organization_id,
+        url: h.url,
+        topics: h.topics.split(',').map(str::to_string).collect(),
+        active: h.active,
+        created_at: h.created_at,
+    }
+}
+
+/// The organization a producer's webhooks belong to.
+fn own_organization(actor: &Actor) -> AppResult<i64> {
+    match (actor.role, actor.organization_id()) {
+        (Role::Producer, Some(org)) => Ok(org),
+        _ => Err(AppError::Forbidden(
+            "webhooks belong to a producer organization".into(),
+        )),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/webhooks", tag = "notifications", request_body = NewWebhook,
+    responses((status = 201, body = WebhookCreated), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+async fn create_webhook(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<NewWebhook>,
+) -> AppResult<(StatusCode, Json<WebhookCreated>)> {
+    let org = own_organization(&actor)?;
+    let mut v = Validator::default();
+    let url = v.check("url", webhooks::parse_url(&req.url));
+    let topics = req.topics.unwrap_or_else(|| vec!["*".into()]);
+    let valid_topic = |t: &String| {
+        t == "*"
+            || (!t.is_empty()
+                && t.len() <= 64
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'))
+    };
+    if topics.is_empty() || topics.len() > 20 || !topics.iter().all(valid_topic) {
+        v.add(
+            "topics",
+            "invalid_format",
+            "1 to 20 topics such as \"order.\" or \"proposal.created\", or \"*\"",
+        );
+    }
+    v.finish()?;
+    let Some(url) = url else {
+        unreachable!("validation passed")
+    };
+    let secret = crate::accounts::token::generate();
+    let txn = crate::db::write_txn(&state.db).await?;
+    let hook = sea_orm::ActiveModelTrait::insert(
+        webhook::ActiveModel {
+            organization_id: sea_orm::Set(org),
+            url: sea_orm::Set(url),
+            secret: sea_orm::Set(secret.clone()),
+            topics: sea_orm::Set(topics.join(",")),
+            active: sea_orm::Set(true),
+            created_by: sea_orm::Set(actor.id()),
+            created_at: sea_orm::Set(Utc::now()),
+            ..Default::default()
+        },
+        &txn,
+    )
+    .await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "webhook.create",
+        "webhook",
+        hook.id,
+        serde_json::json!({"url": hook.url, "topics": hook.topics}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(WebhookCreated {
+            webhook: webhook_view(hook),
+            secret,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/webhooks", tag = "notifications",
+    responses((status = 200, body = Vec<WebhookView>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Vec<WebhookView>>> {
+    let mut q = webhook::Entity::find().order_by_asc(webhook::Column::Id);
+    if !actor.is_admin() {
+        q = q.filter(webhook::Column::OrganizationId.eq(own_organization(&actor)?));
+    }
+    Ok(Json(
+        q.all(&state.db)
+            .await?
+            .into_iter()
+            .map(webhook_view)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "notifications",
+    params(("id" = i64, Path, description = "webhook id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+async fn delete_webhook(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiId(id): ApiId,
+) -> AppResult<StatusCode> {
+    let mut q = webhook::Entity::find_by_id(id);
+    if !actor.is_admin() {
+        // Another organization's endpoint is as absent as one that does not exist.
+        q = q.filter(webhook::Column::OrganizationId.eq(own_organization(&actor)?));
+    }
+    let hook = q
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("webhook"))?;
+    let txn = crate::db::write_txn(&state.db).await?;
+    webhook::Entity::delete_by_id(hook.id).exec(&txn).await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "webhook.delete",
+        "webhook",
+        hook.id,
+        serde_json::json!({"url": hook.url}),
     )
     .await?;
     txn.commit().await?;

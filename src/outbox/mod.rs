@@ -18,6 +18,8 @@ pub enum Channel {
     Stats,
     /// One email to one person, rendered from a notification.
     Email,
+    /// One event POSTed to one organization's webhook endpoint.
+    Webhook,
 }
 
 impl Channel {
@@ -28,6 +30,7 @@ impl Channel {
             Channel::Notify => "notify",
             Channel::Stats => "stats",
             Channel::Email => "email",
+            Channel::Webhook => "webhook",
         }
     }
 }

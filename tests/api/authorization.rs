@@ -70,6 +70,7 @@ struct Ids {
     cart_item: i64,
     request_a: i64,
     proposal_a: i64,
+    webhook_a: i64,
 }
 
 fn fill(text: &str, ids: &Ids) -> String {
@@ -81,6 +82,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{cart_item}", &ids.cart_item.to_string())
         .replace("{request_a}", &ids.request_a.to_string())
         .replace("{proposal_a}", &ids.proposal_a.to_string())
+        .replace("{webhook_a}", &ids.webhook_a.to_string())
 }
 
 fn routes() -> Vec<Route> {
@@ -109,6 +111,7 @@ fn routes() -> Vec<Route> {
     let close: Body = |_, _| json!({"quarter": "2025Q4"});
     let request: Body = |ids, _| purchase_request(ids.rice);
     let note: Body = |_, _| json!({"note": "周一上午送到"});
+    let webhook: Body = |_, role| json!({"url": format!("https://hooks.example.com/{role}")});
     vec![
         // Public reading.
         r(M::GET, "/healthz", None, [200; 6]),
@@ -475,6 +478,27 @@ fn routes() -> Vec<Route> {
             None,
             [401, 403, 403, 403, 403, 404],
         ),
+        // Webhooks: producer staff register and remove their own organization's endpoints;
+        // admins read them all.
+        r(
+            M::POST,
+            "/api/v1/webhooks",
+            Some(webhook),
+            [401, 403, 201, 201, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/webhooks",
+            None,
+            [401, 403, 200, 200, 403, 200],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/webhooks/{webhook_a}",
+            None,
+            // The roles take turns on one copy: producer A removes it, so it is gone for the admin.
+            [401, 403, 404, 204, 403, 404],
+        ),
         // The taxonomy.
         r(
             M::POST,
@@ -534,7 +558,16 @@ async fn ids(app: &TestApp) -> Ids {
         )
         .await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let hook = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&a),
+            json!({"url": "https://hooks.panshi.example/qudao", "topics": ["order."]}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
     Ids {
+        webhook_a: hook.body["id"].as_i64().unwrap(),
         request_a: posted.body["request"]["id"].as_i64().unwrap(),
         proposal_a: posted.body["proposals"][0]["id"]
             .as_i64()
@@ -660,6 +693,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{cart_item}", "{id}")
             .replace("{request_a}", "{id}")
             .replace("{proposal_a}", "{id}")
+            .replace("{webhook_a}", "{id}")
             .replace("/categories/1/", "/categories/{id}/")
             .replace("/999999/", "/{id}/")
             .replace("/regions/511723", "/regions/{code}")

@@ -537,6 +537,22 @@ impl TestApp {
                 .await
                 .unwrap(),
         );
+        let notify = {
+            use qudao::notify::entity::{notification, webhook};
+            format!(
+                "{:?}\n{:?}",
+                webhook::Entity::find()
+                    .order_by_asc(webhook::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                notification::Entity::find()
+                    .order_by_asc(notification::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+            )
+        };
         let matching = {
             use qudao::matching::entity::{proposal, purchase_request};
             format!(
@@ -556,6 +572,7 @@ impl TestApp {
         orders
             + &stats
             + &format!("{:?}", self.aggregate_rows().await)
+            + &notify
             + &matching
             + &format!(
                 "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",

@@ -21,6 +21,7 @@ on_both_databases!(
     order_emails_reach_each_side_in_their_language,
     email_survives_an_smtp_outage_and_dead_emails_can_be_retried,
     two_workers_racing_send_every_email_once,
+    webhooks_are_signed_and_retried_until_the_endpoint_answers,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -401,4 +402,139 @@ async fn two_workers_racing_send_every_email_once(backend: Backend) {
     assert_eq!(ids.len(), orders.len(), "every order's email arrived");
     assert_eq!(mails.len(), orders.len(), "and none twice");
     assert!(emails(&app).await.iter().all(|r| r.delivered_at.is_some()));
+}
+
+/// The requests a receiver got: headers and body.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// A webhook receiver: records every request and answers 500 to the first `failures`.
+struct Receiver {
+    url: String,
+    seen: Seen,
+}
+
+async fn receiver(failures: usize) -> Receiver {
+    use axum::http::{HeaderMap, StatusCode as S};
+    let seen: Seen = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let log = log.clone();
+            async move {
+                let mut l = log.lock().unwrap();
+                l.push((headers, body.to_vec()));
+                if l.len() <= failures {
+                    S::INTERNAL_SERVER_ERROR
+                } else {
+                    S::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    Receiver { url, seen }
+}
+
+async fn webhooks_are_signed_and_retried_until_the_endpoint_answers(backend: Backend) {
+    use hmac::Mac;
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // No SMTP server here: emails go to files, which is not what this test is about.
+    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path())).unwrap();
+    let (org, producer, _) = staffed_org(&app).await;
+    let seller = app.login(&producer).await;
+
+    // Endpoints must be HTTPS (plain HTTP only to this machine).
+    for bad in [
+        "http://hooks.example.com/x",
+        "ftp://127.0.0.1/x",
+        "not a url",
+    ] {
+        let r = app
+            .post("/api/v1/webhooks", Some(&seller), json!({"url": bad}))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.text
+        );
+        assert_eq!(r.fields(), vec!["url".to_string()]);
+    }
+    let hook = receiver(2).await;
+    let r = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&seller),
+            json!({"url": hook.url, "topics": ["order."]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let secret = r.body["secret"].as_str().unwrap().to_string();
+    let hook_id = r.body["id"].as_i64().unwrap();
+    let listed = app.get("/api/v1/webhooks", Some(&seller)).await;
+    assert!(
+        !listed.text.contains(&secret),
+        "the secret is shown only once"
+    );
+
+    // An order: the endpoint fails twice, and the third attempt gets through.
+    let buyer = english_buyer(&app, "canteen-hook").await;
+    let order_id = order_one(&app, &buyer, org, "hook-1").await;
+    for _ in 0..3 {
+        worker.run_once().await.unwrap();
+        make_due(&app).await;
+    }
+    drain(&worker).await;
+    let seen = hook.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "two failures, then the delivery");
+    let delivery = seen[0].0["x-qudao-delivery"].clone();
+    for (headers, body) in &seen {
+        assert_eq!(
+            headers["x-qudao-delivery"], delivery,
+            "one delivery, retried"
+        );
+        assert_eq!(headers["x-qudao-event"], "order.placed");
+        let ts = headers["x-qudao-timestamp"].to_str().unwrap();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{ts}.").as_bytes());
+        mac.update(body);
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(headers["x-qudao-signature"], expected.as_str());
+        let event: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(event["topic"], "order.placed");
+        assert_eq!(event["data"]["order_id"], order_id);
+    }
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Channel.eq("webhook"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].delivered_at.is_some());
+    assert_eq!(rows[0].attempts, 2);
+
+    // Another organization cannot remove it; its own staff can, and then nothing more is sent.
+    let other = app.login("buyer").await;
+    let path = format!("/api/v1/webhooks/{hook_id}");
+    assert_eq!(
+        app.call(reqwest::Method::DELETE, &path, Some(&other), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.call(reqwest::Method::DELETE, &path, Some(&seller), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    order_one(&app, &buyer, org, "hook-2").await;
+    drain(&worker).await;
+    assert_eq!(hook.seen.lock().unwrap().len(), 3);
 }

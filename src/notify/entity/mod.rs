@@ -1,2 +1,3 @@
 //! The notifications' tables.
 pub mod notification;
+pub mod webhook;
