@@ -117,6 +117,32 @@ impl Settings {
         }
     }
 
+    /// The server secret: `QUDAO_SECRET`, else one generated once and kept in
+    /// `data_dir/secret` (several instances must share `QUDAO_SECRET` instead).
+    pub fn secret_key(&self) -> anyhow::Result<String> {
+        if let Some(s) = self.secret.as_ref().filter(|s| !s.trim().is_empty()) {
+            return Ok(s.clone());
+        }
+        let path = self.data_dir.join("secret");
+        if let Ok(s) = std::fs::read_to_string(&path)
+            && s.trim().len() >= 32
+        {
+            return Ok(s.trim().to_string());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let secret = crate::accounts::token::generate();
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        std::io::Write::write_all(&mut file, secret.as_bytes())?;
+        Ok(secret)
+    }
+
     /// The address people reach this site at, for links in emails: `QUDAO_PUBLIC_URL`, else
     /// the listen address.
     pub fn public_url(&self) -> String {

@@ -121,7 +121,8 @@ impl Application {
 }
 
 /// Connects and brings the database to a usable state.
-pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
+    settings.secret = Some(settings.secret_key()?);
     let conn = db::connect(&settings).await?;
     db::migrate(&conn).await?;
     crate::catalog::regions::load_reference(&conn)

@@ -10,6 +10,7 @@ mod m20261130_000004_create_matching;
 mod m20261130_000005_create_stats_aggregates;
 mod m20261130_000006_create_notifications;
 mod m20261130_000007_create_webhooks;
+mod m20261130_000008_create_notification_preferences;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_stats_aggregates::Migration),
             Box::new(m20261130_000006_create_notifications::Migration),
             Box::new(m20261130_000007_create_webhooks::Migration),
+            Box::new(m20261130_000008_create_notification_preferences::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::entity::{notification, webhook};
 use super::mailer::{Mailer, Outgoing};
 use super::messages::{Messages, notices};
+use super::preferences;
 use super::webhooks::Poster;
 use crate::accounts::entity::user;
 use crate::config::Settings;
@@ -50,6 +51,8 @@ pub struct Worker {
     /// The domain of Message-IDs, from the sender address.
     domain: String,
     public_url: String,
+    /// Signs unsubscribe links.
+    secret: String,
     worker: String,
     /// How `notify` events are claimed and retried.
     pub dispatch: WorkerConfig,
@@ -83,6 +86,7 @@ impl Worker {
             from: settings.mail_from.clone(),
             domain,
             public_url: settings.public_url(),
+            secret: settings.secret_key()?,
             worker: format!("notify-{}", uuid::Uuid::new_v4().simple()),
             dispatch: WorkerConfig {
                 batch: 100,
@@ -183,7 +187,17 @@ impl Worker {
             ])
             .exec(&txn)
             .await?;
-            if n.user.email.is_some() {
+            let kind = preferences::kind_of(&event.topic);
+            if n.user.email.is_some() && preferences::wants_email(&txn, n.user.id, kind).await? {
+                let mut vars = n.vars.clone();
+                if preferences::optional(kind) {
+                    vars["unsubscribe"] = json!(preferences::unsubscribe_link(
+                        &self.public_url,
+                        &self.secret,
+                        n.user.id,
+                        kind
+                    ));
+                }
                 enqueue(
                     &txn,
                     Event {
@@ -195,7 +209,7 @@ impl Worker {
                             "event_id": event.id,
                             "user_id": n.user.id,
                             "message": n.message,
-                            "vars": n.vars,
+                            "vars": vars,
                         }),
                     },
                 )

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::entity::{notification, webhook};
+use super::preferences::{self, KINDS};
 use super::webhooks;
 use crate::accounts::{Actor, Role};
 use crate::api::extract::ApiJson;
@@ -30,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(retry_dead))
         .routes(routes!(create_webhook, list_webhooks))
         .routes(routes!(delete_webhook))
+        .routes(routes!(get_preferences, set_preferences))
 }
 
 /// One notice.
@@ -387,4 +389,87 @@ async fn delete_webhook(
     .await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether emails of one kind are wanted.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KindPreference {
+    /// `order` or `proposal`.
+    pub kind: String,
+    pub email: bool,
+    /// Essential emails carry no unsubscribe link (they may still be turned off here).
+    #[serde(default)]
+    pub essential: bool,
+}
+
+async fn preference_views(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: i64,
+) -> AppResult<Vec<KindPreference>> {
+    let mut out = Vec::new();
+    for (kind, essential) in KINDS {
+        out.push(KindPreference {
+            kind: kind.into(),
+            email: preferences::wants_email(db, user_id, kind).await?,
+            essential,
+        });
+    }
+    Ok(out)
+}
+
+#[utoipa::path(get, path = "/api/v1/notification-preferences", tag = "notifications",
+    responses((status = 200, body = Vec<KindPreference>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn get_preferences(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Vec<KindPreference>>> {
+    Ok(Json(preference_views(&state.db, actor.id()).await?))
+}
+
+/// One kind to change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreferenceChange {
+    pub kind: String,
+    pub email: bool,
+}
+
+/// `{"preferences": [{"kind": "proposal", "email": false}]}`: the kinds to change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreferenceChanges {
+    pub preferences: Vec<PreferenceChange>,
+}
+
+#[utoipa::path(put, path = "/api/v1/notification-preferences", tag = "notifications", request_body = PreferenceChanges,
+    responses((status = 200, body = Vec<KindPreference>), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+async fn set_preferences(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(PreferenceChanges {
+        preferences: changes,
+    }): ApiJson<PreferenceChanges>,
+) -> AppResult<Json<Vec<KindPreference>>> {
+    let mut v = Validator::default();
+    if changes.is_empty() || changes.len() > KINDS.len() {
+        v.add(
+            "preferences",
+            "invalid_format",
+            "one entry per kind to change",
+        );
+    }
+    for c in &changes {
+        if !KINDS.iter().any(|(k, _)| *k == c.kind) {
+            v.add(
+                "kind",
+                "unknown",
+                format!("kinds are {}", KINDS.map(|(k, _)| k).join(", ")),
+            );
+        }
+    }
+    v.finish()?;
+    let txn = crate::db::write_txn(&state.db).await?;
+    for c in &changes {
+        preferences::set_email(&txn, actor.id(), &c.kind, c.email).await?;
+    }
+    txn.commit().await?;
+    Ok(Json(preference_views(&state.db, actor.id()).await?))
 }

@@ -9,6 +9,8 @@ pub mod entity;
 pub mod http;
 pub mod mailer;
 pub mod messages;
+pub mod pages;
+pub mod preferences;
 pub mod webhooks;
 
 pub use dispatcher::Worker;

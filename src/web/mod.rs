@@ -91,6 +91,10 @@ impl Pages {
             include_str!("../../frontend/templates/officials.html"),
         )?;
         env.add_template(
+            "unsubscribe.html",
+            include_str!("../../frontend/templates/unsubscribe.html"),
+        )?;
+        env.add_template(
             "sign_in.html",
             include_str!("../../frontend/templates/sign_in.html"),
         )?;
@@ -151,6 +155,10 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_language))
         .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
         .route("/logout", post(sign_in::sign_out))
+        .route(
+            "/unsubscribe",
+            get(crate::notify::pages::confirm_page).post(crate::notify::pages::unsubscribe),
+        )
         .route("/static/app.css", get(stylesheet))
         .merge(crate::stats::pages::router())
 }

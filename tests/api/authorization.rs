@@ -111,6 +111,8 @@ fn routes() -> Vec<Route> {
     let close: Body = |_, _| json!({"quarter": "2025Q4"});
     let request: Body = |ids, _| purchase_request(ids.rice);
     let note: Body = |_, _| json!({"note": "周一上午送到"});
+    let no_proposal_emails: Body =
+        |_, _| json!({"preferences": [{"kind": "proposal", "email": false}]});
     let webhook: Body = |_, role| json!({"url": format!("https://hooks.example.com/{role}")});
     vec![
         // Public reading.
@@ -477,6 +479,18 @@ fn routes() -> Vec<Route> {
             "/api/v1/admin/dead-events/999999/retry",
             None,
             [401, 403, 403, 403, 403, 404],
+        ),
+        r(
+            M::GET,
+            "/api/v1/notification-preferences",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        r(
+            M::PUT,
+            "/api/v1/notification-preferences",
+            Some(no_proposal_emails),
+            [401, 200, 200, 200, 200, 200],
         ),
         // Webhooks: producer staff register and remove their own organization's endpoints;
         // admins read them all.

@@ -538,9 +538,14 @@ impl TestApp {
                 .unwrap(),
         );
         let notify = {
-            use qudao::notify::entity::{notification, webhook};
+            use qudao::notify::entity::{notification, preference, webhook};
             format!(
-                "{:?}\n{:?}",
+                "{:?}\n{:?}\n{:?}",
+                preference::Entity::find()
+                    .order_by_asc(preference::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
                 webhook::Entity::find()
                     .order_by_asc(webhook::Column::Id)
                     .all(db)

@@ -22,6 +22,7 @@ on_both_databases!(
     email_survives_an_smtp_outage_and_dead_emails_can_be_retried,
     two_workers_racing_send_every_email_once,
     webhooks_are_signed_and_retried_until_the_endpoint_answers,
+    proposal_emails_carry_a_working_unsubscribe_link,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -231,6 +232,10 @@ async fn order_emails_reach_each_side_in_their_language(backend: Backend) {
     assert!(m.text.contains(&format!("订单 #{order_id}")), "{}", m.text);
     assert!(m.html.contains("查看订单"), "{}", m.html);
     assert!(
+        !m.text.contains("/unsubscribe"),
+        "order emails are essential"
+    );
+    assert!(
         m.message_id.starts_with("<qudao.") && m.message_id.ends_with("@qudao.example>"),
         "{}",
         m.message_id
@@ -269,8 +274,10 @@ async fn order_emails_reach_each_side_in_their_language(backend: Backend) {
     drain(&worker).await;
     let mails = smtp.messages();
     assert_eq!(mails.len(), 2, "{mails:?}");
-    let m = &mails[1];
-    assert!(m.to.contains("canteen-en@canteen.example"), "{m:?}");
+    let m = mails
+        .iter()
+        .find(|m| m.to.contains("canteen-en@canteen.example"))
+        .unwrap_or_else(|| panic!("{mails:?}"));
     assert_eq!(
         m.subject,
         format!("Order #{order_id} was confirmed by the seller")
@@ -537,4 +544,167 @@ async fn webhooks_are_signed_and_retried_until_the_endpoint_answers(backend: Bac
     order_one(&app, &buyer, org, "hook-2").await;
     drain(&worker).await;
     assert_eq!(hook.seen.lock().unwrap().len(), 3);
+}
+
+async fn proposal_emails_carry_a_working_unsubscribe_link(backend: Backend) {
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |s| s.secret = Some("test-secret".into())).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(port, dir.path());
+    s.secret = Some("test-secret".into());
+    let worker = Worker::new(app.db.clone(), &s).unwrap();
+
+    // A canteen's request for rice is matched with 盘石村's rice: both sides hear of it.
+    let producer = app.login("coop-panshi").await;
+    let org = app.organization_of(&producer).await;
+    let rice = app.listings_of(org).await[0];
+    let r = app
+        .patch(
+            &format!("/api/v1/listings/{rice}"),
+            Some(&producer),
+            json!({"season_start": null, "season_end": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let buyer = app.login("buyer").await;
+    let posted = app
+        .post(
+            "/api/v1/purchase-requests",
+            Some(&buyer),
+            json!({"title": "食堂大米", "category_id": app.category_id("rice").await, "unit": "ton",
+                   "quantity": "1", "max_price_fen": 1_000_000, "region_code": "511723",
+                   "address_line": "新宁镇食堂", "contact_name": "王师傅", "contact_phone": "13800000000",
+                   "deliver_by": (chrono::Utc::now() + chrono::Duration::days(20)).format("%Y-%m-%d").to_string(),
+                   "max_distance_km": 200}),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let proposal = posted.body["proposals"][0]["id"]
+        .as_i64()
+        .expect("a proposal");
+    drain(&worker).await;
+    let mails = smtp.messages();
+    let to_producer = mails
+        .iter()
+        .find(|m| m.to.contains("coop-panshi@"))
+        .unwrap_or_else(|| panic!("{mails:?}"));
+    assert!(mails.iter().any(|m| m.to.contains("buyer@")), "{mails:?}");
+    // The quantity is told in the listing's own unit: 1 吨 of rice sold by the 斤.
+    assert_eq!(
+        to_producer.subject,
+        format!("撮合方案 #{proposal}(2000 斤)有新的撮合方案")
+    );
+
+    // The link shows what it turns off, and only the button does it.
+    let text = &to_producer.text;
+    let at = text.find("/unsubscribe?").expect("an unsubscribe link");
+    let path = text[at..].split_whitespace().next().unwrap().to_string();
+    let path = path.as_str();
+    assert!(
+        to_producer.html.contains("unsubscribe?user="),
+        "{}",
+        to_producer.html
+    );
+    let page = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("确认退订"));
+    let wants = |token: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .get("/api/v1/notification-preferences", Some(&token))
+                .await;
+            r.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["kind"] == "proposal")
+                .unwrap()["email"]
+                .as_bool()
+                .unwrap()
+        }
+    };
+    assert!(
+        wants(producer.clone()).await,
+        "opening the link changes nothing"
+    );
+    let forged = path.replace("kind=proposal", "kind=order");
+    let r = app
+        .client
+        .get(format!("{}{forged}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let query: Vec<(String, String)> = reqwest::Url::parse(&format!("http://x{path}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let r = app
+        .client
+        .post(format!("{}/unsubscribe", app.address))
+        .form(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("已退订"));
+    assert!(!wants(producer.clone()).await);
+    assert!(wants(buyer.clone()).await, "only the producer unsubscribed");
+
+    // The buyer turns them off in their settings; a decline then reaches both in the app only.
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/notification-preferences",
+            Some(&buyer),
+            Some(json!({"preferences": [{"kind": "proposal", "email": false}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/notification-preferences",
+            Some(&buyer),
+            Some(json!({"preferences": [{"kind": "weather", "email": false}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let before = smtp.messages().len();
+    let r = app
+        .post(
+            &format!("/api/v1/proposals/{proposal}/decline"),
+            Some(&buyer),
+            json!({"reason": "价格再谈"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    drain(&worker).await;
+    assert_eq!(
+        smtp.messages().len(),
+        before,
+        "no email after unsubscribing"
+    );
+    for token in [&buyer, &producer] {
+        let r = app.get("/api/v1/notifications", Some(token)).await;
+        assert!(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["topic"] == "proposal.declined"),
+            "{}",
+            r.text
+        );
+    }
 }

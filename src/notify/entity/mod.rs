@@ -1,3 +1,4 @@
 //! The notifications' tables.
 pub mod notification;
+pub mod preference;
 pub mod webhook;
