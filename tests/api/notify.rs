@@ -23,6 +23,7 @@ on_both_databases!(
     two_workers_racing_send_every_email_once,
     webhooks_are_signed_and_retried_until_the_endpoint_answers,
     proposal_emails_carry_a_working_unsubscribe_link,
+    a_worker_stopped_mid_batch_leaves_its_rows_to_another,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -707,4 +708,49 @@ async fn proposal_emails_carry_a_working_unsubscribe_link(backend: Backend) {
             r.text
         );
     }
+}
+
+async fn a_worker_stopped_mid_batch_leaves_its_rows_to_another(backend: Backend) {
+    use qudao::outbox::Channel;
+    use qudao::outbox::worker::{WorkerConfig, claim};
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
+    let (org, _, _) = staffed_org(&app).await;
+    let buyer = english_buyer(&app, "canteen-crash").await;
+    for i in 0..3 {
+        order_one(&app, &buyer, org, &format!("crash-{i}")).await;
+    }
+    // Turn the events into emails without sending them yet.
+    worker.email.batch = 0;
+    let p = worker.run_once().await.unwrap();
+    assert_eq!((p.dispatched, p.sent), (3, 0));
+    worker.email.batch = 20;
+
+    // Another worker claims every email and stops before sending any.
+    let lease = Duration::from_millis(400);
+    let stopped = WorkerConfig {
+        lease,
+        ..WorkerConfig::default()
+    };
+    let claimed = claim(&app.db, Channel::Email, "stopped-worker", &stopped)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+
+    // While its lease lasts nobody else sends them; afterwards the live worker does, once each.
+    let p = worker.run_once().await.unwrap();
+    assert_eq!(p.sent, 0, "rows leased to another worker are left alone");
+    assert!(smtp.messages().is_empty());
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    drain(&worker).await;
+    let mails = smtp.messages();
+    let ids: std::collections::BTreeSet<&str> =
+        mails.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!((mails.len(), ids.len()), (3, 3), "every email, once");
+    assert!(emails(&app).await.iter().all(|r| r.delivered_at.is_some()));
 }
