@@ -222,7 +222,8 @@ async fn me(actor: Actor) -> Json<UserView> {
     Json(actor.user.into())
 }
 
-fn require_admin(actor: &Actor) -> AppResult<()> {
+/// Refuses anyone but a platform admin.
+pub fn require_admin(actor: &Actor) -> AppResult<()> {
     if actor.is_admin() {
         Ok(())
     } else {

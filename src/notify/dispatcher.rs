@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::json;
 use tokio::sync::watch;
@@ -21,7 +20,7 @@ use super::webhooks::Poster;
 use crate::accounts::entity::user;
 use crate::config::Settings;
 use crate::outbox::entity as outbox;
-use crate::outbox::worker::{WorkerConfig, claim, finish};
+use crate::outbox::worker::{WorkerConfig, claim, complete, finish};
 use crate::outbox::{Channel, Event, enqueue};
 
 /// What one pass did.
@@ -243,21 +242,8 @@ impl Worker {
                 .await?;
             }
         }
-        let done = outbox::Entity::update_many()
-            .col_expr(outbox::Column::DeliveredAt, Expr::value(now))
-            .col_expr(
-                outbox::Column::LockedUntil,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            )
-            .col_expr(
-                outbox::Column::LockedBy,
-                Expr::value(Option::<String>::None),
-            )
-            .filter(outbox::Column::Id.eq(event.id))
-            .filter(outbox::Column::LockedBy.eq(self.worker.as_str()))
-            .exec(&txn)
-            .await?;
-        if done.rows_affected == 0 {
+        let done = complete(&txn, &self.worker, vec![event.id]).await?;
+        if done == 0 {
             txn.rollback().await?;
             return Ok(false);
         }

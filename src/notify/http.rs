@@ -15,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::entity::{notification, webhook};
 use super::preferences::{self, KINDS};
 use super::webhooks;
+use crate::accounts::routes::require_admin;
 use crate::accounts::{Actor, Role};
 use crate::api::extract::ApiJson;
 use crate::api::extract::{ApiId, ApiQuery};
@@ -154,14 +155,6 @@ pub struct DeadEvent {
     pub last_error: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
     pub dead_at: Option<chrono::DateTime<Utc>>,
-}
-
-fn require_admin(actor: &Actor) -> AppResult<()> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("for platform admins".into()))
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/dead-events", tag = "notifications",

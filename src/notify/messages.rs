@@ -60,6 +60,10 @@ impl Messages {
             "phrases.txt",
             include_str!("../../frontend/emails/phrases.txt"),
         )?;
+        env.add_template(
+            "layout.html",
+            include_str!("../../frontend/emails/layout.html"),
+        )?;
         message!(env, "order");
         message!(env, "proposal");
         Ok(Messages { env })

@@ -102,6 +102,38 @@ pub async fn claim(
         .await
 }
 
+/// Marks rows still leased to `worker` delivered and releases them; how many it marked.
+pub async fn complete(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    ids: Vec<i64>,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(release(ids, worker)
+        .col_expr(outbox::Column::DeliveredAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// An update of the rows `ids` still leased to `worker` that ends their lease.
+fn release(ids: Vec<i64>, worker: &str) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::LockedBy,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(outbox::Column::Id.is_in(ids))
+        .filter(outbox::Column::LockedBy.eq(worker))
+}
+
 /// Marks claimed rows delivered, or, after a failure, schedules their retry (or, once they
 /// have used up their attempts, marks them dead).
 pub async fn finish(
@@ -113,26 +145,9 @@ pub async fn finish(
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let base = outbox::Entity::update_many()
-        .col_expr(
-            outbox::Column::LockedUntil,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(
-            outbox::Column::LockedBy,
-            Expr::value(Option::<String>::None),
-        )
-        .filter(outbox::Column::Id.is_in(ids))
-        .filter(outbox::Column::LockedBy.eq(worker));
     match error {
         None => {
-            base.col_expr(outbox::Column::DeliveredAt, Expr::value(now))
-                .col_expr(
-                    outbox::Column::LastError,
-                    Expr::value(Option::<String>::None),
-                )
-                .exec(db)
-                .await?;
+            complete(db, worker, ids).await?;
         }
         Some(msg) => {
             // Rows of one batch share their fate, so the largest attempt count sets the delay.
@@ -140,7 +155,8 @@ pub async fn finish(
             let delay = chrono::Duration::from_std(backoff(config, attempts)).unwrap_or_default();
             let msg: String = msg.chars().take(1000).collect();
             let dead = config.max_attempts.is_some_and(|max| attempts >= max);
-            base.col_expr(outbox::Column::DeadAt, Expr::value(dead.then_some(now)))
+            release(ids, worker)
+                .col_expr(outbox::Column::DeadAt, Expr::value(dead.then_some(now)))
                 .col_expr(
                     outbox::Column::Attempts,
                     Expr::col(outbox::Column::Attempts).add(1),
