@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -26,6 +27,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_notifications))
+        .routes(routes!(stream_notifications))
         .routes(routes!(mark_read))
         .routes(routes!(mark_all_read))
         .routes(routes!(list_dead))
@@ -94,17 +96,108 @@ async fn list_notifications(
         .all(&state.db)
         .await?
         .into_iter()
-        .map(|n| NotificationView {
-            id: n.id,
-            topic: n.topic,
-            title: n.title,
-            body: n.body,
-            link: n.link,
-            read: n.read_at.is_some(),
-            created_at: n.created_at,
-        })
+        .map(notification_view)
         .collect();
     Ok(Json(NotificationList { items, unread }))
+}
+
+/// How often a live stream looks for new notices.
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn notification_view(n: notification::Model) -> NotificationView {
+    NotificationView {
+        id: n.id,
+        topic: n.topic,
+        title: n.title,
+        body: n.body,
+        link: n.link,
+        read: n.read_at.is_some(),
+        created_at: n.created_at,
+    }
+}
+
+/// What a live stream remembers between polls.
+struct Feed {
+    db: sea_orm::DatabaseConnection,
+    user: i64,
+    last: i64,
+    started: bool,
+    pending: std::collections::VecDeque<Event>,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications",
+    description = "Server-sent events: `unread` (the count) on connecting and whenever it changes, and `notification` (a NotificationView, its id as the event id) for each new notice. Send `Last-Event-ID` to resume after a given notice.",
+    responses((status = 200, content_type = "text/event-stream"), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+async fn stream_notifications(
+    State(state): State<AppState>,
+    actor: Actor,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>>> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let last = match resume {
+        Some(id) => id,
+        None => notification::Entity::find()
+            .filter(notification::Column::UserId.eq(actor.id()))
+            .order_by_desc(notification::Column::Id)
+            .one(&state.db)
+            .await?
+            .map_or(0, |n| n.id),
+    };
+    let feed = Feed {
+        db: state.db.clone(),
+        user: actor.id(),
+        last,
+        started: false,
+        pending: Default::default(),
+    };
+    let stream = futures_util::stream::unfold(feed, |mut f| async move {
+        loop {
+            if let Some(e) = f.pending.pop_front() {
+                return Some((Ok(e), f));
+            }
+            if f.started {
+                tokio::time::sleep(STREAM_POLL).await;
+            }
+            let first = !f.started;
+            f.started = true;
+            let mine = notification::Entity::find().filter(notification::Column::UserId.eq(f.user));
+            let Ok(new) = mine
+                .clone()
+                .filter(notification::Column::Id.gt(f.last))
+                .order_by_asc(notification::Column::Id)
+                .limit(50)
+                .all(&f.db)
+                .await
+            else {
+                continue;
+            };
+            let changed = !new.is_empty();
+            for n in new {
+                f.last = n.id;
+                let id = n.id.to_string();
+                if let Ok(e) = Event::default()
+                    .event("notification")
+                    .id(id)
+                    .json_data(notification_view(n))
+                {
+                    f.pending.push_back(e);
+                }
+            }
+            if first || changed {
+                let unread = mine
+                    .filter(notification::Column::ReadAt.is_null())
+                    .count(&f.db)
+                    .await
+                    .unwrap_or(0);
+                f.pending
+                    .push_back(Event::default().event("unread").data(unread.to_string()));
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications",

@@ -457,6 +457,12 @@ fn routes() -> Vec<Route> {
             [401, 200, 200, 200, 200, 200],
         ),
         r(
+            M::GET,
+            "/api/v1/notifications/stream",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        r(
             M::POST,
             "/api/v1/notifications/999999/read",
             None,

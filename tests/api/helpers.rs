@@ -620,10 +620,19 @@ impl TestApp {
     }
 }
 
-async fn read(resp: reqwest::Response) -> Reply {
+async fn read(mut resp: reqwest::Response) -> Reply {
     let status = resp.status();
     let headers = resp.headers().clone();
-    let text = resp.text().await.unwrap_or_default();
+    let live = headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    // An event stream never ends: keep its first chunk only.
+    let text = if live {
+        let first = resp.chunk().await.ok().flatten().unwrap_or_default();
+        String::from_utf8_lossy(&first).into_owned()
+    } else {
+        resp.text().await.unwrap_or_default()
+    };
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Reply {
         status,

@@ -24,6 +24,7 @@ on_both_databases!(
     webhooks_are_signed_and_retried_until_the_endpoint_answers,
     proposal_emails_carry_a_working_unsubscribe_link,
     a_worker_stopped_mid_batch_leaves_its_rows_to_another,
+    new_notices_arrive_live_as_server_sent_events,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -753,4 +754,76 @@ async fn a_worker_stopped_mid_batch_leaves_its_rows_to_another(backend: Backend)
         mails.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!((mails.len(), ids.len()), (3, 3), "every email, once");
     assert!(emails(&app).await.iter().all(|r| r.delivered_at.is_some()));
+}
+
+/// Reads a live stream until `needle` appears (at most 15 s); returns what was read.
+async fn read_until(stream: &mut reqwest::Response, needle: &str, seen: &mut String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in the stream; got {seen:?}"))
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+async fn new_notices_arrive_live_as_server_sent_events(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path())).unwrap();
+    let (org, producer, _) = staffed_org(&app).await;
+    let seller = app.login(&producer).await;
+    let mut stream = app
+        .client
+        .get(format!("{}/api/v1/notifications/stream", app.address))
+        .bearer_auth(&seller)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut seen = String::new();
+    read_until(&mut stream, "event: unread\ndata: 0", &mut seen).await;
+
+    // An order comes in: the producer's open page hears of it without asking again.
+    let buyer = english_buyer(&app, "canteen-live").await;
+    let order_id = order_one(&app, &buyer, org, "live-1").await;
+    drain(&worker).await;
+    read_until(&mut stream, "event: notification", &mut seen).await;
+    read_until(&mut stream, "event: unread\ndata: 1", &mut seen).await;
+    let data = seen
+        .lines()
+        .skip_while(|l| *l != "event: notification")
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap();
+    let notice: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(notice["topic"], "order.placed");
+    assert!(
+        notice["title"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("#{order_id}"))
+    );
+
+    // Resuming after that notice gives nothing old again.
+    let mut resumed = app
+        .client
+        .get(format!("{}/api/v1/notifications/stream", app.address))
+        .bearer_auth(&seller)
+        .header("last-event-id", notice["id"].to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut again = String::new();
+    read_until(&mut resumed, "event: unread", &mut again).await;
+    assert!(!again.contains("event: notification"), "{again}");
 }
