@@ -8,7 +8,9 @@ use serde_json::json;
 
 use crate::accounts::Role;
 use crate::accounts::entity::user;
-use crate::catalog::domain::format_yuan;
+use crate::catalog::domain::{county_of, format_yuan, region_contains};
+use crate::catalog::entity::organization;
+use crate::catalog::regions;
 use crate::orders::entity::order;
 use crate::outbox::entity as outbox;
 
@@ -66,6 +68,7 @@ impl Messages {
         )?;
         message!(env, "order");
         message!(env, "proposal");
+        message!(env, "organization");
         Ok(Messages { env })
     }
 
@@ -130,7 +133,9 @@ async fn admins(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
 
 /// The notices a `notify` event gives rise to: an order change goes to the other side (both
 /// when it ends or is cancelled, admins too when it is disputed), a match proposal's change to
-/// the buyer and the producer's staff. Events nobody needs to hear of give none.
+/// the buyer and the producer's staff, an organization's application to the officials who may
+/// recommend it, its recommendation to the admins and the decision to its staff. Events nobody
+/// needs to hear of give none.
 pub async fn notices(
     db: &impl ConnectionTrait,
     event: &outbox::Model,
@@ -174,6 +179,45 @@ pub async fn notices(
         let link = format!("{public_url}/api/v1/proposals/{}", event.aggregate_id);
         let people = buyer.into_iter().chain(seller).collect();
         ("proposal", vars, link, people)
+    } else if let Some(what) = topic.strip_prefix("organization.") {
+        let Some(org) = organization::Entity::find_by_id(id("organization_id"))
+            .one(db)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let county = county_of(&org.region_code)
+            .unwrap_or(&org.region_code)
+            .to_string();
+        let people: Vec<user::Model> = match what {
+            // Those who may recommend it: officials whose region covers its county.
+            "applied" => user::Entity::find()
+                .filter(user::Column::Role.eq(Role::Official.code()))
+                .filter(user::Column::Disabled.eq(false))
+                .order_by_asc(user::Column::Id)
+                .all(db)
+                .await?
+                .into_iter()
+                .filter(|u| {
+                    u.region_code
+                        .as_deref()
+                        .is_some_and(|scope| region_contains(scope, &county))
+                })
+                .collect(),
+            "recommended" => admins(db).await?,
+            "approved" | "rejected" => staff(db, org.id).await?,
+            _ => Vec::new(),
+        };
+        let region = regions::find(db, &org.region_code)
+            .await?
+            .map_or_else(|| org.region_code.clone(), |r| r.name);
+        let vars = json!({
+            "organization": org.name,
+            "region": region,
+            "note": org.decision_note.clone().unwrap_or_default(),
+        });
+        let link = format!("{public_url}/api/v1/organizations/{}", org.id);
+        ("organization", vars, link, people)
     } else {
         return Ok(Vec::new());
     };

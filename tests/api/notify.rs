@@ -25,6 +25,7 @@ on_both_databases!(
     proposal_emails_carry_a_working_unsubscribe_link,
     a_worker_stopped_mid_batch_leaves_its_rows_to_another,
     new_notices_arrive_live_as_server_sent_events,
+    an_application_reaches_its_county_then_the_admins_then_the_applicant,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -826,4 +827,90 @@ async fn new_notices_arrive_live_as_server_sent_events(backend: Backend) {
     let mut again = String::new();
     read_until(&mut resumed, "event: unread", &mut again).await;
     assert!(!again.contains("event: notification"), "{again}");
+}
+
+async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(backend: Backend) {
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "chengjiagou-hens", "password": "程家沟土鸡养殖合作社", "display_name": "程大勇",
+                   "role": "producer", "email": "dayong@chengjiagou.example"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let producer = app
+        .login_with("chengjiagou-hens", "程家沟土鸡养殖合作社")
+        .await;
+    let r = app
+        .post(
+            "/api/v1/organizations",
+            Some(&producer),
+            json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723104202",
+                   "description": "林下散养土鸡", "contact_name": "程大勇", "contact_phone": "135-0818-1235"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let org = r.body["id"].as_i64().unwrap();
+    drain(&worker).await;
+    // The officials who may recommend it hear of it: 开江 and 四川, not 道孚 or the admins.
+    let to: Vec<String> = smtp.messages().iter().map(|m| m.to.clone()).collect();
+    assert_eq!(to.len(), 2, "{to:?}");
+    assert!(
+        to.iter().any(|t| t.contains("official-kaijiang@")),
+        "{to:?}"
+    );
+    assert!(to.iter().any(|t| t.contains("official-sichuan@")), "{to:?}");
+    let m = &smtp.messages()[0];
+    assert_eq!(
+        m.subject,
+        "开江县程家沟村土鸡养殖专业合作社提交了入驻申请,请县里核实推荐"
+    );
+
+    let official = app.login("official-kaijiang").await;
+    let r = app
+        .post(
+            &format!("/api/v1/organizations/{org}/recommend"),
+            Some(&official),
+            json!({"note": "县经信局核实"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    drain(&worker).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 3);
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to.contains("admin@") && m.subject.ends_with("已由县里推荐,待平台审核"))
+    );
+
+    let admin = app.login("admin").await;
+    let r = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/organizations/{org}/approve"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    drain(&worker).await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 4);
+    let approved = mails
+        .iter()
+        .find(|m| m.to.contains("dayong@chengjiagou.example"))
+        .unwrap_or_else(|| panic!("{mails:?}"));
+    assert!(approved.subject.ends_with("已通过审核,可以上架商品了"));
+    assert!(approved.text.contains("程家沟村"), "{}", approved.text);
+    let r = app.get("/api/v1/notifications", Some(&producer)).await;
+    assert_eq!(r.body["items"][0]["topic"], "organization.approved");
 }
