@@ -184,6 +184,47 @@ pub async fn stock_changed(
     .await
 }
 
+/// Stock is low when fewer than this many minimum orders (or units) are left.
+pub const LOW_STOCK_ORDERS: i64 = 3;
+
+/// The stock below which a listing counts as running low, in thousandths of its unit.
+pub fn low_stock_below(l: &listing::Model) -> i64 {
+    LOW_STOCK_ORDERS * Ord::max(l.min_order_milli, 1000)
+}
+
+/// After `taken_milli` of a listing was sold in this transaction: keeps search in step and,
+/// when this sale took the stock below the low mark, tells the producer (once per crossing).
+pub async fn stock_taken(
+    db: &impl ConnectionTrait,
+    listing_id: i64,
+    taken_milli: i64,
+) -> Result<(), sea_orm::DbErr> {
+    stock_changed(db, listing_id).await?;
+    let Some(l) = listing::Entity::find_by_id(listing_id).one(db).await? else {
+        return Ok(());
+    };
+    let low = low_stock_below(&l);
+    if l.stock_milli < low && l.stock_milli + taken_milli >= low {
+        outbox::enqueue(
+            db,
+            Event {
+                channel: Channel::Notify,
+                topic: "listing.low_stock",
+                aggregate_type: "listing",
+                aggregate_id: l.id,
+                payload: serde_json::json!({
+                    "listing_id": l.id,
+                    "organization_id": l.organization_id,
+                    "stock": Quantity::from_milli(l.stock_milli).to_string(),
+                    "unit": l.unit,
+                }),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Creates a listing for the producer's own (approved) organization.
 pub async fn create(
     db: &impl ConnectionTrait,

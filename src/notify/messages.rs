@@ -8,8 +8,10 @@ use serde_json::json;
 
 use crate::accounts::Role;
 use crate::accounts::entity::user;
+use crate::catalog::domain::Unit;
 use crate::catalog::domain::{county_of, format_yuan, region_contains};
-use crate::catalog::entity::organization;
+use crate::catalog::entity::{listing, organization};
+use crate::catalog::listings::LOW_STOCK_ORDERS;
 use crate::catalog::regions;
 use crate::orders::entity::order;
 use crate::outbox::entity as outbox;
@@ -69,6 +71,7 @@ impl Messages {
         message!(env, "order");
         message!(env, "proposal");
         message!(env, "organization");
+        message!(env, "low_stock");
         Ok(Messages { env })
     }
 
@@ -134,7 +137,8 @@ async fn admins(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
 /// The notices a `notify` event gives rise to: an order change goes to the other side (both
 /// when it ends or is cancelled, admins too when it is disputed), a match proposal's change to
 /// the buyer and the producer's staff, an organization's application to the officials who may
-/// recommend it, its recommendation to the admins and the decision to its staff. Events nobody
+/// recommend it, its recommendation to the admins and the decision to its staff, a listing
+/// running low to its producer's staff. Events nobody
 /// needs to hear of give none.
 pub async fn notices(
     db: &impl ConnectionTrait,
@@ -179,6 +183,23 @@ pub async fn notices(
         let link = format!("{public_url}/api/v1/proposals/{}", event.aggregate_id);
         let people = buyer.into_iter().chain(seller).collect();
         ("proposal", vars, link, people)
+    } else if topic == "listing.low_stock" {
+        let Some(l) = listing::Entity::find_by_id(id("listing_id"))
+            .one(db)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let unit = Unit::from_code(&l.unit);
+        let vars = json!({
+            "title": l.title,
+            "stock": payload["stock"],
+            "unit_zh": unit.map_or(l.unit.as_str(), |u| u.name_zh()),
+            "unit_en": unit.map_or(l.unit.as_str(), |u| u.name_en()),
+            "orders": LOW_STOCK_ORDERS,
+        });
+        let link = format!("{public_url}/api/v1/listings/{}", l.id);
+        ("low_stock", vars, link, staff(db, l.organization_id).await?)
     } else if let Some(what) = topic.strip_prefix("organization.") {
         let Some(org) = organization::Entity::find_by_id(id("organization_id"))
             .one(db)

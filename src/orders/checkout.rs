@@ -268,11 +268,12 @@ pub async fn place_for(
     }
     // All the checkout's facts at once, so its aggregate rows are locked in one global order.
     crate::stats::record_order_changes(db, &placed).await?;
-    let mut touched: Vec<i64> = checkout.lines.iter().map(|l| l.listing_id).collect();
-    touched.sort_unstable();
-    touched.dedup();
-    for id in touched {
-        crate::catalog::listings::stock_changed(db, id).await?;
+    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
+    for line in &checkout.lines {
+        *taken.entry(line.listing_id).or_default() += line.quantity.milli();
+    }
+    for (id, milli) in taken {
+        crate::catalog::listings::stock_taken(db, id, milli).await?;
     }
     Ok(placed)
 }

@@ -26,6 +26,7 @@ on_both_databases!(
     a_worker_stopped_mid_batch_leaves_its_rows_to_another,
     new_notices_arrive_live_as_server_sent_events,
     an_application_reaches_its_county_then_the_admins_then_the_applicant,
+    a_producer_hears_once_when_a_sale_leaves_stock_low,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -913,4 +914,58 @@ async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(ba
     assert!(approved.text.contains("程家沟村"), "{}", approved.text);
     let r = app.get("/api/v1/notifications", Some(&producer)).await;
     assert_eq!(r.body["items"][0]["topic"], "organization.approved");
+}
+
+async fn a_producer_hears_once_when_a_sale_leaves_stock_low(backend: Backend) {
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
+    let (org, producer, producer_email) = staffed_org(&app).await;
+    let seller = app.login(&producer).await;
+    let listing = app.listings_of(org).await[0];
+    // Ten units in stock, a minimum order of one: low below three.
+    let r = app
+        .patch(
+            &format!("/api/v1/listings/{listing}"),
+            Some(&seller),
+            json!({"stock": "10", "min_order": "1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let buyer = english_buyer(&app, "canteen-low").await;
+    let buy = |n: &'static str, key: &'static str| {
+        let (app, buyer) = (&app, &buyer);
+        async move {
+            let r = app
+                .checkout(buyer, key, json!([{"listing_id": listing, "quantity": n}]))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        }
+    };
+    let low_mails = || {
+        smtp.messages()
+            .into_iter()
+            .filter(|m| m.subject.starts_with("库存不足"))
+            .collect::<Vec<_>>()
+    };
+    buy("7", "low-1").await; // 10 → 3: not yet low
+    drain(&worker).await;
+    assert!(low_mails().is_empty());
+    buy("1", "low-2").await; // 3 → 2: low
+    drain(&worker).await;
+    let mails = low_mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].to.contains(&producer_email));
+    assert!(mails[0].subject.contains("仅剩 2"), "{}", mails[0].subject);
+    assert!(
+        mails[0].text.contains("/unsubscribe?"),
+        "not an essential email"
+    );
+    buy("1", "low-3").await; // 2 → 1: still low, no second email
+    drain(&worker).await;
+    assert_eq!(low_mails().len(), 1);
 }
