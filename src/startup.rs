@@ -209,6 +209,14 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                     Ok(n) => tracing::info!(orders = n, "moved overdue orders on"),
                     Err(e) => tracing::warn!(error = ?e, "order sweeper failed; will retry"),
                 }
+                // The instances that send notifications also write the weekly summary (once).
+                if state.settings.notify_worker {
+                    match crate::notify::summary::enqueue_if_due(&state.db, chrono::Utc::now()).await {
+                        Ok(true) => tracing::info!("wrote last week's summary for officials"),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = ?e, "weekly summary failed; will retry"),
+                    }
+                }
                 let rules = crate::matching::service::Rules::of(&state);
                 match crate::matching::service::sweep(&state.db, chrono::Utc::now(), &rules).await {
                     Ok(0) => {}

@@ -72,6 +72,7 @@ impl Messages {
         message!(env, "proposal");
         message!(env, "organization");
         message!(env, "low_stock");
+        message!(env, "weekly");
         Ok(Messages { env })
     }
 
@@ -148,6 +149,9 @@ pub async fn notices(
     let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
     let id = |k: &str| payload[k].as_i64().unwrap_or(0);
     let topic = event.topic.as_str();
+    if topic == super::summary::TOPIC {
+        return weekly(db, &payload, public_url).await;
+    }
     let (message, vars, link, people) = if let Some(what) = topic.strip_prefix("order.") {
         let Some(o) = order::Entity::find_by_id(id("order_id")).one(db).await? else {
             return Ok(Vec::new());
@@ -257,4 +261,50 @@ pub async fn notices(
             }
         })
         .collect())
+}
+
+/// Each official's summary of last week in their own region.
+async fn weekly(
+    db: &impl ConnectionTrait,
+    payload: &serde_json::Value,
+    public_url: &str,
+) -> Result<Vec<Notice>, DbErr> {
+    let day = |k: &str| payload[k].as_i64().unwrap_or(0) as i32;
+    let (from, to) = (day("from_day"), day("to_day"));
+    let shown = |d: i32| format!("{}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100);
+    let officials = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Official.code()))
+        .filter(user::Column::Disabled.eq(false))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for u in officials {
+        let Some(code) = u.region_code.clone() else {
+            continue;
+        };
+        let (sales, orders, household) = super::summary::week_figures(db, &code, from, to).await?;
+        let region = regions::find(db, &code)
+            .await?
+            .map_or_else(|| code.clone(), |r| r.name);
+        let link = format!("{public_url}/officials/regions/{code}");
+        let vars = json!({
+            "name": u.display_name,
+            "topic": super::summary::TOPIC,
+            "region": region,
+            "from": shown(from),
+            "to": shown(to),
+            "sales": format_yuan(sales),
+            "orders": orders,
+            "household": format_yuan(household),
+            "link": link,
+        });
+        out.push(Notice {
+            user: u,
+            message: "weekly".into(),
+            vars,
+            link,
+        });
+    }
+    Ok(out)
 }

@@ -11,6 +11,7 @@ pub mod mailer;
 pub mod messages;
 pub mod pages;
 pub mod preferences;
+pub mod summary;
 pub mod webhooks;
 
 pub use dispatcher::Worker;

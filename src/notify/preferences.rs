@@ -12,11 +12,12 @@ use super::entity::preference;
 /// The kinds of event people may choose about, and whether an email of that kind is essential
 /// (about an order they are part of: sent unless they turn it off, and without an unsubscribe
 /// link) or not (with one).
-pub const KINDS: [(&str, bool); 4] = [
+pub const KINDS: [(&str, bool); 5] = [
     ("order", true),
     ("organization", true),
     ("proposal", false),
     ("listing", false),
+    ("stats", false),
 ];
 
 /// The kind of a topic: what comes before its first dot.

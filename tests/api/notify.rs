@@ -27,6 +27,7 @@ on_both_databases!(
     new_notices_arrive_live_as_server_sent_events,
     an_application_reaches_its_county_then_the_admins_then_the_applicant,
     a_producer_hears_once_when_a_sale_leaves_stock_low,
+    officials_get_last_weeks_sales_of_their_region_once,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -968,4 +969,102 @@ async fn a_producer_hears_once_when_a_sale_leaves_stock_low(backend: Backend) {
     buy("1", "low-3").await; // 2 → 1: still low, no second email
     drain(&worker).await;
     assert_eq!(low_mails().len(), 1);
+}
+
+async fn officials_get_last_weeks_sales_of_their_region_once(backend: Backend) {
+    use qudao::orders::domain::{Action, Party};
+    use qudao::orders::lifecycle::{self, Details};
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
+    // An order from 开江's 盘石村, completed today.
+    let producer = app.login("coop-panshi").await;
+    let org = app.organization_of(&producer).await;
+    let buyer = english_buyer(&app, "canteen-weekly").await;
+    let order_id = order_one(&app, &buyer, org, "weekly-1").await;
+    for (action, party) in [
+        (Action::Confirm, Party::Seller),
+        (Action::Ship, Party::Seller),
+        (Action::Receive, Party::Buyer),
+        (Action::Complete, Party::Buyer),
+    ] {
+        let txn = qudao::db::write_txn(&app.db).await.unwrap();
+        let details = Details {
+            reason: "test".into(),
+            carrier: Some("中国邮政".into()),
+            tracking_number: Some("EMS1".into()),
+        };
+        lifecycle::act(&txn, order_id, action, party, None, details)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    let total = app
+        .get(&format!("/api/v1/orders/{order_id}"), Some(&buyer))
+        .await
+        .body["total_fen"]
+        .as_i64()
+        .unwrap();
+    drain(&worker).await;
+
+    // A week later, the summary of this week is written once, however often the sweeper asks.
+    let next_week = chrono::Utc::now() + chrono::Duration::days(7);
+    assert!(
+        qudao::notify::summary::enqueue_if_due(&app.db, next_week)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !qudao::notify::summary::enqueue_if_due(&app.db, next_week)
+            .await
+            .unwrap()
+    );
+    drain(&worker).await;
+    let (_, from, _) = qudao::notify::summary::previous_week(next_week);
+    let from = format!(
+        "{}-{:02}-{:02}",
+        from / 10_000,
+        from / 100 % 100,
+        from % 100
+    );
+    let mails: Vec<Mail> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.subject.contains(&format!("({from}")))
+        .collect();
+    assert_eq!(mails.len(), 2, "one to each official: {mails:?}");
+    let yuan = format!("¥{}.{:02}", total / 100, total % 100);
+    let kaijiang = mails
+        .iter()
+        .find(|m| m.to.contains("official-kaijiang@"))
+        .unwrap_or_else(|| panic!("{mails:?}"));
+    assert!(
+        kaijiang.subject.starts_with("开江县上周销售简报"),
+        "{}",
+        kaijiang.subject
+    );
+    assert!(
+        kaijiang.text.contains(&format!("销售额 {yuan},订单 1 笔")),
+        "{}",
+        kaijiang.text
+    );
+    assert!(kaijiang.text.contains("/unsubscribe?"));
+    let sichuan = mails
+        .iter()
+        .find(|m| m.to.contains("official-sichuan@"))
+        .unwrap_or_else(|| panic!("{mails:?}"));
+    assert!(
+        sichuan.text.contains(&format!("销售额 {yuan}")),
+        "{}",
+        sichuan.text
+    );
+    // Only officials get it.
+    assert!(
+        mails.iter().all(|m| m.to.contains("official-")),
+        "{mails:?}"
+    );
 }
