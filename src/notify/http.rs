@@ -104,7 +104,7 @@ async fn list_notifications(
 /// How often a live stream looks for new notices.
 const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
-fn notification_view(n: notification::Model) -> NotificationView {
+pub fn notification_view(n: notification::Model) -> NotificationView {
     NotificationView {
         id: n.id,
         topic: n.topic,
@@ -208,10 +208,15 @@ async fn mark_read(
     actor: Actor,
     ApiId(id): ApiId,
 ) -> AppResult<StatusCode> {
-    // Someone else's notice is as absent as one that does not exist.
+    read_one(&state.db, actor.id(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Marks one of `user`'s notices read; someone else's is as absent as one that does not exist.
+pub async fn read_one(db: &impl sea_orm::ConnectionTrait, user: i64, id: i64) -> AppResult<()> {
     let found = notification::Entity::find_by_id(id)
-        .filter(notification::Column::UserId.eq(actor.id()))
-        .one(&state.db)
+        .filter(notification::Column::UserId.eq(user))
+        .one(db)
         .await?
         .ok_or(AppError::NotFound("notification"))?;
     if found.read_at.is_none() {
@@ -219,21 +224,27 @@ async fn mark_read(
             .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
             .filter(notification::Column::Id.eq(found.id))
             .filter(notification::Column::ReadAt.is_null())
-            .exec(&state.db)
+            .exec(db)
             .await?;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
+}
+
+/// Marks all of `user`'s notices read.
+pub async fn read_all(db: &impl sea_orm::ConnectionTrait, user: i64) -> AppResult<()> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "notifications",
     responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn mark_all_read(State(state): State<AppState>, actor: Actor) -> AppResult<StatusCode> {
-    notification::Entity::update_many()
-        .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
-        .filter(notification::Column::UserId.eq(actor.id()))
-        .filter(notification::Column::ReadAt.is_null())
-        .exec(&state.db)
-        .await?;
+    read_all(&state.db, actor.id()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

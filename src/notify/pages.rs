@@ -1,13 +1,23 @@
+//! `/notifications`: a person's notices on the site, marked read with plain forms and updated
+//! live by a small script reading the event stream.
+//!
 //! `/unsubscribe`: the link at the foot of a non-essential email. Opening it shows what it
 //! would turn off; the button confirms (so a mail scanner following links changes nothing).
 //! The link's signature is the only credential: no login needed.
 
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
+
+use super::entity::notification;
+use crate::accounts::Actor;
+use crate::accounts::auth::MaybeActor;
+use crate::accounts::role::Credential;
+use crate::error::AppError;
 
 use super::preferences::{self, KINDS};
 use crate::accounts::token;
@@ -83,5 +93,117 @@ pub async fn unsubscribe(
     match preferences::set_email(&state.db, link.user, &link.kind, false).await {
         Ok(()) => page(&state, &headers, StatusCode::OK, &link, true),
         Err(e) => crate::error::AppError::from(e).into_response(),
+    }
+}
+
+/// A page form's CSRF token (the session's own).
+#[derive(Debug, Default, Deserialize)]
+pub struct PageForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// The session's CSRF token, if the visitor came with a session cookie.
+fn session_token(actor: &Actor) -> Option<&str> {
+    match &actor.credential {
+        Credential::Session { csrf_token, .. } => Some(csrf_token),
+        _ => None,
+    }
+}
+
+/// `/notifications`: the signed-in person's notices, newest first, updated live.
+pub async fn notifications_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+) -> Response {
+    let Some(actor) = actor else {
+        return Redirect::to("/login?next=/notifications").into_response();
+    };
+    let mine = notification::Entity::find().filter(notification::Column::UserId.eq(actor.id()));
+    let found = async {
+        let unread = mine
+            .clone()
+            .filter(notification::Column::ReadAt.is_null())
+            .count(&state.db)
+            .await?;
+        let items = mine
+            .order_by_desc(notification::Column::Id)
+            .limit(100)
+            .all(&state.db)
+            .await?;
+        Ok::<_, sea_orm::DbErr>((unread, items))
+    }
+    .await;
+    let (unread, items) = match found {
+        Ok(f) => f,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let items: Vec<minijinja::Value> = items
+        .into_iter()
+        .map(|n| {
+            let created = crate::stats::domain::local_date(n.created_at);
+            context! {
+                id => n.id,
+                title => n.title,
+                body => n.body,
+                read => n.read_at.is_some(),
+                created_at => created.to_string(),
+            }
+        })
+        .collect();
+    let mut r = state.pages.render(
+        "notifications.html",
+        Lang::of_request(&headers),
+        context! { items, unread, sign_out_token => session_token(&actor) },
+    );
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
+    r
+}
+
+/// Checks a page form against the session; the actor if it passes.
+fn form_actor(actor: Option<Actor>, form: &PageForm) -> Result<Actor, Box<Response>> {
+    let Some(actor) = actor else {
+        return Err(Box::new(
+            Redirect::to("/login?next=/notifications").into_response(),
+        ));
+    };
+    match session_token(&actor) {
+        Some(t) if token::constant_time_eq(&form.csrf_token, t) => Ok(actor),
+        _ => Err(Box::new(AppError::CsrfFailed.into_response())),
+    }
+}
+
+pub async fn read_one_form(
+    State(state): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<i64>,
+    Form(form): Form<PageForm>,
+) -> Response {
+    let actor = match form_actor(actor, &form) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match super::http::read_one(&state.db, actor.id(), id).await {
+        Ok(()) => Redirect::to("/notifications").into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn read_all_form(
+    State(state): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+    Form(form): Form<PageForm>,
+) -> Response {
+    let actor = match form_actor(actor, &form) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match super::http::read_all(&state.db, actor.id()).await {
+        Ok(()) => Redirect::to("/notifications").into_response(),
+        Err(e) => e.into_response(),
     }
 }

@@ -21,6 +21,7 @@ mod sign_in;
 
 const LANG_COOKIE: &str = "qudao_lang";
 const CSS: &str = include_str!("../../frontend/static/app.css");
+const NOTIFY_JS: &str = include_str!("../../frontend/static/notify.js");
 
 /// A language the pages are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,7 @@ pub struct Pages {
     zh: BTreeMap<String, String>,
     en: BTreeMap<String, String>,
     css_version: String,
+    js_version: String,
 }
 
 impl Pages {
@@ -89,6 +91,10 @@ impl Pages {
         env.add_template(
             "officials.html",
             include_str!("../../frontend/templates/officials.html"),
+        )?;
+        env.add_template(
+            "notifications.html",
+            include_str!("../../frontend/templates/notifications.html"),
         )?;
         env.add_template(
             "unsubscribe.html",
@@ -121,6 +127,7 @@ impl Pages {
             zh,
             en,
             css_version: digest[..12].to_string(),
+            js_version: crate::accounts::token::digest(NOTIFY_JS)[..12].to_string(),
         })
     }
 
@@ -135,6 +142,7 @@ impl Pages {
             lang => lang.code(),
             other_lang => other.code(),
             css_version => &self.css_version,
+            js_version => &self.js_version,
             ..ctx
         };
         match self.env.get_template(name).and_then(|tpl| tpl.render(full)) {
@@ -155,6 +163,19 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_language))
         .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
         .route("/logout", post(sign_in::sign_out))
+        .route(
+            "/notifications",
+            get(crate::notify::pages::notifications_page),
+        )
+        .route(
+            "/notifications/read-all",
+            post(crate::notify::pages::read_all_form),
+        )
+        .route(
+            "/notifications/{id}/read",
+            post(crate::notify::pages::read_one_form),
+        )
+        .route("/static/notify.js", get(script))
         .route(
             "/unsubscribe",
             get(crate::notify::pages::confirm_page).post(crate::notify::pages::unsubscribe),
@@ -177,6 +198,16 @@ pub async fn fallback(
         .render("not_found.html", Lang::of_request(&headers), context! {});
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        NOTIFY_JS,
+    )
 }
 
 async fn stylesheet() -> impl IntoResponse {

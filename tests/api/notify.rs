@@ -28,6 +28,7 @@ on_both_databases!(
     an_application_reaches_its_county_then_the_admins_then_the_applicant,
     a_producer_hears_once_when_a_sale_leaves_stock_low,
     officials_get_last_weeks_sales_of_their_region_once,
+    notices_are_read_and_cleared_on_the_page,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -1067,4 +1068,113 @@ async fn officials_get_last_weeks_sales_of_their_region_once(backend: Backend) {
         mails.iter().all(|m| m.to.contains("official-")),
         "{mails:?}"
     );
+}
+
+async fn notices_are_read_and_cleared_on_the_page(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path())).unwrap();
+    let (org, producer, _) = staffed_org(&app).await;
+    let buyer = english_buyer(&app, "canteen-page").await;
+    let order_id = order_one(&app, &buyer, org, "page-1").await;
+    drain(&worker).await;
+
+    let page = |cookie: Option<String>| {
+        let mut req = app.client.get(format!("{}/notifications", app.address));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    let r = page(None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=/notifications");
+
+    // The producer signs in (the login sets the session cookie) and sees the order's notice.
+    let login = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({"username": producer, "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let session = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().ok()?.strip_prefix("qudao_session="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("a session cookie");
+    let cookie = format!("qudao_session={session}");
+    let html = page(Some(cookie.clone()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("订单 #{order_id} 收到新订单")),
+        "{html}"
+    );
+    assert!(html.contains("<span id=\"unread\">1</span>"), "{html}");
+    assert!(html.contains("/static/notify.js?v="));
+    let token = {
+        let marker = "name=\"csrf_token\" value=\"";
+        let at = html.find(marker).unwrap() + marker.len();
+        html[at..at + html[at..].find('"').unwrap()].to_string()
+    };
+    let id = app
+        .get("/api/v1/notifications", Some(&app.login(&producer).await))
+        .await
+        .body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let mark = |token: &str| {
+        app.client
+            .post(format!("{}/notifications/{id}/read", app.address))
+            .header("cookie", cookie.clone())
+            .form(&[("csrf_token", token)])
+            .send()
+    };
+    // Without the session's token nothing changes.
+    assert_eq!(
+        mark("forged").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let html = page(Some(cookie.clone()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<span id=\"unread\">1</span>"));
+    let r = mark(&token).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = page(Some(cookie.clone()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<span id=\"unread\">0</span>"), "{html}");
+    assert!(!html.contains("标为已读"), "nothing left to mark");
+
+    // In English too, and the live script is served.
+    let html = page(Some(format!("{cookie}; qudao_lang=en")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<h1>Notifications"), "{html}");
+    let js = app
+        .client
+        .get(format!("{}/static/notify.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert!(js.text().await.unwrap().contains("EventSource"));
 }
