@@ -107,15 +107,15 @@ fn check_csrf(parts: &Parts, actor: &Actor) -> Result<(), AppError> {
     if safe || !parts.uri.path().starts_with("/api/") {
         return Ok(());
     }
-    let Credential::Session { csrf_token, .. } = &actor.credential else {
+    if actor.session_csrf().is_none() {
         return Ok(());
-    };
+    }
     let sent = parts
         .headers
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if token::constant_time_eq(sent, csrf_token) {
+    if actor.sent_session_csrf(sent) {
         Ok(())
     } else {
         Err(AppError::CsrfFailed)

@@ -58,4 +58,18 @@ impl Actor {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// The CSRF token of the browser session behind this request, if it came with one.
+    pub fn session_csrf(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { csrf_token, .. } => Some(csrf_token),
+            Credential::Token { .. } => None,
+        }
+    }
+
+    /// True if `sent` is this browser session's CSRF token.
+    pub fn sent_session_csrf(&self, sent: &str) -> bool {
+        self.session_csrf()
+            .is_some_and(|t| super::token::constant_time_eq(sent, t))
+    }
 }

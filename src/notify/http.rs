@@ -79,13 +79,11 @@ async fn list_notifications(
     if !(1..=200).contains(&limit) {
         return Err(AppError::field("limit", "out_of_range", "from 1 to 200"));
     }
-    let mine = notification::Entity::find().filter(notification::Column::UserId.eq(actor.id()));
-    let unread = mine
-        .clone()
-        .filter(notification::Column::ReadAt.is_null())
-        .count(&state.db)
-        .await?;
-    let mut page = mine.order_by_desc(notification::Column::Id).limit(limit);
+    let unread = unread(&state.db, actor.id()).await?;
+    let mut page = notification::Entity::find()
+        .filter(notification::Column::UserId.eq(actor.id()))
+        .order_by_desc(notification::Column::Id)
+        .limit(limit);
     if q.unread == Some(true) {
         page = page.filter(notification::Column::ReadAt.is_null());
     }
@@ -99,6 +97,15 @@ async fn list_notifications(
         .map(notification_view)
         .collect();
     Ok(Json(NotificationList { items, unread }))
+}
+
+/// How many of `user`'s notices are unread.
+pub async fn unread(db: &impl sea_orm::ConnectionTrait, user: i64) -> Result<u64, sea_orm::DbErr> {
+    notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(db)
+        .await
 }
 
 /// How often a live stream looks for new notices.
@@ -163,9 +170,8 @@ async fn stream_notifications(
             }
             let first = !f.started;
             f.started = true;
-            let mine = notification::Entity::find().filter(notification::Column::UserId.eq(f.user));
-            let Ok(new) = mine
-                .clone()
+            let Ok(new) = notification::Entity::find()
+                .filter(notification::Column::UserId.eq(f.user))
                 .filter(notification::Column::Id.gt(f.last))
                 .order_by_asc(notification::Column::Id)
                 .limit(50)
@@ -187,11 +193,7 @@ async fn stream_notifications(
                 }
             }
             if first || changed {
-                let unread = mine
-                    .filter(notification::Column::ReadAt.is_null())
-                    .count(&f.db)
-                    .await
-                    .unwrap_or(0);
+                let unread = unread(&f.db, f.user).await.unwrap_or(0);
                 f.pending
                     .push_back(Event::default().event("unread").data(unread.to_string()));
             }

@@ -15,6 +15,7 @@ use crate::catalog::listings::LOW_STOCK_ORDERS;
 use crate::catalog::regions;
 use crate::orders::entity::order;
 use crate::outbox::entity as outbox;
+use crate::stats::domain::day_date;
 
 /// One message rendered for one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,9 +127,10 @@ async fn active_user(db: &impl ConnectionTrait, id: i64) -> Result<Vec<user::Mod
         .collect())
 }
 
-async fn admins(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, DbErr> {
+/// The active users of a role.
+async fn with_role(db: &impl ConnectionTrait, role: Role) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find()
-        .filter(user::Column::Role.eq(Role::Admin.code()))
+        .filter(user::Column::Role.eq(role.code()))
         .filter(user::Column::Disabled.eq(false))
         .order_by_asc(user::Column::Id)
         .all(db)
@@ -162,7 +164,10 @@ pub async fn notices(
             "placed" | "delivered" => seller,
             "confirmed" | "shipped" => buyer,
             "completed" | "cancelled" => buyer.into_iter().chain(seller).collect(),
-            "disputed" => seller.into_iter().chain(admins(db).await?).collect(),
+            "disputed" => seller
+                .into_iter()
+                .chain(with_role(db, Role::Admin).await?)
+                .collect(),
             w if w.starts_with("payment_") => buyer,
             _ => Vec::new(),
         };
@@ -216,11 +221,7 @@ pub async fn notices(
             .to_string();
         let people: Vec<user::Model> = match what {
             // Those who may recommend it: officials whose region covers its county.
-            "applied" => user::Entity::find()
-                .filter(user::Column::Role.eq(Role::Official.code()))
-                .filter(user::Column::Disabled.eq(false))
-                .order_by_asc(user::Column::Id)
-                .all(db)
+            "applied" => with_role(db, Role::Official)
                 .await?
                 .into_iter()
                 .filter(|u| {
@@ -229,7 +230,7 @@ pub async fn notices(
                         .is_some_and(|scope| region_contains(scope, &county))
                 })
                 .collect(),
-            "recommended" => admins(db).await?,
+            "recommended" => with_role(db, Role::Admin).await?,
             "approved" | "rejected" => staff(db, org.id).await?,
             _ => Vec::new(),
         };
@@ -271,15 +272,9 @@ async fn weekly(
 ) -> Result<Vec<Notice>, DbErr> {
     let day = |k: &str| payload[k].as_i64().unwrap_or(0) as i32;
     let (from, to) = (day("from_day"), day("to_day"));
-    let shown = |d: i32| format!("{}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100);
-    let officials = user::Entity::find()
-        .filter(user::Column::Role.eq(Role::Official.code()))
-        .filter(user::Column::Disabled.eq(false))
-        .order_by_asc(user::Column::Id)
-        .all(db)
-        .await?;
+    let shown = |d: i32| day_date(d).map(|d| d.to_string()).unwrap_or_default();
     let mut out = Vec::new();
-    for u in officials {
+    for u in with_role(db, Role::Official).await? {
         let Some(code) = u.region_code.clone() else {
             continue;
         };

@@ -10,13 +10,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
 use super::entity::notification;
 use crate::accounts::Actor;
 use crate::accounts::auth::MaybeActor;
-use crate::accounts::role::Credential;
 use crate::error::AppError;
 
 use super::preferences::{self, KINDS};
@@ -103,14 +102,6 @@ pub struct PageForm {
     csrf_token: String,
 }
 
-/// The session's CSRF token, if the visitor came with a session cookie.
-fn session_token(actor: &Actor) -> Option<&str> {
-    match &actor.credential {
-        Credential::Session { csrf_token, .. } => Some(csrf_token),
-        _ => None,
-    }
-}
-
 /// `/notifications`: the signed-in person's notices, newest first, updated live.
 pub async fn notifications_page(
     State(state): State<AppState>,
@@ -120,14 +111,10 @@ pub async fn notifications_page(
     let Some(actor) = actor else {
         return Redirect::to("/login?next=/notifications").into_response();
     };
-    let mine = notification::Entity::find().filter(notification::Column::UserId.eq(actor.id()));
     let found = async {
-        let unread = mine
-            .clone()
-            .filter(notification::Column::ReadAt.is_null())
-            .count(&state.db)
-            .await?;
-        let items = mine
+        let unread = super::http::unread(&state.db, actor.id()).await?;
+        let items = notification::Entity::find()
+            .filter(notification::Column::UserId.eq(actor.id()))
             .order_by_desc(notification::Column::Id)
             .limit(100)
             .all(&state.db)
@@ -155,7 +142,7 @@ pub async fn notifications_page(
     let mut r = state.pages.render(
         "notifications.html",
         Lang::of_request(&headers),
-        context! { items, unread, sign_out_token => session_token(&actor) },
+        context! { items, unread, sign_out_token => actor.session_csrf() },
     );
     r.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
@@ -171,9 +158,10 @@ fn form_actor(actor: Option<Actor>, form: &PageForm) -> Result<Actor, Box<Respon
             Redirect::to("/login?next=/notifications").into_response(),
         ));
     };
-    match session_token(&actor) {
-        Some(t) if token::constant_time_eq(&form.csrf_token, t) => Ok(actor),
-        _ => Err(Box::new(AppError::CsrfFailed.into_response())),
+    if actor.sent_session_csrf(&form.csrf_token) {
+        Ok(actor)
+    } else {
+        Err(Box::new(AppError::CsrfFailed.into_response()))
     }
 }
 

@@ -16,7 +16,6 @@ use super::rollup::{self, Figures, Scope};
 use super::targets;
 use crate::accounts::Role;
 use crate::accounts::auth::MaybeActor;
-use crate::accounts::role::Credential;
 use crate::catalog::domain::{RegionLevel, format_yuan};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -254,10 +253,7 @@ async fn region_page(
         households_progress => percent(progress.households_bp).trim_start_matches('+').to_string(),
         orgs_progress => percent(progress.new_organizations_bp).trim_start_matches('+').to_string(),
         quarter => view.period.contains('Q').then_some(&view.period),
-        sign_out_token => match &actor.credential {
-            Credential::Session { csrf_token, .. } => Some(csrf_token.as_str()),
-            _ => None,
-        },
+        sign_out_token => actor.session_csrf(),
     };
     let mut r = state.pages.render("officials.html", lang, ctx);
     if r.status() == StatusCode::OK {

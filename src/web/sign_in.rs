@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::Lang;
 use crate::accounts::auth::{MaybeActor, cookie};
-use crate::accounts::role::Credential;
 use crate::accounts::routes::{session_cookie, set_cookie};
 use crate::accounts::{Role, password, service, token};
 use crate::error::AppError;
@@ -185,11 +184,11 @@ pub async fn sign_out(
     Form(form): Form<SignOutForm>,
 ) -> Response {
     if let Some(actor) = actor {
-        let Credential::Session { csrf_token, .. } = &actor.credential else {
+        if actor.session_csrf().is_none() {
             return AppError::Forbidden("signing out from the pages ends a browser session".into())
                 .into_response();
-        };
-        if !token::constant_time_eq(&form.csrf_token, csrf_token) {
+        }
+        if !actor.sent_session_csrf(&form.csrf_token) {
             return AppError::CsrfFailed.into_response();
         }
         if let Err(e) = service::logout(&state.db, &actor.credential).await {
