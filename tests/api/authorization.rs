@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app, spawn_copy};
+use crate::helpers::{Backend, TestApp, purchase_request, spawn_app, spawn_copy};
 use crate::on_both_databases;
 
 /// The roles, in the order each route is tried.
@@ -527,15 +527,6 @@ fn routes() -> Vec<Route> {
             [401, 403, 403, 403, 403, 201],
         ),
     ]
-}
-
-/// A canteen in 开江 wants a tonne of rice by the end of December.
-fn purchase_request(rice: i64) -> Value {
-    json!({"title": "食堂大米", "category_id": rice, "unit": "ton", "quantity": "1",
-           "max_price_fen": 1_000_000, "region_code": "511723", "address_line": "新宁镇食堂",
-           "contact_name": "王师傅", "contact_phone": "13800000000",
-           "deliver_by": (chrono::Utc::now() + chrono::Duration::days(20)).format("%Y-%m-%d").to_string(),
-           "max_distance_km": 200})
 }
 
 async fn ids(app: &TestApp) -> Ids {

@@ -418,6 +418,45 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Moves an order along as `fate` says, through the same lifecycle the API uses.
+    pub async fn advance(&self, id: i64, fate: &str) {
+        use qudao::orders::domain::{Action, Party};
+        use qudao::orders::lifecycle::{self, Details};
+        let steps: &[(Action, Party)] = match fate {
+            "confirm" => &[(Action::Confirm, Party::Seller)],
+            "cancel" => &[(Action::BuyerCancel, Party::Buyer)],
+            "seller_cancel" => &[
+                (Action::Confirm, Party::Seller),
+                (Action::SellerCancel, Party::Seller),
+            ],
+            "complete" => &[
+                (Action::Confirm, Party::Seller),
+                (Action::Ship, Party::Seller),
+                (Action::Receive, Party::Buyer),
+                (Action::Complete, Party::Buyer),
+            ],
+            "refund" => &[
+                (Action::Confirm, Party::Seller),
+                (Action::Ship, Party::Seller),
+                (Action::Dispute, Party::Buyer),
+                (Action::ResolveRefund, Party::Admin),
+            ],
+            _ => &[],
+        };
+        for (action, party) in steps {
+            let txn = qudao::db::write_txn(&self.db).await.unwrap();
+            let details = Details {
+                reason: "test".into(),
+                carrier: Some("中国邮政".into()),
+                tracking_number: Some("EMS1".into()),
+            };
+            lifecycle::act(&txn, id, *action, *party, None, details)
+                .await
+                .unwrap_or_else(|e| panic!("{action:?} on order {id}: {e}"));
+            txn.commit().await.unwrap();
+        }
+    }
+
     /// Every row of the month aggregates, in key order, without ids.
     pub async fn aggregate_rows(&self) -> Vec<String> {
         let tables = [
@@ -640,4 +679,13 @@ async fn read(mut resp: reqwest::Response) -> Reply {
         body,
         text,
     }
+}
+
+/// A canteen in 开江 wants a tonne of rice within twenty days, delivered within 200 km.
+pub fn purchase_request(rice: i64) -> Value {
+    serde_json::json!({"title": "食堂大米", "category_id": rice, "unit": "ton", "quantity": "1",
+           "max_price_fen": 1_000_000, "region_code": "511723", "address_line": "新宁镇食堂",
+           "contact_name": "王师傅", "contact_phone": "13800000000",
+           "deliver_by": (chrono::Utc::now() + chrono::Duration::days(20)).format("%Y-%m-%d").to_string(),
+           "max_distance_km": 200})
 }

@@ -153,6 +153,29 @@ fn settings(smtp_port: u16, dir: &std::path::Path) -> Settings {
     s
 }
 
+/// A running app, an SMTP server and a worker sending to it.
+struct Mailroom {
+    smtp: SmtpServer,
+    app: TestApp,
+    worker: Worker,
+    /// Where the worker's own settings point; kept for the test's length.
+    _dir: tempfile::TempDir,
+}
+
+async fn mailroom(backend: Backend) -> Option<Mailroom> {
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let app = spawn_app_with(backend, |_| {}).await?;
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
+    Some(Mailroom {
+        smtp,
+        app,
+        worker,
+        _dir: dir,
+    })
+}
+
 /// Runs passes until a pass finds nothing to do.
 async fn drain(worker: &Worker) {
     for _ in 0..20 {
@@ -217,13 +240,15 @@ async fn order_one(app: &TestApp, buyer: &str, org: i64, key: &str) -> i64 {
 }
 
 async fn order_emails_reach_each_side_in_their_language(backend: Backend) {
-    let port = free_port();
-    let smtp = SmtpServer::start(port);
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+    let Some(Mailroom {
+        smtp,
+        app,
+        worker,
+        _dir,
+    }) = mailroom(backend).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
     let buyer = english_buyer(&app, "canteen-en").await;
     let (org, producer, producer_email) = staffed_org(&app).await;
     let order_id = order_one(&app, &buyer, org, "mail-1").await;
@@ -580,11 +605,7 @@ async fn proposal_emails_carry_a_working_unsubscribe_link(backend: Backend) {
         .post(
             "/api/v1/purchase-requests",
             Some(&buyer),
-            json!({"title": "食堂大米", "category_id": app.category_id("rice").await, "unit": "ton",
-                   "quantity": "1", "max_price_fen": 1_000_000, "region_code": "511723",
-                   "address_line": "新宁镇食堂", "contact_name": "王师傅", "contact_phone": "13800000000",
-                   "deliver_by": (chrono::Utc::now() + chrono::Duration::days(20)).format("%Y-%m-%d").to_string(),
-                   "max_distance_km": 200}),
+            crate::helpers::purchase_request(app.category_id("rice").await),
         )
         .await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
@@ -718,13 +739,15 @@ async fn proposal_emails_carry_a_working_unsubscribe_link(backend: Backend) {
 async fn a_worker_stopped_mid_batch_leaves_its_rows_to_another(backend: Backend) {
     use qudao::outbox::Channel;
     use qudao::outbox::worker::{WorkerConfig, claim};
-    let port = free_port();
-    let smtp = SmtpServer::start(port);
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+    let Some(Mailroom {
+        smtp,
+        app,
+        mut worker,
+        _dir,
+    }) = mailroom(backend).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let mut worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
     let (org, _, _) = staffed_org(&app).await;
     let buyer = english_buyer(&app, "canteen-crash").await;
     for i in 0..3 {
@@ -833,13 +856,15 @@ async fn new_notices_arrive_live_as_server_sent_events(backend: Backend) {
 }
 
 async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(backend: Backend) {
-    let port = free_port();
-    let smtp = SmtpServer::start(port);
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+    let Some(Mailroom {
+        smtp,
+        app,
+        worker,
+        _dir,
+    }) = mailroom(backend).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
     let r = app
         .post(
             "/api/v1/auth/register",
@@ -919,13 +944,15 @@ async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(ba
 }
 
 async fn a_producer_hears_once_when_a_sale_leaves_stock_low(backend: Backend) {
-    let port = free_port();
-    let smtp = SmtpServer::start(port);
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+    let Some(Mailroom {
+        smtp,
+        app,
+        worker,
+        _dir,
+    }) = mailroom(backend).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
     let (org, producer, producer_email) = staffed_org(&app).await;
     let seller = app.login(&producer).await;
     let listing = app.listings_of(org).await[0];
@@ -973,37 +1000,21 @@ async fn a_producer_hears_once_when_a_sale_leaves_stock_low(backend: Backend) {
 }
 
 async fn officials_get_last_weeks_sales_of_their_region_once(backend: Backend) {
-    use qudao::orders::domain::{Action, Party};
-    use qudao::orders::lifecycle::{self, Details};
-    let port = free_port();
-    let smtp = SmtpServer::start(port);
-    let Some(app) = spawn_app_with(backend, |_| {}).await else {
+    let Some(Mailroom {
+        smtp,
+        app,
+        worker,
+        _dir,
+    }) = mailroom(backend).await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::new(app.db.clone(), &settings(port, dir.path())).unwrap();
     // An order from 开江's 盘石村, completed today.
     let producer = app.login("coop-panshi").await;
     let org = app.organization_of(&producer).await;
     let buyer = english_buyer(&app, "canteen-weekly").await;
     let order_id = order_one(&app, &buyer, org, "weekly-1").await;
-    for (action, party) in [
-        (Action::Confirm, Party::Seller),
-        (Action::Ship, Party::Seller),
-        (Action::Receive, Party::Buyer),
-        (Action::Complete, Party::Buyer),
-    ] {
-        let txn = qudao::db::write_txn(&app.db).await.unwrap();
-        let details = Details {
-            reason: "test".into(),
-            carrier: Some("中国邮政".into()),
-            tracking_number: Some("EMS1".into()),
-        };
-        lifecycle::act(&txn, order_id, action, party, None, details)
-            .await
-            .unwrap();
-        txn.commit().await.unwrap();
-    }
+    app.advance(order_id, "complete").await;
     let total = app
         .get(&format!("/api/v1/orders/{order_id}"), Some(&buyer))
         .await

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use chrono::{TimeZone, Utc};
-use qudao::orders::domain::{Action, OrderStatus, Party};
+use qudao::orders::domain::OrderStatus;
 use qudao::orders::entity::{order, order_line};
-use qudao::orders::lifecycle::{self, Details};
 use qudao::stats::domain::{Granularity, Period, local_date};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -30,43 +29,6 @@ on_both_databases!(
 
 fn today() -> chrono::NaiveDate {
     local_date(Utc::now())
-}
-
-/// Moves an order along as `fate` says, through the same lifecycle the API uses.
-async fn advance(app: &TestApp, id: i64, fate: &str) {
-    let steps: &[(Action, Party)] = match fate {
-        "confirm" => &[(Action::Confirm, Party::Seller)],
-        "cancel" => &[(Action::BuyerCancel, Party::Buyer)],
-        "seller_cancel" => &[
-            (Action::Confirm, Party::Seller),
-            (Action::SellerCancel, Party::Seller),
-        ],
-        "complete" => &[
-            (Action::Confirm, Party::Seller),
-            (Action::Ship, Party::Seller),
-            (Action::Receive, Party::Buyer),
-            (Action::Complete, Party::Buyer),
-        ],
-        "refund" => &[
-            (Action::Confirm, Party::Seller),
-            (Action::Ship, Party::Seller),
-            (Action::Dispute, Party::Buyer),
-            (Action::ResolveRefund, Party::Admin),
-        ],
-        _ => &[],
-    };
-    for (action, party) in steps {
-        let txn = qudao::db::write_txn(&app.db).await.unwrap();
-        let details = Details {
-            reason: "test".into(),
-            carrier: Some("中国邮政".into()),
-            tracking_number: Some("EMS1".into()),
-        };
-        lifecycle::act(&txn, id, *action, *party, None, details)
-            .await
-            .unwrap_or_else(|e| panic!("{action:?} on order {id}: {e}"));
-        txn.commit().await.unwrap();
-    }
 }
 
 fn milli_to_text(m: i64) -> String {
@@ -115,7 +77,7 @@ async fn random_market(app: &TestApp, seed: u64, orders: usize) -> Vec<i64> {
                 "complete",
                 "refund",
             ][rng.gen_range(0..7)];
-            advance(app, id, fate).await;
+            app.advance(id, fate).await;
             placed.push(id);
         }
     }
@@ -390,8 +352,8 @@ async fn a_closed_quarter_never_changes_and_corrections_go_to_the_next(backend: 
     let (rice, _) = order_of(&app, &buyer, "开江盘石村生态大米", "100", "q1").await;
     let (apples, _) = order_of(&app, &buyer, "列瓦村高原红富士苹果", "50", "q2").await;
     let (late, late_fen) = order_of(&app, &buyer, "开江盘石村生态大米", "200", "q3").await;
-    advance(&app, rice, "complete").await;
-    advance(&app, apples, "complete").await;
+    app.advance(rice, "complete").await;
+    app.advance(apples, "complete").await;
     let prev = move_to_previous_quarter(&app).await;
 
     let admin = app.login("admin").await;
@@ -470,7 +432,7 @@ async fn a_closed_quarter_never_changes_and_corrections_go_to_the_next(backend: 
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let (more, more_fen) = order_of(&app, &buyer, "开江盘石村生态大米", "300", "q4").await;
-    advance(&app, more, "complete").await;
+    app.advance(more, "complete").await;
 
     for (basis, code, before) in [
         ("completed", "510000", &before_completed),
@@ -514,7 +476,7 @@ async fn exports_open_and_match_the_screen(backend: Backend) {
     random_market(&app, 11, 8).await;
     let buyer = app.login("buyer").await;
     let (rice, _) = order_of(&app, &buyer, "开江盘石村生态大米", "100", "x1").await;
-    advance(&app, rice, "complete").await;
+    app.advance(rice, "complete").await;
     let official = app.login("official-kaijiang").await;
     let quarter = Period::containing(Granularity::Quarter, today());
     let base = format!("/api/v1/stats/regions/511723/report?quarter={quarter}&basis=completed");
@@ -785,7 +747,7 @@ async fn officials_set_targets_and_see_progress(backend: Backend) {
 
     let buyer = app.login("buyer").await;
     let (id, amount) = order_of(&app, &buyer, "开江盘石村生态大米", "100", "t1").await;
-    advance(&app, id, "complete").await;
+    app.advance(id, "complete").await;
     let r = app
         .get(&format!("{path}?year={year}"), Some(&official))
         .await;
