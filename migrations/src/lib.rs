@@ -11,6 +11,7 @@ mod m20261130_000005_create_stats_aggregates;
 mod m20261130_000006_create_notifications;
 mod m20261130_000007_create_webhooks;
 mod m20261130_000008_create_notification_preferences;
+mod m20261130_000009_create_saved_searches;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_create_notifications::Migration),
             Box::new(m20261130_000007_create_webhooks::Migration),
             Box::new(m20261130_000008_create_notification_preferences::Migration),
+            Box::new(m20261130_000009_create_saved_searches::Migration),
         ]
     }
 }

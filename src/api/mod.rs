@@ -62,6 +62,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::orders::http::router())
         .merge(crate::matching::http::router())
         .merge(crate::search::http::router())
+        .merge(crate::search::saved::http::router())
         .merge(crate::stats::http::router())
         .merge(crate::notify::http::router())
         .split_for_parts();

@@ -148,10 +148,22 @@ fn apply_draft(
     m.status = Set(draft.status.code().to_string());
 }
 
+/// Whether buyers can order the listing now: on sale, not deleted, with at least a minimum
+/// order in stock. (Its organization's standing is the search document's business.)
+pub fn on_offer(l: &listing::Model) -> bool {
+    l.status == ListingStatus::Active.code()
+        && l.deleted_at.is_none()
+        && l.stock_milli > 0
+        && l.stock_milli >= l.min_order_milli
+}
+
+/// Tells the search index of a change; `offered` when the change put the listing on offer
+/// (new, back on sale or restocked), which is what saved searches alert to.
 async fn changed(
     db: &impl ConnectionTrait,
     l: &listing::Model,
     topic: &str,
+    offered: bool,
 ) -> Result<(), sea_orm::DbErr> {
     outbox::enqueue(
         db,
@@ -160,7 +172,7 @@ async fn changed(
             topic,
             aggregate_type: "listing",
             aggregate_id: l.id,
-            payload: serde_json::json!({"listing_id": l.id, "version": l.version}),
+            payload: serde_json::json!({"listing_id": l.id, "version": l.version, "offered": offered}),
         },
     )
     .await
@@ -246,7 +258,7 @@ pub async fn create(
     };
     apply_draft(&mut m, &draft, origin, coords);
     let l = m.insert(db).await?;
-    changed(db, &l, "listing.created").await?;
+    changed(db, &l, "listing.created", on_offer(&l)).await?;
     Ok(l)
 }
 
@@ -311,12 +323,13 @@ pub async fn update(
     let origin = check_references(db, &org, &draft).await?;
     let coords = coordinates_of(db, &draft, &origin).await?;
     let version = current.version;
+    let was_on_offer = on_offer(&current);
     let mut m = current.into_active_model();
     apply_draft(&mut m, &draft, origin, coords);
     m.version = Set(version + 1);
     m.updated_at = Set(Utc::now());
     let l = m.update(db).await?;
-    changed(db, &l, "listing.updated").await?;
+    changed(db, &l, "listing.updated", !was_on_offer && on_offer(&l)).await?;
     Ok(l)
 }
 
@@ -329,7 +342,7 @@ pub async fn delete(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppRes
     m.updated_at = Set(Utc::now());
     m.version = Set(version + 1);
     let l = m.update(db).await?;
-    changed(db, &l, "listing.deleted").await?;
+    changed(db, &l, "listing.deleted", false).await?;
     Ok(())
 }
 

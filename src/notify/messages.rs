@@ -2,6 +2,8 @@
 //! `frontend/emails/` with a subject, a plain-text and an HTML body, written in Simplified
 //! Chinese and English and rendered in the recipient's language.
 
+use std::collections::BTreeMap;
+
 use minijinja::{Environment, Value, context};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
@@ -15,6 +17,8 @@ use crate::catalog::listings::LOW_STOCK_ORDERS;
 use crate::catalog::regions;
 use crate::orders::entity::order;
 use crate::outbox::entity as outbox;
+use crate::search::saved::alerts;
+use crate::search::saved::entity::saved_search;
 use crate::stats::domain::day_date;
 
 /// One message rendered for one person.
@@ -74,6 +78,7 @@ impl Messages {
         message!(env, "organization");
         message!(env, "low_stock");
         message!(env, "weekly");
+        message!(env, "saved_search");
         Ok(Messages { env })
     }
 
@@ -153,6 +158,9 @@ pub async fn notices(
     let topic = event.topic.as_str();
     if topic == super::summary::TOPIC {
         return weekly(db, &payload, public_url).await;
+    }
+    if topic == alerts::MATCH_TOPIC || topic == alerts::DIGEST_TOPIC {
+        return saved_search_alert(db, topic, &payload, public_url).await;
     }
     let (message, vars, link, people) = if let Some(what) = topic.strip_prefix("order.") {
         let Some(o) = order::Entity::find_by_id(id("order_id")).one(db).await? else {
@@ -302,4 +310,110 @@ async fn weekly(
         });
     }
     Ok(out)
+}
+
+/// Most listings one alert or digest shows; the rest are a search away.
+const ALERT_LISTINGS_MAX: usize = 50;
+
+/// A buyer's alert of listings newly on offer that their saved searches found, at once or
+/// in the daily digest; grouped by saved search, as the listings are now. Listings since
+/// deleted and searches since removed are left out, and nothing left means no notice.
+async fn saved_search_alert(
+    db: &impl ConnectionTrait,
+    topic: &str,
+    payload: &serde_json::Value,
+    public_url: &str,
+) -> Result<Vec<Notice>, DbErr> {
+    let Some(user) = active_user(db, payload["user_id"].as_i64().unwrap_or(0))
+        .await?
+        .pop()
+    else {
+        return Ok(Vec::new());
+    };
+    let items: Vec<(i64, i64)> = payload["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|i| {
+                    (
+                        i["saved_search_id"].as_i64().unwrap_or(0),
+                        i["listing_id"].as_i64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let names: BTreeMap<i64, String> = saved_search::Entity::find()
+        .filter(saved_search::Column::Id.is_in(items.iter().map(|i| i.0)))
+        .filter(saved_search::Column::UserId.eq(user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let listings: BTreeMap<i64, listing::Model> = listing::Entity::find()
+        .filter(listing::Column::Id.is_in(items.iter().map(|i| i.1)))
+        .filter(listing::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let mut searches: Vec<(i64, Vec<serde_json::Value>)> = Vec::new();
+    let mut first = None;
+    let mut count = 0;
+    for (search, listing) in items {
+        let (Some(_), Some(l)) = (names.get(&search), listings.get(&listing)) else {
+            continue;
+        };
+        if count == ALERT_LISTINGS_MAX {
+            break;
+        }
+        count += 1;
+        let seller = organization::Entity::find_by_id(l.organization_id)
+            .one(db)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        let county = county_of(&l.origin_region_code).unwrap_or(&l.origin_region_code);
+        let county = regions::find(db, county).await?.map(|r| r.name);
+        let unit = Unit::from_code(&l.unit);
+        let link = format!("{public_url}/listings/{}", l.id);
+        first.get_or_insert_with(|| (l.title.clone(), link.clone()));
+        let shown = json!({
+            "title": l.title,
+            "price": format_yuan(l.price_fen),
+            "unit_zh": unit.map_or(l.unit.as_str(), |u| u.name_zh()),
+            "unit_en": unit.map_or(l.unit.as_str(), |u| u.name_en()),
+            "seller": seller,
+            "county": county.unwrap_or_default(),
+            "link": link,
+        });
+        match searches.iter_mut().find(|(id, _)| *id == search) {
+            Some((_, shown_so_far)) => shown_so_far.push(shown),
+            None => searches.push((search, vec![shown])),
+        }
+    }
+    let Some((first_title, link)) = first else {
+        return Ok(Vec::new());
+    };
+    let vars = json!({
+        "name": user.display_name,
+        "topic": topic,
+        "link": link,
+        "digest": topic == alerts::DIGEST_TOPIC,
+        "day": payload["day"],
+        "count": count,
+        "first": first_title,
+        "searches": searches
+            .into_iter()
+            .map(|(id, listings)| json!({"name": names[&id], "listings": listings}))
+            .collect::<Vec<_>>(),
+    });
+    Ok(vec![Notice {
+        user,
+        message: "saved_search".into(),
+        vars,
+        link,
+    }])
 }

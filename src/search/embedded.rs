@@ -14,7 +14,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
-    TermQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -556,6 +556,10 @@ fn full_query(g: &Generation, req: &SearchRequest, words: Option<&dyn Query>) ->
     }
     if let Some(s) = flt.in_stock {
         clauses.push(filter(exact(Term::from_field_bool(f.in_stock, s))));
+    }
+    if let Some(ids) = &flt.listing_ids {
+        let terms = ids.iter().map(|id| Term::from_field_i64(f.id, *id));
+        clauses.push(filter(TermSetQuery::new(terms)));
     }
     if flt.min_price_fen.is_some() || flt.max_price_fen.is_some() {
         let lo = flt.min_price_fen.map_or(Bound::Unbounded, |p| {

@@ -42,6 +42,7 @@ pub const SEARCHABLE: &[&str] = &[
     "description",
 ];
 const FILTERABLE: &[&str] = &[
+    "id",
     "category_id",
     "category_ids",
     "region_codes",
@@ -126,6 +127,10 @@ pub fn filter_expression(req: &SearchRequest) -> Option<String> {
     }
     if let Some(s) = f.in_stock {
         parts.push(format!("in_stock = {s}"));
+    }
+    if let Some(ids) = &f.listing_ids {
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        parts.push(format!("id IN [{}]", ids.join(", ")));
     }
     if let Some(p) = f.min_price_fen {
         parts.push(format!("price_fen >= {p}"));
@@ -432,6 +437,9 @@ mod tests {
              AND in_stock = true AND price_fen >= 100 AND price_fen <= 900 \
              AND _geoRadius(30.5, 104, 10000)"
         );
+        let mut only = request(SearchParams::default());
+        only.filters.listing_ids = Some(vec![7, 42]);
+        assert_eq!(filter_expression(&only).unwrap(), "id IN [7, 42]");
         assert_eq!(filter_expression(&request(SearchParams::default())), None);
     }
 

@@ -8,6 +8,7 @@ pub mod http;
 pub mod meili;
 pub mod query;
 pub mod relay;
+pub mod saved;
 pub mod service;
 pub mod text;
 pub mod vocabulary;

@@ -108,6 +108,8 @@ pub struct Filters {
     pub max_price_fen: Option<i64>,
     pub certification: Option<Certification>,
     pub in_stock: Option<bool>,
+    /// Only these listings: how a saved search is tried against newly offered listings.
+    pub listing_ids: Option<Vec<i64>>,
 }
 
 /// A checked search, ready for an engine.
@@ -300,6 +302,7 @@ pub fn parse(
             max_price_fen: p.max_price_fen,
             certification,
             in_stock: p.in_stock,
+            listing_ids: None,
         },
         near,
         radius_m: p.radius_km.map(|km| km * 1000),

@@ -2,8 +2,9 @@
 //! upserts or deletes them in the engine. Idempotent (it always writes what the database
 //! holds now), retried with exponential backoff while the engine is down, and safe to run
 //! in several processes (rows are leased; on PostgreSQL claimed with `SKIP LOCKED`).
+//! Once listings newly on offer are in the index, it asks the saved searches about them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,6 +16,7 @@ use sea_orm::{
 use tokio::sync::watch;
 
 use super::document;
+use super::saved::alerts::{self, Offered};
 use super::{SearchEngine, SearchService};
 use crate::catalog::entity::listing;
 use crate::catalog::listings::category_and_descendants;
@@ -142,18 +144,38 @@ impl Relay {
             ids.extend(affected);
         }
         let ids: Vec<i64> = ids.into_iter().collect();
+        // The rows whose change put a listing on offer, for the saved searches' alerts.
+        let occasions: BTreeMap<i64, i64> = rows
+            .iter()
+            .filter(|r| r.aggregate_type == "listing")
+            .filter(|r| {
+                serde_json::from_str::<serde_json::Value>(&r.payload)
+                    .is_ok_and(|p| p["offered"] == true)
+            })
+            .map(|r| (r.aggregate_id, r.id))
+            .collect();
         let vocab = self.search.vocabulary();
         let mut upserts = Vec::new();
         let mut deletes = Vec::new();
+        let mut offered = Vec::new();
         for (id, doc) in document::current(&self.db, &vocab, &ids).await? {
             match doc {
-                Some(d) => upserts.push(d),
+                Some(d) => {
+                    if let Some(&occasion) = occasions.get(&id) {
+                        offered.push(Offered {
+                            occasion,
+                            doc: d.clone(),
+                        });
+                    }
+                    upserts.push(d)
+                }
                 None => deletes.push(id),
             }
         }
         let engine = self.search.engine();
         engine.upsert(None, upserts).await?;
         engine.delete(deletes).await?;
+        alerts::after_indexing(&self.db, &self.search, &offered).await?;
         Ok(())
     }
 }

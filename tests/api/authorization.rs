@@ -71,6 +71,7 @@ struct Ids {
     request_a: i64,
     proposal_a: i64,
     webhook_a: i64,
+    saved_a: i64,
 }
 
 fn fill(text: &str, ids: &Ids) -> String {
@@ -83,6 +84,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{request_a}", &ids.request_a.to_string())
         .replace("{proposal_a}", &ids.proposal_a.to_string())
         .replace("{webhook_a}", &ids.webhook_a.to_string())
+        .replace("{saved_a}", &ids.saved_a.to_string())
 }
 
 fn routes() -> Vec<Route> {
@@ -98,6 +100,9 @@ fn routes() -> Vec<Route> {
     let alias: Body = |_, _| json!({"alias": "新别名"});
     let cart_line: Body = |ids, _| json!({"listing_id": ids.listing_a, "quantity": "100"});
     let quantity: Body = |_, _| json!({"quantity": "150"});
+    let saved_search: Body =
+        |_, _| json!({"name": "开江大米", "query": {"q": "大米", "region": "511723"}});
+    let daily: Body = |_, _| json!({"alert": "daily"});
     let checkout: Body = |ids, _| {
         json!({"address": {"recipient_name": "王师傅", "phone": "02886630890", "region_code": "510104", "line": "红星路二段 70 号"},
                "lines": [{"listing_id": ids.listing_a, "quantity": "10"}]})
@@ -519,6 +524,31 @@ fn routes() -> Vec<Route> {
             // The roles take turns on one copy: producer A removes it, so it is gone for the admin.
             [401, 403, 404, 204, 403, 404],
         ),
+        // Saved searches: buyers keep their own; nobody else sees or changes them.
+        r(
+            M::POST,
+            "/api/v1/saved-searches",
+            Some(saved_search),
+            [401, 201, 403, 403, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/saved-searches",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/saved-searches/{saved_a}",
+            Some(daily),
+            [401, 200, 403, 403, 403, 403],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/saved-searches/{saved_a}",
+            None,
+            [401, 204, 403, 403, 403, 403],
+        ),
         // The taxonomy.
         r(
             M::POST,
@@ -577,7 +607,16 @@ async fn ids(app: &TestApp) -> Ids {
         )
         .await;
     assert_eq!(hook.status, StatusCode::CREATED, "{}", hook.text);
+    let saved = app
+        .post(
+            "/api/v1/saved-searches",
+            Some(&buyer),
+            json!({"name": "洋芋", "query": {"q": "洋芋"}}),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.text);
     Ids {
+        saved_a: saved.body["id"].as_i64().unwrap(),
         webhook_a: hook.body["id"].as_i64().unwrap(),
         request_a: posted.body["request"]["id"].as_i64().unwrap(),
         proposal_a: posted.body["proposals"][0]["id"]
@@ -705,6 +744,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{request_a}", "{id}")
             .replace("{proposal_a}", "{id}")
             .replace("{webhook_a}", "{id}")
+            .replace("{saved_a}", "{id}")
             .replace("/categories/1/", "/categories/{id}/")
             .replace("/999999/", "/{id}/")
             .replace("/regions/511723", "/regions/{code}")

@@ -613,7 +613,24 @@ impl TestApp {
                     .unwrap(),
             )
         };
+        let saved = {
+            use qudao::search::saved::entity::{hit, saved_search};
+            format!(
+                "{:?}\n{:?}",
+                saved_search::Entity::find()
+                    .order_by_asc(saved_search::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+                hit::Entity::find()
+                    .order_by_asc(hit::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap(),
+            )
+        };
         orders
+            + &saved
             + &stats
             + &format!("{:?}", self.aggregate_rows().await)
             + &notify

@@ -12,6 +12,7 @@ mod matching;
 mod notify;
 mod orders;
 mod organizations;
+mod saved_searches;
 mod search;
 mod search_relay;
 mod search_relevance;
