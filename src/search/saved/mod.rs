@@ -172,7 +172,7 @@ mod tests {
         };
         match bad.check(&sample()).unwrap_err() {
             AppError::Validation(f) => {
-                let names: Vec<&str> = f.iter().map(|(k, _)| k.as_str()).collect();
+                let names: Vec<&str> = f.keys().map(|k| k.as_str()).collect();
                 assert_eq!(names, ["query.category_id", "query.radius_km"]);
             }
             other => panic!("{other:?}"),
