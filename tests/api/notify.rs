@@ -29,6 +29,7 @@ on_both_databases!(
     a_producer_hears_once_when_a_sale_leaves_stock_low,
     officials_get_last_weeks_sales_of_their_region_once,
     notices_are_read_and_cleared_on_the_page,
+    saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -1188,4 +1189,121 @@ async fn notices_are_read_and_cleared_on_the_page(backend: Backend) {
         .unwrap();
     assert_eq!(js.status(), StatusCode::OK);
     assert!(js.text().await.unwrap().contains("EventSource"));
+}
+
+async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: Backend) {
+    use qudao::search::relay::{self, Relay, RelayConfig};
+    use qudao::search::saved::alerts::send_digests;
+    use qudao::search::{Engine, SearchService, embedded::EmbeddedEngine};
+
+    let Some(Mailroom {
+        smtp,
+        app,
+        worker,
+        _dir,
+    }) = mailroom(backend).await
+    else {
+        return;
+    };
+    // The embedded index, kept in step by a relay the test drives.
+    let index = tempfile::tempdir().unwrap();
+    let engine = Engine::Embedded(EmbeddedEngine::open(index.path().join("index")).unwrap());
+    let search = SearchService::new(engine, &app.db).await.unwrap();
+    let mut relay = Relay::new(app.db.clone(), search, RelayConfig::default());
+    let mut index_all = async || {
+        while !relay::pending(&app.db).await.unwrap().is_empty() {
+            assert_eq!(relay.run_once().await.unwrap().failed, 0);
+        }
+    };
+    index_all().await;
+
+    let daily = english_buyer(&app, "canteen-digest").await;
+    let instant = crate::saved_searches::buyer_with_email(&app, "canteen-instant", "zh").await;
+    for (token, body) in [
+        (
+            &daily,
+            json!({"name": "Cheap potatoes", "alert": "daily", "query": {"q": "洋芋", "max_price_fen": 300}}),
+        ),
+        (
+            &instant,
+            json!({"name": "便宜洋芋", "query": {"q": "马铃薯", "max_price_fen": 300}}),
+        ),
+    ] {
+        let r = app.post("/api/v1/saved-searches", Some(token), body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let liewa = app.login("coop-liewa").await;
+    let r = app
+        .post(
+            "/api/v1/listings",
+            Some(&liewa),
+            json!({"category_id": app.category_id("potato").await, "title": "列瓦村紫皮马铃薯",
+                   "unit": "jin", "price_fen": 220, "stock": "5000"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let listing = r.body["id"].as_i64().unwrap();
+    index_all().await;
+    drain(&worker).await;
+
+    // The instant alert is out at once, in Chinese.
+    let to = |who: &str| {
+        smtp.messages()
+            .into_iter()
+            .filter(|m| m.to.contains(&format!("{who}@canteen.example")))
+            .collect::<Vec<_>>()
+    };
+    let mails = to("canteen-instant");
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let zh = &mails[0];
+    assert_eq!(zh.subject, "新上架:列瓦村紫皮马铃薯,符合您的搜索“便宜洋芋”");
+    assert!(zh.text.contains("【便宜洋芋】"), "{}", zh.text);
+    assert!(zh.text.contains("列瓦村紫皮马铃薯:¥2.20/斤"), "{}", zh.text);
+    assert!(
+        zh.text.contains(&format!("/listings/{listing}")),
+        "{}",
+        zh.text
+    );
+    assert!(zh.text.contains("/unsubscribe?"), "not an essential email");
+    assert!(
+        zh.html.contains("<strong>列瓦村紫皮马铃薯</strong>"),
+        "{}",
+        zh.html
+    );
+
+    // The daily one waits for the day to end, then goes once, however many sweepers race.
+    assert!(to("canteen-digest").is_empty());
+    let now = chrono::Utc::now();
+    assert_eq!(send_digests(&app.db, now).await.unwrap(), 0);
+    let tomorrow = now + chrono::Duration::days(1);
+    let (a, b) = tokio::join!(
+        send_digests(&app.db, tomorrow),
+        send_digests(&app.db, tomorrow)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(send_digests(&app.db, tomorrow).await.unwrap(), 0);
+    drain(&worker).await;
+    let mails = to("canteen-digest");
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let en = &mails[0];
+    let day = qudao::stats::domain::local_date(now);
+    assert_eq!(
+        en.subject,
+        format!("Your saved searches on {day}: 1 new listing")
+    );
+    assert!(en.text.contains("[Cheap potatoes]"), "{}", en.text);
+    assert!(
+        en.text
+            .contains("列瓦村紫皮马铃薯: ¥2.20 per jin (500 g), "),
+        "{}",
+        en.text
+    );
+    assert!(
+        en.text.contains("No more saved-search alerts: "),
+        "{}",
+        en.text
+    );
+    assert!(en.html.contains("<h3"), "{}", en.html);
+    let notices = app.get("/api/v1/notifications", Some(&daily)).await.body;
+    assert_eq!(notices["items"][0]["topic"], "search.digest", "{notices}");
 }
