@@ -271,6 +271,7 @@ impl Worker {
             to_name: u.display_name,
             message_id: message_id(event_id, user_id, &self.domain),
             rendered,
+            unsubscribe: payload["vars"]["unsubscribe"].as_str().map(str::to_string),
         };
         self.mailer.send(&self.from, &mail).await
     }

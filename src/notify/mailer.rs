@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -25,6 +26,50 @@ pub struct Outgoing {
     /// The same for every attempt at the same notice, so duplicates can be recognised.
     pub message_id: String,
     pub rendered: Rendered,
+    /// The signed unsubscribe link of a non-essential email, offered to mail clients as
+    /// `List-Unsubscribe` with one-click (RFC 8058).
+    pub unsubscribe: Option<String>,
+}
+
+/// `List-Unsubscribe: <link>`.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(
+            s.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .into(),
+        ))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`: the link may be POSTed to directly.
+#[derive(Debug, Clone)]
+struct OneClick;
+
+impl Header for OneClick {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(OneClick)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
 }
 
 impl Mailer {
@@ -53,15 +98,20 @@ impl Mailer {
             Some(mail.to_name.clone()),
             mail.to.parse().context("the recipient address")?,
         );
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from)
             .to(to)
             .subject(&mail.rendered.subject)
-            .message_id(Some(mail.message_id.clone()))
-            .multipart(MultiPart::alternative_plain_html(
-                mail.rendered.text.clone(),
-                mail.rendered.html.clone(),
-            ))?;
+            .message_id(Some(mail.message_id.clone()));
+        if let Some(link) = &mail.unsubscribe {
+            builder = builder
+                .header(ListUnsubscribe(link.clone()))
+                .header(OneClick);
+        }
+        let message = builder.multipart(MultiPart::alternative_plain_html(
+            mail.rendered.text.clone(),
+            mail.rendered.html.clone(),
+        ))?;
         match self {
             Mailer::Files(t) => {
                 t.send(message).await?;

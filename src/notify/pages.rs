@@ -81,11 +81,19 @@ pub async fn confirm_page(
     page(&state, &headers, status, &link, false)
 }
 
+/// The confirming button's form, or a mail client's one-click POST to the link itself
+/// (RFC 8058: the fields in the query, `List-Unsubscribe=One-Click` as the body).
 pub async fn unsubscribe(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(link): Form<Link>,
+    Query(in_link): Query<Link>,
+    Form(in_form): Form<Link>,
 ) -> Response {
+    let link = if in_form.sig.is_empty() {
+        in_link
+    } else {
+        in_form
+    };
     if !link.valid(&state) {
         return page(&state, &headers, StatusCode::BAD_REQUEST, &link, false);
     }

@@ -122,6 +122,9 @@ struct Mail {
     to: String,
     subject: String,
     message_id: String,
+    /// `List-Unsubscribe` and `List-Unsubscribe-Post`, empty when absent.
+    list_unsubscribe: String,
+    one_click: String,
     text: String,
     html: String,
 }
@@ -142,6 +145,8 @@ impl Mail {
             to: header("To"),
             subject: header("Subject"),
             message_id: header("Message-ID"),
+            list_unsubscribe: header("List-Unsubscribe"),
+            one_click: header("List-Unsubscribe-Post"),
             text: part("text/plain"),
             html: part("text/html"),
         }
@@ -264,7 +269,7 @@ async fn order_emails_reach_each_side_in_their_language(backend: Backend) {
     assert!(m.text.contains(&format!("订单 #{order_id}")), "{}", m.text);
     assert!(m.html.contains("查看订单"), "{}", m.html);
     assert!(
-        !m.text.contains("/unsubscribe"),
+        !m.text.contains("/unsubscribe") && m.list_unsubscribe.is_empty(),
         "order emails are essential"
     );
     assert!(
@@ -688,6 +693,26 @@ async fn proposal_emails_carry_a_working_unsubscribe_link(backend: Backend) {
     assert!(r.text().await.unwrap().contains("已退订"));
     assert!(!wants(producer.clone()).await);
     assert!(wants(buyer.clone()).await, "only the producer unsubscribed");
+
+    // Mail clients offer the same link as a one-click unsubscribe (RFC 8058).
+    let to_buyer = mails.iter().find(|m| m.to.contains("buyer@")).unwrap();
+    assert_eq!(to_buyer.one_click, "List-Unsubscribe=One-Click");
+    let link = to_buyer
+        .list_unsubscribe
+        .strip_prefix('<')
+        .and_then(|l| l.strip_suffix('>'))
+        .unwrap_or_else(|| panic!("{to_buyer:?}"));
+    let path = &link[link.find("/unsubscribe?").expect("the unsubscribe link")..];
+    let r = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!wants(buyer.clone()).await);
 
     // The buyer turns them off in their settings; a decline then reaches both in the app only.
     let r = app
