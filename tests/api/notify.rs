@@ -807,6 +807,35 @@ async fn a_worker_stopped_mid_batch_leaves_its_rows_to_another(backend: Backend)
         mails.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!((mails.len(), ids.len()), (3, 3), "every email, once");
     assert!(emails(&app).await.iter().all(|r| r.delivered_at.is_some()));
+
+    // A worker that dies after the SMTP server took its emails, before it marked them sent:
+    // its rows stay leased to it, as they were when it died.
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::DeliveredAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(outbox::Column::LockedBy, Expr::value("died-after-sending"))
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Some(chrono::Utc::now() + lease)),
+        )
+        .filter(outbox::Column::Channel.eq("email"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(worker.run_once().await.unwrap().sent, 0);
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    drain(&worker).await;
+    // At least once: each email went again, as a duplicate its reader's mail program can
+    // recognise by its Message-ID, and no more than that.
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 6, "{mails:?}");
+    for id in &ids {
+        let copies = mails.iter().filter(|m| m.message_id == *id).count();
+        assert_eq!(copies, 2, "{id}");
+    }
+    assert!(emails(&app).await.iter().all(|r| r.delivered_at.is_some()));
 }
 
 /// Reads a live stream until `needle` appears (at most 15 s); returns what was read.
