@@ -69,6 +69,26 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
     .await
 }
 
+/// Begins a write transaction that no other process holds for the same `key` until it ends:
+/// a PostgreSQL transaction-level advisory lock (SQLite's write lock already excludes every
+/// other writer). For "do it once" jobs that check before they write.
+pub async fn exclusive_txn(
+    db: &DatabaseConnection,
+    key: i64,
+) -> Result<DatabaseTransaction, DbErr> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let txn = write_txn(db).await?;
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(txn)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

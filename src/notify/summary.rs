@@ -2,7 +2,7 @@
 //! covers the week before, and each official hears what sales brought to their own region.
 
 use chrono::{DateTime, Datelike, Duration, Utc};
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use serde_json::json;
 
 use crate::catalog::domain::{RegionLevel, region_level};
@@ -28,22 +28,27 @@ pub fn previous_week(now: DateTime<Utc>) -> (i64, i32, i32) {
     )
 }
 
+/// The advisory lock key of writing the weekly summary.
+const LOCK_KEY: i64 = 0x7175_6461_6f77_6b31; // "qudaowk1"
+
 /// Writes the summary event of last week unless it was written already; true if it wrote it.
-pub async fn enqueue_if_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bool, DbErr> {
+/// Instances asking at the same moment take turns, so the week is written once.
+pub async fn enqueue_if_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bool, DbErr> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let (week, from, to) = previous_week(now);
+    let txn = crate::db::exclusive_txn(db, LOCK_KEY).await?;
     let written = outbox::Entity::find()
         .filter(outbox::Column::Channel.eq(Channel::Notify.as_str()))
         .filter(outbox::Column::Topic.eq(TOPIC))
         .filter(outbox::Column::AggregateId.eq(week))
-        .one(db)
+        .one(&txn)
         .await?
         .is_some();
     if written {
         return Ok(false);
     }
     enqueue(
-        db,
+        &txn,
         Event {
             channel: Channel::Notify,
             topic: TOPIC,
@@ -53,6 +58,7 @@ pub async fn enqueue_if_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Re
         },
     )
     .await?;
+    txn.commit().await?;
     Ok(true)
 }
 
