@@ -200,6 +200,9 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
         deliver_after: chrono::Duration::days(state.settings.deliver_after_days),
         complete_after: chrono::Duration::days(state.settings.complete_after_days),
     };
+    // Signs the unsubscribe links of digests; filled in at start-up.
+    let secret = state.settings.secret.clone().unwrap_or_default();
+    let public_url = state.settings.public_url();
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
@@ -221,6 +224,11 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                         Ok(0) => {}
                         Ok(n) => tracing::info!(digests = n, "wrote saved-search digests"),
                         Err(e) => tracing::warn!(error = ?e, "saved-search digests failed; will retry"),
+                    }
+                    match crate::notify::digest::send_due(&state.db, chrono::Utc::now(), &public_url, &secret).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(digests = n, "wrote daily digests"),
+                        Err(e) => tracing::warn!(error = ?e, "daily digests failed; will retry"),
                     }
                 }
                 let rules = crate::matching::service::Rules::of(&state);

@@ -12,6 +12,7 @@ mod m20261130_000006_create_notifications;
 mod m20261130_000007_create_webhooks;
 mod m20261130_000008_create_notification_preferences;
 mod m20261130_000009_create_saved_searches;
+mod m20261130_000010_add_digests;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_create_webhooks::Migration),
             Box::new(m20261130_000008_create_notification_preferences::Migration),
             Box::new(m20261130_000009_create_saved_searches::Migration),
+            Box::new(m20261130_000010_add_digests::Migration),
         ]
     }
 }

@@ -165,10 +165,13 @@ impl Worker {
     async fn fan_out(&self, event: &outbox::Model) -> anyhow::Result<bool> {
         let txn = crate::db::write_txn(&self.db).await?;
         let now = Utc::now();
+        let kind = preferences::kind_of(&event.topic);
         for n in notices(&txn, event, &self.public_url).await? {
             let r = self
                 .messages
                 .render(&n.message, &n.user.language, &n.vars)?;
+            let choice = preferences::choice(&txn, n.user.id, kind).await?;
+            let email = n.user.email.is_some() && choice.email;
             notification::Entity::insert(notification::ActiveModel {
                 user_id: Set(n.user.id),
                 event_id: Set(event.id),
@@ -177,6 +180,7 @@ impl Worker {
                 body: Set(r.text),
                 link: Set(Some(n.link.clone())),
                 read_at: Set(None),
+                digest_pending: Set(email && choice.digest),
                 created_at: Set(now),
                 ..Default::default()
             })
@@ -186,8 +190,7 @@ impl Worker {
             ])
             .exec(&txn)
             .await?;
-            let kind = preferences::kind_of(&event.topic);
-            if n.user.email.is_some() && preferences::wants_email(&txn, n.user.id, kind).await? {
+            if email && !choice.digest {
                 let mut vars = n.vars.clone();
                 if preferences::optional(kind) {
                     vars["unsubscribe"] = json!(preferences::unsubscribe_link(
@@ -255,7 +258,11 @@ impl Worker {
     async fn send(&self, row: &outbox::Model) -> anyhow::Result<()> {
         let payload: serde_json::Value = serde_json::from_str(&row.payload)?;
         let user_id = payload["user_id"].as_i64().unwrap_or(0);
-        let event_id = payload["event_id"].as_i64().unwrap_or(0);
+        // Emails of one event share its id; a digest has its own key.
+        let key = match payload["key"].as_str() {
+            Some(k) => k.to_string(),
+            None => payload["event_id"].as_i64().unwrap_or(0).to_string(),
+        };
         let Some(u) = user::Entity::find_by_id(user_id).one(&self.db).await? else {
             return Ok(());
         };
@@ -269,7 +276,7 @@ impl Worker {
         let mail = Outgoing {
             to,
             to_name: u.display_name,
-            message_id: message_id(event_id, user_id, &self.domain),
+            message_id: message_id(&key, user_id, &self.domain),
             rendered,
             unsubscribe: payload["vars"]["unsubscribe"].as_str().map(str::to_string),
         };
@@ -301,7 +308,8 @@ impl Worker {
     }
 }
 
-/// The Message-ID of the email about `event_id` to `user_id`: the same on every attempt.
-pub fn message_id(event_id: i64, user_id: i64, domain: &str) -> String {
-    format!("<qudao.{event_id}.{user_id}@{domain}>")
+/// The Message-ID of the email about `key` (an event id, or a digest's key) to `user_id`:
+/// the same on every attempt.
+pub fn message_id(key: &str, user_id: i64, domain: &str) -> String {
+    format!("<qudao.{key}.{user_id}@{domain}>")
 }

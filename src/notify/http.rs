@@ -490,13 +490,16 @@ async fn delete_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Whether emails of one kind are wanted.
+/// Whether emails of one kind are wanted, and how.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct KindPreference {
     /// `order` or `proposal`.
     pub kind: String,
     pub email: bool,
-    /// Essential emails carry no unsubscribe link (they may still be turned off here).
+    /// Gathered into one email a day (never for essential kinds).
+    pub digest: bool,
+    /// Essential emails carry no unsubscribe link (they may still be turned off here) and
+    /// are always sent at once.
     #[serde(default)]
     pub essential: bool,
 }
@@ -507,9 +510,11 @@ async fn preference_views(
 ) -> AppResult<Vec<KindPreference>> {
     let mut out = Vec::new();
     for (kind, essential) in KINDS {
+        let choice = preferences::choice(db, user_id, kind).await?;
         out.push(KindPreference {
             kind: kind.into(),
-            email: preferences::wants_email(db, user_id, kind).await?,
+            email: choice.email,
+            digest: choice.digest,
             essential,
         });
     }
@@ -525,14 +530,18 @@ async fn get_preferences(
     Ok(Json(preference_views(&state.db, actor.id()).await?))
 }
 
-/// One kind to change.
+/// One kind to change; what is left out stays as it was.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreferenceChange {
     pub kind: String,
-    pub email: bool,
+    pub email: Option<bool>,
+    /// One email a day instead of one per event.
+    pub digest: Option<bool>,
 }
 
-/// `{"preferences": [{"kind": "proposal", "email": false}]}`: the kinds to change.
+/// `{"preferences": [{"kind": "proposal", "email": true, "digest": true}]}`: the kinds to
+/// change.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PreferenceChanges {
     pub preferences: Vec<PreferenceChange>,
@@ -562,12 +571,18 @@ async fn set_preferences(
                 "unknown",
                 format!("kinds are {}", KINDS.map(|(k, _)| k).join(", ")),
             );
+        } else if c.digest == Some(true) && !preferences::optional(&c.kind) {
+            v.add(
+                "digest",
+                "essential",
+                format!("{} emails are essential and always sent at once", c.kind),
+            );
         }
     }
     v.finish()?;
     let txn = crate::db::write_txn(&state.db).await?;
     for c in &changes {
-        preferences::set_email(&txn, actor.id(), &c.kind, c.email).await?;
+        preferences::set(&txn, actor.id(), &c.kind, c.email, c.digest).await?;
     }
     txn.commit().await?;
     Ok(Json(preference_views(&state.db, actor.id()).await?))

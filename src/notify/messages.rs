@@ -79,6 +79,7 @@ impl Messages {
         message!(env, "low_stock");
         message!(env, "weekly");
         message!(env, "saved_search");
+        message!(env, "digest");
         Ok(Messages { env })
     }
 

@@ -4,6 +4,7 @@
 //! `data/outbox/` by default) and those webhooks over HTTPS, at least once, with retries and
 //! backoff, marking a delivery dead after its last attempt for an admin to retry.
 
+pub mod digest;
 pub mod dispatcher;
 pub mod entity;
 pub mod http;

@@ -97,7 +97,7 @@ pub async fn unsubscribe(
     if !link.valid(&state) {
         return page(&state, &headers, StatusCode::BAD_REQUEST, &link, false);
     }
-    match preferences::set_email(&state.db, link.user, &link.kind, false).await {
+    match preferences::set(&state.db, link.user, &link.kind, Some(false), None).await {
         Ok(()) => page(&state, &headers, StatusCode::OK, &link, true),
         Err(e) => crate::error::AppError::from(e).into_response(),
     }

@@ -31,37 +31,61 @@ pub fn optional(kind: &str) -> bool {
     !KINDS.iter().any(|(k, essential)| *k == kind && *essential)
 }
 
-/// Whether `user_id` wants emails about `kind` (yes unless they said no).
-pub async fn wants_email(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    kind: &str,
-) -> Result<bool, DbErr> {
+/// What a person chose about the emails of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    /// Emails at all (yes unless they said no).
+    pub email: bool,
+    /// Gathered into one a day rather than one by one (only for kinds that are not essential).
+    pub digest: bool,
+}
+
+impl Default for Choice {
+    fn default() -> Self {
+        Choice {
+            email: true,
+            digest: false,
+        }
+    }
+}
+
+/// What `user_id` chose about emails of `kind`.
+pub async fn choice(db: &impl ConnectionTrait, user_id: i64, kind: &str) -> Result<Choice, DbErr> {
     Ok(preference::Entity::find()
         .filter(preference::Column::UserId.eq(user_id))
         .filter(preference::Column::Topic.eq(kind))
         .one(db)
         .await?
-        .is_none_or(|p| p.email))
+        .map_or_else(Choice::default, |p| Choice {
+            email: p.email,
+            digest: p.digest && optional(kind),
+        }))
 }
 
-/// Records whether `user_id` wants emails about `kind`.
-pub async fn set_email(
+/// Records what `user_id` chose about `kind`; what is `None` stays as it was.
+pub async fn set(
     db: &impl ConnectionTrait,
     user_id: i64,
     kind: &str,
-    email: bool,
+    email: Option<bool>,
+    digest: Option<bool>,
 ) -> Result<(), DbErr> {
+    let now = choice(db, user_id, kind).await?;
     preference::Entity::insert(preference::ActiveModel {
         user_id: Set(user_id),
         topic: Set(kind.to_string()),
-        email: Set(email),
+        email: Set(email.unwrap_or(now.email)),
+        digest: Set(digest.unwrap_or(now.digest)),
         updated_at: Set(Utc::now()),
         ..Default::default()
     })
     .on_conflict(
         OnConflict::columns([preference::Column::UserId, preference::Column::Topic])
-            .update_columns([preference::Column::Email, preference::Column::UpdatedAt])
+            .update_columns([
+                preference::Column::Email,
+                preference::Column::Digest,
+                preference::Column::UpdatedAt,
+            ])
             .to_owned(),
     )
     .exec(db)

@@ -44,6 +44,12 @@ pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&offset).date_naive()
 }
 
+/// The instant in UTC when the Beijing day holding `t` began.
+pub fn day_start(t: DateTime<Utc>) -> DateTime<Utc> {
+    let midnight = local_date(t).and_hms_opt(0, 0, 0).expect("midnight exists");
+    (midnight - chrono::Duration::hours(8)).and_utc()
+}
+
 /// A date as the integer `yyyymmdd`, the form facts store and filter on.
 pub fn day_key(d: NaiveDate) -> i32 {
     d.year() * 10_000 + d.month() as i32 * 100 + d.day() as i32
@@ -334,6 +340,21 @@ pub fn progress_bp(actual: i64, target: i64) -> Option<i64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn days_begin_at_midnight_in_beijing() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // 2026-11-30 01:00 in Beijing is 2026-11-29 17:00 UTC.
+        assert_eq!(
+            day_start(t("2026-11-29T17:00:00Z")),
+            t("2026-11-29T16:00:00Z")
+        );
+        // 2026-11-30 23:59 in Beijing.
+        assert_eq!(
+            day_start(t("2026-11-30T15:59:00Z")),
+            t("2026-11-29T16:00:00Z")
+        );
+    }
 
     #[test]
     fn periods_parse_and_print() {

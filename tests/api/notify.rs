@@ -30,6 +30,7 @@ on_both_databases!(
     officials_get_last_weeks_sales_of_their_region_once,
     notices_are_read_and_cleared_on_the_page,
     saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest,
+    a_daily_digest_gathers_the_emails_of_a_kind,
 );
 
 /// An SMTP server process writing what it receives into a maildir.
@@ -1361,4 +1362,155 @@ async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: 
     assert!(en.html.contains("<h3"), "{}", en.html);
     let notices = app.get("/api/v1/notifications", Some(&daily)).await.body;
     assert_eq!(notices["items"][0]["topic"], "search.digest", "{notices}");
+}
+
+async fn a_daily_digest_gathers_the_emails_of_a_kind(backend: Backend) {
+    use qudao::notify::digest::send_due;
+    let Some(Mailroom {
+        smtp,
+        app,
+        worker,
+        _dir,
+    }) = mailroom(backend).await
+    else {
+        return;
+    };
+    let producer = app.login("coop-panshi").await;
+    let put = |body: serde_json::Value| {
+        let (app, producer) = (&app, &producer);
+        async move {
+            app.call(
+                reqwest::Method::PUT,
+                "/api/v1/notification-preferences",
+                Some(producer),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // Orders are essential: always at once.
+    let r = put(json!({"preferences": [{"kind": "order", "digest": true}]})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.fields(), ["digest"]);
+    let r = put(json!({"preferences": [{"kind": "proposal", "digest": true}]})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let proposal_choice = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "proposal")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        proposal_choice,
+        json!({"kind": "proposal", "email": true, "digest": true, "essential": false})
+    );
+
+    // A canteen's request is matched with 盘石村's rice: the buyer hears at once, the
+    // producer only in the app until the day is over.
+    let org = app.organization_of(&producer).await;
+    let rice = app.listings_of(org).await[0];
+    let r = app
+        .patch(
+            &format!("/api/v1/listings/{rice}"),
+            Some(&producer),
+            json!({"season_start": null, "season_end": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let buyer = app.login("buyer").await;
+    let posted = app
+        .post(
+            "/api/v1/purchase-requests",
+            Some(&buyer),
+            crate::helpers::purchase_request(app.category_id("rice").await),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let proposal = posted.body["proposals"][0]["id"]
+        .as_i64()
+        .expect("a proposal");
+    drain(&worker).await;
+    let to_producer = || {
+        smtp.messages()
+            .into_iter()
+            .filter(|m| m.to.contains("coop-panshi@"))
+            .collect::<Vec<_>>()
+    };
+    assert!(smtp.messages().iter().any(|m| m.to.contains("buyer@")));
+    assert!(to_producer().is_empty());
+    let notices = app.get("/api/v1/notifications", Some(&producer)).await.body;
+    let title = notices["items"][0]["title"].as_str().unwrap().to_string();
+    assert_eq!(
+        title,
+        format!("撮合方案 #{proposal}(2000 斤)有新的撮合方案")
+    );
+
+    // The next day, one digest, however many instances ask at once.
+    let now = chrono::Utc::now();
+    assert_eq!(
+        send_due(&app.db, now, "https://qudao.example", "s")
+            .await
+            .unwrap(),
+        0
+    );
+    let tomorrow = now + chrono::Duration::days(1);
+    let (a, b) = tokio::join!(
+        send_due(&app.db, tomorrow, "https://qudao.example", "s"),
+        send_due(&app.db, tomorrow, "https://qudao.example", "s")
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    drain(&worker).await;
+    let mails = to_producer();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    let day = qudao::stats::domain::local_date(now);
+    assert_eq!(m.subject, format!("渠道每日摘要({day}):1 条未读通知"));
+    assert!(m.text.contains(&format!("- {title}")), "{}", m.text);
+    assert!(
+        m.text
+            .contains("不想再收到撮合方案通知邮件:https://qudao.example/unsubscribe?"),
+        "{}",
+        m.text
+    );
+    assert!(m.html.contains(&title), "{}", m.html);
+    assert!(
+        m.message_id.starts_with("<qudao.digest-"),
+        "{}",
+        m.message_id
+    );
+    assert!(m.list_unsubscribe.contains("kind=proposal"), "{m:?}");
+
+    // What the producer has read in the app by then needs no email.
+    let r = app
+        .post(
+            &format!("/api/v1/proposals/{proposal}/decline"),
+            Some(&buyer),
+            json!({"reason": "价格再谈"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    drain(&worker).await;
+    let r = app
+        .get("/api/v1/notifications?unread=true", Some(&producer))
+        .await;
+    assert_eq!(
+        r.body["items"][0]["topic"], "proposal.declined",
+        "{}",
+        r.text
+    );
+    let r = app
+        .post("/api/v1/notifications/read-all", Some(&producer), json!({}))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let later = tomorrow + chrono::Duration::days(1);
+    assert_eq!(
+        send_due(&app.db, later, "https://qudao.example", "s")
+            .await
+            .unwrap(),
+        0
+    );
+    drain(&worker).await;
+    assert_eq!(to_producer().len(), 1);
 }

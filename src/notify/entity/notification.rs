@@ -14,6 +14,8 @@ pub struct Model {
     pub body: String,
     pub link: Option<String>,
     pub read_at: Option<DateTimeUtc>,
+    /// Its email waits for the person's daily digest.
+    pub digest_pending: bool,
     pub created_at: DateTimeUtc,
 }
 

@@ -10,6 +10,8 @@ pub struct Model {
     /// The kind of event: the topic before its first dot (`order`, `proposal`).
     pub topic: String,
     pub email: bool,
+    /// Gather these emails into one a day instead of sending each at once.
+    pub digest: bool,
     pub updated_at: DateTimeUtc,
 }
 

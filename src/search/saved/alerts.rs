@@ -23,7 +23,7 @@ use crate::outbox::{Channel, Event, enqueue};
 use crate::search::document::SearchDocument;
 use crate::search::query::SearchRequest;
 use crate::search::{SearchEngine, SearchService};
-use crate::stats::domain::local_date;
+use crate::stats::domain::{day_start, local_date};
 
 /// The topic of an instant alert.
 pub const MATCH_TOPIC: &str = "search.match";
@@ -150,19 +150,11 @@ pub async fn after_indexing(
     Ok(new)
 }
 
-/// The instant in UTC when the Beijing day holding `now` began.
-fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
-    let midnight = local_date(now)
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists");
-    (midnight - Duration::hours(8)).and_utc()
-}
-
 /// Writes one digest event per person whose daily saved searches found listings before
 /// today (Beijing time) that no digest has carried yet; returns how many were written. Safe
 /// to run in several processes: a digest is written only by whoever marks all its hits.
 pub async fn send_digests(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize, DbErr> {
-    let before = start_of_day(now);
+    let before = day_start(now);
     let waiting = || {
         hit::Entity::find()
             .filter(hit::Column::SentAt.is_null())
@@ -231,24 +223,4 @@ pub async fn send_digests(db: &DatabaseConnection, now: DateTime<Utc>) -> Result
         txn.commit().await?;
     }
     Ok(written)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_begin_at_midnight_in_beijing() {
-        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        // 2026-11-30 01:00 in Beijing is 2026-11-29 17:00 UTC.
-        assert_eq!(
-            start_of_day(t("2026-11-29T17:00:00Z")),
-            t("2026-11-29T16:00:00Z")
-        );
-        // 2026-11-30 23:59 in Beijing.
-        assert_eq!(
-            start_of_day(t("2026-11-30T15:59:00Z")),
-            t("2026-11-29T16:00:00Z")
-        );
-    }
 }
