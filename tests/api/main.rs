@@ -7,6 +7,7 @@ mod accounts;
 mod authorization;
 mod bad_input;
 mod binary;
+mod browser;
 mod listings;
 mod matching;
 mod notify;

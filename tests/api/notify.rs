@@ -1514,3 +1514,40 @@ async fn a_daily_digest_gathers_the_emails_of_a_kind(backend: Backend) {
     drain(&worker).await;
     assert_eq!(to_producer().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_notices_appear_live_in_a_real_browser() {
+    let Some(browser) = crate::browser::Browser::start(360).await else {
+        return;
+    };
+    let Some(app) = spawn_app_with(Backend::Sqlite, |_| {}).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path())).unwrap();
+    // The producer signs in on the page and opens their notices on a phone-sized screen.
+    let (org, producer, _) = staffed_org(&app).await;
+    browser
+        .goto(&format!("{}/login?next=/notifications", app.address))
+        .await;
+    browser.type_into("#username", &producer).await;
+    browser
+        .type_into("#password", crate::helpers::PASSWORD)
+        .await;
+    browser.click("form.sign-in button").await;
+    assert!(
+        browser.url().await.ends_with("/notifications"),
+        "{}",
+        browser.url().await
+    );
+    assert_eq!(browser.text("#unread").await, "0");
+
+    // A buyer orders; the notice shows up on the open page without reloading it.
+    let buyer = english_buyer(&app, "canteen-live-browser").await;
+    let order_id = order_one(&app, &buyer, org, "live-browser").await;
+    drain(&worker).await;
+    browser
+        .wait_for_text("#notices", &format!("订单 #{order_id} 收到新订单"))
+        .await;
+    browser.wait_for_text("#unread", "1").await;
+}

@@ -1,0 +1,192 @@
+//! A real headless Chromium, driven over the W3C WebDriver protocol through chromedriver,
+//! for tests of what people see in their browser. Without chromedriver the tests are skipped
+//! and say so, unless `QUDAO_REQUIRE_BROWSER` is set (as CI does), when they fail.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The W3C key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process with one headless browser session.
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium `width` pixels wide, or `None` (saying
+    /// why) when this machine has no chromedriver and CI does not require one.
+    pub async fn start(width: u32) -> Option<Browser> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = match Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("QUDAO_REQUIRE_BROWSER").is_none(),
+                    "QUDAO_REQUIRE_BROWSER is set but chromedriver does not run: {e}"
+                );
+                eprintln!(
+                    "skipped: chromedriver is not installed (apt-get install chromium chromium-driver), so the browser test did not run"
+                );
+                return None;
+            }
+        };
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                format!("--window-size={width},900"), "--lang=zh-CN",
+            ]},
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {r}"))
+            .to_string();
+        Some(Browser {
+            driver,
+            http,
+            session: format!("{base}/session/{session}"),
+        })
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let req = self.http.request(method, format!("{}{path}", self.session));
+        let req = if body.is_null() { req } else { req.json(&body) };
+        let r: Value = req.send().await.unwrap().json().await.unwrap();
+        if r["value"]["error"].is_string() {
+            panic!("WebDriver {path}: {}", r["value"]);
+        }
+        r["value"].clone()
+    }
+
+    /// Opens `url` and waits for it to load.
+    pub async fn goto(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", json!({"url": url}))
+            .await;
+    }
+
+    /// The first element matching a CSS selector.
+    pub async fn find(&self, css: &str) -> String {
+        let v = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    /// Types into an element.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            json!({"text": text}),
+        )
+        .await;
+    }
+
+    /// Clicks an element.
+    pub async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            json!({}),
+        )
+        .await;
+    }
+
+    /// The visible text of an element.
+    pub async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.command(
+            reqwest::Method::GET,
+            &format!("/element/{el}/text"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    /// The address of the page shown.
+    pub async fn url(&self) -> String {
+        self.command(reqwest::Method::GET, "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits up to 15 s until the text of `css` contains `needle`; returns that text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never showed {needle:?}; it shows {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ends the session (closing Chromium), then stops chromedriver.
+        let session = self.session.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                reqwest::Client::new().delete(session).send().await.ok();
+            });
+        })
+        .join()
+        .ok();
+        self.driver.kill().ok();
+        self.driver.wait().ok();
+    }
+}
