@@ -283,8 +283,19 @@ pub fn edge(
     (di, d): (usize, &Demand),
     (si, s): (usize, &Supply),
 ) -> Option<Edge> {
-    if !cats.within(s.category_id, d.category_id)
-        || s.grade > d.min_grade
+    if !cats.within(s.category_id, d.category_id) {
+        return None;
+    }
+    same_category_edge(params, (di, d), (si, s))
+}
+
+/// [`edge`] for a supply already known to lie in the demand's category or below it.
+fn same_category_edge(
+    params: &Params,
+    (di, d): (usize, &Demand),
+    (si, s): (usize, &Supply),
+) -> Option<Edge> {
+    if s.grade > d.min_grade
         || is_weight(d.unit) != is_weight(s.unit)
         || !price_within(s.price_fen, s.unit, d.max_price_fen, d.unit)
         || !in_season(s.season, d.delivery_month)
@@ -352,6 +363,12 @@ pub struct Market {
     cells: HashMap<(i64, i32, i32), Vec<usize>>,
 }
 
+/// A candidate supply of a demand while a batch chooses: its cost key and supply index.
+type Candidate = (i64, u32);
+
+/// A demand's batch edges and the reserve held back for it.
+type Picked = (Vec<Edge>, Vec<Edge>);
+
 /// Grid cells are this many degrees on a side.
 const CELL_DEG: f64 = 0.5;
 
@@ -382,7 +399,21 @@ impl Market {
 
     /// Every usable edge of demand `di`, cheapest first (ties by supply id).
     pub fn candidates(&self, params: &Params, di: usize, d: &Demand) -> Vec<Edge> {
+        let mut out = self.usable_edges(params, di, d);
+        // Supplies are kept in id order, so their index breaks ties as their id would.
+        out.sort_unstable_by_key(|e| (e.key, e.supply));
+        out
+    }
+
+    /// Every usable edge of demand `di`, in the order the grid is scanned.
+    fn usable_edges(&self, params: &Params, di: usize, d: &Demand) -> Vec<Edge> {
         let mut out = Vec::new();
+        self.scan(params, di, d, |e| out.push(e));
+        out
+    }
+
+    /// Calls `found` with every usable edge of demand `di`, in the order the grid is scanned.
+    fn scan(&self, params: &Params, di: usize, d: &Demand, mut found: impl FnMut(Edge)) {
         let reach_deg = d.max_distance_m as f64 / 111_000.0 + 0.01;
         let lng_reach = reach_deg / d.at.lat.to_radians().cos().max(0.05);
         let (lat0, lat1) = (
@@ -403,8 +434,9 @@ impl Market {
                     if d.at.chord2(&s.at) > limit2 {
                         continue;
                     }
-                    if let Some(e) = edge(&self.categories, params, (di, d), (si, s)) {
-                        out.push(e);
+                    // The cells scanned hold the demand's category and those below it only.
+                    if let Some(e) = same_category_edge(params, (di, d), (si, s)) {
+                        found(e);
                     }
                 }
             };
@@ -425,8 +457,49 @@ impl Market {
                 }
             }
         }
-        out.sort_unstable_by_key(|e| (e.key, self.supplies[e.supply].id));
-        out
+    }
+
+    /// The edges a batch starts with for demand `d` (as demand 0), and those it holds in
+    /// reserve for when they do not fill it: see [`Market::pick`].
+    fn batch_edges(&self, params: &Params, d: &Demand) -> Picked {
+        // Only the cost and the supply while choosing: a market has millions of pairs.
+        let mut all: Vec<Candidate> = Vec::new();
+        self.scan(params, 0, d, |e| all.push((e.key, e.supply as u32)));
+        let (first, rest) = self.pick(params, all);
+        let (later, _) = self.pick(params, rest);
+        let edges = |chosen: Vec<Candidate>| -> Vec<Edge> {
+            chosen
+                .into_iter()
+                .filter_map(|(_, si)| {
+                    same_category_edge(params, (0, d), (si as usize, &self.supplies[si as usize]))
+                })
+                .collect()
+        };
+        (edges(first), edges(later))
+    }
+
+    /// Splits candidates (cost, supply): all of them when there are at most
+    /// `2 × per_demand`; otherwise the `per_demand` cheapest and `per_demand` more spread
+    /// evenly over the rest in cost order, so that the flow can reach far supplies too when
+    /// near ones are taken. The second part is what was not picked, in cost order.
+    fn pick(&self, params: &Params, mut all: Vec<Candidate>) -> (Vec<Candidate>, Vec<Candidate>) {
+        let per_demand = params.candidates_per_demand.max(1);
+        if all.len() <= 2 * per_demand {
+            return (all, Vec::new());
+        }
+        // Supplies are kept in id order, so their index breaks ties as their id would.
+        all.sort_unstable();
+        let rest = all.len() - per_demand;
+        let mut picked = vec![false; all.len()];
+        picked[..per_demand].iter_mut().for_each(|p| *p = true);
+        for j in 0..per_demand {
+            picked[per_demand + rest * j / per_demand] = true;
+        }
+        let (mut first, mut left) = (Vec::with_capacity(2 * per_demand), Vec::new());
+        for (c, p) in all.into_iter().zip(picked) {
+            if p { first.push(c) } else { left.push(c) }
+        }
+        (first, left)
     }
 }
 
@@ -569,101 +642,142 @@ pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
     let mut demands = demands.to_vec();
     demands.sort_by_key(|d| d.id);
     let demands = &demands[..];
-    // Candidates, cheapest first: at most `candidates_per_demand` each to begin with; more
-    // are added below for demands the cheapest ones cannot fill.
-    let chunk = params.candidates_per_demand.max(1);
-    let mut edges: Vec<Edge> = Vec::new();
-    // Every demand's candidate supplies, cheapest first; the first chunk goes in at once,
-    // the rest only when a demand still reaches out for more (below).
-    let mut pool: Vec<Vec<u32>> = vec![Vec::new(); demands.len()];
-    let mut cursor: Vec<usize> = vec![0; demands.len()];
-    for (di, d) in demands.iter().enumerate() {
-        if d.quantity.milli() <= 0 {
-            continue;
+    // Each demand's batch edges and reserve, worked out on every core.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = demands.len().div_ceil(threads).max(1);
+    let mut picked: Vec<Picked> = Vec::with_capacity(demands.len());
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = demands
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|d| {
+                            if d.quantity.milli() > 0 {
+                                market.batch_edges(params, d)
+                            } else {
+                                (Vec::new(), Vec::new())
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for p in parts {
+            picked.extend(p.join().expect("a matching thread panicked"));
         }
-        let c = market.candidates(params, di, d);
-        cursor[di] = c.len().min(chunk);
-        edges.extend_from_slice(&c[..cursor[di]]);
-        pool[di] = c.iter().map(|e| e.supply as u32).collect();
+    });
+    // Demands under different root categories share no supply: each such part of the market
+    // is solved on its own, in parallel.
+    let mut parts: BTreeMap<i64, (Vec<Demand>, Vec<Picked>)> = BTreeMap::new();
+    for (d, p) in demands.iter().zip(picked) {
+        let root = *market
+            .categories
+            .ancestors(d.category_id)
+            .last()
+            .expect("never empty");
+        let part = parts.entry(root).or_default();
+        part.0.push(d.clone());
+        part.1.push(p);
+    }
+    let mut allocations: Vec<Allocation> = Vec::new();
+    std::thread::scope(|scope| {
+        let solving: Vec<_> = parts
+            .into_values()
+            .map(|(demands, picked)| scope.spawn(move || solve(market, &demands, picked)))
+            .collect();
+        for s in solving {
+            allocations.extend(s.join().expect("a matching thread panicked"));
+        }
+    });
+    allocations.sort_by_key(|a| (a.demand_id, a.supply_id));
+    Plan { allocations }
+}
+
+/// Solves one part of the market: `picked` holds each demand's batch edges and reserve.
+fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Allocation> {
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut reserve: Vec<Vec<Edge>> = Vec::with_capacity(demands.len());
+    for (di, (first, later)) in picked.into_iter().enumerate() {
+        edges.extend(first.into_iter().map(|e| Edge { demand: di, ..e }));
+        reserve.push(
+            later
+                .into_iter()
+                .map(|e| Edge { demand: di, ..e })
+                .collect(),
+        );
     }
     let mut net = Network::new(market, demands, &edges);
 
     // 1. Greedy in global cost order, demands sharing equal-cost supplies.
-    let mut order: Vec<usize> = (0..edges.len()).collect();
-    order.sort_by_key(|&k| {
-        (
-            edges[k].key,
-            demands[edges[k].demand].id,
-            market.supplies[edges[k].supply].id,
-        )
-    });
+    let mut order: Vec<(i64, i64, i64, u32)> = edges
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            (
+                e.key,
+                demands[e.demand].id,
+                market.supplies[e.supply].id,
+                k as u32,
+            )
+        })
+        .collect();
+    order.sort_unstable();
     let mut supply_left: Vec<i64> = market
         .supplies
         .iter()
         .map(|s| s.available.milli() * base_per_milli(s.unit))
         .collect();
     let mut demand_left: Vec<i64> = demands.iter().map(demand_base).collect();
+    let mut group: Vec<Edge> = Vec::new();
+    let mut given: Vec<i64> = Vec::new();
     let mut i = 0;
     while i < order.len() {
-        let first = &edges[order[i]];
+        let (key, demand_id) = (order[i].0, order[i].1);
         let mut j = i;
-        while j < order.len()
-            && edges[order[j]].key == first.key
-            && edges[order[j]].demand == first.demand
-        {
+        while j < order.len() && order[j].0 == key && order[j].1 == demand_id {
             j += 1;
         }
-        let group: Vec<Edge> = order[i..j].iter().map(|&k| edges[k]).collect();
-        let mut given = vec![0; group.len()];
-        let d = first.demand;
+        group.clear();
+        group.extend(order[i..j].iter().map(|o| edges[o.3 as usize]));
+        given.clear();
+        given.resize(group.len(), 0);
+        let d = group[0].demand;
         let gave = water_fill(&group, demand_left[d], &mut supply_left, &mut given);
         demand_left[d] -= gave;
-        for (&k, g) in order[i..j].iter().zip(given) {
+        for (o, &g) in order[i..j].iter().zip(&given) {
             if g > 0 {
-                net.push_edge(k, g);
+                net.push_edge(o.3 as usize, g);
             }
         }
         i = j;
     }
+    drop(order);
 
-    // 2. Augment. Any further augmenting path starts at a demand the source still reaches
-    //    and ends at a supply with stock left, so such demands get their next cheapest
-    //    candidates among supplies with stock left, until there are none: then no candidate
-    //    pair could fill more.
-    loop {
-        net.augment();
-        let reach = net.reachable();
-        let mut added = false;
-        for (di, d) in demands.iter().enumerate() {
-            if !reach[2 + di] {
-                continue;
-            }
-            let mut n = 0;
-            while n < chunk && cursor[di] < pool[di].len() {
-                let si = pool[di][cursor[di]] as usize;
-                cursor[di] += 1;
-                if net.residual[net.sink_arc[si] as usize] <= 0 {
-                    continue;
-                }
-                if let Some(e) = edge(
-                    &market.categories,
-                    params,
-                    (di, d),
-                    (si, &market.supplies[si]),
-                ) {
-                    net.add_edge(&e);
-                    edges.push(e);
-                    n += 1;
-                    added = true;
-                }
-            }
+    // 2. Augment: reroute until no path from a demand with room to a supply with stock is
+    //    left among the batch edges. Demands the source still reaches then get their reserve
+    //    among the supplies with stock left, and the flow is augmented again.
+    net.augment();
+    let reach = net.reachable();
+    let mut added = false;
+    for (di, later) in reserve.into_iter().enumerate() {
+        if !reach[2 + di] {
+            continue;
         }
-        if !added {
-            break;
+        for e in later {
+            if net.stock_left(e.supply) > 0 {
+                net.add_edge(&e);
+                edges.push(e);
+                added = true;
+            }
         }
     }
-    drop(pool);
+    if added {
+        net.augment();
+    }
 
+    // 3. Minimum lots and minimum fills.
     let mut by_demand: Vec<Vec<usize>> = vec![Vec::new(); demands.len()];
     let mut by_supply: Vec<Vec<usize>> = vec![Vec::new(); market.supplies.len()];
     for (k, e) in edges.iter().enumerate() {
@@ -673,9 +787,12 @@ pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
     for ks in &mut by_supply {
         ks.sort_by_key(|&k| (edges[k].key, k));
     }
+    // The flow is maximal here; each round that changes it augments again.
     let mut rounds = 0;
     loop {
-        net.augment();
+        if rounds > 0 {
+            net.augment();
+        }
         let last = rounds >= 3;
         let improved = !last && net.make_room_for_lots(&edges, &by_demand);
         let emptied = net.repair(demands, &edges, &by_demand, &by_supply, last);
@@ -685,16 +802,14 @@ pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
         }
     }
 
-    let mut allocations: Vec<Allocation> = edges
+    edges
         .iter()
         .enumerate()
         .filter_map(|(k, e)| {
             let x = net.flow(k);
             (x > 0).then(|| to_allocation(market, demands, e, x))
         })
-        .collect();
-    allocations.sort_by_key(|a| (a.demand_id, a.supply_id));
-    Plan { allocations }
+        .collect()
 }
 
 /// The flow network source → demands → supplies → sink, stored as paired residual arcs.
@@ -708,12 +823,22 @@ struct Network {
     demand_arc: Vec<u32>,
     /// Minimum lot of each arc pair (zero for source and sink arcs), indexed by arc / 2.
     lot: Vec<i64>,
-    /// Arc index of each supply's arc to the sink (`u32::MAX` without one).
+    /// Arc index of each supply's arc to the sink (`u32::MAX` until it has an edge).
     sink_arc: Vec<u32>,
+    /// Each supply's stock, in base steps, for its arc to the sink.
+    stock: Vec<i64>,
     demand_count: usize,
     level: Vec<i32>,
     next: Vec<usize>,
+    /// Scratch for local searches: a node is seen in the current search when its mark
+    /// equals `search`, so starting a search costs nothing.
+    mark: Vec<u32>,
+    parent: Vec<u32>,
+    search: u32,
 }
+
+/// How many nodes a local search to free a supply visits at most.
+const LOCAL_SEARCH_NODES: usize = 256;
 
 const SOURCE: usize = 0;
 const SINK: usize = 1;
@@ -730,28 +855,44 @@ impl Network {
             demand_arc: Vec::with_capacity(demands.len()),
             lot: Vec::new(),
             sink_arc: vec![u32::MAX; market.supplies.len()],
+            stock: Vec::new(),
             demand_count: demands.len(),
             level: vec![0; n],
             next: vec![0; n],
+            mark: vec![0; n],
+            parent: vec![u32::MAX; n],
+            search: 0,
         };
         for (di, d) in demands.iter().enumerate() {
             let a = net.add(SOURCE, 2 + di, demand_base(d).max(0), 1);
             net.demand_arc.push(a);
         }
-        for (si, s) in market.supplies.iter().enumerate() {
-            let cap = s.available.milli() * base_per_milli(s.unit);
-            if cap > 0 {
-                net.sink_arc[si] = net.add(net.supply_node(si), SINK, cap, 1);
-            }
-        }
+        net.stock = market
+            .supplies
+            .iter()
+            .map(|s| s.available.milli() * base_per_milli(s.unit))
+            .collect();
         for e in edges {
             net.add_edge(e);
         }
         net
     }
 
-    /// Adds candidate edge `e` (its index is the next one).
+    /// What supply `si` has left to give.
+    fn stock_left(&self, si: usize) -> i64 {
+        match self.sink_arc[si] {
+            u32::MAX => self.stock[si],
+            a => self.residual[a as usize],
+        }
+    }
+
+    /// Adds candidate edge `e` (its index is the next one), and its supply's arc to the sink
+    /// when it is the supply's first.
     fn add_edge(&mut self, e: &Edge) {
+        if self.sink_arc[e.supply] == u32::MAX {
+            let cap = self.stock[e.supply];
+            self.sink_arc[e.supply] = self.add(self.supply_node(e.supply), SINK, cap, 1);
+        }
         let a = self.add(2 + e.demand, self.supply_node(e.supply), e.cap, e.step);
         self.lot[a as usize / 2] = e.lot;
         self.edge_arc.push(a);
@@ -1056,27 +1197,28 @@ impl Network {
         let own_sink = self.sink_arc[si] as usize;
         let mut left = need;
         while left > 0 {
-            let mut parent: Vec<u32> = vec![u32::MAX; self.adj.len()];
-            let mut seen = vec![false; self.adj.len()];
-            seen[start] = true;
-            seen[SOURCE] = true;
+            self.search += 1;
+            let stamp = self.search;
+            self.mark[start] = stamp;
+            self.mark[SOURCE] = stamp;
             let mut queue = std::collections::VecDeque::from([start]);
             let mut found = false;
             let mut visited = 0;
             'search: while let Some(u) = queue.pop_front() {
                 // A local search: rerouting far away is left to the next augmentation.
                 visited += 1;
-                if visited > 4_096 {
+                if visited > LOCAL_SEARCH_NODES {
                     break;
                 }
                 for &b in &self.adj[u] {
                     let b = b as usize;
                     let v = self.to[b] as usize;
-                    if seen[v] || b == except || b == own_sink || self.movable(b) <= 0 {
+                    if self.mark[v] == stamp || b == except || b == own_sink || self.movable(b) <= 0
+                    {
                         continue;
                     }
-                    seen[v] = true;
-                    parent[v] = b as u32;
+                    self.mark[v] = stamp;
+                    self.parent[v] = b as u32;
                     if v == SINK {
                         found = true;
                         break 'search;
@@ -1090,7 +1232,7 @@ impl Network {
             let mut path = Vec::new();
             let mut v = SINK;
             while v != start {
-                let b = parent[v] as usize;
+                let b = self.parent[v] as usize;
                 path.push(b);
                 v = self.to[b ^ 1] as usize;
             }
