@@ -16,13 +16,18 @@
 //! thousandths of a piece for pieces) and an allocation is a whole number of the coarser of
 //! its two sides' steps, so it is exact in both units.
 //!
-//! [`batch`] solves the whole market: a greedy pass in order of cost over each demand's
-//! cheapest candidates, then augmenting paths (Dinic's algorithm on the residual network)
-//! that reroute allocations; demands the source can still reach get their next cheapest
-//! candidates among supplies with stock left, until none remain, so the fill is the maximum
-//! over every compatible pair; then repairs for minimum lots and minimum fills. [`incremental`] answers
-//! one new demand against what is left, in cost order. Both are deterministic: ties are
-//! broken by ids, never by hashing or time.
+//! [`batch`] solves the whole market. Each demand starts with its 64 cheapest candidates and
+//! 64 more spread evenly over the rest in cost order (so the flow can reach far supplies when
+//! near ones are taken), and holds as many again in reserve; all of them when it has no more
+//! than that. Parts of the market under different root categories share no supply and are
+//! solved in parallel: a greedy pass in order of cost, then augmenting paths (Dinic's
+//! algorithm on the residual network) that reroute allocations until the fill is the maximum
+//! over those candidates; demands the source can still reach then get their reserve among
+//! supplies with stock left, and the flow is augmented again; then repairs for minimum lots
+//! and minimum fills. In a market where no demand has more than 128 candidates, the fill is
+//! the maximum over every compatible pair before the repairs. [`incremental`] answers one new
+//! demand against what is left, in cost order. Both are deterministic: ties are broken by
+//! ids, never by hashing, thread timing or time.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -119,7 +124,8 @@ pub struct Params {
     /// How much cheaper a producer whose sales all benefit registered households counts,
     /// in basis points of delivered cost, when the buyer prefers them.
     pub benefit_weight_bp: i64,
-    /// How many candidates a demand gets at a time in a batch, cheapest first.
+    /// How many of its cheapest candidates a demand starts with in a batch; as many again
+    /// are spread over its dearer ones, and twice that is held in reserve.
     pub candidates_per_demand: usize,
 }
 
@@ -793,7 +799,7 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
         if rounds > 0 {
             net.augment();
         }
-        let last = rounds >= 3;
+        let last = rounds >= 2;
         let improved = !last && net.make_room_for_lots(&edges, &by_demand);
         let emptied = net.repair(demands, &edges, &by_demand, &by_supply, last);
         rounds += 1;
