@@ -213,17 +213,12 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                     Err(e) => tracing::warn!(error = ?e, "order sweeper failed; will retry"),
                 }
                 // The instances that send notifications also write the weekly summary and the daily
-                // saved-search digests (each once).
+                // digests (each once).
                 if state.settings.notify_worker {
                     match crate::notify::summary::enqueue_if_due(&state.db, chrono::Utc::now()).await {
                         Ok(true) => tracing::info!("wrote last week's summary for officials"),
                         Ok(false) => {}
                         Err(e) => tracing::warn!(error = ?e, "weekly summary failed; will retry"),
-                    }
-                    match crate::search::saved::alerts::send_digests(&state.db, chrono::Utc::now()).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(digests = n, "wrote saved-search digests"),
-                        Err(e) => tracing::warn!(error = ?e, "saved-search digests failed; will retry"),
                     }
                     match crate::notify::digest::send_due(&state.db, chrono::Utc::now(), &public_url, &secret).await {
                         Ok(0) => {}

@@ -42,10 +42,7 @@ impl MigrationTrait for Migration {
                 // The outbox row of the change that put the listing on offer: a listing
                 // restocked later alerts again, the same change delivered twice does not.
                 .col(big(Hit::Occasion))
-                .col(text(Hit::Alert, 10))
                 .col(time(Hit::CreatedAt))
-                // When the hit went out, alone or in a digest; null while it waits.
-                .col(time_null(Hit::SentAt))
                 .foreign_key(&mut fk(Hit::SavedSearchId, Saved::Table, Saved::Id))
                 .foreign_key(&mut fk(Hit::ListingId, Listing::Table, Listing::Id))
                 .take(),
@@ -60,12 +57,6 @@ impl MigrationTrait for Migration {
             .unique()
             .take(),
         )
-        .await?;
-        m.create_index(index(
-            "idx_saved_search_hit_waiting",
-            Hit::Table,
-            &[Hit::SentAt, Hit::UserId],
-        ))
         .await?;
         Ok(())
     }
@@ -97,9 +88,7 @@ enum Hit {
     UserId,
     ListingId,
     Occasion,
-    Alert,
     CreatedAt,
-    SentAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -12,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::domain::{ClosedReason, ProposalStatus, RequestStatus};
 use super::entity::{proposal, purchase_request};
 use super::service::{self, Accepted, BatchSummary, Rules};
+use crate::accounts::routes::require_buyer;
 use crate::accounts::{Actor, Role};
 use crate::api::extract::{ApiId, ApiJson, MaybeJson};
 use crate::api::fields::{phone, text};
@@ -216,16 +217,6 @@ pub struct RequestInput {
 pub struct RequestWithProposals {
     pub request: RequestView,
     pub proposals: Vec<ProposalView>,
-}
-
-fn require_buyer(actor: &Actor) -> AppResult<()> {
-    if actor.role == Role::Buyer {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only buyer accounts post purchase requests".into(),
-        ))
-    }
 }
 
 /// Applies `input` over `base` (a new request when `None`), checking every field.
@@ -435,7 +426,7 @@ async fn create_request(
     actor: Actor,
     ApiJson(input): ApiJson<RequestInput>,
 ) -> AppResult<(StatusCode, Json<RequestWithProposals>)> {
-    require_buyer(&actor)?;
+    require_buyer(&actor, "post purchase requests")?;
     let mut m = apply(&state, input, None).await?;
     m.buyer_id = Set(actor.id());
     let rules = Rules::of(&state);

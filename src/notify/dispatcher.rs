@@ -166,11 +166,16 @@ impl Worker {
         let txn = crate::db::write_txn(&self.db).await?;
         let now = Utc::now();
         let kind = preferences::kind_of(&event.topic);
+        // An event may ask for its emails to wait for the daily digest (a saved search's
+        // daily alert); essential ones never wait.
+        let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+        let asks_digest = payload["digest"] == true && preferences::optional(kind);
         for n in notices(&txn, event, &self.public_url).await? {
             let r = self
                 .messages
                 .render(&n.message, &n.user.language, &n.vars)?;
-            let choice = preferences::choice(&txn, n.user.id, kind).await?;
+            let mut choice = preferences::choice(&txn, n.user.id, kind).await?;
+            choice.digest |= asks_digest;
             let email = n.user.email.is_some() && choice.email;
             notification::Entity::insert(notification::ActiveModel {
                 user_id: Set(n.user.id),
@@ -219,7 +224,6 @@ impl Worker {
             }
         }
         // The organization's endpoints that asked for this topic.
-        let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
         if let Some(org) = payload["organization_id"].as_i64() {
             let hooks = webhook::Entity::find()
                 .filter(webhook::Column::OrganizationId.eq(org))

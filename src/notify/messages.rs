@@ -160,7 +160,7 @@ pub async fn notices(
     if topic == super::summary::TOPIC {
         return weekly(db, &payload, public_url).await;
     }
-    if topic == alerts::MATCH_TOPIC || topic == alerts::DIGEST_TOPIC {
+    if topic == alerts::MATCH_TOPIC {
         return saved_search_alert(db, topic, &payload, public_url).await;
     }
     let (message, vars, link, people) = if let Some(what) = topic.strip_prefix("order.") {
@@ -313,11 +313,11 @@ async fn weekly(
     Ok(out)
 }
 
-/// Most listings one alert or digest shows; the rest are a search away.
+/// Most listings one alert shows; the rest are a search away.
 const ALERT_LISTINGS_MAX: usize = 50;
 
-/// A buyer's alert of listings newly on offer that their saved searches found, at once or
-/// in the daily digest; grouped by saved search, as the listings are now. Listings since
+/// A buyer's alert of listings newly on offer that their saved searches found, grouped by
+/// saved search, as the listings are now. Listings since
 /// deleted and searches since removed are left out, and nothing left means no notice.
 async fn saved_search_alert(
     db: &impl ConnectionTrait,
@@ -402,8 +402,6 @@ async fn saved_search_alert(
         "name": user.display_name,
         "topic": topic,
         "link": link,
-        "digest": topic == alerts::DIGEST_TOPIC,
-        "day": payload["day"],
         "count": count,
         "first": first_title,
         "searches": searches

@@ -1,19 +1,19 @@
-//! Finding what saved searches alert to, and the daily digests.
+//! Finding what saved searches alert to.
 //!
 //! The search relay calls [`after_indexing`] once a batch of listings newly on offer is in
 //! the index: each saved search is asked of the engine, narrowed to those listings, and every
 //! listing it finds becomes a hit. A hit is recorded once per saved search, listing and the
 //! change that offered it (so a relay that delivers a row twice alerts once, while a listing
-//! restocked later alerts again). Instant hits become a `search.match` event at once; daily
-//! ones wait for [`send_digests`], which the sweeper runs.
+//! restocked later alerts again). The hits of one saved search become one `search.match`
+//! event; for a daily alert the event asks for its email to wait for the person's daily
+//! digest ([`crate::notify::digest`]).
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    TryInsertResult,
 };
 use serde_json::json;
 
@@ -23,12 +23,9 @@ use crate::outbox::{Channel, Event, enqueue};
 use crate::search::document::SearchDocument;
 use crate::search::query::SearchRequest;
 use crate::search::{SearchEngine, SearchService};
-use crate::stats::domain::{day_start, local_date};
 
 /// The topic of an instant alert.
 pub const MATCH_TOPIC: &str = "search.match";
-/// The topic of a daily digest.
-pub const DIGEST_TOPIC: &str = "search.digest";
 /// Listings asked about in one engine query.
 const IDS_PER_QUERY: usize = 100;
 
@@ -104,7 +101,6 @@ pub async fn after_indexing(
     let now = Utc::now();
     let mut new = 0;
     for (s, listings) in found {
-        let instant = s.alert == Alert::Instant.code();
         let mut fresh = Vec::new();
         for listing in listings {
             let inserted = hit::Entity::insert(hit::ActiveModel {
@@ -112,9 +108,7 @@ pub async fn after_indexing(
                 user_id: Set(s.user_id),
                 listing_id: Set(listing),
                 occasion: Set(occasion[&listing]),
-                alert: Set(s.alert.clone()),
                 created_at: Set(now),
-                sent_at: Set(instant.then_some(now)),
                 ..Default::default()
             })
             .on_conflict_do_nothing_on([
@@ -129,7 +123,7 @@ pub async fn after_indexing(
             }
         }
         new += fresh.len();
-        if instant && !fresh.is_empty() {
+        if !fresh.is_empty() {
             enqueue(
                 &txn,
                 Event {
@@ -140,6 +134,7 @@ pub async fn after_indexing(
                     payload: json!({
                         "user_id": s.user_id,
                         "items": fresh.iter().map(|l| json!({"saved_search_id": s.id, "listing_id": l})).collect::<Vec<_>>(),
+                        "digest": s.alert == Alert::Daily.code(),
                     }),
                 },
             )
@@ -148,79 +143,4 @@ pub async fn after_indexing(
     }
     txn.commit().await?;
     Ok(new)
-}
-
-/// Writes one digest event per person whose daily saved searches found listings before
-/// today (Beijing time) that no digest has carried yet; returns how many were written. Safe
-/// to run in several processes: a digest is written only by whoever marks all its hits.
-pub async fn send_digests(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<usize, DbErr> {
-    let before = day_start(now);
-    let waiting = || {
-        hit::Entity::find()
-            .filter(hit::Column::SentAt.is_null())
-            .filter(hit::Column::CreatedAt.lt(before))
-    };
-    let users: Vec<i64> = waiting()
-        .select_only()
-        .column(hit::Column::UserId)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut written = 0;
-    for user in users {
-        let txn = crate::db::write_txn(db).await?;
-        let hits = waiting()
-            .filter(hit::Column::UserId.eq(user))
-            .order_by_asc(hit::Column::Id)
-            .all(&txn)
-            .await?;
-        let daily: Vec<i64> = saved_search::Entity::find()
-            .select_only()
-            .column(saved_search::Column::Id)
-            .filter(saved_search::Column::UserId.eq(user))
-            .filter(saved_search::Column::Alert.eq(Alert::Daily.code()))
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        // Hits of searches since turned to instant or off are dropped, not sent late.
-        let items: Vec<serde_json::Value> = hits
-            .iter()
-            .filter(|h| daily.contains(&h.saved_search_id))
-            .map(|h| json!({"saved_search_id": h.saved_search_id, "listing_id": h.listing_id}))
-            .collect();
-        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-        let marked = hit::Entity::update_many()
-            .col_expr(hit::Column::SentAt, Expr::value(Some(now)))
-            .filter(hit::Column::Id.is_in(ids.clone()))
-            .filter(hit::Column::SentAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if ids.is_empty() || marked != ids.len() as u64 {
-            // Another process sent them meanwhile.
-            txn.rollback().await?;
-            continue;
-        }
-        if !items.is_empty() {
-            enqueue(
-                &txn,
-                Event {
-                    channel: Channel::Notify,
-                    topic: DIGEST_TOPIC,
-                    aggregate_type: "user",
-                    aggregate_id: user,
-                    payload: json!({
-                        "user_id": user,
-                        "day": local_date(before - Duration::seconds(1)).to_string(),
-                        "items": items,
-                    }),
-                },
-            )
-            .await?;
-            written += 1;
-        }
-        txn.commit().await?;
-    }
-    Ok(written)
 }

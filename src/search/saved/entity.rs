@@ -39,11 +39,7 @@ pub mod hit {
         pub listing_id: i64,
         /// The outbox row of the change that put the listing on offer.
         pub occasion: i64,
-        /// The saved search's alert when the hit was found.
-        pub alert: String,
         pub created_at: DateTimeUtc,
-        /// When it went out, alone or in a digest.
-        pub sent_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

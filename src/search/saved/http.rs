@@ -14,7 +14,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::entity::{hit, saved_search};
 use super::{Alert, MAX_PER_USER, SavedQuery, check_name};
-use crate::accounts::{Actor, Role};
+use crate::accounts::Actor;
+use crate::accounts::routes::require_buyer;
 use crate::api::extract::{ApiId, ApiJson};
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::state::AppState;
@@ -68,16 +69,6 @@ pub struct SavedSearchChange {
     pub query: Option<SavedQuery>,
 }
 
-fn require_buyer(actor: &Actor) -> AppResult<()> {
-    if actor.role == Role::Buyer {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only buyer accounts save searches".into(),
-        ))
-    }
-}
-
 /// Checks a name and a query together, so every problem is reported at once.
 fn check(
     state: &AppState,
@@ -113,7 +104,7 @@ async fn create_saved(
     actor: Actor,
     ApiJson(input): ApiJson<NewSavedSearch>,
 ) -> AppResult<(StatusCode, Json<SavedSearchView>)> {
-    require_buyer(&actor)?;
+    require_buyer(&actor, "save searches")?;
     let name = check(&state, Some(&input.name), Some(&input.query))?.unwrap_or_default();
     let txn = crate::db::write_txn(&state.db).await?;
     let kept = saved_search::Entity::find()
@@ -150,7 +141,7 @@ async fn list_saved(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<SavedSearchView>>> {
-    require_buyer(&actor)?;
+    require_buyer(&actor, "save searches")?;
     let all = saved_search::Entity::find()
         .filter(saved_search::Column::UserId.eq(actor.id()))
         .order_by_asc(saved_search::Column::Id)
@@ -184,7 +175,7 @@ async fn update_saved(
     ApiId(id): ApiId,
     ApiJson(change): ApiJson<SavedSearchChange>,
 ) -> AppResult<Json<SavedSearchView>> {
-    require_buyer(&actor)?;
+    require_buyer(&actor, "save searches")?;
     let name = check(&state, change.name.as_deref(), change.query.as_ref())?;
     let txn = crate::db::write_txn(&state.db).await?;
     let mut m = find_own(&txn, &actor, id).await?.into_active_model();
@@ -212,7 +203,7 @@ async fn delete_saved(
     actor: Actor,
     ApiId(id): ApiId,
 ) -> AppResult<StatusCode> {
-    require_buyer(&actor)?;
+    require_buyer(&actor, "save searches")?;
     let txn = crate::db::write_txn(&state.db).await?;
     let m = find_own(&txn, &actor, id).await?;
     hit::Entity::delete_many()

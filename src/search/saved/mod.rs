@@ -25,7 +25,7 @@ pub const NAME_MAX: usize = 60;
 pub enum Alert {
     /// As soon as the listing is searchable.
     Instant,
-    /// In one digest a day, with everything found the day before.
+    /// In the person's daily digest email (the notice itself comes at once).
     Daily,
     /// Kept for searching again, without alerts.
     Off,
