@@ -21,11 +21,7 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium `width` pixels wide, or `None` (saying
     /// why) when this machine has no chromedriver and CI does not require one.
     pub async fn start(width: u32) -> Option<Browser> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::helpers::free_port();
         let driver = match Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -175,17 +171,9 @@ impl Drop for Browser {
     fn drop(&mut self) {
         // Ends the session (closing Chromium), then stops chromedriver.
         let session = self.session.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                reqwest::Client::new().delete(session).send().await.ok();
-            });
-        })
-        .join()
-        .ok();
+        crate::helpers::finish_aside(async move {
+            reqwest::Client::new().delete(session).send().await.ok();
+        });
         self.driver.kill().ok();
         self.driver.wait().ok();
     }

@@ -35,6 +35,29 @@ macro_rules! on_both_databases {
     };
 }
 
+/// A TCP port nothing listens on at the moment, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `work` to its end on a thread of its own, for clean-up in `Drop`, where the test's
+/// runtime cannot be awaited.
+pub fn finish_aside<F: std::future::Future<Output = ()> + Send + 'static>(work: F) {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work);
+    })
+    .join()
+    .ok();
+}
+
 /// The demo password every demo account shares in tests.
 pub const PASSWORD: &str = "qudao-demo";
 

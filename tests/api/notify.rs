@@ -1,7 +1,6 @@
 //! Notifications end to end: a real SMTP server process (aiosmtpd) receives what the worker
 //! sends; in-app notices; an outage, dead emails and their retry; two workers racing.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,7 +13,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, spawn_app_with};
+use crate::helpers::{Backend, TestApp, free_port, spawn_app_with};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -37,14 +36,6 @@ on_both_databases!(
 struct SmtpServer {
     child: Child,
     dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Makes sure Python can run aiosmtpd, installing it from PyPI the first time.
@@ -327,6 +318,35 @@ async fn order_emails_reach_each_side_in_their_language(backend: Backend) {
     assert_eq!(r.body["items"][0]["topic"], "order.confirmed");
 }
 
+/// The demo canteen's request for a tonne of rice, matched with 盘石村's rice (on sale all
+/// year for the test): the producer's token, the buyer's and the proposal.
+async fn rice_proposal(app: &TestApp) -> (String, String, i64) {
+    let producer = app.login("coop-panshi").await;
+    let org = app.organization_of(&producer).await;
+    let rice = app.listings_of(org).await[0];
+    let r = app
+        .patch(
+            &format!("/api/v1/listings/{rice}"),
+            Some(&producer),
+            json!({"season_start": null, "season_end": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let buyer = app.login("buyer").await;
+    let posted = app
+        .post(
+            "/api/v1/purchase-requests",
+            Some(&buyer),
+            crate::helpers::purchase_request(app.category_id("rice").await),
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let proposal = posted.body["proposals"][0]["id"]
+        .as_i64()
+        .expect("a proposal");
+    (producer, buyer, proposal)
+}
+
 /// The email rows in id order.
 async fn emails(app: &TestApp) -> Vec<outbox::Model> {
     outbox::Entity::find()
@@ -596,29 +616,7 @@ async fn proposal_emails_carry_a_working_unsubscribe_link(backend: Backend) {
     let worker = Worker::new(app.db.clone(), &s).unwrap();
 
     // A canteen's request for rice is matched with 盘石村's rice: both sides hear of it.
-    let producer = app.login("coop-panshi").await;
-    let org = app.organization_of(&producer).await;
-    let rice = app.listings_of(org).await[0];
-    let r = app
-        .patch(
-            &format!("/api/v1/listings/{rice}"),
-            Some(&producer),
-            json!({"season_start": null, "season_end": null}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let buyer = app.login("buyer").await;
-    let posted = app
-        .post(
-            "/api/v1/purchase-requests",
-            Some(&buyer),
-            crate::helpers::purchase_request(app.category_id("rice").await),
-        )
-        .await;
-    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
-    let proposal = posted.body["proposals"][0]["id"]
-        .as_i64()
-        .expect("a proposal");
+    let (producer, buyer, proposal) = rice_proposal(&app).await;
     drain(&worker).await;
     let mails = smtp.messages();
     let to_producer = mails
@@ -1248,8 +1246,8 @@ async fn notices_are_read_and_cleared_on_the_page(backend: Backend) {
 }
 
 async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: Backend) {
-    use qudao::search::relay::{self, Relay, RelayConfig};
     use qudao::notify::digest::send_due;
+    use qudao::search::relay::{self, Relay, RelayConfig};
     use qudao::search::{Engine, SearchService, embedded::EmbeddedEngine};
 
     let Some(Mailroom {
@@ -1337,7 +1335,9 @@ async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: 
     let secret = "digest-secret";
     let now = chrono::Utc::now();
     assert_eq!(
-        send_due(&app.db, now, "https://qudao.example", secret).await.unwrap(),
+        send_due(&app.db, now, "https://qudao.example", secret)
+            .await
+            .unwrap(),
         0
     );
     let tomorrow = now + chrono::Duration::days(1);
@@ -1357,8 +1357,9 @@ async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: 
     );
     assert!(en.text.contains(&format!("- {title}")), "{}", en.text);
     assert!(
-        en.text
-            .contains("No more emails about saved-search alerts: https://qudao.example/unsubscribe?"),
+        en.text.contains(
+            "No more emails about saved-search alerts: https://qudao.example/unsubscribe?"
+        ),
         "{}",
         en.text
     );
@@ -1410,28 +1411,7 @@ async fn a_daily_digest_gathers_the_emails_of_a_kind(backend: Backend) {
 
     // A canteen's request is matched with 盘石村's rice: the buyer hears at once, the
     // producer only in the app until the day is over.
-    let org = app.organization_of(&producer).await;
-    let rice = app.listings_of(org).await[0];
-    let r = app
-        .patch(
-            &format!("/api/v1/listings/{rice}"),
-            Some(&producer),
-            json!({"season_start": null, "season_end": null}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let buyer = app.login("buyer").await;
-    let posted = app
-        .post(
-            "/api/v1/purchase-requests",
-            Some(&buyer),
-            crate::helpers::purchase_request(app.category_id("rice").await),
-        )
-        .await;
-    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
-    let proposal = posted.body["proposals"][0]["id"]
-        .as_i64()
-        .expect("a proposal");
+    let (_, buyer, proposal) = rice_proposal(&app).await;
     drain(&worker).await;
     let to_producer = || {
         smtp.messages()

@@ -63,21 +63,13 @@ impl Drop for SearchApp {
         };
         let key = self.settings.meili_key.clone();
         // Best effort: leave the Meilisearch server as we found it.
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let mut req = reqwest::Client::new().delete(format!("{url}/indexes/{index}"));
-                if let Some(k) = key {
-                    req = req.bearer_auth(k);
-                }
-                req.send().await.ok();
-            });
-        })
-        .join()
-        .ok();
+        crate::helpers::finish_aside(async move {
+            let mut req = reqwest::Client::new().delete(format!("{url}/indexes/{index}"));
+            if let Some(k) = key {
+                req = req.bearer_auth(k);
+            }
+            req.send().await.ok();
+        });
     }
 }
 
