@@ -703,38 +703,44 @@ pub fn batch(market: &Market, demands: &[Demand], params: &Params) -> Plan {
 
 /// Solves one part of the market: `picked` holds each demand's batch edges and reserve.
 fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Allocation> {
+    // The part's own supplies, numbered in id order (as the market keeps them), so that its
+    // network and scratch space are no larger than the part.
+    let mut global: Vec<usize> = picked
+        .iter()
+        .flat_map(|(first, later)| first.iter().chain(later))
+        .map(|e| e.supply)
+        .collect();
+    global.sort_unstable();
+    global.dedup();
+    let local = |si: usize| global.binary_search(&si).expect("a supply of the part");
     let mut edges: Vec<Edge> = Vec::new();
     let mut reserve: Vec<Vec<Edge>> = Vec::with_capacity(demands.len());
     for (di, (first, later)) in picked.into_iter().enumerate() {
-        edges.extend(first.into_iter().map(|e| Edge { demand: di, ..e }));
-        reserve.push(
-            later
-                .into_iter()
-                .map(|e| Edge { demand: di, ..e })
-                .collect(),
-        );
+        let own = |e: Edge| Edge {
+            demand: di,
+            supply: local(e.supply),
+            ..e
+        };
+        edges.extend(first.into_iter().map(own));
+        reserve.push(later.into_iter().map(own).collect());
     }
-    let mut net = Network::new(market, demands, &edges);
+    let stock: Vec<i64> = global
+        .iter()
+        .map(|&si| {
+            let s = &market.supplies[si];
+            s.available.milli() * base_per_milli(s.unit)
+        })
+        .collect();
+    let mut net = Network::new(stock.clone(), demands, &edges);
 
     // 1. Greedy in global cost order, demands sharing equal-cost supplies.
     let mut order: Vec<(i64, i64, i64, u32)> = edges
         .iter()
         .enumerate()
-        .map(|(k, e)| {
-            (
-                e.key,
-                demands[e.demand].id,
-                market.supplies[e.supply].id,
-                k as u32,
-            )
-        })
+        .map(|(k, e)| (e.key, demands[e.demand].id, e.supply as i64, k as u32))
         .collect();
     order.sort_unstable();
-    let mut supply_left: Vec<i64> = market
-        .supplies
-        .iter()
-        .map(|s| s.available.milli() * base_per_milli(s.unit))
-        .collect();
+    let mut supply_left = stock;
     let mut demand_left: Vec<i64> = demands.iter().map(demand_base).collect();
     let mut group: Vec<Edge> = Vec::new();
     let mut given: Vec<i64> = Vec::new();
@@ -785,7 +791,7 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
 
     // 3. Minimum lots and minimum fills.
     let mut by_demand: Vec<Vec<usize>> = vec![Vec::new(); demands.len()];
-    let mut by_supply: Vec<Vec<usize>> = vec![Vec::new(); market.supplies.len()];
+    let mut by_supply: Vec<Vec<usize>> = vec![Vec::new(); global.len()];
     for (k, e) in edges.iter().enumerate() {
         by_demand[e.demand].push(k);
         by_supply[e.supply].push(k);
@@ -813,7 +819,11 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
         .enumerate()
         .filter_map(|(k, e)| {
             let x = net.flow(k);
-            (x > 0).then(|| to_allocation(market, demands, e, x))
+            let e = Edge {
+                supply: global[e.supply],
+                ..*e
+            };
+            (x > 0).then(|| to_allocation(market, demands, &e, x))
         })
         .collect()
 }
@@ -850,8 +860,9 @@ const SOURCE: usize = 0;
 const SINK: usize = 1;
 
 impl Network {
-    fn new(market: &Market, demands: &[Demand], edges: &[Edge]) -> Self {
-        let n = 2 + demands.len() + market.supplies.len();
+    /// The network of `demands` and supplies with `stock`, with candidate `edges`.
+    fn new(stock: Vec<i64>, demands: &[Demand], edges: &[Edge]) -> Self {
+        let n = 2 + demands.len() + stock.len();
         let mut net = Network {
             to: Vec::new(),
             residual: Vec::new(),
@@ -860,8 +871,8 @@ impl Network {
             edge_arc: Vec::with_capacity(edges.len()),
             demand_arc: Vec::with_capacity(demands.len()),
             lot: Vec::new(),
-            sink_arc: vec![u32::MAX; market.supplies.len()],
-            stock: Vec::new(),
+            sink_arc: vec![u32::MAX; stock.len()],
+            stock,
             demand_count: demands.len(),
             level: vec![0; n],
             next: vec![0; n],
@@ -873,11 +884,6 @@ impl Network {
             let a = net.add(SOURCE, 2 + di, demand_base(d).max(0), 1);
             net.demand_arc.push(a);
         }
-        net.stock = market
-            .supplies
-            .iter()
-            .map(|s| s.available.milli() * base_per_milli(s.unit))
-            .collect();
         for e in edges {
             net.add_edge(e);
         }
