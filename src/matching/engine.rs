@@ -813,6 +813,15 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
             break;
         }
     }
+    // The repairs may have left room that one more augmentation fills; it is kept only when
+    // it fills more and breaks no minimum lot or minimum fill.
+    if net.reachable()[SINK] {
+        let mut tried = net.clone();
+        tried.augment();
+        if tried.filled() > net.filled() && tried.keeps_minimums(demands, &edges) {
+            net = tried;
+        }
+    }
 
     edges
         .iter()
@@ -829,6 +838,7 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
 }
 
 /// The flow network source → demands → supplies → sink, stored as paired residual arcs.
+#[derive(Clone)]
 struct Network {
     to: Vec<u32>,
     residual: Vec<i64>,
@@ -945,6 +955,27 @@ impl Network {
         self.push_arc(self.demand_arc[d] as usize, amount);
         self.push_arc(a, amount);
         self.push_arc(sink_arc, amount);
+    }
+
+    /// Everything that flows, in base steps.
+    fn filled(&self) -> i64 {
+        self.demand_arc
+            .iter()
+            .map(|&a| self.residual[a as usize ^ 1])
+            .sum()
+    }
+
+    /// Whether every edge with flow carries at least its lot and every demand with flow at
+    /// least its minimum fill.
+    fn keeps_minimums(&self, demands: &[Demand], edges: &[Edge]) -> bool {
+        let lots = edges.iter().enumerate().all(|(k, e)| {
+            let x = self.flow(k);
+            x == 0 || x >= e.lot
+        });
+        lots && demands.iter().enumerate().all(|(di, d)| {
+            let x = self.residual[self.demand_arc[di] as usize ^ 1];
+            x == 0 || x >= min_fill_base(d)
+        })
     }
 
     /// Nodes the source reaches through arcs that can still carry a step.
@@ -1097,10 +1128,19 @@ impl Network {
                 && !last
                 && (demand_room >= need
                     || self
-                        .free_from_others(edges, &by_demand[e.demand], k, need - demand_room)
+                        .free_from_others(
+                            edges,
+                            &by_demand[e.demand],
+                            k,
+                            need - demand_room,
+                            // Emptying others is worth it while it costs less than `x`.
+                            Some(need - demand_room + x - 1),
+                        )
                         .is_some());
             if room {
                 self.push_edge(k, need);
+                // Others gave way: what they freed may fit elsewhere in the next round.
+                emptied = true;
             } else {
                 self.push_edge(k, -x);
                 self.close_arc(a);
@@ -1152,7 +1192,8 @@ impl Network {
                 if need <= 0 {
                     continue;
                 }
-                let Some(freed) = self.free_from_others(edges, ks, k, need) else {
+                let room = self.residual[arc].min(self.residual[sink]) - remainder;
+                let Some(freed) = self.free_from_others(edges, ks, k, need, Some(room)) else {
                     continue;
                 };
                 // Something moved: even if the lot cannot be taken now, augment again.
@@ -1168,14 +1209,16 @@ impl Network {
     }
 
     /// Lowers the dearest other edges of one demand (never below their lots) until at least
-    /// `need` base steps are free on the demand's arc; `None`, changing nothing, if they
-    /// cannot.
+    /// `need` base steps are free on the demand's arc; when that is not enough, empties them
+    /// instead, as long as no more than `empty_up_to` is freed in all. `None`, changing
+    /// nothing, if they cannot free as much.
     fn free_from_others(
         &mut self,
         edges: &[Edge],
         ks: &[usize],
         except: usize,
         need: i64,
+        empty_up_to: Option<i64>,
     ) -> Option<i64> {
         let mut takes: Vec<(usize, i64)> = Vec::new();
         let mut freed = 0;
@@ -1191,6 +1234,32 @@ impl Network {
             let take = slack.min(round_up(need - freed, edges[f].step));
             takes.push((f, take));
             freed += take;
+        }
+        if freed < need
+            && let Some(limit) = empty_up_to
+        {
+            // Whole allocations, dearest first, in place of what was taken of them.
+            for &f in ks.iter().rev() {
+                if freed >= need {
+                    break;
+                }
+                let x = self.flow(f);
+                if f == except || x == 0 {
+                    continue;
+                }
+                let taken = match takes.iter_mut().find(|(g, _)| *g == f) {
+                    Some(t) => t,
+                    None => {
+                        takes.push((f, 0));
+                        takes.last_mut().expect("just pushed")
+                    }
+                };
+                freed += x - taken.1;
+                taken.1 = x;
+            }
+            if freed > limit {
+                return None;
+            }
         }
         if freed < need {
             return None;
