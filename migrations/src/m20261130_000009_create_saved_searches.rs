@@ -37,7 +37,6 @@ impl MigrationTrait for Migration {
                 .table(Hit::Table)
                 .col(id(Hit::Id))
                 .col(big(Hit::SavedSearchId))
-                .col(big(Hit::UserId))
                 .col(big(Hit::ListingId))
                 // The outbox row of the change that put the listing on offer: a listing
                 // restocked later alerts again, the same change delivered twice does not.
@@ -85,7 +84,6 @@ enum Hit {
     Table,
     Id,
     SavedSearchId,
-    UserId,
     ListingId,
     Occasion,
     CreatedAt,

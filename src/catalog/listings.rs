@@ -148,13 +148,15 @@ fn apply_draft(
     m.status = Set(draft.status.code().to_string());
 }
 
-/// Whether buyers can order the listing now: on sale, not deleted, with at least a minimum
-/// order in stock. (Its organization's standing is the search document's business.)
+/// Whether at least a minimum order (and something at all) is left in stock.
+pub fn in_stock(l: &listing::Model) -> bool {
+    l.stock_milli > 0 && l.stock_milli >= l.min_order_milli
+}
+
+/// Whether buyers can order the listing now: on sale, not deleted and in stock. (Its
+/// organization's standing is the search document's business.)
 pub fn on_offer(l: &listing::Model) -> bool {
-    l.status == ListingStatus::Active.code()
-        && l.deleted_at.is_none()
-        && l.stock_milli > 0
-        && l.stock_milli >= l.min_order_milli
+    l.status == ListingStatus::Active.code() && l.deleted_at.is_none() && in_stock(l)
 }
 
 /// Tells the search index of a change; `offered` when the change put the listing on offer

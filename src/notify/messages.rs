@@ -113,6 +113,14 @@ impl Messages {
     }
 }
 
+/// A listing's unit in Chinese and in English (the stored code if it is not one qudao knows).
+fn unit_names(code: &str) -> (&str, &str) {
+    match Unit::from_code(code) {
+        Some(u) => (u.name_zh(), u.name_en()),
+        None => (code, code),
+    }
+}
+
 /// The active staff of a producer organization.
 async fn staff(db: &impl ConnectionTrait, organization_id: i64) -> Result<Vec<user::Model>, DbErr> {
     user::Entity::find()
@@ -161,7 +169,7 @@ pub async fn notices(
         return weekly(db, &payload, public_url).await;
     }
     if topic == alerts::MATCH_TOPIC {
-        return saved_search_alert(db, topic, &payload, public_url).await;
+        return saved_search_alert(db, &payload, public_url).await;
     }
     let (message, vars, link, people) = if let Some(what) = topic.strip_prefix("order.") {
         let Some(o) = order::Entity::find_by_id(id("order_id")).one(db).await? else {
@@ -191,7 +199,7 @@ pub async fn notices(
         let buyer = active_user(db, id("buyer_id")).await?;
         let seller = staff(db, id("organization_id")).await?;
         let unit = payload["listing_unit"].as_str().unwrap_or("");
-        let unit = crate::catalog::domain::Unit::from_code(unit).map_or(unit, |u| u.name_zh());
+        let unit = unit_names(unit).0;
         let vars = json!({
             "proposal_id": event.aggregate_id,
             "request_id": id("request_id"),
@@ -208,12 +216,12 @@ pub async fn notices(
         else {
             return Ok(Vec::new());
         };
-        let unit = Unit::from_code(&l.unit);
+        let (unit_zh, unit_en) = unit_names(&l.unit);
         let vars = json!({
             "title": l.title,
             "stock": payload["stock"],
-            "unit_zh": unit.map_or(l.unit.as_str(), |u| u.name_zh()),
-            "unit_en": unit.map_or(l.unit.as_str(), |u| u.name_en()),
+            "unit_zh": unit_zh,
+            "unit_en": unit_en,
             "orders": LOW_STOCK_ORDERS,
         });
         let link = format!("{public_url}/api/v1/listings/{}", l.id);
@@ -317,11 +325,10 @@ async fn weekly(
 const ALERT_LISTINGS_MAX: usize = 50;
 
 /// A buyer's alert of listings newly on offer that their saved searches found, grouped by
-/// saved search, as the listings are now. Listings since
-/// deleted and searches since removed are left out, and nothing left means no notice.
+/// saved search, as the listings are now. Listings since deleted and searches since removed
+/// are left out, and nothing left means no notice.
 async fn saved_search_alert(
     db: &impl ConnectionTrait,
-    topic: &str,
     payload: &serde_json::Value,
     public_url: &str,
 ) -> Result<Vec<Notice>, DbErr> {
@@ -378,14 +385,14 @@ async fn saved_search_alert(
             .unwrap_or_default();
         let county = county_of(&l.origin_region_code).unwrap_or(&l.origin_region_code);
         let county = regions::find(db, county).await?.map(|r| r.name);
-        let unit = Unit::from_code(&l.unit);
+        let (unit_zh, unit_en) = unit_names(&l.unit);
         let link = format!("{public_url}/listings/{}", l.id);
         first.get_or_insert_with(|| (l.title.clone(), link.clone()));
         let shown = json!({
             "title": l.title,
             "price": format_yuan(l.price_fen),
-            "unit_zh": unit.map_or(l.unit.as_str(), |u| u.name_zh()),
-            "unit_en": unit.map_or(l.unit.as_str(), |u| u.name_en()),
+            "unit_zh": unit_zh,
+            "unit_en": unit_en,
             "seller": seller,
             "county": county.unwrap_or_default(),
             "link": link,
@@ -400,7 +407,7 @@ async fn saved_search_alert(
     };
     let vars = json!({
         "name": user.display_name,
-        "topic": topic,
+        "topic": alerts::MATCH_TOPIC,
         "link": link,
         "count": count,
         "first": first_title,

@@ -114,7 +114,7 @@ pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) ->
         county_name,
         price_fen: l.price_fen,
         unit: l.unit.clone(),
-        in_stock: l.stock_milli > 0 && l.stock_milli >= l.min_order_milli,
+        in_stock: crate::catalog::listings::in_stock(l),
         certifications: certifications_from_column(&l.certifications)
             .iter()
             .map(|c| c.code().to_string())

@@ -226,6 +226,7 @@ pub async fn listing_views(
                     name_zh: String::new(),
                     name_en: String::new(),
                 });
+            let in_stock = crate::catalog::listings::in_stock(&l);
             ListingView {
                 id: l.id,
                 organization: OrganizationRef {
@@ -241,7 +242,7 @@ pub async fn listing_views(
                 stock: Quantity::from_milli(l.stock_milli),
                 min_order: Quantity::from_milli(l.min_order_milli),
                 sold: Quantity::from_milli(l.sold_milli),
-                in_stock: l.stock_milli >= l.min_order_milli && l.stock_milli > 0,
+                in_stock,
                 grade: Grade::from_code(&l.grade).unwrap_or(Grade::Ungraded),
                 season_start: l.season_start,
                 season_end: l.season_end,

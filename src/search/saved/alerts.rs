@@ -53,8 +53,8 @@ fn could_match(req: &SearchRequest, doc: &SearchDocument) -> bool {
             .is_none_or(|c| doc.certifications.iter().any(|x| x == c.code()))
 }
 
-/// Asks every saved search with alerts about `offered`, records the hits and writes the
-/// instant alerts; returns how many hits were new.
+/// Asks every saved search with alerts about `offered`, records the hits and writes one
+/// alert event per saved search that found something new; returns how many hits were new.
 pub async fn after_indexing(
     db: &DatabaseConnection,
     search: &SearchService,
@@ -105,7 +105,6 @@ pub async fn after_indexing(
         for listing in listings {
             let inserted = hit::Entity::insert(hit::ActiveModel {
                 saved_search_id: Set(s.id),
-                user_id: Set(s.user_id),
                 listing_id: Set(listing),
                 occasion: Set(occasion[&listing]),
                 created_at: Set(now),

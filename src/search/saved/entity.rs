@@ -35,7 +35,6 @@ pub mod hit {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub saved_search_id: i64,
-        pub user_id: i64,
         pub listing_id: i64,
         /// The outbox row of the change that put the listing on offer.
         pub occasion: i64,
