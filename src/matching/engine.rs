@@ -58,17 +58,23 @@ impl Point {
     /// Straight-line distance in whole metres (the chord through the earth: within 0.03%
     /// of the distance along the surface at the few hundred kilometres that matter here).
     pub fn distance_m(&self, other: &Point) -> i64 {
-        (self.chord2(other).sqrt() * EARTH_RADIUS_M).round() as i64
+        metres(self.chord2(&other.xyz))
     }
 
-    fn chord2(&self, other: &Point) -> f64 {
+    /// The squared chord to the point with unit vector `xyz`, on the unit sphere.
+    fn chord2(&self, xyz: &[f64; 3]) -> f64 {
         let d = [
-            self.xyz[0] - other.xyz[0],
-            self.xyz[1] - other.xyz[1],
-            self.xyz[2] - other.xyz[2],
+            self.xyz[0] - xyz[0],
+            self.xyz[1] - xyz[1],
+            self.xyz[2] - xyz[2],
         ];
         d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
     }
+}
+
+/// Whole metres of a squared chord on the unit sphere, to the nearest.
+fn metres(chord2: f64) -> i64 {
+    (chord2.sqrt() * EARTH_RADIUS_M + 0.5) as i64
 }
 
 /// What a purchase request still wants in this round.
@@ -256,6 +262,50 @@ pub fn in_season(season: Option<(u32, u32)>, month: u32) -> bool {
     }
 }
 
+/// A supply's terms as matching reads them, in base steps where they are quantities. The
+/// market keeps a copy of each next to its neighbours on the grid, so that a scan reads
+/// memory in order.
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    xyz: [f64; 3],
+    id: i64,
+    price_fen: Fen,
+    /// The price part of the cost key: thousandths of a fen per kilogram (or per piece).
+    price_key: i64,
+    stock: i64,
+    min_order: i64,
+    season: Option<(u32, u32)>,
+    /// The supply's index in the market.
+    index: u32,
+    benefit_bp: u32,
+    grade: Grade,
+    unit: Unit,
+}
+
+impl Terms {
+    fn of(index: usize, s: &Supply) -> Self {
+        // Price per base step × 2000 base steps (one kilogram) × 1000.
+        let price_key = if is_weight(s.unit) {
+            s.price_fen * 2_000 / base_per_milli(s.unit)
+        } else {
+            s.price_fen * 1_000
+        };
+        Terms {
+            xyz: s.at.xyz,
+            id: s.id,
+            price_fen: s.price_fen,
+            price_key,
+            stock: s.available.milli() * base_per_milli(s.unit),
+            min_order: s.min_order.milli() * base_per_milli(s.unit),
+            season: s.season,
+            index: u32::try_from(index).expect("fewer than 2^32 supplies"),
+            benefit_bp: s.benefit_bp,
+            grade: s.grade,
+            unit: s.unit,
+        }
+    }
+}
+
 /// A usable pairing of a demand and a supply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
@@ -292,70 +342,88 @@ pub fn edge(
     if !cats.within(s.category_id, d.category_id) {
         return None;
     }
-    same_category_edge(params, (di, d), (si, s))
+    let t = Terms::of(si, s);
+    same_category_edge(params, (di, d), &t, d.at.chord2(&t.xyz))
 }
 
-/// [`edge`] for a supply already known to lie in the demand's category or below it.
+/// [`edge`] for a supply already known to lie in the demand's category or below it, at
+/// squared chord `chord2` from the demand.
 fn same_category_edge(
     params: &Params,
     (di, d): (usize, &Demand),
-    (si, s): (usize, &Supply),
+    t: &Terms,
+    chord2: f64,
 ) -> Option<Edge> {
-    if s.grade > d.min_grade
-        || is_weight(d.unit) != is_weight(s.unit)
-        || !price_within(s.price_fen, s.unit, d.max_price_fen, d.unit)
-        || !in_season(s.season, d.delivery_month)
-        || d.excluded.contains(&s.id)
-    {
-        return None;
-    }
-    let distance_m = d.at.distance_m(&s.at);
-    if distance_m > d.max_distance_m {
-        return None;
-    }
-    let step = step(d.unit, s.unit);
-    let cap = round_down(
-        (d.quantity.milli() * base_per_milli(d.unit))
-            .min(s.available.milli() * base_per_milli(s.unit)),
-        step,
-    );
-    let lot = round_up(
-        (d.min_lot.milli() * base_per_milli(d.unit))
-            .max(s.min_order.milli() * base_per_milli(s.unit))
-            .max(1),
-        step,
-    );
-    if cap < lot {
-        return None;
-    }
-    Some(Edge {
+    let distance_m = admits(d, t, chord2)?;
+    let step = step(d.unit, t.unit);
+    let (cap, lot) = bounds(d, t, step);
+    (cap >= lot).then(|| Edge {
         demand: di,
-        supply: si,
+        supply: t.index as usize,
         step,
         lot,
         cap,
-        key: cost_key(params, d, s, distance_m),
+        key: cost_key(params, d, t, distance_m),
         distance_m,
     })
 }
 
+/// The cost key of [`same_category_edge`] alone, for choosing among a demand's candidates.
+fn same_category_key(params: &Params, d: &Demand, t: &Terms, chord2: f64) -> Option<i64> {
+    let distance_m = admits(d, t, chord2)?;
+    let step = step(d.unit, t.unit);
+    // Rounding moves the most and the least by less than a step each: only near that
+    // margin does the exact rounding decide.
+    let (room, least) = unrounded_bounds(d, t);
+    if room - least < 2 * step {
+        let (cap, lot) = bounds(d, t, step);
+        if cap < lot {
+            return None;
+        }
+    }
+    Some(cost_key(params, d, t, distance_m))
+}
+
+/// The distance between `d` and `t` (at squared chord `chord2`) when grade, unit, price,
+/// season, exclusions and distance allow pairing them.
+fn admits(d: &Demand, t: &Terms, chord2: f64) -> Option<i64> {
+    if t.grade > d.min_grade
+        || is_weight(d.unit) != is_weight(t.unit)
+        || !price_within(t.price_fen, t.unit, d.max_price_fen, d.unit)
+        || !in_season(t.season, d.delivery_month)
+        || d.excluded.contains(&t.id)
+    {
+        return None;
+    }
+    let distance_m = metres(chord2);
+    (distance_m <= d.max_distance_m).then_some(distance_m)
+}
+
+/// The most and the least an allocation between `d` and `t` may be, in whole `step`s.
+fn bounds(d: &Demand, t: &Terms, step: i64) -> (i64, i64) {
+    let (room, least) = unrounded_bounds(d, t);
+    (round_down(room, step), round_up(least, step))
+}
+
+fn unrounded_bounds(d: &Demand, t: &Terms) -> (i64, i64) {
+    let room = (d.quantity.milli() * base_per_milli(d.unit)).min(t.stock);
+    let least = (d.min_lot.milli() * base_per_milli(d.unit))
+        .max(t.min_order)
+        .max(1);
+    (room, least)
+}
+
 /// Delivered cost per kilogram (per piece for pieces) in thousandths of a fen.
-fn cost_key(params: &Params, d: &Demand, s: &Supply, distance_m: i64) -> i64 {
-    // Price per base step × 2000 base steps (one kilogram) × 1000.
-    let price = if is_weight(s.unit) {
-        s.price_fen * 2_000 / base_per_milli(s.unit)
-    } else {
-        s.price_fen * 1_000
-    };
+fn cost_key(params: &Params, d: &Demand, t: &Terms, distance_m: i64) -> i64 {
     // fen per tonne-km is thousandths of a fen per kg-km.
-    let freight = if is_weight(s.unit) {
+    let freight = if is_weight(t.unit) {
         params.freight_fen_per_ton_km * distance_m / 1_000
     } else {
         0
     };
-    let cost = price + freight;
+    let cost = t.price_key + freight;
     if d.prefer_benefit {
-        let discount = params.benefit_weight_bp * i64::from(s.benefit_bp.min(10_000)) / 10_000;
+        let discount = params.benefit_weight_bp * i64::from(t.benefit_bp.min(10_000)) / 10_000;
         cost * (10_000 - discount) / 10_000
     } else {
         cost
@@ -366,11 +434,26 @@ fn cost_key(params: &Params, d: &Demand, s: &Supply, distance_m: i64) -> i64 {
 pub struct Market {
     pub supplies: Vec<Supply>,
     pub categories: Categories,
-    cells: HashMap<(i64, i32, i32), Vec<usize>>,
+    /// The terms of supplies with something available, by category and grid cell, in
+    /// index order within a cell.
+    cells: HashMap<(i64, i32, i32), Vec<Terms>>,
 }
 
-/// A candidate supply of a demand while a batch chooses: its cost key and supply index.
-type Candidate = (i64, u32);
+/// A candidate supply of a demand while a batch chooses: its cost key, its index, and its
+/// terms where the scan found them.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    key: i64,
+    supply: u32,
+    terms: &'a Terms,
+}
+
+impl Candidate<'_> {
+    /// Cheapest first, ties by supply id (supplies are kept in id order).
+    fn order(&self) -> (i64, u32) {
+        (self.key, self.supply)
+    }
+}
 
 /// A demand's batch edges and the reserve held back for it.
 type Picked = (Vec<Edge>, Vec<Edge>);
@@ -389,11 +472,14 @@ impl Market {
     /// Indexes `supplies`; only those with something available can be matched.
     pub fn new(mut supplies: Vec<Supply>, categories: Categories) -> Self {
         supplies.sort_by_key(|s| s.id);
-        let mut cells: HashMap<(i64, i32, i32), Vec<usize>> = HashMap::new();
+        let mut cells: HashMap<(i64, i32, i32), Vec<Terms>> = HashMap::new();
         for (i, s) in supplies.iter().enumerate() {
             if s.available.milli() > 0 {
                 let (a, b) = cell_of(&s.at);
-                cells.entry((s.category_id, a, b)).or_default().push(i);
+                cells
+                    .entry((s.category_id, a, b))
+                    .or_default()
+                    .push(Terms::of(i, s));
             }
         }
         Market {
@@ -414,12 +500,15 @@ impl Market {
     /// Every usable edge of demand `di`, in the order the grid is scanned.
     fn usable_edges(&self, params: &Params, di: usize, d: &Demand) -> Vec<Edge> {
         let mut out = Vec::new();
-        self.scan(params, di, d, |e| out.push(e));
+        self.scan(d, |t, chord2| {
+            out.extend(same_category_edge(params, (di, d), t, chord2));
+        });
         out
     }
 
-    /// Calls `found` with every usable edge of demand `di`, in the order the grid is scanned.
-    fn scan(&self, params: &Params, di: usize, d: &Demand, mut found: impl FnMut(Edge)) {
+    /// Calls `found` with the terms and squared chord of every supply with stock in the
+    /// demand's category (or below it) within its reach, in the order the grid is scanned.
+    fn scan<'a>(&'a self, d: &Demand, mut found: impl FnMut(&'a Terms, f64)) {
         let reach_deg = d.max_distance_m as f64 / 111_000.0 + 0.01;
         let lng_reach = reach_deg / d.at.lat.to_radians().cos().max(0.05);
         let (lat0, lat1) = (
@@ -434,16 +523,13 @@ impl Market {
         let limit_chord = (d.max_distance_m as f64 + 1.0) / EARTH_RADIUS_M;
         let limit2 = limit_chord * limit_chord;
         for cat in self.categories.subtree(d.category_id) {
-            let mut scan = |list: &Vec<usize>| {
-                for &si in list {
-                    let s = &self.supplies[si];
-                    if d.at.chord2(&s.at) > limit2 {
+            let mut scan = |list: &'a Vec<Terms>| {
+                for t in list {
+                    let chord2 = d.at.chord2(&t.xyz);
+                    if chord2 > limit2 {
                         continue;
                     }
-                    // The cells scanned hold the demand's category and those below it only.
-                    if let Some(e) = same_category_edge(params, (di, d), (si, s)) {
-                        found(e);
-                    }
+                    found(t, chord2);
                 }
             };
             if cells > 400 {
@@ -470,42 +556,91 @@ impl Market {
     fn batch_edges(&self, params: &Params, d: &Demand) -> Picked {
         // Only the cost and the supply while choosing: a market has millions of pairs.
         let mut all: Vec<Candidate> = Vec::new();
-        self.scan(params, 0, d, |e| all.push((e.key, e.supply as u32)));
-        let (first, rest) = self.pick(params, all);
-        let (later, _) = self.pick(params, rest);
+        self.scan(d, |terms, chord2| {
+            if let Some(key) = same_category_key(params, d, terms, chord2) {
+                all.push(Candidate {
+                    key,
+                    supply: terms.index,
+                    terms,
+                });
+            }
+        });
+        sort_candidates(&mut all);
+        let (first, rest) = pick(params, all);
+        let (later, _) = pick(params, rest);
         let edges = |chosen: Vec<Candidate>| -> Vec<Edge> {
             chosen
                 .into_iter()
-                .filter_map(|(_, si)| {
-                    same_category_edge(params, (0, d), (si as usize, &self.supplies[si as usize]))
+                .filter_map(|c| {
+                    same_category_edge(params, (0, d), c.terms, d.at.chord2(&c.terms.xyz))
                 })
                 .collect()
         };
         (edges(first), edges(later))
     }
+}
 
-    /// Splits candidates (cost, supply): all of them when there are at most
-    /// `2 × per_demand`; otherwise the `per_demand` cheapest and `per_demand` more spread
-    /// evenly over the rest in cost order, so that the flow can reach far supplies too when
-    /// near ones are taken. The second part is what was not picked, in cost order.
-    fn pick(&self, params: &Params, mut all: Vec<Candidate>) -> (Vec<Candidate>, Vec<Candidate>) {
-        let per_demand = params.candidates_per_demand.max(1);
-        if all.len() <= 2 * per_demand {
-            return (all, Vec::new());
+/// Splits candidates in cost order, each part keeping that order: all of them when there
+/// are at most `2 × per_demand`; otherwise the `per_demand` cheapest and `per_demand`
+/// more spread evenly over the rest, so that the flow can reach far supplies too when
+/// near ones are taken. The second part is what was not picked.
+fn pick<'a>(params: &Params, all: Vec<Candidate<'a>>) -> (Vec<Candidate<'a>>, Vec<Candidate<'a>>) {
+    let per_demand = params.candidates_per_demand.max(1);
+    if all.len() <= 2 * per_demand {
+        return (all, Vec::new());
+    }
+    let rest = all.len() - per_demand;
+    let mut picked = vec![false; all.len()];
+    picked[..per_demand].iter_mut().for_each(|p| *p = true);
+    for j in 0..per_demand {
+        picked[per_demand + rest * j / per_demand] = true;
+    }
+    let (mut first, mut left) = (Vec::with_capacity(2 * per_demand), Vec::new());
+    for (c, p) in all.into_iter().zip(picked) {
+        if p { first.push(c) } else { left.push(c) }
+    }
+    (first, left)
+}
+
+/// Sorts candidates in [`Candidate::order`]: a radix sort on the cost, as many bytes as its
+/// range needs, then each run of equal costs by supply.
+fn sort_candidates(all: &mut Vec<Candidate>) {
+    if all.len() < 64 {
+        all.sort_unstable_by_key(Candidate::order);
+        return;
+    }
+    let low = all.iter().map(|c| c.key).min().expect("not empty");
+    let high = all.iter().map(|c| c.key).max().expect("not empty");
+    let range = high.abs_diff(low);
+    let mut buffer = all.clone();
+    let mut shift = 0;
+    while shift < 64 && range >> shift > 0 {
+        let byte = |c: &Candidate| (c.key.abs_diff(low) >> shift & 0xff) as usize;
+        let mut at = [0usize; 257];
+        for c in all.iter() {
+            at[byte(c) + 1] += 1;
         }
-        // Supplies are kept in id order, so their index breaks ties as their id would.
-        all.sort_unstable();
-        let rest = all.len() - per_demand;
-        let mut picked = vec![false; all.len()];
-        picked[..per_demand].iter_mut().for_each(|p| *p = true);
-        for j in 0..per_demand {
-            picked[per_demand + rest * j / per_demand] = true;
+        for b in 0..256 {
+            at[b + 1] += at[b];
         }
-        let (mut first, mut left) = (Vec::with_capacity(2 * per_demand), Vec::new());
-        for (c, p) in all.into_iter().zip(picked) {
-            if p { first.push(c) } else { left.push(c) }
+        for c in all.iter() {
+            let b = byte(c);
+            buffer[at[b]] = *c;
+            at[b] += 1;
         }
-        (first, left)
+        std::mem::swap(all, &mut buffer);
+        shift += 8;
+    }
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i + 1;
+        while j < all.len() && all[j].key == all[i].key {
+            j += 1;
+        }
+        if j - i > 1 {
+            all[i..j].sort_unstable_by_key(Candidate::order);
+        }
+        i = j;
     }
 }
 
@@ -547,6 +682,16 @@ fn fill_in_cost_order(edges: &[Edge], mut wanted: i64, supply_left: &mut [i64]) 
 /// Shares `wanted` among `group` as evenly as steps and lots allow; returns what it gave.
 fn water_fill(group: &[Edge], wanted: i64, supply_left: &mut [i64], given: &mut [i64]) -> i64 {
     let room = |e: &Edge, left: &[i64]| round_down(left[e.supply].min(e.cap), e.step);
+    if let [e] = group {
+        // One supply: as much as it can give, if that is a lot.
+        let amount = room(e, supply_left).min(round_down(wanted, e.step));
+        if amount < e.lot {
+            return 0;
+        }
+        supply_left[e.supply] -= amount;
+        given[0] += amount;
+        return amount;
+    }
     let mut order: Vec<usize> = (0..group.len())
         .filter(|&k| room(&group[k], supply_left) >= group[k].lot)
         .collect();
@@ -734,25 +879,32 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
     let mut net = Network::new(stock.clone(), demands, &edges);
 
     // 1. Greedy in global cost order, demands sharing equal-cost supplies.
-    let mut order: Vec<(i64, i64, i64, u32)> = edges
+    // (cost, demand and edge): demands are numbered in id order and each one's edges come
+    // in order of cost and supply, so this orders by cost, demand id and supply id.
+    let mut order: Vec<(i64, u64)> = edges
         .iter()
         .enumerate()
-        .map(|(k, e)| (e.key, demands[e.demand].id, e.supply as i64, k as u32))
+        .map(|(k, e)| (e.key, (e.demand as u64) << 32 | k as u64))
         .collect();
     order.sort_unstable();
+    let edge_of = |o: &(i64, u64)| (o.1 & u64::from(u32::MAX)) as usize;
     let mut supply_left = stock;
     let mut demand_left: Vec<i64> = demands.iter().map(demand_base).collect();
     let mut group: Vec<Edge> = Vec::new();
     let mut given: Vec<i64> = Vec::new();
     let mut i = 0;
     while i < order.len() {
-        let (key, demand_id) = (order[i].0, order[i].1);
+        let (key, demand) = (order[i].0, order[i].1 >> 32);
         let mut j = i;
-        while j < order.len() && order[j].0 == key && order[j].1 == demand_id {
+        while j < order.len() && order[j].0 == key && order[j].1 >> 32 == demand {
             j += 1;
         }
+        if demand_left[demand as usize] <= 0 {
+            i = j;
+            continue;
+        }
         group.clear();
-        group.extend(order[i..j].iter().map(|o| edges[o.3 as usize]));
+        group.extend(order[i..j].iter().map(|o| edges[edge_of(o)]));
         given.clear();
         given.resize(group.len(), 0);
         let d = group[0].demand;
@@ -760,7 +912,7 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
         demand_left[d] -= gave;
         for (o, &g) in order[i..j].iter().zip(&given) {
             if g > 0 {
-                net.push_edge(o.3 as usize, g);
+                net.push_edge(edge_of(o), g);
             }
         }
         i = j;
@@ -772,20 +924,14 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
     //    among the supplies with stock left, and the flow is augmented again.
     net.augment();
     let reach = net.reachable();
-    let mut added = false;
+    let had = edges.len();
     for (di, later) in reserve.into_iter().enumerate() {
-        if !reach[2 + di] {
-            continue;
-        }
-        for e in later {
-            if net.stock_left(e.supply) > 0 {
-                net.add_edge(&e);
-                edges.push(e);
-                added = true;
-            }
+        if reach[2 + di] {
+            edges.extend(later.into_iter().filter(|e| net.stock_left(e.supply) > 0));
         }
     }
-    if added {
+    if edges.len() > had {
+        net = net.with_edges(demands, &edges);
         net.augment();
     }
 
@@ -837,25 +983,41 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
         .collect()
 }
 
-/// The flow network source → demands → supplies → sink, stored as paired residual arcs.
+/// One arc of the residual network.
+#[derive(Clone, Copy)]
+struct Arc {
+    residual: i64,
+    to: u32,
+    /// The index of the arc in the opposite direction.
+    rev: u32,
+    /// The arc moves whole multiples of this many base steps.
+    step: u32,
+    /// Whether this is the arc a pair was made with (its reverse carries the flow back).
+    forward: bool,
+    /// Whether the pair carries flow, kept on both arcs so that either knows at once.
+    carries: bool,
+}
+
+/// The flow network source → demands → supplies → sink, stored as paired residual arcs,
+/// each node's arcs next to one another.
 #[derive(Clone)]
 struct Network {
-    to: Vec<u32>,
-    residual: Vec<i64>,
-    step: Vec<i64>,
-    adj: Vec<Vec<u32>>,
+    /// The arcs, grouped by the node they leave.
+    arcs: Vec<Arc>,
+    /// The arcs leaving node `u` are `first[u]..first[u + 1]`.
+    first: Vec<u32>,
     /// Arc index of each candidate edge's forward arc.
     edge_arc: Vec<u32>,
     demand_arc: Vec<u32>,
-    /// Minimum lot of each arc pair (zero for source and sink arcs), indexed by arc / 2.
+    /// Minimum lot of each arc (zero for source and sink arcs).
     lot: Vec<i64>,
-    /// Arc index of each supply's arc to the sink (`u32::MAX` until it has an edge).
+    /// Arc index of each supply's arc to the sink (`u32::MAX` when it has no edge).
     sink_arc: Vec<u32>,
     /// Each supply's stock, in base steps, for its arc to the sink.
     stock: Vec<i64>,
     demand_count: usize,
     level: Vec<i32>,
-    next: Vec<usize>,
+    next: Vec<u32>,
     /// Scratch for local searches: a node is seen in the current search when its mark
     /// equals `search`, so starting a search costs nothing.
     mark: Vec<u32>,
@@ -870,18 +1032,87 @@ const SOURCE: usize = 0;
 const SINK: usize = 1;
 
 impl Network {
-    /// The network of `demands` and supplies with `stock`, with candidate `edges`.
+    /// The network of `demands` and supplies with `stock`, with candidate `edges`, and no
+    /// flow yet.
     fn new(stock: Vec<i64>, demands: &[Demand], edges: &[Edge]) -> Self {
         let n = 2 + demands.len() + stock.len();
-        let mut net = Network {
-            to: Vec::new(),
-            residual: Vec::new(),
-            step: Vec::new(),
-            adj: vec![Vec::new(); n],
-            edge_arc: Vec::with_capacity(edges.len()),
-            demand_arc: Vec::with_capacity(demands.len()),
-            lot: Vec::new(),
-            sink_arc: vec![u32::MAX; stock.len()],
+        let supply_node = |si: usize| 2 + demands.len() + si;
+        // Arc pairs are made in one order (source arcs, then for each edge its supply's sink
+        // arc if it is the first, then the edge itself) twice: once to count each node's
+        // arcs, once to lay them out; a node's arcs keep that order.
+        let make = |pair: &mut dyn FnMut(usize, usize, i64, i64, i64) -> u32| {
+            let demand_arcs: Vec<u32> = demands
+                .iter()
+                .enumerate()
+                .map(|(di, d)| pair(SOURCE, 2 + di, demand_base(d).max(0), 1, 0))
+                .collect();
+            let mut sink_arcs = vec![u32::MAX; stock.len()];
+            let mut edge_arcs = Vec::with_capacity(edges.len());
+            for e in edges {
+                if sink_arcs[e.supply] == u32::MAX {
+                    sink_arcs[e.supply] = pair(supply_node(e.supply), SINK, stock[e.supply], 1, 0);
+                }
+                edge_arcs.push(pair(
+                    2 + e.demand,
+                    supply_node(e.supply),
+                    e.cap,
+                    e.step,
+                    e.lot,
+                ));
+            }
+            (demand_arcs, sink_arcs, edge_arcs)
+        };
+        let mut first = vec![0u32; n + 1];
+        make(&mut |from, to, _, _, _| {
+            first[from + 1] += 1;
+            first[to + 1] += 1;
+            0
+        });
+        for u in 0..n {
+            first[u + 1] += first[u];
+        }
+        let total = first[n] as usize;
+        assert!(
+            total < u32::MAX as usize,
+            "a part of the market has fewer than 2^31 candidate edges"
+        );
+        let blank = Arc {
+            residual: 0,
+            to: 0,
+            rev: 0,
+            step: 1,
+            forward: false,
+            carries: false,
+        };
+        let mut arcs = vec![blank; total];
+        let mut lot = vec![0i64; total];
+        let mut free = first.clone();
+        let (demand_arc, sink_arc, edge_arc) = make(&mut |from, to, cap, step, pair_lot| {
+            let (f, r) = (free[from], free[to]);
+            free[from] += 1;
+            free[to] += 1;
+            let step = u32::try_from(step).expect("steps are small");
+            let arc = |residual, to, rev, forward| Arc {
+                residual,
+                to: to as u32,
+                rev,
+                step,
+                forward,
+                carries: false,
+            };
+            arcs[f as usize] = arc(cap, to, r, true);
+            arcs[r as usize] = arc(0, from, f, false);
+            lot[f as usize] = pair_lot;
+            lot[r as usize] = pair_lot;
+            f
+        });
+        Network {
+            arcs,
+            first,
+            edge_arc,
+            demand_arc,
+            lot,
+            sink_arc,
             stock,
             demand_count: demands.len(),
             level: vec![0; n],
@@ -889,69 +1120,71 @@ impl Network {
             mark: vec![0; n],
             parent: vec![u32::MAX; n],
             search: 0,
-        };
-        for (di, d) in demands.iter().enumerate() {
-            let a = net.add(SOURCE, 2 + di, demand_base(d).max(0), 1);
-            net.demand_arc.push(a);
         }
-        for e in edges {
-            net.add_edge(e);
+    }
+
+    /// The network with more candidate `edges` (those it has first, in the same order), and
+    /// the same flow.
+    fn with_edges(self, demands: &[Demand], edges: &[Edge]) -> Self {
+        let flows: Vec<i64> = (0..self.edge_arc.len()).map(|k| self.flow(k)).collect();
+        let mut net = Network::new(self.stock, demands, edges);
+        for (k, x) in flows.into_iter().enumerate() {
+            if x > 0 {
+                net.push_edge(k, x);
+            }
         }
         net
-    }
-
-    /// What supply `si` has left to give.
-    fn stock_left(&self, si: usize) -> i64 {
-        match self.sink_arc[si] {
-            u32::MAX => self.stock[si],
-            a => self.residual[a as usize],
-        }
-    }
-
-    /// Adds candidate edge `e` (its index is the next one), and its supply's arc to the sink
-    /// when it is the supply's first.
-    fn add_edge(&mut self, e: &Edge) {
-        if self.sink_arc[e.supply] == u32::MAX {
-            let cap = self.stock[e.supply];
-            self.sink_arc[e.supply] = self.add(self.supply_node(e.supply), SINK, cap, 1);
-        }
-        let a = self.add(2 + e.demand, self.supply_node(e.supply), e.cap, e.step);
-        self.lot[a as usize / 2] = e.lot;
-        self.edge_arc.push(a);
     }
 
     fn supply_node(&self, si: usize) -> usize {
         2 + self.demand_count + si
     }
 
-    fn add(&mut self, from: usize, to: usize, cap: i64, step: i64) -> u32 {
-        let a = self.to.len() as u32;
-        self.to.push(to as u32);
-        self.residual.push(cap);
-        self.step.push(step);
-        self.to.push(from as u32);
-        self.residual.push(0);
-        self.step.push(step);
-        self.adj[from].push(a);
-        self.adj[to].push(a + 1);
-        self.lot.push(0);
-        a
+    /// What supply `si` has left to give.
+    fn stock_left(&self, si: usize) -> i64 {
+        match self.sink_arc[si] {
+            u32::MAX => self.stock[si],
+            a => self.arcs[a as usize].residual,
+        }
+    }
+
+    /// The arcs leaving node `u`.
+    fn out(&self, u: usize) -> std::ops::Range<usize> {
+        self.first[u] as usize..self.first[u + 1] as usize
+    }
+
+    /// The arc opposite `a`.
+    fn rev(&self, a: usize) -> usize {
+        self.arcs[a].rev as usize
     }
 
     fn flow(&self, edge: usize) -> i64 {
-        self.residual[self.edge_arc[edge] as usize ^ 1]
+        let a = self.edge_arc[edge] as usize;
+        if self.arcs[a].carries {
+            self.arcs[self.rev(a)].residual
+        } else {
+            0
+        }
     }
 
     fn push_arc(&mut self, a: usize, amount: i64) {
-        self.residual[a] -= amount;
-        self.residual[a ^ 1] += amount;
+        self.arcs[a].residual -= amount;
+        let r = self.rev(a);
+        self.arcs[r].residual += amount;
+        let flow = if self.arcs[a].forward {
+            self.arcs[r].residual
+        } else {
+            self.arcs[a].residual
+        };
+        self.arcs[a].carries = flow > 0;
+        self.arcs[r].carries = flow > 0;
     }
 
     /// Sends `amount` along source → demand → supply → sink of candidate edge `k`.
     fn push_edge(&mut self, k: usize, amount: i64) {
         let a = self.edge_arc[k] as usize;
-        let d = self.to[a ^ 1] as usize - 2;
-        let sink_arc = self.sink_arc[self.to[a] as usize - 2 - self.demand_count] as usize;
+        let d = self.arcs[self.rev(a)].to as usize - 2;
+        let sink_arc = self.sink_arc[self.arcs[a].to as usize - 2 - self.demand_count] as usize;
         self.push_arc(self.demand_arc[d] as usize, amount);
         self.push_arc(a, amount);
         self.push_arc(sink_arc, amount);
@@ -961,7 +1194,7 @@ impl Network {
     fn filled(&self) -> i64 {
         self.demand_arc
             .iter()
-            .map(|&a| self.residual[a as usize ^ 1])
+            .map(|&a| self.arcs[self.rev(a as usize)].residual)
             .sum()
     }
 
@@ -973,21 +1206,20 @@ impl Network {
             x == 0 || x >= e.lot
         });
         lots && demands.iter().enumerate().all(|(di, d)| {
-            let x = self.residual[self.demand_arc[di] as usize ^ 1];
+            let x = self.arcs[self.rev(self.demand_arc[di] as usize)].residual;
             x == 0 || x >= min_fill_base(d)
         })
     }
 
     /// Nodes the source reaches through arcs that can still carry a step.
     fn reachable(&self) -> Vec<bool> {
-        let mut seen = vec![false; self.adj.len()];
+        let mut seen = vec![false; self.level.len()];
         seen[SOURCE] = true;
         let mut queue = std::collections::VecDeque::from([SOURCE]);
         while let Some(u) = queue.pop_front() {
-            for &a in &self.adj[u] {
-                let a = a as usize;
-                let v = self.to[a] as usize;
-                if !seen[v] && self.residual[a] >= self.step[a] {
+            for a in self.out(u) {
+                let v = self.arcs[a].to as usize;
+                if !seen[v] && self.arcs[a].residual >= i64::from(self.arcs[a].step) {
                     seen[v] = true;
                     queue.push_back(v);
                 }
@@ -998,17 +1230,21 @@ impl Network {
 
     /// Whether arc `a` can carry a push of `grain` base steps in a pass of that grain.
     fn usable(&self, a: usize, grain: i64) -> bool {
-        self.residual[a] >= grain && self.step[a] <= grain
+        self.arcs[a].residual >= grain && i64::from(self.arcs[a].step) <= grain
     }
 
+    /// Levels nodes by their distance from the source over arcs usable at `grain`, as far
+    /// as the sink's level: only shortest paths to the sink are augmented in a phase.
     fn bfs(&mut self, grain: i64) -> bool {
         self.level.iter_mut().for_each(|l| *l = -1);
         self.level[SOURCE] = 0;
         let mut queue = std::collections::VecDeque::from([SOURCE]);
         while let Some(u) = queue.pop_front() {
-            for &a in &self.adj[u] {
-                let a = a as usize;
-                let v = self.to[a] as usize;
+            if self.level[SINK] >= 0 && self.level[u] >= self.level[SINK] {
+                break;
+            }
+            for a in self.out(u) {
+                let v = self.arcs[a].to as usize;
                 if self.level[v] < 0 && self.usable(a, grain) {
                     self.level[v] = self.level[u] + 1;
                     queue.push_back(v);
@@ -1022,21 +1258,34 @@ impl Network {
     /// only arcs whose step divides its grain and moves whole grains, so every arc keeps a
     /// whole number of its own steps and every path found can carry something.
     fn augment(&mut self) {
+        let mut coarser: Option<i64> = None;
         for grain in [2_000, 1_000, 2, 1] {
+            // Every residual a multiple of the last grain: a path at a finer grain would
+            // have been one at the last, and none is left.
+            if let Some(c) = coarser
+                && self.arcs.iter().all(|a| a.residual % c == 0)
+            {
+                break;
+            }
+            coarser = Some(grain);
             self.augment_by(grain);
         }
     }
 
     fn augment_by(&mut self, grain: i64) {
         while self.bfs(grain) {
-            self.next.iter_mut().for_each(|n| *n = 0);
+            self.next.copy_from_slice(&self.first[..self.level.len()]);
             let mut path: Vec<usize> = Vec::new();
             let mut moved = false;
             loop {
-                let u = path.last().map_or(SOURCE, |&a| self.to[a] as usize);
+                let u = path.last().map_or(SOURCE, |&a| self.arcs[a].to as usize);
                 if u == SINK {
                     let step = grain;
-                    let bottleneck = path.iter().map(|&a| self.residual[a]).min().unwrap_or(0);
+                    let bottleneck = path
+                        .iter()
+                        .map(|&a| self.arcs[a].residual)
+                        .min()
+                        .unwrap_or(0);
                     let amount = round_down(bottleneck, step);
                     if amount > 0 {
                         for &a in &path {
@@ -1047,21 +1296,21 @@ impl Network {
                     // Back up to the first arc that can no longer carry a full step.
                     let cut = path
                         .iter()
-                        .position(|&a| self.residual[a] < step)
+                        .position(|&a| self.arcs[a].residual < step)
                         .unwrap_or(0);
                     let from = if cut == 0 {
                         SOURCE
                     } else {
-                        self.to[path[cut - 1]] as usize
+                        self.arcs[path[cut - 1]].to as usize
                     };
                     self.next[from] += 1;
                     path.truncate(cut);
                     continue;
                 }
                 let mut advanced = false;
-                while self.next[u] < self.adj[u].len() {
-                    let a = self.adj[u][self.next[u]] as usize;
-                    let v = self.to[a] as usize;
+                while self.next[u] < self.first[u + 1] {
+                    let a = self.next[u] as usize;
+                    let v = self.arcs[a].to as usize;
                     if self.usable(a, grain) && self.level[v] == self.level[u] + 1 {
                         path.push(a);
                         advanced = true;
@@ -1074,7 +1323,7 @@ impl Network {
                     self.level[u] = -1;
                     match path.pop() {
                         Some(a) => {
-                            let from = self.to[a ^ 1] as usize;
+                            let from = self.arcs[self.rev(a)].to as usize;
                             self.next[from] += 1;
                         }
                         None => break,
@@ -1107,23 +1356,23 @@ impl Network {
                 continue;
             }
             let a = self.edge_arc[k] as usize;
-            let demand_room = self.residual[self.demand_arc[e.demand] as usize];
-            let supply_room = self.residual[self.sink_arc[e.supply] as usize];
+            let demand_room = self.arcs[self.demand_arc[e.demand] as usize].residual;
+            let supply_room = self.arcs[self.sink_arc[e.supply] as usize].residual;
             let need = e.lot - x;
             let sink = self.sink_arc[e.supply] as usize;
-            let supply_room = if !last && supply_room < need && self.residual[a] >= need {
+            let supply_room = if !last && supply_room < need && self.arcs[a].residual >= need {
                 // First move other demands elsewhere; failing that, take from them: topping
                 // this edge up to its lot fills more than what they give back.
-                self.free_supply(e.supply, a ^ 1, need - supply_room);
-                let short = need - self.residual[sink];
+                self.free_supply(e.supply, self.rev(a), need - supply_room);
+                let short = need - self.arcs[sink].residual;
                 if short > 0 {
                     self.take_from_supply(edges, &by_supply[e.supply], k, short);
                 }
-                self.residual[sink]
+                self.arcs[sink].residual
             } else {
                 supply_room
             };
-            let fits = supply_room >= need && self.residual[a] >= need;
+            let fits = supply_room >= need && self.arcs[a].residual >= need;
             let room = fits
                 && !last
                 && (demand_room >= need
@@ -1149,10 +1398,10 @@ impl Network {
         }
         for (di, d) in demands.iter().enumerate() {
             let arc = self.demand_arc[di] as usize;
-            let mut filled = self.residual[arc ^ 1];
+            let mut filled = self.arcs[self.rev(arc)].residual;
             if filled > 0 && filled < min_fill_base(d) && !last {
                 self.raise_to_min_fill(edges, &by_demand[di], by_supply, min_fill_base(d) - filled);
-                filled = self.residual[arc ^ 1];
+                filled = self.arcs[self.rev(arc)].residual;
                 emptied = true;
             }
             if filled > 0 && filled < min_fill_base(d) {
@@ -1177,7 +1426,7 @@ impl Network {
     fn make_room_for_lots(&mut self, edges: &[Edge], by_demand: &[Vec<usize>]) -> bool {
         let mut improved = false;
         for (di, ks) in by_demand.iter().enumerate() {
-            let remainder = self.residual[self.demand_arc[di] as usize];
+            let remainder = self.arcs[self.demand_arc[di] as usize].residual;
             if remainder <= 0 {
                 continue;
             }
@@ -1185,21 +1434,26 @@ impl Network {
                 let e = &edges[k];
                 let arc = self.edge_arc[k] as usize;
                 let sink = self.sink_arc[e.supply] as usize;
-                if self.flow(k) > 0 || self.residual[arc] < e.lot || self.residual[sink] < e.lot {
+                if self.flow(k) > 0
+                    || self.arcs[arc].residual < e.lot
+                    || self.arcs[sink].residual < e.lot
+                {
                     continue;
                 }
                 let need = e.lot - remainder;
                 if need <= 0 {
                     continue;
                 }
-                let room = self.residual[arc].min(self.residual[sink]) - remainder;
+                let room = self.arcs[arc].residual.min(self.arcs[sink].residual) - remainder;
                 let Some(freed) = self.free_from_others(edges, ks, k, need, Some(room)) else {
                     continue;
                 };
                 // Something moved: even if the lot cannot be taken now, augment again.
                 improved = true;
                 let amount = remainder + freed;
-                if amount % e.step == 0 && amount <= self.residual[arc].min(self.residual[sink]) {
+                if amount % e.step == 0
+                    && amount <= self.arcs[arc].residual.min(self.arcs[sink].residual)
+                {
                     self.push_edge(k, amount);
                 }
                 break;
@@ -1291,9 +1545,13 @@ impl Network {
                 if visited > LOCAL_SEARCH_NODES {
                     break;
                 }
-                for &b in &self.adj[u] {
-                    let b = b as usize;
-                    let v = self.to[b] as usize;
+                for b in self.out(u) {
+                    // An arc with no residual cannot move anything (most arcs back from a
+                    // supply carry no allocation): rejected before looking at its head.
+                    if self.arcs[b].residual <= 0 {
+                        continue;
+                    }
+                    let v = self.arcs[b].to as usize;
                     if self.mark[v] == stamp || b == except || b == own_sink || self.movable(b) <= 0
                     {
                         continue;
@@ -1315,9 +1573,13 @@ impl Network {
             while v != start {
                 let b = self.parent[v] as usize;
                 path.push(b);
-                v = self.to[b ^ 1] as usize;
+                v = self.arcs[self.rev(b)].to as usize;
             }
-            let step = path.iter().map(|&b| self.step[b]).max().unwrap_or(1);
+            let step = path
+                .iter()
+                .map(|&b| i64::from(self.arcs[b].step))
+                .max()
+                .unwrap_or(1);
             let bottleneck = path.iter().map(|&b| self.movable(b)).min().unwrap_or(0);
             let amount = round_down(bottleneck.min(round_up(left, step)), step);
             if amount <= 0 {
@@ -1349,20 +1611,20 @@ impl Network {
             let sink = self.sink_arc[e.supply] as usize;
             let x = self.flow(k);
             let lot_left = if x == 0 { e.lot } else { 0 };
-            let want =
-                round_up(short.max(lot_left), e.step).min(round_down(self.residual[a], e.step));
+            let want = round_up(short.max(lot_left), e.step)
+                .min(round_down(self.arcs[a].residual, e.step));
             if want <= 0 || want < lot_left {
                 continue;
             }
-            if self.residual[sink] < want {
-                self.free_supply(e.supply, a ^ 1, want - self.residual[sink]);
+            if self.arcs[sink].residual < want {
+                self.free_supply(e.supply, self.rev(a), want - self.arcs[sink].residual);
             }
-            if self.residual[sink] < want {
-                let gap = want - self.residual[sink];
+            if self.arcs[sink].residual < want {
+                let gap = want - self.arcs[sink].residual;
                 self.take_from_supply(edges, &by_supply[e.supply], k, gap);
             }
-            let demand_room = self.residual[self.demand_arc[e.demand] as usize];
-            let amount = round_down(want.min(self.residual[sink]).min(demand_room), e.step);
+            let demand_room = self.arcs[self.demand_arc[e.demand] as usize].residual;
+            let amount = round_down(want.min(self.arcs[sink].residual).min(demand_room), e.step);
             if amount <= 0 || amount < lot_left {
                 continue;
             }
@@ -1419,13 +1681,13 @@ impl Network {
     /// How much arc `b` can carry while rerouting: an allocation may grow if it exists and
     /// shrink down to its lot; sink arcs carry their residual.
     fn movable(&self, b: usize) -> i64 {
-        let lot = self.lot[b / 2];
+        let lot = self.lot[b];
         if lot == 0 {
-            self.residual[b]
-        } else if b % 2 == 1 {
-            self.residual[b] - lot
-        } else if self.residual[b ^ 1] > 0 {
-            self.residual[b]
+            self.arcs[b].residual
+        } else if !self.arcs[b].forward {
+            self.arcs[b].residual - lot
+        } else if self.arcs[b].carries {
+            self.arcs[b].residual
         } else {
             0
         }
@@ -1433,7 +1695,10 @@ impl Network {
 
     /// Takes an arc (and its reverse) out of the network; its flow must be zero.
     fn close_arc(&mut self, a: usize) {
-        self.residual[a] = 0;
-        self.residual[a ^ 1] = 0;
+        let r = self.rev(a);
+        for arc in [a, r] {
+            self.arcs[arc].residual = 0;
+            self.arcs[arc].carries = false;
+        }
     }
 }
