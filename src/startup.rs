@@ -156,7 +156,9 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
             .context("building the search index")?;
         tracing::info!(listings = n, "built the search index");
     }
+    let mailer = crate::notify::mailer::Mailer::from_settings(&settings)?;
     Ok(AppState {
+        mailer,
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(web::Pages::new()?),

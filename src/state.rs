@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
+use crate::notify::mailer::Mailer;
 use crate::search::SearchService;
 use crate::web::Pages;
 
@@ -15,4 +16,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub pages: Arc<Pages>,
     pub search: SearchService,
+    /// Where email goes; the notification worker sends with its own, this one answers
+    /// readiness checks.
+    pub mailer: Mailer,
 }

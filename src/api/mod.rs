@@ -81,21 +81,69 @@ pub async fn healthz() -> &'static str {
 
 #[derive(Serialize)]
 struct Readiness {
+    /// `ready`, `degraded` (search or email is down: everything else still works) or
+    /// `not_ready` (the database is down: nothing does).
     status: &'static str,
-    database: &'static str,
+    database: Check,
+    search: Check,
+    email: Check,
 }
 
-/// `/readyz`: the database answers.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let db_ok = state.db.execute_unprepared("SELECT 1").await.is_ok();
-    let body = Readiness {
-        status: if db_ok { "ready" } else { "not_ready" },
-        database: if db_ok { "ok" } else { "unreachable" },
+#[derive(Serialize)]
+struct Check {
+    /// `ok` or `unreachable`.
+    status: &'static str,
+    /// Why not, when unreachable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// How long each dependency gets to answer a readiness check.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Runs one readiness check within [`READY_TIMEOUT`].
+async fn check<E: std::fmt::Display>(
+    what: &str,
+    probe: impl Future<Output = Result<(), E>>,
+) -> Check {
+    let error = match tokio::time::timeout(READY_TIMEOUT, probe).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(_) => Some(format!("no answer within {} s", READY_TIMEOUT.as_secs())),
     };
-    let code = if db_ok {
-        StatusCode::OK
+    if let Some(e) = &error {
+        tracing::warn!(dependency = what, error = %e, "readiness check failed");
+    }
+    Check {
+        status: if error.is_none() { "ok" } else { "unreachable" },
+        error,
+    }
+}
+
+/// `/readyz`: the database, the search engine and email, each checked on its own. Answers
+/// 503 only when the database is down; with search or email down the site still takes
+/// orders and edits, so it stays in rotation as `degraded`.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    use crate::search::SearchEngine;
+    let (database, search, email) = tokio::join!(
+        check("database", async {
+            state.db.execute_unprepared("SELECT 1").await.map(|_| ())
+        }),
+        check("search", state.search.engine().health()),
+        check("email", state.mailer.check()),
+    );
+    let (code, status) = if database.error.is_some() {
+        (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+    } else if search.error.is_some() || email.error.is_some() {
+        (StatusCode::OK, "degraded")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::OK, "ready")
+    };
+    let body = Readiness {
+        status,
+        database,
+        search,
+        email,
     };
     (code, Json(body))
 }

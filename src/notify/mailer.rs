@@ -1,6 +1,7 @@
 //! Sending one email: SMTP with a connection pool (STARTTLS or TLS, credentials from the URL)
 //! when `QUDAO_SMTP_URL` is set, otherwise an `.eml` file under `data/outbox/`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,7 +15,8 @@ use crate::config::Settings;
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {
-    Files(AsyncFileTransport<Tokio1Executor>),
+    /// `.eml` files in this folder.
+    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
@@ -86,9 +88,28 @@ impl Mailer {
                 let dir = settings.data_dir.join("outbox");
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
-                Ok(Mailer::Files(AsyncFileTransport::new(dir)))
+                Ok(Mailer::Files(AsyncFileTransport::new(&dir), dir))
             }
         }
+    }
+
+    /// Whether email can go out now: the SMTP server answers on a pooled connection, or
+    /// the outbox folder is there.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        match self {
+            Mailer::Smtp(t) => {
+                let answered = t
+                    .test_connection()
+                    .await
+                    .context("connecting to the SMTP server")?;
+                anyhow::ensure!(answered, "the SMTP server did not answer");
+            }
+            Mailer::Files(_, dir) => {
+                let is_dir = tokio::fs::metadata(dir).await.is_ok_and(|m| m.is_dir());
+                anyhow::ensure!(is_dir, "the outbox folder {} is missing", dir.display());
+            }
+        }
+        Ok(())
     }
 
     /// Sends one email from `from`.
@@ -113,7 +134,7 @@ impl Mailer {
             mail.rendered.html.clone(),
         ))?;
         match self {
-            Mailer::Files(t) => {
+            Mailer::Files(t, _) => {
                 t.send(message).await?;
             }
             Mailer::Smtp(t) => {

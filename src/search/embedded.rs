@@ -420,6 +420,18 @@ impl SearchEngine for EmbeddedEngine {
         self.switch_to(Arc::new(g), true);
         Ok(())
     }
+
+    async fn health(&self) -> Result<(), SearchError> {
+        let g = self.live();
+        let path = self.dir.join(&g.name);
+        // The files under the live index must still be there for searches to work.
+        blocking(move || {
+            anyhow::ensure!(path.is_dir(), "the index at {} is gone", path.display());
+            g.index.searchable_segment_ids()?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// How much each field counts when a word matches it.

@@ -406,6 +406,11 @@ impl SearchEngine for MeiliEngine {
     async fn refresh(&self) -> Result<(), SearchError> {
         Ok(())
     }
+
+    async fn health(&self) -> Result<(), SearchError> {
+        self.client.health().await.map_err(unavailable)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,9 @@ pub trait SearchEngine: Send + Sync {
 
     /// Notices changes made by another process (a `qudao reindex`), if the engine needs to.
     fn refresh(&self) -> impl Future<Output = Result<(), SearchError>> + Send;
+
+    /// Whether the engine answers now.
+    fn health(&self) -> impl Future<Output = Result<(), SearchError>> + Send;
 }
 
 /// The engine chosen by the settings.
@@ -153,5 +156,9 @@ impl SearchEngine for Engine {
 
     async fn refresh(&self) -> Result<(), SearchError> {
         delegate!(self, e => e.refresh().await)
+    }
+
+    async fn health(&self) -> Result<(), SearchError> {
+        delegate!(self, e => e.health().await)
     }
 }

@@ -331,6 +331,18 @@ impl TestApp {
         read(req.send().await.expect("request sent")).await
     }
 
+    /// The app's data directory (embedded database, search index, outbox).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("the app is running").path()
+    }
+
+    /// The administrator's URL and the name of the app's own PostgreSQL database.
+    pub fn postgres(&self) -> Option<(&str, &str)> {
+        self.pg
+            .as_ref()
+            .map(|(url, name)| (url.as_str(), name.as_str()))
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.call(Method::GET, path, token, None).await
     }

@@ -13,6 +13,7 @@ mod matching;
 mod notify;
 mod orders;
 mod organizations;
+mod readiness;
 mod saved_searches;
 mod search;
 mod search_relay;

@@ -1532,3 +1532,35 @@ async fn new_notices_appear_live_in_a_real_browser() {
         .await;
     browser.wait_for_text("#unread", "1").await;
 }
+
+crate::on_both_databases!(readiness_reports_the_smtp_server_on_its_own);
+
+async fn readiness_reports_the_smtp_server_on_its_own(backend: Backend) {
+    let port = free_port();
+    let smtp = SmtpServer::start(port);
+    let Some(app) = spawn_app_with(backend, |s| {
+        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    })
+    .await
+    else {
+        return;
+    };
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "ready", "{}", r.text);
+    assert_eq!(r.body["email"]["status"], "ok", "{}", r.text);
+
+    drop(smtp);
+    let r = app.get("/readyz", None).await;
+    // Without email the site still sells: it stays in rotation, marked degraded.
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "degraded", "{}", r.text);
+    assert_eq!(r.body["email"]["status"], "unreachable", "{}", r.text);
+    assert!(
+        !r.body["email"]["error"].as_str().unwrap_or("").is_empty(),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["database"]["status"], "ok", "{}", r.text);
+    assert_eq!(r.body["search"]["status"], "ok", "{}", r.text);
+}

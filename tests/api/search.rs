@@ -714,6 +714,14 @@ async fn an_unreachable_engine_answers_503_and_the_site_keeps_working(backend: B
     let r = app.get("/api/v1/search?q=%E6%B4%8B%E8%8A%8B", None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
     assert_eq!(r.code(), "search_unavailable");
+    // Readiness names the engine as the dependency that is down, and keeps the instance in
+    // rotation: everything but search still works.
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "degraded", "{}", r.text);
+    assert_eq!(r.body["search"]["status"], "unreachable", "{}", r.text);
+    assert_eq!(r.body["database"]["status"], "ok", "{}", r.text);
+    assert_eq!(r.body["email"]["status"], "ok", "{}", r.text);
     assert_eq!(
         app.get("/api/v1/listings", None).await.status,
         StatusCode::OK
