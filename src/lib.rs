@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod matching;
+pub mod metrics;
 pub mod notify;
 pub mod orders;
 pub mod outbox;

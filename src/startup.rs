@@ -159,6 +159,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
     let mailer = crate::notify::mailer::Mailer::from_settings(&settings)?;
     Ok(AppState {
         mailer,
+        metrics: Default::default(),
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(web::Pages::new()?),
@@ -174,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .route("/metrics", get(crate::metrics::metrics))
         .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -193,6 +195,10 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -19,4 +19,6 @@ pub struct AppState {
     /// Where email goes; the notification worker sends with its own, this one answers
     /// readiness checks.
     pub mailer: Mailer,
+    /// What `/metrics` reports of this process's requests.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -23,6 +23,14 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 5] = [
+        Channel::Search,
+        Channel::Notify,
+        Channel::Stats,
+        Channel::Email,
+        Channel::Webhook,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -19,6 +19,8 @@ pub const REBUILD_BATCH: u64 = 1000;
 pub struct SearchService {
     engine: Arc<Engine>,
     vocabulary: Arc<RwLock<Arc<Vocabulary>>>,
+    /// How long the engine takes per query, for `/metrics`.
+    latency: Arc<crate::metrics::Histogram>,
 }
 
 impl From<SearchError> for AppError {
@@ -43,12 +45,18 @@ impl SearchService {
         Ok(SearchService {
             engine: Arc::new(engine),
             vocabulary: Arc::new(RwLock::new(Arc::new(vocab))),
+            latency: Default::default(),
         })
     }
 
     /// The engine in use.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// How long the engine has taken per query.
+    pub fn latency(&self) -> &crate::metrics::Histogram {
+        &self.latency
     }
 
     /// The vocabulary as last loaded.
@@ -70,13 +78,21 @@ impl SearchService {
     /// required) only when the strict search finds nothing.
     pub async fn search(&self, params: &SearchParams) -> AppResult<(SearchRequest, SearchResults)> {
         let req = parse(params, &self.vocabulary())?;
-        let results = self.engine.search(&req).await?;
+        let results = self.timed(&req).await?;
         if results.total == 0 && req.can_loosen() {
             let loose = req.loosened();
-            let results = self.engine.search(&loose).await?;
+            let results = self.timed(&loose).await?;
             return Ok((loose, results));
         }
         Ok((req, results))
+    }
+
+    /// One query to the engine, its time recorded whether it answers or not.
+    async fn timed(&self, req: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let started = std::time::Instant::now();
+        let results = self.engine.search(req).await;
+        self.latency.observe(started.elapsed());
+        results
     }
 
     /// Rebuilds the whole index from the database into a fresh index and switches to it

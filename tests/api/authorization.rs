@@ -123,6 +123,7 @@ fn routes() -> Vec<Route> {
         // Public reading.
         r(M::GET, "/healthz", None, [200; 6]),
         r(M::GET, "/readyz", None, [200; 6]),
+        r(M::GET, "/metrics", None, [200; 6]),
         r(M::GET, "/", None, [200; 6]),
         r(M::GET, "/listings/{listing_a}", None, [200; 6]),
         r(M::GET, "/api/v1/openapi.json", None, [200; 6]),

@@ -10,6 +10,7 @@ mod binary;
 mod browser;
 mod listings;
 mod matching;
+mod metrics;
 mod notify;
 mod orders;
 mod organizations;

@@ -1,0 +1,317 @@
+//! `/metrics` in Prometheus' text format: requests and their latency by route, the outbox
+//! backlog per channel, search engine latency and database pool use.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    prelude::DateTimeUtc,
+};
+
+use crate::outbox::Channel;
+
+use crate::state::AppState;
+
+/// Upper bounds of the latency buckets, in microseconds, and as Prometheus prints them.
+const BUCKETS: [(u64, &str); 11] = [
+    (5_000, "0.005"),
+    (10_000, "0.01"),
+    (25_000, "0.025"),
+    (50_000, "0.05"),
+    (100_000, "0.1"),
+    (250_000, "0.25"),
+    (500_000, "0.5"),
+    (1_000_000, "1"),
+    (2_500_000, "2.5"),
+    (5_000_000, "5"),
+    (10_000_000, "10"),
+];
+
+/// Counts of observed durations, cumulative per bucket when printed.
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    /// Observations in each bucket (not cumulative) and above the last.
+    buckets: [u64; BUCKETS.len() + 1],
+    sum_micros: u64,
+    count: u64,
+}
+
+impl Counts {
+    fn observe(&mut self, d: Duration) {
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let at = BUCKETS
+            .iter()
+            .position(|&(bound, _)| micros <= bound)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[at] += 1;
+        self.sum_micros = self.sum_micros.saturating_add(micros);
+        self.count += 1;
+    }
+
+    /// Writes the `_bucket`, `_sum` and `_count` lines of `name` with `labels`.
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        let mut cumulative = 0;
+        for (i, (_, le)) in BUCKETS.iter().enumerate() {
+            cumulative += self.buckets[i];
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let _ = writeln!(
+            out,
+            "{name}_sum{{{labels}}} {}.{:06}",
+            self.sum_micros / 1_000_000,
+            self.sum_micros % 1_000_000
+        );
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
+/// A latency histogram that many tasks record into.
+#[derive(Debug, Default)]
+pub struct Histogram(Mutex<Counts>);
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        self.0.lock().expect("histogram lock").observe(d);
+    }
+
+    fn snapshot(&self) -> Counts {
+        self.0.lock().expect("histogram lock").clone()
+    }
+}
+
+/// What this process has counted since it started.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Responses by (method, route template, status).
+    responses: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Latency by (method, route template).
+    latency: Mutex<BTreeMap<(String, String), Counts>>,
+}
+
+impl Metrics {
+    fn record(&self, method: &str, route: &str, status: u16, took: Duration) {
+        *self
+            .responses
+            .lock()
+            .expect("metrics lock")
+            .entry((method.into(), route.into(), status))
+            .or_default() += 1;
+        self.latency
+            .lock()
+            .expect("metrics lock")
+            .entry((method.into(), route.into()))
+            .or_default()
+            .observe(took);
+    }
+}
+
+/// Middleware: counts every response by its route's template (never the raw path, so the
+/// series stay few) and records how long it took.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.record(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// One channel's work in the outbox.
+#[derive(Debug, Default)]
+struct Backlog {
+    waiting: i64,
+    dead: i64,
+    oldest_age_seconds: i64,
+}
+
+/// A gauge of the outbox: name, help text, and its value for one channel.
+type Gauge = (&'static str, &'static str, fn(&Backlog) -> i64);
+
+/// Every channel's backlog, read from the undelivered rows only.
+async fn backlog(db: &DatabaseConnection) -> Result<BTreeMap<&'static str, Backlog>, DbErr> {
+    use crate::outbox::entity::{Column, Entity};
+    let now = chrono::Utc::now();
+    let mut out: BTreeMap<&'static str, Backlog> = Channel::ALL
+        .iter()
+        .map(|c| (c.as_str(), Backlog::default()))
+        .collect();
+    let waiting: Vec<(String, i64, Option<DateTimeUtc>)> = Entity::find()
+        .select_only()
+        .column(Column::Channel)
+        .column_as(Expr::col(Column::Id).count(), "waiting")
+        .column_as(Expr::col(Column::CreatedAt).min(), "oldest")
+        .filter(Column::DeliveredAt.is_null())
+        .filter(Column::DeadAt.is_null())
+        .group_by(Column::Channel)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (channel, n, oldest) in waiting {
+        if let Some(b) = out.get_mut(channel.as_str()) {
+            b.waiting = n;
+            b.oldest_age_seconds = oldest.map_or(0, |t| std::cmp::max((now - t).num_seconds(), 0));
+        }
+    }
+    let dead: Vec<(String, i64)> = Entity::find()
+        .select_only()
+        .column(Column::Channel)
+        .column_as(Expr::col(Column::Id).count(), "dead")
+        .filter(Column::DeliveredAt.is_null())
+        .filter(Column::DeadAt.is_not_null())
+        .group_by(Column::Channel)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (channel, n) in dead {
+        if let Some(b) = out.get_mut(channel.as_str()) {
+            b.dead = n;
+        }
+    }
+    Ok(out)
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `/metrics`: Prometheus' text exposition format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::new();
+    out.push_str("# HELP qudao_http_responses_total Responses by method, route and status.\n");
+    out.push_str("# TYPE qudao_http_responses_total counter\n");
+    let responses = state
+        .metrics
+        .responses
+        .lock()
+        .expect("metrics lock")
+        .clone();
+    for ((method, route, status), n) in &responses {
+        let _ = writeln!(
+            out,
+            "qudao_http_responses_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+            escape(route)
+        );
+    }
+    out.push_str(
+        "# HELP qudao_http_request_duration_seconds Time to answer, by method and route.\n",
+    );
+    out.push_str("# TYPE qudao_http_request_duration_seconds histogram\n");
+    let latency = state.metrics.latency.lock().expect("metrics lock").clone();
+    for ((method, route), counts) in &latency {
+        let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+        counts.write(&mut out, "qudao_http_request_duration_seconds", &labels);
+    }
+
+    out.push_str("# HELP qudao_search_duration_seconds Time the search engine took per query.\n");
+    out.push_str("# TYPE qudao_search_duration_seconds histogram\n");
+    let engine = format!(
+        "engine=\"{}\"",
+        crate::search::SearchEngine::name(state.search.engine())
+    );
+    state
+        .search
+        .latency()
+        .snapshot()
+        .write(&mut out, "qudao_search_duration_seconds", &engine);
+
+    match backlog(&state.db).await {
+        Ok(rows) => {
+            let gauges: [Gauge; 3] = [
+                (
+                    "qudao_outbox_waiting",
+                    "Outbox events neither delivered nor dead, per channel.",
+                    |b| b.waiting,
+                ),
+                (
+                    "qudao_outbox_oldest_waiting_age_seconds",
+                    "Age of the oldest waiting outbox event, per channel.",
+                    |b| b.oldest_age_seconds,
+                ),
+                (
+                    "qudao_outbox_dead",
+                    "Outbox events that used up their attempts, per channel.",
+                    |b| b.dead,
+                ),
+            ];
+            for (name, help, value) in gauges {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+                for (channel, b) in &rows {
+                    let _ = writeln!(out, "{name}{{channel=\"{channel}\"}} {}", value(b));
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: reading the outbox backlog failed"),
+    }
+
+    let (size, idle, max) = pool_use(&state.db);
+    out.push_str("# HELP qudao_db_pool_connections Database connections by state.\n");
+    out.push_str("# TYPE qudao_db_pool_connections gauge\n");
+    let _ = writeln!(
+        out,
+        "qudao_db_pool_connections{{state=\"in_use\"}} {}",
+        size.saturating_sub(idle)
+    );
+    let _ = writeln!(out, "qudao_db_pool_connections{{state=\"idle\"}} {idle}");
+    out.push_str("# HELP qudao_db_pool_max_connections The most connections the pool opens.\n");
+    out.push_str("# TYPE qudao_db_pool_max_connections gauge\n");
+    let _ = writeln!(out, "qudao_db_pool_max_connections {max}");
+
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        out,
+    )
+}
+
+/// (open, idle, most) connections of the pool.
+fn pool_use(db: &DatabaseConnection) -> (u64, u64, u64) {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                u64::from(pool.size()),
+                pool.num_idle() as u64,
+                u64::from(pool.options().get_max_connections()),
+            )
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                u64::from(pool.size()),
+                pool.num_idle() as u64,
+                u64::from(pool.options().get_max_connections()),
+            )
+        }
+        _ => (0, 0, 0),
+    }
+}
