@@ -379,6 +379,18 @@ impl TestApp {
     }
 
     /// The id of a category by slug.
+    /// 盘石村 (coop-panshi) lists rice by the 斤: the answer to its `POST /api/v1/listings`.
+    pub async fn panshi_lists_rice(&self, title: &str, price_fen: i64) -> Reply {
+        let panshi = self.login("coop-panshi").await;
+        let rice = self.category_id("rice").await;
+        self.post(
+            "/api/v1/listings",
+            Some(&panshi),
+            serde_json::json!({"category_id": rice, "title": title, "unit": "jin", "price_fen": price_fen, "stock": "100"}),
+        )
+        .await
+    }
+
     pub async fn category_id(&self, slug: &str) -> i64 {
         let r = self.get("/api/v1/categories", None).await;
         r.body

@@ -1,7 +1,6 @@
 //! `/metrics`: what an operator's Prometheus scrapes.
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::helpers::{Backend, spawn_app};
 use crate::search::enc;
@@ -28,15 +27,7 @@ async fn metrics_count_requests_by_route_and_report_the_outbox_and_pool(backend:
         StatusCode::NOT_FOUND
     );
     // A new listing leaves an event for the search relay, which is off in tests.
-    let panshi = app.login("coop-panshi").await;
-    let rice = app.category_id("rice").await;
-    let r = app
-        .post(
-            "/api/v1/listings",
-            Some(&panshi),
-            json!({"category_id": rice, "title": "开江新米", "unit": "jin", "price_fen": 480, "stock": "100"}),
-        )
-        .await;
+    let r = app.panshi_lists_rice("开江新米", 480).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let listing = r.body["id"].as_i64().unwrap();
     assert_eq!(

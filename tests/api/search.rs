@@ -403,15 +403,7 @@ async fn sorting_by_price_newest_and_sales(engine: EngineKind) {
     assert_eq!(desc[0], 18_000_000);
 
     // A listing created now is the newest; one that sold most leads by sales.
-    let panshi = app.login("coop-panshi").await;
-    let rice = app.category_id("rice").await;
-    let r = app
-        .post(
-            "/api/v1/listings",
-            Some(&panshi),
-            json!({"category_id": rice, "title": "开江新米 试销", "unit": "jin", "price_fen": 500, "stock": "100"}),
-        )
-        .await;
+    let r = app.panshi_lists_rice("开江新米 试销", 500).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let bamboo = app.titles("q=%E7%AB%B9%E7%BC%96").await;
     assert_eq!(bamboo[0], "盘石竹编果篮");
@@ -726,16 +718,8 @@ async fn an_unreachable_engine_answers_503_and_the_site_keeps_working(backend: B
         app.get("/api/v1/listings", None).await.status,
         StatusCode::OK
     );
-    let panshi = app.login("coop-panshi").await;
-    let rice = app.category_id("rice").await;
     let started = Instant::now();
-    let r = app
-        .post(
-            "/api/v1/listings",
-            Some(&panshi),
-            json!({"category_id": rice, "title": "开江新米", "unit": "jin", "price_fen": 480, "stock": "100"}),
-        )
-        .await;
+    let r = app.panshi_lists_rice("开江新米", 480).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert!(
         started.elapsed() < Duration::from_secs(2),
