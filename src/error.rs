@@ -106,7 +106,37 @@ pub enum AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
+        if database_unreachable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return AppError::Unavailable(
+                "database_unavailable",
+                "the database is unavailable right now; please try again shortly".into(),
+            );
+        }
         AppError::Internal(e.into())
+    }
+}
+
+/// Whether a database error means the database cannot be reached (down, restarting,
+/// refusing connections, no connection free in time) rather than a fault in the request or
+/// the code: the caller may simply try again.
+fn database_unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            match s.as_ref() {
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+                // PostgreSQL: connection exceptions (08…), operator intervention such as a
+                // shutdown (57P…), too many connections (53300).
+                Sqlx::Database(d) => d
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 

@@ -25,8 +25,8 @@ async fn readiness_notices_the_embedded_index_is_gone(backend: Backend) {
     assert_eq!(r.body["database"]["status"], "ok", "{}", r.text);
 }
 
-/// With the database refusing connections, readiness answers 503 at once instead of hanging,
-/// and recovers by itself when the database is back.
+/// With the database refusing connections, readiness and requests answer 503 at once instead
+/// of hanging or failing with a 500, and both recover by themselves when the database is back.
 #[tokio::test]
 async fn readiness_answers_503_while_the_database_is_down() {
     let Some(app) = spawn_app(Backend::Postgres).await else {
@@ -57,6 +57,16 @@ async fn readiness_answers_503_while_the_database_is_down() {
         "readiness took {:?} with the database down",
         started.elapsed()
     );
+    // Requests that need the database say so, quickly, with a code a program can act on.
+    let started = std::time::Instant::now();
+    let r = app.get("/api/v1/listings", None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(r.code(), "database_unavailable", "{}", r.text);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(7),
+        "the request took {:?} with the database down",
+        started.elapsed()
+    );
 
     admin
         .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
@@ -65,4 +75,8 @@ async fn readiness_answers_503_while_the_database_is_down() {
     let r = app.get("/readyz", None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["status"], "ready", "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/listings", None).await.status,
+        StatusCode::OK
+    );
 }
