@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -125,7 +125,22 @@ impl Metrics {
 /// Middleware: counts every response by its route's template (never the raw path, so the
 /// series stay few) and records how long it took.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    // Strangers may send any method name: only the standard ones get series of their own.
+    let standard = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    let method = if standard.contains(request.method()) {
+        request.method().as_str()
+    } else {
+        "other"
+    }
+    .to_string();
     let route = request
         .extensions()
         .get::<MatchedPath>()

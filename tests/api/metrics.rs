@@ -26,6 +26,16 @@ async fn metrics_count_requests_by_route_and_report_the_outbox_and_pool(backend:
         app.get("/no-such-page", None).await.status,
         StatusCode::NOT_FOUND
     );
+    let r = app
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"BREW").unwrap(),
+            format!("{}/api/v1/search", app.address),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
     // A new listing leaves an event for the search relay, which is off in tests.
     let r = app.panshi_lists_rice("开江新米", 480).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -83,6 +93,12 @@ async fn metrics_count_requests_by_route_and_report_the_outbox_and_pool(backend:
     assert_eq!(
         get(r#"qudao_http_responses_total{method="GET",route="unmatched",status="404"}"#),
         Some(1),
+        "{text}"
+    );
+    // Made-up methods share one series instead of adding their own.
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(
+        text.contains(r#"qudao_http_responses_total{method="other",route="/api/v1/search""#),
         "{text}"
     );
     assert_eq!(
