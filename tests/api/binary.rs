@@ -1,6 +1,6 @@
 //! The `qudao` binary as an operator runs it.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -154,4 +154,70 @@ fn a_bad_database_url_is_refused_with_a_clear_message() {
         String::from_utf8_lossy(&out.stderr)
             .contains("QUDAO_DATABASE_URL must start with sqlite:// or postgres://")
     );
+}
+
+/// With `QUDAO_LOG_FORMAT=json`, each answered request is one JSON log line carrying its
+/// request id: the caller's `x-request-id` when it sends one, else a new one, echoed back.
+#[test]
+fn json_logs_carry_the_request_id_that_the_answer_echoes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = qudao(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("QUDAO_LOG_FORMAT", "json")
+        .env("QUDAO_LOG", "warn,tower_http=info,qudao::startup=info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Start-up log lines, then the URL and the demo accounts as text, then request logs.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    while !first.contains("running at ") {
+        first.clear();
+        assert!(stdout.read_line(&mut first).unwrap() > 0, "no URL printed");
+    }
+    let url = first
+        .split("running at ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (given, made) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let r = client
+            .get(format!("{url}/api/v1/listings"))
+            .header("x-request-id", "qudao-test-42")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let given = r.headers()["x-request-id"].to_str().unwrap().to_string();
+        let r = client.get(format!("{url}/healthz")).send().await.unwrap();
+        let made = r.headers()["x-request-id"].to_str().unwrap().to_string();
+        (given, made)
+    });
+    assert_eq!(given, "qudao-test-42");
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut log = String::new();
+    stdout.read_to_string(&mut log).unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let answered = |id: &str| {
+        lines
+            .iter()
+            .any(|l| l["span"]["request_id"] == id && l["fields"]["status"] == 200)
+    };
+    assert!(answered("qudao-test-42"), "{log}");
+    assert!(answered(&made), "{log}");
 }
