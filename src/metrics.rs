@@ -96,30 +96,30 @@ impl Histogram {
     }
 }
 
-/// What this process has counted since it started.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Responses by (method, route template, status).
-    responses: Mutex<BTreeMap<(String, String, u16), u64>>,
-    /// Latency by (method, route template).
-    latency: Mutex<BTreeMap<(String, String), Counts>>,
+/// What one route has answered, by method.
+#[derive(Debug, Clone, Default)]
+struct RouteStats {
+    /// Responses by status.
+    statuses: BTreeMap<u16, u64>,
+    latency: Counts,
 }
 
+/// What this process has counted since it started, by (method, route template).
+#[derive(Debug, Default)]
+pub struct Metrics(Mutex<BTreeMap<(String, String), RouteStats>>);
+
 impl Metrics {
-    fn record(&self, method: &str, route: &str, status: u16, took: Duration) {
-        *self
-            .responses
-            .lock()
-            .expect("metrics lock")
-            .entry((method.into(), route.into(), status))
-            .or_default() += 1;
-        self.latency
-            .lock()
-            .expect("metrics lock")
-            .entry((method.into(), route.into()))
-            .or_default()
-            .observe(took);
+    fn record(&self, method: String, route: String, status: u16, took: Duration) {
+        let mut routes = self.0.lock().expect("metrics lock");
+        let stats = routes.entry((method, route)).or_default();
+        *stats.statuses.entry(status).or_default() += 1;
+        stats.latency.observe(took);
     }
+}
+
+/// Writes the `# HELP` and `# TYPE` lines of a metric.
+fn describe(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 /// Middleware: counts every response by its route's template (never the raw path, so the
@@ -147,12 +147,9 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.record(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    state
+        .metrics
+        .record(method, route, response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -220,33 +217,41 @@ fn escape(label: &str) -> String {
 /// `/metrics`: Prometheus' text exposition format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
-    out.push_str("# HELP qudao_http_responses_total Responses by method, route and status.\n");
-    out.push_str("# TYPE qudao_http_responses_total counter\n");
-    let responses = state
-        .metrics
-        .responses
-        .lock()
-        .expect("metrics lock")
-        .clone();
-    for ((method, route, status), n) in &responses {
-        let _ = writeln!(
-            out,
-            "qudao_http_responses_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
-            escape(route)
-        );
-    }
-    out.push_str(
-        "# HELP qudao_http_request_duration_seconds Time to answer, by method and route.\n",
+    let routes = state.metrics.0.lock().expect("metrics lock").clone();
+    describe(
+        &mut out,
+        "qudao_http_responses_total",
+        "counter",
+        "Responses by method, route and status.",
     );
-    out.push_str("# TYPE qudao_http_request_duration_seconds histogram\n");
-    let latency = state.metrics.latency.lock().expect("metrics lock").clone();
-    for ((method, route), counts) in &latency {
+    for ((method, route), stats) in &routes {
+        for (status, n) in &stats.statuses {
+            let _ = writeln!(
+                out,
+                "qudao_http_responses_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+    }
+    describe(
+        &mut out,
+        "qudao_http_request_duration_seconds",
+        "histogram",
+        "Time to answer, by method and route.",
+    );
+    for ((method, route), stats) in &routes {
         let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-        counts.write(&mut out, "qudao_http_request_duration_seconds", &labels);
+        stats
+            .latency
+            .write(&mut out, "qudao_http_request_duration_seconds", &labels);
     }
 
-    out.push_str("# HELP qudao_search_duration_seconds Time the search engine took per query.\n");
-    out.push_str("# TYPE qudao_search_duration_seconds histogram\n");
+    describe(
+        &mut out,
+        "qudao_search_duration_seconds",
+        "histogram",
+        "Time the search engine took per query.",
+    );
     let engine = format!(
         "engine=\"{}\"",
         crate::search::SearchEngine::name(state.search.engine())
@@ -277,7 +282,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 ),
             ];
             for (name, help, value) in gauges {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+                describe(&mut out, name, "gauge", help);
                 for (channel, b) in &rows {
                     let _ = writeln!(out, "{name}{{channel=\"{channel}\"}} {}", value(b));
                 }
@@ -287,16 +292,24 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     }
 
     let (size, idle, max) = pool_use(&state.db);
-    out.push_str("# HELP qudao_db_pool_connections Database connections by state.\n");
-    out.push_str("# TYPE qudao_db_pool_connections gauge\n");
+    describe(
+        &mut out,
+        "qudao_db_pool_connections",
+        "gauge",
+        "Database connections by state.",
+    );
     let _ = writeln!(
         out,
         "qudao_db_pool_connections{{state=\"in_use\"}} {}",
         size.saturating_sub(idle)
     );
     let _ = writeln!(out, "qudao_db_pool_connections{{state=\"idle\"}} {idle}");
-    out.push_str("# HELP qudao_db_pool_max_connections The most connections the pool opens.\n");
-    out.push_str("# TYPE qudao_db_pool_max_connections gauge\n");
+    describe(
+        &mut out,
+        "qudao_db_pool_max_connections",
+        "gauge",
+        "The most connections the pool opens.",
+    );
     let _ = writeln!(out, "qudao_db_pool_max_connections {max}");
 
     (
