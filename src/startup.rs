@@ -58,8 +58,12 @@ impl Application {
             (stop, tokio::spawn(relay.run(stopped)))
         });
         let notify = if state.settings.notify_worker {
-            let worker = crate::notify::Worker::new(state.db.clone(), &state.settings)
-                .context("starting the notification worker")?;
+            let worker = crate::notify::Worker::with_mailer(
+                state.db.clone(),
+                &state.settings,
+                state.mailer.clone(),
+            )
+            .context("starting the notification worker")?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             Some((stop, tokio::spawn(worker.run(stopped))))
         } else {

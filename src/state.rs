@@ -16,8 +16,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub pages: Arc<Pages>,
     pub search: SearchService,
-    /// Where email goes; the notification worker sends with its own, this one answers
-    /// readiness checks.
+    /// Where email goes: the notification worker sends through it and readiness checks it.
     pub mailer: Mailer,
     /// What `/metrics` reports of this process's requests.
     pub metrics: Arc<crate::metrics::Metrics>,

@@ -64,6 +64,16 @@ pub struct Worker {
 impl Worker {
     /// A worker with the settings' mailer and retry limit.
     pub fn new(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<Worker> {
+        Worker::with_mailer(db, settings, Mailer::from_settings(settings)?)
+    }
+
+    /// Like [`Worker::new`], sending through `mailer` (the server's own, so that readiness
+    /// checks the very pool that sends).
+    pub fn with_mailer(
+        db: DatabaseConnection,
+        settings: &Settings,
+        mailer: Mailer,
+    ) -> anyhow::Result<Worker> {
         let domain = settings
             .mail_from
             .rsplit_once('@')
@@ -80,7 +90,7 @@ impl Worker {
         Ok(Worker {
             db,
             messages: Arc::new(Messages::new()?),
-            mailer: Mailer::from_settings(settings)?,
+            mailer,
             poster: Poster::new()?,
             from: settings.mail_from.clone(),
             domain,
