@@ -17,6 +17,16 @@ fn qudao(data_dir: &std::path::Path) -> Command {
     c
 }
 
+/// Reads the server's output up to the line saying where it runs; returns that URL.
+fn served_url(out: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    while !line.contains("running at ") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "the URL is printed");
+    }
+    line.split("running at ").nth(1).unwrap().trim().to_string()
+}
+
 #[test]
 fn serve_prints_its_url_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -26,15 +36,9 @@ fn serve_prints_its_url_answers_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .split("running at ")
-        .nth(1)
-        .expect("the URL is printed")
-        .trim()
-        .to_string();
-    let rest: Vec<String> = lines.by_ref().take(2).map(|l| l.unwrap()).collect();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let url = served_url(&mut stdout);
+    let rest: Vec<String> = stdout.lines().take(2).map(|l| l.unwrap()).collect();
     assert!(
         rest.iter()
             .any(|l| l.contains("coop-liewa") && l.contains("official-sichuan")),
@@ -108,16 +112,7 @@ fn migrate_and_seed_demo_work_as_subcommands_and_demo_can_be_switched_off() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .next()
-        .unwrap()
-        .unwrap()
-        .split("running at ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_string();
+    let url = served_url(&mut BufReader::new(child.stdout.take().unwrap()));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (listings, login) = rt.block_on(async {
         let l: serde_json::Value = reqwest::get(format!("{url}/api/v1/listings"))
@@ -171,17 +166,7 @@ fn json_logs_carry_the_request_id_that_the_answer_echoes() {
         .unwrap();
     // Start-up log lines, then the URL and the demo accounts as text, then request logs.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    while !first.contains("running at ") {
-        first.clear();
-        assert!(stdout.read_line(&mut first).unwrap() > 0, "no URL printed");
-    }
-    let url = first
-        .split("running at ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_string();
+    let url = served_url(&mut stdout);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (given, made) = rt.block_on(async {
