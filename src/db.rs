@@ -6,8 +6,9 @@ use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::config::Settings;
@@ -40,6 +41,50 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
 }
 
+/// Notices when the database cannot be reached and, until it answers again, lets requests
+/// fail at once with 503 instead of each waiting out the pool's acquire timeout.
+#[derive(Debug, Default)]
+pub struct Outage {
+    down: std::sync::atomic::AtomicBool,
+}
+
+/// How often a probe asks an unreachable database whether it is back.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+
+impl Outage {
+    /// Whether the database was found unreachable and has not answered since.
+    pub fn is_down(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records that the database could not be reached, and (once per outage) starts probing
+    /// it until it answers.
+    pub fn begin(self: &std::sync::Arc<Self>, db: &DatabaseConnection) {
+        use std::sync::atomic::Ordering;
+        if self.down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::warn!("the database cannot be reached; answering 503 until it is back");
+        let (outage, db) = (self.clone(), db.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_EVERY).await;
+                if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(1), db.ping()).await {
+                    break;
+                }
+            }
+            if outage.down.swap(false, Ordering::AcqRel) {
+                tracing::info!("the database answers again");
+            }
+        });
+    }
+
+    /// Records that the database answered.
+    pub fn end(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
 /// The URL without a password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -69,16 +114,21 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, D
     .await
 }
 
-/// Begins a write transaction that no other process holds for the same `key` until it ends:
-/// a PostgreSQL transaction-level advisory lock (SQLite's write lock already excludes every
-/// other writer). For "do it once" jobs that check before they write.
-pub async fn exclusive_txn(
-    db: &DatabaseConnection,
-    key: i64,
-) -> Result<DatabaseTransaction, DbErr> {
-    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
-    let txn = write_txn(db).await?;
-    if db.get_database_backend() == DatabaseBackend::Postgres {
+/// Advisory lock keys: jobs that only one instance may run at a time on PostgreSQL.
+pub mod locks {
+    /// Preparing the database and the search index at start-up ("qudaost1").
+    pub const STARTUP: i64 = 0x7175_6461_6f73_7431;
+    /// Matching requests against supply, incrementally or in a batch ("qudaomt1").
+    pub const MATCHING: i64 = 0x7175_6461_6f6d_7431;
+    /// Writing the weekly summary of last week ("qudaowk1").
+    pub const WEEKLY_SUMMARY: i64 = 0x7175_6461_6f77_6b31;
+}
+
+/// Holds the PostgreSQL transaction-level advisory lock `key` until `txn` ends (waiting for
+/// it if another instance holds it). Nothing on SQLite, whose write lock already excludes
+/// every other writer.
+pub async fn advisory_lock(txn: &impl ConnectionTrait, key: i64) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
         txn.execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             "SELECT pg_advisory_xact_lock($1)",
@@ -86,7 +136,31 @@ pub async fn exclusive_txn(
         ))
         .await?;
     }
+    Ok(())
+}
+
+/// Begins a write transaction that no other process holds for the same `key` until it ends.
+/// For "do it once" jobs that check before they write.
+pub async fn exclusive_txn(
+    db: &DatabaseConnection,
+    key: i64,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = write_txn(db).await?;
+    advisory_lock(&txn, key).await?;
     Ok(txn)
+}
+
+/// Makes instances starting together on one PostgreSQL database take turns at preparing it
+/// (migrations, reference and demo data, the search index): the first does the work, the
+/// others find it done. The turn lasts until the returned transaction ends; on SQLite there
+/// is no turn to take.
+pub async fn startup_turn(db: &DatabaseConnection) -> Result<Option<DatabaseTransaction>, DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(None);
+    }
+    let txn = db.begin().await?;
+    advisory_lock(&txn, locks::STARTUP).await?;
+    Ok(Some(txn))
 }
 
 #[cfg(test)]

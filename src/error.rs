@@ -108,12 +108,19 @@ impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
         if database_unreachable(&e) {
             tracing::warn!(error = %e, "database unavailable");
-            return AppError::Unavailable(
-                "database_unavailable",
-                "the database is unavailable right now; please try again shortly".into(),
-            );
+            return AppError::database_unavailable();
         }
         AppError::Internal(e.into())
+    }
+}
+
+impl AppError {
+    /// 503 `database_unavailable`: the database cannot be reached; try again shortly.
+    pub fn database_unavailable() -> AppError {
+        AppError::Unavailable(
+            "database_unavailable",
+            "the database is unavailable right now; please try again shortly".into(),
+        )
     }
 }
 
@@ -233,10 +240,27 @@ impl AppError {
     }
 }
 
+/// Marks an answer given because the database could not be reached, so that the outage
+/// guard ([`crate::db::Outage`]) notices.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseDown;
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let down = matches!(self, AppError::Unavailable("database_unavailable", _));
         let (status, body) = self.render();
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        // Whatever is unavailable, a second later is a fair time to try again.
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        if down {
+            response.extensions_mut().insert(DatabaseDown);
+        }
+        response
     }
 }
 

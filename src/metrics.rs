@@ -291,6 +291,21 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         Err(e) => tracing::warn!(error = %e, "metrics: reading the outbox backlog failed"),
     }
 
+    describe(
+        &mut out,
+        "qudao_outbox_delivered_total",
+        "counter",
+        "Outbox events this process delivered, per channel.",
+    );
+    for channel in Channel::ALL {
+        let _ = writeln!(
+            out,
+            "qudao_outbox_delivered_total{{channel=\"{}\"}} {}",
+            channel.as_str(),
+            crate::outbox::delivered(channel)
+        );
+    }
+
     let (size, idle, max) = pool_use(&state.db);
     describe(
         &mut out,

@@ -129,6 +129,9 @@ impl Application {
 pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
     settings.secret = Some(settings.secret_key()?);
     let conn = db::connect(&settings).await?;
+    let turn = db::startup_turn(&conn)
+        .await
+        .context("waiting for other instances to finish starting")?;
     db::migrate(&conn).await?;
     crate::catalog::regions::load_reference(&conn)
         .await
@@ -161,10 +164,14 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
             .context("building the search index")?;
         tracing::info!(listings = n, "built the search index");
     }
+    if let Some(turn) = turn {
+        turn.commit().await?;
+    }
     let mailer = crate::notify::mailer::Mailer::from_settings(&settings)?;
     Ok(AppState {
         mailer,
         metrics: Default::default(),
+        outage: Default::default(),
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(web::Pages::new()?),
@@ -217,6 +224,10 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            outage_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             crate::metrics::track,
         ))
         // Outermost: every request has an `x-request-id` (the caller's, or a new UUID), and
@@ -224,6 +235,32 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// While the database is known to be down, answers requests that need it with an immediate
+/// 503 (probes, metrics and static files still go through); notices when an answer says the
+/// database could not be reached.
+async fn outage_guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    let needs_database =
+        !matches!(path, "/healthz" | "/readyz" | "/metrics") && !path.starts_with("/static/");
+    if needs_database && state.outage.is_down() {
+        return crate::error::AppError::database_unavailable().into_response();
+    }
+    let response = next.run(request).await;
+    if response
+        .extensions()
+        .get::<crate::error::DatabaseDown>()
+        .is_some()
+    {
+        state.outage.begin(&state.db);
+    }
+    response
 }
 
 /// The span of one request: method, path and request id, so that every log line written

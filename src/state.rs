@@ -20,4 +20,6 @@ pub struct AppState {
     pub mailer: Mailer,
     /// What `/metrics` reports of this process's requests.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether the database is known to be unreachable right now.
+    pub outage: Arc<crate::db::Outage>,
 }

@@ -132,6 +132,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         check("search", state.search.engine().health()),
         check("email", state.mailer.check()),
     );
+    if database.error.is_none() {
+        // The database answered: whatever outage was noticed is over.
+        state.outage.end();
+    }
     let (code, status) = if database.error.is_some() {
         (StatusCode::SERVICE_UNAVAILABLE, "not_ready")
     } else if search.error.is_some() || email.error.is_some() {

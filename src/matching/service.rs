@@ -196,12 +196,14 @@ async fn propose(
 }
 
 /// Incremental matching of one request against what the market has left; returns the new
-/// proposals.
+/// proposals. `db` is a write transaction: on PostgreSQL it takes the matching lock, so
+/// instances never offer the same supply twice.
 pub async fn match_request(
     db: &impl ConnectionTrait,
     request_id: i64,
     rules: &Rules,
 ) -> AppResult<Vec<proposal::Model>> {
+    crate::db::advisory_lock(db, crate::db::locks::MATCHING).await?;
     let Some(r) = purchase_request::Entity::find_by_id(request_id)
         .one(db)
         .await?
@@ -262,9 +264,9 @@ pub struct BatchSummary {
     pub proposals: usize,
 }
 
-/// Every open request against the whole market at once.
+/// Every open request against the whole market at once, one instance at a time.
 pub async fn run_batch(db: &DatabaseConnection, rules: &Rules) -> AppResult<BatchSummary> {
-    let txn = crate::db::write_txn(db).await?;
+    let txn = crate::db::exclusive_txn(db, crate::db::locks::MATCHING).await?;
     let open = purchase_request::Entity::find()
         .filter(purchase_request::Column::Status.eq(RequestStatus::Open.code()))
         .all(&txn)

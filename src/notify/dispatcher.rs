@@ -265,6 +265,7 @@ impl Worker {
             return Ok(false);
         }
         txn.commit().await?;
+        crate::outbox::count_delivered(Channel::Notify, 1);
         Ok(true)
     }
 

@@ -28,15 +28,12 @@ pub fn previous_week(now: DateTime<Utc>) -> (i64, i32, i32) {
     )
 }
 
-/// The advisory lock key of writing the weekly summary.
-const LOCK_KEY: i64 = 0x7175_6461_6f77_6b31; // "qudaowk1"
-
 /// Writes the summary event of last week unless it was written already; true if it wrote it.
 /// Instances asking at the same moment take turns, so the week is written once.
 pub async fn enqueue_if_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<bool, DbErr> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let (week, from, to) = previous_week(now);
-    let txn = crate::db::exclusive_txn(db, LOCK_KEY).await?;
+    let txn = crate::db::exclusive_txn(db, crate::db::locks::WEEKLY_SUMMARY).await?;
     let written = outbox::Entity::find()
         .filter(outbox::Column::Channel.eq(Channel::Notify.as_str()))
         .filter(outbox::Column::Topic.eq(TOPIC))

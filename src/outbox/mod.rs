@@ -4,6 +4,8 @@
 pub mod entity;
 pub mod worker;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
@@ -41,6 +43,30 @@ impl Channel {
             Channel::Webhook => "webhook",
         }
     }
+
+    /// The channel stored as `name`.
+    pub fn named(name: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// Events this process has delivered, per channel since it started: summed over every
+/// instance, each event counts once unless it was delivered twice.
+static DELIVERED: [AtomicU64; Channel::ALL.len()] =
+    [const { AtomicU64::new(0) }; Channel::ALL.len()];
+
+/// Counts `n` events of `channel` delivered, once their delivery is committed.
+pub fn count_delivered(channel: Channel, n: u64) {
+    DELIVERED[channel.slot()].fetch_add(n, Ordering::Relaxed);
+}
+
+/// Events of `channel` this process has delivered.
+pub fn delivered(channel: Channel) -> u64 {
+    DELIVERED[channel.slot()].load(Ordering::Relaxed)
 }
 
 /// One event to write.

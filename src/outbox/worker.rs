@@ -134,8 +134,8 @@ fn release(ids: Vec<i64>, worker: &str) -> sea_orm::UpdateMany<outbox::Entity> {
         .filter(outbox::Column::LockedBy.eq(worker))
 }
 
-/// Marks claimed rows delivered, or, after a failure, schedules their retry (or, once they
-/// have used up their attempts, marks them dead).
+/// Marks claimed rows delivered (and counts them), or, after a failure, schedules their
+/// retry (or, once they have used up their attempts, marks them dead).
 pub async fn finish(
     db: &DatabaseConnection,
     worker: &str,
@@ -147,7 +147,10 @@ pub async fn finish(
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     match error {
         None => {
-            complete(db, worker, ids).await?;
+            let n = complete(db, worker, ids).await?;
+            if let Some(channel) = rows.first().and_then(|r| Channel::named(&r.channel)) {
+                super::count_delivered(channel, n);
+            }
         }
         Some(msg) => {
             // Rows of one batch share their fate, so the largest attempt count sets the delay.

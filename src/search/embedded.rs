@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use anyhow::Context;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::directory::error::LockError;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
     TermQuery, TermSetQuery,
@@ -163,17 +164,32 @@ impl Generation {
         })
     }
 
-    fn write(&self, docs: Vec<SearchDocument>, deletes: Vec<i64>) -> anyhow::Result<()> {
-        let f = self.fields;
+    /// The writer, opened (and the index's write lock taken) on first use; `None` while
+    /// another process holds the lock.
+    fn writer(&self) -> anyhow::Result<Option<std::sync::MutexGuard<'_, Option<IndexWriter>>>> {
         let mut guard = self
             .writer
             .lock()
             .map_err(|_| anyhow::anyhow!("writer poisoned"))?;
-        let w = match guard.as_mut() {
-            Some(w) => w,
+        if guard.is_none() {
             // One indexing thread: the machine is shared with the web server.
-            None => guard.insert(self.index.writer_with_num_threads(1, WRITER_HEAP)?),
-        };
+            match self.index.writer_with_num_threads(1, WRITER_HEAP) {
+                Ok(w) => *guard = Some(w),
+                Err(tantivy::TantivyError::LockFailure(LockError::LockBusy, _)) => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Some(guard))
+    }
+
+    fn write(&self, docs: Vec<SearchDocument>, deletes: Vec<i64>) -> anyhow::Result<()> {
+        let f = self.fields;
+        let mut guard = self
+            .writer()?
+            .ok_or_else(|| anyhow::anyhow!("another process holds the write lock of this index"))?;
+        let w = guard.as_mut().expect("writer opened");
         for id in deletes {
             w.delete_term(Term::from_field_i64(f.id, id));
         }
@@ -413,12 +429,19 @@ impl SearchEngine for EmbeddedEngine {
             return Ok(());
         };
         if current == self.live().name {
-            return Ok(());
+            // Another process may hold the writer and have committed since.
+            let g = self.live();
+            return blocking(move || Ok(g.reader.reload()?)).await;
         }
         let dir = self.dir.clone();
         let g = blocking(move || Generation::open(&dir, &current, false)).await?;
         self.switch_to(Arc::new(g), true);
         Ok(())
+    }
+
+    async fn claim_writer(&self) -> Result<bool, SearchError> {
+        let g = self.live();
+        blocking(move || Ok(g.writer()?.is_some())).await
     }
 
     async fn health(&self) -> Result<(), SearchError> {

@@ -411,6 +411,11 @@ impl SearchEngine for MeiliEngine {
         self.client.health().await.map_err(unavailable)?;
         Ok(())
     }
+
+    async fn claim_writer(&self) -> Result<bool, SearchError> {
+        // One server for every instance: whichever claims a change may write it.
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,11 @@ pub trait SearchEngine: Send + Sync {
 
     /// Whether the engine answers now.
     fn health(&self) -> impl Future<Output = Result<(), SearchError>> + Send;
+
+    /// Whether this process may write the live index: always for a shared server; for an
+    /// index on disk, true for the one process holding its write lock (which it takes here
+    /// if it is free, and which the system frees when that process ends).
+    fn claim_writer(&self) -> impl Future<Output = Result<bool, SearchError>> + Send;
 }
 
 /// The engine chosen by the settings.
@@ -160,5 +165,9 @@ impl SearchEngine for Engine {
 
     async fn health(&self) -> Result<(), SearchError> {
         delegate!(self, e => e.health().await)
+    }
+
+    async fn claim_writer(&self) -> Result<bool, SearchError> {
+        delegate!(self, e => e.claim_writer().await)
     }
 }

@@ -32,7 +32,13 @@ pub struct Relay {
     config: RelayConfig,
     worker: String,
     configured: bool,
+    /// When the vocabulary was last read: other instances may have changed it.
+    vocabulary_read: std::time::Instant,
 }
+
+/// How often a relay re-reads the vocabulary, so that a synonym an admin adds through one
+/// instance reaches the searches of every instance.
+const VOCABULARY_EVERY: Duration = Duration::from_secs(5);
 
 /// What one pass of the relay did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,6 +58,7 @@ impl Relay {
             config,
             worker: format!("relay-{}", uuid::Uuid::new_v4().simple()),
             configured: false,
+            vocabulary_read: std::time::Instant::now(),
         }
     }
 
@@ -84,6 +91,15 @@ impl Relay {
         if let Err(e) = engine.refresh().await {
             tracing::warn!(error = %e, "could not reopen the search index");
         }
+        if self.vocabulary_read.elapsed() >= VOCABULARY_EVERY {
+            self.search.reload_vocabulary(&self.db).await?;
+            self.vocabulary_read = std::time::Instant::now();
+        }
+        // An index on disk shared by several instances is written by one of them at a time;
+        // the others leave the rows to it.
+        if !engine.claim_writer().await? {
+            return Ok(Pass::default());
+        }
         let rows = claim(&self.db, Channel::Search, &self.worker, &self.config).await?;
         if rows.is_empty() {
             if !self.configured {
@@ -113,6 +129,7 @@ impl Relay {
 
     async fn configure(&mut self) -> anyhow::Result<()> {
         let vocab = self.search.reload_vocabulary(&self.db).await?;
+        self.vocabulary_read = std::time::Instant::now();
         self.search.engine().configure(&vocab.synonyms()).await?;
         self.configured = true;
         Ok(())

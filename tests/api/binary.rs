@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_qudao");
+use crate::helpers::{BIN, served_url};
 
 fn qudao(data_dir: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
@@ -15,16 +15,6 @@ fn qudao(data_dir: &std::path::Path) -> Command {
         .env("QUDAO_LOG", "warn")
         .current_dir(data_dir);
     c
-}
-
-/// Reads the server's output up to the line saying where it runs; returns that URL.
-fn served_url(out: &mut impl BufRead) -> String {
-    let mut line = String::new();
-    while !line.contains("running at ") {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "the URL is printed");
-    }
-    line.split("running at ").nth(1).unwrap().trim().to_string()
 }
 
 #[test]

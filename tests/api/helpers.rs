@@ -192,6 +192,51 @@ impl Reply {
     }
 }
 
+/// An empty PostgreSQL database of a test's own, dropped at the end.
+pub struct PgDatabase {
+    pub admin_url: String,
+    pub name: String,
+}
+
+impl PgDatabase {
+    /// A new database, or `None` (saying why) when PostgreSQL is not configured.
+    pub async fn create() -> Option<PgDatabase> {
+        let Ok(admin_url) = std::env::var("QUDAO_TEST_POSTGRES_URL") else {
+            eprintln!(
+                "skipped: QUDAO_TEST_POSTGRES_URL is not set, so this test did not run on PostgreSQL"
+            );
+            return None;
+        };
+        let name = format!("qudao_test_{}", uuid::Uuid::new_v4().simple());
+        create_database(&admin_url, &name, None).await;
+        Some(PgDatabase { admin_url, name })
+    }
+
+    /// The URL of this database.
+    pub fn url(&self) -> String {
+        with_database(&self.admin_url, &self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        drop_database(self.admin_url.clone(), self.name.clone());
+    }
+}
+
+/// The `qudao` binary the tests run as an operator would.
+pub const BIN: &str = env!("CARGO_BIN_EXE_qudao");
+
+/// Reads a server's output up to the line saying where it runs; returns that URL.
+pub fn served_url(out: &mut impl std::io::BufRead) -> String {
+    let mut line = String::new();
+    while !line.contains("running at ") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "the URL is printed");
+    }
+    line.split("running at ").nth(1).unwrap().trim().to_string()
+}
+
 /// Starts the app on `backend`, or returns `None` (saying why) when PostgreSQL is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
@@ -205,15 +250,9 @@ pub async fn spawn_app_with(
     let dir = tempfile::tempdir().expect("temp dir");
     let mut pg = None;
     if backend == Backend::Postgres {
-        let Ok(admin_url) = std::env::var("QUDAO_TEST_POSTGRES_URL") else {
-            eprintln!(
-                "skipped: QUDAO_TEST_POSTGRES_URL is not set, so this test did not run on PostgreSQL"
-            );
-            return None;
-        };
-        let name = format!("qudao_test_{}", uuid::Uuid::new_v4().simple());
-        create_database(&admin_url, &name, None).await;
-        pg = Some((admin_url, name));
+        // The app owns the database from here and drops it with itself.
+        let db = std::mem::ManuallyDrop::new(PgDatabase::create().await?);
+        pg = Some((db.admin_url.clone(), db.name.clone()));
     }
     Some(start(dir, pg, adjust).await)
 }
@@ -243,18 +282,12 @@ async fn start(
     let server = tokio::spawn(app.run_until(async {
         rx.await.ok();
     }));
-    TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        db,
-        stop: Some(tx),
-        server: Some(server),
-        dir: Some(dir),
-        pg,
-    }
+    let mut test_app = TestApp::attach(address, db);
+    test_app.stop = Some(tx);
+    test_app.server = Some(server);
+    test_app.dir = Some(dir);
+    test_app.pg = pg;
+    test_app
 }
 
 /// The same server URL with another database name.
@@ -262,6 +295,24 @@ pub fn with_database(url: &str, name: &str) -> String {
     let (base, _query) = url.split_once('?').unwrap_or((url, ""));
     let slash = base.rfind('/').expect("a database URL has a path");
     format!("{}/{name}", &base[..slash])
+}
+
+impl TestApp {
+    /// A client of a server running elsewhere (another process) on the database `db`.
+    pub fn attach(address: String, db: DatabaseConnection) -> TestApp {
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            db,
+            stop: None,
+            server: None,
+            dir: None,
+            pg: None,
+        }
+    }
 }
 
 impl Drop for TestApp {
