@@ -303,11 +303,12 @@ async fn a_postgresql_restart_under_load_gives_quick_503s_and_nothing_half_writt
     );
 
     // Every checkout is retried with its key: each key has exactly one whole order or none.
-    for (token, key) in keys.lock().unwrap().clone() {
+    let keys = keys.lock().unwrap().clone();
+    for (token, key) in &keys {
         let r = app
             .checkout(
-                &token,
-                &key,
+                token,
+                key,
                 json!([{"listing_id": listing, "quantity": "1"}]),
             )
             .await;
@@ -329,11 +330,7 @@ async fn a_postgresql_restart_under_load_gives_quick_503s_and_nothing_half_writt
         "SELECT count(*) FROM orders o WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id AND l.listing_id = {listing})"
     ))
     .await;
-    assert_eq!(
-        orders,
-        keys.lock().unwrap().len() as i64,
-        "one order per key"
-    );
+    assert_eq!(orders, keys.len() as i64, "one order per key");
     assert_eq!(
         one("SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id) OR NOT EXISTS (SELECT 1 FROM order_events e WHERE e.order_id = o.id)").await,
         0,
