@@ -1,0 +1,460 @@
+//! Load on the release binary: a realistic mix of what buyers and producers do, next to the
+//! server's own `/healthz` rate measured in the same run, and the memory of the process.
+//!
+//! `cargo bench --bench load` builds the release `qudao`, loads the demo market plus
+//! `QUDAO_BENCH_LISTINGS` generated listings (default 100 000) into a fresh SQLite database,
+//! indexes them with `qudao reindex`, starts `qudao serve` on loopback and drives the mix
+//! with `QUDAO_BENCH_WORKERS` keep-alive clients (default 32) for `QUDAO_BENCH_SECONDS`
+//! (default 10). With `QUDAO_BENCH_POSTGRES_URL` (or `QUDAO_TEST_POSTGRES_URL`) it does the
+//! same on a PostgreSQL database it creates and drops.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use qudao::catalog::entity::listing;
+use sea_orm::{ActiveValue::NotSet, ConnectionTrait, Database, EntityTrait, IntoActiveModel, Set};
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qudao");
+
+/// What people do, and how often out of 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Search,
+    ListingPage,
+    Home,
+    Browse,
+    Dashboard,
+    Checkout,
+}
+
+const MIX: [(Kind, u32); 6] = [
+    (Kind::Search, 35),
+    (Kind::ListingPage, 25),
+    (Kind::Home, 10),
+    (Kind::Browse, 15),
+    (Kind::Dashboard, 10),
+    (Kind::Checkout, 5),
+];
+
+const WORDS: [&str; 12] = [
+    "洋芋",
+    "土豆",
+    "马铃薯",
+    "苹果",
+    "大米",
+    "花椒",
+    "腊肉",
+    "核桃",
+    "tudou",
+    "蜂蜜",
+    "茶叶",
+    "竹编",
+];
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A `qudao` process, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+impl Server {
+    /// Peak and current resident memory of the process, in MiB.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+                / 1024
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+}
+
+fn qudao(envs: &[(&str, String)]) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_remove("QUDAO_MEILI_URL")
+        .env_remove("QUDAO_SMTP_URL")
+        .env_remove("QUDAO_DATABASE_URL")
+        .env("QUDAO_LOG", "warn")
+        .env("QUDAO_DEMO_PASSWORD", "qudao-demo");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c
+}
+
+/// Adds `n` listings made from the demo's, spread over its cooperatives and categories.
+async fn generate(database_url: &str, n: usize) {
+    let db = Database::connect(database_url).await.unwrap();
+    let demo = listing::Entity::find().all(&db).await.unwrap();
+    let now = chrono::Utc::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let rows = chunk.iter().map(|&i| {
+            let from = &demo[i % demo.len()];
+            let mut m = from.clone().into_active_model();
+            m.id = NotSet;
+            m.title = Set(format!("{} {}号", from.title, i));
+            m.price_fen = Set(from.price_fen + (i % 500) as i64);
+            m.stock_milli = Set(1_000_000_000);
+            m.min_order_milli = Set(1000);
+            m.created_at = Set(now);
+            m.updated_at = Set(now);
+            m
+        });
+        listing::Entity::insert_many(rows).exec(&db).await.unwrap();
+    }
+    db.close().await.ok();
+}
+
+/// Prepares the database and starts `qudao serve` on it.
+async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> Server {
+    for step in ["migrate", "seed-demo"] {
+        let out = qudao(envs).arg(step).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{step}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let t = Instant::now();
+    generate(database_url, listings).await;
+    println!(
+        "  {listings} listings written in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let out = qudao(envs).arg("reindex").output().unwrap();
+    assert!(
+        out.status.success(),
+        "reindex: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("  search index built in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let mut child = qudao(envs)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("running at ") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "qudao serve stopped");
+    }
+    let url = line.split("running at ").nth(1).unwrap().trim().to_string();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    println!("  qudao serve ready in {:.1} s", t.elapsed().as_secs_f64());
+    Server { child, url }
+}
+
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    errors: usize,
+}
+
+impl Tally {
+    fn percentile(&mut self, p: f64) -> Duration {
+        self.latencies.sort();
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        self.latencies[((self.latencies.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+struct Session {
+    client: reqwest::Client,
+    base: String,
+    buyers: Vec<String>,
+    producer: String,
+    listings: Vec<i64>,
+}
+
+/// One request of `kind` by worker `w` (its `i`th); whether it got the answer it expects.
+async fn act(s: &Session, kind: Kind, w: usize, i: usize) -> bool {
+    let c = &s.client;
+    let pick = (w * 7919 + i * 104_729) % 1_000_003;
+    let listing = s.listings[pick % s.listings.len()];
+    let r = match kind {
+        Kind::Search => {
+            let q = WORDS[pick % WORDS.len()];
+            c.get(format!("{}/api/v1/search?q={q}&per_page=20", s.base))
+                .send()
+                .await
+        }
+        Kind::ListingPage => c.get(format!("{}/listings/{listing}", s.base)).send().await,
+        Kind::Home => c.get(format!("{}/", s.base)).send().await,
+        Kind::Browse => {
+            c.get(format!(
+                "{}/api/v1/listings?per_page=20&page={}",
+                s.base,
+                1 + pick % 50
+            ))
+            .send()
+            .await
+        }
+        Kind::Dashboard => {
+            c.get(format!("{}/api/v1/orders?per_page=20", s.base))
+                .bearer_auth(&s.producer)
+                .send()
+                .await
+        }
+        Kind::Checkout => {
+            c.post(format!("{}/api/v1/checkout", s.base))
+                .bearer_auth(&s.buyers[w % s.buyers.len()])
+                .header("idempotency-key", format!("load-{w}-{i}"))
+                .json(&json!({
+                    "address": {"recipient_name": "王师傅", "phone": "028-86630890", "region_code": "510104", "line": "成都市锦江区红星路二段 70 号"},
+                    "lines": [{"listing_id": listing, "quantity": "1"}],
+                }))
+                .send()
+                .await
+        }
+    };
+    match r {
+        Ok(r) => {
+            let ok = r.status().is_success();
+            r.bytes().await.is_ok() && ok
+        }
+        Err(_) => false,
+    }
+}
+
+/// Runs `workers` clients for `seconds`, each choosing what to do by `choose`.
+async fn drive(
+    s: Arc<Session>,
+    workers: usize,
+    seconds: u64,
+    choose: fn(usize) -> Option<Kind>,
+) -> (BTreeMap<Option<Kind>, Tally>, Duration) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tallies: BTreeMap<Option<Kind>, Tally> = BTreeMap::new();
+            let mut i = 0;
+            while Instant::now() < deadline {
+                let kind = choose((w * 31 + i * 17) % 100);
+                let t = Instant::now();
+                let ok = match kind {
+                    Some(k) => act(&s, k, w, i).await,
+                    None => s
+                        .client
+                        .get(format!("{}/healthz", s.base))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success()),
+                };
+                let tally = tallies.entry(kind).or_default();
+                if ok {
+                    tally.latencies.push(t.elapsed());
+                } else {
+                    tally.errors += 1;
+                }
+                i += 1;
+            }
+            tallies
+        }));
+    }
+    let mut all: BTreeMap<Option<Kind>, Tally> = BTreeMap::new();
+    for h in handles {
+        for (k, t) in h.await.unwrap() {
+            let e = all.entry(k).or_default();
+            e.latencies.extend(t.latencies);
+            e.errors += t.errors;
+        }
+    }
+    (all, started.elapsed())
+}
+
+fn mixed(slot: usize) -> Option<Kind> {
+    let mut at = 0;
+    for (kind, share) in MIX {
+        at += share as usize;
+        if slot < at {
+            return Some(kind);
+        }
+    }
+    Some(Kind::Search)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
+    let listings = env_or("QUDAO_BENCH_LISTINGS", 100_000usize);
+    let workers = env_or("QUDAO_BENCH_WORKERS", 32usize);
+    let seconds = env_or("QUDAO_BENCH_SECONDS", 10u64);
+    println!("\n## {name}");
+    let server = start(&envs, database_url, listings).await;
+    let (idle_peak, idle_rss) = server.memory();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(workers * 2)
+        .build()
+        .unwrap();
+    let base = server.url.clone();
+    let login = |user: String, password: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let r: serde_json::Value = client
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["token"].as_str().expect("logged in").to_string()
+        }
+    };
+    let mut buyers = Vec::new();
+    for i in 0..8 {
+        let user = format!("load-buyer-{i}");
+        client
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&json!({"username": user, "password": "负载测试采购账号", "display_name": user}))
+            .send()
+            .await
+            .unwrap();
+        buyers.push(login(user, "负载测试采购账号").await);
+    }
+    let producer = login("coop-panshi".into(), "qudao-demo").await;
+    let page: serde_json::Value = client
+        .get(format!("{base}/api/v1/listings?per_page=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["id"].as_i64())
+        .collect();
+    let session = Arc::new(Session {
+        client,
+        base,
+        buyers,
+        producer,
+        listings: ids,
+    });
+
+    // Warm up, then the baseline and the mix, each for the same time.
+    drive(session.clone(), workers, 2, mixed).await;
+    let (mut base_tallies, base_time) = drive(session.clone(), workers, seconds, |_| None).await;
+    let baseline = base_tallies.remove(&None).unwrap_or_default();
+    let base_rate = baseline.latencies.len() as f64 / base_time.as_secs_f64();
+    let (mut tallies, time) = drive(session.clone(), workers, seconds, mixed).await;
+    let (peak, rss) = server.memory();
+
+    println!(
+        "  {listings} listings, {workers} clients, {seconds} s; memory of qudao serve: {idle_rss} MiB after start-up (peak {idle_peak} MiB), {rss} MiB after the load (peak {peak} MiB)\n"
+    );
+    println!("| requests | per second | p50 | p99 | errors |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut total = Tally::default();
+    for (kind, tally) in tallies.iter_mut() {
+        let rate = tally.latencies.len() as f64 / time.as_secs_f64();
+        println!(
+            "| {:?} | {rate:.0} | {} | {} | {} |",
+            kind.unwrap(),
+            ms(tally.percentile(0.5)),
+            ms(tally.percentile(0.99)),
+            tally.errors
+        );
+        total.latencies.extend(tally.latencies.iter().copied());
+        total.errors += tally.errors;
+    }
+    let rate = total.latencies.len() as f64 / time.as_secs_f64();
+    println!(
+        "| **the mix** | **{rate:.0}** | {} | {} | {} |",
+        ms(total.percentile(0.5)),
+        ms(total.percentile(0.99)),
+        total.errors
+    );
+    let mut baseline = baseline;
+    println!(
+        "| baseline: `/healthz` | {base_rate:.0} | {} | {} | {} |",
+        ms(baseline.percentile(0.5)),
+        ms(baseline.percentile(0.99)),
+        baseline.errors
+    );
+    println!(
+        "\n  the mix runs at {:.2}× the `/healthz` rate",
+        rate / base_rate
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_string_lossy().to_string();
+    let sqlite = format!("sqlite://{data}/qudao.db?mode=rwc");
+    bench(
+        "SQLite (embedded default)",
+        vec![("QUDAO_DATA_DIR", data.clone())],
+        &sqlite,
+    )
+    .await;
+
+    let pg = std::env::var("QUDAO_BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("QUDAO_TEST_POSTGRES_URL"));
+    match pg {
+        Ok(admin_url) => {
+            let name = format!("qudao_load_{}", std::process::id());
+            let admin = Database::connect(&admin_url).await.unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+            let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+            let dir = tempfile::tempdir().unwrap();
+            bench(
+                "PostgreSQL",
+                vec![
+                    ("QUDAO_DATA_DIR", dir.path().to_string_lossy().to_string()),
+                    ("QUDAO_DATABASE_URL", url.clone()),
+                ],
+                &url,
+            )
+            .await;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .ok();
+        }
+        Err(_) => println!("\nPostgreSQL skipped: set QUDAO_BENCH_POSTGRES_URL to measure it."),
+    }
+}
