@@ -237,6 +237,40 @@ pub fn served_url(out: &mut impl std::io::BufRead) -> String {
     line.split("running at ").nth(1).unwrap().trim().to_string()
 }
 
+/// Starts `qudao serve` on a free loopback port with `command`'s settings; see [`served`].
+pub fn spawn_serve(mut command: std::process::Command) -> std::process::Child {
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("QUDAO_LOG", "warn")
+        .env_remove("QUDAO_LISTEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting qudao serve")
+}
+
+/// A `qudao serve` process and where it answers; killed when dropped.
+pub struct Served {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// Waits until a process from [`spawn_serve`] says where it runs; the rest of what it prints
+/// is read and dropped, so that it never writes to a closed pipe.
+pub fn served(mut child: std::process::Child) -> Served {
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let url = served_url(&mut out);
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    Served { child, url }
+}
+
 /// Starts the app on `backend`, or returns `None` (saying why) when PostgreSQL is not configured.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
@@ -427,6 +461,22 @@ impl TestApp {
             r.text
         );
         r.body["token"].as_str().expect("token").to_string()
+    }
+
+    /// 盘石村 lists 盘石村高山贡米 with `stock` 斤 on sale, sold by the 斤: its token and the
+    /// listing's id.
+    pub async fn panshi_sells_rice(&self, stock: &str) -> (String, i64) {
+        let panshi = self.login("coop-panshi").await;
+        let rice = self.category_id("rice").await;
+        let listed = self
+            .post(
+                "/api/v1/listings",
+                Some(&panshi),
+                serde_json::json!({"category_id": rice, "title": "盘石村高山贡米", "unit": "jin", "price_fen": 1200, "stock": stock, "min_order": "1"}),
+            )
+            .await;
+        assert_eq!(listed.status, StatusCode::CREATED, "{}", listed.text);
+        (panshi, listed.body["id"].as_i64().unwrap())
     }
 
     /// The id of a category by slug.

@@ -3,39 +3,24 @@
 //! sell what is not there.
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::json;
 
-use crate::helpers::{BIN, PASSWORD, PgDatabase, TestApp, served_url};
-
-/// One running `qudao serve`, stopped when dropped.
-struct Instance {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
+use crate::helpers::{BIN, PASSWORD, PgDatabase, Served, TestApp, served, spawn_serve};
 
 /// Starts `n` instances at once on the database `url`, sharing the data directory `dir`
 /// (the embedded search index, emails as files), or Meilisearch when the tests have one.
-fn start_together(n: usize, url: &str, dir: &Path) -> Vec<Instance> {
+fn start_together(n: usize, url: &str, dir: &Path) -> Vec<Served> {
     let index = format!("qudao_processes_{}", uuid::Uuid::new_v4().simple());
-    let mut children: Vec<Child> = (0..n)
+    let children: Vec<_> = (0..n)
         .map(|_| {
-            Command::new(BIN)
-                .args(["serve", "--listen", "127.0.0.1:0"])
-                .env("QUDAO_DATABASE_URL", url)
+            let mut c = Command::new(BIN);
+            c.env("QUDAO_DATABASE_URL", url)
                 .env("QUDAO_DATA_DIR", dir)
                 .env(
                     "QUDAO_SECRET",
@@ -44,31 +29,12 @@ fn start_together(n: usize, url: &str, dir: &Path) -> Vec<Instance> {
                 .env("QUDAO_DEMO", "true")
                 .env("QUDAO_DEMO_PASSWORD", PASSWORD)
                 .env("QUDAO_MEILI_INDEX", &index)
-                .env("QUDAO_LOG", "warn")
-                .env_remove("QUDAO_LISTEN")
                 .env_remove("QUDAO_SMTP_URL")
-                .current_dir(dir)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("starting qudao serve")
+                .current_dir(dir);
+            spawn_serve(c)
         })
         .collect();
-    children
-        .iter_mut()
-        .map(|c| BufReader::new(c.stdout.take().unwrap()))
-        .map(|mut out| {
-            let url = served_url(&mut out);
-            // The rest of what it prints is read and dropped, so that it never writes to a
-            // closed pipe.
-            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-            url
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .zip(children)
-        .map(|(url, child)| Instance { child, url })
-        .collect()
+    children.into_iter().map(served).collect()
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
@@ -154,17 +120,7 @@ async fn three_instances_on_one_postgresql_share_the_work_without_losing_or_over
     );
 
     // 盘石村 lists 12 斤 of rice through one instance ...
-    let panshi = apps[0].login("coop-panshi").await;
-    let rice = apps[0].category_id("rice").await;
-    let listed = apps[0]
-        .post(
-            "/api/v1/listings",
-            Some(&panshi),
-            json!({"category_id": rice, "title": "盘石村高山贡米", "unit": "jin", "price_fen": 1200, "stock": "12", "min_order": "1"}),
-        )
-        .await;
-    assert_eq!(listed.status, StatusCode::CREATED, "{}", listed.text);
-    let listing = listed.body["id"].as_i64().unwrap();
+    let (panshi, listing) = apps[0].panshi_sells_rice("12").await;
 
     // ... and 24 canteens try to buy one 斤 each at once, spread over the three.
     let buyers = apps[1].new_buyers(24).await;

@@ -4,9 +4,8 @@
 //! The test runs a PostgreSQL server of its own (`initdb`, `pg_ctl`), so that stopping it
 //! disturbs no other test.
 
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
 
-use crate::helpers::{BIN, PASSWORD, TestApp, free_port, served_url};
+use crate::helpers::{BIN, PASSWORD, Served, TestApp, free_port, served, spawn_serve};
 
 /// Where PostgreSQL's server programs are, if they are installed.
 fn postgres_bin() -> Option<PathBuf> {
@@ -133,34 +132,16 @@ impl Drop for Cluster {
     }
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.0.kill().ok();
-        self.0.wait().ok();
-    }
-}
-
-fn serve(database_url: &str, dir: &Path) -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("QUDAO_DATABASE_URL", database_url)
+fn serve(database_url: &str, dir: &Path) -> Served {
+    let mut c = Command::new(BIN);
+    c.env("QUDAO_DATABASE_URL", database_url)
         .env("QUDAO_DATA_DIR", dir)
         .env("QUDAO_DEMO", "true")
         .env("QUDAO_DEMO_PASSWORD", PASSWORD)
-        .env("QUDAO_LOG", "warn")
         .env_remove("QUDAO_MEILI_URL")
         .env_remove("QUDAO_SMTP_URL")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let url = served_url(&mut out);
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    (Server(child), url)
+        .current_dir(dir);
+    served(spawn_serve(c))
 }
 
 /// What one request got, and how long it took.
@@ -182,21 +163,11 @@ async fn a_postgresql_restart_under_load_gives_quick_503s_and_nothing_half_writt
     };
     let cluster = Cluster::create(bin);
     let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = serve(&cluster.url(), dir.path());
+    let server = serve(&cluster.url(), dir.path());
     let db = Database::connect(cluster.url()).await.unwrap();
-    let app = Arc::new(TestApp::attach(url, db.clone()));
+    let app = Arc::new(TestApp::attach(server.url.clone(), db.clone()));
 
-    let panshi = app.login("coop-panshi").await;
-    let rice = app.category_id("rice").await;
-    let listed = app
-        .post(
-            "/api/v1/listings",
-            Some(&panshi),
-            json!({"category_id": rice, "title": "盘石村高山贡米", "unit": "jin", "price_fen": 1200, "stock": "100000", "min_order": "1"}),
-        )
-        .await;
-    assert_eq!(listed.status, StatusCode::CREATED, "{}", listed.text);
-    let listing = listed.body["id"].as_i64().unwrap();
+    let (_, listing) = app.panshi_sells_rice("100000").await;
     let buyers = app.new_buyers(4).await;
 
     // Four buyers check out and browse without pause, each checkout under its own key.
