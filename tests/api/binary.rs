@@ -4,28 +4,12 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{BIN, served_url};
-
-fn qudao(data_dir: &std::path::Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_remove("QUDAO_DATABASE_URL")
-        .env_remove("QUDAO_LISTEN")
-        .env_remove("QUDAO_DEMO")
-        .env("QUDAO_DATA_DIR", data_dir)
-        .env("QUDAO_LOG", "warn")
-        .current_dir(data_dir);
-    c
-}
+use crate::helpers::{qudao, served_url, spawn_serve};
 
 #[test]
 fn serve_prints_its_url_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = qudao(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(&mut qudao(dir.path()));
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let url = served_url(&mut stdout);
     let rest: Vec<String> = stdout.lines().take(2).map(|l| l.unwrap()).collect();
@@ -146,14 +130,11 @@ fn a_bad_database_url_is_refused_with_a_clear_message() {
 #[test]
 fn json_logs_carry_the_request_id_that_the_answer_echoes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = qudao(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("QUDAO_LOG_FORMAT", "json")
-        .env("QUDAO_LOG", "warn,tower_http=info,qudao::startup=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(
+        qudao(dir.path())
+            .env("QUDAO_LOG_FORMAT", "json")
+            .env("QUDAO_LOG", "warn,tower_http=info,qudao::startup=info"),
+    );
     // Start-up log lines, then the URL and the demo accounts as text, then request logs.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let url = served_url(&mut stdout);

@@ -237,12 +237,34 @@ pub fn served_url(out: &mut impl std::io::BufRead) -> String {
     line.split("running at ").nth(1).unwrap().trim().to_string()
 }
 
-/// Starts `qudao serve` on a free loopback port with `command`'s settings; see [`served`].
-pub fn spawn_serve(mut command: std::process::Command) -> std::process::Child {
+/// The `qudao` binary working in the data directory `dir`, logging warnings only, without
+/// the tests' own `QUDAO_DATABASE_URL`, `QUDAO_LISTEN`, `QUDAO_DEMO` or `QUDAO_SMTP_URL`.
+pub fn qudao(dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    c.env_remove("QUDAO_DATABASE_URL")
+        .env_remove("QUDAO_LISTEN")
+        .env_remove("QUDAO_DEMO")
+        .env_remove("QUDAO_SMTP_URL")
+        .env("QUDAO_DATA_DIR", dir)
+        .env("QUDAO_LOG", "warn")
+        .current_dir(dir);
+    c
+}
+
+/// [`qudao`] on the database `database_url`, loading the demo market into it if it is empty.
+pub fn qudao_on(database_url: &str, dir: &std::path::Path) -> std::process::Command {
+    let mut c = qudao(dir);
+    c.env("QUDAO_DATABASE_URL", database_url)
+        .env("QUDAO_DEMO", "true")
+        .env("QUDAO_DEMO_PASSWORD", PASSWORD);
+    c
+}
+
+/// Starts `qudao serve` on a free loopback port with `command`'s settings, its output piped
+/// (read it with [`served_url`], or hand the process to [`served`]).
+pub fn spawn_serve(command: &mut std::process::Command) -> std::process::Child {
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("QUDAO_LOG", "warn")
-        .env_remove("QUDAO_LISTEN")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

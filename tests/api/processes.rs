@@ -4,14 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::json;
 
-use crate::helpers::{BIN, PASSWORD, PgDatabase, Served, TestApp, served, spawn_serve};
+use crate::helpers::{PgDatabase, Served, TestApp, qudao_on, served, spawn_serve};
 
 /// Starts `n` instances at once on the database `url`, sharing the data directory `dir`
 /// (the embedded search index, emails as files), or Meilisearch when the tests have one.
@@ -19,19 +18,14 @@ fn start_together(n: usize, url: &str, dir: &Path) -> Vec<Served> {
     let index = format!("qudao_processes_{}", uuid::Uuid::new_v4().simple());
     let children: Vec<_> = (0..n)
         .map(|_| {
-            let mut c = Command::new(BIN);
-            c.env("QUDAO_DATABASE_URL", url)
-                .env("QUDAO_DATA_DIR", dir)
-                .env(
-                    "QUDAO_SECRET",
-                    "one-secret-shared-by-every-instance-0123456789",
-                )
-                .env("QUDAO_DEMO", "true")
-                .env("QUDAO_DEMO_PASSWORD", PASSWORD)
-                .env("QUDAO_MEILI_INDEX", &index)
-                .env_remove("QUDAO_SMTP_URL")
-                .current_dir(dir);
-            spawn_serve(c)
+            spawn_serve(
+                qudao_on(url, dir)
+                    .env(
+                        "QUDAO_SECRET",
+                        "one-secret-shared-by-every-instance-0123456789",
+                    )
+                    .env("QUDAO_MEILI_INDEX", &index),
+            )
         })
         .collect();
     children.into_iter().map(served).collect()

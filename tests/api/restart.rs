@@ -4,7 +4,7 @@
 //! The test runs a PostgreSQL server of its own (`initdb`, `pg_ctl`), so that stopping it
 //! disturbs no other test.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
 
-use crate::helpers::{BIN, PASSWORD, Served, TestApp, free_port, served, spawn_serve};
+use crate::helpers::{TestApp, free_port, qudao_on, served, spawn_serve};
 
 /// Where PostgreSQL's server programs are, if they are installed.
 fn postgres_bin() -> Option<PathBuf> {
@@ -132,18 +132,6 @@ impl Drop for Cluster {
     }
 }
 
-fn serve(database_url: &str, dir: &Path) -> Served {
-    let mut c = Command::new(BIN);
-    c.env("QUDAO_DATABASE_URL", database_url)
-        .env("QUDAO_DATA_DIR", dir)
-        .env("QUDAO_DEMO", "true")
-        .env("QUDAO_DEMO_PASSWORD", PASSWORD)
-        .env_remove("QUDAO_MEILI_URL")
-        .env_remove("QUDAO_SMTP_URL")
-        .current_dir(dir);
-    served(spawn_serve(c))
-}
-
 /// What one request got, and how long it took.
 #[derive(Debug, Clone)]
 struct Answer {
@@ -163,7 +151,9 @@ async fn a_postgresql_restart_under_load_gives_quick_503s_and_nothing_half_writt
     };
     let cluster = Cluster::create(bin);
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(&cluster.url(), dir.path());
+    let server = served(spawn_serve(
+        qudao_on(&cluster.url(), dir.path()).env_remove("QUDAO_MEILI_URL"),
+    ));
     let db = Database::connect(cluster.url()).await.unwrap();
     let app = Arc::new(TestApp::attach(server.url.clone(), db.clone()));
 
