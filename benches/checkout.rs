@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use qudao::catalog::entity::listing;
 use qudao::{Application, Settings};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
+
+mod common;
 
 const LEVELS: [usize; 3] = [1, 8, 64];
 
@@ -218,32 +220,12 @@ async fn main() {
     s.listen = "127.0.0.1:0".into();
     bench("SQLite (embedded default)", s, seconds).await;
 
-    let pg = std::env::var("QUDAO_BENCH_POSTGRES_URL")
-        .or_else(|_| std::env::var("QUDAO_TEST_POSTGRES_URL"));
-    match pg {
-        Ok(admin_url) => {
-            let name = format!("qudao_bench_{}", std::process::id());
-            let admin = Database::connect(&admin_url).await.unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-                .await
-                .unwrap();
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-            let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-            let dir = tempfile::tempdir().unwrap();
-            let mut s = Settings::embedded(dir.path());
-            s.listen = "127.0.0.1:0".into();
-            s.database_url = url;
-            bench("PostgreSQL", s, seconds).await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .ok();
-        }
-        Err(_) => println!("\nPostgreSQL skipped: set QUDAO_BENCH_POSTGRES_URL to measure it."),
+    if let Some(pg) = common::BenchDatabase::create("qudao_bench").await {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::embedded(dir.path());
+        s.listen = "127.0.0.1:0".into();
+        s.database_url = pg.url.clone();
+        bench("PostgreSQL", s, seconds).await;
+        pg.drop().await;
     }
 }

@@ -15,8 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use qudao::catalog::entity::listing;
-use sea_orm::{ActiveValue::NotSet, ConnectionTrait, Database, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveValue::NotSet, Database, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_qudao");
 
@@ -428,33 +430,17 @@ async fn main() {
     )
     .await;
 
-    let pg = std::env::var("QUDAO_BENCH_POSTGRES_URL")
-        .or_else(|_| std::env::var("QUDAO_TEST_POSTGRES_URL"));
-    match pg {
-        Ok(admin_url) => {
-            let name = format!("qudao_load_{}", std::process::id());
-            let admin = Database::connect(&admin_url).await.unwrap();
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-            let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-            let dir = tempfile::tempdir().unwrap();
-            bench(
-                "PostgreSQL",
-                vec![
-                    ("QUDAO_DATA_DIR", dir.path().to_string_lossy().to_string()),
-                    ("QUDAO_DATABASE_URL", url.clone()),
-                ],
-                &url,
-            )
-            .await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .ok();
-        }
-        Err(_) => println!("\nPostgreSQL skipped: set QUDAO_BENCH_POSTGRES_URL to measure it."),
+    if let Some(pg) = common::BenchDatabase::create("qudao_load").await {
+        let dir = tempfile::tempdir().unwrap();
+        bench(
+            "PostgreSQL",
+            vec![
+                ("QUDAO_DATA_DIR", dir.path().to_string_lossy().to_string()),
+                ("QUDAO_DATABASE_URL", pg.url.clone()),
+            ],
+            &pg.url,
+        )
+        .await;
+        pg.drop().await;
     }
 }

@@ -15,7 +15,9 @@ use qudao::stats::domain::{Basis, Granularity, Period, RegionPath, child_level, 
 use qudao::stats::rollup::{self, Group, Scope};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+
+mod common;
 
 /// A producer of the demo market with what it sells and its households' shares.
 struct Seller {
@@ -329,24 +331,11 @@ async fn main() {
     let mut settings = Settings::embedded(dir.path());
     settings.demo = true;
     bench("SQLite", settings, lines, rounds).await;
-    let pg = std::env::var("QUDAO_BENCH_POSTGRES_URL")
-        .or_else(|_| std::env::var("QUDAO_TEST_POSTGRES_URL"));
-    if let Ok(admin_url) = pg {
-        let name = format!("qudao_bench_stats_{}", std::process::id());
-        let admin = Database::connect(&admin_url).await.unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    if let Some(pg) = common::BenchDatabase::create("qudao_bench_stats").await {
         let mut settings = Settings::embedded(dir.path());
-        settings.database_url = url;
+        settings.database_url = pg.url.clone();
         settings.demo = true;
         bench("PostgreSQL", settings, lines, rounds).await;
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .ok();
+        pg.drop().await;
     }
 }
