@@ -31,12 +31,7 @@ impl Run {
     }
 
     fn percentile(&self, p: f64) -> Duration {
-        let mut l = self.latencies.clone();
-        l.sort();
-        if l.is_empty() {
-            return Duration::ZERO;
-        }
-        l[((l.len() as f64 - 1.0) * p).round() as usize]
+        common::percentile(&mut self.latencies.clone(), p)
     }
 }
 

@@ -181,11 +181,7 @@ struct Tally {
 
 impl Tally {
     fn percentile(&mut self, p: f64) -> Duration {
-        self.latencies.sort();
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        self.latencies[((self.latencies.len() as f64 - 1.0) * p).round() as usize]
+        common::percentile(&mut self.latencies, p)
     }
 }
 

@@ -18,6 +18,7 @@ use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 
 mod common;
+use common::percentile;
 
 /// A producer of the demo market with what it sells and its households' shares.
 struct Seller {
@@ -183,11 +184,6 @@ async fn generate(db: &DatabaseConnection, lines: usize) {
     for sql in flush(&mut orders, &mut olines, &mut facts, &mut parts) {
         db.execute_unprepared(&sql).await.unwrap();
     }
-}
-
-fn percentile(l: &mut [Duration], p: f64) -> Duration {
-    l.sort();
-    l[((l.len() as f64 - 1.0) * p).round() as usize]
 }
 
 async fn time<F, Fut>(rounds: usize, f: F) -> (Duration, Duration)

@@ -1,6 +1,17 @@
-//! What the benchmarks share: a PostgreSQL database of their own.
+//! What the benchmarks share: a PostgreSQL database of their own, and percentiles.
+
+use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+/// The `p` quantile (0 to 1) of `latencies`, which it sorts; zero when there are none.
+pub fn percentile(latencies: &mut [Duration], p: f64) -> Duration {
+    latencies.sort();
+    if latencies.is_empty() {
+        return Duration::ZERO;
+    }
+    latencies[((latencies.len() as f64 - 1.0) * p).round() as usize]
+}
 
 /// A fresh PostgreSQL database on the server named by `QUDAO_BENCH_POSTGRES_URL` (or
 /// `QUDAO_TEST_POSTGRES_URL`), dropped by [`BenchDatabase::drop`].
