@@ -444,6 +444,7 @@ pub struct Market {
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     key: i64,
+    /// `terms.index`, kept beside the key so that sorting candidates reads no terms.
     supply: u32,
     terms: &'a Terms,
 }
@@ -1190,11 +1191,20 @@ impl Network {
         self.push_arc(sink_arc, amount);
     }
 
+    /// What demand `d` gets now, in base steps.
+    fn demand_filled(&self, d: usize) -> i64 {
+        self.arcs[self.rev(self.demand_arc[d] as usize)].residual
+    }
+
+    /// What demand `d` still wants, in base steps.
+    fn demand_room(&self, d: usize) -> i64 {
+        self.arcs[self.demand_arc[d] as usize].residual
+    }
+
     /// Everything that flows, in base steps.
     fn filled(&self) -> i64 {
-        self.demand_arc
-            .iter()
-            .map(|&a| self.arcs[self.rev(a as usize)].residual)
+        (0..self.demand_arc.len())
+            .map(|d| self.demand_filled(d))
             .sum()
     }
 
@@ -1206,7 +1216,7 @@ impl Network {
             x == 0 || x >= e.lot
         });
         lots && demands.iter().enumerate().all(|(di, d)| {
-            let x = self.arcs[self.rev(self.demand_arc[di] as usize)].residual;
+            let x = self.demand_filled(di);
             x == 0 || x >= min_fill_base(d)
         })
     }
@@ -1356,7 +1366,7 @@ impl Network {
                 continue;
             }
             let a = self.edge_arc[k] as usize;
-            let demand_room = self.arcs[self.demand_arc[e.demand] as usize].residual;
+            let demand_room = self.demand_room(e.demand);
             let supply_room = self.arcs[self.sink_arc[e.supply] as usize].residual;
             let need = e.lot - x;
             let sink = self.sink_arc[e.supply] as usize;
@@ -1398,10 +1408,10 @@ impl Network {
         }
         for (di, d) in demands.iter().enumerate() {
             let arc = self.demand_arc[di] as usize;
-            let mut filled = self.arcs[self.rev(arc)].residual;
+            let mut filled = self.demand_filled(di);
             if filled > 0 && filled < min_fill_base(d) && !last {
                 self.raise_to_min_fill(edges, &by_demand[di], by_supply, min_fill_base(d) - filled);
-                filled = self.arcs[self.rev(arc)].residual;
+                filled = self.demand_filled(di);
                 emptied = true;
             }
             if filled > 0 && filled < min_fill_base(d) {
@@ -1426,7 +1436,7 @@ impl Network {
     fn make_room_for_lots(&mut self, edges: &[Edge], by_demand: &[Vec<usize>]) -> bool {
         let mut improved = false;
         for (di, ks) in by_demand.iter().enumerate() {
-            let remainder = self.arcs[self.demand_arc[di] as usize].residual;
+            let remainder = self.demand_room(di);
             if remainder <= 0 {
                 continue;
             }
@@ -1623,7 +1633,7 @@ impl Network {
                 let gap = want - self.arcs[sink].residual;
                 self.take_from_supply(edges, &by_supply[e.supply], k, gap);
             }
-            let demand_room = self.arcs[self.demand_arc[e.demand] as usize].residual;
+            let demand_room = self.demand_room(e.demand);
             let amount = round_down(want.min(self.arcs[sink].residual).min(demand_room), e.step);
             if amount <= 0 || amount < lot_left {
                 continue;
