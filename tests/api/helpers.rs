@@ -501,6 +501,29 @@ impl TestApp {
         (panshi, listed.body["id"].as_i64().unwrap())
     }
 
+    /// 盘石村's demo rice, put on sale all year (so that matching finds it in any month): the
+    /// cooperative's token and the listing's id.
+    pub async fn panshi_rice_all_year(&self) -> (String, i64) {
+        let panshi = self.login("coop-panshi").await;
+        let org = self.organization_of(&panshi).await;
+        let rice = self.category_id("rice").await;
+        let mut panshi_rice = 0;
+        for id in self.listings_of(org).await {
+            if self.listing_row(id).await.category_id == rice {
+                panshi_rice = id;
+            }
+        }
+        let r = self
+            .patch(
+                &format!("/api/v1/listings/{panshi_rice}"),
+                Some(&panshi),
+                serde_json::json!({"season_start": null, "season_end": null}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        (panshi, panshi_rice)
+    }
+
     /// The id of a category by slug.
     /// 盘石村 (coop-panshi) lists rice by the 斤: the answer to its `POST /api/v1/listings`.
     pub async fn panshi_lists_rice(&self, title: &str, price_fen: i64) -> Reply {

@@ -25,23 +25,8 @@ fn deliver_by() -> String {
 
 /// 盘石村's rice on sale all year, and a second rice from 列瓦村's cooperative near 成都.
 async fn rice_market(app: &TestApp) -> (i64, i64) {
-    let panshi = app.login("coop-panshi").await;
-    let org = app.organization_of(&panshi).await;
+    let (_, panshi_rice) = app.panshi_rice_all_year().await;
     let rice = app.category_id("rice").await;
-    let mut panshi_rice = 0;
-    for id in app.listings_of(org).await {
-        if app.listing_row(id).await.category_id == rice {
-            panshi_rice = id;
-        }
-    }
-    let r = app
-        .patch(
-            &format!("/api/v1/listings/{panshi_rice}"),
-            Some(&panshi),
-            json!({"season_start": null, "season_end": null}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let liewa = app.login("coop-liewa").await;
     let r = app
         .post(

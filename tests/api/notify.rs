@@ -321,17 +321,7 @@ async fn order_emails_reach_each_side_in_their_language(backend: Backend) {
 /// The demo canteen's request for a tonne of rice, matched with 盘石村's rice (on sale all
 /// year for the test): the producer's token, the buyer's and the proposal.
 async fn rice_proposal(app: &TestApp) -> (String, String, i64) {
-    let producer = app.login("coop-panshi").await;
-    let org = app.organization_of(&producer).await;
-    let rice = app.listings_of(org).await[0];
-    let r = app
-        .patch(
-            &format!("/api/v1/listings/{rice}"),
-            Some(&producer),
-            json!({"season_start": null, "season_end": null}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (producer, _) = app.panshi_rice_all_year().await;
     let buyer = app.login("buyer").await;
     let posted = app
         .post(
