@@ -114,11 +114,14 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+/// The code of the answer given while the database cannot be reached.
+const DATABASE_UNAVAILABLE: &str = "database_unavailable";
+
 impl AppError {
     /// 503 `database_unavailable`: the database cannot be reached; try again shortly.
     pub fn database_unavailable() -> AppError {
         AppError::Unavailable(
-            "database_unavailable",
+            DATABASE_UNAVAILABLE,
             "the database is unavailable right now; please try again shortly".into(),
         )
     }
@@ -247,7 +250,7 @@ pub struct DatabaseDown;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let down = matches!(self, AppError::Unavailable("database_unavailable", _));
+        let down = matches!(self, AppError::Unavailable(code, _) if code == DATABASE_UNAVAILABLE);
         let (status, body) = self.render();
         let mut response = (status, Json(body)).into_response();
         // Whatever is unavailable, a second later is a fair time to try again.

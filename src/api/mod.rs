@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -126,9 +125,7 @@ async fn check<E: std::fmt::Display>(
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     use crate::search::SearchEngine;
     let (database, search, email) = tokio::join!(
-        check("database", async {
-            state.db.execute_unprepared("SELECT 1").await.map(|_| ())
-        }),
+        check("database", state.db.ping()),
         check("search", state.search.engine().health()),
         check("email", state.mailer.check()),
     );
