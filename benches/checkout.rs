@@ -92,14 +92,7 @@ async fn bench(name: &str, settings: Settings, seconds: u64) {
         .unwrap();
 
     // One hot listing with plenty of stock, bought one unit at a time.
-    let listings: serde_json::Value = client
-        .get(format!("{base}/api/v1/listings?per_page=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listings = common::get_json(&client, &format!("{base}/api/v1/listings?per_page=100")).await;
     let listing_id = listings["items"]
         .as_array()
         .unwrap()
@@ -119,26 +112,14 @@ async fn bench(name: &str, settings: Settings, seconds: u64) {
         .await
         .unwrap();
 
-    let mut tokens = Vec::new();
-    for i in 0..LEVELS[LEVELS.len() - 1] {
-        let user = format!("bench-buyer-{i}");
-        client
-            .post(format!("{base}/api/v1/auth/register"))
-            .json(&json!({"username": user, "password": "基准测试采购账号", "display_name": user}))
-            .send()
-            .await
-            .unwrap();
-        let login: serde_json::Value = client
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"username": user, "password": "基准测试采购账号"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        tokens.push(login["token"].as_str().unwrap().to_string());
-    }
+    let tokens = common::new_buyers(
+        &client,
+        &base,
+        "bench-buyer",
+        LEVELS[LEVELS.len() - 1],
+        "基准测试采购账号",
+    )
+    .await;
     let tokens = Arc::new(tokens);
 
     println!("\n### {name}\n");

@@ -319,41 +319,9 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
         .build()
         .unwrap();
     let base = server.url.clone();
-    let login = |user: String, password: &'static str| {
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            let r: serde_json::Value = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"username": user, "password": password}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["token"].as_str().expect("logged in").to_string()
-        }
-    };
-    let mut buyers = Vec::new();
-    for i in 0..8 {
-        let user = format!("load-buyer-{i}");
-        client
-            .post(format!("{base}/api/v1/auth/register"))
-            .json(&json!({"username": user, "password": "负载测试采购账号", "display_name": user}))
-            .send()
-            .await
-            .unwrap();
-        buyers.push(login(user, "负载测试采购账号").await);
-    }
-    let producer = login("coop-panshi".into(), "qudao-demo").await;
-    let page: serde_json::Value = client
-        .get(format!("{base}/api/v1/listings?per_page=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let buyers = common::new_buyers(&client, &base, "load-buyer", 8, "负载测试采购账号").await;
+    let producer = common::login(&client, &base, "coop-panshi", "qudao-demo").await;
+    let page = common::get_json(&client, &format!("{base}/api/v1/listings?per_page=100")).await;
     let ids = page["items"]
         .as_array()
         .unwrap()

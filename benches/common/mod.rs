@@ -1,8 +1,52 @@
-//! What the benchmarks share: a PostgreSQL database of their own, and percentiles.
+//! What the benchmarks share: a PostgreSQL database of their own, percentiles, and the
+//! few calls that set up a running server. Each benchmark uses part of it.
+#![allow(dead_code)]
 
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+/// The JSON answer to `GET url`.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// Logs `username` in on the server at `base`; the bearer token.
+pub async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
+    let r: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["token"].as_str().expect("logged in").to_string()
+}
+
+/// Registers `n` buyers `<prefix>-<i>` with `password` and logs them in; their tokens.
+pub async fn new_buyers(
+    client: &reqwest::Client,
+    base: &str,
+    prefix: &str,
+    n: usize,
+    password: &str,
+) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for i in 0..n {
+        let user = format!("{prefix}-{i}");
+        client
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&json!({"username": user, "password": password, "display_name": user}))
+            .send()
+            .await
+            .unwrap();
+        tokens.push(login(client, base, &user, password).await);
+    }
+    tokens
+}
 
 /// The `p` quantile (0 to 1) of `latencies`, which it sorts; zero when there are none.
 pub fn percentile(latencies: &mut [Duration], p: f64) -> Duration {
