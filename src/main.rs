@@ -7,6 +7,11 @@ use qudao::config::{Overrides, Settings};
 use qudao::{Application, db, demo};
 use sea_orm::TransactionTrait;
 
+// Many request and search threads allocate and free small buffers all the time; mimalloc
+// keeps that cheap and returns memory instead of growing an arena per thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "qudao",

@@ -172,6 +172,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
         mailer,
         metrics: Default::default(),
         outage: Default::default(),
+        listing_counts: Default::default(),
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(web::Pages::new()?),

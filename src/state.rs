@@ -22,4 +22,6 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Whether the database is known to be unreachable right now.
     pub outage: Arc<crate::db::Outage>,
+    /// Large listing totals, counted at most once every few seconds.
+    pub listing_counts: Arc<crate::catalog::listings::ListingCounts>,
 }

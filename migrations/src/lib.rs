@@ -13,6 +13,7 @@ mod m20261130_000007_create_webhooks;
 mod m20261130_000008_create_notification_preferences;
 mod m20261130_000009_create_saved_searches;
 mod m20261130_000010_add_digests;
+mod m20261130_000011_index_listing_orders;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_create_notification_preferences::Migration),
             Box::new(m20261130_000009_create_saved_searches::Migration),
             Box::new(m20261130_000010_add_digests::Migration),
+            Box::new(m20261130_000011_index_listing_orders::Migration),
         ]
     }
 }

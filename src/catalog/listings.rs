@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
 use super::domain::{
@@ -353,18 +353,22 @@ pub async fn delete(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppRes
 pub fn visible(actor: Option<&Actor>) -> Select<listing::Entity> {
     let public = Condition::all()
         .add(listing::Column::Status.eq(ListingStatus::Active.code()))
-        .add(
-            listing::Column::OrganizationId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(organization::Column::Id)
-                    .from(organization::Entity)
-                    .and_where(
-                        Expr::col(organization::Column::Status)
-                            .eq(VerificationStatus::Approved.code()),
-                    )
-                    .to_owned(),
-            ),
-        );
+        // EXISTS rather than IN: the planner then walks the listings in the order asked for
+        // instead of gathering every listing of the approved organizations to sort them.
+        .add(Expr::exists(
+            sea_orm::sea_query::Query::select()
+                .expr(Expr::val(1))
+                .from(organization::Entity)
+                .and_where(
+                    Expr::col((organization::Entity, organization::Column::Id))
+                        .equals((listing::Entity, listing::Column::OrganizationId)),
+                )
+                .and_where(
+                    Expr::col((organization::Entity, organization::Column::Status))
+                        .eq(VerificationStatus::Approved.code()),
+                )
+                .to_owned(),
+        ));
     let base = listing::Entity::find().filter(listing::Column::DeletedAt.is_null());
     if actor.is_some_and(Actor::is_admin) {
         return base;
@@ -416,9 +420,10 @@ pub enum ListSort {
     PriceDesc,
 }
 
-/// One page of visible listings and the total that match.
+/// One page of visible listings and the total that match (see [`ListingCounts`]).
 pub async fn list(
     db: &impl ConnectionTrait,
+    counts: &ListingCounts,
     actor: Option<&Actor>,
     f: &ListFilter,
     page: u64,
@@ -477,6 +482,7 @@ pub async fn list(
                     )),
             );
     }
+    let total = counts.count(db, &q).await?;
     q = match f.sort {
         ListSort::Newest => q
             .order_by_desc(listing::Column::CreatedAt)
@@ -486,12 +492,91 @@ pub async fn list(
             .order_by_asc(listing::Column::Id),
         ListSort::PriceDesc => q
             .order_by_desc(listing::Column::PriceFen)
-            .order_by_asc(listing::Column::Id),
+            .order_by_desc(listing::Column::Id),
     };
-    let pages = q.paginate(db, per_page);
-    let total = pages.num_items().await?;
-    let items = pages.fetch_page(page - 1).await?;
+    let items = q.paginate(db, per_page).fetch_page(page - 1).await?;
     Ok((items, total))
+}
+
+/// Up to this many matches, every list counts its total exactly.
+pub const EXACT_TOTAL_UP_TO: u64 = 1000;
+
+/// How long a large total, once counted, serves the same filter.
+const LARGE_TOTAL_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The totals of listing lists with more than [`EXACT_TOTAL_UP_TO`] matches, by query.
+///
+/// A small total costs a bounded read and is counted on every request, so a new or sold-out
+/// listing shows at once. Counting a large one reads every match, so each instance counts it
+/// at most once per [`LARGE_TOTAL_FRESH`] and shows that figure meanwhile; one request
+/// recounts while the others keep the previous figure.
+#[derive(Debug, Default)]
+pub struct ListingCounts {
+    large: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
+}
+
+/// How many rows `rows` gives, counted by the database (one row comes back, not `rows`).
+async fn count_rows(
+    db: &impl ConnectionTrait,
+    rows: sea_orm::sea_query::SelectStatement,
+) -> AppResult<u64> {
+    let count = sea_orm::sea_query::Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(rows, "capped")
+        .to_owned();
+    let n: i64 = match db.query_one(&count).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Most distinct queries whose totals are kept; past it the memory starts afresh.
+const COUNTS_KEPT: usize = 10_000;
+
+impl ListingCounts {
+    /// How many listings `q` matches.
+    pub async fn count(
+        &self,
+        db: &impl ConnectionTrait,
+        q: &Select<listing::Entity>,
+    ) -> AppResult<u64> {
+        let first = count_rows(
+            db,
+            q.clone()
+                .select_only()
+                .column(listing::Column::Id)
+                .limit(EXACT_TOTAL_UP_TO + 1)
+                .into_query(),
+        )
+        .await?;
+        if first <= EXACT_TOTAL_UP_TO {
+            return Ok(first);
+        }
+        let key = q.build(db.get_database_backend()).to_string();
+        if let Some(total) = self.kept(&key) {
+            return Ok(total);
+        }
+        let total = q.clone().count(db).await?;
+        let mut large = self.large.lock().expect("listing counts lock");
+        if large.len() >= COUNTS_KEPT {
+            large.clear();
+        }
+        large.insert(key, (std::time::Instant::now(), total));
+        Ok(total)
+    }
+
+    /// The kept total if it is fresh. A stale one is marked fresh for the others while the
+    /// caller recounts.
+    fn kept(&self, key: &str) -> Option<u64> {
+        let mut large = self.large.lock().expect("listing counts lock");
+        let (at, total) = large.get_mut(key)?;
+        if at.elapsed() < LARGE_TOTAL_FRESH {
+            return Some(*total);
+        }
+        *at = std::time::Instant::now();
+        None
+    }
 }
 
 /// A visible listing by id.

@@ -756,8 +756,9 @@ struct SegmentResults {
     certs: Column<u64>,
     heap: BinaryHeap<Ranked>,
     total: u64,
-    category_counts: HashMap<i64, u64>,
-    county_counts: HashMap<u64, u64>,
+    // Counted for every hit, so hashed cheaply: the keys are our own small integers.
+    category_counts: rustc_hash::FxHashMap<i64, u64>,
+    county_counts: rustc_hash::FxHashMap<u64, u64>,
     cert_counts: [u64; 4],
 }
 
@@ -788,8 +789,8 @@ impl Collector for ResultsCollector {
             certs: ff.u64("cert_mask")?,
             heap: BinaryHeap::new(),
             total: 0,
-            category_counts: HashMap::new(),
-            county_counts: HashMap::new(),
+            category_counts: Default::default(),
+            county_counts: Default::default(),
             cert_counts: [0; 4],
         })
     }
@@ -826,12 +827,12 @@ impl SegmentCollector for SegmentResults {
     type Fruit = Fruit;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        let geo = self
-            .lat
-            .first(doc)
-            .zip(self.lng.first(doc))
-            .map(|(lat, lng)| Geo { lat, lng });
-        let distance = self.near.zip(geo).map(|(a, b)| distance_m(a, b));
+        // Coordinates are read only when there is somewhere to measure from.
+        let distance = self.near.and_then(|near| {
+            let lat = self.lat.first(doc)?;
+            let lng = self.lng.first(doc)?;
+            Some(distance_m(near, Geo { lat, lng }))
+        });
         if let Some(r) = self.radius_m
             && distance.is_none_or(|d| d > r)
         {

@@ -299,9 +299,10 @@ async fn home(
         if let Some(c) = q.category {
             f.category_ids = Some(listings::category_and_descendants(&state.db, c).await?);
         }
-        let (items, total) = listings::list(&state.db, None, &f, 1, 24).await?;
+        let (items, total) =
+            listings::list(&state.db, &state.listing_counts, None, &f, 1, 24).await?;
         let views = listing_views(&state.db, items).await?;
-        let cats = categories::all_with_aliases(&state.db).await?;
+        let cats = categories::top_level(&state.db).await?;
         Ok::<_, crate::error::AppError>((views, total, cats))
     }
     .await;
@@ -311,8 +312,7 @@ async fn home(
     };
     let categories: Vec<Value> = cats
         .iter()
-        .filter(|(c, _)| c.parent_id.is_none())
-        .map(|(c, _)| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
+        .map(|c| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
         .collect();
     let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
     state.pages.render(

@@ -1,6 +1,9 @@
+use qudao::catalog::entity::listing;
 use qudao::outbox::entity as outbox;
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 use serde_json::json;
 
 use crate::helpers::{Backend, spawn_app};
@@ -13,6 +16,7 @@ on_both_databases!(
     listings_filter_by_category_tree_region_price_and_certification,
     quantities_stay_exact,
     pages_render_in_chinese_and_english,
+    a_long_list_counts_every_listing_and_pages_in_order,
 );
 
 async fn demo_market_is_there_on_first_start(backend: Backend) {
@@ -400,4 +404,136 @@ async fn pages_render_in_chinese_and_english(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+/// Ids, prices and creation times of the listings on a page of the API's answer.
+fn listed(r: &crate::helpers::Reply) -> Vec<(i64, i64, chrono::DateTime<chrono::Utc>)> {
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_i64().unwrap(),
+                l["price_fen"].as_i64().unwrap(),
+                l["created_at"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn a_long_list_counts_every_listing_and_pages_in_order(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let before = app.get("/api/v1/listings?per_page=1", None).await;
+    let demo = before.body["total"].as_u64().unwrap();
+    // 1 500 more listings than a list counts one by one: 30 at each of 50 moments, 100 of
+    // them paused and 50 deleted, which nobody but their cooperative sees.
+    let template = listing::Entity::find()
+        .filter(listing::Column::Status.eq("active"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let start = chrono::Utc::now() - chrono::Duration::days(1);
+    let rows: Vec<listing::ActiveModel> = (0..1500)
+        .map(|i: i64| {
+            let mut m = template.clone().into_active_model();
+            m.id = NotSet;
+            m.title = Set(format!("批量上架 {i}号"));
+            m.price_fen = Set(100 + i % 7);
+            m.created_at = Set(start + chrono::Duration::minutes(i / 30));
+            if i % 15 == 0 {
+                m.status = Set("paused".into());
+            } else if i % 30 == 1 {
+                m.deleted_at = Set(Some(start));
+            }
+            m
+        })
+        .collect();
+    for chunk in rows.chunks(250) {
+        listing::Entity::insert_many(chunk.to_vec())
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    let visible = demo + 1500 - 100 - 50;
+
+    let first = app.get("/api/v1/listings?per_page=100", None).await;
+    assert_eq!(first.body["total"], visible, "{}", first.text);
+    let second = app.get("/api/v1/listings?per_page=100&page=2", None).await;
+    let last = app
+        .get(
+            &format!(
+                "/api/v1/listings?per_page=100&page={}",
+                visible.div_ceil(100)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(second.body["total"], visible);
+    assert_eq!(
+        last.body["items"].as_array().unwrap().len() as u64,
+        (visible - 1) % 100 + 1
+    );
+    // Newest first; of listings created at the same moment, the newest id first; no
+    // listing twice.
+    let mut seen = listed(&first);
+    seen.extend(listed(&second));
+    assert!(
+        seen.windows(2).all(|w| (w[0].2, w[0].0) > (w[1].2, w[1].0)),
+        "{seen:?}"
+    );
+    seen.extend(listed(&last));
+    let mut ids: Vec<i64> = seen.iter().map(|l| l.0).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), seen.len());
+
+    // Dearest first; of equal prices, the newest id first. Cheapest first the other way.
+    let dear = listed(
+        &app.get("/api/v1/listings?per_page=100&sort=price_desc&page=3", None)
+            .await,
+    );
+    assert!(
+        dear.windows(2).all(|w| (w[0].1, w[0].0) > (w[1].1, w[1].0)),
+        "{dear:?}"
+    );
+    let cheap = listed(
+        &app.get("/api/v1/listings?per_page=100&sort=price_asc", None)
+            .await,
+    );
+    assert!(
+        cheap
+            .windows(2)
+            .all(|w| (w[0].1, w[0].0) < (w[1].1, w[1].0)),
+        "{cheap:?}"
+    );
+    assert_eq!(cheap[0].1, 100);
+
+    // A filter that matches fewer is counted exactly on every request: pausing one of its
+    // listings shows at once.
+    let at_106 = "/api/v1/listings?min_price_fen=106&max_price_fen=106&per_page=1";
+    let expected = (0..1500i64)
+        .filter(|i| i % 7 == 6 && i % 15 != 0 && i % 30 != 1)
+        .count() as u64;
+    let counted = app.get(at_106, None).await;
+    assert_eq!(counted.body["total"], expected, "{}", counted.text);
+    let one = listed(&counted)[0].0;
+    listing::Entity::update_many()
+        .col_expr(
+            listing::Column::Status,
+            sea_orm::sea_query::Expr::val("paused"),
+        )
+        .filter(listing::Column::Id.eq(one))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.get(at_106, None).await.body["total"], expected - 1);
+
+    // A new listing is first on the long list at once.
+    let (_, rice) = app.panshi_sells_rice("100").await;
+    let now = app.get("/api/v1/listings?per_page=5", None).await;
+    assert_eq!(listed(&now)[0].0, rice);
 }

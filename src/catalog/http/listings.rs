@@ -438,7 +438,15 @@ async fn list_listings(
         );
     }
     v.finish()?;
-    let (items, total) = listings::list(&state.db, actor.as_ref(), &f, page, per_page).await?;
+    let (items, total) = listings::list(
+        &state.db,
+        &state.listing_counts,
+        actor.as_ref(),
+        &f,
+        page,
+        per_page,
+    )
+    .await?;
     let views = listing_views(&state.db, items).await?;
     Ok(Json(Page::new(views, page, per_page, total)))
 }
