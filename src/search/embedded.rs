@@ -203,6 +203,25 @@ impl Generation {
     }
 }
 
+impl Generation {
+    /// Merges every segment into one. A rebuild writes the index in many batches, and each
+    /// search pays for every segment it opens.
+    fn compact(&self) -> anyhow::Result<()> {
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() < 2 {
+            return Ok(());
+        }
+        let mut guard = self
+            .writer()?
+            .ok_or_else(|| anyhow::anyhow!("another process holds the write lock of this index"))?;
+        let w = guard.as_mut().expect("writer opened");
+        w.merge(&segments).wait()?;
+        w.garbage_collect_files().wait()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+}
+
 fn to_tantivy(f: &Fields, d: &SearchDocument) -> anyhow::Result<TantivyDocument> {
     let mut t = TantivyDocument::default();
     t.add_i64(f.id, d.id);
@@ -256,6 +275,9 @@ pub struct EmbeddedEngine {
     live: RwLock<Arc<Generation>>,
     staging: Mutex<HashMap<String, Arc<Generation>>>,
     fresh: bool,
+    /// Searches run on blocking threads. More at once than there are cores is no faster,
+    /// and every extra thread keeps memory of its own, so the rest wait their turn.
+    searching: tokio::sync::Semaphore,
 }
 
 fn new_generation_name() -> String {
@@ -316,6 +338,9 @@ impl EmbeddedEngine {
             live: RwLock::new(Arc::new(generation)),
             staging: Mutex::new(HashMap::new()),
             fresh,
+            searching: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         })
     }
 
@@ -391,6 +416,7 @@ impl SearchEngine for EmbeddedEngine {
     }
 
     async fn search(&self, req: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let _turn = self.searching.acquire().await.map_err(internal)?;
         let g = self.live();
         let req = req.clone();
         blocking(move || search(&g, &req)).await
@@ -418,6 +444,8 @@ impl SearchEngine for EmbeddedEngine {
             .expect("staging lock")
             .remove(&staging.0)
             .ok_or_else(|| internal(anyhow::anyhow!("no staging index {}", staging.0)))?;
+        let staged = g.clone();
+        blocking(move || staged.compact()).await?;
         write_current(&self.dir, &g.name).map_err(internal)?;
         // Left-over generations are removed by the server that notices the switch, or at the next start.
         self.switch_to(g, false);
