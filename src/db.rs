@@ -41,6 +41,20 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
 }
 
+/// Lets SQLite refresh the statistics its query planner chooses indexes by, for tables that
+/// changed much since the last time. PostgreSQL's autovacuum does this by itself.
+pub async fn optimize(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(());
+    }
+    // Both pragmas on one connection; the limit keeps each table's analysis short.
+    let txn = db.begin().await?;
+    txn.execute_unprepared("PRAGMA analysis_limit = 1000")
+        .await?;
+    txn.execute_unprepared("PRAGMA optimize = 0x10002").await?;
+    txn.commit().await
+}
+
 /// Notices when the database cannot be reached and, until it answers again, lets requests
 /// fail at once with 503 instead of each waiting out the pool's acquire timeout.
 #[derive(Debug, Default)]

@@ -290,9 +290,17 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
     let secret = state.settings.secret.clone().unwrap_or_default();
     let public_url = state.settings.public_url();
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut minutes = 0u64;
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                // At start and then hourly.
+                if minutes % 60 == 0
+                    && let Err(e) = crate::db::optimize(&state.db).await
+                {
+                    tracing::warn!(error = ?e, "refreshing the query planner's statistics failed");
+                }
+                minutes += 1;
                 match crate::orders::lifecycle::auto_advance(&state.db, chrono::Utc::now(), rules).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(orders = n, "moved overdue orders on"),

@@ -37,8 +37,10 @@ use crate::catalog::domain::Certification;
 
 const JIEBA: &str = "qudao_jieba";
 const WORD: &str = "qudao_word";
-/// Memory the index writer may use before flushing a segment.
-const WRITER_HEAP: usize = 50_000_000;
+/// Memory the index writer may use before flushing a segment: tantivy's smallest budget.
+/// Part of it is taken as soon as the writer opens and kept while it lives; the relay writes
+/// small batches, and a rebuild's many segments are merged before it goes live.
+const WRITER_HEAP: usize = 15_000_000;
 
 /// The index fields.
 #[derive(Clone, Copy)]
