@@ -512,6 +512,16 @@ async fn a_long_list_counts_every_listing_and_pages_in_order(backend: Backend) {
     );
     assert_eq!(cheap[0].1, 100);
 
+    // Filters of the same shape over a thousand each have a total of their own.
+    let from = |fen: i64| format!("/api/v1/listings?min_price_fen={fen}&per_page=1");
+    let at_100 = (0..1500i64)
+        .filter(|i| i % 7 == 0 && i % 15 != 0 && i % 30 != 1)
+        .count() as u64;
+    assert_eq!(app.get(&from(100), None).await.body["total"], visible);
+    let dearer = app.get(&from(101), None).await;
+    assert!(visible - at_100 > 1000);
+    assert_eq!(dearer.body["total"], visible - at_100, "{}", dearer.text);
+
     // A filter that matches fewer is counted exactly on every request: pausing one of its
     // listings shows at once.
     let at_106 = "/api/v1/listings?min_price_fen=106&max_price_fen=106&per_page=1";
