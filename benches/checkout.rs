@@ -6,7 +6,7 @@
 //! create a database. `QUDAO_BENCH_SECONDS` sets the length of each measurement (default 5).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use qudao::catalog::entity::listing;
 use qudao::{Application, Settings};
@@ -18,65 +18,34 @@ mod common;
 
 const LEVELS: [usize; 3] = [1, 8, 64];
 
+/// One measurement: what the clients got, and how long they ran.
 struct Run {
-    ok: usize,
-    errors: usize,
-    latencies: Vec<Duration>,
+    tally: common::Tally,
     elapsed: Duration,
 }
 
 impl Run {
     fn rate(&self) -> f64 {
-        self.ok as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        common::percentile(&mut self.latencies.clone(), p)
+        self.tally.rate(self.elapsed)
     }
 }
 
-/// Runs `task(worker, iteration)` on `workers` tasks for `seconds`.
+/// Runs `task(worker, iteration)`, which says whether it succeeded, on `workers` clients for
+/// `seconds`.
 async fn drive<F, Fut>(workers: usize, seconds: u64, task: F) -> Run
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
-    let task = Arc::new(task);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let start = Instant::now();
-    let mut handles = Vec::new();
-    for w in 0..workers {
-        let task = task.clone();
-        handles.push(tokio::spawn(async move {
-            let (mut ok, mut errors, mut lat) = (0, 0, Vec::new());
-            let mut i = 0;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                if task(w, i).await {
-                    ok += 1;
-                    lat.push(t.elapsed());
-                } else {
-                    errors += 1;
-                }
-                i += 1;
-            }
-            (ok, errors, lat)
-        }));
+    let (mut tallies, elapsed) = common::drive(workers, seconds, move |w, i| {
+        let done = task(w, i);
+        async move { ((), done.await) }
+    })
+    .await;
+    Run {
+        tally: tallies.remove(&()).unwrap_or_default(),
+        elapsed,
     }
-    let mut run = Run {
-        ok: 0,
-        errors: 0,
-        latencies: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
-    for h in handles {
-        let (ok, errors, lat) = h.await.unwrap();
-        run.ok += ok;
-        run.errors += errors;
-        run.latencies.extend(lat);
-    }
-    run.elapsed = start.elapsed();
-    run
 }
 
 async fn bench(name: &str, settings: Settings, seconds: u64) {
@@ -149,7 +118,7 @@ async fn bench(name: &str, settings: Settings, seconds: u64) {
         })
         .await;
         let (client, base, tokens) = (client.clone(), base.clone(), tokens.clone());
-        let run = drive(workers, seconds, move |w, i| {
+        let mut run = drive(workers, seconds, move |w, i| {
             let (client, base, token) = (client.clone(), base.clone(), tokens[w].clone());
             async move {
                 let r = client
@@ -171,9 +140,9 @@ async fn bench(name: &str, settings: Settings, seconds: u64) {
             raw.rate(),
             run.rate(),
             run.rate() / raw.rate(),
-            run.percentile(0.5).as_secs_f64() * 1000.0,
-            run.percentile(0.99).as_secs_f64() * 1000.0,
-            run.errors,
+            run.tally.percentile(0.5).as_secs_f64() * 1000.0,
+            run.tally.percentile(0.99).as_secs_f64() * 1000.0,
+            run.tally.errors,
         );
     }
     let row = listing::Entity::find_by_id(listing_id)

@@ -23,6 +23,8 @@ use serde_json::json;
 
 mod common;
 
+use common::Tally;
+
 const BIN: &str = env!("CARGO_BIN_EXE_qudao");
 
 /// What people do, and how often out of 100.
@@ -181,18 +183,6 @@ async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> 
     Server { child, url }
 }
 
-#[derive(Default)]
-struct Tally {
-    latencies: Vec<Duration>,
-    errors: usize,
-}
-
-impl Tally {
-    fn percentile(&mut self, p: f64) -> Duration {
-        common::percentile(&mut self.latencies, p)
-    }
-}
-
 struct Session {
     client: reqwest::Client,
     base: String,
@@ -258,46 +248,23 @@ async fn drive(
     seconds: u64,
     choose: fn(usize) -> Option<Kind>,
 ) -> (BTreeMap<Option<Kind>, Tally>, Duration) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut handles = Vec::new();
-    for w in 0..workers {
+    common::drive(workers, seconds, move |w, i| {
         let s = s.clone();
-        handles.push(tokio::spawn(async move {
-            let mut tallies: BTreeMap<Option<Kind>, Tally> = BTreeMap::new();
-            let mut i = 0;
-            while Instant::now() < deadline {
-                let kind = choose((w * 31 + i * 17) % 100);
-                let t = Instant::now();
-                let ok = match kind {
-                    Some(k) => act(&s, k, w, i).await,
-                    None => s
-                        .client
-                        .get(format!("{}/healthz", s.base))
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success()),
-                };
-                let tally = tallies.entry(kind).or_default();
-                if ok {
-                    tally.latencies.push(t.elapsed());
-                } else {
-                    tally.errors += 1;
-                }
-                i += 1;
-            }
-            tallies
-        }));
-    }
-    let mut all: BTreeMap<Option<Kind>, Tally> = BTreeMap::new();
-    for h in handles {
-        for (k, t) in h.await.unwrap() {
-            let e = all.entry(k).or_default();
-            e.latencies.extend(t.latencies);
-            e.errors += t.errors;
+        let kind = choose((w * 31 + i * 17) % 100);
+        async move {
+            let ok = match kind {
+                Some(k) => act(&s, k, w, i).await,
+                None => s
+                    .client
+                    .get(format!("{}/healthz", s.base))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success()),
+            };
+            (kind, ok)
         }
-    }
-    (all, started.elapsed())
+    })
+    .await
 }
 
 fn mixed(slot: usize) -> Option<Kind> {
@@ -348,7 +315,7 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
     drive(session.clone(), workers, 2, mixed).await;
     let (mut base_tallies, base_time) = drive(session.clone(), workers, seconds, |_| None).await;
     let baseline = base_tallies.remove(&None).unwrap_or_default();
-    let base_rate = baseline.latencies.len() as f64 / base_time.as_secs_f64();
+    let base_rate = baseline.rate(base_time);
     let (mut tallies, time) = drive(session.clone(), workers, seconds, mixed).await;
     let (peak, rss) = server.memory();
 
@@ -359,7 +326,7 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
     println!("|---|---:|---:|---:|---:|");
     let mut total = Tally::default();
     for (kind, tally) in tallies.iter_mut() {
-        let rate = tally.latencies.len() as f64 / time.as_secs_f64();
+        let rate = tally.rate(time);
         println!(
             "| {:?} | {rate:.0} | {} | {} | {} |",
             kind.unwrap(),
@@ -370,7 +337,7 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
         total.latencies.extend(tally.latencies.iter().copied());
         total.errors += tally.errors;
     }
-    let rate = total.latencies.len() as f64 / time.as_secs_f64();
+    let rate = total.rate(time);
     println!(
         "| **the mix** | **{rate:.0}** | {} | {} | {} |",
         ms(total.percentile(0.5)),

@@ -1,8 +1,11 @@
-//! What the benchmarks share: a PostgreSQL database of their own, percentiles, and the
-//! few calls that set up a running server. Each benchmark uses part of it.
+//! What the benchmarks share: a PostgreSQL database of their own, clients driven for a set
+//! time, percentiles, and the few calls that set up a running server. Each benchmark uses
+//! part of it.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -55,6 +58,73 @@ pub fn percentile(latencies: &mut [Duration], p: f64) -> Duration {
         return Duration::ZERO;
     }
     latencies[((latencies.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// What the clients got from one kind of request: how long each answer that came as expected
+/// took, and how many did not.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub latencies: Vec<Duration>,
+    pub errors: usize,
+}
+
+impl Tally {
+    /// The `p` quantile of the latencies.
+    pub fn percentile(&mut self, p: f64) -> Duration {
+        percentile(&mut self.latencies, p)
+    }
+
+    /// Answers as expected per second over `time`.
+    pub fn rate(&self, time: Duration) -> f64 {
+        self.latencies.len() as f64 / time.as_secs_f64()
+    }
+}
+
+/// Runs `task(worker, iteration)` on `workers` concurrent clients for `seconds`. Each call
+/// says what kind of request it made and whether the answer was the one expected; the
+/// tallies by kind and the time the run took.
+pub async fn drive<K, F, Fut>(
+    workers: usize,
+    seconds: u64,
+    task: F,
+) -> (BTreeMap<K, Tally>, Duration)
+where
+    K: Ord + Send + 'static,
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = (K, bool)> + Send,
+{
+    let task = Arc::new(task);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let task = task.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tallies: BTreeMap<K, Tally> = BTreeMap::new();
+            let mut i = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let (kind, ok) = task(w, i).await;
+                let tally = tallies.entry(kind).or_default();
+                if ok {
+                    tally.latencies.push(t.elapsed());
+                } else {
+                    tally.errors += 1;
+                }
+                i += 1;
+            }
+            tallies
+        }));
+    }
+    let mut all: BTreeMap<K, Tally> = BTreeMap::new();
+    for h in handles {
+        for (kind, t) in h.await.unwrap() {
+            let e = all.entry(kind).or_default();
+            e.latencies.extend(t.latencies);
+            e.errors += t.errors;
+        }
+    }
+    (all, started.elapsed())
 }
 
 /// A fresh PostgreSQL database on the server named by `QUDAO_BENCH_POSTGRES_URL` (or
