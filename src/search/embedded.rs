@@ -186,26 +186,35 @@ impl Generation {
         Ok(Some(guard))
     }
 
-    fn write(&self, docs: Vec<SearchDocument>, deletes: Vec<i64>) -> anyhow::Result<()> {
-        let f = self.fields;
+    /// Runs `work` with the writer, then shows its result to searches; an error while another
+    /// process holds the write lock.
+    fn with_writer(
+        &self,
+        work: impl FnOnce(&mut IndexWriter) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let mut guard = self
             .writer()?
             .ok_or_else(|| anyhow::anyhow!("another process holds the write lock of this index"))?;
-        let w = guard.as_mut().expect("writer opened");
-        for id in deletes {
-            w.delete_term(Term::from_field_i64(f.id, id));
-        }
-        for d in docs {
-            w.delete_term(Term::from_field_i64(f.id, d.id));
-            w.add_document(to_tantivy(&f, &d)?)?;
-        }
-        w.commit()?;
+        work(guard.as_mut().expect("writer opened"))?;
         self.reader.reload()?;
         Ok(())
     }
-}
 
-impl Generation {
+    fn write(&self, docs: Vec<SearchDocument>, deletes: Vec<i64>) -> anyhow::Result<()> {
+        let f = self.fields;
+        self.with_writer(|w| {
+            for id in deletes {
+                w.delete_term(Term::from_field_i64(f.id, id));
+            }
+            for d in docs {
+                w.delete_term(Term::from_field_i64(f.id, d.id));
+                w.add_document(to_tantivy(&f, &d)?)?;
+            }
+            w.commit()?;
+            Ok(())
+        })
+    }
+
     /// Merges every segment into one. A rebuild writes the index in many batches, and each
     /// search pays for every segment it opens.
     fn compact(&self) -> anyhow::Result<()> {
@@ -213,14 +222,11 @@ impl Generation {
         if segments.len() < 2 {
             return Ok(());
         }
-        let mut guard = self
-            .writer()?
-            .ok_or_else(|| anyhow::anyhow!("another process holds the write lock of this index"))?;
-        let w = guard.as_mut().expect("writer opened");
-        w.merge(&segments).wait()?;
-        w.garbage_collect_files().wait()?;
-        self.reader.reload()?;
-        Ok(())
+        self.with_writer(|w| {
+            w.merge(&segments).wait()?;
+            w.garbage_collect_files().wait()?;
+            Ok(())
+        })
     }
 }
 
