@@ -50,6 +50,12 @@ pub struct Settings {
     pub proposal_ttl_hours: i64,
     /// Freight assumed by matching, in fen per tonne per kilometre.
     pub freight_fen_per_ton_km: i64,
+    /// Limit how often one address or account may sign in, register, search and write
+    /// (answering 429 with `Retry-After` beyond the limits in [`crate::throttle`]).
+    pub rate_limits: bool,
+    /// Take the client's address from the last `X-Forwarded-For` entry, as written by the
+    /// load balancer in front; only turn this on behind one.
+    pub trust_forwarded_for: bool,
 }
 
 /// The keys a `qudao.toml` may hold; all optional.
@@ -77,6 +83,8 @@ struct FileSettings {
     complete_after_days: Option<i64>,
     proposal_ttl_hours: Option<i64>,
     freight_fen_per_ton_km: Option<i64>,
+    rate_limits: Option<bool>,
+    trust_forwarded_for: Option<bool>,
 }
 
 /// Flags given on the command line, which win over everything else.
@@ -114,6 +122,8 @@ impl Settings {
             complete_after_days: 7,
             proposal_ttl_hours: 48,
             freight_fen_per_ton_km: 60,
+            rate_limits: true,
+            trust_forwarded_for: false,
         }
     }
 
@@ -195,12 +205,6 @@ impl Settings {
         if let Some(v) = pick("QUDAO_MAIL_FROM", file.mail_from) {
             s.mail_from = v;
         }
-        if let Some(v) = env("QUDAO_NOTIFY_WORKER") {
-            s.notify_worker =
-                parse_bool(&v).context("QUDAO_NOTIFY_WORKER must be true or false")?;
-        } else if let Some(v) = file.notify_worker {
-            s.notify_worker = v;
-        }
         s.secret = pick("QUDAO_SECRET", file.secret);
         if let Some(v) = pick("QUDAO_DEMO_PASSWORD", file.demo_password) {
             s.demo_password = v;
@@ -208,15 +212,26 @@ impl Settings {
         if let Some(v) = pick("QUDAO_LOG_FORMAT", file.log_format) {
             s.log_format = v;
         }
-        if let Some(v) = env("QUDAO_SEARCH_RELAY") {
-            s.search_relay = parse_bool(&v).context("QUDAO_SEARCH_RELAY must be true or false")?;
-        } else if let Some(v) = file.search_relay {
-            s.search_relay = v;
-        }
-        if let Some(v) = env("QUDAO_DEMO") {
-            s.demo = parse_bool(&v).context("QUDAO_DEMO must be true or false")?;
-        } else if let Some(v) = file.demo {
-            s.demo = v;
+        for (key, file_val, target) in [
+            (
+                "QUDAO_NOTIFY_WORKER",
+                file.notify_worker,
+                &mut s.notify_worker,
+            ),
+            ("QUDAO_SEARCH_RELAY", file.search_relay, &mut s.search_relay),
+            ("QUDAO_DEMO", file.demo, &mut s.demo),
+            ("QUDAO_RATE_LIMITS", file.rate_limits, &mut s.rate_limits),
+            (
+                "QUDAO_TRUST_FORWARDED_FOR",
+                file.trust_forwarded_for,
+                &mut s.trust_forwarded_for,
+            ),
+        ] {
+            if let Some(v) = env(key) {
+                *target = parse_bool(&v).with_context(|| format!("{key} must be true or false"))?;
+            } else if let Some(v) = file_val {
+                *target = v;
+            }
         }
         if let Some(v) = env("QUDAO_SESSION_HOURS") {
             s.session_hours = v

@@ -98,6 +98,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("the body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    #[error("too many requests; try again in {0} s")]
+    RateLimited(u64),
     #[error("the service is not ready: {0}")]
     Unavailable(&'static str, String),
     #[error(transparent)]
@@ -185,6 +187,7 @@ impl AppError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             AppError::Unavailable(code, _) => (StatusCode::SERVICE_UNAVAILABLE, code),
+            AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -237,6 +240,16 @@ impl AppError {
         (status, body)
     }
 
+    /// Seconds to wait before trying again, for `Retry-After`: the rest of a rate limit, or,
+    /// whatever is unavailable, a second.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited(secs) => Some(*secs),
+            AppError::Unavailable(..) => Some(1),
+            _ => None,
+        }
+    }
+
     /// True for errors the client caused (4xx).
     pub fn is_client_error(&self) -> bool {
         self.status_and_code().0.is_client_error()
@@ -251,14 +264,13 @@ pub struct DatabaseDown;
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let down = matches!(self, AppError::Unavailable(code, _) if code == DATABASE_UNAVAILABLE);
+        let retry_after = self.retry_after_secs();
         let (status, body) = self.render();
         let mut response = (status, Json(body)).into_response();
-        // Whatever is unavailable, a second later is a fair time to try again.
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         if down {
             response.extensions_mut().insert(DatabaseDown);

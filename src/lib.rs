@@ -20,6 +20,7 @@ pub mod search;
 pub mod startup;
 pub mod state;
 pub mod stats;
+pub mod throttle;
 pub mod web;
 
 pub use config::Settings;

@@ -111,9 +111,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(order_sweeper(self.state.clone(), stop_rx));
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(signal)
-            .await;
+        let served = serve(self.listener, self.router, signal).await;
         stop_tx.send(true).ok();
         sweeper.await.ok();
         for (stop, handle) in [self.relay, self.notify].into_iter().flatten() {
@@ -123,6 +121,80 @@ impl Application {
         self.state.db.clone().close().await.ok();
         served
     }
+}
+
+/// Time a client has to send a request's head (line and headers) once it starts one, and the
+/// longest a kept-alive connection may sit idle: slow or silent clients cannot hold connections.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest wait, after the stop signal, for answers still being written.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Accepts connections until `signal`, answering each with `router` (which sees the peer's
+/// address as [`axum::extract::ConnectInfo`]), then lets the requests in flight finish.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(HEADER_READ_TIMEOUT)
+        .keep_alive_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut signal => break,
+        };
+        stream.set_nodelay(true).ok();
+        let service = router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = builder
+            .serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            )
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open when the server stopped");
+    }
+    Ok(())
 }
 
 /// Connects and brings the database to a usable state.
@@ -173,6 +245,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
         metrics: Default::default(),
         outage: Default::default(),
         listing_counts: Default::default(),
+        throttle: Arc::new(crate::throttle::Throttle::new(settings.rate_limits)),
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(web::Pages::new()?),
@@ -223,6 +296,10 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::throttle::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             outage_guard,

@@ -24,4 +24,6 @@ pub struct AppState {
     pub outage: Arc<crate::db::Outage>,
     /// Large listing totals, counted at most once every few seconds.
     pub listing_counts: Arc<crate::catalog::listings::ListingCounts>,
+    /// How much of their rate limits addresses and accounts have used.
+    pub throttle: Arc<crate::throttle::Throttle>,
 }

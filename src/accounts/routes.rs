@@ -174,22 +174,14 @@ pub fn session_cookie(headers: &HeaderMap, secret: &str, max_age_secs: i64) -> H
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many attempts; wait `Retry-After` seconds")))]
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Response> {
-    if req.password.chars().count() > password::MAX_LEN || req.username.len() > 64 {
-        return Err(AppError::InvalidCredentials);
-    }
-    let grant = service::login(
-        &state.db,
-        &req.username,
-        &req.password,
-        state.settings.session_hours,
-    )
-    .await?;
+    let grant = service::sign_in(&state, &req.username, &req.password).await?;
     let cookie = session_cookie(
         &headers,
         &grant.session_secret,

@@ -8,6 +8,8 @@ use super::password;
 use super::role::{Credential, Role};
 use super::token;
 use crate::error::{AppError, AppResult, FieldError, Validator};
+use crate::state::AppState;
+use crate::throttle::Kind;
 
 /// A new account, already checked.
 #[derive(Debug, Clone)]
@@ -121,6 +123,25 @@ pub struct LoginGrant {
     /// Token to echo in `X-CSRF-Token` on cookie-authenticated writes.
     pub csrf_token: String,
     pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// A sign-in as people make it. Over-long input and unknown users fail like a wrong password.
+/// Each attempt uses one of the username's few tries ([`Kind::SignInAccount`], known username
+/// or not, so the limit reveals nothing); a success gives them all back. Beyond them the answer
+/// is 429 whatever the password, so that guessing is slow even from many addresses.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password_text: &str,
+) -> AppResult<LoginGrant> {
+    let key = username.trim().to_lowercase();
+    state.throttle.take(Kind::SignInAccount, &key)?;
+    if key.len() > 64 || password_text.chars().count() > password::MAX_LEN {
+        return Err(AppError::InvalidCredentials);
+    }
+    let grant = login(&state.db, &key, password_text, state.settings.session_hours).await?;
+    state.throttle.forgive(Kind::SignInAccount, &key);
+    Ok(grant)
 }
 
 /// Checks a username and password; on success opens a fresh session and issues a bearer token.

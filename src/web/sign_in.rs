@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::Lang;
 use crate::accounts::auth::{MaybeActor, cookie};
 use crate::accounts::routes::{session_cookie, set_cookie};
-use crate::accounts::{Role, password, service, token};
+use crate::accounts::{Role, service, token};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -134,18 +134,7 @@ pub async fn sign_in(
             context! { username_error => missing_user, password_error => missing_password },
         );
     }
-    let grant = if username.len() > 64 || form.password.chars().count() > password::MAX_LEN {
-        Err(AppError::InvalidCredentials)
-    } else {
-        service::login(
-            &state.db,
-            username,
-            &form.password,
-            state.settings.session_hours,
-        )
-        .await
-    };
-    match grant {
+    match service::sign_in(&state, username, &form.password).await {
         Ok(grant) => {
             let role = Role::from_code(&grant.user.role).unwrap_or(Role::Buyer);
             let to = next.unwrap_or_else(|| home_of(role).to_string());
@@ -173,6 +162,18 @@ pub async fn sign_in(
             next,
             context! { form_error => "sign_in_failed" },
         ),
+        Err(AppError::RateLimited(secs)) => {
+            let mut r = form_page(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                username,
+                next,
+                context! { form_error => "too_many_attempts", retry_minutes => secs.div_ceil(60) },
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            r
+        }
         Err(e) => e.into_response(),
     }
 }

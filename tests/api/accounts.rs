@@ -3,7 +3,7 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
-use crate::helpers::{Backend, PASSWORD, spawn_app};
+use crate::helpers::{Backend, PASSWORD, form_of, set_cookie_value, spawn_app};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -14,6 +14,7 @@ on_both_databases!(
     cookie_writes_need_the_csrf_token,
     disabling_a_user_ends_their_sessions,
     passwords_are_stored_as_argon2id,
+    a_session_planted_before_sign_in_is_never_adopted,
 );
 
 async fn login_gives_a_token_and_a_session_cookie(backend: Backend) {
@@ -386,4 +387,69 @@ async fn passwords_are_stored_as_argon2id(backend: Backend) {
     let token = app.login("buyer").await;
     let rows = api_token::Entity::find().all(&app.db).await.unwrap();
     assert!(rows.iter().all(|t| t.token_hash != token));
+}
+
+/// Session fixation: someone who plants a session cookie in a victim's browser before the
+/// victim signs in must not end up sharing the victim's session.
+async fn a_session_planted_before_sign_in_is_never_adopted(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let planted = "qudao_session=chosen-by-the-attacker-0123456789abcdef";
+    let me = |cookie: String| {
+        app.client
+            .get(format!("{}/api/v1/auth/me", app.address))
+            .header("cookie", cookie)
+            .send()
+    };
+
+    // Through the sign-in page.
+    let page = app
+        .client
+        .get(format!("{}/login", app.address))
+        .header("cookie", planted)
+        .send()
+        .await
+        .unwrap();
+    let ((token, form_cookie), _) = form_of(page).await;
+    let r = app
+        .client
+        .post(format!("{}/login", app.address))
+        .header("cookie", format!("{planted}; qudao_form={form_cookie}"))
+        .form(&[
+            ("form_token", token.as_str()),
+            ("username", "buyer"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let issued = set_cookie_value(&r, "qudao_session").expect("a new session cookie");
+    assert_ne!(format!("qudao_session={issued}"), planted);
+    assert_eq!(
+        me(planted.to_string()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(format!("qudao_session={issued}"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    // Through the API, and a second sign-in never hands back the first session.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .header("cookie", format!("qudao_session={issued}"))
+        .json(&json!({"username": "buyer", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let second = set_cookie_value(&r, "qudao_session").unwrap();
+    assert_ne!(second, issued);
+    assert_ne!(format!("qudao_session={second}"), planted);
 }

@@ -372,3 +372,45 @@ async fn bad_queries_and_bodies_are_refused(backend: Backend) {
     assert_eq!(long_login.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.snapshot().await, before);
 }
+
+/// A client that starts a request and then sends its headers slowly (or not at all) is cut off,
+/// and so is an idle kept-alive connection; everyone else is answered meanwhile.
+#[tokio::test]
+async fn clients_too_slow_with_their_headers_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app(Backend::Sqlite)
+        .await
+        .expect("SQLite always runs");
+    let host = app.address.trim_start_matches("http://").to_string();
+    let limit = qudao::startup::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(5);
+
+    let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
+    slow.write_all(b"GET /api/v1/listings HTTP/1.1\r\nHost: qudao\r\n")
+        .await
+        .unwrap();
+    let mut idle = tokio::net::TcpStream::connect(&host).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: qudao\r\n\r\n")
+        .await
+        .unwrap();
+
+    // Meanwhile others are served.
+    assert_eq!(
+        app.get("/api/v1/listings", None).await.status,
+        StatusCode::OK
+    );
+
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(limit, slow.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "a half-sent request still held its connection after {:?}",
+        started.elapsed()
+    );
+    // The idle connection got its answer, then was closed too.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(limit, idle.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "an idle connection stayed open");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+}

@@ -265,6 +265,7 @@ pub fn qudao_on(database_url: &str, dir: &std::path::Path) -> std::process::Comm
 pub fn spawn_serve(command: &mut std::process::Command) -> std::process::Child {
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("QUDAO_TRUST_FORWARDED_FOR", "true")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -325,6 +326,8 @@ async fn start(
     settings.search_relay = false;
     // Tests drive the notification worker themselves, one pass at a time.
     settings.notify_worker = false;
+    // Tests stand for many people behind a load balancer by sending `x-forwarded-for`.
+    settings.trust_forwarded_for = true;
     if let Some((admin_url, name)) = &pg {
         settings.database_url = with_database(admin_url, name);
     }
@@ -469,11 +472,23 @@ impl TestApp {
 
     /// Logs in with a given password; panics unless it succeeds.
     pub async fn login_with(&self, username: &str, password: &str) -> String {
+        self.login_from(username, password, &[]).await
+    }
+
+    /// Logs in with extra headers (such as the `x-forwarded-for` of one of many people).
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        headers: &[(&str, &str)],
+    ) -> String {
         let r = self
-            .post(
+            .call_with(
+                Method::POST,
                 "/api/v1/auth/login",
                 None,
-                serde_json::json!({"username": username, "password": password}),
+                Some(serde_json::json!({"username": username, "password": password})),
+                headers,
             )
             .await;
         assert_eq!(
@@ -593,11 +608,14 @@ impl TestApp {
         let mut tokens = Vec::new();
         for i in 0..n {
             let name = format!("canteen-{i}");
+            // Each canteen from an address of its own, as the load balancer would report it.
+            let address = format!("198.51.{}.{}", 100 + i / 250, i % 250 + 1);
+            let from = [("x-forwarded-for", address.as_str())];
             let r = self
-                .post("/api/v1/auth/register", None, serde_json::json!({"username": name, "password": "成都食堂采购专用", "display_name": format!("食堂 {i}")}))
+                .call_with(Method::POST, "/api/v1/auth/register", None, Some(serde_json::json!({"username": name, "password": "成都食堂采购专用", "display_name": format!("食堂 {i}")})), &from)
                 .await;
             assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-            tokens.push(self.login_with(&name, "成都食堂采购专用").await);
+            tokens.push(self.login_from(&name, "成都食堂采购专用", &from).await);
         }
         tokens
     }
@@ -898,4 +916,48 @@ pub fn purchase_request(rice: i64) -> Value {
            "contact_name": "王师傅", "contact_phone": "13800000000",
            "deliver_by": (chrono::Utc::now() + chrono::Duration::days(20)).format("%Y-%m-%d").to_string(),
            "max_distance_km": 200})
+}
+
+/// The value of `name` in a response's `Set-Cookie` headers.
+pub fn set_cookie_value(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+}
+
+/// The `value` of the hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in the page"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// Sends the sign-in form with the token and cookie of the last form page.
+pub async fn send_sign_in(
+    app: &TestApp,
+    form_page: (String, String),
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let (token, cookie) = form_page;
+    let mut form: Vec<(&str, &str)> = vec![("form_token", &token)];
+    form.extend_from_slice(fields);
+    app.client
+        .post(format!("{}/login", app.address))
+        .header("cookie", format!("qudao_form={cookie}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The token and cookie a sign-in page hands out, and its text.
+pub async fn form_of(r: reqwest::Response) -> ((String, String), String) {
+    let cookie = set_cookie_value(&r, "qudao_form").expect("the form cookie");
+    let html = r.text().await.unwrap();
+    ((hidden(&html, "form_token"), cookie), html)
 }

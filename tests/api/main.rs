@@ -23,3 +23,4 @@ mod search;
 mod search_relay;
 mod search_relevance;
 mod stats;
+mod throttling;

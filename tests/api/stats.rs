@@ -15,7 +15,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{
+    Backend, TestApp, form_of, hidden, send_sign_in, set_cookie_value, spawn_app,
+};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -758,50 +760,6 @@ async fn officials_set_targets_and_see_progress(backend: Backend) {
     let province = app.login("official-sichuan").await;
     let r = app.get(path, Some(&province)).await;
     assert_eq!(r.body["targets"]["households"], 10);
-}
-
-/// The value of `name` in a response's `Set-Cookie` headers.
-fn set_cookie_value(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap_or("").to_string())
-}
-
-/// The `value` of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no {name} in the page"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-/// Sends the sign-in form with the token and cookie of the last form page.
-async fn send_sign_in(
-    app: &TestApp,
-    form_page: (String, String),
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let (token, cookie) = form_page;
-    let mut form: Vec<(&str, &str)> = vec![("form_token", &token)];
-    form.extend_from_slice(fields);
-    app.client
-        .post(format!("{}/login", app.address))
-        .header("cookie", format!("qudao_form={cookie}"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The token and cookie a sign-in page hands out, and its text.
-async fn form_of(r: reqwest::Response) -> ((String, String), String) {
-    let cookie = set_cookie_value(&r, "qudao_form").expect("the form cookie");
-    let html = r.text().await.unwrap();
-    ((hidden(&html, "form_token"), cookie), html)
 }
 
 async fn an_official_signs_in_on_the_page_and_reads_the_county(backend: Backend) {

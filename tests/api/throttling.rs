@@ -1,0 +1,237 @@
+//! Rate limits as strangers meet them: a few wrong passwords slow one account down whoever
+//! sends them, floods from one address or one account get 429 with `Retry-After`, and nobody
+//! else is held up.
+
+use qudao::throttle::Kind;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{
+    Backend, PASSWORD, Reply, TestApp, form_of, send_sign_in, spawn_app, spawn_app_with,
+};
+
+/// Signs in through the API, from `address` as the load balancer reports it.
+async fn sign_in(app: &TestApp, username: &str, password: &str, address: &str) -> Reply {
+    app.call_with(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": username, "password": password})),
+        &[("x-forwarded-for", address)],
+    )
+    .await
+}
+
+/// The `Retry-After` of an answer, in seconds.
+fn retry_after(r: &Reply) -> u64 {
+    r.headers
+        .get("retry-after")
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn wrong_passwords_slow_one_account_down_from_any_address() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (tries, window) = Kind::SignInAccount.allowance();
+    // Each guess from a different address: the limit is the account's.
+    for i in 0..tries {
+        let r = sign_in(
+            &app,
+            "buyer",
+            "guess-number-one",
+            &format!("198.51.100.{i}"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    // Now even the right password waits, and says for how long.
+    let r = sign_in(&app, "buyer", PASSWORD, "203.0.113.50").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.code(), "rate_limited");
+    let wait = retry_after(&r);
+    assert!(
+        (1..=(window / tries).as_secs()).contains(&wait),
+        "Retry-After {wait}"
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&wait.to_string())
+    );
+
+    // An account that does not exist is limited the same way, so the limit tells nothing.
+    for _ in 0..tries {
+        let r = sign_in(&app, "nobody-here", "guess-number-one", "198.51.100.1").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let unknown = sign_in(&app, "nobody-here", "guess-number-one", "198.51.100.1").await;
+    assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(unknown.code(), r.code());
+
+    // Other people sign in as usual, and a success gives an account its tries back.
+    for _ in 0..tries - 1 {
+        let r = sign_in(&app, "coop-panshi", "guess-number-one", "198.51.100.2").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        sign_in(&app, "coop-panshi", PASSWORD, "198.51.100.2")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for _ in 0..tries {
+        let r = sign_in(&app, "coop-panshi", "guess-number-one", "198.51.100.2").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        sign_in(&app, "coop-panshi", PASSWORD, "198.51.100.2")
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The sign-in page says it in the reader's language, keeping the username.
+    let page = app
+        .client
+        .get(format!("{}/login", app.address))
+        .send()
+        .await
+        .unwrap();
+    let (form, _) = form_of(page).await;
+    let r = send_sign_in(&app, form, &[("username", "buyer"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("此账号尝试次数过多"), "{html}");
+    assert!(html.contains("value=\"buyer\""));
+}
+
+#[tokio::test]
+async fn one_address_may_only_sign_in_so_often() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (attempts, _) = Kind::SignInAddress.allowance();
+    // Spread over many accounts, so that no account's own limit is reached.
+    for i in 0..attempts {
+        let r = sign_in(
+            &app,
+            &format!("someone-{i}"),
+            "guess-number-one",
+            "198.51.100.7",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = sign_in(&app, "buyer", PASSWORD, "198.51.100.7").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&r) >= 1);
+    // From another address the same person signs in.
+    assert_eq!(
+        sign_in(&app, "buyer", PASSWORD, "198.51.100.8")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn registrations_searches_and_writes_have_their_limits() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    // Registration, per address (counted whether or not the account is made).
+    let (registrations, _) = Kind::Register.allowance();
+    for i in 0..registrations {
+        let r = app
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"username": format!("villager-{i}"), "password": "123456", "display_name": "村民"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    }
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "villager-x", "password": "a-long-good-passphrase", "display_name": "村民"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.code(), "rate_limited");
+    assert!(retry_after(&r) >= 1);
+
+    // Writes, per account: one busy account does not hold up another.
+    let buyer = app.login("buyer").await;
+    let other = app.login("coop-panshi").await;
+    let read_all = |token: String| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/notifications/read-all", Some(&token), json!({}))
+                .await
+        }
+    };
+    let r = until_limited(Kind::Write, || read_all(buyer.clone())).await;
+    assert_eq!(r.code(), "rate_limited");
+    assert!(read_all(other.clone()).await.status.is_success());
+    // Reading is not a write.
+    assert_eq!(
+        app.get("/api/v1/cart", Some(&buyer)).await.status,
+        StatusCode::OK
+    );
+
+    // Searches, per address.
+    let r = until_limited(Kind::Search, || {
+        app.get("/api/v1/search?q=%E6%B4%8B%E8%8A%8B", None)
+    })
+    .await;
+    assert_eq!(r.code(), "rate_limited");
+}
+
+/// Sends requests until one is refused; checks that the whole allowance of `kind` (and what
+/// refilled meanwhile) went through first, each answered as usual, and that the refusal is a
+/// 429 with `Retry-After`.
+async fn until_limited<F: std::future::Future<Output = Reply>>(
+    kind: Kind,
+    mut send: impl FnMut() -> F,
+) -> Reply {
+    let (burst, window) = kind.allowance();
+    let started = std::time::Instant::now();
+    let mut passed = 0u32;
+    loop {
+        let r = send().await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            let refilled = (started.elapsed().as_nanos() / (window / burst).as_nanos()) as u32;
+            assert!(
+                (burst..=burst + refilled + 1).contains(&passed),
+                "{passed} passed of an allowance of {burst} (+{refilled} refilled)"
+            );
+            assert!(retry_after(&r) >= 1);
+            return r;
+        }
+        assert!(r.status.is_success(), "request {passed}: {}", r.text);
+        passed += 1;
+        assert!(passed <= burst * 2, "no limit after {passed} requests");
+    }
+}
+
+#[tokio::test]
+async fn switched_off_the_limits_let_everything_through() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.rate_limits = false)
+        .await
+        .unwrap();
+    let (tries, _) = Kind::SignInAccount.allowance();
+    for _ in 0..=tries {
+        let r = sign_in(&app, "buyer", "guess-number-one", "198.51.100.1").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        sign_in(&app, "buyer", PASSWORD, "198.51.100.1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
