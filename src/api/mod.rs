@@ -21,6 +21,8 @@ use crate::state::AppState;
 #[openapi(
     info(title = "qudao 渠道 API", description = "Marketplace API for producers, buyers, officials and admins. Money is in fen (分); quantities are exact decimal strings.", version = "1"),
     modifiers(&SecurityAddon),
+    // Enums used only in query parameters, which the handlers' annotations refer to.
+    components(schemas(crate::stats::http::By, crate::stats::http::Format)),
     tags(
         (name = "accounts", description = "Registration, login, sessions and users"),
         (name = "organizations", description = "Producers and their onboarding"),
