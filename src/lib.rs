@@ -11,6 +11,8 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod matching;
 pub mod metrics;
 pub mod notify;

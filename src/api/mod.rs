@@ -66,6 +66,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::search::saved::http::router())
         .merge(crate::stats::http::router())
         .merge(crate::notify::http::router())
+        .merge(crate::audit::http::router())
         .split_for_parts();
     let doc_json = doc.clone();
     let router = router.route(

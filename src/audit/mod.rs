@@ -1,6 +1,7 @@
 //! The audit trail of admin actions, approvals, exports and official access.
 
 pub mod entity;
+pub mod http;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};

@@ -295,13 +295,36 @@ async fn region_households(
     let period = parse_period(&mut v, "period", q.period.as_deref());
     v.finish()?;
     let period = period.unwrap_or(Period::Year(2026));
-    let scope = Scope::of(
-        q.basis.unwrap_or(Basis::Completed),
-        level,
-        &region.code,
-        period,
-    );
-    Ok(Json(rollup::households(&state.db, &scope).await?))
+    let basis = q.basis.unwrap_or(Basis::Completed);
+    let scope = Scope::of(basis, level, &region.code, period);
+    let households = rollup::households(&state.db, &scope).await?;
+    audit_households_view(&state.db, &actor, &scope, households.len()).await?;
+    Ok(Json(households))
+}
+
+/// Household-level figures are personal: every reading of them, through the API or the
+/// officials' pages, is on record.
+pub async fn audit_households_view(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    households: usize,
+) -> AppResult<()> {
+    crate::audit::record(
+        db,
+        Some(actor.id()),
+        "stats.households_view",
+        "region",
+        &scope.code,
+        serde_json::json!({
+            "from_month": scope.from_month,
+            "to_month": scope.to_month,
+            "basis": scope.basis,
+            "households": households,
+        }),
+    )
+    .await?;
+    Ok(())
 }
 
 /// `?year=`.

@@ -144,11 +144,9 @@ async fn region_page(
         .await?;
         let period =
             super::domain::Period::parse(&view.period).unwrap_or(super::domain::Period::Year(2026));
-        let households = rollup::households(
-            db,
-            &Scope::of(view.basis, view.region.level, &view.region.code, period),
-        )
-        .await?;
+        let scope = Scope::of(view.basis, view.region.level, &view.region.code, period);
+        let households = rollup::households(db, &scope).await?;
+        super::http::audit_households_view(db, &actor, &scope, households.len()).await?;
         let progress =
             targets::progress(db, &view.region.code, view.region.level, period.year()).await?;
         Ok::<_, AppError>((view, by_category, trend, households, progress))

@@ -487,6 +487,12 @@ fn routes() -> Vec<Route> {
             [401, 403, 403, 403, 403, 200],
         ),
         r(
+            M::GET,
+            "/api/v1/admin/audit-log",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        r(
             M::POST,
             "/api/v1/admin/dead-events/999999/retry",
             None,

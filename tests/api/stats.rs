@@ -27,6 +27,7 @@ on_both_databases!(
     an_official_reads_only_their_own_region,
     officials_set_targets_and_see_progress,
     an_official_signs_in_on_the_page_and_reads_the_county,
+    reading_household_figures_and_exporting_are_on_record_for_admins,
 );
 
 fn today() -> chrono::NaiveDate {
@@ -871,4 +872,100 @@ async fn an_official_signs_in_on_the_page_and_reads_the_county(backend: Backend)
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn reading_household_figures_and_exporting_are_on_record_for_admins(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let official = app.login("official-kaijiang").await;
+    let official_id = app.get("/api/v1/auth/me", Some(&official)).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let admin = app.login("admin").await;
+    let before = app.get("/api/v1/admin/audit-log", Some(&admin)).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    let before = before.body["total"].as_u64().unwrap();
+
+    // Figures without households leave no record; household figures, on the API or the page,
+    // and exports do.
+    assert_eq!(
+        app.get("/api/v1/stats/regions/511723", Some(&official))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .get("/api/v1/stats/regions/511723/households", Some(&official))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = app
+        .client
+        .get(format!("{}/officials/regions/511723", app.address))
+        .bearer_auth(&official)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let r = app
+        .get(
+            "/api/v1/stats/regions/511723/report?format=csv",
+            Some(&official),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Refused readings leave none.
+    let r = app
+        .get("/api/v1/stats/regions/513326/households", Some(&official))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let log = app
+        .get(
+            &format!("/api/v1/admin/audit-log?actor_id={official_id}&per_page=100"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(log.status, StatusCode::OK);
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "stats.export_report",
+            "stats.households_view",
+            "stats.households_view"
+        ],
+        "newest first"
+    );
+    let all = app.get("/api/v1/admin/audit-log", Some(&admin)).await.body;
+    assert_eq!(all["total"].as_u64().unwrap(), before + 3);
+    let views = app
+        .get(
+            "/api/v1/admin/audit-log?action=stats.households_view",
+            Some(&admin),
+        )
+        .await;
+    let entry = &views.body["items"][0];
+    assert_eq!(entry["actor_id"], official_id);
+    assert_eq!(
+        (entry["target_type"].as_str(), entry["target_id"].as_str()),
+        (Some("region"), Some("511723"))
+    );
+    assert!(entry["detail"]["households"].is_u64(), "{entry}");
+
+    // Only admins read it, and bad paging is refused by field.
+    for token in [&official, &app.login("buyer").await] {
+        let r = app.get("/api/v1/admin/audit-log", Some(token)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    let r = app
+        .get("/api/v1/admin/audit-log?per_page=1000", Some(&admin))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.fields(), ["per_page"]);
 }
