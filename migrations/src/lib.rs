@@ -14,6 +14,7 @@ mod m20261130_000008_create_notification_preferences;
 mod m20261130_000009_create_saved_searches;
 mod m20261130_000010_add_digests;
 mod m20261130_000011_index_listing_orders;
+mod m20261130_000012_create_photo_images;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_create_saved_searches::Migration),
             Box::new(m20261130_000010_add_digests::Migration),
             Box::new(m20261130_000011_index_listing_orders::Migration),
+            Box::new(m20261130_000012_create_photo_images::Migration),
         ]
     }
 }

@@ -5,4 +5,5 @@ pub mod entity;
 pub mod http;
 pub mod listings;
 pub mod organizations;
+pub mod photos;
 pub mod regions;

@@ -194,6 +194,13 @@ fn routes() -> Vec<Route> {
         r(M::GET, "/api/v1/categories", None, [200; 6]),
         r(M::GET, "/api/v1/listings", None, [200; 6]),
         r(M::GET, "/api/v1/listings/{listing_a}", None, [200; 6]),
+        r(
+            M::GET,
+            "/api/v1/listings/{listing_a}/photos",
+            None,
+            [200; 6],
+        ),
+        r(M::GET, "/api/v1/photos/999999/large", None, [404; 6]),
         r(M::GET, "/api/v1/search", None, [200; 6]),
         r(M::GET, "/api/v1/organizations", None, [200; 6]),
         r(M::GET, "/api/v1/organizations/{org_a}", None, [200; 6]),
@@ -249,6 +256,19 @@ fn routes() -> Vec<Route> {
             "/api/v1/listings/{listing_a}",
             Some(price),
             [401, 403, 404, 200, 403, 403],
+        ),
+        // Who may add a photo is settled before the body is looked at (JSON is no image).
+        r(
+            M::POST,
+            "/api/v1/listings/{listing_a}/photos",
+            Some(price),
+            [401, 403, 404, 422, 403, 403],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/listings/{listing_a}/photos/999999",
+            None,
+            [401, 403, 404, 404, 403, 403],
         ),
         r(
             M::POST,
@@ -754,6 +774,8 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{saved_a}", "{id}")
             .replace("/categories/1/", "/categories/{id}/")
             .replace("/999999/", "/{id}/")
+            .replace("/photos/999999", "/photos/{photo_id}")
+            .replace("/{id}/large", "/{id}/{variant}")
             .replace("/regions/511723", "/regions/{code}")
     };
     let mut missing = Vec::new();

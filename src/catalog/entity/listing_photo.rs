@@ -1,4 +1,5 @@
-//! Metadata of a listing photo; the image itself lives in the data directory.
+//! Metadata of a listing photo; its images are in `listing_photo_images`, and `path` is where
+//! the large one is served.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

@@ -4,5 +4,6 @@ pub mod category_alias;
 pub mod household;
 pub mod listing;
 pub mod listing_photo;
+pub mod listing_photo_image;
 pub mod organization;
 pub mod region;

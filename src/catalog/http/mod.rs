@@ -1,6 +1,7 @@
 //! The catalog's HTTP API.
 pub mod listings;
 pub mod organizations;
+pub mod photos;
 pub mod reference;
 pub mod views;
 
@@ -13,5 +14,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(listings::router())
         .merge(organizations::router())
+        .merge(photos::router())
         .merge(reference::router())
 }

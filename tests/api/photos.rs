@@ -1,0 +1,192 @@
+//! Listing photos as producers upload them and buyers see them: only images, judged by their
+//! content, within size limits, re-encoded; only by the listing's own cooperative.
+
+use std::io::Cursor;
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_both_databases;
+
+on_both_databases!(
+    producers_add_photos_that_are_served_reencoded,
+    only_images_within_limits_are_taken
+);
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    listing: i64,
+    content_type: &str,
+    body: Vec<u8>,
+) -> crate::helpers::Reply {
+    app.call_raw(
+        Method::POST,
+        &format!("/api/v1/listings/{listing}/photos"),
+        Some(token),
+        content_type,
+        body,
+    )
+    .await
+}
+
+async fn producers_add_photos_that_are_served_reencoded(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (panshi, listing) = app.panshi_sells_rice("500").await;
+    let r = upload(&app, &panshi, listing, "image/png", png(2400, 1800)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (r.body["width"].as_i64(), r.body["height"].as_i64()),
+        (Some(1280), Some(960))
+    );
+    let photo = r.body["id"].as_i64().unwrap();
+
+    // Anyone sees the listing's photos and fetches their images.
+    let list = app
+        .get(&format!("/api/v1/listings/{listing}/photos"), None)
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    for (key, side) in [("url", 1280), ("thumbnail_url", 320)] {
+        let url = list.body[0][key].as_str().unwrap();
+        let got = app
+            .client
+            .get(format!("{}{url}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::OK);
+        assert_eq!(got.headers()["content-type"], "image/jpeg");
+        assert!(
+            got.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let bytes = got.bytes().await.unwrap();
+        let decoded = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(
+            image::guess_format(&bytes).unwrap(),
+            image::ImageFormat::Jpeg
+        );
+        assert_eq!(decoded.width(), side, "{key}");
+    }
+
+    // Another cooperative cannot add to it or remove from it; nor can a buyer.
+    let liewa = app.login("coop-liewa").await;
+    let r = upload(&app, &liewa, listing, "image/png", png(20, 20)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let buyer = app.login("buyer").await;
+    let r = upload(&app, &buyer, listing, "image/png", png(20, 20)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let path = format!("/api/v1/listings/{listing}/photos/{photo}");
+    assert_eq!(
+        app.call(Method::DELETE, &path, Some(&liewa), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Up to eight photos; the ninth is refused and nothing of it is kept.
+    for _ in 1..8 {
+        let r = upload(&app, &panshi, listing, "image/png", png(40, 30)).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let r = upload(&app, &panshi, listing, "image/png", png(40, 30)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.code(), "too_many_photos");
+    let list = app
+        .get(&format!("/api/v1/listings/{listing}/photos"), None)
+        .await;
+    let positions: Vec<i64> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, (0..8).collect::<Vec<_>>());
+
+    // The cooperative removes one; its images go with it.
+    assert_eq!(
+        app.call(Method::DELETE, &path, Some(&panshi), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let gone = app
+        .get(&format!("/api/v1/photos/{photo}/large"), None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/api/v1/photos/{photo}/other"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn only_images_within_limits_are_taken(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (panshi, listing) = app.panshi_sells_rice("500").await;
+    // Whatever it is called, a page of HTML or a script is not an image.
+    for (content_type, body) in [
+        (
+            "image/png",
+            b"<html><script>alert(document.cookie)</script></html>".to_vec(),
+        ),
+        ("image/jpeg", b"#!/bin/sh\nrm -rf /\n".to_vec()),
+        ("image/png", png(30, 30)[..60].to_vec()),
+        ("application/octet-stream", Vec::new()),
+    ] {
+        let r = upload(&app, &panshi, listing, content_type, body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+        assert_eq!(r.body["error"]["fields"]["photo"]["code"], "not_an_image");
+    }
+    // Too many pixels, and too many bytes.
+    let r = upload(
+        &app,
+        &panshi,
+        listing,
+        "image/png",
+        png(qudao::catalog::photos::MAX_SIDE + 1, 4),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["error"]["fields"]["photo"]["code"], "too_large");
+    let huge = vec![0u8; qudao::catalog::photos::MAX_UPLOAD_BYTES + 1];
+    let r = upload(&app, &panshi, listing, "image/jpeg", huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.code(), "payload_too_large");
+    // Nothing refused was kept.
+    let list = app
+        .get(&format!("/api/v1/listings/{listing}/photos"), None)
+        .await;
+    assert_eq!(list.body, serde_json::json!([]));
+    // Other bodies keep their own, smaller limit.
+    let big_json = format!("{{\"title\":\"{}\"}}", "米".repeat(600_000));
+    let r = app
+        .call_raw(
+            Method::PATCH,
+            &format!("/api/v1/listings/{listing}"),
+            Some(&panshi),
+            "application/json",
+            big_json.into_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
