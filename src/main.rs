@@ -7,6 +7,15 @@ use qudao::config::{Overrides, Settings};
 use qudao::{Application, db, demo};
 use sea_orm::TransactionTrait;
 
+/// Prints a line for whoever started qudao. A stdout nobody reads any more (a supervisor or
+/// test that stopped listening) must not bring the server down, as `println!` would.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 // Request and search threads allocate and free small buffers all the time; mimalloc keeps
 // that cheap, and (see `return_freed_memory_at_once`) gives freed memory back to the system.
 #[global_allocator]
@@ -78,10 +87,10 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => {
             let app = Application::build(settings.clone()).await?;
-            println!("qudao 渠道 is running at {}", app.url());
-            println!("database: {}", db::redact(&settings.database_url));
+            say!("qudao 渠道 is running at {}", app.url());
+            say!("database: {}", db::redact(&settings.database_url));
             if settings.demo && demo::has_demo_accounts(&app.state().db).await? {
-                println!(
+                say!(
                     "demo accounts (password {:?}): {}",
                     settings.demo_password,
                     demo::DEMO_USERNAMES.join(", ")
@@ -92,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let conn = db::connect(&settings).await?;
             db::migrate(&conn).await?;
-            println!("database is up to date");
+            say!("database is up to date");
         }
         Command::SeedDemo => {
             let mut s = settings;
@@ -100,12 +109,12 @@ async fn main() -> anyhow::Result<()> {
             let state = qudao::startup::prepare(s.clone()).await?;
             if demo::is_empty(&state.db).await? {
                 demo::seed(&state.db, &s.demo_password).await?;
-                println!(
+                say!(
                     "demo data loaded; accounts: {}",
                     demo::DEMO_USERNAMES.join(", ")
                 );
             } else {
-                println!("the database already has organizations or users; demo data not loaded");
+                say!("the database already has organizations or users; demo data not loaded");
             }
         }
         Command::Reindex => {
@@ -114,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
             let state = qudao::startup::prepare(s).await?;
             let started = std::time::Instant::now();
             let n = state.search.rebuild(&state.db).await?;
-            println!(
+            say!(
                 "search index rebuilt with {n} listings in {:.1} s ({})",
                 started.elapsed().as_secs_f64(),
                 qudao::search::SearchEngine::name(state.search.engine())
@@ -127,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
             let txn = conn.begin().await?;
             qudao::stats::aggregates::rebuild(&txn).await?;
             txn.commit().await?;
-            println!(
+            say!(
                 "statistics' month aggregates rebuilt from the facts in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
