@@ -98,6 +98,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("the body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    #[error("the request took longer than {0} s; send it again, or over a faster connection")]
+    Timeout(u64),
     #[error("too many requests; try again in {0} s")]
     RateLimited(u64),
     #[error("the service is not ready: {0}")]
@@ -188,6 +190,7 @@ impl AppError {
             }
             AppError::Unavailable(code, _) => (StatusCode::SERVICE_UNAVAILABLE, code),
             AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -190,3 +190,50 @@ async fn only_images_within_limits_are_taken(backend: Backend) {
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// Sends a request whose body trickles in over `over`, and reads the answer.
+async fn trickle(app: &TestApp, head: &str, body: &[u8], over: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "{head}\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let pieces: Vec<&[u8]> = body.chunks(body.len().div_ceil(8)).collect();
+    for piece in &pieces {
+        tokio::time::sleep(over / pieces.len() as u32).await;
+        if stream.write_all(piece).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Over a slow mobile link a photo takes longer to send than other requests may take; other
+/// requests still time out with a clear answer, and nothing of them is kept.
+#[tokio::test]
+async fn slow_uploads_are_given_time_that_other_requests_are_not() {
+    let app = spawn_app(Backend::Sqlite)
+        .await
+        .expect("SQLite always runs");
+    let (panshi, listing) = app.panshi_sells_rice("500").await;
+    let slow = qudao::startup::REQUEST_TIMEOUT + std::time::Duration::from_secs(4);
+    let photo = png(300, 200);
+    let upload_head = format!(
+        "POST /api/v1/listings/{listing}/photos HTTP/1.1\r\nAuthorization: Bearer {panshi}\r\nContent-Type: image/png"
+    );
+    let patch_head = format!(
+        "PATCH /api/v1/listings/{listing} HTTP/1.1\r\nAuthorization: Bearer {panshi}\r\nContent-Type: application/json"
+    );
+    let upload = trickle(&app, &upload_head, &photo, slow);
+    let patch = trickle(&app, &patch_head, br#"{"price_fen": 499}"#, slow);
+    let (upload, patch) = tokio::join!(upload, patch);
+    assert!(upload.starts_with("HTTP/1.1 201"), "{upload}");
+    assert!(patch.starts_with("HTTP/1.1 408"), "{patch}");
+    assert!(patch.contains("\"request_timeout\""), "{patch}");
+    assert_eq!(app.listing_row(listing).await.price_fen, 1200);
+}
