@@ -32,15 +32,25 @@ where
         if !is_json {
             return Err(AppError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::InvalidJson(e.body_text())
-            }
-        })?;
+        let bytes = read_body(req, state, AppError::InvalidJson).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Reads a whole body within the route's size limit: 413 `payload_too_large` beyond it, and
+/// `unreadable` (given the reason) when the body cannot be read.
+pub async fn read_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    unreadable: impl FnOnce(String) -> AppError,
+) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            unreadable(e.body_text())
+        }
+    })
 }
 
 /// Parses JSON bytes into `T`, naming the field that did not fit.
@@ -221,13 +231,7 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::InvalidJson(e.body_text())
-            }
-        })?;
+        let bytes = read_body(req, state, AppError::InvalidJson).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(MaybeJson(None));
         }

@@ -2,8 +2,7 @@
 //! who can see a listing lists them, and their re-encoded images are served by id.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -13,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::Actor;
 use crate::accounts::auth::MaybeActor;
-use crate::api::extract::ApiId;
+use crate::api::extract::{ApiId, read_body};
 use crate::catalog::entity::{listing_photo, listing_photo_image};
 use crate::catalog::{listings, photos};
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -72,13 +71,10 @@ async fn upload_photo(
 ) -> AppResult<(StatusCode, Json<PhotoView>)> {
     // Who may is settled before the body is read or decoded.
     listings::find_own(&state.db, &actor, id).await?;
-    let body = Bytes::from_request(request, &state).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge
-        } else {
-            AppError::BadRequest("unreadable_body", e.body_text())
-        }
-    })?;
+    let body = read_body(request, &state, |reason| {
+        AppError::BadRequest("unreadable_body", reason)
+    })
+    .await?;
     let prepared = tokio::task::spawn_blocking(move || photos::prepare(&body))
         .await
         .map_err(|e| anyhow::anyhow!("preparing a photo panicked: {e}"))?
