@@ -120,9 +120,16 @@ pub async fn add(
             format!("a listing has at most {MAX_PER_LISTING} photos"),
         ));
     }
+    // After the last one: counting would reuse a position left by a removed photo.
+    let position = listing_photo::Entity::find()
+        .filter(listing_photo::Column::ListingId.eq(listing_id))
+        .order_by_desc(listing_photo::Column::Position)
+        .one(db)
+        .await?
+        .map_or(0, |last| last.position + 1);
     let photo = listing_photo::ActiveModel {
         listing_id: Set(listing_id),
-        position: Set(existing as i32),
+        position: Set(position),
         path: Set(String::new()),
         content_type: Set("image/jpeg".into()),
         width: Set(prepared.large.width as i32),

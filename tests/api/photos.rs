@@ -126,6 +126,20 @@ async fn producers_add_photos_that_are_served_reencoded(backend: Backend) {
             .status,
         StatusCode::NO_CONTENT
     );
+    // A photo added after the removal comes last, after every position still taken.
+    let r = upload(&app, &panshi, listing, "image/png", png(40, 30)).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let list = app
+        .get(&format!("/api/v1/listings/{listing}/photos"), None)
+        .await;
+    let positions: Vec<i64> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, (1..9).collect::<Vec<_>>());
     let gone = app
         .get(&format!("/api/v1/photos/{photo}/large"), None)
         .await;
