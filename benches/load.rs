@@ -83,8 +83,9 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Peak and current resident memory of the process, in MiB.
-    fn memory(&self) -> (u64, u64) {
+    /// Peak and current resident memory of the process, and of the current its anonymous
+    /// (heap) and file-backed (mapped index files) parts, in MiB.
+    fn memory(&self) -> (u64, u64, u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         let field = |name: &str| {
@@ -95,7 +96,12 @@ impl Server {
                 .unwrap_or(0)
                 / 1024
         };
-        (field("VmHWM:"), field("VmRSS:"))
+        (
+            field("VmHWM:"),
+            field("VmRSS:"),
+            field("RssAnon:"),
+            field("RssFile:"),
+        )
     }
 }
 
@@ -290,7 +296,7 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
     let seconds = env_or("QUDAO_BENCH_SECONDS", 10u64);
     println!("\n## {name}");
     let server = start(&envs, database_url, listings).await;
-    let (idle_peak, idle_rss) = server.memory();
+    let (idle_peak, idle_rss, _, _) = server.memory();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(workers * 2)
         .build()
@@ -319,10 +325,10 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
     let baseline = base_tallies.remove(&None).unwrap_or_default();
     let base_rate = baseline.rate(base_time);
     let (mut tallies, time) = drive(session.clone(), workers, seconds, mixed).await;
-    let (peak, rss) = server.memory();
+    let (peak, rss, anon, file) = server.memory();
 
     println!(
-        "  {listings} listings, {workers} clients, {seconds} s; memory of qudao serve: {idle_rss} MiB after start-up (peak {idle_peak} MiB), {rss} MiB after the load (peak {peak} MiB)\n"
+        "  {listings} listings, {workers} clients, {seconds} s; memory of qudao serve: {idle_rss} MiB after start-up (peak {idle_peak} MiB), {rss} MiB after the load (peak {peak} MiB; {anon} MiB heap, {file} MiB mapped files)\n"
     );
     println!("| requests | per second | p50 | p99 | errors |");
     println!("|---|---:|---:|---:|---:|");
