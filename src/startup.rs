@@ -11,6 +11,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::routing::get;
 use sea_orm::TransactionTrait;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -269,6 +270,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::metrics))
         .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Pages, styles and JSON travel compressed when the client accepts it (brotli or gzip);
+        // images and event streams do not.
+        .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(request_timeout))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("content-security-policy"),

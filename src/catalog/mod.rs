@@ -3,6 +3,7 @@ pub mod categories;
 pub mod domain;
 pub mod entity;
 pub mod http;
+pub mod import;
 pub mod listings;
 pub mod organizations;
 pub mod photos;

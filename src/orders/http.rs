@@ -89,7 +89,7 @@ pub struct CartLineView {
     pub listing: Option<ListingView>,
 }
 
-async fn cart_view(state: &AppState, actor: &Actor) -> AppResult<CartView> {
+pub(crate) async fn cart_view(state: &AppState, actor: &Actor) -> AppResult<CartView> {
     let lines = cart::lines(&state.db, actor).await?;
     let mut listings = Vec::new();
     for l in &lines {
@@ -235,7 +235,7 @@ pub struct CheckoutResponse {
     pub total_fen: i64,
 }
 
-async fn parse_checkout(
+pub(crate) async fn parse_checkout(
     state: &AppState,
     actor: &Actor,
     req: CheckoutRequest,
@@ -383,7 +383,7 @@ pub struct OrderQuery {
     pub status: Option<String>,
 }
 
-fn viewer_party(actor: &Actor) -> AppResult<Party> {
+pub(crate) fn viewer_party(actor: &Actor) -> AppResult<Party> {
     match actor.role {
         Role::Buyer => Ok(Party::Buyer),
         Role::Producer if actor.organization_id().is_some() => Ok(Party::Seller),

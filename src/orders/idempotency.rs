@@ -25,14 +25,19 @@ impl Key {
         let Some(raw) = headers.get(HEADER) else {
             return Ok(None);
         };
-        let text = raw.to_str().unwrap_or("").trim();
+        Key::parse(raw.to_str().unwrap_or("")).map(Some)
+    }
+
+    /// Checks a key given as text (a page form's hidden field).
+    pub fn parse(text: &str) -> Result<Key, AppError> {
+        let text = text.trim();
         if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(AppError::BadRequest(
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
             ));
         }
-        Ok(Some(Key(text.to_string())))
+        Ok(Key(text.to_string()))
     }
 
     /// Reads the header and insists on it.

@@ -104,7 +104,12 @@ pub struct SearchPage {
     pub facets: SearchFacets,
 }
 
-fn page_view(page: u64, per_page: u64, r: SearchResults, vocab: &Vocabulary) -> SearchPage {
+pub(crate) fn page_view(
+    page: u64,
+    per_page: u64,
+    r: SearchResults,
+    vocab: &Vocabulary,
+) -> SearchPage {
     let sorted = |mut v: Vec<FacetCount>| {
         v.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
         v

@@ -38,10 +38,14 @@ impl Basis {
     }
 }
 
+/// China Standard Time, the time of every date and hour people see.
+pub fn china() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
+}
+
 /// Day boundaries follow Beijing time, the clock officials report by.
 pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("a valid offset");
-    t.with_timezone(&offset).date_naive()
+    t.with_timezone(&china()).date_naive()
 }
 
 /// The instant in UTC when the Beijing day holding `t` began.

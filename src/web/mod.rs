@@ -10,13 +10,17 @@ use axum::routing::{get, post};
 use minijinja::{Environment, Value, context};
 use serde::Deserialize;
 
-use crate::accounts::auth::cookie;
+use crate::accounts::Actor;
+use crate::accounts::auth::{MaybeActor, cookie};
 use crate::catalog::categories;
 use crate::catalog::domain::format_yuan;
 use crate::catalog::http::views::{ListingView, listing_views};
 use crate::catalog::listings::{self, ListFilter};
+use crate::error::AppError;
 use crate::state::AppState;
 
+mod producer;
+mod shop;
 mod sign_in;
 
 const LANG_COOKIE: &str = "qudao_lang";
@@ -63,6 +67,74 @@ impl Lang {
     }
 }
 
+/// Every page template, embedded in the binary.
+const TEMPLATES: [(&str, &str); 16] = [
+    (
+        "base.html",
+        include_str!("../../frontend/templates/base.html"),
+    ),
+    (
+        "home.html",
+        include_str!("../../frontend/templates/home.html"),
+    ),
+    (
+        "listing.html",
+        include_str!("../../frontend/templates/listing.html"),
+    ),
+    (
+        "officials.html",
+        include_str!("../../frontend/templates/officials.html"),
+    ),
+    (
+        "notifications.html",
+        include_str!("../../frontend/templates/notifications.html"),
+    ),
+    (
+        "unsubscribe.html",
+        include_str!("../../frontend/templates/unsubscribe.html"),
+    ),
+    (
+        "sign_in.html",
+        include_str!("../../frontend/templates/sign_in.html"),
+    ),
+    (
+        "not_found.html",
+        include_str!("../../frontend/templates/not_found.html"),
+    ),
+    (
+        "error.html",
+        include_str!("../../frontend/templates/error.html"),
+    ),
+    (
+        "search.html",
+        include_str!("../../frontend/templates/search.html"),
+    ),
+    (
+        "cart.html",
+        include_str!("../../frontend/templates/cart.html"),
+    ),
+    (
+        "orders.html",
+        include_str!("../../frontend/templates/orders.html"),
+    ),
+    (
+        "order.html",
+        include_str!("../../frontend/templates/order.html"),
+    ),
+    (
+        "producer.html",
+        include_str!("../../frontend/templates/producer.html"),
+    ),
+    (
+        "import.html",
+        include_str!("../../frontend/templates/import.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../frontend/templates/macros.html"),
+    ),
+];
+
 /// Templates and translations, loaded once at start-up.
 pub struct Pages {
     env: Environment<'static>,
@@ -76,38 +148,9 @@ impl Pages {
     /// Builds the template environment from the files embedded in the binary.
     pub fn new() -> anyhow::Result<Self> {
         let mut env = Environment::new();
-        env.add_template(
-            "base.html",
-            include_str!("../../frontend/templates/base.html"),
-        )?;
-        env.add_template(
-            "home.html",
-            include_str!("../../frontend/templates/home.html"),
-        )?;
-        env.add_template(
-            "listing.html",
-            include_str!("../../frontend/templates/listing.html"),
-        )?;
-        env.add_template(
-            "officials.html",
-            include_str!("../../frontend/templates/officials.html"),
-        )?;
-        env.add_template(
-            "notifications.html",
-            include_str!("../../frontend/templates/notifications.html"),
-        )?;
-        env.add_template(
-            "unsubscribe.html",
-            include_str!("../../frontend/templates/unsubscribe.html"),
-        )?;
-        env.add_template(
-            "sign_in.html",
-            include_str!("../../frontend/templates/sign_in.html"),
-        )?;
-        env.add_template(
-            "not_found.html",
-            include_str!("../../frontend/templates/not_found.html"),
-        )?;
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
         let zh: BTreeMap<String, String> =
             toml::from_str(include_str!("../../frontend/i18n/zh.toml"))?;
         let en: BTreeMap<String, String> =
@@ -155,11 +198,97 @@ impl Pages {
     }
 }
 
+/// Who is reading a page: their language and, when signed in, who they are.
+pub struct Viewer {
+    pub lang: Lang,
+    pub actor: Option<Actor>,
+}
+
+impl Viewer {
+    pub fn new(headers: &HeaderMap, actor: Option<Actor>) -> Self {
+        Viewer {
+            lang: Lang::of_request(headers),
+            actor,
+        }
+    }
+
+    /// Renders `name` for this viewer: the header shows their role's pages and a sign-out
+    /// button; pages for a signed-in person are never cached by anyone else.
+    pub fn render(&self, state: &AppState, name: &str, ctx: Value) -> Response {
+        let role = self.actor.as_ref().map(|a| a.role.code());
+        let ctx = context! {
+            role,
+            sign_out_token => self.actor.as_ref().and_then(Actor::session_csrf),
+            csrf_token => self.actor.as_ref().and_then(Actor::session_csrf),
+            ..ctx
+        };
+        let mut r = state.pages.render(name, self.lang, ctx);
+        if self.actor.is_some() {
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("private, no-store"),
+            );
+        }
+        r
+    }
+
+    /// The signed-in person, or a redirect to the sign-in page that comes back to `here`.
+    pub fn require(&self, here: &str) -> Result<&Actor, Box<Response>> {
+        self.actor.as_ref().ok_or_else(|| {
+            let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            Box::new(Redirect::to(&format!("/login?next={next}")).into_response())
+        })
+    }
+
+    /// Checks a page form's CSRF token against the session.
+    pub fn check_form(
+        &self,
+        state: &AppState,
+        here: &str,
+        csrf_token: &str,
+    ) -> Result<&Actor, Box<Response>> {
+        let actor = self.require(here)?;
+        if actor.sent_session_csrf(csrf_token) {
+            Ok(actor)
+        } else {
+            Err(Box::new(self.error(state, AppError::CsrfFailed)))
+        }
+    }
+
+    /// An error as a page in the reader's language, with the error's status.
+    pub fn error(&self, state: &AppState, e: AppError) -> Response {
+        let (status, body) = e.render();
+        let mut r = self.render(
+            state,
+            "error.html",
+            context! { status => status.as_u16(), code => body.error.code, message => body.error.message },
+        );
+        *r.status_mut() = status;
+        r
+    }
+}
+
 /// Page routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/listings/{id}", get(listing_page))
+        .route("/search", get(shop::search_page))
+        .route("/cart", get(shop::cart_page).post(shop::add_to_cart))
+        .route("/cart/{id}/remove", post(shop::remove_from_cart))
+        .route("/checkout", post(shop::checkout))
+        .route("/orders", get(shop::orders_page))
+        .route("/orders/{id}", get(shop::order_page))
+        .route("/orders/{id}/{action}", post(shop::order_action))
+        .route("/producer", get(producer::dashboard))
+        .route(
+            "/producer/import",
+            get(producer::import_page)
+                .post(producer::import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::catalog::import::MAX_BYTES + 64 * 1024,
+                )),
+        )
         .route("/lang/{code}", get(switch_language))
         .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
         .route("/logout", post(sign_in::sign_out))
@@ -285,9 +414,11 @@ struct HomeQuery {
 async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
     Query(q): Query<HomeQuery>,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
+    let viewer = Viewer::new(&headers, actor);
+    let lang = viewer.lang;
     let result = async {
         let mut f = ListFilter {
             text: q
@@ -315,9 +446,9 @@ async fn home(
         .map(|c| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
         .collect();
     let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
-    state.pages.render(
+    viewer.render(
+        &state,
         "home.html",
-        lang,
         context! { q => q.q.unwrap_or_default(), categories, listings, total },
     )
 }
@@ -325,24 +456,106 @@ async fn home(
 async fn listing_page(
     State(state): State<AppState>,
     headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
     Path(id): Path<String>,
 ) -> Response {
-    let lang = Lang::of_request(&headers);
-    let found = match id.parse::<i64>() {
-        Ok(id) => listings::get_visible(&state.db, None, id).await.ok(),
-        Err(_) => None,
+    let viewer = Viewer::new(&headers, actor);
+    match id.parse::<i64>() {
+        Ok(id) => listing_page_with(&state, &viewer, id, "", Value::from(())).await,
+        Err(_) => not_found(&state, &viewer),
+    }
+}
+
+fn not_found(state: &AppState, viewer: &Viewer) -> Response {
+    let mut r = viewer.render(state, "not_found.html", context! {});
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// A listing's page: its photos, facts and seller, with an add-to-cart form keeping what was
+/// typed and showing `errors` beside the quantity.
+pub(crate) async fn listing_page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    quantity: &str,
+    errors: Value,
+) -> Response {
+    let Ok(l) = listings::get_visible(&state.db, viewer.actor.as_ref(), id).await else {
+        return not_found(state, viewer);
     };
-    let Some(l) = found else {
-        let mut r = state.pages.render("not_found.html", lang, context! {});
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        return r;
-    };
-    match listing_views(&state.db, vec![l]).await {
-        Ok(mut v) => state.pages.render(
-            "listing.html",
-            lang,
-            context! { l => card(&v.remove(0), lang) },
-        ),
-        Err(e) => crate::error::AppError::from(e).into_response(),
+    let found = async {
+        let photos = crate::catalog::photos::of_listings(&state.db, &[l.id]).await?;
+        let view = listing_views(&state.db, vec![l]).await?.remove(0);
+        Ok::<_, AppError>((view, photos))
+    }
+    .await;
+    match found {
+        Ok((v, photos)) => {
+            let photos: Vec<Value> = photos
+                .iter()
+                .map(|p| {
+                    context! {
+                        thumb => crate::catalog::photos::url(p.id, "thumb"),
+                        large => crate::catalog::photos::url(p.id, "large"),
+                    }
+                })
+                .collect();
+            let buyer = viewer
+                .actor
+                .as_ref()
+                .is_none_or(|a| a.role == crate::accounts::Role::Buyer);
+            viewer.render(
+                state,
+                "listing.html",
+                context! {
+                    l => card(&v, viewer.lang),
+                    photos,
+                    buyer,
+                    quantity => if quantity.is_empty() { v.min_order.to_string() } else { quantity.to_string() },
+                    errors,
+                },
+            )
+        }
+        Err(e) => viewer.error(state, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t.key` a template shows has its Chinese and English text.
+    #[test]
+    fn every_string_a_template_shows_is_translated() {
+        let zh: BTreeMap<String, String> =
+            toml::from_str(include_str!("../../frontend/i18n/zh.toml")).unwrap();
+        let mut missing = Vec::new();
+        for (name, source) in TEMPLATES {
+            let mut rest = source;
+            while let Some(at) = rest.find("t.") {
+                let before = rest[..at].chars().last();
+                rest = &rest[at + 2..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let key: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !key.is_empty() && !zh.contains_key(&key) {
+                    missing.push(format!("{name}: {key}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "untranslated: {missing:?}");
+        for sort in ["relevance", "price_asc", "price_desc", "newest", "sales"] {
+            assert!(zh.contains_key(&format!("sort_{sort}")), "{sort}");
+        }
+    }
+
+    #[test]
+    fn every_template_parses() {
+        Pages::new().expect("templates and translations load");
     }
 }

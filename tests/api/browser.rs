@@ -49,6 +49,8 @@ impl Browser {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            // Finding an element waits for it a while, as a page after a click may still load.
+            "timeouts": {"implicit": 5000},
             "goog:chromeOptions": {"args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 format!("--window-size={width},900"), "--lang=zh-CN",
@@ -141,6 +143,42 @@ impl Browser {
         .to_string()
     }
 
+    /// Empties an input.
+    pub async fn clear(&self, css: &str) {
+        let el = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            json!({}),
+        )
+        .await;
+    }
+
+    /// Runs `script` (a function body that may `await`) in the page and returns its result.
+    pub async fn script(&self, script: &str, args: Value) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/async",
+            json!({"script": format!(
+                "const done = arguments[arguments.length - 1]; (async () => {{ {script} }})().then(done, e => done(String(e)));"
+            ), "args": args}),
+        )
+        .await
+    }
+
+    /// Saves a PNG of the page as `dir/name.png`.
+    pub async fn screenshot(&self, dir: &std::path::Path, name: &str) {
+        use base64::Engine;
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .expect("a base64 screenshot");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+
     /// The address of the page shown.
     pub async fn url(&self) -> String {
         self.command(reqwest::Method::GET, "/url", Value::Null)
@@ -148,6 +186,22 @@ impl Browser {
             .as_str()
             .unwrap_or_default()
             .to_string()
+    }
+
+    /// Waits up to 15 s until the address contains `needle`; returns the address.
+    pub async fn wait_for_url(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = self.url().await;
+            if url.contains(needle) {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page never went to {needle:?}; it is at {url:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits up to 15 s until the text of `css` contains `needle`; returns that text.

@@ -16,6 +16,7 @@ mod metrics;
 mod notify;
 mod orders;
 mod organizations;
+mod pages;
 mod photos;
 mod processes;
 mod readiness;

@@ -1,0 +1,201 @@
+//! The producers' pages: today's work at a glance, and the bulk import of listings from a
+//! CSV or XLSX sheet with a report of every refused row.
+
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::{Value, context};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::Viewer;
+use crate::accounts::auth::MaybeActor;
+use crate::accounts::{Actor, Role};
+use crate::catalog::domain::{ListingStatus, Quantity, Unit, format_yuan};
+use crate::catalog::entity::listing;
+use crate::catalog::import::{self, Report};
+use crate::error::AppError;
+use crate::orders::domain::OrderStatus;
+use crate::orders::entity::order;
+use crate::state::AppState;
+
+/// Listings with less than this many units left are shown as running low.
+const LOW_STOCK: i64 = 20 * 1000;
+
+fn producer_of(actor: &Actor) -> Result<i64, AppError> {
+    match (actor.role, actor.organization_id()) {
+        (Role::Producer, Some(org)) => Ok(org),
+        _ => Err(AppError::Forbidden(
+            "these pages are for producers of a cooperative or enterprise".into(),
+        )),
+    }
+}
+
+/// `/producer`: orders waiting on the cooperative, and listings running low.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.require("/producer") {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let found = async {
+        let org = producer_of(actor)?;
+        let waiting = order::Entity::find()
+            .filter(order::Column::OrganizationId.eq(org))
+            .filter(
+                order::Column::Status
+                    .is_in([OrderStatus::Placed.code(), OrderStatus::Confirmed.code()]),
+            )
+            .order_by_asc(order::Column::Id)
+            .limit(50)
+            .all(&state.db)
+            .await?;
+        let low = listing::Entity::find()
+            .filter(listing::Column::OrganizationId.eq(org))
+            .filter(listing::Column::DeletedAt.is_null())
+            .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
+            .filter(listing::Column::StockMilli.lt(LOW_STOCK))
+            .order_by_asc(listing::Column::StockMilli)
+            .limit(20)
+            .all(&state.db)
+            .await?;
+        Ok::<_, AppError>((waiting, low))
+    }
+    .await;
+    let (waiting, low) = match found {
+        Ok(f) => f,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let lang = viewer.lang;
+    let waiting: Vec<Value> = waiting
+        .iter()
+        .map(|o| {
+            let status = OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::Placed);
+            context! {
+                id => o.id,
+                total => format_yuan(o.total_fen),
+                recipient => &o.recipient_name,
+                status_name => if lang == super::Lang::Zh { status.name_zh() } else { status.name_en() },
+            }
+        })
+        .collect();
+    let low: Vec<Value> = low
+        .iter()
+        .map(|l| {
+            let unit = Unit::from_code(&l.unit).unwrap_or(Unit::Jin);
+            context! {
+                id => l.id,
+                title => &l.title,
+                stock => Quantity::from_milli(l.stock_milli).to_string(),
+                unit => if lang == super::Lang::Zh { unit.name_zh() } else { unit.name_en() },
+            }
+        })
+        .collect();
+    viewer.render(&state, "producer.html", context! { waiting, low })
+}
+
+/// `/producer/import`: the upload form.
+pub async fn import_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.require("/producer/import") {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    if let Err(e) = producer_of(actor) {
+        return viewer.error(&state, e);
+    }
+    import_result(&state, &viewer, None, StatusCode::OK)
+}
+
+fn import_result(
+    state: &AppState,
+    viewer: &Viewer,
+    report: Option<Report>,
+    status: StatusCode,
+) -> Response {
+    let mut r = viewer.render(
+        state,
+        "import.html",
+        context! {
+            report => report.map(Value::from_serialize),
+            max_rows => import::MAX_ROWS,
+        },
+    );
+    *r.status_mut() = status;
+    r
+}
+
+/// Takes the uploaded sheet; the report says what was created, or which rows were refused
+/// (and then nothing was).
+pub async fn import_upload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    mut form: Multipart,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let mut token = String::new();
+    let mut sheet: Option<Vec<u8>> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf_token") => token = field.text().await.unwrap_or_default(),
+                Some("sheet") => match field.bytes().await {
+                    Ok(b) => sheet = Some(b.to_vec()),
+                    Err(_) => return viewer.error(&state, AppError::PayloadTooLarge),
+                },
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(e) => {
+                return viewer.error(
+                    &state,
+                    AppError::BadRequest("invalid_form", format!("the form cannot be read: {e}")),
+                );
+            }
+        }
+    }
+    let actor = match viewer.check_form(&state, "/producer/import", &token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    if let Err(e) = producer_of(actor) {
+        return viewer.error(&state, e);
+    }
+    let Some(sheet) = sheet.filter(|s| !s.is_empty()) else {
+        let report = Report {
+            created: 0,
+            rows: 0,
+            errors: vec![import::RowError {
+                row: 0,
+                column: String::new(),
+                code: "required".into(),
+                message: "choose a CSV or XLSX file".into(),
+            }],
+        };
+        return import_result(
+            &state,
+            &viewer,
+            Some(report),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    match import::import(&state, actor, &sheet).await {
+        Ok(report) => {
+            let status = if report.errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            import_result(&state, &viewer, Some(report), status)
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}

@@ -1,0 +1,282 @@
+//! The site as people use it, in a real headless Chromium against the real `qudao serve` with
+//! its demo market: a cooperative imports listings from a spreadsheet (one bad row first), a
+//! buyer searches 洋芋 and finds them under 马铃薯, filters by county and orders; the
+//! cooperative confirms and ships; the county's official downloads the quarterly report.
+//! Once in Chinese on a 360 px phone and once in English on a 1 280 px screen. Screenshots of
+//! each page go to `target/screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use calamine::Reader;
+use serde_json::{Value, json};
+
+use crate::browser::Browser;
+use crate::helpers::{PASSWORD, Served, qudao, served, spawn_serve};
+
+/// The demo's 开江县, where 盘石村's cooperative sells.
+const KAIJIANG: &str = "511723";
+
+struct Site {
+    served: Served,
+    _dir: tempfile::TempDir,
+}
+
+/// `qudao serve` on a fresh embedded database with the demo market.
+fn site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = qudao(dir.path());
+    command
+        .env("QUDAO_DEMO_PASSWORD", PASSWORD)
+        .env("QUDAO_RATE_LIMITS", "false");
+    Site {
+        served: served(spawn_serve(&mut command)),
+        _dir: dir,
+    }
+}
+
+fn screenshots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
+}
+
+/// A sheet of listings as a producer would fill it in, one row per listing.
+fn sheet(rows: &[[&str; 6]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    let header = ["标题", "品类", "单位", "单价(元)", "库存", "描述"];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 1, c as u16);
+            // Numbers as numbers, the way a spreadsheet stores what was typed.
+            match v.parse::<f64>() {
+                Ok(n) => ws.write_number(r, c, n).unwrap(),
+                Err(_) => ws.write_string(r, c, *v).unwrap(),
+            };
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+struct Words {
+    lang: &'static str,
+    placed: &'static str,
+    confirmed: &'static str,
+    shipped: &'static str,
+    imported: &'static str,
+}
+
+const ZH: Words = Words {
+    lang: "zh",
+    placed: "已下单",
+    confirmed: "已确认",
+    shipped: "已发货",
+    imported: "已导入 2 件商品",
+};
+const EN: Words = Words {
+    lang: "en",
+    placed: "placed",
+    confirmed: "confirmed",
+    shipped: "shipped",
+    imported: "2 listings imported",
+};
+
+async fn sign_in(b: &Browser, url: &str, user: &str, next: &str) {
+    b.goto(&format!("{url}/login?next={next}")).await;
+    b.type_into("#username", user).await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("form.sign-in button").await;
+    b.wait_for_url(next).await;
+}
+
+async fn sign_out(b: &Browser) {
+    b.click("header form.inline button").await;
+    b.find("header a[href='/login']").await;
+}
+
+/// Clicks the first link inside `css` whose text contains `text`.
+async fn click_link(b: &Browser, css: &str, text: &str) {
+    let found = b
+        .script(
+            "const a = [...document.querySelectorAll(arguments[0] + ' a')].find(a => a.textContent.includes(arguments[1])); if (!a) return false; a.click(); return true;",
+            json!([css, text]),
+        )
+        .await;
+    assert_eq!(found, json!(true), "no link {text:?} in {css}");
+    // Let the next page load before anything looks at it.
+    b.script(
+        "await new Promise(r => setTimeout(r, 50)); while (document.readyState !== 'complete') await new Promise(r => setTimeout(r, 20)); return true;",
+        json!([]),
+    )
+    .await;
+}
+
+async fn the_flows(width: u32, w: &Words) {
+    let Some(b) = Browser::start(width).await else {
+        return;
+    };
+    let site = site();
+    let url = site.served.url.clone();
+    let shots = screenshots();
+    let shot = |name: &str| format!("{name}-{}-{width}", w.lang);
+    b.goto(&format!("{url}/lang/{}", w.lang)).await;
+    b.screenshot(&shots, &shot("home")).await;
+
+    // The cooperative imports three potatoes; one price is not a price, so nothing is kept.
+    sign_in(&b, &url, "coop-panshi", "/producer").await;
+    b.screenshot(&shots, &shot("producer")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("listings-bad.xlsx");
+    let good = dir.path().join("listings.xlsx");
+    let row = |title, price| [title, "马铃薯", "斤", price, "800", "开江新宁河畔沙地种植"];
+    std::fs::write(
+        &bad,
+        sheet(&[row("开江黄心马铃薯", "2.2"), row("开江红皮马铃薯", "两块")]),
+    )
+    .unwrap();
+    std::fs::write(
+        &good,
+        sheet(&[row("开江黄心马铃薯", "2.2"), row("开江红皮马铃薯", "1.9")]),
+    )
+    .unwrap();
+    b.goto(&format!("{url}/producer/import")).await;
+    b.type_into("#sheet", bad.to_str().unwrap()).await;
+    b.click("#import button").await;
+    let report = b.text("#import-errors").await;
+    assert!(
+        report.contains("3 单价(元)") && report.contains("两块"),
+        "the report names row 3's price: {report}"
+    );
+    b.screenshot(&shots, &shot("import-refused")).await;
+    let listed: Value = reqwest::get(format!("{url}/api/v1/listings?per_page=100"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !listed.to_string().contains("开江黄心马铃薯"),
+        "a refused sheet keeps nothing"
+    );
+    b.type_into("#sheet", good.to_str().unwrap()).await;
+    b.click("#import button").await;
+    b.wait_for_text("#import-done", w.imported).await;
+    sign_out(&b).await;
+
+    // A buyer writes 洋芋 and finds 马铃薯 from two counties; 开江县 keeps only the new ones.
+    sign_in(&b, &url, "buyer", "/search").await;
+    b.type_into("#q", "洋芋").await;
+    b.click("form.search button").await;
+    let search_url = b.url().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let hits = b.text("#hits").await;
+        if hits.contains("开江黄心马铃薯") {
+            assert!(hits.contains("道孚高原洋芋"), "{hits}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the import never showed: {hits}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.goto(&search_url).await;
+    }
+    b.screenshot(&shots, &shot("search")).await;
+    click_link(&b, "#county-facet", "开江县").await;
+    let hits = b.text("#hits").await;
+    assert!(
+        hits.contains("开江黄心马铃薯") && !hits.contains("道孚高原洋芋"),
+        "only 开江县 is left: {hits}"
+    );
+    assert!(b.url().await.contains(&format!("county={KAIJIANG}")));
+    click_link(&b, "#hits", "开江黄心马铃薯").await;
+    b.screenshot(&shots, &shot("listing")).await;
+    b.clear("#quantity").await;
+    b.type_into("#quantity", "20").await;
+    b.click("#add-to-cart button").await;
+    b.wait_for_url("/cart").await;
+
+    // A wrong phone number is shown beside the field, and what was typed stays.
+    b.type_into("#recipient_name", "王芳").await;
+    b.type_into("#phone", "12").await;
+    b.click(&format!("#region_code option[value=\"{KAIJIANG}\"]"))
+        .await;
+    b.type_into("#line", "新宁镇幸福路 8 号").await;
+    b.click("#checkout button").await;
+    let error = b.text("#phone-error").await;
+    assert!(!error.is_empty(), "no error beside the phone field");
+    assert_eq!(
+        b.script(
+            "return document.querySelector('#recipient_name').value;",
+            json!([])
+        )
+        .await,
+        json!("王芳")
+    );
+    b.screenshot(&shots, &shot("checkout-error")).await;
+    b.clear("#phone").await;
+    b.type_into("#phone", "13800001234").await;
+    b.click("#checkout button").await;
+    b.wait_for_url("/orders?placed=1").await;
+    let orders = b.text("#orders").await;
+    assert!(
+        orders.contains("开江黄心马铃薯") && orders.contains(w.placed),
+        "{orders}"
+    );
+    b.screenshot(&shots, &shot("orders")).await;
+    sign_out(&b).await;
+
+    // The cooperative confirms and ships from its dashboard.
+    sign_in(&b, &url, "coop-panshi", "/producer").await;
+    click_link(&b, "#waiting", "#").await;
+    b.click("#action-confirm button").await;
+    b.wait_for_text("#order-status", w.confirmed).await;
+    b.type_into("#carrier", "中国邮政").await;
+    b.type_into("#tracking_number", "9876543210").await;
+    b.click("#action-ship button").await;
+    b.wait_for_text("#order-status", w.shipped).await;
+    let timeline = b.text("#timeline").await;
+    for step in [w.placed, w.confirmed, w.shipped] {
+        assert!(timeline.contains(step), "{timeline}");
+    }
+    b.screenshot(&shots, &shot("order")).await;
+    sign_out(&b).await;
+
+    // 开江县's official opens the county page and downloads the quarter's report.
+    sign_in(&b, &url, "official-kaijiang", "/officials").await;
+    b.goto(&format!("{url}/officials/regions/{KAIJIANG}?period=2026Q4"))
+        .await;
+    b.screenshot(&shots, &shot("officials")).await;
+    let got = b
+        .script(
+            "const a = document.querySelector('a[href*=\"/report?\"][href*=\"format=xlsx\"]'); \
+             const r = await fetch(a.href); const bytes = new Uint8Array(await r.arrayBuffer()); \
+             let s = ''; for (const x of bytes) s += String.fromCharCode(x); \
+             return [r.status, r.headers.get('content-type'), btoa(s)];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(got[0], 200, "{got}");
+    assert!(got[1].as_str().unwrap().contains("spreadsheetml"), "{got}");
+    use base64::Engine;
+    let xlsx = base64::engine::general_purpose::STANDARD
+        .decode(got[2].as_str().unwrap())
+        .unwrap();
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).expect("an XLSX workbook");
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let text: String = sheet.rows().flatten().map(|c| c.to_string()).collect();
+    assert!(
+        text.contains("开江县"),
+        "the report is the county's: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_marketplace_works_in_chinese_on_a_phone() {
+    the_flows(360, &ZH).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_marketplace_works_in_english_on_a_wide_screen() {
+    the_flows(1280, &EN).await;
+}
