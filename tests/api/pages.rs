@@ -280,3 +280,147 @@ async fn the_marketplace_works_in_chinese_on_a_phone() {
 async fn the_marketplace_works_in_english_on_a_wide_screen() {
     the_flows(1280, &EN).await;
 }
+
+/// Bytes of `path` as sent gzip-compressed, checking it was compressed.
+async fn gzipped(client: &reqwest::Client, url: &str, path: &str) -> (reqwest::StatusCode, usize) {
+    let r = client
+        .get(format!("{url}{path}"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let encoding = r
+        .headers()
+        .get("content-encoding")
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(
+        encoding.as_deref(),
+        Some("gzip"),
+        "{path} is sent uncompressed"
+    );
+    (status, bytes.len())
+}
+
+/// A client signed in through the sign-in form, keeping its cookies.
+async fn signed_in(url: &str, user: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = client
+        .get(format!("{url}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::helpers::hidden(&html, "form_token");
+    let r = client
+        .post(format!("{url}/login"))
+        .form(&[
+            ("username", user),
+            ("password", PASSWORD),
+            ("form_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{user} did not sign in");
+    client
+}
+
+/// Every page of the demo site, as each kind of person sees it, comes to under 60 KB over
+/// the wire with its style sheet and script, before images.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
+    const BUDGET: usize = 60 * 1024;
+    let site = site();
+    let url = site.served.url.clone();
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = anonymous
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let css = html
+        .split("href=\"")
+        .find_map(|s| {
+            s.strip_prefix("/static/app.css")
+                .map(|r| r.split('"').next().unwrap())
+        })
+        .map(|q| format!("/static/app.css{q}"))
+        .expect("the style sheet's link");
+    let (_, css_bytes) = gzipped(&anonymous, &url, &css).await;
+    let (_, js_bytes) = gzipped(&anonymous, &url, "/static/notify.js").await;
+    let pages: [(&str, &[&str]); 5] = [
+        (
+            "",
+            &[
+                "/",
+                "/search",
+                "/search?q=洋芋",
+                "/search?q=苹果&sort=price_asc",
+                "/listings/1",
+                "/listings/2",
+                "/login",
+                "/no-such-page",
+            ],
+        ),
+        (
+            "buyer",
+            &["/", "/cart", "/orders", "/notifications", "/search?q=大米"],
+        ),
+        (
+            "coop-panshi",
+            &["/producer", "/producer/import", "/orders", "/notifications"],
+        ),
+        (
+            "official-kaijiang",
+            &[
+                "/officials/regions/511723",
+                "/officials/regions/511723?period=2026Q4",
+            ],
+        ),
+        (
+            "admin",
+            &["/officials/regions/510000", "/officials/regions/511700"],
+        ),
+    ];
+    let mut report = Vec::new();
+    for (user, paths) in pages {
+        let client = if user.is_empty() {
+            anonymous.clone()
+        } else {
+            signed_in(&url, user).await
+        };
+        for path in paths {
+            let (status, page) = gzipped(&client, &url, path).await;
+            assert!(
+                status.is_success() || status == reqwest::StatusCode::NOT_FOUND,
+                "{user} {path}: {status}"
+            );
+            let script = if *path == "/notifications" {
+                js_bytes
+            } else {
+                0
+            };
+            let total = page + css_bytes + script;
+            report.push(format!("{user:>18} {path:<40} {total:>6} B"));
+            assert!(total < BUDGET, "{user} {path} weighs {total} bytes");
+        }
+    }
+    eprintln!(
+        "page weights (gzip, with CSS and script):\n{}",
+        report.join("\n")
+    );
+}
