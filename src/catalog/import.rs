@@ -8,7 +8,7 @@ use calamine::{Data, Reader, Xlsx};
 use serde::Serialize;
 
 use super::categories;
-use super::domain::{QuantityInput, Unit};
+use super::domain::{Certification, Grade, QuantityInput, Unit};
 use super::http::listings::ListingRequest;
 use super::listings;
 use crate::accounts::Actor;
@@ -226,11 +226,18 @@ pub async fn import(state: &AppState, actor: &Actor, bytes: &[u8]) -> AppResult<
             }
             found.map(|(cat, _)| cat.id)
         });
+        // Chinese names stand for their codes; anything else goes on to be checked as a code.
         let unit = cell("unit").map(|u| {
             Unit::ALL
                 .iter()
-                .find(|x| x.code().eq_ignore_ascii_case(&u) || x.name_zh() == u)
+                .find(|x| x.name_zh() == u)
                 .map_or(u, |x| x.code().to_string())
+        });
+        let grade = cell("grade").map(|g| {
+            Grade::ALL
+                .iter()
+                .find(|x| x.name_zh() == g)
+                .map_or(g, |x| x.code().to_string())
         });
         let price_fen = cell("price_yuan").and_then(|p| {
             let fen = fen_of(&p);
@@ -266,13 +273,19 @@ pub async fn import(state: &AppState, actor: &Actor, bytes: &[u8]) -> AppResult<
             price_fen,
             stock: cell("stock").map(QuantityInput::Text),
             min_order: cell("min_order").map(QuantityInput::Text),
-            grade: cell("grade"),
+            grade,
             season_start,
             season_end,
             certifications: cell("certifications").map(|c| {
                 c.split([';', ';', ',', ',', '、', ' '])
                     .filter(|s| !s.is_empty())
-                    .map(str::to_string)
+                    .map(|c| {
+                        Certification::ALL
+                            .iter()
+                            .find(|x| x.name_zh() == c)
+                            .map_or(c, |x| x.code())
+                            .to_string()
+                    })
                     .collect()
             }),
             origin_region_code: cell("origin_region_code"),

@@ -10,6 +10,7 @@ mod binary;
 mod browser;
 mod generated;
 mod headers;
+mod import;
 mod listings;
 mod matching;
 mod metrics;

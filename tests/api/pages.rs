@@ -304,7 +304,7 @@ async fn gzipped(client: &reqwest::Client, url: &str, path: &str) -> (reqwest::S
 }
 
 /// A client signed in through the sign-in form, keeping its cookies.
-async fn signed_in(url: &str, user: &str) -> reqwest::Client {
+pub async fn signed_in(url: &str, user: &str) -> reqwest::Client {
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
