@@ -326,9 +326,10 @@ async fn request_timeout(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    let path = request.uri().path();
     let upload = request.method() == axum::http::Method::POST
-        && request.uri().path().starts_with("/api/v1/listings/")
-        && request.uri().path().ends_with("/photos");
+        && (path.starts_with("/api/v1/listings/") || path.starts_with("/producer/listings/"))
+        && path.ends_with("/photos");
     let limit = if upload {
         UPLOAD_TIMEOUT
     } else {

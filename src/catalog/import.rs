@@ -112,7 +112,7 @@ fn cell_text(c: &Data) -> String {
 }
 
 /// Exact yuan such as `3`, `3.5` or `3.50` as fen.
-fn fen_of(yuan: &str) -> Option<i64> {
+pub fn fen_of(yuan: &str) -> Option<i64> {
     let (whole, frac) = yuan.split_once('.').unwrap_or((yuan, "0"));
     if whole.is_empty()
         || frac.is_empty()

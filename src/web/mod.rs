@@ -16,9 +16,10 @@ use crate::catalog::categories;
 use crate::catalog::domain::format_yuan;
 use crate::catalog::http::views::{ListingView, listing_views};
 use crate::catalog::listings::{self, ListFilter};
-use crate::error::AppError;
+use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 
+mod my_listings;
 mod producer;
 mod shop;
 mod sign_in;
@@ -68,7 +69,7 @@ impl Lang {
 }
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 18] = [
     (
         "base.html",
         include_str!("../../frontend/templates/base.html"),
@@ -132,6 +133,14 @@ const TEMPLATES: [(&str, &str); 16] = [
     (
         "macros.html",
         include_str!("../../frontend/templates/macros.html"),
+    ),
+    (
+        "my_listings.html",
+        include_str!("../../frontend/templates/my_listings.html"),
+    ),
+    (
+        "listing_form.html",
+        include_str!("../../frontend/templates/listing_form.html"),
     ),
 ];
 
@@ -268,6 +277,21 @@ impl Viewer {
     }
 }
 
+/// Field errors for a template: field → translated-or-English reason, with its code.
+pub(crate) fn errors_value(fields: &FieldErrors) -> Value {
+    Value::from_serialize(
+        fields
+            .iter()
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    context! { code => e.code, message => &e.message },
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
 /// Page routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -281,6 +305,25 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(shop::order_page))
         .route("/orders/{id}/{action}", post(shop::order_action))
         .route("/producer", get(producer::dashboard))
+        .route("/producer/listings", get(my_listings::list_page))
+        .route(
+            "/producer/listings/new",
+            get(my_listings::new_page).post(my_listings::create_listing),
+        )
+        .route(
+            "/producer/listings/{id}",
+            get(my_listings::edit_page).post(my_listings::update_listing),
+        )
+        .route(
+            "/producer/listings/{id}/photos",
+            post(my_listings::add_photo).layer(axum::extract::DefaultBodyLimit::max(
+                crate::catalog::photos::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/producer/listings/{id}/{to}",
+            post(my_listings::set_status),
+        )
         .route(
             "/producer/import",
             get(producer::import_page)

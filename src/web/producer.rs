@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// Listings with less than this many units left are shown as running low.
 const LOW_STOCK: i64 = 20 * 1000;
 
-fn producer_of(actor: &Actor) -> Result<i64, AppError> {
+pub(crate) fn producer_of(actor: &Actor) -> Result<i64, AppError> {
     match (actor.role, actor.organization_id()) {
         (Role::Producer, Some(org)) => Ok(org),
         _ => Err(AppError::Forbidden(

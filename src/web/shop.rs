@@ -9,7 +9,7 @@ use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
-use super::{Lang, Viewer};
+use super::{Lang, Viewer, errors_value};
 use crate::accounts::Actor;
 use crate::accounts::auth::MaybeActor;
 use crate::catalog::domain::{Quantity, QuantityInput, RegionLevel, Unit, format_yuan};
@@ -32,21 +32,6 @@ fn unit_name(u: Unit, lang: Lang) -> &'static str {
         Lang::Zh => u.name_zh(),
         Lang::En => u.name_en(),
     }
-}
-
-/// Field errors for a template: field → translated-or-English reason, with its code.
-fn errors_value(fields: &FieldErrors) -> Value {
-    Value::from_serialize(
-        fields
-            .iter()
-            .map(|(k, e)| {
-                (
-                    k.clone(),
-                    context! { code => e.code, message => &e.message },
-                )
-            })
-            .collect::<std::collections::BTreeMap<_, _>>(),
-    )
 }
 
 // ---------------------------------------------------------------- search

@@ -76,14 +76,25 @@ impl Browser {
         })
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    async fn try_command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Value, Value> {
         let req = self.http.request(method, format!("{}{path}", self.session));
         let req = if body.is_null() { req } else { req.json(&body) };
         let r: Value = req.send().await.unwrap().json().await.unwrap();
         if r["value"]["error"].is_string() {
-            panic!("WebDriver {path}: {}", r["value"]);
+            return Err(r["value"].clone());
         }
-        r["value"].clone()
+        Ok(r["value"].clone())
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        self.try_command(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
     }
 
     /// Opens `url` and waits for it to load.
@@ -129,18 +140,26 @@ impl Browser {
         .await;
     }
 
-    /// The visible text of an element.
+    /// The visible text of an element; found again if the page changed under it.
     pub async fn text(&self, css: &str) -> String {
-        let el = self.find(css).await;
-        self.command(
-            reqwest::Method::GET,
-            &format!("/element/{el}/text"),
-            Value::Null,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+        for _ in 0..50 {
+            let el = self.find(css).await;
+            match self
+                .try_command(
+                    reqwest::Method::GET,
+                    &format!("/element/{el}/text"),
+                    Value::Null,
+                )
+                .await
+            {
+                Ok(v) => return v.as_str().unwrap_or_default().to_string(),
+                Err(e) if e["error"] == "stale element reference" => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("WebDriver text of {css}: {e}"),
+            }
+        }
+        panic!("{css} kept changing")
     }
 
     /// Empties an input.

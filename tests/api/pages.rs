@@ -66,6 +66,7 @@ struct Words {
     confirmed: &'static str,
     shipped: &'static str,
     imported: &'static str,
+    paused: &'static str,
 }
 
 const ZH: Words = Words {
@@ -74,6 +75,7 @@ const ZH: Words = Words {
     confirmed: "已确认",
     shipped: "已发货",
     imported: "已导入 2 件商品",
+    paused: "已暂停",
 };
 const EN: Words = Words {
     lang: "en",
@@ -81,6 +83,7 @@ const EN: Words = Words {
     confirmed: "confirmed",
     shipped: "shipped",
     imported: "2 listings imported",
+    paused: "Paused",
 };
 
 async fn sign_in(b: &Browser, url: &str, user: &str, next: &str) {
@@ -163,6 +166,61 @@ async fn the_flows(width: u32, w: &Words) {
     b.type_into("#sheet", good.to_str().unwrap()).await;
     b.click("#import button").await;
     b.wait_for_text("#import-done", w.imported).await;
+
+    // A listing by hand: a price in words is refused beside its field, with what was typed
+    // kept; then a photo from the phone, and a pause that takes it off sale.
+    b.goto(&format!("{url}/producer/listings/new")).await;
+    b.type_into("#title", "盘石手工竹篮").await;
+    b.click("#category_id option:nth-child(2)").await;
+    b.type_into("#price_yuan", "三十").await;
+    b.type_into("#stock", "40").await;
+    b.click("#listing-form button").await;
+    assert!(!b.text("#price_yuan-error").await.is_empty());
+    assert_eq!(
+        b.script("return document.querySelector('#title').value;", json!([]))
+            .await,
+        json!("盘石手工竹篮")
+    );
+    b.clear("#price_yuan").await;
+    b.type_into("#price_yuan", "30").await;
+    b.click("#listing-form button").await;
+    let saved = b.wait_for_url("saved=1").await;
+    let id: i64 = saved
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no listing id in {saved}"));
+    let photo = dir.path().join("basket.png");
+    image::RgbImage::from_fn(900, 600, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    })
+    .save(&photo)
+    .unwrap();
+    b.type_into("#photo", photo.to_str().unwrap()).await;
+    b.click("#photo-form button").await;
+    b.find("#photos img").await;
+    b.screenshot(&shots, &shot("listing-form")).await;
+    let public = |id: i64| {
+        let url = url.clone();
+        async move {
+            reqwest::get(format!("{url}/listings/{id}"))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(public(id).await, reqwest::StatusCode::OK);
+    b.goto(&format!("{url}/producer/listings")).await;
+    let paused = b
+        .script(
+            "const row = [...document.querySelectorAll('#my-listings tr')].find(r => r.textContent.includes('盘石手工竹篮')); row.querySelector('button').click(); return true;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(paused, json!(true));
+    b.wait_for_text("#my-listings", w.paused).await;
+    assert_eq!(public(id).await, reqwest::StatusCode::NOT_FOUND);
     sign_out(&b).await;
 
     // A buyer writes 洋芋 and finds 马铃薯 from two counties; 开江县 keeps only the new ones.

@@ -459,13 +459,22 @@ async fn create_listing(
     actor: Actor,
     ApiJson(req): ApiJson<ListingRequest>,
 ) -> AppResult<(StatusCode, Json<ListingView>)> {
+    let view = create(&state, &actor, req).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Checks and creates a listing, then lets matching see it.
+pub(crate) async fn create(
+    state: &AppState,
+    actor: &Actor,
+    req: ListingRequest,
+) -> AppResult<ListingView> {
     let draft = req.into_draft(None)?;
     let txn = crate::db::write_txn(&state.db).await?;
-    let l = listings::create(&txn, &actor, draft).await?;
+    let l = listings::create(&txn, actor, draft).await?;
     txn.commit().await?;
-    crate::matching::service::after_listing_change(&state, l.id).await;
-    let view = listing_views(&state.db, vec![l]).await?.remove(0);
-    Ok((StatusCode::CREATED, Json(view)))
+    crate::matching::service::after_listing_change(state, l.id).await;
+    Ok(listing_views(&state.db, vec![l]).await?.remove(0))
 }
 
 #[utoipa::path(get, path = "/api/v1/listings/{id}", tag = "listings", params(("id" = i64, Path)),
@@ -479,7 +488,8 @@ async fn get_listing(
     Ok(Json(listing_views(&state.db, vec![l]).await?.remove(0)))
 }
 
-async fn change(
+/// Checks and applies changes to one of the producer's listings.
+pub(crate) async fn change(
     state: &AppState,
     actor: &Actor,
     id: i64,
