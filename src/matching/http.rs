@@ -426,23 +426,32 @@ async fn create_request(
     actor: Actor,
     ApiJson(input): ApiJson<RequestInput>,
 ) -> AppResult<(StatusCode, Json<RequestWithProposals>)> {
-    require_buyer(&actor, "post purchase requests")?;
-    let mut m = apply(&state, input, None).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(post(&state, &actor, input).await?),
+    ))
+}
+
+/// Checks and posts a buyer's request, matching it at once.
+pub(crate) async fn post(
+    state: &AppState,
+    actor: &Actor,
+    input: RequestInput,
+) -> AppResult<RequestWithProposals> {
+    require_buyer(actor, "post purchase requests")?;
+    let mut m = apply(state, input, None).await?;
     m.buyer_id = Set(actor.id());
-    let rules = Rules::of(&state);
+    let rules = Rules::of(state);
     let txn = crate::db::write_txn(&state.db).await?;
     let r = m.insert(&txn).await?;
     service::request_event(&txn, "purchase_request.created", &r).await?;
     let proposals = service::match_request(&txn, r.id, &rules).await?;
     let proposals = proposal_views(&txn, proposals).await?;
     txn.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(RequestWithProposals {
-            request: request_view(r, true),
-            proposals,
-        }),
-    ))
+    Ok(RequestWithProposals {
+        request: request_view(r, true),
+        proposals,
+    })
 }
 
 /// Requests `actor` may see: their own (buyers), all (admins), or, for producers, open
@@ -540,13 +549,17 @@ async fn list_requests(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<RequestView>>> {
-    let rows = visible_requests(&state, &actor).await?;
-    Ok(Json(
-        rows.into_iter()
-            .take(200)
-            .map(|(r, contact)| request_view(r, contact))
-            .collect(),
-    ))
+    Ok(Json(requests_for(&state, &actor).await?))
+}
+
+/// The requests `actor` may see, newest first, at most 200.
+pub(crate) async fn requests_for(state: &AppState, actor: &Actor) -> AppResult<Vec<RequestView>> {
+    let rows = visible_requests(state, actor).await?;
+    Ok(rows
+        .into_iter()
+        .take(200)
+        .map(|(r, contact)| request_view(r, contact))
+        .collect())
 }
 
 async fn find_request(
@@ -569,7 +582,16 @@ async fn get_request(
     actor: Actor,
     ApiId(id): ApiId,
 ) -> AppResult<Json<RequestWithProposals>> {
-    let (r, contact) = find_request(&state, &actor, id).await?;
+    Ok(Json(request_for(&state, &actor, id).await?))
+}
+
+/// One request `actor` may see, with the proposals they may see.
+pub(crate) async fn request_for(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> AppResult<RequestWithProposals> {
+    let (r, contact) = find_request(state, actor, id).await?;
     let mut q = proposal::Entity::find()
         .filter(proposal::Column::RequestId.eq(r.id))
         .order_by_asc(proposal::Column::Id);
@@ -577,10 +599,10 @@ async fn get_request(
         q = q.filter(proposal::Column::OrganizationId.eq(actor.organization_id()));
     }
     let proposals = proposal_views(&state.db, q.all(&state.db).await?).await?;
-    Ok(Json(RequestWithProposals {
+    Ok(RequestWithProposals {
         request: request_view(r, contact),
         proposals,
-    }))
+    })
 }
 
 fn own_open(actor: &Actor, r: &purchase_request::Model) -> AppResult<()> {
@@ -656,6 +678,11 @@ async fn list_proposals(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<ProposalView>>> {
+    Ok(Json(proposals_for(&state, &actor).await?))
+}
+
+/// The proposals `actor` takes part in, newest first, at most 200.
+pub(crate) async fn proposals_for(state: &AppState, actor: &Actor) -> AppResult<Vec<ProposalView>> {
     let q = proposal::Entity::find().order_by_desc(proposal::Column::Id);
     let rows = match actor.role {
         Role::Buyer => {
@@ -682,9 +709,7 @@ async fn list_proposals(
             ));
         }
     };
-    Ok(Json(
-        proposal_views(&state.db, rows.into_iter().take(200).collect()).await?,
-    ))
+    proposal_views(&state.db, rows.into_iter().take(200).collect()).await
 }
 
 #[utoipa::path(get, path = "/api/v1/proposals/{id}", tag = "matching", params(("id" = i64, Path)),

@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 mod my_listings;
 mod producer;
+mod requests;
 mod shop;
 mod sign_in;
 
@@ -69,7 +70,7 @@ impl Lang {
 }
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 18] = [
+const TEMPLATES: [(&str, &str); 20] = [
     (
         "base.html",
         include_str!("../../frontend/templates/base.html"),
@@ -141,6 +142,14 @@ const TEMPLATES: [(&str, &str); 18] = [
     (
         "listing_form.html",
         include_str!("../../frontend/templates/listing_form.html"),
+    ),
+    (
+        "requests.html",
+        include_str!("../../frontend/templates/requests.html"),
+    ),
+    (
+        "request.html",
+        include_str!("../../frontend/templates/request.html"),
     ),
 ];
 
@@ -304,6 +313,9 @@ pub fn router() -> Router<AppState> {
         .route("/orders", get(shop::orders_page))
         .route("/orders/{id}", get(shop::order_page))
         .route("/orders/{id}/{action}", post(shop::order_action))
+        .route("/requests", get(requests::list_page).post(requests::create))
+        .route("/requests/{id}", get(requests::request_page))
+        .route("/proposals/{id}/{answer}", post(requests::answer))
         .route("/producer", get(producer::dashboard))
         .route("/producer/listings", get(my_listings::list_page))
         .route(

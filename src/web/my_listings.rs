@@ -38,6 +38,29 @@ fn named<T: Copy>(
         .collect()
 }
 
+type CategoryRows = Vec<(
+    crate::catalog::entity::category::Model,
+    Vec<crate::catalog::entity::category_alias::Model>,
+)>;
+
+/// The categories a listing or request names, for a form's select.
+fn category_options_of(cats: &CategoryRows, lang: Lang) -> Vec<Value> {
+    cats.iter()
+        .filter(|(c, _)| c.parent_id.is_some())
+        .map(|(c, _)| context! { id => c.id.to_string(), name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
+        .collect()
+}
+
+pub(crate) async fn category_options(
+    state: &AppState,
+    lang: Lang,
+) -> Result<Vec<Value>, sea_orm::DbErr> {
+    Ok(category_options_of(
+        &categories::all_with_aliases(&state.db).await?,
+        lang,
+    ))
+}
+
 /// `/producer/listings`: every listing of the organization that is not deleted.
 pub async fn list_page(
     State(state): State<AppState>,
@@ -233,11 +256,7 @@ async fn form_page(
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
-    let categories: Vec<Value> = cats
-        .iter()
-        .filter(|(c, _)| c.parent_id.is_some())
-        .map(|(c, _)| context! { id => c.id.to_string(), name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
-        .collect();
+    let categories = category_options_of(&cats, lang);
     let photos: Vec<Value> = photo_rows
         .iter()
         .map(|p| context! { id => p.id, thumb => photos::url(p.id, "thumb") })

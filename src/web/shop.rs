@@ -224,7 +224,7 @@ pub async fn add_to_cart(
 }
 
 /// The Sichuan counties an address may name, for the checkout form.
-async fn counties(state: &AppState) -> Result<Vec<Value>, sea_orm::DbErr> {
+pub(crate) async fn counties(state: &AppState) -> Result<Vec<Value>, sea_orm::DbErr> {
     Ok(region::Entity::find()
         .filter(region::Column::Level.eq(RegionLevel::County as i16))
         .order_by_asc(region::Column::Code)

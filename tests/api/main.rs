@@ -8,6 +8,7 @@ mod authorization;
 mod bad_input;
 mod binary;
 mod browser;
+mod forms;
 mod generated;
 mod headers;
 mod import;

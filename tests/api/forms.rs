@@ -1,0 +1,131 @@
+//! Page forms without a browser, as a phone with scripts off would send them: purchase
+//! requests posted and answered on both sides until they become an order.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Backend, hidden, spawn_app};
+use crate::on_both_databases;
+use crate::pages::signed_in;
+
+on_both_databases!(a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there);
+
+async fn page(client: &reqwest::Client, url: &str) -> (StatusCode, String) {
+    let r = client.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, rice_listing) = app.panshi_rice_all_year().await;
+    let rice = app.category_id("rice").await;
+    let url = &app.address;
+    let buyer = signed_in(url, "buyer").await;
+    let (status, html) = page(&buyer, &format!("{url}/requests")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let token = hidden(&html, "csrf_token");
+    let deliver_by = (chrono::Utc::now().date_naive() + chrono::Duration::days(10)).to_string();
+    let rice = rice.to_string();
+    let mut fields = vec![
+        ("csrf_token", token.as_str()),
+        ("title", "食堂大米 100 斤"),
+        ("category_id", rice.as_str()),
+        ("unit", "jin"),
+        ("quantity", "100"),
+        ("max_price_yuan", "五十"),
+        ("deliver_by", deliver_by.as_str()),
+        ("region_code", "511723"),
+        ("address_line", "新宁镇幸福路 8 号"),
+        ("contact_name", "王师傅"),
+        ("contact_phone", "13800001234"),
+    ];
+
+    // A price in words is refused beside its field; what was typed stays.
+    let r = buyer
+        .post(format!("{url}/requests"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"max_price_yuan-error\""), "{html}");
+    assert!(html.contains("value=\"食堂大米 100 斤\""), "{html}");
+
+    fields.retain(|(k, _)| *k != "max_price_yuan");
+    fields.push(("max_price_yuan", "50"));
+    let r = buyer
+        .post(format!("{url}/requests"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let at = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, html) = page(&buyer, &format!("{url}{at}")).await;
+    assert!(html.contains("食堂大米 100 斤"), "{html}");
+    let proposal: i64 = html
+        .split("action=\"/proposals/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no proposal to accept: {html}"));
+    assert!(
+        html.contains(&format!("/listings/{rice_listing}")),
+        "{html}"
+    );
+
+    // A forged answer changes nothing; the buyer accepts, then the cooperative.
+    let r = buyer
+        .post(format!("{url}/proposals/{proposal}/accept"))
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let answer = |client: reqwest::Client, token: String| async move {
+        client
+            .post(format!("{url}/proposals/{proposal}/accept"))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(
+        answer(buyer.clone(), token.clone()).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, html) = page(&buyer, &format!("{url}{at}")).await;
+    assert!(html.contains("等待对方确认"), "{html}");
+
+    let panshi = signed_in(url, "coop-panshi").await;
+    let (_, html) = page(&panshi, &format!("{url}/requests")).await;
+    assert!(html.contains("食堂大米 100 斤"), "{html}");
+    assert!(
+        !html.contains("13800001234"),
+        "no buyer contact before an order"
+    );
+    let panshi_token = hidden(&html, "csrf_token");
+    assert_eq!(
+        answer(panshi.clone(), panshi_token).await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, html) = page(&panshi, &format!("{url}{at}")).await;
+    assert!(html.contains("已成单"), "{html}");
+    let order: i64 = html
+        .split("href=\"/orders/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no order link: {html}"));
+    let (status, html) = page(&buyer, &format!("{url}/orders/{order}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("王师傅"), "{html}");
+}
