@@ -266,26 +266,30 @@ pub struct DeadEvent {
 #[utoipa::path(get, path = "/api/v1/admin/dead-events", tag = "notifications",
     responses((status = 200, body = Vec<DeadEvent>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 async fn list_dead(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Vec<DeadEvent>>> {
-    require_admin(&actor)?;
+    dead_events(&state, &actor).await.map(Json)
+}
+
+/// Events that ran out of attempts, newest first (admins).
+pub(crate) async fn dead_events(state: &AppState, actor: &Actor) -> AppResult<Vec<DeadEvent>> {
+    require_admin(actor)?;
     let rows = outbox::Entity::find()
         .filter(outbox::Column::DeadAt.is_not_null())
         .order_by_desc(outbox::Column::Id)
         .limit(500)
         .all(&state.db)
         .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| DeadEvent {
-                id: r.id,
-                channel: r.channel,
-                topic: r.topic,
-                attempts: r.attempts,
-                last_error: r.last_error,
-                created_at: r.created_at,
-                dead_at: r.dead_at,
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|r| DeadEvent {
+            id: r.id,
+            channel: r.channel,
+            topic: r.topic,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            dead_at: r.dead_at,
+        })
+        .collect())
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/dead-events/{id}/retry", tag = "notifications",
@@ -296,7 +300,13 @@ async fn retry_dead(
     actor: Actor,
     ApiId(id): ApiId,
 ) -> AppResult<StatusCode> {
-    require_admin(&actor)?;
+    retry(&state, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Puts a dead event back in line with fresh attempts (admins); recorded in the audit log.
+pub(crate) async fn retry(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
+    require_admin(actor)?;
     let txn = crate::db::write_txn(&state.db).await?;
     let r = outbox::Entity::update_many()
         .col_expr(
@@ -322,7 +332,7 @@ async fn retry_dead(
     )
     .await?;
     txn.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// A webhook endpoint as its organization sees it.

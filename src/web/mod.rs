@@ -19,6 +19,7 @@ use crate::catalog::listings::{self, ListFilter};
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 
+mod admin;
 mod my_listings;
 mod producer;
 mod requests;
@@ -70,7 +71,7 @@ impl Lang {
 }
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 20] = [
+const TEMPLATES: [(&str, &str); 21] = [
     (
         "base.html",
         include_str!("../../frontend/templates/base.html"),
@@ -150,6 +151,10 @@ const TEMPLATES: [(&str, &str); 20] = [
     (
         "request.html",
         include_str!("../../frontend/templates/request.html"),
+    ),
+    (
+        "admin.html",
+        include_str!("../../frontend/templates/admin.html"),
     ),
 ];
 
@@ -313,6 +318,13 @@ pub fn router() -> Router<AppState> {
         .route("/orders", get(shop::orders_page))
         .route("/orders/{id}", get(shop::order_page))
         .route("/orders/{id}/{action}", post(shop::order_action))
+        .route("/admin", get(admin::page))
+        .route(
+            "/admin/organizations/{id}/{decision}",
+            post(admin::decide_organization),
+        )
+        .route("/admin/categories/{id}/aliases", post(admin::add_alias))
+        .route("/admin/dead-events/{id}/retry", post(admin::retry_dead))
         .route("/requests", get(requests::list_page).post(requests::create))
         .route("/requests/{id}", get(requests::request_page))
         .route("/proposals/{id}/{answer}", post(requests::answer))

@@ -57,7 +57,9 @@ fn local_path(next: Option<&str>) -> Option<String> {
 /// Where someone goes after signing in when nothing else was asked.
 fn home_of(role: Role) -> &'static str {
     match role {
-        Role::Official | Role::Admin => "/officials",
+        Role::Official => "/officials",
+        Role::Admin => "/admin",
+        Role::Producer => "/producer",
         _ => "/",
     }
 }

@@ -129,3 +129,111 @@ async fn a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there(b
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("王师傅"), "{html}");
 }
+
+on_both_databases!(admins_approve_applications_and_add_synonyms_on_their_page);
+
+async fn admins_approve_applications_and_add_synonyms_on_their_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let reg = app
+        .post("/api/v1/auth/register", None, serde_json::json!({"username": "chengjiagou-hen", "password": "程家沟土鸡养殖合作社", "display_name": "程大勇", "role": "producer"}))
+        .await;
+    assert_eq!(reg.status, StatusCode::CREATED, "{}", reg.text);
+    let producer = app
+        .login_with("chengjiagou-hen", "程家沟土鸡养殖合作社")
+        .await;
+    let applied = app
+        .post(
+            "/api/v1/organizations",
+            Some(&producer),
+            serde_json::json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723104202",
+                   "contact_name": "程大勇", "contact_phone": "135-0818-1235"}),
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::CREATED, "{}", applied.text);
+    let org = applied.body["id"].as_i64().unwrap();
+
+    let url = &app.address;
+    let admin = signed_in(url, "admin").await;
+    let (status, html) = page(&admin, &format!("{url}/admin")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains(&format!("id=\"org-{org}\"")), "{html}");
+    assert!(
+        html.contains("chengjiagou-hen"),
+        "the new user is listed: {html}"
+    );
+    let token = hidden(&html, "csrf_token");
+
+    // Before the county recommends it there is nothing to approve; after, approved, it
+    // leaves the queue.
+    assert!(
+        !html.contains(&format!("/admin/organizations/{org}/approve")),
+        "{html}"
+    );
+    let official = app.login("official-kaijiang").await;
+    let r = app
+        .post(
+            &format!("/api/v1/organizations/{org}/recommend"),
+            Some(&official),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let (_, html) = page(&admin, &format!("{url}/admin")).await;
+    assert!(
+        html.contains(&format!("/admin/organizations/{org}/approve")),
+        "{html}"
+    );
+    let r = admin
+        .post(format!("{url}/admin/organizations/{org}/approve"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&admin, &format!("{url}/admin")).await;
+    assert!(!html.contains(&format!("id=\"org-{org}\"")), "{html}");
+    let shown = app
+        .get(&format!("/api/v1/organizations/{org}"), Some(&producer))
+        .await;
+    assert_eq!(shown.body["status"], "approved", "{}", shown.text);
+
+    // A synonym is added for search; an empty one is refused beside its field.
+    let potato = app.category_id("potato").await;
+    let add = |alias: &'static str| {
+        let admin = admin.clone();
+        let token = token.clone();
+        async move {
+            admin
+                .post(format!("{url}/admin/categories/{potato}/aliases"))
+                .form(&[("csrf_token", token.as_str()), ("alias", alias)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(add("洋山芋").await.status(), StatusCode::SEE_OTHER);
+    let refused = add(" ").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains(&format!("id=\"alias-{potato}-error\"")),
+        "{html}"
+    );
+    let cats = app.get("/api/v1/categories", None).await;
+    assert!(cats.text.contains("洋山芋"), "{}", cats.text);
+
+    // Nobody else reaches the page or its forms.
+    let buyer = signed_in(url, "buyer").await;
+    let (status, _) = page(&buyer, &format!("{url}/admin")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let buyer_token = hidden(&page(&buyer, &format!("{url}/")).await.1, "csrf_token");
+    let r = buyer
+        .post(format!("{url}/admin/categories/{potato}/aliases"))
+        .form(&[("csrf_token", buyer_token.as_str()), ("alias", "山药蛋")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

@@ -207,7 +207,8 @@ pub struct DecisionRequest {
     pub note: Option<String>,
 }
 
-async fn decide(
+/// Records a decision on an organization's application.
+pub(crate) async fn decide(
     state: &AppState,
     actor: &Actor,
     id: i64,

@@ -140,6 +140,17 @@ async fn add_alias(
     ApiId(id): ApiId,
     ApiJson(req): ApiJson<AliasRequest>,
 ) -> AppResult<(StatusCode, Json<AliasView>)> {
+    let view = add_alias_to(&state, &actor, id, req).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Adds a synonym to a category (admins), for search to pick up.
+pub(crate) async fn add_alias_to(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    req: AliasRequest,
+) -> AppResult<AliasView> {
     if !actor.is_admin() {
         return Err(AppError::Forbidden(
             "only platform admins can edit the taxonomy".into(),
@@ -206,5 +217,5 @@ async fn add_alias(
     )
     .await?;
     txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(AliasView { alias, kind })))
+    Ok(AliasView { alias, kind })
 }
