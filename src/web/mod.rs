@@ -27,8 +27,26 @@ mod shop;
 mod sign_in;
 
 const LANG_COOKIE: &str = "qudao_lang";
-const CSS: &str = include_str!("../../frontend/static/app.css");
-const NOTIFY_JS: &str = include_str!("../../frontend/static/notify.js");
+/// Styles and scripts: name, content type, content. Pages link them under names that carry
+/// a digest of their content (`app.1a2b3c4d5e6f.css`), so a new release is fetched at once
+/// and an unchanged file is never fetched twice.
+const ASSETS: [(&str, &str, &str); 3] = [
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../frontend/static/app.css"),
+    ),
+    (
+        "notify.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../frontend/static/notify.js"),
+    ),
+    (
+        "search.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../frontend/static/search.js"),
+    ),
+];
 
 /// A language the pages are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +89,7 @@ impl Lang {
 }
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 21] = [
+const TEMPLATES: [(&str, &str); 22] = [
     (
         "base.html",
         include_str!("../../frontend/templates/base.html"),
@@ -156,6 +174,10 @@ const TEMPLATES: [(&str, &str); 21] = [
         "admin.html",
         include_str!("../../frontend/templates/admin.html"),
     ),
+    (
+        "organization.html",
+        include_str!("../../frontend/templates/organization.html"),
+    ),
 ];
 
 /// Templates and translations, loaded once at start-up.
@@ -163,8 +185,8 @@ pub struct Pages {
     env: Environment<'static>,
     zh: BTreeMap<String, String>,
     en: BTreeMap<String, String>,
-    css_version: String,
-    js_version: String,
+    /// Each asset's name → the path pages link it by.
+    assets: BTreeMap<&'static str, String>,
 }
 
 impl Pages {
@@ -187,13 +209,19 @@ impl Pages {
             missing.is_empty(),
             "translations missing in one language: {missing:?}"
         );
-        let digest = crate::accounts::token::digest(CSS);
+        let assets = ASSETS
+            .iter()
+            .map(|(name, _, body)| {
+                let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+                let digest = crate::accounts::token::digest(body);
+                (*name, format!("/static/{stem}.{}.{ext}", &digest[..12]))
+            })
+            .collect();
         Ok(Pages {
             env,
             zh,
             en,
-            css_version: digest[..12].to_string(),
-            js_version: crate::accounts::token::digest(NOTIFY_JS)[..12].to_string(),
+            assets,
         })
     }
 
@@ -207,8 +235,12 @@ impl Pages {
             t => Value::from_serialize(t),
             lang => lang.code(),
             other_lang => other.code(),
-            css_version => &self.css_version,
-            js_version => &self.js_version,
+            // Paths of our own making: shown as they are, not escaped.
+            asset => self
+                .assets
+                .iter()
+                .map(|(k, v)| (*k, Value::from_safe_string(v.clone())))
+                .collect::<BTreeMap<_, _>>(),
             ..ctx
         };
         match self.env.get_template(name).and_then(|tpl| tpl.render(full)) {
@@ -312,6 +344,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/listings/{id}", get(listing_page))
         .route("/search", get(shop::search_page))
+        .route("/organizations/{id}", get(organization_page))
         .route("/cart", get(shop::cart_page).post(shop::add_to_cart))
         .route("/cart/{id}/remove", post(shop::remove_from_cart))
         .route("/checkout", post(shop::checkout))
@@ -371,12 +404,11 @@ pub fn router() -> Router<AppState> {
             "/notifications/{id}/read",
             post(crate::notify::pages::read_one_form),
         )
-        .route("/static/notify.js", get(script))
         .route(
             "/unsubscribe",
             get(crate::notify::pages::confirm_page).post(crate::notify::pages::unsubscribe),
         )
-        .route("/static/app.css", get(stylesheet))
+        .route("/static/{file}", get(asset))
         .merge(crate::stats::pages::router())
 }
 
@@ -396,24 +428,41 @@ pub async fn fallback(
     r
 }
 
-async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-        ],
-        NOTIFY_JS,
-    )
-}
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-        ],
-        CSS,
-    )
+/// `/static/{name}`: an asset by its plain name or its digest-carrying one. A digest-carrying
+/// name is cached for good; another digest (a page from an older or newer release, during a
+/// rolling update) gets today's content, cached only briefly.
+async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let found = ASSETS.iter().find_map(|(name, kind, body)| {
+        if file == *name {
+            return Some((kind, body, false));
+        }
+        let (stem, ext) = name.rsplit_once('.')?;
+        let digest = file
+            .strip_prefix(stem)?
+            .strip_prefix('.')?
+            .strip_suffix(ext)?
+            .strip_suffix('.')?;
+        let current = state.pages.assets.get(name)? == &format!("/static/{file}");
+        (digest.len() == 12).then_some((kind, body, current))
+    });
+    match found {
+        Some((kind, body, current)) => {
+            let cache = if current {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=300"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, *kind),
+                    (header::CACHE_CONTROL, cache),
+                ],
+                *body,
+            )
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
@@ -469,6 +518,7 @@ fn card(l: &ListingView, lang: Lang) -> Value {
         certifications => certs.join(" · "),
         origin => &l.origin.name,
         seller => &l.organization.name,
+        seller_id => l.organization.id,
     }
 }
 
@@ -530,6 +580,65 @@ async fn listing_page(
     match id.parse::<i64>() {
         Ok(id) => listing_page_with(&state, &viewer, id, "", Value::from(())).await,
         Err(_) => not_found(&state, &viewer),
+    }
+}
+
+/// A producer's page: who they are, where, and what they sell now.
+async fn organization_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<String>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(&state, &viewer);
+    };
+    let found = async {
+        let org =
+            crate::catalog::http::organizations::visible_org(&state, viewer.actor.as_ref(), id)
+                .await?;
+        let view = crate::catalog::http::views::organization_views(&state.db, vec![org])
+            .await?
+            .remove(0);
+        let f = ListFilter {
+            organization_id: Some(id),
+            ..Default::default()
+        };
+        let (items, total) = listings::list(
+            &state.db,
+            &state.listing_counts,
+            viewer.actor.as_ref(),
+            &f,
+            1,
+            48,
+        )
+        .await?;
+        Ok::<_, AppError>((view, listing_views(&state.db, items).await?, total))
+    }
+    .await;
+    match found {
+        Ok((o, views, total)) => {
+            let lang = viewer.lang;
+            let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
+            viewer.render(
+                &state,
+                "organization.html",
+                context! {
+                    o => context! {
+                        name => &o.name,
+                        kind => if lang == Lang::Zh { o.kind.name_zh() } else { o.kind.name_en() },
+                        region => &o.region.name,
+                        description => &o.description,
+                        approved => o.status == crate::catalog::domain::VerificationStatus::Approved,
+                    },
+                    listings,
+                    total,
+                },
+            )
+        }
+        Err(AppError::NotFound(_)) => not_found(&state, &viewer),
+        Err(e) => viewer.error(&state, e),
     }
 }
 

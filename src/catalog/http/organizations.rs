@@ -175,7 +175,7 @@ async fn apply(
     ))
 }
 
-async fn visible_org(
+pub(crate) async fn visible_org(
     state: &AppState,
     actor: Option<&Actor>,
     id: i64,
