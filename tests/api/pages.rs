@@ -505,6 +505,8 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
             assert_eq!(status, expected, "{user} {path}");
             let script = if *path == "/notifications" {
                 js_bytes
+            } else if *path == "/" || path.starts_with("/search") {
+                search_js
             } else {
                 0
             };
