@@ -23,6 +23,7 @@ mod admin;
 mod my_listings;
 mod producer;
 mod requests;
+mod saved;
 mod shop;
 mod sign_in;
 
@@ -89,7 +90,7 @@ impl Lang {
 }
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 22] = [
+const TEMPLATES: [(&str, &str); 23] = [
     (
         "base.html",
         include_str!("../../frontend/templates/base.html"),
@@ -177,6 +178,10 @@ const TEMPLATES: [(&str, &str); 22] = [
     (
         "organization.html",
         include_str!("../../frontend/templates/organization.html"),
+    ),
+    (
+        "saved.html",
+        include_str!("../../frontend/templates/saved.html"),
     ),
 ];
 
@@ -358,6 +363,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/categories/{id}/aliases", post(admin::add_alias))
         .route("/admin/dead-events/{id}/retry", post(admin::retry_dead))
+        .route("/saved-searches", get(saved::page).post(saved::create))
+        .route("/saved-searches/{id}/delete", post(saved::delete))
         .route("/requests", get(requests::list_page).post(requests::create))
         .route("/requests/{id}", get(requests::request_page))
         .route("/proposals/{id}/{answer}", post(requests::answer))

@@ -237,3 +237,68 @@ async fn admins_approve_applications_and_add_synonyms_on_their_page(backend: Bac
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+on_both_databases!(buyers_save_a_search_from_its_page_and_delete_it);
+
+async fn buyers_save_a_search_from_its_page_and_delete_it(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let url = &app.address;
+    let buyer = signed_in(url, "buyer").await;
+    let (status, html) = page(&buyer, &format!("{url}/search?q=洋芋&county=513326")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"save-search\""), "{html}");
+    let token = hidden(&html, "csrf_token");
+    let save = |fields: Vec<(&'static str, String)>| {
+        let buyer = buyer.clone();
+        let token = token.clone();
+        async move {
+            let mut form = vec![("csrf_token", token)];
+            form.extend(fields);
+            buyer
+                .post(format!("{url}/saved-searches"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = save(vec![
+        ("q", "洋芋".into()),
+        ("county", "513326".into()),
+        ("name", "道孚洋芋".into()),
+        ("alert", "daily".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&buyer, &format!("{url}/saved-searches")).await;
+    assert!(html.contains("道孚洋芋"), "{html}");
+    assert!(html.contains("每日汇总"), "{html}");
+    assert!(
+        html.contains("search?q=%E6%B4%8B%E8%8A%8B&amp;county=513326"),
+        "the saved search runs again from its link: {html}"
+    );
+
+    // Nothing to look for is refused, and said why.
+    let r = save(vec![("name", "全部".into())]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"save-errors\""), "{html}");
+
+    let id: i64 = html
+        .split("action=\"/saved-searches/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no delete form: {html}"));
+    let r = buyer
+        .post(format!("{url}/saved-searches/{id}/delete"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&buyer, &format!("{url}/saved-searches")).await;
+    assert!(!html.contains("道孚洋芋"), "{html}");
+}

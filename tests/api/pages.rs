@@ -458,6 +458,7 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/notifications",
                 "/search?q=大米",
                 "/requests",
+                "/saved-searches",
             ],
         ),
         (

@@ -104,8 +104,20 @@ async fn create_saved(
     actor: Actor,
     ApiJson(input): ApiJson<NewSavedSearch>,
 ) -> AppResult<(StatusCode, Json<SavedSearchView>)> {
-    require_buyer(&actor, "save searches")?;
-    let name = check(&state, Some(&input.name), Some(&input.query))?.unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(save(&state, &actor, input).await?),
+    ))
+}
+
+/// Checks and keeps a buyer's search.
+pub(crate) async fn save(
+    state: &AppState,
+    actor: &Actor,
+    input: NewSavedSearch,
+) -> AppResult<SavedSearchView> {
+    require_buyer(actor, "save searches")?;
+    let name = check(state, Some(&input.name), Some(&input.query))?.unwrap_or_default();
     let txn = crate::db::write_txn(&state.db).await?;
     let kept = saved_search::Entity::find()
         .filter(saved_search::Column::UserId.eq(actor.id()))
@@ -130,7 +142,7 @@ async fn create_saved(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(view(m))))
+    Ok(view(m))
 }
 
 /// The buyer's saved searches, oldest first.
@@ -141,13 +153,18 @@ async fn list_saved(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<SavedSearchView>>> {
-    require_buyer(&actor, "save searches")?;
+    saved_of(&state, &actor).await.map(Json)
+}
+
+/// A buyer's saved searches, oldest first.
+pub(crate) async fn saved_of(state: &AppState, actor: &Actor) -> AppResult<Vec<SavedSearchView>> {
+    require_buyer(actor, "save searches")?;
     let all = saved_search::Entity::find()
         .filter(saved_search::Column::UserId.eq(actor.id()))
         .order_by_asc(saved_search::Column::Id)
         .all(&state.db)
         .await?;
-    Ok(Json(all.into_iter().map(view).collect()))
+    Ok(all.into_iter().map(view).collect())
 }
 
 /// The actor's own saved search; anyone else's is not found.
@@ -203,14 +220,20 @@ async fn delete_saved(
     actor: Actor,
     ApiId(id): ApiId,
 ) -> AppResult<StatusCode> {
-    require_buyer(&actor, "save searches")?;
+    forget(&state, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes one of the buyer's saved searches with the alerts it has waiting.
+pub(crate) async fn forget(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
+    require_buyer(actor, "save searches")?;
     let txn = crate::db::write_txn(&state.db).await?;
-    let m = find_own(&txn, &actor, id).await?;
+    let m = find_own(&txn, actor, id).await?;
     hit::Entity::delete_many()
         .filter(hit::Column::SavedSearchId.eq(m.id))
         .exec(&txn)
         .await?;
     saved_search::Entity::delete_by_id(m.id).exec(&txn).await?;
     txn.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
