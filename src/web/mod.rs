@@ -563,17 +563,38 @@ async fn home(
     .await;
     let (views, total, cats) = match result {
         Ok(r) => r,
-        Err(e) => return e.into_response(),
+        Err(e) => return viewer.error(&state, e),
     };
     let categories: Vec<Value> = cats
         .iter()
         .map(|c| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
         .collect();
     let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
+    // The counties with the most listings on sale, from the search engine's facets; the page
+    // does without them while the engine is away.
+    let everything = crate::search::query::SearchParams {
+        in_stock: Some(true),
+        per_page: Some(1),
+        ..Default::default()
+    };
+    let mut counties: Vec<Value> = Vec::new();
+    if let Ok((_, found)) = state.search.search(&everything).await {
+        let vocab = state.search.vocabulary();
+        let mut top: Vec<_> = found.facets.county.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        counties = top
+            .into_iter()
+            .take(8)
+            .filter_map(|(code, n)| {
+                let name = vocab.place(code)?.name.clone();
+                Some(context! { code, name, count => n })
+            })
+            .collect();
+    }
     viewer.render(
         &state,
         "home.html",
-        context! { q => q.q.unwrap_or_default(), categories, listings, total },
+        context! { q => q.q.unwrap_or_default(), categories, counties, listings, total },
     )
 }
 

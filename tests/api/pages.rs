@@ -125,6 +125,21 @@ async fn the_flows(width: u32, w: &Words) {
     let shots = screenshots();
     let shot = |name: &str| format!("{name}-{}-{width}", w.lang);
     b.goto(&format!("{url}/lang/{}", w.lang)).await;
+    // The home page features the counties with most on sale, once the index has them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !b
+        .script(
+            "const c = document.querySelector('#featured-counties'); return !!c && c.textContent.includes('道孚县');",
+            json!([]),
+        )
+        .await
+        .as_bool()
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "no featured counties on the home page");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        b.goto(&format!("{url}/")).await;
+    }
     b.screenshot(&shots, &shot("home")).await;
 
     // The cooperative imports three potatoes; one price is not a price, so nothing is kept.
