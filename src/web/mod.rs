@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 mod admin;
 mod my_listings;
+mod organization;
 mod producer;
 mod requests;
 mod saved;
@@ -90,7 +91,7 @@ impl Lang {
 }
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 23] = [
+const TEMPLATES: [(&str, &str); 24] = [
     (
         "base.html",
         include_str!("../../frontend/templates/base.html"),
@@ -182,6 +183,10 @@ const TEMPLATES: [(&str, &str); 23] = [
     (
         "saved.html",
         include_str!("../../frontend/templates/saved.html"),
+    ),
+    (
+        "organization_profile.html",
+        include_str!("../../frontend/templates/organization_profile.html"),
     ),
 ];
 
@@ -369,6 +374,11 @@ pub fn router() -> Router<AppState> {
         .route("/requests/{id}", get(requests::request_page))
         .route("/proposals/{id}/{answer}", post(requests::answer))
         .route("/producer", get(producer::dashboard))
+        .route("/producer/organization", get(organization::page))
+        .route(
+            "/producer/organization/households",
+            post(organization::add_household),
+        )
         .route("/producer/listings", get(my_listings::list_page))
         .route(
             "/producer/listings/new",

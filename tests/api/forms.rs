@@ -302,3 +302,53 @@ async fn buyers_save_a_search_from_its_page_and_delete_it(backend: Backend) {
     let (_, html) = page(&buyer, &format!("{url}/saved-searches")).await;
     assert!(!html.contains("道孚洋芋"), "{html}");
 }
+
+on_both_databases!(producers_register_member_households_on_their_organization_page);
+
+async fn producers_register_member_households_on_their_organization_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let url = &app.address;
+    let panshi = signed_in(url, "coop-panshi").await;
+    let (status, html) = page(&panshi, &format!("{url}/producer/organization")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("开江县盘石村农民专业合作社"), "{html}");
+    let token = hidden(&html, "csrf_token");
+    let add = |village: &'static str, share: &'static str| {
+        let panshi = panshi.clone();
+        let token = token.clone();
+        async move {
+            panshi
+                .post(format!("{url}/producer/organization/households"))
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("head_name", "李德全"),
+                    ("region_code", village),
+                    ("members", "4"),
+                    ("registered", "on"),
+                    ("share_percent", share),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // A share that is not a percent, and a village in another county, are named beside
+    // their fields; what was typed stays.
+    let r = add("511723104201", "一成").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"share_percent-error\""), "{html}");
+    assert!(html.contains("value=\"李德全\""), "{html}");
+    let r = add("513326100201", "2.5").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("不在本社所在县"), "{html}");
+
+    let r = add("511723104201", "2.5").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&panshi, &format!("{url}/producer/organization")).await;
+    assert!(html.contains("<td>李德全</td>"), "{html}");
+    assert!(html.contains("2.50%"), "{html}");
+}

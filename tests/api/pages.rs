@@ -483,6 +483,7 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/producer/import",
                 "/producer/listings",
                 "/producer/listings/new",
+                "/producer/organization",
                 "/orders",
                 "/requests",
                 "/notifications",

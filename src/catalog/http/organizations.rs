@@ -352,7 +352,18 @@ async fn add_household(
     ApiId(id): ApiId,
     ApiJson(req): ApiJson<HouseholdRequest>,
 ) -> AppResult<(StatusCode, Json<HouseholdView>)> {
-    let org = visible_org(&state, Some(&actor), id).await?;
+    let view = add_household_to(&state, &actor, id, req).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Checks and adds a member household to the actor's own organization.
+pub(crate) async fn add_household_to(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    req: HouseholdRequest,
+) -> AppResult<HouseholdView> {
+    let org = visible_org(state, Some(actor), id).await?;
     if actor.organization_id() != Some(org.id) {
         return Err(AppError::Forbidden(
             "only the organization's own staff can add households".into(),
@@ -417,5 +428,5 @@ async fn add_household(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(HouseholdView::new(h, true))))
+    Ok(HouseholdView::new(h, true))
 }
