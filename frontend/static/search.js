@@ -27,3 +27,17 @@
     }, 200);
   });
 })();
+
+// Sorting by distance asks the phone where it is, once, and sends it along.
+(function () {
+  var sort = document.getElementById('sort');
+  var near = document.getElementById('near');
+  if (!sort || !near || !navigator.geolocation) return;
+  sort.addEventListener('change', function () {
+    if (sort.value !== 'distance' || near.value) return;
+    navigator.geolocation.getCurrentPosition(function (p) {
+      near.value = p.coords.latitude.toFixed(4) + ',' + p.coords.longitude.toFixed(4);
+      sort.form.submit();
+    }, function () {}, { timeout: 8000, maximumAge: 600000 });
+  });
+})();

@@ -45,6 +45,8 @@ pub struct SearchForm {
     certification: Option<String>,
     sort: Option<String>,
     in_stock: Option<String>,
+    /// `lat,lng` from the phone, when the buyer shares where they are.
+    near: Option<String>,
     page: Option<u64>,
 }
 
@@ -56,12 +58,28 @@ pub async fn search_page(
 ) -> Response {
     let viewer = Viewer::new(&headers, actor);
     let empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+    // Nearest first: from where the phone says, else from the buyer's own county or village.
+    let mut near = empty(form.near.clone());
+    if near.is_none()
+        && form.sort.as_deref() == Some("distance")
+        && let Some(code) = viewer
+            .actor
+            .as_ref()
+            .and_then(|a| a.user.region_code.clone())
+        && let Ok(Some(r)) = crate::catalog::regions::find(&state.db, &code).await
+        && let (Some(lat), Some(lng)) = (r.latitude, r.longitude)
+    {
+        near = Some(format!("{lat},{lng}"));
+    }
+    let no_place = form.sort.as_deref() == Some("distance") && near.is_none();
     let params = SearchParams {
         q: empty(form.q.clone()),
         category_id: form.category,
         region: empty(form.county.clone()),
         certification: empty(form.certification.clone()),
-        sort: empty(form.sort.clone()),
+        // Without a place to measure from, best match first, and the page says why.
+        sort: empty(form.sort.clone()).filter(|_| !no_place),
+        near: near.clone(),
         in_stock: form.in_stock.as_deref().map(|v| v == "true" || v == "on"),
         page: form.page,
         per_page: Some(20),
@@ -99,6 +117,7 @@ pub async fn search_page(
             ("county", form.county.clone()),
             ("certification", form.certification.clone()),
             ("sort", form.sort.clone()),
+            ("near", form.near.clone()),
         ];
         for (k, v) in pairs {
             if k == key {
@@ -127,6 +146,30 @@ pub async fn search_page(
             .collect::<Vec<_>>()
     };
     let counties = facet("county", &found.facets.county, form.county.as_deref());
+    let certifications: Vec<Value> = found
+        .facets
+        .certification
+        .iter()
+        .map(|f| {
+            let on = form.certification.as_deref() == Some(f.value.as_str());
+            let name = crate::catalog::domain::Certification::from_code(&f.value).map_or(
+                f.name.as_str(),
+                |c| {
+                    if lang == Lang::Zh {
+                        c.name_zh()
+                    } else {
+                        c.name_en()
+                    }
+                },
+            );
+            context! {
+                name,
+                count => f.count,
+                on,
+                href => link("certification", if on { "" } else { &f.value }),
+            }
+        })
+        .collect();
     let categories = facet(
         "category",
         &found.facets.category,
@@ -148,6 +191,9 @@ pub async fn search_page(
             loose => found.strategy == "loose",
             counties,
             categories,
+            certifications,
+            no_place,
+            near,
             next_page,
             prev_page,
         },

@@ -352,3 +352,36 @@ async fn producers_register_member_households_on_their_organization_page(backend
     assert!(html.contains("<td>李德全</td>"), "{html}");
     assert!(html.contains("2.50%"), "{html}");
 }
+
+on_both_databases!(searching_nearest_first_measures_from_the_phone_or_says_it_cannot);
+
+async fn searching_nearest_first_measures_from_the_phone_or_says_it_cannot(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let url = &app.address;
+    let anonymous = reqwest::Client::new();
+    let (status, html) = page(&anonymous, &format!("{url}/search?sort=distance")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"no-place\""), "{html}");
+
+    // From 道孚 (31.0 N, 101.1 E) its own listings come before 开江's, and the other way round.
+    let hits = |html: &str| html[html.find("id=\"hits\"").expect("hits")..].to_string();
+    for (near, first, second) in [
+        ("31.0,101.1", "道孚县", "开江县"),
+        ("31.1,107.9", "开江县", "道孚县"),
+    ] {
+        let (_, html) = page(
+            &anonymous,
+            &format!("{url}/search?sort=distance&near={near}&per_page=50"),
+        )
+        .await;
+        assert!(!html.contains("id=\"no-place\""), "{html}");
+        let list = hits(&html);
+        let (a, b) = (list.find(first), list.find(second));
+        assert!(
+            a.is_some() && b.is_some() && a < b,
+            "from {near}, {first} before {second}: {list}"
+        );
+    }
+}
