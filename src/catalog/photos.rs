@@ -43,6 +43,14 @@ pub struct Prepared {
     pub thumb: Encoded,
 }
 
+/// [`prepare`] on a blocking thread, its refusal reported as the `photo` field's.
+pub async fn prepare_aside(bytes: Vec<u8>) -> AppResult<Prepared> {
+    tokio::task::spawn_blocking(move || prepare(&bytes))
+        .await
+        .map_err(|e| anyhow::anyhow!("preparing a photo panicked: {e}"))?
+        .map_err(|e| AppError::field("photo", e.code, e.message))
+}
+
 /// Decodes an upload and re-encodes it, or says why it is refused (field `photo`).
 pub fn prepare(bytes: &[u8]) -> Result<Prepared, FieldError> {
     let not_an_image =

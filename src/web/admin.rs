@@ -9,7 +9,7 @@ use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
-use super::{Lang, Viewer, errors_value};
+use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::accounts::auth::MaybeActor;
 use crate::accounts::entity::user;
 use crate::catalog::categories;
@@ -121,13 +121,12 @@ async fn page_with(
             }
         })
         .collect();
-    let mut r = viewer.render(
+    viewer.render_with(
         state,
         "admin.html",
         context! { waiting, users, categories, dead, errors },
-    );
-    *r.status_mut() = status;
-    r
+        status,
+    )
 }
 
 pub async fn page(
@@ -214,12 +213,6 @@ pub async fn add_alias(
         }
         Err(e) => viewer.error(&state, e),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// Puts a dead notification back in line.

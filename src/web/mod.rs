@@ -263,6 +263,47 @@ impl Pages {
     }
 }
 
+/// A form carrying only the session's CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// Field errors with `from` reported as `to`: the API's field as the form names it (a price
+/// typed in yuan is checked as fen).
+pub(crate) fn renamed(fields: FieldErrors, from: &str, to: &str) -> FieldErrors {
+    fields
+        .into_iter()
+        .map(|(k, e)| (if k == from { to.to_string() } else { k }, e))
+        .collect()
+}
+
+/// Reads an upload form: the CSRF token and the bytes of the file field `file`.
+pub(crate) async fn read_upload(
+    mut form: axum::extract::Multipart,
+    file: &str,
+) -> Result<(String, Vec<u8>), AppError> {
+    let mut token = String::new();
+    let mut bytes = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| {
+        AppError::BadRequest("invalid_form", format!("the form cannot be read: {e}"))
+    })? {
+        match field.name() {
+            Some("csrf_token") => token = field.text().await.unwrap_or_default(),
+            Some(name) if name == file => {
+                bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::PayloadTooLarge)?
+                    .to_vec();
+            }
+            _ => {}
+        }
+    }
+    Ok((token, bytes))
+}
+
 /// Who is reading a page: their language and, when signed in, who they are.
 pub struct Viewer {
     pub lang: Lang,
@@ -297,6 +338,19 @@ impl Viewer {
         r
     }
 
+    /// [`Viewer::render`] answering with `status` (a form sent back with its errors is 422).
+    pub fn render_with(
+        &self,
+        state: &AppState,
+        name: &str,
+        ctx: Value,
+        status: StatusCode,
+    ) -> Response {
+        let mut r = self.render(state, name, ctx);
+        *r.status_mut() = status;
+        r
+    }
+
     /// The signed-in person, or a redirect to the sign-in page that comes back to `here`.
     pub fn require(&self, here: &str) -> Result<&Actor, Box<Response>> {
         self.actor.as_ref().ok_or_else(|| {
@@ -323,13 +377,12 @@ impl Viewer {
     /// An error as a page in the reader's language, with the error's status.
     pub fn error(&self, state: &AppState, e: AppError) -> Response {
         let (status, body) = e.render();
-        let mut r = self.render(
+        self.render_with(
             state,
             "error.html",
             context! { status => status.as_u16(), code => body.error.code, message => body.error.message },
-        );
-        *r.status_mut() = status;
-        r
+            status,
+        )
     }
 }
 

@@ -9,7 +9,7 @@ use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
-use super::{Lang, Viewer, errors_value};
+use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::accounts::auth::MaybeActor;
 use crate::catalog::domain::{
     Certification, Grade, Quantity, QuantityInput, Unit, certifications_from_column, format_yuan,
@@ -261,7 +261,7 @@ async fn form_page(
         .iter()
         .map(|p| context! { id => p.id, thumb => photos::url(p.id, "thumb") })
         .collect();
-    let mut r = viewer.render(
+    viewer.render_with(
         state,
         "listing_form.html",
         context! {
@@ -287,9 +287,8 @@ async fn form_page(
             max_photos => photos::MAX_PER_LISTING,
             errors,
         },
-    );
-    *r.status_mut() = status;
-    r
+        status,
+    )
 }
 
 pub async fn new_page(
@@ -376,20 +375,7 @@ async fn save(
     match saved {
         Ok(v) => Redirect::to(&format!("/producer/listings/{}?saved=1", v.id)).into_response(),
         Err(AppError::Validation(fields)) => {
-            // The price is typed in yuan.
-            let fields: FieldErrors = fields
-                .into_iter()
-                .map(|(k, e)| {
-                    (
-                        if k == "price_fen" {
-                            "price_yuan".into()
-                        } else {
-                            k
-                        },
-                        e,
-                    )
-                })
-                .collect();
+            let fields = super::renamed(fields, "price_fen", "price_yuan");
             form_page(
                 &state,
                 &viewer,
@@ -421,12 +407,6 @@ pub async fn update_listing(
     body: axum::body::Bytes,
 ) -> Response {
     save(state, headers, actor, Some(id), &body).await
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// Pauses or resumes a listing from the list.
@@ -463,25 +443,13 @@ pub async fn add_photo(
     headers: HeaderMap,
     MaybeActor(actor): MaybeActor,
     Path(id): Path<i64>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let viewer = Viewer::new(&headers, actor);
-    let mut token = String::new();
-    let mut file = Vec::new();
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csrf_token") => token = field.text().await.unwrap_or_default(),
-                Some("photo") => match field.bytes().await {
-                    Ok(b) => file = b.to_vec(),
-                    Err(_) => return viewer.error(&state, AppError::PayloadTooLarge),
-                },
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(_) => return viewer.error(&state, AppError::PayloadTooLarge),
-        }
-    }
+    let (token, file) = match super::read_upload(form, "photo").await {
+        Ok(read) => read,
+        Err(e) => return viewer.error(&state, e),
+    };
     let here = format!("/producer/listings/{id}");
     let actor = match viewer.check_form(&state, &here, &token) {
         Ok(a) => a.clone(),
@@ -489,10 +457,7 @@ pub async fn add_photo(
     };
     let added = async {
         let l = listings::find_own(&state.db, &actor, id).await?;
-        let prepared = tokio::task::spawn_blocking(move || photos::prepare(&file))
-            .await
-            .map_err(|e| anyhow::anyhow!("preparing a photo panicked: {e}"))?
-            .map_err(|e| AppError::field("photo", e.code, e.message))?;
+        let prepared = photos::prepare_aside(file).await?;
         let txn = crate::db::write_txn(&state.db).await?;
         listings::find_own(&txn, &actor, id).await?;
         photos::add(&txn, id, prepared).await?;

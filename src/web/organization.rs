@@ -100,7 +100,7 @@ async fn page_with(
         .iter()
         .map(|u| context! { username => &u.username, display_name => &u.display_name })
         .collect();
-    let mut r = viewer.render(
+    viewer.render_with(
         state,
         "organization_profile.html",
         context! {
@@ -126,9 +126,8 @@ async fn page_with(
             },
             errors,
         },
-    );
-    *r.status_mut() = status;
-    r
+        status,
+    )
 }
 
 pub async fn page(
@@ -199,17 +198,7 @@ pub async fn add_household(
     match added {
         Ok(()) => Redirect::to("/producer/organization#households").into_response(),
         Err(AppError::Validation(fields)) => {
-            let fields: FieldErrors = fields
-                .into_iter()
-                .map(|(k, e)| {
-                    let k = if k == "benefit_share_bp" {
-                        "share_percent".into()
-                    } else {
-                        k
-                    };
-                    (k, e)
-                })
-                .collect();
+            let fields = super::renamed(fields, "benefit_share_bp", "share_percent");
             page_with(
                 &state,
                 &viewer,

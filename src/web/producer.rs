@@ -120,16 +120,15 @@ fn import_result(
     report: Option<Report>,
     status: StatusCode,
 ) -> Response {
-    let mut r = viewer.render(
+    viewer.render_with(
         state,
         "import.html",
         context! {
             report => report.map(Value::from_serialize),
             max_rows => import::MAX_ROWS,
         },
-    );
-    *r.status_mut() = status;
-    r
+        status,
+    )
 }
 
 /// Takes the uploaded sheet; the report says what was created, or which rows were refused
@@ -138,30 +137,13 @@ pub async fn import_upload(
     State(state): State<AppState>,
     headers: HeaderMap,
     MaybeActor(actor): MaybeActor,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let viewer = Viewer::new(&headers, actor);
-    let mut token = String::new();
-    let mut sheet: Option<Vec<u8>> = None;
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csrf_token") => token = field.text().await.unwrap_or_default(),
-                Some("sheet") => match field.bytes().await {
-                    Ok(b) => sheet = Some(b.to_vec()),
-                    Err(_) => return viewer.error(&state, AppError::PayloadTooLarge),
-                },
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(e) => {
-                return viewer.error(
-                    &state,
-                    AppError::BadRequest("invalid_form", format!("the form cannot be read: {e}")),
-                );
-            }
-        }
-    }
+    let (token, sheet) = match super::read_upload(form, "sheet").await {
+        Ok(read) => read,
+        Err(e) => return viewer.error(&state, e),
+    };
     let actor = match viewer.check_form(&state, "/producer/import", &token) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -169,7 +151,7 @@ pub async fn import_upload(
     if let Err(e) = producer_of(actor) {
         return viewer.error(&state, e);
     }
-    let Some(sheet) = sheet.filter(|s| !s.is_empty()) else {
+    if sheet.is_empty() {
         let report = Report {
             created: 0,
             rows: 0,

@@ -175,7 +175,7 @@ async fn list_with(
         .iter()
         .map(|u| context! { code => u.code(), name => pick(lang, u.name_zh(), u.name_en()) })
         .collect();
-    let mut r = viewer.render(
+    viewer.render_with(
         state,
         "requests.html",
         context! {
@@ -200,9 +200,8 @@ async fn list_with(
             },
             errors,
         },
-    );
-    *r.status_mut() = status;
-    r
+        status,
+    )
 }
 
 /// `/requests`: a buyer's requests and the form for a new one; for producers, the open
@@ -241,17 +240,7 @@ pub async fn create(
     match posted {
         Ok(r) => Redirect::to(&format!("/requests/{}", r.request.id)).into_response(),
         Err(AppError::Validation(fields)) => {
-            let fields: FieldErrors = fields
-                .into_iter()
-                .map(|(k, e)| {
-                    let k = if k == "max_price_fen" {
-                        "max_price_yuan".into()
-                    } else {
-                        k
-                    };
-                    (k, e)
-                })
-                .collect();
+            let fields = super::renamed(fields, "max_price_fen", "max_price_yuan");
             list_with(
                 &state,
                 &viewer,

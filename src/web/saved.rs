@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::{Viewer, errors_value};
+use super::{TokenForm, Viewer, errors_value};
 use crate::accounts::auth::MaybeActor;
 use crate::error::AppError;
 use crate::search::saved::http::{NewSavedSearch, forget, save, saved_of};
@@ -56,9 +56,7 @@ async fn page_with(
                     }
                 })
                 .collect();
-            let mut r = viewer.render(state, "saved.html", context! { saved, errors });
-            *r.status_mut() = status;
-            r
+            viewer.render_with(state, "saved.html", context! { saved, errors }, status)
         }
         Err(e) => viewer.error(state, e),
     }
@@ -124,12 +122,6 @@ pub async fn create(
         }
         Err(e) => viewer.error(&state, e),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf_token: String,
 }
 
 pub async fn delete(

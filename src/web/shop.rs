@@ -9,7 +9,7 @@ use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
-use super::{Lang, Viewer, errors_value};
+use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::accounts::Actor;
 use crate::accounts::auth::MaybeActor;
 use crate::catalog::domain::{Quantity, QuantityInput, RegionLevel, Unit, format_yuan};
@@ -202,13 +202,6 @@ pub async fn search_page(
 
 // ---------------------------------------------------------------- cart
 
-/// A form carrying only the session's CSRF token.
-#[derive(Debug, Default, Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// "Add to cart" on a listing page.
 #[derive(Debug, Default, Deserialize)]
 pub struct AddForm {
@@ -340,7 +333,7 @@ async fn cart_page_with(
     } else {
         form.key.clone()
     };
-    let mut r = viewer.render(
+    viewer.render_with(
         state,
         "cart.html",
         context! {
@@ -357,9 +350,8 @@ async fn cart_page_with(
             },
             errors,
         },
-    );
-    *r.status_mut() = status;
-    r
+        status,
+    )
 }
 
 pub async fn cart_page(
@@ -681,15 +673,12 @@ async fn order_page_with(
     }
     .await;
     match found {
-        Ok(o) => {
-            let mut r = viewer.render(
-                state,
-                "order.html",
-                context! { o => order_value(&o, viewer.lang), errors },
-            );
-            *r.status_mut() = status;
-            r
-        }
+        Ok(o) => viewer.render_with(
+            state,
+            "order.html",
+            context! { o => order_value(&o, viewer.lang), errors },
+            status,
+        ),
         Err(e) => viewer.error(state, e),
     }
 }

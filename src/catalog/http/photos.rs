@@ -75,10 +75,7 @@ async fn upload_photo(
         AppError::BadRequest("unreadable_body", reason)
     })
     .await?;
-    let prepared = tokio::task::spawn_blocking(move || photos::prepare(&body))
-        .await
-        .map_err(|e| anyhow::anyhow!("preparing a photo panicked: {e}"))?
-        .map_err(|e| AppError::field("photo", e.code, e.message))?;
+    let prepared = photos::prepare_aside(body.into()).await?;
     let txn = crate::db::write_txn(&state.db).await?;
     listings::find_own(&txn, &actor, id).await?;
     let photo = photos::add(&txn, id, prepared).await?;
