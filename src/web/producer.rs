@@ -62,10 +62,17 @@ pub async fn dashboard(
             .limit(20)
             .all(&state.db)
             .await?;
-        Ok::<_, AppError>((waiting, low))
+        // Open purchase requests within reach of the cooperative's listings.
+        let requests: Vec<_> = crate::matching::http::requests_for(&state, actor)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == crate::matching::domain::RequestStatus::Open)
+            .take(10)
+            .collect();
+        Ok::<_, AppError>((waiting, low, requests))
     }
     .await;
-    let (waiting, low) = match found {
+    let (waiting, low, requests) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(&state, e),
     };
@@ -94,7 +101,20 @@ pub async fn dashboard(
             }
         })
         .collect();
-    viewer.render(&state, "producer.html", context! { waiting, low })
+    let requests: Vec<Value> = requests
+        .iter()
+        .map(|r| {
+            context! {
+                id => r.id,
+                title => &r.title,
+                quantity => r.quantity.to_string(),
+                unit => if lang == super::Lang::Zh { r.unit.name_zh() } else { r.unit.name_en() },
+                max_price => &r.max_price_display,
+                deliver_by => r.deliver_by.to_string(),
+            }
+        })
+        .collect();
+    viewer.render(&state, "producer.html", context! { waiting, low, requests })
 }
 
 /// `/producer/import`: the upload form.

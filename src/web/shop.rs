@@ -170,9 +170,26 @@ pub async fn search_page(
             }
         })
         .collect();
+    // Category names in the reader's language (the search answers in Chinese).
+    let category_facets: Vec<crate::search::http::FacetCount> = found
+        .facets
+        .category
+        .iter()
+        .map(|f| crate::search::http::FacetCount {
+            name: f
+                .value
+                .parse()
+                .ok()
+                .and_then(|id| vocab.category(id))
+                .filter(|_| lang == Lang::En)
+                .map_or(f.name.clone(), |c| c.name_en.clone()),
+            value: f.value.clone(),
+            count: f.count,
+        })
+        .collect();
     let categories = facet(
         "category",
-        &found.facets.category,
+        &category_facets,
         form.category.map(|c| c.to_string()).as_deref(),
     );
     let pages = found.total.div_ceil(found.per_page.max(1));

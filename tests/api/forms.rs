@@ -106,6 +106,11 @@ async fn a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there(b
     assert!(html.contains("等待对方确认"), "{html}");
 
     let panshi = signed_in(url, "coop-panshi").await;
+    let (_, html) = page(&panshi, &format!("{url}/producer")).await;
+    assert!(
+        html.contains("食堂大米 100 斤"),
+        "the dashboard shows the request near the cooperative: {html}"
+    );
     let (_, html) = page(&panshi, &format!("{url}/requests")).await;
     assert!(html.contains("食堂大米 100 斤"), "{html}");
     assert!(
