@@ -27,6 +27,19 @@ macro_rules! vocabulary {
                 match self { $($name::$variant => $en),+ }
             }
 
+            /// The name shown to people reading `lang`.
+            pub fn name_for(self, lang: crate::web::Lang) -> &'static str {
+                match lang {
+                    crate::web::Lang::Zh => self.name_zh(),
+                    crate::web::Lang::En => self.name_en(),
+                }
+            }
+
+            /// The value for a Chinese name, as people type it in a sheet.
+            pub fn from_name_zh(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.name_zh() == name)
+            }
+
             /// The value for a code, if any.
             pub fn from_code(code: &str) -> Option<Self> {
                 match code { $($code => Some($name::$variant),)+ _ => None }

@@ -227,18 +227,9 @@ pub async fn import(state: &AppState, actor: &Actor, bytes: &[u8]) -> AppResult<
             found.map(|(cat, _)| cat.id)
         });
         // Chinese names stand for their codes; anything else goes on to be checked as a code.
-        let unit = cell("unit").map(|u| {
-            Unit::ALL
-                .iter()
-                .find(|x| x.name_zh() == u)
-                .map_or(u, |x| x.code().to_string())
-        });
-        let grade = cell("grade").map(|g| {
-            Grade::ALL
-                .iter()
-                .find(|x| x.name_zh() == g)
-                .map_or(g, |x| x.code().to_string())
-        });
+        let unit = cell("unit").map(|u| Unit::from_name_zh(&u).map_or(u, |x| x.code().to_string()));
+        let grade =
+            cell("grade").map(|g| Grade::from_name_zh(&g).map_or(g, |x| x.code().to_string()));
         let price_fen = cell("price_yuan").and_then(|p| {
             let fen = fen_of(&p);
             if fen.is_none() {
@@ -280,9 +271,7 @@ pub async fn import(state: &AppState, actor: &Actor, bytes: &[u8]) -> AppResult<
                 c.split([';', ';', ',', ',', '、', ' '])
                     .filter(|s| !s.is_empty())
                     .map(|c| {
-                        Certification::ALL
-                            .iter()
-                            .find(|x| x.name_zh() == c)
+                        Certification::from_name_zh(c)
                             .map_or(c, |x| x.code())
                             .to_string()
                     })

@@ -72,7 +72,6 @@ async fn page_with(
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
-    let name = |zh: &'static str, en: &'static str| if lang == Lang::Zh { zh } else { en };
     let waiting: Vec<Value> = waiting
         .iter()
         .map(|o| {
@@ -81,7 +80,7 @@ async fn page_with(
                 name => &o.name,
                 region => &o.region.name,
                 contact => format!("{} {}", o.contact_name, o.contact_phone),
-                status_name => name(o.status.name_zh(), o.status.name_en()),
+                status_name => o.status.name_for(lang),
                 recommended => o.status == VerificationStatus::Recommended,
             }
         })

@@ -193,10 +193,13 @@ const TEMPLATES: [(&str, &str); 24] = [
 /// Templates and translations, loaded once at start-up.
 pub struct Pages {
     env: Environment<'static>,
-    zh: BTreeMap<String, String>,
-    en: BTreeMap<String, String>,
+    /// The translations as template values, built once: every page shows them.
+    zh: Value,
+    en: Value,
     /// Each asset's name → the path pages link it by.
     assets: BTreeMap<&'static str, String>,
+    /// The same paths as a template value (of our own making: shown unescaped).
+    asset_links: Value,
 }
 
 impl Pages {
@@ -219,7 +222,7 @@ impl Pages {
             missing.is_empty(),
             "translations missing in one language: {missing:?}"
         );
-        let assets = ASSETS
+        let assets: BTreeMap<&'static str, String> = ASSETS
             .iter()
             .map(|(name, _, body)| {
                 let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
@@ -227,11 +230,17 @@ impl Pages {
                 (*name, format!("/static/{stem}.{}.{ext}", &digest[..12]))
             })
             .collect();
+        let asset_links = Value::from_iter(
+            assets
+                .iter()
+                .map(|(k, v)| (*k, Value::from_safe_string(v.clone()))),
+        );
         Ok(Pages {
             env,
-            zh,
-            en,
+            zh: Value::from_serialize(&zh),
+            en: Value::from_serialize(&en),
             assets,
+            asset_links,
         })
     }
 
@@ -242,15 +251,10 @@ impl Pages {
         };
         let other = if lang == Lang::Zh { Lang::En } else { Lang::Zh };
         let full = context! {
-            t => Value::from_serialize(t),
+            t => t.clone(),
             lang => lang.code(),
             other_lang => other.code(),
-            // Paths of our own making: shown as they are, not escaped.
-            asset => self
-                .assets
-                .iter()
-                .map(|(k, v)| (*k, Value::from_safe_string(v.clone())))
-                .collect::<BTreeMap<_, _>>(),
+            asset => self.asset_links.clone(),
             ..ctx
         };
         match self.env.get_template(name).and_then(|tpl| tpl.render(full)) {
@@ -555,26 +559,13 @@ async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Respon
 }
 
 fn card(l: &ListingView, lang: Lang) -> Value {
-    let (unit, grade) = match lang {
-        Lang::Zh => (l.unit.name_zh(), l.grade.name_zh()),
-        Lang::En => (l.unit.name_en(), l.grade.name_en()),
-    };
+    let (unit, grade) = (l.unit.name_for(lang), l.grade.name_for(lang));
     let season = match (l.season_start, l.season_end, lang) {
         (Some(a), Some(b), Lang::Zh) => format!("{a}月–{b}月"),
         (Some(a), Some(b), Lang::En) => format!("month {a} to {b}"),
         _ => String::new(),
     };
-    let certs: Vec<&str> = l
-        .certifications
-        .iter()
-        .map(|c| {
-            if lang == Lang::Zh {
-                c.name_zh()
-            } else {
-                c.name_en()
-            }
-        })
-        .collect();
+    let certs: Vec<&str> = l.certifications.iter().map(|c| c.name_for(lang)).collect();
     context! {
         id => l.id,
         title => &l.title,
@@ -718,7 +709,7 @@ async fn organization_page(
                 context! {
                     o => context! {
                         name => &o.name,
-                        kind => if lang == Lang::Zh { o.kind.name_zh() } else { o.kind.name_en() },
+                        kind => o.kind.name_for(lang),
                         region => &o.region.name,
                         description => &o.description,
                         approved => o.status == crate::catalog::domain::VerificationStatus::Approved,

@@ -21,20 +21,15 @@ use crate::catalog::{categories, listings, photos};
 use crate::error::{AppError, FieldError, FieldErrors};
 use crate::state::AppState;
 
+/// A select's options: each value's code and its name in the reader's language.
 fn named<T: Copy>(
     all: &[T],
     lang: Lang,
     code: fn(T) -> &'static str,
-    zh: fn(T) -> &'static str,
-    en: fn(T) -> &'static str,
+    name: fn(T, Lang) -> &'static str,
 ) -> Vec<Value> {
     all.iter()
-        .map(|x| {
-            context! {
-                code => code(*x),
-                name => if lang == Lang::Zh { zh(*x) } else { en(*x) },
-            }
-        })
+        .map(|x| context! { code => code(*x), name => name(*x, lang) })
         .collect()
 }
 
@@ -98,7 +93,7 @@ pub async fn list_page(
                 title => &l.title,
                 price => format_yuan(l.price_fen),
                 stock => Quantity::from_milli(l.stock_milli).to_string(),
-                unit => if lang == Lang::Zh { unit.name_zh() } else { unit.name_en() },
+                unit => unit.name_for(lang),
                 active => l.status == "active",
             }
         })
@@ -280,9 +275,9 @@ async fn form_page(
                 description => &form.description,
             },
             categories,
-            units => named(Unit::ALL, lang, Unit::code, Unit::name_zh, Unit::name_en),
-            grades => named(Grade::ALL, lang, Grade::code, Grade::name_zh, Grade::name_en),
-            certs => named(Certification::ALL, lang, Certification::code, Certification::name_zh, Certification::name_en),
+            units => named(Unit::ALL, lang, Unit::code, Unit::name_for),
+            grades => named(Grade::ALL, lang, Grade::code, Grade::name_for),
+            certs => named(Certification::ALL, lang, Certification::code, Certification::name_for),
             photos,
             max_photos => photos::MAX_PER_LISTING,
             errors,

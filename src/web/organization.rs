@@ -9,7 +9,7 @@ use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
-use super::{Lang, Viewer, errors_value};
+use super::{Viewer, errors_value};
 use crate::accounts::auth::MaybeActor;
 use crate::accounts::entity::user;
 use crate::catalog::entity::{household, organization, region};
@@ -106,10 +106,10 @@ async fn page_with(
         context! {
             o => context! {
                 name => &org.name,
-                kind => if lang == Lang::Zh { org.kind.name_zh() } else { org.kind.name_en() },
+                kind => org.kind.name_for(lang),
                 region => &org.region.name,
                 region_code => &org.region.code,
-                status => if lang == Lang::Zh { org.status.name_zh() } else { org.status.name_en() },
+                status => org.status.name_for(lang),
                 description => &org.description,
                 contact => format!("{} {}", org.contact_name, org.contact_phone),
                 id => org.id,

@@ -85,7 +85,7 @@ pub async fn dashboard(
                 id => o.id,
                 total => format_yuan(o.total_fen),
                 recipient => &o.recipient_name,
-                status_name => if lang == super::Lang::Zh { status.name_zh() } else { status.name_en() },
+                status_name => status.name_for(lang),
             }
         })
         .collect();
@@ -97,7 +97,7 @@ pub async fn dashboard(
                 id => l.id,
                 title => &l.title,
                 stock => Quantity::from_milli(l.stock_milli).to_string(),
-                unit => if lang == super::Lang::Zh { unit.name_zh() } else { unit.name_en() },
+                unit => unit.name_for(lang),
             }
         })
         .collect();
@@ -108,7 +108,7 @@ pub async fn dashboard(
                 id => r.id,
                 title => &r.title,
                 quantity => r.quantity.to_string(),
-                unit => if lang == super::Lang::Zh { r.unit.name_zh() } else { r.unit.name_en() },
+                unit => r.unit.name_for(lang),
                 max_price => &r.max_price_display,
                 deliver_by => r.deliver_by.to_string(),
             }

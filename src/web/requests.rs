@@ -21,10 +21,6 @@ use crate::matching::http::{
 use crate::matching::service::{self, Rules};
 use crate::state::AppState;
 
-fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
-    if lang == Lang::Zh { zh } else { en }
-}
-
 fn request_value(r: &RequestView, lang: Lang) -> Value {
     context! {
         id => r.id,
@@ -32,11 +28,11 @@ fn request_value(r: &RequestView, lang: Lang) -> Value {
         note => &r.note,
         quantity => r.quantity.to_string(),
         filled => r.filled.to_string(),
-        unit => pick(lang, r.unit.name_zh(), r.unit.name_en()),
+        unit => r.unit.name_for(lang),
         max_price => &r.max_price_display,
         deliver_by => r.deliver_by.to_string(),
         open => r.status == RequestStatus::Open,
-        status_name => pick(lang, r.status.name_zh(), r.status.name_en()),
+        status_name => r.status.name_for(lang),
         contact => r.contact.as_ref().map(|c| format!("{} · {} · {}", c.name, c.phone, c.address_line)),
     }
 }
@@ -52,11 +48,11 @@ fn proposal_value(p: &ProposalView, lang: Lang, role: Role) -> Value {
         listing_id => p.listing_id,
         seller => &p.organization_name,
         quantity => p.listing_quantity.to_string(),
-        unit => pick(lang, p.listing_unit.name_zh(), p.listing_unit.name_en()),
+        unit => p.listing_unit.name_for(lang),
         amount => &p.amount_display,
         distance_km => &p.distance_km,
         status => p.status.code(),
-        status_name => pick(lang, p.status.name_zh(), p.status.name_en()),
+        status_name => p.status.name_for(lang),
         can_answer => p.status == ProposalStatus::Pending && !mine_accepted,
         waiting_other => p.status == ProposalStatus::Pending && mine_accepted,
         order_id => p.order_id,
@@ -173,7 +169,7 @@ async fn list_with(
         .collect();
     let units: Vec<Value> = Unit::ALL
         .iter()
-        .map(|u| context! { code => u.code(), name => pick(lang, u.name_zh(), u.name_en()) })
+        .map(|u| context! { code => u.code(), name => u.name_for(lang) })
         .collect();
     viewer.render_with(
         state,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::accounts::Actor;
 use crate::accounts::auth::MaybeActor;
-use crate::catalog::domain::{Quantity, QuantityInput, RegionLevel, Unit, format_yuan};
+use crate::catalog::domain::{Quantity, QuantityInput, RegionLevel, format_yuan};
 use crate::catalog::entity::region;
 use crate::error::{AppError, FieldErrors};
 use crate::orders::checkout;
@@ -25,14 +25,6 @@ use crate::orders::{cart, http as orders_http};
 use crate::search::http::page_view;
 use crate::search::query::SearchParams;
 use crate::state::AppState;
-
-/// A unit's name in the reader's language.
-fn unit_name(u: Unit, lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => u.name_zh(),
-        Lang::En => u.name_en(),
-    }
-}
 
 // ---------------------------------------------------------------- search
 
@@ -100,7 +92,7 @@ pub async fn search_page(
                 id => h.id,
                 title => &h.title,
                 price => &h.price_display,
-                unit => unit_name(h.unit, lang),
+                unit => h.unit.name_for(lang),
                 origin => &h.origin.name,
                 county => h.county.as_ref().map(|c| &c.name),
                 seller => &h.organization.name,
@@ -152,16 +144,8 @@ pub async fn search_page(
         .iter()
         .map(|f| {
             let on = form.certification.as_deref() == Some(f.value.as_str());
-            let name = crate::catalog::domain::Certification::from_code(&f.value).map_or(
-                f.name.as_str(),
-                |c| {
-                    if lang == Lang::Zh {
-                        c.name_zh()
-                    } else {
-                        c.name_en()
-                    }
-                },
-            );
+            let name = crate::catalog::domain::Certification::from_code(&f.value)
+                .map_or(f.name.as_str(), |c| c.name_for(lang));
             context! {
                 name,
                 count => f.count,
@@ -339,7 +323,7 @@ async fn cart_page_with(
                 id => l.id,
                 title => l.listing.as_ref().map(|v| v.title.clone()),
                 quantity => l.quantity.to_string(),
-                unit => unit_name(l.unit, viewer.lang),
+                unit => l.unit.name_for(viewer.lang),
                 amount => format_yuan(l.amount_fen),
             }
         })
@@ -521,13 +505,6 @@ pub async fn checkout(
 
 // ---------------------------------------------------------------- orders
 
-fn status_name(s: OrderStatus, lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => s.name_zh(),
-        Lang::En => s.name_en(),
-    }
-}
-
 fn order_value(o: &OrderView, lang: Lang) -> Value {
     let when = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&crate::stats::domain::china())
@@ -542,7 +519,7 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
                 listing_id => l.listing_id,
                 title => &l.title,
                 quantity => l.quantity.to_string(),
-                unit => unit_name(l.unit, lang),
+                unit => l.unit.name_for(lang),
                 amount => format_yuan(l.amount_fen),
             }
         })
@@ -552,7 +529,7 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
         .iter()
         .map(|e| {
             let to = OrderStatus::from_code(&e.to_status)
-                .map_or(e.to_status.as_str(), |s| status_name(s, lang));
+                .map_or(e.to_status.as_str(), |s| s.name_for(lang));
             context! { to, reason => &e.reason, at => when(e.at) }
         })
         .collect();
@@ -571,17 +548,13 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
             )
         })
         .map(|a| {
-            let name = match lang {
-                Lang::Zh => a.name_zh(),
-                Lang::En => a.name_en(),
-            };
-            context! { code => a.code(), name }
+            context! { code => a.code(), name => a.name_for(lang) }
         })
         .collect();
     context! {
         id => o.id,
         status => o.status.code(),
-        status_name => status_name(o.status, lang),
+        status_name => o.status.name_for(lang),
         buyer => &o.buyer.name,
         seller => &o.seller.name,
         total => &o.total_display,
@@ -648,7 +621,7 @@ pub async fn orders_page(
     let orders: Vec<Value> = orders.iter().map(|o| order_value(o, viewer.lang)).collect();
     let statuses: Vec<Value> = OrderStatus::ALL
         .iter()
-        .map(|s| context! { code => s.code(), name => status_name(*s, viewer.lang) })
+        .map(|s| context! { code => s.code(), name => *s.name_for(viewer.lang) })
         .collect();
     viewer.render(
         &state,
