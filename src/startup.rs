@@ -31,6 +31,7 @@ pub struct Application {
     state: AppState,
     relay: Option<Background>,
     notify: Option<Background>,
+    follow: Background,
 }
 
 /// A background worker: how to stop it, and the task to wait for.
@@ -48,6 +49,11 @@ impl Application {
             .await
             .with_context(|| format!("listening on {}", state.settings.listen))?;
         let router = router(state.clone());
+        let follow = {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let search = state.search.clone();
+            (stop, tokio::spawn(search.follow(state.db.clone(), stopped)))
+        };
         let relay = state.settings.search_relay.then(|| {
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let relay = Relay::new(
@@ -75,6 +81,7 @@ impl Application {
             state,
             relay,
             notify,
+            follow,
         })
     }
 
@@ -114,7 +121,8 @@ impl Application {
         let served = serve(self.listener, self.router, signal).await;
         stop_tx.send(true).ok();
         sweeper.await.ok();
-        for (stop, handle) in [self.relay, self.notify].into_iter().flatten() {
+        let workers = [self.relay, self.notify, Some(self.follow)];
+        for (stop, handle) in workers.into_iter().flatten() {
             stop.send(true).ok();
             handle.await.ok();
         }

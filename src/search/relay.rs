@@ -32,13 +32,7 @@ pub struct Relay {
     config: RelayConfig,
     worker: String,
     configured: bool,
-    /// When the vocabulary was last read: other instances may have changed it.
-    vocabulary_read: std::time::Instant,
 }
-
-/// How often a relay re-reads the vocabulary, so that a synonym an admin adds through one
-/// instance reaches the searches of every instance.
-const VOCABULARY_EVERY: Duration = Duration::from_secs(5);
 
 /// What one pass of the relay did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,7 +52,6 @@ impl Relay {
             config,
             worker: format!("relay-{}", uuid::Uuid::new_v4().simple()),
             configured: false,
-            vocabulary_read: std::time::Instant::now(),
         }
     }
 
@@ -88,12 +81,9 @@ impl Relay {
     /// One pass: claim a batch, deliver it, record the outcome.
     pub async fn run_once(&mut self) -> anyhow::Result<Pass> {
         let engine = self.search.engine();
+        // Before writing: a rebuild by another process may have switched the live index.
         if let Err(e) = engine.refresh().await {
             tracing::warn!(error = %e, "could not reopen the search index");
-        }
-        if self.vocabulary_read.elapsed() >= VOCABULARY_EVERY {
-            self.search.reload_vocabulary(&self.db).await?;
-            self.vocabulary_read = std::time::Instant::now();
         }
         // An index on disk shared by several instances is written by one of them at a time;
         // the others leave the rows to it.
@@ -129,7 +119,6 @@ impl Relay {
 
     async fn configure(&mut self) -> anyhow::Result<()> {
         let vocab = self.search.reload_vocabulary(&self.db).await?;
-        self.vocabulary_read = std::time::Instant::now();
         self.search.engine().configure(&vocab.synonyms()).await?;
         self.configured = true;
         Ok(())

@@ -2,8 +2,10 @@
 //! vocabulary in memory, and full rebuilds.
 
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::sync::watch;
 
 use super::document::{self, for_each_batch};
 use super::query::{SearchParams, SearchResults, parse};
@@ -13,6 +15,13 @@ use crate::error::{AppError, AppResult};
 
 /// Listings per batch when rebuilding the whole index.
 pub const REBUILD_BATCH: u64 = 1000;
+
+/// How often an instance looks for an index another instance wrote to a shared disk.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// How often an instance re-reads the vocabulary, so that a synonym an admin adds through one
+/// instance reaches the searches of every instance, whether or not it runs a relay.
+pub const VOCABULARY_EVERY: Duration = Duration::from_secs(5);
 
 /// Search for handlers, the relay and `qudao reindex`; cheap to clone.
 #[derive(Clone)]
@@ -72,6 +81,28 @@ impl SearchService {
         let vocab = Arc::new(document::load_vocabulary(db).await?);
         *self.vocabulary.write().expect("vocabulary lock") = vocab.clone();
         Ok(vocab)
+    }
+
+    /// Keeps this instance's searches in step with what other instances change (a newer
+    /// index on a shared disk, the vocabulary) until `stop` turns true. Every serving
+    /// instance runs this, relay or not.
+    pub async fn follow(self, db: DatabaseConnection, mut stop: watch::Receiver<bool>) {
+        let mut vocabulary_read = Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+                _ = stop.changed() => break,
+            }
+            if let Err(e) = self.engine.refresh().await {
+                tracing::warn!(error = %e, "could not reopen the search index");
+            }
+            if vocabulary_read.elapsed() >= VOCABULARY_EVERY {
+                match self.reload_vocabulary(&db).await {
+                    Ok(_) => vocabulary_read = Instant::now(),
+                    Err(e) => tracing::warn!(error = %e, "could not re-read the search vocabulary"),
+                }
+            }
+        }
     }
 
     /// Checks the parameters and searches: strictly first, loosely (product words still

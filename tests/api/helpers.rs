@@ -539,7 +539,6 @@ impl TestApp {
         (panshi, panshi_rice)
     }
 
-    /// The id of a category by slug.
     /// 盘石村 (coop-panshi) lists rice by the 斤: the answer to its `POST /api/v1/listings`.
     pub async fn panshi_lists_rice(&self, title: &str, price_fen: i64) -> Reply {
         let panshi = self.login("coop-panshi").await;

@@ -24,7 +24,7 @@ fn deliver_by() -> String {
 }
 
 /// 盘石村's rice on sale all year, and a second rice from 列瓦村's cooperative near 成都.
-async fn rice_market(app: &TestApp) -> (i64, i64) {
+pub(crate) async fn rice_market(app: &TestApp) -> (i64, i64) {
     let (_, panshi_rice) = app.panshi_rice_all_year().await;
     let rice = app.category_id("rice").await;
     let liewa = app.login("coop-liewa").await;
@@ -41,7 +41,7 @@ async fn rice_market(app: &TestApp) -> (i64, i64) {
     (panshi_rice, r.body["id"].as_i64().unwrap())
 }
 
-fn canteen_request(rice: i64, tons: &str) -> Value {
+pub(crate) fn canteen_request(rice: i64, tons: &str) -> Value {
     json!({"title": "职工食堂大米", "category_id": rice, "min_grade": "first", "unit": "ton",
            "quantity": tons, "min_lot": "1", "max_price_fen": 1_040_000,
            "region_code": "510104", "latitude": 30.66, "longitude": 104.08,

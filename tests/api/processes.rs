@@ -1,6 +1,7 @@
 //! Several `qudao serve` processes on one PostgreSQL database, as a province runs them
-//! behind a load balancer: they start together, share the work of the outbox, and never
-//! sell what is not there.
+//! behind a load balancer: they start together, share the work of the outbox, never sell
+//! what is not there, never offer the same supply twice, and an instance that runs no relay
+//! still follows the index and the synonyms the others change.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,20 +16,38 @@ use crate::helpers::{PgDatabase, Served, TestApp, qudao_on, served, spawn_serve}
 /// Starts `n` instances at once on the database `url`, sharing the data directory `dir`
 /// (the embedded search index, emails as files), or Meilisearch when the tests have one.
 fn start_together(n: usize, url: &str, dir: &Path) -> Vec<Served> {
+    start_with(&vec![Vec::new(); n], url, dir)
+}
+
+/// Starts one instance per entry of `settings` at once (each with those extra environment
+/// settings), as [`start_together`] does.
+fn start_with(settings: &[Vec<(&str, &str)>], url: &str, dir: &Path) -> Vec<Served> {
     let index = format!("qudao_processes_{}", uuid::Uuid::new_v4().simple());
-    let children: Vec<_> = (0..n)
-        .map(|_| {
-            spawn_serve(
-                qudao_on(url, dir)
-                    .env(
-                        "QUDAO_SECRET",
-                        "one-secret-shared-by-every-instance-0123456789",
-                    )
-                    .env("QUDAO_MEILI_INDEX", &index),
-            )
+    let children: Vec<_> = settings
+        .iter()
+        .map(|extra| {
+            let mut command = qudao_on(url, dir);
+            command
+                .env(
+                    "QUDAO_SECRET",
+                    "one-secret-shared-by-every-instance-0123456789",
+                )
+                .env("QUDAO_MEILI_INDEX", &index)
+                .envs(extra.iter().copied());
+            spawn_serve(&mut command)
         })
         .collect();
     children.into_iter().map(served).collect()
+}
+
+/// The instances of `running`, with one connection to their database for checks.
+async fn attached(running: &[Served], url: &str) -> (Vec<TestApp>, DatabaseConnection) {
+    let db = Database::connect(url).await.unwrap();
+    let apps = running
+        .iter()
+        .map(|i| TestApp::attach(i.url.clone(), db.clone()))
+        .collect();
+    (apps, db)
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
@@ -96,11 +115,7 @@ async fn three_instances_on_one_postgresql_share_the_work_without_losing_or_over
     // Started at the same moment on an empty database: one migrates and loads the demo
     // data, the others wait for it and find it done.
     let running = start_together(3, &pg.url(), dir.path());
-    let db = Database::connect(pg.url()).await.unwrap();
-    let apps: Vec<TestApp> = running
-        .iter()
-        .map(|i| TestApp::attach(i.url.clone(), db.clone()))
-        .collect();
+    let (apps, db) = attached(&running, &pg.url()).await;
     for app in &apps {
         let r = app.get("/readyz", None).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -241,4 +256,168 @@ async fn three_instances_on_one_postgresql_share_the_work_without_losing_or_over
         summed_metric(&apps, "qudao_outbox_delivered_total{channel=\"email\"}").await,
         copies as u64
     );
+}
+
+/// Rows of a two-column query (a key and a sum).
+async fn sums(db: &DatabaseConnection, sql: &str) -> BTreeMap<i64, i64> {
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            (
+                row.try_get_by_index::<i64>(0).unwrap(),
+                row.try_get_by_index::<i64>(1).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matching_on_three_instances_never_offers_the_same_supply_twice() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_together(3, &pg.url(), dir.path());
+    let (apps, db) = attached(&running, &pg.url()).await;
+
+    // 18 t of rice on offer: 10 t from 盘石村 (by the 斤) and 8 t from 列瓦村.
+    let (panshi_rice, liewa_rice) = crate::matching::rice_market(&apps[0]).await;
+    let panshi = apps[0].login("coop-panshi").await;
+    let r = apps[0]
+        .patch(
+            &format!("/api/v1/listings/{panshi_rice}"),
+            Some(&panshi),
+            json!({"stock": "20000"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let rice = apps[0].category_id("rice").await;
+
+    // Six canteens want 5 t each (30 t in all), posted through the three instances at the
+    // same moment as an admin starts batch runs on each of them.
+    let buyers = apps[1].new_buyers(6).await;
+    let admin = apps[2].login("admin").await;
+    let posts = buyers.iter().enumerate().map(|(i, token)| {
+        apps[i % apps.len()].post(
+            "/api/v1/purchase-requests",
+            Some(token),
+            crate::matching::canteen_request(rice, "5"),
+        )
+    });
+    let runs =
+        (0..6).map(|i| apps[i % apps.len()].post("/api/v1/matching/runs", Some(&admin), json!({})));
+    let (posted, ran) = futures_util::future::join(
+        futures_util::future::join_all(posts),
+        futures_util::future::join_all(runs),
+    )
+    .await;
+    for r in posted {
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    for r in ran {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    // What is offered of each listing never exceeds its stock ...
+    let held = sums(
+        &db,
+        "SELECT listing_id, CAST(sum(listing_quantity_milli) AS BIGINT) FROM match_proposals \
+         WHERE status = 'pending' GROUP BY listing_id",
+    )
+    .await;
+    for listing in [panshi_rice, liewa_rice] {
+        let stock = apps[0].listing_row(listing).await.stock_milli;
+        let offered = held.get(&listing).copied().unwrap_or(0);
+        assert!(
+            offered <= stock,
+            "listing {listing}: {offered} offered of {stock} in stock: {held:?}"
+        );
+    }
+    // ... nor does what a canteen is offered exceed what it asked for ...
+    let asked = sums(&db, "SELECT id, quantity_milli FROM purchase_requests").await;
+    let offered = sums(
+        &db,
+        "SELECT request_id, CAST(sum(quantity_milli) AS BIGINT) FROM match_proposals \
+         WHERE status = 'pending' GROUP BY request_id",
+    )
+    .await;
+    for (request, tons) in &offered {
+        assert!(
+            tons <= &asked[request],
+            "request {request} was offered {tons} of {}",
+            asked[request]
+        );
+    }
+    // ... and all 18 t on offer went to someone.
+    assert_eq!(offered.values().sum::<i64>(), 18_000, "{offered:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_without_a_relay_follows_the_index_and_the_synonyms() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_with(
+        &[
+            vec![],
+            vec![
+                ("QUDAO_SEARCH_RELAY", "false"),
+                ("QUDAO_NOTIFY_WORKER", "false"),
+            ],
+        ],
+        &pg.url(),
+        dir.path(),
+    );
+    let (apps, _db) = attached(&running, &pg.url()).await;
+    let (writer, reader) = (&apps[0], &apps[1]);
+
+    // An admin teaches the first instance a word for potatoes that nobody searched before;
+    // a listing edit goes through it too.
+    let q = "/api/v1/search?q=洋山芋";
+    assert_eq!(reader.get(q, None).await.body["total"], 0);
+    let admin = writer.login("admin").await;
+    let potato = writer.category_id("potato").await;
+    let r = writer
+        .post(
+            &format!("/api/v1/categories/{potato}/aliases"),
+            Some(&admin),
+            json!({"alias": "洋山芋"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let (panshi, listing) = writer.panshi_sells_rice("12").await;
+    let r = writer
+        .patch(
+            &format!("/api/v1/listings/{listing}"),
+            Some(&panshi),
+            json!({"price_fen": 1350}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // The instance without a relay finds both without a restart.
+    let started = Instant::now();
+    loop {
+        let potatoes = reader.get(q, None).await;
+        assert_eq!(potatoes.status, StatusCode::OK, "{}", potatoes.text);
+        let rice = reader.get("/api/v1/search?q=贡米", None).await;
+        let repriced = rice.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["id"] == listing && h["price_fen"] == 1350);
+        if potatoes.body["total"] == 1 && repriced {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the instance without a relay did not follow: {} / {}",
+            potatoes.text,
+            rice.text
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
