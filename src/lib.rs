@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod kept;
 pub mod matching;
 pub mod metrics;
 pub mod notify;

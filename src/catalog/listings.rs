@@ -570,12 +570,7 @@ impl ListingCounts {
     /// caller recounts.
     fn kept(&self, key: &str) -> Option<u64> {
         let mut large = self.large.lock().expect("listing counts lock");
-        let (at, total) = large.get_mut(key)?;
-        if at.elapsed() < LARGE_TOTAL_FRESH {
-            return Some(*total);
-        }
-        *at = std::time::Instant::now();
-        None
+        crate::kept::fresh(large.get_mut(key)?, LARGE_TOTAL_FRESH)
     }
 }
 

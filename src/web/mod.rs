@@ -200,6 +200,8 @@ pub struct Pages {
     assets: BTreeMap<&'static str, String>,
     /// The same paths as a template value (of our own making: shown unescaped).
     asset_links: Value,
+    /// The home page's featured counties.
+    featured: crate::kept::Kept<Vec<Featured>>,
 }
 
 impl Pages {
@@ -241,6 +243,7 @@ impl Pages {
             en: Value::from_serialize(&en),
             assets,
             asset_links,
+            featured: crate::kept::Kept::new(FEATURED_FRESH),
         })
     }
 
@@ -624,32 +627,63 @@ async fn home(
         .map(|c| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
         .collect();
     let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
-    // The counties with the most listings on sale, from the search engine's facets; the page
-    // does without them while the engine is away.
-    let everything = crate::search::query::SearchParams {
-        in_stock: Some(true),
-        per_page: Some(1),
-        ..Default::default()
-    };
-    let mut counties: Vec<Value> = Vec::new();
-    if let Ok((_, found)) = state.search.search(&everything).await {
-        let vocab = state.search.vocabulary();
-        let mut top: Vec<_> = found.facets.county.iter().collect();
-        top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        counties = top
-            .into_iter()
-            .take(8)
-            .filter_map(|(code, n)| {
-                let name = vocab.place(code)?.name.clone();
-                Some(context! { code, name, count => n })
-            })
-            .collect();
-    }
+    let counties: Vec<Value> = featured_counties(&state)
+        .await
+        .iter()
+        .map(|c| context! { code => &c.code, name => &c.name, count => c.count })
+        .collect();
     viewer.render(
         &state,
         "home.html",
         context! { q => q.q.unwrap_or_default(), categories, counties, listings, total },
     )
+}
+
+/// A county the home page features, with how many of its listings are on sale.
+#[derive(Debug, Clone)]
+pub struct Featured {
+    code: String,
+    name: String,
+    count: u64,
+}
+
+/// How long the home page's featured counties are kept: counting every listing on sale by
+/// county is one of the costliest searches, and the ranking changes slowly.
+pub const FEATURED_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The counties with the most listings on sale, from the search engine's facets, worked out
+/// at most once per [`FEATURED_FRESH`]; none while the engine is away.
+async fn featured_counties(state: &AppState) -> Vec<Featured> {
+    if let Some(kept) = state.pages.featured.get() {
+        return kept;
+    }
+    let everything = crate::search::query::SearchParams {
+        in_stock: Some(true),
+        per_page: Some(1),
+        ..Default::default()
+    };
+    let Ok((_, found)) = state.search.search(&everything).await else {
+        return Vec::new();
+    };
+    let vocab = state.search.vocabulary();
+    let mut top: Vec<_> = found.facets.county.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let counties: Vec<Featured> = top
+        .into_iter()
+        .take(8)
+        .filter_map(|(code, n)| {
+            Some(Featured {
+                code: code.clone(),
+                name: vocab.place(code)?.name.clone(),
+                count: *n,
+            })
+        })
+        .collect();
+    // None yet means the index is still filling (or nothing is on sale): ask again next time.
+    if !counties.is_empty() {
+        state.pages.featured.put(counties.clone());
+    }
+    counties
 }
 
 async fn listing_page(
