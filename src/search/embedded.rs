@@ -186,6 +186,13 @@ impl Generation {
         Ok(Some(guard))
     }
 
+    /// Closes the writer, if open, and gives up the index's write lock.
+    fn release_writer(&self) {
+        if let Ok(mut guard) = self.writer.lock() {
+            guard.take();
+        }
+    }
+
     /// Runs `work` with the writer, then shows its result to searches; an error while another
     /// process holds the write lock.
     fn with_writer(
@@ -453,7 +460,14 @@ impl SearchEngine for EmbeddedEngine {
             .remove(&staging.0)
             .ok_or_else(|| internal(anyhow::anyhow!("no staging index {}", staging.0)))?;
         let staged = g.clone();
-        blocking(move || staged.compact()).await?;
+        blocking(move || {
+            staged.compact()?;
+            // Whoever writes the live index claims it afresh: an instance without a relay that
+            // built it must not keep the write lock from the instances that have one.
+            staged.release_writer();
+            Ok(())
+        })
+        .await?;
         write_current(&self.dir, &g.name).map_err(internal)?;
         // Left-over generations are removed by the server that notices the switch, or at the next start.
         self.switch_to(g, false);
