@@ -28,17 +28,21 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     }
     let mut opts = ConnectOptions::new(settings.database_url.clone());
-    opts.max_connections(if settings.is_sqlite() { 8 } else { postgres_pool() })
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
+    opts.max_connections(if settings.is_sqlite() {
+        8
+    } else {
+        postgres_pool()
+    })
+    .min_connections(1)
+    .connect_timeout(Duration::from_secs(5))
+    .acquire_timeout(Duration::from_secs(5))
+    .sqlx_logging(false)
+    .map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+    });
     Database::connect(opts)
         .await
         .with_context(|| format!("connecting to {}", redact(&settings.database_url)))

@@ -99,7 +99,7 @@ pub(crate) async fn cart_view(state: &AppState, actor: &Actor) -> AppResult<Cart
             listings.push(found);
         }
     }
-    let views = listing_views(&state.db, listings).await?;
+    let views = listing_views(&state.db, &state.search.vocabulary(), listings).await?;
     let mut out = Vec::new();
     let mut total = 0;
     for l in lines {

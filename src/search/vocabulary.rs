@@ -12,6 +12,7 @@ use super::text::{fold, is_han, pinyin_of, short_place_name};
 pub struct CategoryEntry {
     pub id: i64,
     pub parent_id: Option<i64>,
+    pub slug: String,
     pub name_zh: String,
     pub name_en: String,
     /// Every other name: dialect, traditional characters, English.
@@ -118,6 +119,7 @@ impl Vocabulary {
             .map(|e| CategoryEntry {
                 id: ids[&e.slug],
                 parent_id: e.parent.as_ref().map(|p| ids[p]),
+                slug: e.slug.clone(),
                 name_zh: e.zh.clone(),
                 name_en: e.en.clone(),
                 aliases: e.aliases.iter().chain(e.english.iter()).cloned().collect(),

@@ -613,7 +613,7 @@ async fn home(
         }
         let (items, total) =
             listings::list(&state.db, &state.listing_counts, None, &f, 1, 24).await?;
-        let views = listing_views(&state.db, items).await?;
+        let views = listing_views(&state.db, &state.search.vocabulary(), items).await?;
         let cats = categories::top_level(&state.db).await?;
         Ok::<_, crate::error::AppError>((views, total, cats))
     }
@@ -730,7 +730,11 @@ async fn organization_page(
             48,
         )
         .await?;
-        Ok::<_, AppError>((view, listing_views(&state.db, items).await?, total))
+        Ok::<_, AppError>((
+            view,
+            listing_views(&state.db, &state.search.vocabulary(), items).await?,
+            total,
+        ))
     }
     .await;
     match found {
@@ -778,7 +782,9 @@ pub(crate) async fn listing_page_with(
     };
     let found = async {
         let photos = crate::catalog::photos::of_listings(&state.db, &[l.id]).await?;
-        let view = listing_views(&state.db, vec![l]).await?.remove(0);
+        let view = listing_views(&state.db, &state.search.vocabulary(), vec![l])
+            .await?
+            .remove(0);
         Ok::<_, AppError>((view, photos))
     }
     .await;

@@ -447,7 +447,7 @@ async fn list_listings(
         per_page,
     )
     .await?;
-    let views = listing_views(&state.db, items).await?;
+    let views = listing_views(&state.db, &state.search.vocabulary(), items).await?;
     Ok(Json(Page::new(views, page, per_page, total)))
 }
 
@@ -474,7 +474,11 @@ pub(crate) async fn create(
     let l = listings::create(&txn, actor, draft).await?;
     txn.commit().await?;
     crate::matching::service::after_listing_change(state, l.id).await;
-    Ok(listing_views(&state.db, vec![l]).await?.remove(0))
+    Ok(
+        listing_views(&state.db, &state.search.vocabulary(), vec![l])
+            .await?
+            .remove(0),
+    )
 }
 
 #[utoipa::path(get, path = "/api/v1/listings/{id}", tag = "listings", params(("id" = i64, Path)),
@@ -485,7 +489,11 @@ async fn get_listing(
     ApiId(id): ApiId,
 ) -> AppResult<Json<ListingView>> {
     let l = listings::get_visible(&state.db, actor.as_ref(), id).await?;
-    Ok(Json(listing_views(&state.db, vec![l]).await?.remove(0)))
+    Ok(Json(
+        listing_views(&state.db, &state.search.vocabulary(), vec![l])
+            .await?
+            .remove(0),
+    ))
 }
 
 /// Checks and applies changes to one of the producer's listings.
@@ -501,7 +509,11 @@ pub(crate) async fn change(
     let l = listings::update(&txn, actor, current, draft).await?;
     txn.commit().await?;
     crate::matching::service::after_listing_change(state, l.id).await;
-    Ok(listing_views(&state.db, vec![l]).await?.remove(0))
+    Ok(
+        listing_views(&state.db, &state.search.vocabulary(), vec![l])
+            .await?
+            .remove(0),
+    )
 }
 
 #[utoipa::path(patch, path = "/api/v1/listings/{id}", tag = "listings", params(("id" = i64, Path)), request_body = ListingRequest,

@@ -11,6 +11,7 @@ use crate::catalog::domain::{
     VerificationStatus, certifications_from_column, format_yuan,
 };
 use crate::catalog::entity::{category, household, listing, organization, region};
+use crate::search::vocabulary::{CategoryEntry, Vocabulary};
 
 /// A region with its level.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,6 +53,17 @@ pub struct CategoryRef {
     pub slug: String,
     pub name_zh: String,
     pub name_en: String,
+}
+
+impl From<&CategoryEntry> for CategoryRef {
+    fn from(c: &CategoryEntry) -> Self {
+        CategoryRef {
+            id: c.id,
+            slug: c.slug.clone(),
+            name_zh: c.name_zh.clone(),
+            name_en: c.name_en.clone(),
+        }
+    }
 }
 
 impl From<&category::Model> for CategoryRef {
@@ -188,9 +200,12 @@ pub struct OrganizationRef {
     pub name: String,
 }
 
-/// Builds listing views with three lookups in all, whatever the number of listings.
+/// Builds listing views with one lookup in all, whatever the number of listings: category and
+/// region names come from `vocabulary` (as search last read it, at most a few seconds old),
+/// and from the database only for those it does not know yet.
 pub async fn listing_views(
     db: &impl ConnectionTrait,
+    vocabulary: &Vocabulary,
     items: Vec<listing::Model>,
 ) -> Result<Vec<ListingView>, sea_orm::DbErr> {
     let org_ids: Vec<i64> = items.iter().map(|l| l.organization_id).collect();
@@ -201,31 +216,47 @@ pub async fn listing_views(
         .into_iter()
         .map(|o| (o.id, o.name))
         .collect();
-    let cat_ids: Vec<i64> = items.iter().map(|l| l.category_id).collect();
-    let cats: HashMap<i64, category::Model> = category::Entity::find()
-        .filter(category::Column::Id.is_in(cat_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let names = region_names(
-        db,
-        items.iter().map(|l| l.origin_region_code.clone()).collect(),
-    )
-    .await?;
+    let mut cats: HashMap<i64, CategoryRef> = HashMap::new();
+    let mut new_cats = Vec::new();
+    for id in items.iter().map(|l| l.category_id) {
+        match vocabulary.category(id) {
+            Some(c) => {
+                cats.insert(id, CategoryRef::from(c));
+            }
+            None => new_cats.push(id),
+        }
+    }
+    if !new_cats.is_empty() {
+        for c in category::Entity::find()
+            .filter(category::Column::Id.is_in(new_cats))
+            .all(db)
+            .await?
+        {
+            cats.insert(c.id, CategoryRef::from(&c));
+        }
+    }
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut new_places = Vec::new();
+    for code in items.iter().map(|l| &l.origin_region_code) {
+        match vocabulary.place(code) {
+            Some(p) => {
+                names.insert(code.clone(), p.name.clone());
+            }
+            None => new_places.push(code.clone()),
+        }
+    }
+    if !new_places.is_empty() {
+        names.extend(region_names(db, new_places).await?);
+    }
     Ok(items
         .into_iter()
         .map(|l| {
-            let category = cats
-                .get(&l.category_id)
-                .map(CategoryRef::from)
-                .unwrap_or(CategoryRef {
-                    id: l.category_id,
-                    slug: String::new(),
-                    name_zh: String::new(),
-                    name_en: String::new(),
-                });
+            let category = cats.get(&l.category_id).cloned().unwrap_or(CategoryRef {
+                id: l.category_id,
+                slug: String::new(),
+                name_zh: String::new(),
+                name_en: String::new(),
+            });
             let in_stock = crate::catalog::listings::in_stock(&l);
             ListingView {
                 id: l.id,
