@@ -551,6 +551,16 @@ impl TestApp {
         .await
     }
 
+    /// An admin teaches search another name for a category: `POST /api/v1/categories/{id}/aliases`.
+    pub async fn add_alias(&self, admin: &str, category: i64, alias: &str) -> Reply {
+        self.post(
+            &format!("/api/v1/categories/{category}/aliases"),
+            Some(admin),
+            serde_json::json!({ "alias": alias }),
+        )
+        .await
+    }
+
     pub async fn category_id(&self, slug: &str) -> i64 {
         let r = self.get("/api/v1/categories", None).await;
         r.body

@@ -396,13 +396,7 @@ async fn an_instance_without_a_relay_follows_the_index_and_the_synonyms() {
     assert_eq!(unknown.body["total"], 0, "{}", unknown.text);
     let admin = writer.login("admin").await;
     let potato = writer.category_id("potato").await;
-    let r = writer
-        .post(
-            &format!("/api/v1/categories/{potato}/aliases"),
-            Some(&admin),
-            json!({"alias": "洋山芋"}),
-        )
-        .await;
+    let r = writer.add_alias(&admin, potato, "洋山芋").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let (panshi, listing) = writer.panshi_sells_rice("12").await;
     let r = writer

@@ -619,13 +619,7 @@ async fn synonyms_added_by_an_admin_are_picked_up(engine: EngineKind) {
     assert!(app.titles(&q).await.is_empty());
     let admin = app.login("admin").await;
     let potato = app.category_id("potato").await;
-    let r = app
-        .post(
-            &format!("/api/v1/categories/{potato}/aliases"),
-            Some(&admin),
-            json!({"alias": "洋山芋"}),
-        )
-        .await;
+    let r = app.add_alias(&admin, potato, "洋山芋").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     app.wait_until_indexed().await;
     assert_eq!(app.titles(&q).await, ["道孚高原洋芋"]);
