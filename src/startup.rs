@@ -253,6 +253,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
         metrics: Default::default(),
         outage: Default::default(),
         listing_counts: Default::default(),
+        featured_counties: Arc::new(crate::kept::Kept::new(web::FEATURED_FRESH)),
         throttle: Arc::new(crate::throttle::Throttle::new(settings.rate_limits)),
         db: conn,
         settings: Arc::new(settings),

@@ -24,6 +24,8 @@ pub struct AppState {
     pub outage: Arc<crate::db::Outage>,
     /// Large listing totals, counted at most once every few seconds.
     pub listing_counts: Arc<crate::catalog::listings::ListingCounts>,
+    /// The home page's featured counties, kept for a minute.
+    pub featured_counties: Arc<crate::kept::Kept<Vec<crate::web::Featured>>>,
     /// How much of their rate limits addresses and accounts have used.
     pub throttle: Arc<crate::throttle::Throttle>,
 }

@@ -200,8 +200,6 @@ pub struct Pages {
     assets: BTreeMap<&'static str, String>,
     /// The same paths as a template value (of our own making: shown unescaped).
     asset_links: Value,
-    /// The home page's featured counties.
-    featured: crate::kept::Kept<Vec<Featured>>,
 }
 
 impl Pages {
@@ -243,7 +241,6 @@ impl Pages {
             en: Value::from_serialize(&en),
             assets,
             asset_links,
-            featured: crate::kept::Kept::new(FEATURED_FRESH),
         })
     }
 
@@ -654,7 +651,7 @@ pub const FEATURED_FRESH: std::time::Duration = std::time::Duration::from_secs(6
 /// The counties with the most listings on sale, from the search engine's facets, worked out
 /// at most once per [`FEATURED_FRESH`]; none while the engine is away.
 async fn featured_counties(state: &AppState) -> Vec<Featured> {
-    if let Some(kept) = state.pages.featured.get() {
+    if let Some(kept) = state.featured_counties.get() {
         return kept;
     }
     let everything = crate::search::query::SearchParams {
@@ -681,7 +678,7 @@ async fn featured_counties(state: &AppState) -> Vec<Featured> {
         .collect();
     // None yet means the index is still filling (or nothing is on sale): ask again next time.
     if !counties.is_empty() {
-        state.pages.featured.put(counties.clone());
+        state.featured_counties.put(counties.clone());
     }
     counties
 }
