@@ -114,6 +114,13 @@ impl From<sea_orm::DbErr> for AppError {
             tracing::warn!(error = %e, "database unavailable");
             return AppError::database_unavailable();
         }
+        if text_refused(&e) {
+            return AppError::BadRequest(
+                "invalid_text",
+                "the request holds text with a NUL or another character that cannot be stored"
+                    .into(),
+            );
+        }
         AppError::Internal(e.into())
     }
 }
@@ -149,6 +156,20 @@ fn database_unreachable(e: &sea_orm::DbErr) -> bool {
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
                 _ => false,
             }
+        }
+        _ => false,
+    }
+}
+
+/// Whether PostgreSQL refused text the request carried (a NUL, or a character its encoding
+/// lacks): the fields check for these, and this answers 400 for any they miss.
+fn text_refused(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            matches!(s.as_ref(), Sqlx::Database(d)
+                if d.code().is_some_and(|c| c == "22021" || c == "22P05"))
         }
         _ => false,
     }

@@ -136,7 +136,11 @@ pub async fn sign_in(
 ) -> AppResult<LoginGrant> {
     let key = username.trim().to_lowercase();
     state.throttle.take(Kind::SignInAccount, &key)?;
-    if key.len() > 64 || password_text.chars().count() > password::MAX_LEN {
+    // No username holds a control character, and PostgreSQL cannot compare text with a NUL.
+    if key.len() > 64
+        || key.chars().any(char::is_control)
+        || password_text.chars().count() > password::MAX_LEN
+    {
         return Err(AppError::InvalidCredentials);
     }
     let grant = login(&state.db, &key, password_text, state.settings.session_hours).await?;

@@ -1,9 +1,10 @@
 //! Bad input gets a 4xx with a stable code and the field, and nothing stored changes.
 
 use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, PASSWORD, spawn_app};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -370,6 +371,38 @@ async fn bad_queries_and_bodies_are_refused(backend: Backend) {
         )
         .await;
     assert_eq!(long_login.status, StatusCode::UNAUTHORIZED);
+    // PostgreSQL cannot even compare text holding a NUL; such a name is simply no one's.
+    for username in ["buyer\u{0}", "\u{0}", "bu\u{88}yer", "\u{1b}[2J"] {
+        let odd = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"username": username, "password": PASSWORD, "\u{90}": "\u{0}"}),
+            )
+            .await;
+        assert_eq!(
+            odd.status,
+            StatusCode::UNAUTHORIZED,
+            "{username:?}: {}",
+            odd.text
+        );
+        assert_eq!(odd.code(), "invalid_credentials", "{username:?}");
+    }
+    // Should any other text with a NUL slip past the fields' checks, PostgreSQL's refusal is
+    // the client's error, not the server's.
+    if app.db.get_database_backend() == DatabaseBackend::Postgres {
+        let refused = app
+            .db
+            .query_one_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT $1::text",
+                ["a\u{0}b".into()],
+            ))
+            .await
+            .unwrap_err();
+        let (status, code) = qudao::error::AppError::from(refused).status_and_code();
+        assert_eq!((status.as_u16(), code), (400, "invalid_text"));
+    }
     assert_eq!(app.snapshot().await, before);
 }
 
