@@ -44,13 +44,11 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, AppError>> {
     Some(parsed.ok_or(AppError::Unauthenticated))
 }
 
-async fn active_user(state: &AppState, id: i64) -> Result<Option<(user::Model, Role)>, AppError> {
-    let Some(u) = user::Entity::find_by_id(id).one(&state.db).await? else {
+/// The user a credential belongs to, with their role, unless the account is disabled.
+fn active_user(found: Option<user::Model>) -> Result<Option<(user::Model, Role)>, AppError> {
+    let Some(u) = found.filter(|u| !u.disabled) else {
         return Ok(None);
     };
-    if u.disabled {
-        return Ok(None);
-    }
     let role = Role::from_code(&u.role)
         .ok_or_else(|| anyhow::anyhow!("user {} has unknown role {}", u.id, u.role))?;
     Ok(Some((u, role)))
@@ -61,15 +59,14 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Acto
     let now = Utc::now();
     if let Some(token) = bearer(&parts.headers) {
         let digest = token::digest(token?);
-        let row = api_token::Entity::find()
+        let (row, found) = api_token::Entity::find()
             .filter(api_token::Column::TokenHash.eq(digest))
+            .find_also_related(user::Entity)
             .one(&state.db)
             .await?
-            .filter(|t| t.revoked_at.is_none() && t.expires_at > now)
+            .filter(|(t, _)| t.revoked_at.is_none() && t.expires_at > now)
             .ok_or(AppError::Unauthenticated)?;
-        let (user, role) = active_user(state, row.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let (user, role) = active_user(found)?.ok_or(AppError::Unauthenticated)?;
         return Ok(Some(Actor {
             user,
             role,
@@ -79,14 +76,15 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Acto
     let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let Some(row) = session::Entity::find_by_id(token::digest(secret))
+    let Some((row, found)) = session::Entity::find_by_id(token::digest(secret))
+        .find_also_related(user::Entity)
         .one(&state.db)
         .await?
-        .filter(|s| s.expires_at > now)
+        .filter(|(s, _)| s.expires_at > now)
     else {
         return Ok(None);
     };
-    let Some((user, role)) = active_user(state, row.user_id).await? else {
+    let Some((user, role)) = active_user(found)? else {
         return Ok(None);
     };
     let actor = Actor {
