@@ -508,8 +508,8 @@ const LARGE_TOTAL_FRESH: std::time::Duration = std::time::Duration::from_secs(5)
 ///
 /// A small total costs a bounded read and is counted on every request, so a new or sold-out
 /// listing shows at once. Counting a large one reads every match, so each instance counts it
-/// at most once per [`LARGE_TOTAL_FRESH`] and shows that figure meanwhile; one request
-/// recounts while the others keep the previous figure.
+/// at most once per [`LARGE_TOTAL_FRESH`] and shows that figure meanwhile, without reading
+/// anything; one request recounts while the others keep the previous figure.
 #[derive(Debug, Default)]
 pub struct ListingCounts {
     large: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
@@ -541,6 +541,11 @@ impl ListingCounts {
         db: &impl ConnectionTrait,
         q: &Select<listing::Entity>,
     ) -> AppResult<u64> {
+        // A total found large stands for its period without even the bounded read.
+        let key = q.build(db.get_database_backend()).to_string();
+        if let Some(total) = self.kept(&key) {
+            return Ok(total);
+        }
         let first = count_rows(
             db,
             q.clone()
@@ -551,11 +556,8 @@ impl ListingCounts {
         )
         .await?;
         if first <= EXACT_TOTAL_UP_TO {
+            self.forget(&key);
             return Ok(first);
-        }
-        let key = q.build(db.get_database_backend()).to_string();
-        if let Some(total) = self.kept(&key) {
-            return Ok(total);
         }
         let total = q.clone().count(db).await?;
         let mut large = self.large.lock().expect("listing counts lock");
@@ -564,6 +566,14 @@ impl ListingCounts {
         }
         large.insert(key, (std::time::Instant::now(), total));
         Ok(total)
+    }
+
+    /// Drops the total kept for `key`, which is no longer large.
+    fn forget(&self, key: &str) {
+        let mut large = self.large.lock().expect("listing counts lock");
+        if !large.is_empty() {
+            large.remove(key);
+        }
     }
 
     /// The kept total if it is fresh. A stale one is marked fresh for the others while the
