@@ -121,16 +121,6 @@ pub async fn all_with_aliases(
         .collect())
 }
 
-/// The categories at the top of the taxonomy, in taxonomy order.
-pub async fn top_level(db: &impl ConnectionTrait) -> Result<Vec<category::Model>, sea_orm::DbErr> {
-    category::Entity::find()
-        .filter(category::Column::ParentId.is_null())
-        .order_by_asc(category::Column::Position)
-        .order_by_asc(category::Column::Id)
-        .all(db)
-        .await
-}
-
 /// A category by slug.
 pub async fn by_slug(
     db: &impl ConnectionTrait,

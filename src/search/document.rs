@@ -157,6 +157,7 @@ pub async fn load_vocabulary(db: &impl ConnectionTrait) -> Result<Vocabulary, se
             aliases: aliases.remove(&c.id).unwrap_or_default(),
             id: c.id,
             parent_id: c.parent_id,
+            position: c.position,
             slug: c.slug,
             name_zh: c.name_zh,
             name_en: c.name_en,

@@ -12,6 +12,8 @@ use super::text::{fold, is_han, pinyin_of, short_place_name};
 pub struct CategoryEntry {
     pub id: i64,
     pub parent_id: Option<i64>,
+    /// Where it stands among its siblings.
+    pub position: i32,
     pub slug: String,
     pub name_zh: String,
     pub name_en: String,
@@ -116,9 +118,11 @@ impl Vocabulary {
             .collect();
         let categories = taxonomy
             .iter()
-            .map(|e| CategoryEntry {
+            .enumerate()
+            .map(|(position, e)| CategoryEntry {
                 id: ids[&e.slug],
                 parent_id: e.parent.as_ref().map(|p| ids[p]),
+                position: position as i32,
                 slug: e.slug.clone(),
                 name_zh: e.zh.clone(),
                 name_en: e.en.clone(),
@@ -145,6 +149,17 @@ impl Vocabulary {
     /// A category by id.
     pub fn category(&self, id: i64) -> Option<&CategoryEntry> {
         self.categories.get(&id)
+    }
+
+    /// The categories at the top of the taxonomy, in their order.
+    pub fn top_level(&self) -> Vec<&CategoryEntry> {
+        let mut top: Vec<&CategoryEntry> = self
+            .categories
+            .values()
+            .filter(|c| c.parent_id.is_none())
+            .collect();
+        top.sort_by_key(|c| (c.position, c.id));
+        top
     }
 
     /// A category and its ancestors, root first.

@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use crate::accounts::Actor;
 use crate::accounts::auth::{MaybeActor, cookie};
-use crate::catalog::categories;
 use crate::catalog::domain::format_yuan;
 use crate::catalog::http::views::{ListingView, listing_views};
 use crate::catalog::listings::{self, ListFilter};
@@ -611,16 +610,17 @@ async fn home(
         let (items, total) =
             listings::list(&state.db, &state.listing_counts, None, &f, 1, 24).await?;
         let views = listing_views(&state.db, &state.search.vocabulary(), items).await?;
-        let cats = categories::top_level(&state.db).await?;
-        Ok::<_, crate::error::AppError>((views, total, cats))
+        Ok::<_, crate::error::AppError>((views, total))
     }
     .await;
-    let (views, total, cats) = match result {
+    let (views, total) = match result {
         Ok(r) => r,
         Err(e) => return viewer.error(&state, e),
     };
-    let categories: Vec<Value> = cats
-        .iter()
+    let vocabulary = state.search.vocabulary();
+    let categories: Vec<Value> = vocabulary
+        .top_level()
+        .into_iter()
         .map(|c| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
         .collect();
     let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
