@@ -6,7 +6,8 @@
 //! indexes them with `qudao reindex`, starts `qudao serve` on loopback and drives the mix
 //! with `QUDAO_BENCH_WORKERS` keep-alive clients (default 32) for `QUDAO_BENCH_SECONDS`
 //! (default 10). With `QUDAO_BENCH_POSTGRES_URL` (or `QUDAO_TEST_POSTGRES_URL`) it does the
-//! same on a PostgreSQL database it creates and drops.
+//! same on a PostgreSQL database it creates and drops. With `QUDAO_BENCH_EACH=true` it then
+//! drives each kind of request alone for the same time, to show what each one costs.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -254,7 +255,7 @@ async fn drive(
     s: Arc<Session>,
     workers: usize,
     seconds: u64,
-    choose: fn(usize) -> Option<Kind>,
+    choose: impl Fn(usize) -> Option<Kind> + Send + Sync + 'static,
 ) -> (BTreeMap<Option<Kind>, Tally>, Duration) {
     common::drive(workers, seconds, move |w, i| {
         let s = s.clone();
@@ -360,9 +361,28 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
         baseline.errors
     );
     println!(
-        "\n  the mix runs at {:.2}× the `/healthz` rate",
+        "\n  the mix runs at {:.3}× the `/healthz` rate",
         rate / base_rate
     );
+
+    if env_or("QUDAO_BENCH_EACH", false) {
+        // What each kind costs on its own: its rate alone, against the baseline's.
+        println!("\n| alone | per second | × `/healthz` | p50 | p99 | errors |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        for (kind, _) in MIX {
+            let (mut tallies, time) =
+                drive(session.clone(), workers, seconds, move |_| Some(kind)).await;
+            let mut tally = tallies.remove(&Some(kind)).unwrap_or_default();
+            let rate = tally.rate(time);
+            println!(
+                "| {kind:?} | {rate:.0} | {:.3} | {} | {} | {} |",
+                rate / base_rate,
+                ms(tally.percentile(0.5)),
+                ms(tally.percentile(0.99)),
+                tally.errors
+            );
+        }
+    }
 }
 
 #[tokio::main]
