@@ -349,6 +349,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_top_of_the_taxonomy_comes_in_its_order() {
+        let reference = crate::catalog::categories::reference();
+        let expected: Vec<&str> = reference
+            .iter()
+            .filter(|e| e.parent.is_none())
+            .map(|e| e.slug.as_str())
+            .collect();
+        let v = sample();
+        let top: Vec<&str> = v.top_level().iter().map(|c| c.slug.as_str()).collect();
+        assert!(expected.len() > 3);
+        assert_eq!(top, expected);
+    }
+
+    #[test]
     fn dialect_words_are_product_words_with_their_synonyms() {
         let v = sample();
         let t = &v.terms("洋芋", 8)[0];
