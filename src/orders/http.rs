@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +16,7 @@ use super::domain::{Action, OrderStatus, Party, PaymentStatus};
 use super::entity::order;
 use super::idempotency::{self, Key, Stored};
 use super::lifecycle::{self, Details};
-use super::views::{OrderView, order_views};
+use super::views::{OrderView, order_page, order_views};
 use super::{cart, domain};
 use crate::accounts::{Actor, Role};
 use crate::api::extract::{ApiId, ApiJson, ApiQuery, parse_json};
@@ -419,11 +419,7 @@ async fn list_orders(
         })?;
         query = query.filter(order::Column::Status.eq(status.code()));
     }
-    let pages = query
-        .order_by_desc(order::Column::Id)
-        .paginate(&state.db, per_page);
-    let total = pages.num_items().await?;
-    let items = order_views(&state.db, pages.fetch_page(page - 1).await?, party).await?;
+    let (items, total) = order_page(&state.db, query, page, per_page, party).await?;
     Ok(Json(Page::new(items, page, per_page, total)))
 }
 

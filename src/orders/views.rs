@@ -2,7 +2,11 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -76,11 +80,73 @@ pub struct OrderEventView {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+/// One page of the orders `query` finds, newest first, as `party` sees them, and how many it
+/// finds in all. The buyers' names come with the page; the total is counted only when the
+/// page does not already show every order.
+pub async fn order_page(
+    db: &impl ConnectionTrait,
+    query: Select<order::Entity>,
+    page: u64,
+    per_page: u64,
+    party: Party,
+) -> Result<(Vec<OrderView>, u64), sea_orm::DbErr> {
+    let rows = query
+        .clone()
+        .order_by_desc(order::Column::Id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .expr_as(
+            Expr::cust("(SELECT display_name FROM users WHERE users.id = orders.buyer_id)"),
+            "buyer_name",
+        )
+        .into_model::<OrderRow>()
+        .all(db)
+        .await?;
+    let total = if page == 1 && (rows.len() as u64) < per_page {
+        rows.len() as u64
+    } else {
+        query.count(db).await?
+    };
+    let mut buyers = HashMap::new();
+    let mut orders = Vec::with_capacity(rows.len());
+    for r in rows {
+        buyers.insert(r.order.buyer_id, r.buyer_name.unwrap_or_default());
+        orders.push(r.order);
+    }
+    Ok((named_order_views(db, orders, party, buyers).await?, total))
+}
+
+/// An order with its buyer's name.
+#[derive(Debug, FromQueryResult)]
+struct OrderRow {
+    #[sea_orm(nested)]
+    order: order::Model,
+    buyer_name: Option<String>,
+}
+
 /// Builds views of orders for a viewer playing `party` (the same for all of them).
 pub async fn order_views(
     db: &impl ConnectionTrait,
     orders: Vec<order::Model>,
     party: Party,
+) -> Result<Vec<OrderView>, sea_orm::DbErr> {
+    let buyer_ids: Vec<i64> = orders.iter().map(|o| o.buyer_id).collect();
+    let buyers: HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(buyer_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    named_order_views(db, orders, party, buyers).await
+}
+
+/// Builds views of orders whose buyers' names are known.
+async fn named_order_views(
+    db: &impl ConnectionTrait,
+    orders: Vec<order::Model>,
+    party: Party,
+    buyers: HashMap<i64, String>,
 ) -> Result<Vec<OrderView>, sea_orm::DbErr> {
     let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
     let mut lines: HashMap<i64, Vec<order_line::Model>> = HashMap::new();
@@ -101,14 +167,6 @@ pub async fn order_views(
     {
         events.entry(e.order_id).or_default().push(e);
     }
-    let buyer_ids: Vec<i64> = orders.iter().map(|o| o.buyer_id).collect();
-    let buyers: HashMap<i64, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(buyer_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
     Ok(orders
         .into_iter()
         .map(|o| {

@@ -24,6 +24,7 @@ on_both_databases!(
     a_failure_after_the_stock_update_leaves_everything_as_it_was,
     overdue_orders_move_on_by_themselves,
     roles_and_states_guard_every_transition,
+    a_cooperative_pages_through_its_orders_newest_first,
 );
 
 /// The id of a demo listing by title.
@@ -922,4 +923,76 @@ async fn roles_and_states_guard_every_transition(backend: Backend) {
             .code(),
         "invalid_transition"
     );
+}
+
+/// The producer's dashboard: pages of its own orders, newest first, each with its buyer's
+/// name, the total on every page (also past the last), and the status filter.
+async fn a_cooperative_pages_through_its_orders_newest_first(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (panshi, rice) = app.panshi_sells_rice("1000").await;
+    let buyers = app.new_buyers(2).await;
+    let mut placed = Vec::new();
+    for i in 0..5 {
+        let r = app
+            .checkout(
+                &buyers[i % 2],
+                &format!("dashboard-{i}"),
+                json!([{"listing_id": rice, "quantity": "1"}]),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        placed.push(r.body["orders"][0]["id"].as_i64().unwrap());
+    }
+    // Another cooperative's order is not on the list.
+    let other = listing_titled(&app, "道孚高原洋芋").await;
+    let elsewhere = app
+        .checkout(
+            &buyers[0],
+            "elsewhere",
+            json!([{"listing_id": other, "quantity": "500"}]),
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::CREATED, "{}", elsewhere.text);
+
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let r = app
+            .get(
+                &format!("/api/v1/orders?per_page=2&page={page}"),
+                Some(&panshi),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["total"], 5, "page {page}");
+        for o in r.body["items"].as_array().unwrap() {
+            let id = o["id"].as_i64().unwrap();
+            let i = placed.iter().position(|p| *p == id).expect("one of ours");
+            assert_eq!(o["buyer"]["name"], format!("食堂 {}", i % 2));
+            assert_eq!(o["lines"][0]["listing_id"], rice);
+            assert_eq!(o["events"][0]["to_status"], "placed");
+            seen.push(id);
+        }
+    }
+    placed.reverse();
+    assert_eq!(seen, placed);
+
+    let past = app
+        .get("/api/v1/orders?per_page=2&page=9", Some(&panshi))
+        .await;
+    assert_eq!(past.body["total"], 5);
+    assert!(past.body["items"].as_array().unwrap().is_empty());
+
+    post_action(&app, &panshi, placed[0], "confirm", json!({})).await;
+    let confirmed = app
+        .get("/api/v1/orders?status=confirmed", Some(&panshi))
+        .await;
+    assert_eq!(confirmed.body["total"], 1);
+    assert_eq!(confirmed.body["items"][0]["id"], placed[0]);
+    let none = app
+        .get("/api/v1/orders?status=shipped", Some(&panshi))
+        .await;
+    assert_eq!(none.body["total"], 0);
+    assert!(none.body["items"].as_array().unwrap().is_empty());
 }
