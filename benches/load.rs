@@ -8,6 +8,7 @@
 //! (default 10). With `QUDAO_BENCH_POSTGRES_URL` (or `QUDAO_TEST_POSTGRES_URL`) it does the
 //! same on a PostgreSQL database it creates and drops. With `QUDAO_BENCH_EACH=true` it then
 //! drives each kind of request alone for the same time, to show what each one costs.
+//! `QUDAO_BENCH_SERVER_LOG=path` keeps the servers' warnings and errors in that file.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -177,7 +178,15 @@ async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> 
     let mut child = qudao(envs)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(match std::env::var_os("QUDAO_BENCH_SERVER_LOG") {
+            // Appended to, so that both databases' servers keep their warnings.
+            Some(path) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+            None => Stdio::null(),
+        })
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
