@@ -18,6 +18,8 @@ macro_rules! say {
 
 // Request and search threads allocate and free small buffers all the time; mimalloc keeps
 // that cheap, and (see `return_freed_memory_at_once`) gives freed memory back to the system.
+// It also stands in for the C library's `malloc` (the `override` feature of libmimalloc-sys),
+// so SQLite's many small allocations on its worker threads are as cheap as ours.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
