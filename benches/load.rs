@@ -183,8 +183,9 @@ async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> 
             Some(path) => std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(path)
-                .map_or_else(|_| Stdio::null(), Stdio::from),
+                .open(&path)
+                .map(Stdio::from)
+                .unwrap_or_else(|e| panic!("QUDAO_BENCH_SERVER_LOG {path:?}: {e}")),
             None => Stdio::null(),
         })
         .spawn()
