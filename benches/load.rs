@@ -175,17 +175,21 @@ async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> 
     );
     println!("  search index built in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
+    // The server logs to standard output and panics to standard error; with
+    // QUDAO_BENCH_SERVER_LOG both are appended to that file, so that both databases' servers
+    // keep their warnings.
+    let log = std::env::var_os("QUDAO_BENCH_SERVER_LOG").map(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("QUDAO_BENCH_SERVER_LOG {path:?}: {e}"))
+    });
     let mut child = qudao(envs)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(match std::env::var_os("QUDAO_BENCH_SERVER_LOG") {
-            // Appended to, so that both databases' servers keep their warnings.
-            Some(path) => std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map(Stdio::from)
-                .unwrap_or_else(|e| panic!("QUDAO_BENCH_SERVER_LOG {path:?}: {e}")),
+        .stderr(match &log {
+            Some(file) => Stdio::from(file.try_clone().unwrap()),
             None => Stdio::null(),
         })
         .spawn()
@@ -197,7 +201,10 @@ async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> 
         assert!(out.read_line(&mut line).unwrap() > 0, "qudao serve stopped");
     }
     let url = line.split("running at ").nth(1).unwrap().trim().to_string();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    std::thread::spawn(move || match log {
+        Some(mut file) => std::io::copy(&mut out, &mut file),
+        None => std::io::copy(&mut out, &mut std::io::sink()),
+    });
     println!("  qudao serve ready in {:.1} s", t.elapsed().as_secs_f64());
     Server { child, url }
 }
