@@ -20,7 +20,8 @@ use super::entity as outbox;
 pub struct WorkerConfig {
     /// Rows claimed at once.
     pub batch: u64,
-    /// Pause when there is nothing to do: the longest a change waits while the relay is idle.
+    /// Pause after a pass that found less than a full batch: the longest a change waits for
+    /// the relay.
     pub idle: Duration,
     /// How long a claim lasts before another relay may take the rows over.
     pub lease: Duration,

@@ -208,6 +208,10 @@ impl Generation {
     }
 
     fn write(&self, docs: Vec<SearchDocument>, deletes: Vec<i64>) -> anyhow::Result<()> {
+        // A commit with nothing in it still writes and syncs the index's metadata.
+        if docs.is_empty() && deletes.is_empty() {
+            return Ok(());
+        }
         let f = self.fields;
         self.with_writer(|w| {
             for id in deletes {

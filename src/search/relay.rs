@@ -60,7 +60,9 @@ impl Relay {
         tracing::info!(engine = self.search.engine().name(), "search relay started");
         loop {
             let pause = match self.run_once().await {
-                Ok(p) if p.delivered > 0 => Duration::ZERO,
+                // A full batch leaves more behind it; anything less, and the next pass waits,
+                // so a stream of single changes reaches the engine in batches, not one by one.
+                Ok(p) if p.delivered as u64 >= self.config.batch => Duration::ZERO,
                 Ok(_) => self.config.idle,
                 Err(e) => {
                     tracing::warn!(error = %e, "search relay pass failed");
