@@ -28,4 +28,5 @@ mod search;
 mod search_relay;
 mod search_relevance;
 mod stats;
+mod storage;
 mod throttling;
