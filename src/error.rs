@@ -114,6 +114,13 @@ impl From<sea_orm::DbErr> for AppError {
             tracing::warn!(error = %e, "database unavailable");
             return AppError::database_unavailable();
         }
+        if database_busy(&e) {
+            tracing::warn!(error = %e, "the database stayed locked by another writer");
+            return AppError::Unavailable(
+                "database_busy",
+                "the database is busy with other changes; please try again shortly".into(),
+            );
+        }
         if text_refused(&e) {
             return AppError::BadRequest(
                 "invalid_text",
@@ -156,6 +163,21 @@ fn database_unreachable(e: &sea_orm::DbErr) -> bool {
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
                 _ => false,
             }
+        }
+        _ => false,
+    }
+}
+
+/// Whether SQLite gave up waiting for another writer ("database is locked", `SQLITE_BUSY`
+/// and its extended codes): the database is there, and a retry will likely succeed.
+fn database_busy(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            matches!(s.as_ref(), Sqlx::Database(d)
+                if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()
+                    && d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
         }
         _ => false,
     }
