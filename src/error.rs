@@ -145,25 +145,35 @@ impl AppError {
     }
 }
 
+/// The driver's error under a failed statement, if the driver gave one.
+fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            Some(s.as_ref())
+        }
+        _ => None,
+    }
+}
+
 /// Whether a database error means the database cannot be reached (down, restarting,
 /// refusing connections, no connection free in time) rather than a fault in the request or
 /// the code: the caller may simply try again.
 fn database_unreachable(e: &sea_orm::DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::{DbErr, RuntimeErr};
-    match e {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
-            match s.as_ref() {
-                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
-                // PostgreSQL: connection exceptions (08…), operator intervention such as a
-                // shutdown (57P…), too many connections (53300).
-                Sqlx::Database(d) => d
-                    .code()
-                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
-                _ => false,
-            }
-        }
+    if matches!(
+        e,
+        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+    ) {
+        return true;
+    }
+    match sqlx_error(e) {
+        Some(Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed) => true,
+        // PostgreSQL: connection exceptions (08…), operator intervention such as a shutdown
+        // (57P…), too many connections (53300).
+        Some(Sqlx::Database(d)) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
         _ => false,
     }
 }
@@ -171,30 +181,16 @@ fn database_unreachable(e: &sea_orm::DbErr) -> bool {
 /// Whether SQLite gave up waiting for another writer ("database is locked", `SQLITE_BUSY`
 /// and its extended codes): the database is there, and a retry will likely succeed.
 fn database_busy(e: &sea_orm::DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::{DbErr, RuntimeErr};
-    match e {
-        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
-            matches!(s.as_ref(), Sqlx::Database(d)
-                if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()
-                    && d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
-        }
-        _ => false,
-    }
+    matches!(sqlx_error(e), Some(sea_orm::sqlx::Error::Database(d))
+        if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()
+            && d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
 }
 
 /// Whether PostgreSQL refused text the request carried (a NUL, or a character its encoding
 /// lacks): the fields check for these, and this answers 400 for any they miss.
 fn text_refused(e: &sea_orm::DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::{DbErr, RuntimeErr};
-    match e {
-        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
-            matches!(s.as_ref(), Sqlx::Database(d)
-                if d.code().is_some_and(|c| c == "22021" || c == "22P05"))
-        }
-        _ => false,
-    }
+    matches!(sqlx_error(e), Some(sea_orm::sqlx::Error::Database(d))
+        if d.code().is_some_and(|c| c == "22021" || c == "22P05"))
 }
 
 impl From<sea_orm::TransactionError<AppError>> for AppError {
