@@ -13,6 +13,7 @@ use anyhow::Context;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::directory::error::LockError;
+use tantivy::index::SegmentId;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RangeQuery,
     TermQuery, TermSetQuery,
@@ -24,8 +25,8 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer, TokenStream};
 use tantivy::{
-    DocAddress, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal,
-    SegmentReader, TantivyDocument, Term,
+    DocAddress, DocId, Index, IndexReader, IndexWriter, Opstamp, ReloadPolicy, Score,
+    SegmentOrdinal, SegmentReader, TantivyDocument, Term,
 };
 
 use super::document::{Geo, SearchDocument};
@@ -41,6 +42,8 @@ const WORD: &str = "qudao_word";
 /// Part of it is taken as soon as the writer opens and kept while it lives; the relay writes
 /// small batches, and a rebuild's many segments are merged before it goes live.
 const WRITER_HEAP: usize = 15_000_000;
+/// Answers kept per generation of the index; past that the oldest are forgotten together.
+const ANSWERS_KEPT: usize = 256;
 
 /// The index fields.
 #[derive(Clone, Copy)]
@@ -140,6 +143,46 @@ struct Generation {
     /// `qudao reindex` beside a running server) must not take the index's write lock.
     writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
+    answers: Mutex<Answers>,
+}
+
+/// Recent answers, valid for the index exactly as it was when they were found: popular
+/// words and the next visitor's page of a category cost a lookup until the index changes.
+#[derive(Default)]
+struct Answers {
+    /// The segments (and their deletions) the answers were found in.
+    segments: BTreeMap<SegmentId, Option<Opstamp>>,
+    by_request: HashMap<String, SearchResults>,
+}
+
+impl Answers {
+    fn get(
+        &self,
+        segments: &BTreeMap<SegmentId, Option<Opstamp>>,
+        key: &str,
+    ) -> Option<SearchResults> {
+        if self.segments != *segments {
+            return None;
+        }
+        self.by_request.get(key).cloned()
+    }
+
+    fn keep(
+        &mut self,
+        segments: &BTreeMap<SegmentId, Option<Opstamp>>,
+        key: String,
+        results: &SearchResults,
+    ) {
+        if self.segments != *segments {
+            // Answers for an index that has changed since are never right again.
+            self.segments = segments.clone();
+            self.by_request.clear();
+        }
+        if self.by_request.len() >= ANSWERS_KEPT {
+            self.by_request.clear();
+        }
+        self.by_request.insert(key, results.clone());
+    }
 }
 
 impl Generation {
@@ -163,6 +206,7 @@ impl Generation {
             reader,
             writer: Mutex::new(None),
             fields,
+            answers: Mutex::default(),
         })
     }
 
@@ -435,10 +479,26 @@ impl SearchEngine for EmbeddedEngine {
     }
 
     async fn search(&self, req: &SearchRequest) -> Result<SearchResults, SearchError> {
-        let _turn = self.searching.acquire().await.map_err(internal)?;
         let g = self.live();
+        // The request's words carry their synonyms, so a changed vocabulary is another key.
+        let key = format!("{req:?}");
+        let segments = g.reader.searcher().generation().segments().clone();
+        if let Some(known) = g.answers.lock().expect("answers lock").get(&segments, &key) {
+            return Ok(known);
+        }
+        let _turn = self.searching.acquire().await.map_err(internal)?;
         let req = req.clone();
-        blocking(move || search(&g, &req)).await
+        blocking(move || {
+            let searcher = g.reader.searcher();
+            let results = search(&g, &searcher, &req)?;
+            g.answers.lock().expect("answers lock").keep(
+                searcher.generation().segments(),
+                key,
+                &results,
+            );
+            Ok(results)
+        })
+        .await
     }
 
     async fn create_staging(
@@ -673,8 +733,11 @@ fn full_query(g: &Generation, req: &SearchRequest, words: Option<&dyn Query>) ->
     boxed(BooleanQuery::new(clauses))
 }
 
-fn search(g: &Generation, req: &SearchRequest) -> anyhow::Result<SearchResults> {
-    let searcher = g.reader.searcher();
+fn search(
+    g: &Generation,
+    searcher: &tantivy::Searcher,
+    req: &SearchRequest,
+) -> anyhow::Result<SearchResults> {
     let words = words_query(g, req);
     let query = full_query(g, req, words.as_deref());
     let collector = ResultsCollector {
@@ -687,9 +750,9 @@ fn search(g: &Generation, req: &SearchRequest) -> anyhow::Result<SearchResults> 
     let (top, total, facets) = searcher.search(query.as_ref(), &collector)?;
     let highlighters = match &words {
         Some(w) => {
-            let title = SnippetGenerator::create(&searcher, w.as_ref(), g.fields.title)?;
+            let title = SnippetGenerator::create(searcher, w.as_ref(), g.fields.title)?;
             let mut description =
-                SnippetGenerator::create(&searcher, w.as_ref(), g.fields.description)?;
+                SnippetGenerator::create(searcher, w.as_ref(), g.fields.description)?;
             description.set_max_num_chars(120);
             Some((title, description))
         }

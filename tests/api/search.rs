@@ -187,6 +187,7 @@ on_both_engines!(
     pages_cover_every_match_once,
     unanswerable_queries_get_422_with_the_field,
     changes_deletes_and_pauses_become_visible,
+    the_same_search_again_sees_what_sold_since,
     synonyms_added_by_an_admin_are_picked_up,
     reindex_rebuilds_from_the_database_without_a_gap,
 );
@@ -609,6 +610,38 @@ async fn changes_deletes_and_pauses_become_visible(engine: EngineKind) {
     app.wait_until_indexed().await;
     assert!(app.titles(&format!("q={}", enc("黑金"))).await.is_empty());
     assert_eq!(app.search("per_page=1").await["total"], 16);
+}
+
+/// Asked again and again, the same search follows the stock: popular searches must not be
+/// answered from what the index held before an order.
+async fn the_same_search_again_sees_what_sold_since(engine: EngineKind) {
+    let Some(app) = spawn_search_app(engine).await else {
+        return;
+    };
+    let (_, rice) = app.panshi_sells_rice("3").await;
+    app.wait_until_indexed().await;
+    let in_stock = format!("q={}&in_stock=true", enc("贡米"));
+    let sold_out = format!("q={}&in_stock=false", enc("贡米"));
+    for _ in 0..3 {
+        assert_eq!(app.titles(&in_stock).await, ["盘石村高山贡米"]);
+        assert!(app.titles(&sold_out).await.is_empty());
+    }
+    let buyer = app.login("buyer").await;
+    let r = app
+        .checkout(
+            &buyer,
+            "sold-out",
+            json!([{"listing_id": rice, "quantity": "3"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.wait_until_indexed().await;
+    for _ in 0..3 {
+        assert!(app.titles(&in_stock).await.is_empty());
+        assert_eq!(app.titles(&sold_out).await, ["盘石村高山贡米"]);
+    }
+    let found = app.search(&format!("q={}", enc("贡米"))).await;
+    assert_eq!(found["items"][0]["in_stock"], false);
 }
 
 async fn synonyms_added_by_an_admin_are_picked_up(engine: EngineKind) {
