@@ -185,17 +185,17 @@ pub async fn stock_changed(
     db: &impl ConnectionTrait,
     listing_id: i64,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(
-        db,
-        Event {
-            channel: Channel::Search,
-            topic: "listing.updated",
-            aggregate_type: "listing",
-            aggregate_id: listing_id,
-            payload: serde_json::json!({"listing_id": listing_id, "reason": "stock"}),
-        },
-    )
-    .await
+    outbox::enqueue(db, stock_event(listing_id)).await
+}
+
+fn stock_event(listing_id: i64) -> Event<'static> {
+    Event {
+        channel: Channel::Search,
+        topic: "listing.updated",
+        aggregate_type: "listing",
+        aggregate_id: listing_id,
+        payload: serde_json::json!({"listing_id": listing_id, "reason": "stock"}),
+    }
 }
 
 /// Stock is low when fewer than this many minimum orders (or units) are left.
@@ -206,37 +206,27 @@ pub fn low_stock_below(l: &listing::Model) -> i64 {
     LOW_STOCK_ORDERS * Ord::max(l.min_order_milli, 1000)
 }
 
-/// After `taken_milli` of a listing was sold in this transaction: keeps search in step and,
-/// when this sale took the stock below the low mark, tells the producer (once per crossing).
-pub async fn stock_taken(
-    db: &impl ConnectionTrait,
-    listing_id: i64,
-    taken_milli: i64,
-) -> Result<(), sea_orm::DbErr> {
-    stock_changed(db, listing_id).await?;
-    let Some(l) = listing::Entity::find_by_id(listing_id).one(db).await? else {
-        return Ok(());
-    };
-    let low = low_stock_below(&l);
+/// The events of a sale of `taken_milli` of a listing, `l` as the sale left it: search is
+/// kept in step and, when this sale took the stock below the low mark, the producer is told
+/// (once per crossing).
+pub fn stock_taken(l: &listing::Model, taken_milli: i64) -> Vec<Event<'static>> {
+    let mut events = vec![stock_event(l.id)];
+    let low = low_stock_below(l);
     if l.stock_milli < low && l.stock_milli + taken_milli >= low {
-        outbox::enqueue(
-            db,
-            Event {
-                channel: Channel::Notify,
-                topic: "listing.low_stock",
-                aggregate_type: "listing",
-                aggregate_id: l.id,
-                payload: serde_json::json!({
-                    "listing_id": l.id,
-                    "organization_id": l.organization_id,
-                    "stock": Quantity::from_milli(l.stock_milli).to_string(),
-                    "unit": l.unit,
-                }),
-            },
-        )
-        .await?;
+        events.push(Event {
+            channel: Channel::Notify,
+            topic: "listing.low_stock",
+            aggregate_type: "listing",
+            aggregate_id: l.id,
+            payload: serde_json::json!({
+                "listing_id": l.id,
+                "organization_id": l.organization_id,
+                "stock": Quantity::from_milli(l.stock_milli).to_string(),
+                "unit": l.unit,
+            }),
+        });
     }
-    Ok(())
+    events
 }
 
 /// Creates a listing for the producer's own (approved) organization.

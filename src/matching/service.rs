@@ -506,9 +506,13 @@ pub async fn accept(
                 .into(),
         ));
     }
+    let buyer = crate::accounts::entity::user::Entity::find_by_id(r.buyer_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the buyer of request {} is gone", r.id))?;
     let placed = checkout::place_for(
         &txn,
-        r.buyer_id,
+        &buyer,
         Checkout {
             address: Address {
                 recipient_name: r.contact_name.clone(),
@@ -526,7 +530,7 @@ pub async fn accept(
     )
     .await;
     let order = match placed {
-        Ok(mut orders) if orders.len() == 1 => orders.remove(0),
+        Ok(mut orders) if orders.len() == 1 => orders.remove(0).order,
         Ok(_) => return Err(anyhow::anyhow!("a proposal placed other than one order").into()),
         Err(e @ (AppError::InsufficientStock(_) | AppError::Validation(_))) => {
             // Nothing of the attempt stays; the proposal is withdrawn in a fresh transaction.

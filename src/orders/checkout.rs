@@ -11,6 +11,7 @@ use super::domain::{OrderStatus, PaymentStatus, line_amount};
 use super::entity::{order, order_event, order_line};
 use super::events;
 use crate::accounts::Actor;
+use crate::accounts::entity::user;
 use crate::catalog::domain::{ListingStatus, Quantity, Unit, VerificationStatus};
 use crate::catalog::entity::{listing, organization};
 use crate::error::{AppError, AppResult, Validator};
@@ -45,23 +46,33 @@ fn line_field(i: usize, field: &str) -> String {
     format!("lines[{i}].{field}")
 }
 
+/// An order just placed, with what was written for it.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub order: order::Model,
+    pub lines: Vec<order_line::Model>,
+    pub events: Vec<order_event::Model>,
+}
+
 /// Reserves stock and writes the orders. Any refusal leaves the transaction to be rolled back.
 pub async fn place(
     db: &impl ConnectionTrait,
     actor: &Actor,
     checkout: Checkout,
-) -> AppResult<Vec<order::Model>> {
+) -> AppResult<Vec<Placed>> {
     super::cart::require_buyer(actor)?;
-    place_for(db, actor.id(), checkout).await
+    place_for(db, &actor.user, checkout).await
 }
 
-/// Places `checkout` for buyer `buyer_id`, who has already been checked to be one (checkout
-/// itself, or both sides accepting a matching proposal).
+/// Places `checkout` for `buyer`, who has already been checked to be one (checkout itself, or
+/// both sides accepting a matching proposal). A checkout holds the write lock from its first
+/// write to its commit, so what it writes goes in as few statements as it can.
 pub async fn place_for(
     db: &impl ConnectionTrait,
-    buyer_id: i64,
+    buyer: &user::Model,
     checkout: Checkout,
-) -> AppResult<Vec<order::Model>> {
+) -> AppResult<Vec<Placed>> {
+    let buyer_id = buyer.id;
     if checkout.lines.is_empty() {
         return Err(AppError::field(
             "lines",
@@ -154,6 +165,7 @@ pub async fn place_for(
     // Reserve: one conditional update per line; the database refuses to go below zero.
     let now = Utc::now();
     let mut short = Validator::default();
+    let mut after: BTreeMap<i64, listing::Model> = BTreeMap::new();
     for (i, line) in checkout.lines.iter().enumerate() {
         let q = line.quantity.milli();
         let updated = listing::Entity::update_many()
@@ -174,9 +186,11 @@ pub async fn place_for(
             .filter(listing::Column::StockMilli.gte(q))
             .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
             .filter(listing::Column::DeletedAt.is_null())
-            .exec(db)
+            .exec_with_returning(db)
             .await?;
-        if updated.rows_affected != 1 {
+        if let Some(l) = updated.into_iter().next() {
+            after.insert(l.id, l);
+        } else {
             let left = listing::Entity::find_by_id(line.listing_id)
                 .one(db)
                 .await?
@@ -203,6 +217,7 @@ pub async fn place_for(
             .push(line);
     }
     let mut placed = Vec::new();
+    let mut announced = Vec::new();
     for (org_id, lines) in by_org {
         let org = &orgs[&org_id];
         let amounts: Vec<i64> = lines
@@ -233,7 +248,7 @@ pub async fn place_for(
         }
         .insert(db)
         .await?;
-        for (line, amount) in lines.iter().zip(amounts) {
+        let rows = lines.iter().zip(amounts).map(|(line, amount)| {
             let l = &found[&line.listing_id];
             order_line::ActiveModel {
                 order_id: Set(o.id),
@@ -247,10 +262,13 @@ pub async fn place_for(
                 seller_region_code: Set(l.origin_region_code.clone()),
                 ..Default::default()
             }
-            .insert(db)
+        });
+        let mut written = order_line::Entity::insert_many(rows)
+            .exec_with_returning(db)
             .await?;
-        }
-        order_event::ActiveModel {
+        // Rows come back in no promised order: in the order of their ids, the order written.
+        written.sort_by_key(|l| l.id);
+        let event = order_event::ActiveModel {
             order_id: Set(o.id),
             from_status: Set(None),
             to_status: Set(OrderStatus::Placed.code().into()),
@@ -263,17 +281,28 @@ pub async fn place_for(
         }
         .insert(db)
         .await?;
-        events::order_announced(db, &o, "order.placed").await?;
-        placed.push(o);
+        announced.extend(events::order_events(&o, "order.placed"));
+        placed.push(Placed {
+            order: o,
+            lines: written,
+            events: vec![event],
+        });
     }
     // All the checkout's facts at once, so its aggregate rows are locked in one global order.
-    crate::stats::record_order_changes(db, &placed).await?;
+    let facts: Vec<(&order::Model, &[order_line::Model])> = placed
+        .iter()
+        .map(|p| (&p.order, p.lines.as_slice()))
+        .collect();
+    crate::stats::record_placed(db, &facts, &buyer.role).await?;
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
     for line in &checkout.lines {
         *taken.entry(line.listing_id).or_default() += line.quantity.milli();
     }
     for (id, milli) in taken {
-        crate::catalog::listings::stock_taken(db, id, milli).await?;
+        if let Some(l) = after.get(&id) {
+            announced.extend(crate::catalog::listings::stock_taken(l, milli));
+        }
     }
+    crate::outbox::enqueue_all(db, announced).await?;
     Ok(placed)
 }

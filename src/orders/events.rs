@@ -22,6 +22,11 @@ pub async fn order_announced(
     o: &order::Model,
     topic: &str,
 ) -> Result<(), sea_orm::DbErr> {
+    outbox::enqueue_all(db, order_events(o, topic)).await
+}
+
+/// The notification and statistics events of an order change, for the caller to write.
+pub fn order_events<'a>(o: &order::Model, topic: &'a str) -> Vec<Event<'a>> {
     let payload = serde_json::json!({
         "order_id": o.id,
         "buyer_id": o.buyer_id,
@@ -29,18 +34,14 @@ pub async fn order_announced(
         "status": o.status,
         "total_fen": o.total_fen,
     });
-    for channel in [Channel::Notify, Channel::Stats] {
-        outbox::enqueue(
-            db,
-            Event {
-                channel,
-                topic,
-                aggregate_type: "order",
-                aggregate_id: o.id,
-                payload: payload.clone(),
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    [Channel::Notify, Channel::Stats]
+        .into_iter()
+        .map(|channel| Event {
+            channel,
+            topic,
+            aggregate_type: "order",
+            aggregate_id: o.id,
+            payload: payload.clone(),
+        })
+        .collect()
 }

@@ -16,7 +16,7 @@ use super::domain::{Action, OrderStatus, Party, PaymentStatus};
 use super::entity::order;
 use super::idempotency::{self, Key, Stored};
 use super::lifecycle::{self, Details};
-use super::views::{OrderView, order_page, order_views};
+use super::views::{OrderView, order_page, order_views, placed_views};
 use super::{cart, domain};
 use crate::accounts::{Actor, Role};
 use crate::api::extract::{ApiId, ApiJson, ApiQuery, parse_json};
@@ -332,16 +332,16 @@ async fn checkout_handler(
     let user_id = actor.id();
     let work: idempotency::Work = Box::new(move |txn| {
         Box::pin(async move {
-            let orders = checkout::place(txn, &actor, checkout).await?;
+            let placed = checkout::place(txn, &actor, checkout).await?;
             if from_cart {
                 cart::clear(txn, actor.id()).await?;
             }
-            let checkout_id = orders
+            let checkout_id = placed
                 .first()
-                .map(|o| o.checkout_id.clone())
+                .map(|p| p.order.checkout_id.clone())
                 .unwrap_or_default();
-            let total_fen = orders.iter().map(|o| o.total_fen).sum();
-            let views = order_views(txn, orders, Party::Buyer).await?;
+            let total_fen = placed.iter().map(|p| p.order.total_fen).sum();
+            let views = placed_views(placed, &actor.user, Party::Buyer);
             Ok(Stored::json(
                 StatusCode::CREATED,
                 &CheckoutResponse {

@@ -10,6 +10,7 @@ use sea_orm::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::checkout::Placed;
 use super::domain::{Action, OrderStatus, Party, PaymentStatus, available};
 use super::entity::{order, order_event, order_line};
 use crate::accounts::entity::user;
@@ -167,7 +168,32 @@ async fn named_order_views(
     {
         events.entry(e.order_id).or_default().push(e);
     }
-    Ok(orders
+    Ok(build_views(orders, lines, events, &buyers, party))
+}
+
+/// Views of orders just placed by `buyer`, from what was written for them.
+pub fn placed_views(placed: Vec<Placed>, buyer: &user::Model, party: Party) -> Vec<OrderView> {
+    let mut orders = Vec::with_capacity(placed.len());
+    let mut lines = HashMap::new();
+    let mut events = HashMap::new();
+    for p in placed {
+        lines.insert(p.order.id, p.lines);
+        events.insert(p.order.id, p.events);
+        orders.push(p.order);
+    }
+    let buyers = HashMap::from([(buyer.id, buyer.display_name.clone())]);
+    build_views(orders, lines, events, &buyers, party)
+}
+
+/// Views of orders with their lines and events (each in the order written) and their buyers' names.
+fn build_views(
+    orders: Vec<order::Model>,
+    mut lines: HashMap<i64, Vec<order_line::Model>>,
+    mut events: HashMap<i64, Vec<order_event::Model>>,
+    buyers: &HashMap<i64, String>,
+    party: Party,
+) -> Vec<OrderView> {
+    orders
         .into_iter()
         .map(|o| {
             let status = OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::Placed);
@@ -231,5 +257,5 @@ async fn named_order_views(
                 actions: available(status, party),
             }
         })
-        .collect())
+        .collect()
 }

@@ -7,7 +7,7 @@ pub mod worker;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 
 /// Where an outbox event goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +81,16 @@ pub struct Event<'a> {
 
 /// Writes an event on the caller's connection, which should be the transaction of its cause.
 pub async fn enqueue(db: &impl ConnectionTrait, event: Event<'_>) -> Result<(), sea_orm::DbErr> {
+    enqueue_all(db, vec![event]).await
+}
+
+/// Writes events in one statement, in their order, on the caller's connection.
+pub async fn enqueue_all(
+    db: &impl ConnectionTrait,
+    events: Vec<Event<'_>>,
+) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
-    entity::ActiveModel {
+    let rows = events.into_iter().map(|event| entity::ActiveModel {
         channel: Set(event.channel.as_str().to_string()),
         topic: Set(event.topic.to_string()),
         aggregate_type: Set(event.aggregate_type.to_string()),
@@ -92,8 +100,9 @@ pub async fn enqueue(db: &impl ConnectionTrait, event: Event<'_>) -> Result<(), 
         created_at: Set(now),
         available_at: Set(now),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    });
+    entity::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }

@@ -4,12 +4,11 @@
 //! cancelled or refunded) and one `completed` fact; the unique key (line, kind, sign) makes a
 //! second count impossible even if a change were recorded twice.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::aggregates::{self, Recorded};
@@ -57,6 +56,40 @@ pub async fn record_order_changes(
     aggregates::add(db, &recorded).await
 }
 
+/// The `placed` facts of orders just placed in this transaction, with the lines just written
+/// for them, by a buyer whose role is `buyer_type`: what [`record_order_changes`] writes for
+/// them, without reading back what the caller knows.
+pub async fn record_placed(
+    db: &impl ConnectionTrait,
+    placed: &[(&order::Model, &[order_line::Model])],
+    buyer_type: &str,
+) -> Result<(), sea_orm::DbErr> {
+    let day = booking_day(
+        day_key(local_date(Utc::now())),
+        last_closed_quarter(db).await?,
+    );
+    let mut recorded = Vec::new();
+    for (o, lines) in placed {
+        let missing = lines.iter().map(|l| (l, Basis::Placed, 1)).collect();
+        let households = registered_households(db, o.organization_id).await?;
+        recorded.extend(write_facts(db, o, missing, buyer_type, &households, day).await?);
+    }
+    aggregates::add(db, &recorded).await
+}
+
+/// The registered households of an organization, in a stable order, with their shares.
+async fn registered_households(
+    db: &impl ConnectionTrait,
+    organization_id: i64,
+) -> Result<Vec<household::Model>, sea_orm::DbErr> {
+    household::Entity::find()
+        .filter(household::Column::OrganizationId.eq(organization_id))
+        .filter(household::Column::Registered.eq(true))
+        .order_by_asc(household::Column::Id)
+        .all(db)
+        .await
+}
+
 /// Writes the facts `o` is missing and returns them.
 async fn new_facts(
     db: &impl ConnectionTrait,
@@ -94,18 +127,32 @@ async fn new_facts(
         .await?
         .map(|u| u.role)
         .unwrap_or_default();
-    let households = household::Entity::find()
-        .filter(household::Column::OrganizationId.eq(o.organization_id))
-        .filter(household::Column::Registered.eq(true))
-        .order_by_asc(household::Column::Id)
-        .all(db)
-        .await?;
+    let households = registered_households(db, o.organization_id).await?;
+    let day = booking_day(
+        day_key(local_date(Utc::now())),
+        last_closed_quarter(db).await?,
+    );
+    write_facts(db, o, missing, &buyer_type, &households, day).await
+}
+
+/// Writes the facts of `o`'s lines in `missing` (each with its basis and sign) and their
+/// households' parts, two statements in all, and returns them.
+async fn write_facts(
+    db: &impl ConnectionTrait,
+    o: &order::Model,
+    missing: Vec<(&order_line::Model, Basis, i32)>,
+    buyer_type: &str,
+    households: &[household::Model],
+    day: i32,
+) -> Result<Vec<Recorded>, sea_orm::DbErr> {
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
     let shares: Vec<i32> = households.iter().map(|h| h.benefit_share_bp).collect();
     let now = Utc::now();
-    let today = day_key(local_date(now));
-    let day = booking_day(today, last_closed_quarter(db).await?);
     let placed_quarter = quarter_of_day(day_key(local_date(o.placed_at)));
-    let mut recorded = Vec::with_capacity(missing.len());
+    let mut rows = Vec::with_capacity(missing.len());
+    let mut parts_of = HashMap::with_capacity(missing.len());
     for (line, basis, sign) in missing {
         let path = RegionPath::of(&line.seller_region_code).unwrap_or_default();
         let origin_quarter = match basis {
@@ -124,14 +171,14 @@ async fn new_facts(
                 .collect()
         };
         let household_fen: i64 = parts.iter().map(|(_, fen)| fen).sum();
-        let f = fact::ActiveModel {
+        rows.push(fact::ActiveModel {
             order_line_id: Set(line.id),
             order_id: Set(o.id),
             kind: Set(basis.code().into()),
             sign: Set(sign),
             organization_id: Set(o.organization_id),
             buyer_id: Set(o.buyer_id),
-            buyer_type: Set(buyer_type.clone()),
+            buyer_type: Set(buyer_type.to_string()),
             category_id: Set(line.category_id),
             unit: Set(line.unit.clone()),
             quantity_milli: Set(sign as i64 * line.quantity_milli),
@@ -147,16 +194,28 @@ async fn new_facts(
             origin_quarter: Set(origin_quarter),
             recorded_at: Set(now),
             ..Default::default()
-        }
-        .insert(db)
+        });
+        parts_of.insert((line.id, basis.code().to_string(), sign), parts);
+    }
+    let mut facts = fact::Entity::insert_many(rows)
+        .exec_with_returning(db)
         .await?;
+    // Rows come back in no promised order: in the order of their ids, which is the order written.
+    facts.sort_by_key(|f| f.id);
+    let mut incomes = Vec::new();
+    let mut recorded = Vec::with_capacity(facts.len());
+    for f in facts {
+        let parts = parts_of
+            .remove(&(f.order_line_id, f.kind.clone(), f.sign))
+            .unwrap_or_default();
+        let path = RegionPath::of(&f.region_code).unwrap_or_default();
         let mut signed = Vec::with_capacity(parts.len());
         for (household_id, fen) in parts {
-            signed.push((household_id, sign as i64 * fen));
-            household_income::ActiveModel {
+            signed.push((household_id, f.sign as i64 * fen));
+            incomes.push(household_income::ActiveModel {
                 fact_id: Set(f.id),
-                kind: Set(basis.code().into()),
-                sign: Set(sign),
+                kind: Set(f.kind.clone()),
+                sign: Set(f.sign),
                 household_id: Set(household_id),
                 organization_id: Set(o.organization_id),
                 province_code: Set(path.province.clone()),
@@ -165,17 +224,18 @@ async fn new_facts(
                 township_code: Set(path.township.clone()),
                 village_code: Set(path.village.clone()),
                 day: Set(day),
-                amount_fen: Set(sign as i64 * fen),
+                amount_fen: Set(f.sign as i64 * fen),
                 ..Default::default()
-            }
-            .insert(db)
-            .await?;
+            });
         }
         recorded.push(Recorded {
             fact: f,
             parts: signed,
         });
     }
+    household_income::Entity::insert_many(incomes)
+        .exec_without_returning(db)
+        .await?;
     Ok(recorded)
 }
 

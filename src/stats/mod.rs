@@ -14,4 +14,4 @@ pub mod reports;
 pub mod rollup;
 pub mod targets;
 
-pub use facts::{record_order_change, record_order_changes};
+pub use facts::{record_order_change, record_order_changes, record_placed};

@@ -446,11 +446,11 @@ pub async fn checkout(
     let buyer = actor.clone();
     let work: idempotency::Work = Box::new(move |txn| {
         Box::pin(async move {
-            let orders = checkout::place(txn, &buyer, checkout).await?;
+            let placed = checkout::place(txn, &buyer, checkout).await?;
             cart::clear(txn, buyer.id()).await?;
             Ok(Stored::json(
                 StatusCode::CREATED,
-                &orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+                &placed.iter().map(|p| p.order.id).collect::<Vec<_>>(),
             ))
         })
     });

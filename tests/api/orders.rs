@@ -111,6 +111,16 @@ async fn a_buyer_orders_from_two_cooperatives_and_both_sides_follow_it(backend: 
     assert_eq!(orders.len(), 2, "one order per seller organization");
     assert_eq!(placed.body["total_fen"], 300 * 480 + 50 * 680);
     assert_eq!(orders[0]["checkout_id"], orders[1]["checkout_id"]);
+    for o in orders {
+        let stored = app
+            .get(&format!("/api/v1/orders/{}", o["id"]), Some(&buyer))
+            .await;
+        assert_eq!(stored.status, StatusCode::OK, "{}", stored.text);
+        assert_eq!(
+            &stored.body, o,
+            "the checkout answers with the orders as they were stored"
+        );
+    }
     assert!(
         app.get("/api/v1/cart", Some(&buyer)).await.body["lines"]
             .as_array()
