@@ -15,6 +15,7 @@ mod m20261130_000009_create_saved_searches;
 mod m20261130_000010_add_digests;
 mod m20261130_000011_index_listing_orders;
 mod m20261130_000012_create_photo_images;
+mod m20261202_000013_widen_listing_order_indexes;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_add_digests::Migration),
             Box::new(m20261130_000011_index_listing_orders::Migration),
             Box::new(m20261130_000012_create_photo_images::Migration),
+            Box::new(m20261202_000013_widen_listing_order_indexes::Migration),
         ]
     }
 }
