@@ -42,7 +42,7 @@ const WORD: &str = "qudao_word";
 /// Part of it is taken as soon as the writer opens and kept while it lives; the relay writes
 /// small batches, and a rebuild's many segments are merged before it goes live.
 const WRITER_HEAP: usize = 15_000_000;
-/// Answers kept per generation of the index; past that the oldest are forgotten together.
+/// Answers kept for one state of the index; past that, all of them are forgotten together.
 const ANSWERS_KEPT: usize = 256;
 
 /// The index fields.
@@ -482,14 +482,19 @@ impl SearchEngine for EmbeddedEngine {
         let g = self.live();
         // The request's words carry their synonyms, so a changed vocabulary is another key.
         let key = format!("{req:?}");
-        let segments = g.reader.searcher().generation().segments().clone();
-        if let Some(known) = g.answers.lock().expect("answers lock").get(&segments, &key) {
+        // The answer is found in, and kept for, the index as this searcher sees it.
+        let searcher = g.reader.searcher();
+        let known = g
+            .answers
+            .lock()
+            .expect("answers lock")
+            .get(searcher.generation().segments(), &key);
+        if let Some(known) = known {
             return Ok(known);
         }
         let _turn = self.searching.acquire().await.map_err(internal)?;
         let req = req.clone();
         blocking(move || {
-            let searcher = g.reader.searcher();
             let results = search(&g, &searcher, &req)?;
             g.answers.lock().expect("answers lock").keep(
                 searcher.generation().segments(),

@@ -64,10 +64,7 @@ pub async fn record_placed(
     placed: &[(&order::Model, &[order_line::Model])],
     buyer_type: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    let day = booking_day(
-        day_key(local_date(Utc::now())),
-        last_closed_quarter(db).await?,
-    );
+    let day = booking_day_now(db).await?;
     let mut recorded = Vec::new();
     for (o, lines) in placed {
         let missing = lines.iter().map(|l| (l, Basis::Placed, 1)).collect();
@@ -75,6 +72,15 @@ pub async fn record_placed(
         recorded.extend(write_facts(db, o, missing, buyer_type, &households, day).await?);
     }
     aggregates::add(db, &recorded).await
+}
+
+/// The day facts recorded now are booked on: today, or the first day after the last closed
+/// quarter.
+async fn booking_day_now(db: &impl ConnectionTrait) -> Result<i32, sea_orm::DbErr> {
+    Ok(booking_day(
+        day_key(local_date(Utc::now())),
+        last_closed_quarter(db).await?,
+    ))
 }
 
 /// The registered households of an organization, in a stable order, with their shares.
@@ -128,10 +134,7 @@ async fn new_facts(
         .map(|u| u.role)
         .unwrap_or_default();
     let households = registered_households(db, o.organization_id).await?;
-    let day = booking_day(
-        day_key(local_date(Utc::now())),
-        last_closed_quarter(db).await?,
-    );
+    let day = booking_day_now(db).await?;
     write_facts(db, o, missing, &buyer_type, &households, day).await
 }
 
@@ -195,7 +198,7 @@ async fn write_facts(
             recorded_at: Set(now),
             ..Default::default()
         });
-        parts_of.insert((line.id, basis.code().to_string(), sign), parts);
+        parts_of.insert((line.id, basis.code().to_string(), sign), (parts, path));
     }
     let mut facts = fact::Entity::insert_many(rows)
         .exec_with_returning(db)
@@ -205,10 +208,9 @@ async fn write_facts(
     let mut incomes = Vec::new();
     let mut recorded = Vec::with_capacity(facts.len());
     for f in facts {
-        let parts = parts_of
+        let (parts, path) = parts_of
             .remove(&(f.order_line_id, f.kind.clone(), f.sign))
             .unwrap_or_default();
-        let path = RegionPath::of(&f.region_code).unwrap_or_default();
         let mut signed = Vec::with_capacity(parts.len());
         for (household_id, fen) in parts {
             signed.push((household_id, f.sign as i64 * fen));
