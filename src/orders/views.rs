@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -82,8 +82,8 @@ pub struct OrderEventView {
 }
 
 /// One page of the orders `query` finds, newest first, as `party` sees them, and how many it
-/// finds in all. The buyers' names come with the page; the total is counted only when the
-/// page does not already show every order.
+/// finds in all. The page comes in one statement, each order with its buyer's name, its lines
+/// and its timeline; the total is counted only when the page does not already show every order.
 pub async fn order_page(
     db: &impl ConnectionTrait,
     query: Select<order::Entity>,
@@ -91,14 +91,31 @@ pub async fn order_page(
     per_page: u64,
     party: Party,
 ) -> Result<(Vec<OrderView>, u64), sea_orm::DbErr> {
-    let rows = query
+    let backend = db.get_database_backend();
+    // The page's ids first: the names, lines and timelines are then looked up for the page's
+    // orders alone (SQLite otherwise computes them for every order it sorts).
+    let page_ids = query
         .clone()
+        .select_only()
+        .column(order::Column::Id)
         .order_by_desc(order::Column::Id)
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .into_query();
+    let rows = order::Entity::find()
+        .filter(order::Column::Id.in_subquery(page_ids))
+        .order_by_desc(order::Column::Id)
         .expr_as(
             Expr::cust("(SELECT display_name FROM users WHERE users.id = orders.buyer_id)"),
             "buyer_name",
+        )
+        .expr_as(
+            Expr::cust(rows_as_json(backend, order_line::Entity)),
+            "lines_json",
+        )
+        .expr_as(
+            Expr::cust(rows_as_json(backend, order_event::Entity)),
+            "events_json",
         )
         .into_model::<OrderRow>()
         .all(db)
@@ -109,20 +126,55 @@ pub async fn order_page(
         query.count(db).await?
     };
     let mut buyers = HashMap::new();
+    let mut lines = HashMap::new();
+    let mut events = HashMap::new();
     let mut orders = Vec::with_capacity(rows.len());
     for r in rows {
+        let id = r.order.id;
         buyers.insert(r.order.buyer_id, r.buyer_name.unwrap_or_default());
+        lines.insert(id, from_json(r.lines_json.as_deref())?);
+        events.insert(id, from_json(r.events_json.as_deref())?);
         orders.push(r.order);
     }
-    Ok((named_order_views(db, orders, party, buyers).await?, total))
+    Ok((build_views(orders, lines, events, &buyers, party), total))
 }
 
-/// An order with its buyer's name.
+/// An order with its buyer's name, and its lines and events as JSON arrays.
 #[derive(Debug, FromQueryResult)]
 struct OrderRow {
     #[sea_orm(nested)]
     order: order::Model,
     buyer_name: Option<String>,
+    lines_json: Option<String>,
+    events_json: Option<String>,
+}
+
+/// A subquery giving the rows of `table` that belong to the outer query's order as one JSON
+/// array of objects keyed by column name, in the order of their ids (PostgreSQL gives no
+/// array, but NULL, when there are none).
+fn rows_as_json<E: EntityTrait>(backend: DatabaseBackend, table: E) -> String {
+    let pairs = E::Column::iter()
+        .map(|c| format!("'{0}', x.{0}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let table = table.table_name();
+    match backend {
+        DatabaseBackend::Postgres => format!(
+            "(SELECT json_agg(json_build_object({pairs}) ORDER BY x.id)::text \
+             FROM {table} x WHERE x.order_id = orders.id)"
+        ),
+        _ => format!(
+            "(SELECT json_group_array(json_object({pairs}) ORDER BY x.id) \
+             FROM {table} x WHERE x.order_id = orders.id)"
+        ),
+    }
+}
+
+/// The rows of a JSON array made by [`rows_as_json`].
+fn from_json<T: serde::de::DeserializeOwned>(json: Option<&str>) -> Result<Vec<T>, sea_orm::DbErr> {
+    json.map_or(Ok(Vec::new()), |j| {
+        serde_json::from_str(j).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
+    })
 }
 
 /// Builds views of orders for a viewer playing `party` (the same for all of them).

@@ -465,6 +465,13 @@ async fn one_listing_on_two_lines_of_one_checkout(backend: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["orders"][0]["lines"].as_array().unwrap().len(), 2);
     assert_eq!(app.listing_row(listing).await.stock_milli, 0);
+    // The buyer's list shows both lines in the order bought, as the checkout answered.
+    let mine = app.get("/api/v1/orders", Some(&buyer)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    let listed = &mine.body["items"][0];
+    assert_eq!(listed["lines"][0]["quantity"], "6");
+    assert_eq!(listed["lines"][1]["quantity"], "4");
+    assert_eq!(listed, &r.body["orders"][0]);
 }
 
 async fn retries_with_the_same_key_make_one_order(backend: Backend) {
@@ -982,6 +989,10 @@ async fn a_cooperative_pages_through_its_orders_newest_first(backend: Backend) {
             assert_eq!(o["buyer"]["name"], format!("食堂 {}", i % 2));
             assert_eq!(o["lines"][0]["listing_id"], rice);
             assert_eq!(o["events"][0]["to_status"], "placed");
+            let one = app
+                .get(&format!("/api/v1/orders/{id}"), Some(&panshi))
+                .await;
+            assert_eq!(o, &one.body, "order {id} on the list as on its own");
             seen.push(id);
         }
     }
@@ -1000,6 +1011,14 @@ async fn a_cooperative_pages_through_its_orders_newest_first(backend: Backend) {
         .await;
     assert_eq!(confirmed.body["total"], 1);
     assert_eq!(confirmed.body["items"][0]["id"], placed[0]);
+    // Its timeline, in the order it happened, on the list as on the order's own page.
+    let events = &confirmed.body["items"][0]["events"];
+    assert_eq!(events[0]["to_status"], "placed");
+    assert_eq!(events[1]["to_status"], "confirmed");
+    let one = app
+        .get(&format!("/api/v1/orders/{}", placed[0]), Some(&panshi))
+        .await;
+    assert_eq!(confirmed.body["items"][0], one.body);
     let none = app
         .get("/api/v1/orders?status=shipped", Some(&panshi))
         .await;

@@ -1,7 +1,7 @@
 //! One step in an order's timeline: who did what, when and why.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "order_events")]
 pub struct Model {
     #[sea_orm(primary_key)]
