@@ -432,7 +432,7 @@ async fn get_order(
 ) -> AppResult<Json<OrderView>> {
     let (o, party) = lifecycle::find_for(&state.db, &actor, id).await?;
     Ok(Json(
-        order_views(&state.db, vec![o], party).await?.remove(0),
+        order_views(&state.db, &[o.id], party).await?.remove(0),
     ))
 }
 
@@ -490,7 +490,7 @@ async fn order_action(
         Box::pin(async move {
             let updated =
                 lifecycle::act(txn, o.id, action, party, Some(actor.id()), details).await?;
-            let view = order_views(txn, vec![updated], party).await?.remove(0);
+            let view = order_views(txn, &[updated.id], party).await?.remove(0);
             Ok(Stored::json(StatusCode::OK, &view))
         })
     });
@@ -677,7 +677,7 @@ async fn payment(
     let work: idempotency::Work = Box::new(move |txn| {
         Box::pin(async move {
             let updated = lifecycle::set_payment(txn, &o, user_id, to).await?;
-            let view = order_views(txn, vec![updated], party).await?.remove(0);
+            let view = order_views(txn, &[updated.id], party).await?.remove(0);
             Ok(Stored::json(StatusCode::OK, &view))
         })
     });

@@ -82,8 +82,7 @@ pub struct OrderEventView {
 }
 
 /// One page of the orders `query` finds, newest first, as `party` sees them, and how many it
-/// finds in all. The page comes in one statement, each order with its buyer's name, its lines
-/// and its timeline; the total is counted only when the page does not already show every order.
+/// finds in all. The total is counted only when the page does not already show every order.
 pub async fn order_page(
     db: &impl ConnectionTrait,
     query: Select<order::Entity>,
@@ -91,7 +90,6 @@ pub async fn order_page(
     per_page: u64,
     party: Party,
 ) -> Result<(Vec<OrderView>, u64), sea_orm::DbErr> {
-    let backend = db.get_database_backend();
     // The page's ids first: the names, lines and timelines are then looked up for the page's
     // orders alone (SQLite otherwise computes them for every order it sorts).
     let page_ids = query
@@ -102,8 +100,44 @@ pub async fn order_page(
         .limit(per_page)
         .offset((page - 1) * per_page)
         .into_query();
-    let rows = order::Entity::find()
-        .filter(order::Column::Id.in_subquery(page_ids))
+    let views = views_of(
+        db,
+        order::Entity::find().filter(order::Column::Id.in_subquery(page_ids)),
+        party,
+    )
+    .await?;
+    let total = if page == 1 && (views.len() as u64) < per_page {
+        views.len() as u64
+    } else {
+        query.count(db).await?
+    };
+    Ok((views, total))
+}
+
+/// Views of the orders with these ids, newest first, for a viewer playing `party` (the same
+/// for all of them).
+pub async fn order_views(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    party: Party,
+) -> Result<Vec<OrderView>, sea_orm::DbErr> {
+    views_of(
+        db,
+        order::Entity::find().filter(order::Column::Id.is_in(ids.iter().copied())),
+        party,
+    )
+    .await
+}
+
+/// Views of the orders `query` finds, newest first, read in one statement: each order with
+/// its buyer's name, its lines and its timeline.
+async fn views_of(
+    db: &impl ConnectionTrait,
+    query: Select<order::Entity>,
+    party: Party,
+) -> Result<Vec<OrderView>, sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let rows = query
         .order_by_desc(order::Column::Id)
         .expr_as(
             Expr::cust("(SELECT display_name FROM users WHERE users.id = orders.buyer_id)"),
@@ -120,11 +154,6 @@ pub async fn order_page(
         .into_model::<OrderRow>()
         .all(db)
         .await?;
-    let total = if page == 1 && (rows.len() as u64) < per_page {
-        rows.len() as u64
-    } else {
-        query.count(db).await?
-    };
     let mut buyers = HashMap::new();
     let mut lines = HashMap::new();
     let mut events = HashMap::new();
@@ -136,7 +165,7 @@ pub async fn order_page(
         events.insert(id, from_json(r.events_json.as_deref())?);
         orders.push(r.order);
     }
-    Ok((build_views(orders, lines, events, &buyers, party), total))
+    Ok(build_views(orders, lines, events, &buyers, party))
 }
 
 /// An order with its buyer's name, and its lines and events as JSON arrays.
@@ -175,52 +204,6 @@ fn from_json<T: serde::de::DeserializeOwned>(json: Option<&str>) -> Result<Vec<T
     json.map_or(Ok(Vec::new()), |j| {
         serde_json::from_str(j).map_err(|e| sea_orm::DbErr::Json(e.to_string()))
     })
-}
-
-/// Builds views of orders for a viewer playing `party` (the same for all of them).
-pub async fn order_views(
-    db: &impl ConnectionTrait,
-    orders: Vec<order::Model>,
-    party: Party,
-) -> Result<Vec<OrderView>, sea_orm::DbErr> {
-    let buyer_ids: Vec<i64> = orders.iter().map(|o| o.buyer_id).collect();
-    let buyers: HashMap<i64, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(buyer_ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
-    named_order_views(db, orders, party, buyers).await
-}
-
-/// Builds views of orders whose buyers' names are known.
-async fn named_order_views(
-    db: &impl ConnectionTrait,
-    orders: Vec<order::Model>,
-    party: Party,
-    buyers: HashMap<i64, String>,
-) -> Result<Vec<OrderView>, sea_orm::DbErr> {
-    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
-    let mut lines: HashMap<i64, Vec<order_line::Model>> = HashMap::new();
-    for l in order_line::Entity::find()
-        .filter(order_line::Column::OrderId.is_in(ids.clone()))
-        .order_by_asc(order_line::Column::Id)
-        .all(db)
-        .await?
-    {
-        lines.entry(l.order_id).or_default().push(l);
-    }
-    let mut events: HashMap<i64, Vec<order_event::Model>> = HashMap::new();
-    for e in order_event::Entity::find()
-        .filter(order_event::Column::OrderId.is_in(ids))
-        .order_by_asc(order_event::Column::Id)
-        .all(db)
-        .await?
-    {
-        events.entry(e.order_id).or_default().push(e);
-    }
-    Ok(build_views(orders, lines, events, &buyers, party))
 }
 
 /// Views of orders just placed by `buyer`, from what was written for them.

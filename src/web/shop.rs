@@ -606,12 +606,15 @@ pub async fn orders_page(
         if let Some(s) = q.status.as_deref().and_then(OrderStatus::from_code) {
             query = query.filter(order::Column::Status.eq(s.code()));
         }
-        let rows = query
+        let ids: Vec<i64> = query
+            .select_only()
+            .column(order::Column::Id)
             .order_by_desc(order::Column::Id)
             .limit(50)
+            .into_tuple()
             .all(&state.db)
             .await?;
-        Ok::<_, AppError>((order_views(&state.db, rows, party).await?, party))
+        Ok::<_, AppError>((order_views(&state.db, &ids, party).await?, party))
     }
     .await;
     let (orders, party) = match found {
@@ -659,7 +662,7 @@ async fn order_page_with(
     };
     let found = async {
         let (o, party) = lifecycle::find_for(&state.db, actor, id).await?;
-        Ok::<_, AppError>(order_views(&state.db, vec![o], party).await?.remove(0))
+        Ok::<_, AppError>(order_views(&state.db, &[o.id], party).await?.remove(0))
     }
     .await;
     match found {
