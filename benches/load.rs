@@ -142,12 +142,16 @@ async fn generate(database_url: &str, n: usize) {
         });
         listing::Entity::insert_many(rows).exec(&db).await.unwrap();
     }
+    // qudao refreshes SQLite's statistics itself when it starts.
+    analyze(&db).await;
+    db.close().await.ok();
+}
+
+/// Refreshes PostgreSQL's statistics, as autovacuum does within a minute of many changes.
+async fn analyze(db: &sea_orm::DatabaseConnection) {
     if db.get_database_backend() == DatabaseBackend::Postgres {
-        // What autovacuum does within a minute of a bulk load; qudao refreshes SQLite's
-        // statistics itself when it starts.
         db.execute_unprepared("ANALYZE").await.unwrap();
     }
-    db.close().await.ok();
 }
 
 /// Prepares the database and starts `qudao serve` on it.
@@ -339,14 +343,11 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
 
     // Warm up, then the baseline and the mix, each for the same time.
     drive(session.clone(), workers, 2, mixed).await;
-    if database_url.starts_with("postgres") {
-        // The order tables were empty when the load's statistics were taken, and the warm-up
-        // placed the first orders: what autovacuum would have analyzed within a minute of a
-        // running market, which the runs here are shorter than.
-        let db = Database::connect(database_url).await.unwrap();
-        db.execute_unprepared("ANALYZE").await.unwrap();
-        db.close().await.ok();
-    }
+    // The order tables were empty when the bulk load's statistics were taken, and the warm-up
+    // placed the first orders; the runs here are shorter than autovacuum's first look.
+    let db = Database::connect(database_url).await.unwrap();
+    analyze(&db).await;
+    db.close().await.ok();
     let (mut base_tallies, base_time) = drive(session.clone(), workers, seconds, |_| None).await;
     let baseline = base_tallies.remove(&None).unwrap_or_default();
     let base_rate = baseline.rate(base_time);
