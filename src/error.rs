@@ -3,9 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -133,7 +130,7 @@ impl From<sea_orm::DbErr> for AppError {
 }
 
 /// The code of the answer given while the database cannot be reached.
-const DATABASE_UNAVAILABLE: &str = "database_unavailable";
+pub(crate) const DATABASE_UNAVAILABLE: &str = "database_unavailable";
 
 impl AppError {
     /// 503 `database_unavailable`: the database cannot be reached; try again shortly.
@@ -210,27 +207,25 @@ impl AppError {
         AppError::Validation(v.fields)
     }
 
-    /// HTTP status and stable code.
-    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// The HTTP status this error answers with, and its stable code.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
         match self {
-            AppError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
-            AppError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-            AppError::BadRequest(code, _) => (StatusCode::BAD_REQUEST, code),
-            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
-            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            AppError::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            AppError::Conflict(code, _) => (StatusCode::CONFLICT, code),
-            AppError::InsufficientStock(_) => (StatusCode::CONFLICT, "insufficient_stock"),
-            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            AppError::UnsupportedMediaType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            AppError::Unavailable(code, _) => (StatusCode::SERVICE_UNAVAILABLE, code),
-            AppError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            AppError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
-            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            AppError::InvalidJson(_) => (400, "invalid_json"),
+            AppError::Validation(_) => (422, "validation_failed"),
+            AppError::BadRequest(code, _) => (400, code),
+            AppError::Unauthenticated => (401, "unauthenticated"),
+            AppError::InvalidCredentials => (401, "invalid_credentials"),
+            AppError::Forbidden(_) => (403, "forbidden"),
+            AppError::CsrfFailed => (403, "csrf_failed"),
+            AppError::NotFound(_) => (404, "not_found"),
+            AppError::Conflict(code, _) => (409, code),
+            AppError::InsufficientStock(_) => (409, "insufficient_stock"),
+            AppError::PayloadTooLarge => (413, "payload_too_large"),
+            AppError::UnsupportedMediaType => (415, "unsupported_media_type"),
+            AppError::Unavailable(code, _) => (503, code),
+            AppError::RateLimited(_) => (429, "rate_limited"),
+            AppError::Timeout(_) => (408, "request_timeout"),
+            AppError::Internal(_) => (500, "internal"),
         }
     }
 }
@@ -254,7 +249,7 @@ pub struct ErrorDetail {
 
 impl AppError {
     /// The status and JSON body this error answers with; internal errors are logged with a request id.
-    pub fn render(self) -> (StatusCode, ErrorBody) {
+    pub fn render(self) -> (u16, ErrorBody) {
         let (status, code) = self.status_and_code();
         let mut request_id = None;
         let message = match &self {
@@ -294,30 +289,7 @@ impl AppError {
 
     /// True for errors the client caused (4xx).
     pub fn is_client_error(&self) -> bool {
-        self.status_and_code().0.is_client_error()
-    }
-}
-
-/// Marks an answer given because the database could not be reached, so that the outage
-/// guard ([`crate::db::Outage`]) notices.
-#[derive(Debug, Clone, Copy)]
-pub struct DatabaseDown;
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let down = matches!(self, AppError::Unavailable(code, _) if code == DATABASE_UNAVAILABLE);
-        let retry_after = self.retry_after_secs();
-        let (status, body) = self.render();
-        let mut response = (status, Json(body)).into_response();
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
-        }
-        if down {
-            response.extensions_mut().insert(DatabaseDown);
-        }
-        response
+        (400..500).contains(&self.status_and_code().0)
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 
-use crate::api::extract::{parse_json, parse_query};
+use crate::http::api::extract::{parse_json, parse_query};
 use crate::search::query::{self, SearchParams};
 use crate::search::vocabulary::Vocabulary;
 
@@ -38,10 +38,10 @@ pub fn search_query(bytes: &[u8]) {
 /// checks that need no database.
 pub fn json_body(bytes: &[u8]) {
     let _ = parse_json::<serde_json::Value>(bytes);
-    if let Ok(listing) = parse_json::<crate::catalog::http::listings::ListingRequest>(bytes) {
+    if let Ok(listing) = parse_json::<crate::catalog::draft::ListingRequest>(bytes) {
         let _ = listing.into_draft(None);
     }
-    if let Ok(register) = parse_json::<crate::accounts::routes::RegisterRequest>(bytes) {
+    if let Ok(register) = parse_json::<crate::http::api::accounts::RegisterRequest>(bytes) {
         if let Ok(username) = crate::accounts::service::parse_username(&register.username) {
             let _ = crate::accounts::password::check_new(&register.password, &username);
         }
@@ -50,14 +50,14 @@ pub fn json_body(bytes: &[u8]) {
             let _ = crate::accounts::service::parse_email(email);
         }
     }
-    shape::<crate::matching::http::RequestInput>(bytes);
-    shape::<crate::orders::http::CartLineRequest>(bytes);
-    shape::<crate::catalog::http::organizations::ApplyRequest>(bytes);
-    shape::<crate::catalog::http::organizations::HouseholdRequest>(bytes);
-    shape::<crate::stats::http::TargetsRequest>(bytes);
-    shape::<crate::notify::http::NewWebhook>(bytes);
-    shape::<crate::notify::http::PreferenceChanges>(bytes);
-    shape::<crate::search::saved::http::NewSavedSearch>(bytes);
+    shape::<crate::http::api::matching::RequestInput>(bytes);
+    shape::<crate::http::api::orders::CartLineRequest>(bytes);
+    shape::<crate::http::api::catalog::organizations::ApplyRequest>(bytes);
+    shape::<crate::http::api::catalog::organizations::HouseholdRequest>(bytes);
+    shape::<crate::http::api::stats::TargetsRequest>(bytes);
+    shape::<crate::http::api::notify::NewWebhook>(bytes);
+    shape::<crate::http::api::notify::PreferenceChanges>(bytes);
+    shape::<crate::http::api::saved_searches::NewSavedSearch>(bytes);
 }
 
 /// Parses `bytes` as the body `T`, for request types whose checks need the database.

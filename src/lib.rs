@@ -4,27 +4,27 @@
 mod vocab;
 
 pub mod accounts;
-pub mod api;
 pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod fields;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod kept;
 pub mod matching;
 pub mod metrics;
 pub mod notify;
 pub mod orders;
 pub mod outbox;
+pub mod page;
 pub mod search;
 pub mod startup;
-pub mod state;
 pub mod stats;
 pub mod throttle;
-pub mod web;
 
 pub use config::Settings;
 pub use startup::Application;

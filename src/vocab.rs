@@ -27,14 +27,6 @@ macro_rules! vocabulary {
                 match self { $($name::$variant => $en),+ }
             }
 
-            /// The name shown to people reading `lang`.
-            pub fn name_for(self, lang: crate::web::Lang) -> &'static str {
-                match lang {
-                    crate::web::Lang::Zh => self.name_zh(),
-                    crate::web::Lang::En => self.name_en(),
-                }
-            }
-
             /// The value for a Chinese name, as people type it in a sheet.
             pub fn from_name_zh(name: &str) -> Option<Self> {
                 Self::ALL.iter().copied().find(|v| v.name_zh() == name)
@@ -50,5 +42,23 @@ macro_rules! vocabulary {
                 Self::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
             }
         }
+
+        impl $crate::vocab::Named for $name {
+            fn name_zh(self) -> &'static str {
+                $name::name_zh(self)
+            }
+
+            fn name_en(self) -> &'static str {
+                $name::name_en(self)
+            }
+        }
     };
+}
+
+/// A value with a Chinese and an English name, as every vocabulary value has.
+pub trait Named: Copy {
+    /// The Chinese name.
+    fn name_zh(self) -> &'static str;
+    /// The English name.
+    fn name_en(self) -> &'static str;
 }

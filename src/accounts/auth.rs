@@ -1,48 +1,12 @@
-//! Who is calling: bearer tokens for programs, session cookies for browsers,
-//! and the CSRF check for cookie-authenticated writes.
+//! Who is calling: the user behind a bearer token or a session, checked against the database.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
-use chrono::Utc;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::{api_token, session, user};
 use super::role::{Actor, Credential, Role};
 use super::token;
 use crate::error::AppError;
-use crate::state::AppState;
-
-/// Name of the session cookie.
-pub const SESSION_COOKIE: &str = "qudao_session";
-/// Header a cookie-authenticated API write must carry.
-pub const CSRF_HEADER: &str = "x-csrf-token";
-
-/// The value of a cookie in the request, if any.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-fn bearer(headers: &HeaderMap) -> Option<Result<&str, AppError>> {
-    let value = headers.get(header::AUTHORIZATION)?;
-    let parsed = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    Some(parsed.ok_or(AppError::Unauthenticated))
-}
 
 /// The user a credential belongs to, with their role, unless the account is disabled.
 fn active_user(found: Option<user::Model>) -> Result<Option<(user::Model, Role)>, AppError> {
@@ -54,96 +18,48 @@ fn active_user(found: Option<user::Model>) -> Result<Option<(user::Model, Role)>
     Ok(Some((u, role)))
 }
 
-/// Finds the actor of a request. A bad bearer token is an error; a stale cookie is just anonymous.
-pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Actor>, AppError> {
-    let now = Utc::now();
-    if let Some(token) = bearer(&parts.headers) {
-        let digest = token::digest(token?);
-        let (row, found) = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(digest))
-            .find_also_related(user::Entity)
-            .one(&state.db)
-            .await?
-            .filter(|(t, _)| t.revoked_at.is_none() && t.expires_at > now)
-            .ok_or(AppError::Unauthenticated)?;
-        let (user, role) = active_user(found)?.ok_or(AppError::Unauthenticated)?;
-        return Ok(Some(Actor {
-            user,
-            role,
-            credential: Credential::Token { id: row.id },
-        }));
-    }
-    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
+/// The actor behind a bearer token, or an error when the token is unknown, revoked, expired
+/// or its account disabled.
+pub async fn by_token(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Actor, AppError> {
+    let (row, found) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token::digest(token)))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+        .filter(|(t, _)| t.revoked_at.is_none() && t.expires_at > now)
+        .ok_or(AppError::Unauthenticated)?;
+    let (user, role) = active_user(found)?.ok_or(AppError::Unauthenticated)?;
+    Ok(Actor {
+        user,
+        role,
+        credential: Credential::Token { id: row.id },
+    })
+}
+
+/// The actor behind a session cookie's secret, if the session is open and its account active.
+pub async fn by_session(
+    db: &impl ConnectionTrait,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Actor>, AppError> {
     let Some((row, found)) = session::Entity::find_by_id(token::digest(secret))
         .find_also_related(user::Entity)
-        .one(&state.db)
+        .one(db)
         .await?
         .filter(|(s, _)| s.expires_at > now)
     else {
         return Ok(None);
     };
-    let Some((user, role)) = active_user(found)? else {
-        return Ok(None);
-    };
-    let actor = Actor {
+    Ok(active_user(found)?.map(|(user, role)| Actor {
         user,
         role,
         credential: Credential::Session {
             id: row.id,
             csrf_token: row.csrf_token,
         },
-    };
-    check_csrf(parts, &actor)?;
-    Ok(Some(actor))
-}
-
-/// Cookie-authenticated API writes must echo the session's CSRF token in a header.
-fn check_csrf(parts: &Parts, actor: &Actor) -> Result<(), AppError> {
-    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || !parts.uri.path().starts_with("/api/") {
-        return Ok(());
-    }
-    if actor.session_csrf().is_none() {
-        return Ok(());
-    }
-    let sent = parts
-        .headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if actor.sent_session_csrf(sent) {
-        Ok(())
-    } else {
-        Err(AppError::CsrfFailed)
-    }
-}
-
-impl FromRequestParts<AppState> for Actor {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state)
-            .await?
-            .ok_or(AppError::Unauthenticated)
-    }
-}
-
-/// The actor if someone is signed in; anonymous requests pass.
-#[derive(Debug, Clone)]
-pub struct MaybeActor(pub Option<Actor>);
-
-impl FromRequestParts<AppState> for MaybeActor {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state).await.map(MaybeActor)
-    }
+    }))
 }

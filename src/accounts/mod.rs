@@ -4,7 +4,6 @@ pub mod auth;
 pub mod entity;
 pub mod password;
 pub mod role;
-pub mod routes;
 pub mod service;
 pub mod token;
 

@@ -8,8 +8,7 @@ use super::password;
 use super::role::{Credential, Role};
 use super::token;
 use crate::error::{AppError, AppResult, FieldError, Validator};
-use crate::state::AppState;
-use crate::throttle::Kind;
+use crate::throttle::{Kind, Throttle};
 
 /// A new account, already checked.
 #[derive(Debug, Clone)]
@@ -69,7 +68,7 @@ pub fn parse_username(raw: &str) -> Result<String, FieldError> {
 
 /// Checks a display name: 1–64 characters after trimming.
 pub fn parse_display_name(raw: &str) -> Result<String, FieldError> {
-    crate::api::fields::text(raw, 1, 64)
+    crate::fields::text(raw, 1, 64)
 }
 
 /// Checks a language code: `zh` or `en`.
@@ -130,12 +129,14 @@ pub struct LoginGrant {
 /// or not, so the limit reveals nothing); a success gives them all back. Beyond them the answer
 /// is 429 whatever the password, so that guessing is slow even from many addresses.
 pub async fn sign_in(
-    state: &AppState,
+    db: &impl ConnectionTrait,
+    throttle: &Throttle,
+    lifetime_hours: i64,
     username: &str,
     password_text: &str,
 ) -> AppResult<LoginGrant> {
     let key = username.trim().to_lowercase();
-    state.throttle.take(Kind::SignInAccount, &key)?;
+    throttle.take(Kind::SignInAccount, &key)?;
     // No username holds a control character, and PostgreSQL cannot compare text with a NUL.
     if key.len() > 64
         || key.chars().any(char::is_control)
@@ -143,8 +144,8 @@ pub async fn sign_in(
     {
         return Err(AppError::InvalidCredentials);
     }
-    let grant = login(&state.db, &key, password_text, state.settings.session_hours).await?;
-    state.throttle.forgive(Kind::SignInAccount, &key);
+    let grant = login(db, &key, password_text, lifetime_hours).await?;
+    throttle.forgive(Kind::SignInAccount, &key);
     Ok(grant)
 }
 

@@ -1,7 +1,6 @@
 //! The audit trail of admin actions, approvals, exports and official access.
 
 pub mod entity;
-pub mod http;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};

@@ -9,11 +9,12 @@ use serde::Serialize;
 
 use super::categories;
 use super::domain::{Certification, Grade, QuantityInput, Unit};
-use super::http::listings::ListingRequest;
+use super::draft::ListingRequest;
 use super::listings;
 use crate::accounts::Actor;
+use crate::config::Settings;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use sea_orm::DatabaseConnection;
 
 /// The largest sheet accepted, in bytes.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -129,7 +130,12 @@ pub fn fen_of(yuan: &str) -> Option<i64> {
 }
 
 /// Reads the sheet and creates its listings for the producer's organization, all or none.
-pub async fn import(state: &AppState, actor: &Actor, bytes: &[u8]) -> AppResult<Report> {
+pub async fn import(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    actor: &Actor,
+    bytes: &[u8],
+) -> AppResult<Report> {
     if bytes.len() > MAX_BYTES {
         return Err(AppError::PayloadTooLarge);
     }
@@ -180,8 +186,8 @@ pub async fn import(state: &AppState, actor: &Actor, bytes: &[u8]) -> AppResult<
             format!("at most {MAX_ROWS} listings per sheet"),
         )));
     }
-    let cats = categories::all_with_aliases(&state.db).await?;
-    let txn = crate::db::write_txn(&state.db).await?;
+    let cats = categories::all_with_aliases(db).await?;
+    let txn = crate::db::write_txn(db).await?;
     let mut errors = Vec::new();
     let mut created = Vec::new();
     for (n, row) in &body {
@@ -322,7 +328,7 @@ pub async fn import(state: &AppState, actor: &Actor, bytes: &[u8]) -> AppResult<
     }
     txn.commit().await?;
     for id in &created {
-        crate::matching::service::after_listing_change(state, *id).await;
+        crate::matching::service::after_listing_change(db, settings, *id).await;
     }
     Ok(Report {
         created: created.len(),

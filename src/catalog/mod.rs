@@ -1,8 +1,8 @@
 //! The catalog: regions, organizations, households, categories and listings.
 pub mod categories;
 pub mod domain;
+pub mod draft;
 pub mod entity;
-pub mod http;
 pub mod import;
 pub mod listings;
 pub mod organizations;

@@ -4,7 +4,6 @@
 pub mod domain;
 pub mod engine;
 pub mod entity;
-pub mod http;
 pub mod market;
 pub mod service;
 

@@ -19,11 +19,11 @@ use super::market;
 use crate::accounts::{Actor, Role};
 use crate::catalog::domain::{Quantity, Unit};
 use crate::catalog::entity::listing;
+use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::orders::checkout::{self, Address, Checkout, LineInput};
 use crate::orders::domain::line_amount;
 use crate::outbox::{self, Channel, Event};
-use crate::state::AppState;
 
 /// How matching runs: the engine's cost model and how long proposals wait.
 #[derive(Debug, Clone)]
@@ -34,13 +34,13 @@ pub struct Rules {
 
 impl Rules {
     /// From the settings.
-    pub fn of(state: &AppState) -> Self {
+    pub fn of(settings: &Settings) -> Self {
         Rules {
             params: Params {
-                freight_fen_per_ton_km: state.settings.freight_fen_per_ton_km,
+                freight_fen_per_ton_km: settings.freight_fen_per_ton_km,
                 ..Params::default()
             },
-            ttl: Duration::hours(state.settings.proposal_ttl_hours),
+            ttl: Duration::hours(settings.proposal_ttl_hours),
         }
     }
 }
@@ -250,8 +250,8 @@ pub async fn match_listing(
 
 /// Matches open requests against a listing that just changed; the listing's change is
 /// already stored, so a failure here is logged and left to the next run.
-pub async fn after_listing_change(state: &AppState, listing_id: i64) {
-    if let Err(e) = match_listing(&state.db, listing_id, &Rules::of(state)).await {
+pub async fn after_listing_change(db: &DatabaseConnection, settings: &Settings, listing_id: i64) {
+    if let Err(e) = match_listing(db, listing_id, &Rules::of(settings)).await {
         tracing::warn!(listing = listing_id, error = ?e, "matching after a listing change failed");
     }
 }

@@ -7,10 +7,8 @@
 pub mod digest;
 pub mod dispatcher;
 pub mod entity;
-pub mod http;
 pub mod mailer;
 pub mod messages;
-pub mod pages;
 pub mod preferences;
 pub mod summary;
 pub mod webhooks;

@@ -1,8 +1,6 @@
 //! `Idempotency-Key`: the first answer to a request is stored per (user, key) and
 //! replayed for every retry; the same key with a different request is refused.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TryInsertResult};
 use sha2::{Digest, Sha256};
@@ -10,24 +8,11 @@ use sha2::{Digest, Sha256};
 use super::entity::idempotency_key;
 use crate::error::AppError;
 
-/// The request header.
-pub const HEADER: &str = "idempotency-key";
-/// Marks a response that was replayed from storage.
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
-
 /// A checked key: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key(String);
 
 impl Key {
-    /// Reads the header; `Ok(None)` when absent.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Key>, AppError> {
-        let Some(raw) = headers.get(HEADER) else {
-            return Ok(None);
-        };
-        Key::parse(raw.to_str().unwrap_or("")).map(Some)
-    }
-
     /// Checks a key given as text (a page form's hidden field).
     pub fn parse(text: &str) -> Result<Key, AppError> {
         let text = text.trim();
@@ -40,9 +25,9 @@ impl Key {
         Ok(Key(text.to_string()))
     }
 
-    /// Reads the header and insists on it.
-    pub fn required(headers: &HeaderMap) -> Result<Key, AppError> {
-        Self::from_headers(headers)?.ok_or(AppError::BadRequest(
+    /// Insists on a key that may be absent.
+    pub fn required(key: Option<Key>) -> Result<Key, AppError> {
+        key.ok_or(AppError::BadRequest(
             "idempotency_key_required",
             "this request needs an Idempotency-Key header (any unique string, reused only for retries)".into(),
         ))
@@ -61,16 +46,24 @@ pub fn fingerprint(method: &str, path: &str, body: &serde_json::Value) -> String
     hex::encode(h.finalize())
 }
 
-/// A response that can be stored and replayed byte for byte.
+/// An answer that can be stored and replayed byte for byte: its HTTP status and JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
-    pub status: StatusCode,
+    pub status: u16,
     pub body: String,
+}
+
+/// What an idempotent request answers: the stored answer, and whether it was replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub stored: Stored,
+    /// True when the answer came from storage, for a retry.
+    pub replayed: bool,
 }
 
 impl Stored {
     /// From a JSON value.
-    pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Self {
+    pub fn json(status: u16, body: &impl serde::Serialize) -> Self {
         Stored {
             status,
             body: serde_json::to_string(body).unwrap_or_else(|_| "null".into()),
@@ -81,21 +74,6 @@ impl Stored {
     pub fn error(e: AppError) -> Self {
         let (status, body) = e.render();
         Stored::json(status, &body)
-    }
-
-    /// As an HTTP response, marked as replayed when it came from storage.
-    pub fn into_response(self, replayed: bool) -> Response {
-        let mut r = (
-            self.status,
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            self.body,
-        )
-            .into_response();
-        if replayed {
-            r.headers_mut()
-                .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
-        }
-        r
     }
 }
 
@@ -142,10 +120,8 @@ pub async fn claim(
             "this key was already used for a different request; use a new key",
         ));
     }
-    let status = StatusCode::from_u16(stored.status_code as u16)
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Ok(Claim::Replay(Stored {
-        status,
+        status: u16::try_from(stored.status_code).unwrap_or(500),
         body: stored.response_body,
     }))
 }
@@ -160,7 +136,7 @@ pub async fn save(
     idempotency_key::ActiveModel {
         user_id: Set(user_id),
         key: Set(key.0.clone()),
-        status_code: Set(i32::from(response.status.as_u16())),
+        status_code: Set(i32::from(response.status)),
         response_body: Set(response.body.clone()),
         ..Default::default()
     }
@@ -186,13 +162,16 @@ pub async fn run(
     key: Option<Key>,
     fingerprint: String,
     work: Work,
-) -> Result<Response, AppError> {
+) -> Result<Answer, AppError> {
     let txn = crate::db::write_txn(db).await?;
     if let Some(k) = &key
         && let Claim::Replay(stored) = claim(&txn, user_id, k, &fingerprint).await?
     {
         txn.rollback().await?;
-        return Ok(stored.into_response(true));
+        return Ok(Answer {
+            stored,
+            replayed: true,
+        });
     }
     match work(&txn).await {
         Ok(stored) => {
@@ -200,7 +179,10 @@ pub async fn run(
                 save(&txn, user_id, k, &stored).await?;
             }
             txn.commit().await?;
-            Ok(stored.into_response(false))
+            Ok(Answer {
+                stored,
+                replayed: false,
+            })
         }
         Err(e) if e.is_client_error() && key.is_some() => {
             // Undo the work, then remember the refusal so a retry gets the same answer.
@@ -212,11 +194,17 @@ pub async fn run(
                 Claim::New => {
                     save(&txn, user_id, &k, &stored).await?;
                     txn.commit().await?;
-                    Ok(stored.into_response(false))
+                    Ok(Answer {
+                        stored,
+                        replayed: false,
+                    })
                 }
                 Claim::Replay(first) => {
                     txn.rollback().await?;
-                    Ok(first.into_response(true))
+                    Ok(Answer {
+                        stored: first,
+                        replayed: true,
+                    })
                 }
             }
         }
@@ -230,19 +218,18 @@ mod tests {
 
     #[test]
     fn keys_are_checked() {
-        let mut h = HeaderMap::new();
-        assert!(Key::from_headers(&h).unwrap().is_none());
         assert_eq!(
-            Key::required(&h).unwrap_err().status_and_code().1,
+            Key::required(None).unwrap_err().status_and_code().1,
             "idempotency_key_required"
         );
-        h.insert(HEADER, HeaderValue::from_static("checkout 1"));
-        assert_eq!(
-            Key::from_headers(&h).unwrap_err().status_and_code().1,
-            "invalid_idempotency_key"
-        );
-        h.insert(HEADER, HeaderValue::from_static("2f1c0b6e-checkout"));
-        assert!(Key::required(&h).is_ok());
+        for bad in ["checkout 1", "", "钥匙", &"k".repeat(256)] {
+            assert_eq!(
+                Key::parse(bad).unwrap_err().status_and_code().1,
+                "invalid_idempotency_key",
+                "{bad:?}"
+            );
+        }
+        assert!(Key::required(Some(Key::parse("2f1c0b6e-checkout").unwrap())).is_ok());
     }
 
     #[test]

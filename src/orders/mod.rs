@@ -6,7 +6,6 @@ pub mod checkout;
 pub mod domain;
 pub mod entity;
 pub mod events;
-pub mod http;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod views;

@@ -4,7 +4,6 @@
 
 pub mod document;
 pub mod embedded;
-pub mod http;
 pub mod meili;
 pub mod query;
 pub mod relay;

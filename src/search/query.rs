@@ -8,9 +8,9 @@ use utoipa::IntoParams;
 
 use super::document::{Geo, SearchDocument};
 use super::vocabulary::{QueryTerm, TermKind, Vocabulary};
-use crate::api::page;
 use crate::catalog::domain::{Certification, MAX_PRICE_FEN, region_level};
 use crate::error::Validator;
+use crate::page;
 
 /// Deepest result reachable by paging (page × per_page), as in Meilisearch's `maxTotalHits`.
 pub const MAX_WINDOW: u64 = 1000;

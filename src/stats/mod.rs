@@ -8,8 +8,6 @@ pub mod chart;
 pub mod domain;
 pub mod entity;
 pub mod facts;
-pub mod http;
-pub mod pages;
 pub mod reports;
 pub mod rollup;
 pub mod targets;

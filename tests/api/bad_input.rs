@@ -401,7 +401,7 @@ async fn bad_queries_and_bodies_are_refused(backend: Backend) {
             .await
             .unwrap_err();
         let (status, code) = qudao::error::AppError::from(refused).status_and_code();
-        assert_eq!((status.as_u16(), code), (400, "invalid_text"));
+        assert_eq!((status, code), (400, "invalid_text"));
     }
     assert_eq!(app.snapshot().await, before);
 }
@@ -416,7 +416,7 @@ async fn clients_too_slow_with_their_headers_are_cut_off() {
         .await
         .expect("SQLite always runs");
     let host = app.address.trim_start_matches("http://").to_string();
-    let limit = qudao::startup::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(5);
+    let limit = qudao::http::server::HEADER_READ_TIMEOUT + std::time::Duration::from_secs(5);
 
     let mut slow = tokio::net::TcpStream::connect(&host).await.unwrap();
     slow.write_all(b"GET /api/v1/listings HTTP/1.1\r\nHost: qudao\r\n")

@@ -130,11 +130,10 @@ fn a_bad_database_url_is_refused_with_a_clear_message() {
 #[test]
 fn json_logs_carry_the_request_id_that_the_answer_echoes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn_serve(
-        qudao(dir.path())
-            .env("QUDAO_LOG_FORMAT", "json")
-            .env("QUDAO_LOG", "warn,tower_http=info,qudao::startup=info"),
-    );
+    let mut child = spawn_serve(qudao(dir.path()).env("QUDAO_LOG_FORMAT", "json").env(
+        "QUDAO_LOG",
+        "warn,tower_http=info,qudao::http::middleware=info",
+    ));
     // Start-up log lines, then the URL and the demo accounts as text, then request logs.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let url = served_url(&mut stdout);

@@ -12,6 +12,7 @@ mod forms;
 mod generated;
 mod headers;
 mod import;
+mod layers;
 mod listings;
 mod matching;
 mod metrics;

@@ -235,7 +235,7 @@ async fn slow_uploads_are_given_time_that_other_requests_are_not() {
         .await
         .expect("SQLite always runs");
     let (panshi, listing) = app.panshi_sells_rice("500").await;
-    let slow = qudao::startup::REQUEST_TIMEOUT + std::time::Duration::from_secs(4);
+    let slow = qudao::http::middleware::REQUEST_TIMEOUT + std::time::Duration::from_secs(4);
     let photo = png(300, 200);
     let upload_head = format!(
         "POST /api/v1/listings/{listing}/photos HTTP/1.1\r\nAuthorization: Bearer {panshi}\r\nContent-Type: image/png"

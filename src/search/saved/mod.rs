@@ -5,7 +5,6 @@
 
 pub mod alerts;
 pub mod entity;
-pub mod http;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -133,7 +132,7 @@ impl SavedQuery {
 
 /// Checks a saved search's name.
 pub fn check_name(raw: &str) -> Result<String, FieldError> {
-    crate::api::fields::text(raw, 1, NAME_MAX)
+    crate::fields::text(raw, 1, NAME_MAX)
 }
 
 #[cfg(test)]

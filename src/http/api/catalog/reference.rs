@@ -1,0 +1,221 @@
+//! `/api/v1/regions` and `/api/v1/categories`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::views::RegionView;
+use crate::accounts::Actor;
+use crate::catalog::categories::{self, ALIAS_KINDS};
+use crate::catalog::domain::region_level;
+use crate::catalog::entity::{category, category_alias};
+use crate::catalog::regions;
+use crate::error::{AppError, AppResult, ErrorBody, Validator};
+use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
+use crate::http::state::AppState;
+use crate::outbox::{self, Channel, Event};
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_regions))
+        .routes(routes!(get_region))
+        .routes(routes!(list_categories))
+        .routes(routes!(add_alias))
+}
+
+/// `?parent=CODE`; without it, the provinces.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RegionQuery {
+    pub parent: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/regions", tag = "reference", params(RegionQuery),
+    responses((status = 200, body = Vec<RegionView>), (status = 404, body = ErrorBody)))]
+async fn list_regions(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RegionQuery>,
+) -> AppResult<Json<Vec<RegionView>>> {
+    if let Some(p) = &q.parent
+        && regions::find(&state.db, p).await?.is_none()
+    {
+        return Err(AppError::NotFound("region"));
+    }
+    let rows = regions::children(&state.db, q.parent.as_deref()).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// A region with the path from its province down.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegionDetail {
+    pub region: RegionView,
+    pub path: Vec<RegionView>,
+    pub children: Vec<RegionView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "reference", params(("code" = String, Path)),
+    responses((status = 200, body = RegionDetail), (status = 404, body = ErrorBody)))]
+async fn get_region(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> AppResult<Json<RegionDetail>> {
+    if region_level(&code).is_none() {
+        return Err(AppError::NotFound("region"));
+    }
+    let region = regions::find(&state.db, &code)
+        .await?
+        .ok_or(AppError::NotFound("region"))?;
+    let path = regions::path(&state.db, &code).await?;
+    let children = regions::children(&state.db, Some(&code)).await?;
+    Ok(Json(RegionDetail {
+        region: region.into(),
+        path: path.into_iter().map(Into::into).collect(),
+        children: children.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// A category with its other names.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryView {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub slug: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub aliases: Vec<AliasView>,
+}
+
+/// Another name for a category.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AliasView {
+    pub alias: String,
+    pub kind: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/categories", tag = "reference",
+    responses((status = 200, body = Vec<CategoryView>)))]
+async fn list_categories(State(state): State<AppState>) -> AppResult<Json<Vec<CategoryView>>> {
+    let rows = categories::all_with_aliases(&state.db).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(c, aliases)| CategoryView {
+                id: c.id,
+                parent_id: c.parent_id,
+                slug: c.slug,
+                name_zh: c.name_zh,
+                name_en: c.name_en,
+                aliases: aliases
+                    .into_iter()
+                    .map(|a| AliasView {
+                        alias: a.alias,
+                        kind: a.kind,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
+
+/// A synonym to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AliasRequest {
+    pub alias: String,
+    /// `alias` (default) or `english`.
+    pub kind: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/categories/{id}/aliases", tag = "reference", params(("id" = i64, Path)), request_body = AliasRequest,
+    responses((status = 201, body = AliasView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn add_alias(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiId(id): ApiId,
+    ApiJson(req): ApiJson<AliasRequest>,
+) -> AppResult<(StatusCode, Json<AliasView>)> {
+    let view = add_alias_to(&state, &actor, id, req).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Adds a synonym to a category (admins), for search to pick up.
+pub(crate) async fn add_alias_to(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    req: AliasRequest,
+) -> AppResult<AliasView> {
+    if !actor.is_admin() {
+        return Err(AppError::Forbidden(
+            "only platform admins can edit the taxonomy".into(),
+        ));
+    }
+    let cat = category::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("category"))?;
+    let mut v = Validator::default();
+    let alias = req.alias.trim().to_string();
+    if alias.is_empty() || alias.chars().count() > 32 {
+        v.add("alias", "length", "1 to 32 characters");
+    }
+    let kind = req.kind.unwrap_or_else(|| "alias".into());
+    if !ALIAS_KINDS.contains(&kind.as_str()) {
+        v.add(
+            "kind",
+            "unknown_value",
+            format!("must be one of: {}", ALIAS_KINDS.join(", ")),
+        );
+    }
+    v.finish()?;
+    let txn = crate::db::write_txn(&state.db).await?;
+    let exists = category_alias::Entity::find()
+        .filter(category_alias::Column::CategoryId.eq(cat.id))
+        .filter(category_alias::Column::Alias.eq(&alias))
+        .one(&txn)
+        .await?
+        .is_some();
+    if exists {
+        return Err(AppError::field(
+            "alias",
+            "taken",
+            "this category already has that alias",
+        ));
+    }
+    category_alias::ActiveModel {
+        category_id: Set(cat.id),
+        alias: Set(alias.clone()),
+        kind: Set(kind.clone()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    outbox::enqueue(
+        &txn,
+        Event {
+            channel: Channel::Search,
+            topic: "category.changed",
+            aggregate_type: "category",
+            aggregate_id: cat.id,
+            payload: serde_json::json!({"category_id": cat.id}),
+        },
+    )
+    .await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "category.alias.add",
+        "category",
+        cat.id,
+        serde_json::json!({"alias": alias}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(AliasView { alias, kind })
+}

@@ -1,0 +1,674 @@
+//! `/api/v1/stats`: roll-ups, drill-down, targets, quarterly reports and exports for officials.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::accounts::Actor;
+use crate::catalog::domain::{RegionLevel, region_level};
+use crate::catalog::entity::category;
+use crate::error::{AppError, AppResult, ErrorBody, Validator};
+use crate::http::api::extract::{ApiJson, ApiQuery};
+use crate::http::state::AppState;
+use crate::stats::access::{may_close_quarters, official_region, readable_region};
+use crate::stats::domain::{Basis, Granularity, Period, child_level, local_date};
+use crate::stats::entity::quarter_close;
+use crate::stats::reports::{self, Report, ReportRow};
+use crate::stats::rollup::{self, Change, Figures, Group, HouseholdIncome, Scope};
+use crate::stats::targets::{self, Goals, Progress};
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(region_rollup))
+        .routes(routes!(region_trend))
+        .routes(routes!(region_households))
+        .routes(routes!(get_targets, put_targets))
+        .routes(routes!(quarterly_report))
+        .routes(routes!(county_ledger))
+        .routes(routes!(list_quarters, close_quarter))
+}
+
+fn parse_period(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<Period> {
+    match raw {
+        None => Some(Period::containing(
+            Granularity::Quarter,
+            local_date(Utc::now()),
+        )),
+        Some(s) => {
+            let p = Period::parse(s);
+            if p.is_none() {
+                v.add(
+                    field,
+                    "invalid_format",
+                    "a year (2026), quarter (2026Q3) or month (2026-07)",
+                );
+            }
+            p
+        }
+    }
+}
+
+/// How figures are split in a roll-up.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    /// By child region (the default).
+    #[default]
+    Region,
+    Category,
+}
+
+/// `?period=&basis=&by=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RollupQuery {
+    /// `2026`, `2026Q3` or `2026-07`; the current quarter by default.
+    pub period: Option<String>,
+    /// `completed` (default) or `placed`.
+    pub basis: Option<Basis>,
+    /// `region` (default) or `category`.
+    pub by: Option<By>,
+}
+
+/// The region a roll-up is about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegionRef {
+    pub code: String,
+    pub name: String,
+    pub level: RegionLevel,
+}
+
+/// A region's figures for a period, the previous period's, and a breakdown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RollupView {
+    pub region: RegionRef,
+    pub period: String,
+    pub basis: Basis,
+    /// True when the figures are the frozen ones of a closed quarter.
+    pub closed: bool,
+    pub figures: Figures,
+    pub previous_period: String,
+    pub previous: Figures,
+    pub change: Change,
+    /// By child region (sales made at the region itself in a `direct` row) or by category.
+    pub breakdown: Vec<ReportRow>,
+}
+
+/// Reads the roll-up a region's page shows.
+pub async fn rollup_view(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    code: &str,
+    q: &RollupQuery,
+) -> AppResult<RollupView> {
+    let (region, level) = readable_region(db, actor, code).await?;
+    let mut v = Validator::default();
+    let period = parse_period(&mut v, "period", q.period.as_deref());
+    v.finish()?;
+    let period = period.unwrap_or(Period::Year(2026));
+    let basis = q.basis.unwrap_or(Basis::Completed);
+    let (closed, mut breakdown, figures) =
+        reports::breakdown(db, &region, level, period, basis).await?;
+    if q.by == Some(By::Category) {
+        let scope = Scope::of(basis, level, &region.code, period);
+        let names: std::collections::HashMap<String, String> = category::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.name_zh))
+            .collect();
+        breakdown = rollup::aggregate(db, &scope, Group::Category)
+            .await?
+            .into_iter()
+            .map(|(k, f)| ReportRow {
+                name: names.get(&k).cloned().unwrap_or_else(|| k.clone()),
+                code: k,
+                direct: false,
+                figures: f,
+            })
+            .collect();
+    }
+    let (_, _, previous) = reports::breakdown(db, &region, level, period.prev(), basis).await?;
+    Ok(RollupView {
+        change: Change::between(&figures, &previous),
+        region: RegionRef {
+            code: region.code,
+            name: region.name,
+            level,
+        },
+        period: period.to_string(),
+        previous_period: period.prev().to_string(),
+        basis,
+        closed,
+        figures,
+        previous,
+        breakdown,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}", tag = "stats", params(("code" = String, Path), RollupQuery),
+    responses((status = 200, body = RollupView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn region_rollup(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<RollupQuery>,
+) -> AppResult<Json<RollupView>> {
+    rollup_view(&state.db, &actor, &code, &q).await.map(Json)
+}
+
+/// `?granularity=&periods=&end=&basis=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TrendQuery {
+    /// `month`, `quarter` (default) or `year`.
+    pub granularity: Option<Granularity>,
+    /// How many periods, 1 to 60 (default 8).
+    pub periods: Option<usize>,
+    /// The last period, of the chosen granularity; the current one by default.
+    pub end: Option<String>,
+    pub basis: Option<Basis>,
+}
+
+/// One point of a trend.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrendPoint {
+    pub period: String,
+    pub figures: Figures,
+}
+
+/// A region's figures period by period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrendView {
+    pub region: RegionRef,
+    pub granularity: Granularity,
+    pub basis: Basis,
+    pub points: Vec<TrendPoint>,
+}
+
+/// Reads a region's trend.
+pub async fn trend_view(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    code: &str,
+    q: &TrendQuery,
+) -> AppResult<TrendView> {
+    let (region, level) = readable_region(db, actor, code).await?;
+    let g = q.granularity.unwrap_or(Granularity::Quarter);
+    let mut v = Validator::default();
+    let count = q.periods.unwrap_or(8);
+    if !(1..=60).contains(&count) {
+        v.add("periods", "out_of_range", "between 1 and 60");
+    }
+    let end = match q.end.as_deref() {
+        None => Some(Period::containing(g, local_date(Utc::now()))),
+        Some(s) => {
+            let p = Period::parse(s).filter(|p| p.granularity() == g);
+            if p.is_none() {
+                v.add(
+                    "end",
+                    "invalid_format",
+                    "a period of the chosen granularity",
+                );
+            }
+            p
+        }
+    };
+    v.finish()?;
+    let periods = end.map(|e| e.trailing(count)).unwrap_or_default();
+    let basis = q.basis.unwrap_or(Basis::Completed);
+    let mut by = match (periods.first(), periods.last()) {
+        (Some(first), Some(last)) => {
+            let scope = Scope::span(basis, level, &region.code, *first, *last);
+            rollup::aggregate(db, &scope, Group::Period(g)).await?
+        }
+        _ => BTreeMap::new(),
+    };
+    let key = |p: &Period| match *p {
+        Period::Year(y) => y.to_string(),
+        Period::Quarter(y, q) => (y * 10 + q as i32).to_string(),
+        Period::Month(y, m) => (y * 100 + m as i32).to_string(),
+    };
+    Ok(TrendView {
+        points: periods
+            .iter()
+            .map(|p| TrendPoint {
+                period: p.to_string(),
+                figures: by.remove(&key(p)).unwrap_or_default(),
+            })
+            .collect(),
+        region: RegionRef {
+            code: region.code,
+            name: region.name,
+            level,
+        },
+        granularity: g,
+        basis,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/trend", tag = "stats", params(("code" = String, Path), TrendQuery),
+    responses((status = 200, body = TrendView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn region_trend(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<TrendQuery>,
+) -> AppResult<Json<TrendView>> {
+    trend_view(&state.db, &actor, &code, &q).await.map(Json)
+}
+
+/// `?period=&basis=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodQuery {
+    pub period: Option<String>,
+    pub basis: Option<Basis>,
+}
+
+/// The registered households that benefited, by internal id only (never by name).
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/households", tag = "stats", params(("code" = String, Path), PeriodQuery),
+    responses((status = 200, body = Vec<HouseholdIncome>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn region_households(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> AppResult<Json<Vec<HouseholdIncome>>> {
+    let (region, level) = readable_region(&state.db, &actor, &code).await?;
+    let mut v = Validator::default();
+    let period = parse_period(&mut v, "period", q.period.as_deref());
+    v.finish()?;
+    let period = period.unwrap_or(Period::Year(2026));
+    let basis = q.basis.unwrap_or(Basis::Completed);
+    let scope = Scope::of(basis, level, &region.code, period);
+    let households = rollup::households(&state.db, &scope).await?;
+    audit_households_view(&state.db, &actor, &scope, households.len()).await?;
+    Ok(Json(households))
+}
+
+/// Household-level figures are personal: every reading of them, through the API or the
+/// officials' pages, is on record.
+pub async fn audit_households_view(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    scope: &Scope,
+    households: usize,
+) -> AppResult<()> {
+    crate::audit::record(
+        db,
+        Some(actor.id()),
+        "stats.households_view",
+        "region",
+        &scope.code,
+        serde_json::json!({
+            "from_month": scope.from_month,
+            "to_month": scope.to_month,
+            "basis": scope.basis,
+            "households": households,
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// `?year=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct YearQuery {
+    /// The current year by default.
+    pub year: Option<i32>,
+}
+
+fn check_year(v: &mut Validator, year: i32) {
+    if !(2000..=2100).contains(&year) {
+        v.add("year", "out_of_range", "between 2000 and 2100");
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/targets", tag = "stats", params(("code" = String, Path), YearQuery),
+    responses((status = 200, body = Progress), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn get_targets(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<YearQuery>,
+) -> AppResult<Json<Progress>> {
+    let (region, level) = readable_region(&state.db, &actor, &code).await?;
+    let year = q
+        .year
+        .unwrap_or_else(|| Period::containing(Granularity::Year, local_date(Utc::now())).year());
+    let mut v = Validator::default();
+    check_year(&mut v, year);
+    v.finish()?;
+    Ok(Json(
+        targets::progress(&state.db, &region.code, level, year).await?,
+    ))
+}
+
+/// A year's targets.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsRequest {
+    pub year: i32,
+    /// Completed sales in fen.
+    pub sales_fen: i64,
+    /// Registered households benefiting.
+    pub households: i64,
+    /// Producer organizations newly approved in the year.
+    pub new_organizations: i64,
+}
+
+/// Sets a year's targets; only an official of the region (or a region above it) may.
+#[utoipa::path(put, path = "/api/v1/stats/regions/{code}/targets", tag = "stats", params(("code" = String, Path)), request_body = TargetsRequest,
+    responses((status = 200, body = Progress), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn put_targets(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiJson(req): ApiJson<TargetsRequest>,
+) -> AppResult<Json<Progress>> {
+    let (region, level) = official_region(&state.db, &actor, &code).await?;
+    let mut v = Validator::default();
+    check_year(&mut v, req.year);
+    for (field, value) in [
+        ("sales_fen", req.sales_fen),
+        ("households", req.households),
+        ("new_organizations", req.new_organizations),
+    ] {
+        if !(0..=1_000_000_000_000_000).contains(&value) {
+            v.add(field, "out_of_range", "must be zero or more");
+        }
+    }
+    v.finish()?;
+    let goals = Goals {
+        sales_fen: req.sales_fen,
+        households: req.households,
+        new_organizations: req.new_organizations,
+    };
+    let txn = crate::db::write_txn(&state.db).await?;
+    targets::set(&txn, &region.code, req.year, goals, actor.id()).await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "stats.targets_set",
+        "region",
+        &region.code,
+        serde_json::json!({"year": req.year, "sales_fen": req.sales_fen, "households": req.households, "new_organizations": req.new_organizations}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(
+        targets::progress(&state.db, &region.code, level, req.year).await?,
+    ))
+}
+
+/// The form of an export.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+    Xlsx,
+}
+
+/// `?quarter=&basis=&format=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// `2026Q3`; the current quarter by default.
+    pub quarter: Option<String>,
+    pub basis: Option<Basis>,
+    pub format: Option<Format>,
+}
+
+fn download(format: Format, name: &str, table: &[Vec<reports::Cell>]) -> AppResult<Response> {
+    let (bytes, mime, ext) = match format {
+        Format::Csv => (reports::to_csv(table), "text/csv; charset=utf-8", "csv"),
+        _ => (
+            reports::to_xlsx("成效统计", table)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn log_export(
+    state: &AppState,
+    actor: &Actor,
+    what: &str,
+    code: &str,
+    detail: serde_json::Value,
+) -> AppResult<()> {
+    crate::audit::record(&state.db, Some(actor.id()), what, "region", code, detail).await?;
+    Ok(())
+}
+
+/// The quarterly effectiveness table (成效统计表) of a region: frozen figures once the quarter is
+/// closed. Exports (`format=csv|xlsx`) are recorded in the audit log.
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/report", tag = "stats", params(("code" = String, Path), ReportQuery),
+    responses((status = 200, body = Report), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn quarterly_report(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> AppResult<Response> {
+    let (region, level) = readable_region(&state.db, &actor, &code).await?;
+    let mut v = Validator::default();
+    let quarter = parse_period(&mut v, "quarter", q.quarter.as_deref());
+    if quarter.is_some_and(|p| p.quarter_key().is_none()) {
+        v.add("quarter", "invalid_format", "a quarter such as 2026Q3");
+    }
+    v.finish()?;
+    let quarter = quarter.unwrap_or(Period::Quarter(2026, 1));
+    let basis = q.basis.unwrap_or(Basis::Completed);
+    let report = reports::quarterly_report(&state.db, &region, level, quarter, basis).await?;
+    let format = q.format.unwrap_or_default();
+    if format == Format::Json {
+        return Ok(Json(report).into_response());
+    }
+    log_export(
+        &state,
+        &actor,
+        "stats.export_report",
+        &region.code,
+        serde_json::json!({"quarter": report.quarter, "basis": basis.code(), "format": format!("{format:?}").to_lowercase()}),
+    )
+    .await?;
+    download(
+        format,
+        &format!("成效统计表-{}-{}", region.code, report.quarter),
+        &reports::report_table(&report),
+    )
+}
+
+/// `?from=&to=&format=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    /// First day, `2026-07-01`; the start of the current quarter by default.
+    pub from: Option<String>,
+    /// Last day, included; the end of the current quarter by default.
+    pub to: Option<String>,
+    pub format: Option<Format>,
+}
+
+fn parse_day(v: &mut Validator, field: &str, raw: Option<&str>, default: i32) -> i32 {
+    match raw {
+        None => default,
+        Some(s) => match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) => crate::stats::domain::day_key(d),
+            Err(_) => {
+                v.add(field, "invalid_format", "a date such as 2026-07-01");
+                default
+            }
+        },
+    }
+}
+
+/// The county ledger (台账): every fact of a county between two days. Exports are audited.
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/ledger", tag = "stats", params(("code" = String, Path), LedgerQuery),
+    responses((status = 200, body = Vec<reports::LedgerEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn county_ledger(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<LedgerQuery>,
+) -> AppResult<Response> {
+    let (region, level) = readable_region(&state.db, &actor, &code).await?;
+    let mut v = Validator::default();
+    if level != RegionLevel::County {
+        v.add("code", "not_a_county", "the ledger is kept by counties");
+    }
+    let current = Period::containing(Granularity::Quarter, local_date(Utc::now()));
+    let from = parse_day(&mut v, "from", q.from.as_deref(), current.start_day());
+    let to = parse_day(&mut v, "to", q.to.as_deref(), current.end_day());
+    if from > to {
+        v.add("to", "out_of_range", "must not be before from");
+    }
+    v.finish()?;
+    let entries = reports::ledger(&state.db, &region.code, from, to).await?;
+    let format = q.format.unwrap_or_default();
+    if format == Format::Json {
+        return Ok(Json(entries).into_response());
+    }
+    log_export(
+        &state,
+        &actor,
+        "stats.export_ledger",
+        &region.code,
+        serde_json::json!({"from": from, "to": to, "format": format!("{format:?}").to_lowercase()}),
+    )
+    .await?;
+    download(
+        format,
+        &format!("台账-{}-{from}-{to}", region.code),
+        &reports::ledger_table(&entries),
+    )
+}
+
+/// A closed quarter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuarterView {
+    pub quarter: String,
+    pub closed_by: i64,
+    pub closed_at: chrono::DateTime<Utc>,
+}
+
+impl From<quarter_close::Model> for QuarterView {
+    fn from(m: quarter_close::Model) -> Self {
+        QuarterView {
+            quarter: Period::from_quarter_key(m.quarter)
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            closed_by: m.closed_by,
+            closed_at: m.closed_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/quarters", tag = "stats",
+    responses((status = 200, body = Vec<QuarterView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn list_quarters(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> AppResult<Json<Vec<QuarterView>>> {
+    let scope = actor
+        .user
+        .region_code
+        .clone()
+        .unwrap_or_else(|| "510000".into());
+    readable_region(&state.db, &actor, &scope).await?;
+    let rows = quarter_close::Entity::find()
+        .order_by_desc(quarter_close::Column::Quarter)
+        .all(&state.db)
+        .await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// The quarter to close.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// `2026Q3`.
+    pub quarter: String,
+}
+
+/// Closes an ended quarter for every region at once; admins and province officials only.
+#[utoipa::path(post, path = "/api/v1/stats/quarters", tag = "stats", request_body = CloseRequest,
+    responses((status = 201, body = QuarterView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn close_quarter(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<CloseRequest>,
+) -> AppResult<(StatusCode, Json<QuarterView>)> {
+    if !may_close_quarters(&actor) {
+        return Err(AppError::Forbidden(
+            "only admins and province officials close quarters".into(),
+        ));
+    }
+    let quarter = Period::parse(&req.quarter)
+        .filter(|p| p.quarter_key().is_some())
+        .ok_or_else(|| AppError::field("quarter", "invalid_format", "a quarter such as 2026Q3"))?;
+    let txn = crate::db::write_txn(&state.db).await?;
+    let closed = reports::close_quarter(&txn, quarter, actor.id()).await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "stats.quarter_closed",
+        "quarter",
+        quarter,
+        serde_json::json!({}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(closed.into())))
+}
+
+/// The level a code is at, for pages.
+pub fn level_of(code: &str) -> Option<RegionLevel> {
+    region_level(code)
+}
+
+/// The level below, for pages.
+pub fn below(level: RegionLevel) -> Option<RegionLevel> {
+    child_level(level)
+}

@@ -1,0 +1,235 @@
+//! `/admin`: the platform admins' page: organizations waiting for approval, the newest
+//! users, categories and their synonyms, and notifications that ran out of attempts.
+
+use crate::http::lang::NameFor;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+
+use super::{Lang, TokenForm, Viewer, errors_value};
+use crate::accounts::entity::user;
+use crate::catalog::categories;
+use crate::catalog::domain::VerificationStatus;
+use crate::catalog::entity::organization;
+use crate::catalog::organizations::Decision;
+use crate::error::AppError;
+use crate::http::api::catalog::organizations::decide;
+use crate::http::api::catalog::reference::{AliasRequest, add_alias_to};
+use crate::http::api::catalog::views::organization_views;
+use crate::http::auth::MaybeActor;
+use crate::http::state::AppState;
+
+fn require_admin(viewer: &Viewer) -> Result<(), AppError> {
+    match &viewer.actor {
+        Some(a) if a.is_admin() => Ok(()),
+        _ => Err(AppError::Forbidden(
+            "this page is for platform admins".into(),
+        )),
+    }
+}
+
+async fn page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    errors: Value,
+    status: StatusCode,
+) -> Response {
+    if let Err(r) = viewer.require("/admin") {
+        return *r;
+    }
+    if let Err(e) = require_admin(viewer) {
+        return viewer.error(state, e);
+    }
+    let Some(actor) = viewer.actor.as_ref() else {
+        return viewer.error(state, AppError::Unauthenticated);
+    };
+    let lang = viewer.lang;
+    let found = async {
+        let waiting = organization::Entity::find()
+            .filter(organization::Column::Status.is_in([
+                VerificationStatus::Applied.code(),
+                VerificationStatus::Recommended.code(),
+            ]))
+            .order_by_asc(organization::Column::Id)
+            .limit(100)
+            .all(&state.db)
+            .await?;
+        let waiting = organization_views(&state.db, waiting).await?;
+        let users = user::Entity::find()
+            .order_by_desc(user::Column::Id)
+            .limit(50)
+            .all(&state.db)
+            .await?;
+        let cats = categories::all_with_aliases(&state.db).await?;
+        let dead = crate::http::api::notify::dead_events(state, actor).await?;
+        Ok::<_, AppError>((waiting, users, cats, dead))
+    }
+    .await;
+    let (waiting, users, cats, dead) = match found {
+        Ok(f) => f,
+        Err(e) => return viewer.error(state, e),
+    };
+    let waiting: Vec<Value> = waiting
+        .iter()
+        .map(|o| {
+            context! {
+                id => o.id,
+                name => &o.name,
+                region => &o.region.name,
+                contact => format!("{} {}", o.contact_name, o.contact_phone),
+                status_name => o.status.name_for(lang),
+                recommended => o.status == VerificationStatus::Recommended,
+            }
+        })
+        .collect();
+    let users: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            context! {
+                username => &u.username,
+                display_name => &u.display_name,
+                role => &u.role,
+                disabled => u.disabled,
+                created_at => crate::stats::domain::local_date(u.created_at).to_string(),
+            }
+        })
+        .collect();
+    let categories: Vec<Value> = cats
+        .iter()
+        .map(|(c, aliases)| {
+            context! {
+                id => c.id,
+                name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en },
+                child => c.parent_id.is_some(),
+                aliases => aliases.iter().map(|a| a.alias.clone()).collect::<Vec<_>>().join("、"),
+            }
+        })
+        .collect();
+    let dead: Vec<Value> = dead
+        .iter()
+        .map(|d| {
+            context! {
+                id => d.id,
+                channel => &d.channel,
+                topic => &d.topic,
+                attempts => d.attempts,
+                last_error => &d.last_error,
+            }
+        })
+        .collect();
+    viewer.render_with(
+        state,
+        "admin.html",
+        context! { waiting, users, categories, dead, errors },
+        status,
+    )
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    page_with(&state, &viewer, Value::from(()), StatusCode::OK).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Approves or rejects an organization's application.
+pub async fn decide_organization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path((id, decision)): Path<(i64, String)>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let decision = match decision.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        _ => return viewer.error(&state, AppError::NotFound("decision")),
+    };
+    let note = Some(form.note.trim().to_string()).filter(|n| !n.is_empty());
+    match decide(&state, actor, id, decision, note).await {
+        Ok(_) => Redirect::to("/admin").into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AliasForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    alias: String,
+}
+
+/// Adds a synonym that search then understands.
+pub async fn add_alias(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<i64>,
+    Form(form): Form<AliasForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let req = AliasRequest {
+        alias: form.alias,
+        kind: None,
+    };
+    match add_alias_to(&state, actor, id, req).await {
+        Ok(_) => Redirect::to("/admin#categories").into_response(),
+        Err(AppError::Validation(fields)) => {
+            let fields = fields
+                .into_iter()
+                .map(|(k, e)| (format!("{k}-{id}"), e))
+                .collect();
+            page_with(
+                &state,
+                &viewer,
+                errors_value(&fields),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// Puts a dead notification back in line.
+pub async fn retry_dead(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<i64>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match crate::http::api::notify::retry(&state, actor, id).await {
+        Ok(()) => Redirect::to("/admin#dead").into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
+}

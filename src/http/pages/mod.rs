@@ -1,0 +1,825 @@
+//! Server-rendered pages for people, in Simplified Chinese first and English second.
+
+use crate::http::lang::NameFor;
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Environment, Value, context};
+use serde::Deserialize;
+
+use crate::accounts::Actor;
+use crate::catalog::domain::format_yuan;
+use crate::catalog::listings::{self, ListFilter};
+use crate::error::{AppError, FieldErrors};
+use crate::http::api::catalog::views::{ListingView, listing_views};
+use crate::http::auth::MaybeActor;
+use crate::http::state::AppState;
+
+mod admin;
+mod my_listings;
+pub mod notify;
+mod organization;
+mod producer;
+mod requests;
+mod saved;
+mod shop;
+mod sign_in;
+pub mod stats;
+
+/// Styles and scripts: name, content type, content. Pages link them under names that carry
+/// a digest of their content (`app.1a2b3c4d5e6f.css`), so a new release is fetched at once
+/// and an unchanged file is never fetched twice.
+const ASSETS: [(&str, &str, &str); 3] = [
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../frontend/static/app.css"),
+    ),
+    (
+        "notify.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../frontend/static/notify.js"),
+    ),
+    (
+        "search.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../frontend/static/search.js"),
+    ),
+];
+
+pub use super::lang::Lang;
+
+/// Every page template, embedded in the binary.
+const TEMPLATES: [(&str, &str); 24] = [
+    (
+        "base.html",
+        include_str!("../../../frontend/templates/base.html"),
+    ),
+    (
+        "home.html",
+        include_str!("../../../frontend/templates/home.html"),
+    ),
+    (
+        "listing.html",
+        include_str!("../../../frontend/templates/listing.html"),
+    ),
+    (
+        "officials.html",
+        include_str!("../../../frontend/templates/officials.html"),
+    ),
+    (
+        "notifications.html",
+        include_str!("../../../frontend/templates/notifications.html"),
+    ),
+    (
+        "unsubscribe.html",
+        include_str!("../../../frontend/templates/unsubscribe.html"),
+    ),
+    (
+        "sign_in.html",
+        include_str!("../../../frontend/templates/sign_in.html"),
+    ),
+    (
+        "not_found.html",
+        include_str!("../../../frontend/templates/not_found.html"),
+    ),
+    (
+        "error.html",
+        include_str!("../../../frontend/templates/error.html"),
+    ),
+    (
+        "search.html",
+        include_str!("../../../frontend/templates/search.html"),
+    ),
+    (
+        "cart.html",
+        include_str!("../../../frontend/templates/cart.html"),
+    ),
+    (
+        "orders.html",
+        include_str!("../../../frontend/templates/orders.html"),
+    ),
+    (
+        "order.html",
+        include_str!("../../../frontend/templates/order.html"),
+    ),
+    (
+        "producer.html",
+        include_str!("../../../frontend/templates/producer.html"),
+    ),
+    (
+        "import.html",
+        include_str!("../../../frontend/templates/import.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../../frontend/templates/macros.html"),
+    ),
+    (
+        "my_listings.html",
+        include_str!("../../../frontend/templates/my_listings.html"),
+    ),
+    (
+        "listing_form.html",
+        include_str!("../../../frontend/templates/listing_form.html"),
+    ),
+    (
+        "requests.html",
+        include_str!("../../../frontend/templates/requests.html"),
+    ),
+    (
+        "request.html",
+        include_str!("../../../frontend/templates/request.html"),
+    ),
+    (
+        "admin.html",
+        include_str!("../../../frontend/templates/admin.html"),
+    ),
+    (
+        "organization.html",
+        include_str!("../../../frontend/templates/organization.html"),
+    ),
+    (
+        "saved.html",
+        include_str!("../../../frontend/templates/saved.html"),
+    ),
+    (
+        "organization_profile.html",
+        include_str!("../../../frontend/templates/organization_profile.html"),
+    ),
+];
+
+/// Templates and translations, loaded once at start-up.
+pub struct Pages {
+    env: Environment<'static>,
+    /// The translations as template values, built once: every page shows them.
+    zh: Value,
+    en: Value,
+    /// Each asset's name → the path pages link it by.
+    assets: BTreeMap<&'static str, String>,
+    /// The same paths as a template value (of our own making: shown unescaped).
+    asset_links: Value,
+}
+
+impl Pages {
+    /// Builds the template environment from the files embedded in the binary.
+    pub fn new() -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        let zh: BTreeMap<String, String> =
+            toml::from_str(include_str!("../../../frontend/i18n/zh.toml"))?;
+        let en: BTreeMap<String, String> =
+            toml::from_str(include_str!("../../../frontend/i18n/en.toml"))?;
+        let missing: Vec<_> = zh
+            .keys()
+            .filter(|k| !en.contains_key(*k))
+            .chain(en.keys().filter(|k| !zh.contains_key(*k)))
+            .collect();
+        anyhow::ensure!(
+            missing.is_empty(),
+            "translations missing in one language: {missing:?}"
+        );
+        let assets: BTreeMap<&'static str, String> = ASSETS
+            .iter()
+            .map(|(name, _, body)| {
+                let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+                let digest = crate::accounts::token::digest(body);
+                (*name, format!("/static/{stem}.{}.{ext}", &digest[..12]))
+            })
+            .collect();
+        let asset_links = Value::from_iter(
+            assets
+                .iter()
+                .map(|(k, v)| (*k, Value::from_safe_string(v.clone()))),
+        );
+        Ok(Pages {
+            env,
+            zh: Value::from_serialize(&zh),
+            en: Value::from_serialize(&en),
+            assets,
+            asset_links,
+        })
+    }
+
+    pub fn render(&self, name: &str, lang: Lang, ctx: Value) -> Response {
+        let t = match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        };
+        let other = if lang == Lang::Zh { Lang::En } else { Lang::Zh };
+        let full = context! {
+            t => t.clone(),
+            lang => lang.code(),
+            other_lang => other.code(),
+            asset => self.asset_links.clone(),
+            ..ctx
+        };
+        match self.env.get_template(name).and_then(|tpl| tpl.render(full)) {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, template = name, "rendering failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
+            }
+        }
+    }
+}
+
+/// A form carrying only the session's CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub csrf_token: String,
+}
+
+/// Field errors with `from` reported as `to`: the API's field as the form names it (a price
+/// typed in yuan is checked as fen).
+pub(crate) fn renamed(fields: FieldErrors, from: &str, to: &str) -> FieldErrors {
+    fields
+        .into_iter()
+        .map(|(k, e)| (if k == from { to.to_string() } else { k }, e))
+        .collect()
+}
+
+/// Reads an upload form: the CSRF token and the bytes of the file field `file`.
+pub(crate) async fn read_upload(
+    mut form: axum::extract::Multipart,
+    file: &str,
+) -> Result<(String, Vec<u8>), AppError> {
+    let mut token = String::new();
+    let mut bytes = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| {
+        AppError::BadRequest("invalid_form", format!("the form cannot be read: {e}"))
+    })? {
+        match field.name() {
+            Some("csrf_token") => token = field.text().await.unwrap_or_default(),
+            Some(name) if name == file => {
+                bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::PayloadTooLarge)?
+                    .to_vec();
+            }
+            _ => {}
+        }
+    }
+    Ok((token, bytes))
+}
+
+/// Who is reading a page: their language and, when signed in, who they are.
+pub struct Viewer {
+    pub lang: Lang,
+    pub actor: Option<Actor>,
+}
+
+impl Viewer {
+    pub fn new(headers: &HeaderMap, actor: Option<Actor>) -> Self {
+        Viewer {
+            lang: Lang::of_request(headers),
+            actor,
+        }
+    }
+
+    /// Renders `name` for this viewer: the header shows their role's pages and a sign-out
+    /// button; pages for a signed-in person are never cached by anyone else.
+    pub fn render(&self, state: &AppState, name: &str, ctx: Value) -> Response {
+        let role = self.actor.as_ref().map(|a| a.role.code());
+        let ctx = context! {
+            role,
+            sign_out_token => self.actor.as_ref().and_then(Actor::session_csrf),
+            csrf_token => self.actor.as_ref().and_then(Actor::session_csrf),
+            ..ctx
+        };
+        let mut r = state.pages.render(name, self.lang, ctx);
+        if self.actor.is_some() {
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("private, no-store"),
+            );
+        }
+        r
+    }
+
+    /// [`Viewer::render`] answering with `status` (a form sent back with its errors is 422).
+    pub fn render_with(
+        &self,
+        state: &AppState,
+        name: &str,
+        ctx: Value,
+        status: StatusCode,
+    ) -> Response {
+        let mut r = self.render(state, name, ctx);
+        *r.status_mut() = status;
+        r
+    }
+
+    /// The signed-in person, or a redirect to the sign-in page that comes back to `here`.
+    pub fn require(&self, here: &str) -> Result<&Actor, Box<Response>> {
+        self.actor.as_ref().ok_or_else(|| {
+            let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            Box::new(Redirect::to(&format!("/login?next={next}")).into_response())
+        })
+    }
+
+    /// Checks a page form's CSRF token against the session.
+    pub fn check_form(
+        &self,
+        state: &AppState,
+        here: &str,
+        csrf_token: &str,
+    ) -> Result<&Actor, Box<Response>> {
+        let actor = self.require(here)?;
+        if actor.sent_session_csrf(csrf_token) {
+            Ok(actor)
+        } else {
+            Err(Box::new(self.error(state, AppError::CsrfFailed)))
+        }
+    }
+
+    /// An error as a page in the reader's language, with the error's status.
+    pub fn error(&self, state: &AppState, e: AppError) -> Response {
+        let (status, body) = e.render();
+        self.render_with(
+            state,
+            "error.html",
+            context! { status => status, code => body.error.code, message => body.error.message },
+            crate::http::error::status_code(status),
+        )
+    }
+}
+
+/// Field errors for a template: field → translated-or-English reason, with its code.
+pub(crate) fn errors_value(fields: &FieldErrors) -> Value {
+    Value::from_serialize(
+        fields
+            .iter()
+            .map(|(k, e)| {
+                (
+                    k.clone(),
+                    context! { code => e.code, message => &e.message },
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+/// Page routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/listings/{id}", get(listing_page))
+        .route("/search", get(shop::search_page))
+        .route("/organizations/{id}", get(organization_page))
+        .route("/cart", get(shop::cart_page).post(shop::add_to_cart))
+        .route("/cart/{id}/remove", post(shop::remove_from_cart))
+        .route("/checkout", post(shop::checkout))
+        .route("/orders", get(shop::orders_page))
+        .route("/orders/{id}", get(shop::order_page))
+        .route("/orders/{id}/{action}", post(shop::order_action))
+        .route("/admin", get(admin::page))
+        .route(
+            "/admin/organizations/{id}/{decision}",
+            post(admin::decide_organization),
+        )
+        .route("/admin/categories/{id}/aliases", post(admin::add_alias))
+        .route("/admin/dead-events/{id}/retry", post(admin::retry_dead))
+        .route("/saved-searches", get(saved::page).post(saved::create))
+        .route("/saved-searches/{id}/delete", post(saved::delete))
+        .route("/requests", get(requests::list_page).post(requests::create))
+        .route("/requests/{id}", get(requests::request_page))
+        .route("/proposals/{id}/{answer}", post(requests::answer))
+        .route("/producer", get(producer::dashboard))
+        .route("/producer/organization", get(organization::page))
+        .route(
+            "/producer/organization/households",
+            post(organization::add_household),
+        )
+        .route("/producer/listings", get(my_listings::list_page))
+        .route(
+            "/producer/listings/new",
+            get(my_listings::new_page).post(my_listings::create_listing),
+        )
+        .route(
+            "/producer/listings/{id}",
+            get(my_listings::edit_page).post(my_listings::update_listing),
+        )
+        .route(
+            "/producer/listings/{id}/photos",
+            post(my_listings::add_photo).layer(axum::extract::DefaultBodyLimit::max(
+                crate::catalog::photos::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/producer/listings/{id}/{to}",
+            post(my_listings::set_status),
+        )
+        .route(
+            "/producer/import",
+            get(producer::import_page)
+                .post(producer::import_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::catalog::import::MAX_BYTES + 64 * 1024,
+                )),
+        )
+        .route("/lang/{code}", get(switch_language))
+        .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route("/logout", post(sign_in::sign_out))
+        .route(
+            "/notifications",
+            get(crate::http::pages::notify::notifications_page),
+        )
+        .route(
+            "/notifications/read-all",
+            post(crate::http::pages::notify::read_all_form),
+        )
+        .route(
+            "/notifications/{id}/read",
+            post(crate::http::pages::notify::read_one_form),
+        )
+        .route(
+            "/unsubscribe",
+            get(crate::http::pages::notify::confirm_page)
+                .post(crate::http::pages::notify::unsubscribe),
+        )
+        .route("/static/{file}", get(asset))
+        .merge(crate::http::pages::stats::router())
+}
+
+/// The 404 page for anything no route matched (JSON under `/api/`).
+pub async fn fallback(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::error::AppError::NotFound("route").into_response();
+    }
+    let mut r = state
+        .pages
+        .render("not_found.html", Lang::of_request(&headers), context! {});
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// `/static/{name}`: an asset by its plain name or its digest-carrying one. A digest-carrying
+/// name is cached for good; another digest (a page from an older or newer release, during a
+/// rolling update) gets today's content, cached only briefly.
+async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let found = ASSETS.iter().find_map(|(name, kind, body)| {
+        if file == *name {
+            return Some((kind, body, false));
+        }
+        let (stem, ext) = name.rsplit_once('.')?;
+        let digest = file
+            .strip_prefix(stem)?
+            .strip_prefix('.')?
+            .strip_suffix(ext)?
+            .strip_suffix('.')?;
+        let current = state.pages.assets.get(name)? == &format!("/static/{file}");
+        (digest.len() == 12).then_some((kind, body, current))
+    });
+    match found {
+        Some((kind, body, current)) => {
+            let cache = if current {
+                "public, max-age=31536000, immutable"
+            } else {
+                "public, max-age=300"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, *kind),
+                    (header::CACHE_CONTROL, cache),
+                ],
+                *body,
+            )
+                .into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| {
+            r.find("://")
+                .map(|i| &r[i + 3..])
+                .and_then(|rest| rest.find('/').map(|j| rest[j..].to_string()))
+        })
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        super::lang::LANG_COOKIE,
+        lang.code()
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
+}
+
+fn card(l: &ListingView, lang: Lang) -> Value {
+    let (unit, grade) = (l.unit.name_for(lang), l.grade.name_for(lang));
+    let season = match (l.season_start, l.season_end, lang) {
+        (Some(a), Some(b), Lang::Zh) => format!("{a}月–{b}月"),
+        (Some(a), Some(b), Lang::En) => format!("month {a} to {b}"),
+        _ => String::new(),
+    };
+    let certs: Vec<&str> = l.certifications.iter().map(|c| c.name_for(lang)).collect();
+    context! {
+        id => l.id,
+        title => &l.title,
+        description => &l.description,
+        price => format_yuan(l.price_fen),
+        unit => unit,
+        stock => l.stock.to_string(),
+        min_order => l.min_order.to_string(),
+        grade => grade,
+        season => season,
+        certifications => certs.join(" · "),
+        origin => &l.origin.name,
+        seller => &l.organization.name,
+        seller_id => l.organization.id,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct HomeQuery {
+    q: Option<String>,
+    category: Option<i64>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Query(q): Query<HomeQuery>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let lang = viewer.lang;
+    let result = async {
+        let mut f = ListFilter {
+            text: q
+                .q
+                .clone()
+                .filter(|s| !s.trim().is_empty() && s.chars().count() <= 100),
+            ..Default::default()
+        };
+        if let Some(c) = q.category {
+            f.category_ids = Some(listings::category_and_descendants(&state.db, c).await?);
+        }
+        let (items, total) =
+            listings::list(&state.db, &state.listing_counts, None, &f, 1, 24).await?;
+        let views = listing_views(&state.db, &state.search.vocabulary(), items).await?;
+        Ok::<_, crate::error::AppError>((views, total))
+    }
+    .await;
+    let (views, total) = match result {
+        Ok(r) => r,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let vocabulary = state.search.vocabulary();
+    let categories: Vec<Value> = vocabulary
+        .top_level()
+        .into_iter()
+        .map(|c| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
+        .collect();
+    let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
+    let counties: Vec<Value> = featured_counties(&state)
+        .await
+        .iter()
+        .map(|c| context! { code => &c.code, name => &c.name, count => c.count })
+        .collect();
+    viewer.render(
+        &state,
+        "home.html",
+        context! { q => q.q.unwrap_or_default(), categories, counties, listings, total },
+    )
+}
+
+/// A county the home page features, with how many of its listings are on sale.
+#[derive(Debug, Clone)]
+pub struct Featured {
+    code: String,
+    name: String,
+    count: u64,
+}
+
+/// How long the home page's featured counties are kept: counting every listing on sale by
+/// county is one of the costliest searches, and the ranking changes slowly.
+pub const FEATURED_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The counties with the most listings on sale, from the search engine's facets, worked out
+/// at most once per [`FEATURED_FRESH`]; none while the engine is away.
+async fn featured_counties(state: &AppState) -> Vec<Featured> {
+    if let Some(kept) = state.featured_counties.get() {
+        return kept;
+    }
+    let everything = crate::search::query::SearchParams {
+        in_stock: Some(true),
+        per_page: Some(1),
+        ..Default::default()
+    };
+    let Ok((_, found)) = state.search.search(&everything).await else {
+        return Vec::new();
+    };
+    let vocab = state.search.vocabulary();
+    let mut top: Vec<_> = found.facets.county.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let counties: Vec<Featured> = top
+        .into_iter()
+        .take(8)
+        .filter_map(|(code, n)| {
+            Some(Featured {
+                code: code.clone(),
+                name: vocab.place(code)?.name.clone(),
+                count: *n,
+            })
+        })
+        .collect();
+    // None yet means the index is still filling (or nothing is on sale): ask again next time.
+    if !counties.is_empty() {
+        state.featured_counties.put(counties.clone());
+    }
+    counties
+}
+
+async fn listing_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<String>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    match id.parse::<i64>() {
+        Ok(id) => listing_page_with(&state, &viewer, id, "", Value::from(())).await,
+        Err(_) => not_found(&state, &viewer),
+    }
+}
+
+/// A producer's page: who they are, where, and what they sell now.
+async fn organization_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<String>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found(&state, &viewer);
+    };
+    let found = async {
+        let org = crate::http::api::catalog::organizations::visible_org(
+            &state,
+            viewer.actor.as_ref(),
+            id,
+        )
+        .await?;
+        let view = crate::http::api::catalog::views::organization_views(&state.db, vec![org])
+            .await?
+            .remove(0);
+        let f = ListFilter {
+            organization_id: Some(id),
+            ..Default::default()
+        };
+        let (items, total) = listings::list(
+            &state.db,
+            &state.listing_counts,
+            viewer.actor.as_ref(),
+            &f,
+            1,
+            48,
+        )
+        .await?;
+        Ok::<_, AppError>((
+            view,
+            listing_views(&state.db, &state.search.vocabulary(), items).await?,
+            total,
+        ))
+    }
+    .await;
+    match found {
+        Ok((o, views, total)) => {
+            let lang = viewer.lang;
+            let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
+            viewer.render(
+                &state,
+                "organization.html",
+                context! {
+                    o => context! {
+                        name => &o.name,
+                        kind => o.kind.name_for(lang),
+                        region => &o.region.name,
+                        description => &o.description,
+                        approved => o.status == crate::catalog::domain::VerificationStatus::Approved,
+                    },
+                    listings,
+                    total,
+                },
+            )
+        }
+        Err(AppError::NotFound(_)) => not_found(&state, &viewer),
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+fn not_found(state: &AppState, viewer: &Viewer) -> Response {
+    let mut r = viewer.render(state, "not_found.html", context! {});
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// A listing's page: its photos, facts and seller, with an add-to-cart form keeping what was
+/// typed and showing `errors` beside the quantity.
+pub(crate) async fn listing_page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    quantity: &str,
+    errors: Value,
+) -> Response {
+    let Ok(l) = listings::get_visible(&state.db, viewer.actor.as_ref(), id).await else {
+        return not_found(state, viewer);
+    };
+    let found = async {
+        let photos = crate::catalog::photos::of_listings(&state.db, &[l.id]).await?;
+        let view = listing_views(&state.db, &state.search.vocabulary(), vec![l])
+            .await?
+            .remove(0);
+        Ok::<_, AppError>((view, photos))
+    }
+    .await;
+    match found {
+        Ok((v, photos)) => {
+            let photos: Vec<Value> = photos
+                .iter()
+                .map(|p| {
+                    context! {
+                        thumb => crate::catalog::photos::url(p.id, "thumb"),
+                        large => crate::catalog::photos::url(p.id, "large"),
+                    }
+                })
+                .collect();
+            let buyer = viewer
+                .actor
+                .as_ref()
+                .is_none_or(|a| a.role == crate::accounts::Role::Buyer);
+            viewer.render(
+                state,
+                "listing.html",
+                context! {
+                    l => card(&v, viewer.lang),
+                    photos,
+                    buyer,
+                    quantity => if quantity.is_empty() { v.min_order.to_string() } else { quantity.to_string() },
+                    errors,
+                },
+            )
+        }
+        Err(e) => viewer.error(state, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t.key` a template shows has its Chinese and English text.
+    #[test]
+    fn every_string_a_template_shows_is_translated() {
+        let zh: BTreeMap<String, String> =
+            toml::from_str(include_str!("../../../frontend/i18n/zh.toml")).unwrap();
+        let mut missing = Vec::new();
+        for (name, source) in TEMPLATES {
+            let mut rest = source;
+            while let Some(at) = rest.find("t.") {
+                let before = rest[..at].chars().last();
+                rest = &rest[at + 2..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let key: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !key.is_empty() && !zh.contains_key(&key) {
+                    missing.push(format!("{name}: {key}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "untranslated: {missing:?}");
+        for sort in ["relevance", "price_asc", "price_desc", "newest", "sales"] {
+            assert!(zh.contains_key(&format!("sort_{sort}")), "{sort}");
+        }
+    }
+
+    #[test]
+    fn every_template_parses() {
+        Pages::new().expect("templates and translations load");
+    }
+}

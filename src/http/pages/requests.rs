@@ -1,0 +1,322 @@
+//! Purchase requests (采购需求) on the pages: buyers post them and answer the proposals that
+//! matching makes; producers see the open requests near them and answer for their side.
+
+use crate::http::lang::NameFor;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::{Lang, Viewer, errors_value};
+use crate::accounts::Role;
+use crate::catalog::domain::{QuantityInput, Unit};
+use crate::catalog::import::fen_of;
+use crate::error::{AppError, FieldError, FieldErrors};
+use crate::http::api::matching::{
+    ProposalView, RequestInput, RequestView, post, proposals_for, request_for, requests_for,
+};
+use crate::http::auth::MaybeActor;
+use crate::http::state::AppState;
+use crate::matching::domain::{ProposalStatus, RequestStatus};
+use crate::matching::service::{self, Rules};
+
+fn request_value(r: &RequestView, lang: Lang) -> Value {
+    context! {
+        id => r.id,
+        title => &r.title,
+        note => &r.note,
+        quantity => r.quantity.to_string(),
+        filled => r.filled.to_string(),
+        unit => r.unit.name_for(lang),
+        max_price => &r.max_price_display,
+        deliver_by => r.deliver_by.to_string(),
+        open => r.status == RequestStatus::Open,
+        status_name => r.status.name_for(lang),
+        contact => r.contact.as_ref().map(|c| format!("{} · {} · {}", c.name, c.phone, c.address_line)),
+    }
+}
+
+fn proposal_value(p: &ProposalView, lang: Lang, role: Role) -> Value {
+    let mine_accepted = match role {
+        Role::Buyer => p.buyer_accepted,
+        _ => p.producer_accepted,
+    };
+    context! {
+        id => p.id,
+        request_id => p.request_id,
+        listing_id => p.listing_id,
+        seller => &p.organization_name,
+        quantity => p.listing_quantity.to_string(),
+        unit => p.listing_unit.name_for(lang),
+        amount => &p.amount_display,
+        distance_km => &p.distance_km,
+        status => p.status.code(),
+        status_name => p.status.name_for(lang),
+        can_answer => p.status == ProposalStatus::Pending && !mine_accepted,
+        waiting_other => p.status == ProposalStatus::Pending && mine_accepted,
+        order_id => p.order_id,
+    }
+}
+
+/// The new-request form as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    quantity: String,
+    #[serde(default)]
+    max_price_yuan: String,
+    #[serde(default)]
+    deliver_by: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    address_line: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    note: String,
+}
+
+impl RequestForm {
+    fn input(&self) -> Result<RequestInput, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let category_id = self.category_id.trim().parse::<i64>().ok();
+        if category_id.is_none() {
+            errors.insert(
+                "category_id".into(),
+                FieldError {
+                    code: "required",
+                    message: "choose a category".into(),
+                },
+            );
+        }
+        let max_price_fen = fen_of(self.max_price_yuan.trim());
+        if max_price_fen.is_none() {
+            errors.insert(
+                "max_price_yuan".into(),
+                FieldError {
+                    code: "invalid",
+                    message: "a price in yuan, such as 3.50".into(),
+                },
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let text = |s: &str| Some(s.trim().to_string());
+        Ok(RequestInput {
+            title: text(&self.title),
+            note: text(&self.note),
+            category_id,
+            unit: Unit::from_code(self.unit.trim()),
+            quantity: Some(QuantityInput::Text(self.quantity.trim().to_string())),
+            max_price_fen,
+            region_code: text(&self.region_code),
+            address_line: text(&self.address_line),
+            contact_name: text(&self.contact_name),
+            contact_phone: text(&self.contact_phone),
+            deliver_by: text(&self.deliver_by),
+            ..Default::default()
+        })
+    }
+}
+
+async fn list_with(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &RequestForm,
+    errors: Value,
+    status: StatusCode,
+) -> Response {
+    let actor = match viewer.require("/requests") {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let lang = viewer.lang;
+    let found = async {
+        let requests = requests_for(state, actor).await?;
+        let proposals = proposals_for(state, actor).await?;
+        let (categories, counties) = if actor.role == Role::Buyer {
+            (
+                super::my_listings::category_options(state, lang).await?,
+                super::shop::counties(state).await?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok::<_, AppError>((requests, proposals, categories, counties))
+    }
+    .await;
+    let (requests, proposals, categories, counties) = match found {
+        Ok(f) => f,
+        Err(e) => return viewer.error(state, e),
+    };
+    let requests: Vec<Value> = requests.iter().map(|r| request_value(r, lang)).collect();
+    let proposals: Vec<Value> = proposals
+        .iter()
+        .map(|p| proposal_value(p, lang, actor.role))
+        .collect();
+    let units: Vec<Value> = Unit::ALL
+        .iter()
+        .map(|u| context! { code => u.code(), name => u.name_for(lang) })
+        .collect();
+    viewer.render_with(
+        state,
+        "requests.html",
+        context! {
+            buying => actor.role == Role::Buyer,
+            requests,
+            proposals,
+            categories,
+            counties,
+            units,
+            f => context! {
+                title => &form.title,
+                category_id => &form.category_id,
+                unit => if form.unit.is_empty() { "jin" } else { &form.unit },
+                quantity => &form.quantity,
+                max_price_yuan => &form.max_price_yuan,
+                deliver_by => &form.deliver_by,
+                region_code => &form.region_code,
+                address_line => &form.address_line,
+                contact_name => &form.contact_name,
+                contact_phone => &form.contact_phone,
+                note => &form.note,
+            },
+            errors,
+        },
+        status,
+    )
+}
+
+/// `/requests`: a buyer's requests and the form for a new one; for producers, the open
+/// requests near them and their proposals.
+pub async fn list_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    list_with(
+        &state,
+        &viewer,
+        &RequestForm::default(),
+        Value::from(()),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Form(form): Form<RequestForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.check_form(&state, "/requests", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let posted = match form.input() {
+        Ok(input) => post(&state, actor, input).await,
+        Err(fields) => Err(AppError::Validation(fields)),
+    };
+    match posted {
+        Ok(r) => Redirect::to(&format!("/requests/{}", r.request.id)).into_response(),
+        Err(AppError::Validation(fields)) => {
+            let fields = super::renamed(fields, "max_price_fen", "max_price_yuan");
+            list_with(
+                &state,
+                &viewer,
+                &form,
+                errors_value(&fields),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// `/requests/{id}`: one request with its proposals and the buttons to answer them.
+pub async fn request_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<i64>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.require(&format!("/requests/{id}")) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match request_for(&state, actor, id).await {
+        Ok(found) => {
+            let lang = viewer.lang;
+            let proposals: Vec<Value> = found
+                .proposals
+                .iter()
+                .map(|p| proposal_value(p, lang, actor.role))
+                .collect();
+            viewer.render(
+                &state,
+                "request.html",
+                context! { r => request_value(&found.request, lang), proposals },
+            )
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Accepts or declines a proposal for the viewer's side.
+pub async fn answer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path((id, answer)): Path<(i64, String)>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.check_form(&state, "/requests", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let rules = Rules::of(&state.settings);
+    let done = match answer.as_str() {
+        "accept" => service::accept(&state.db, actor, id, &rules)
+            .await
+            .map(|a| match a {
+                service::Accepted::Waiting(p) | service::Accepted::Ordered(p) => p,
+            }),
+        "decline" => {
+            let reason: String = form.reason.trim().chars().take(500).collect();
+            service::decline(&state.db, actor, id, &reason, &rules).await
+        }
+        _ => Err(AppError::NotFound("action")),
+    };
+    match done {
+        Ok(p) => Redirect::to(&format!("/requests/{}", p.request_id)).into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
+}

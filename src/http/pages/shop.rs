@@ -1,0 +1,747 @@
+//! The buyers' pages: search with facets, the cart and checkout, and orders with their
+//! timeline. Sellers share the order pages, with their own actions.
+
+use crate::http::lang::NameFor;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+
+use super::{Lang, TokenForm, Viewer, errors_value};
+use crate::accounts::Actor;
+use crate::catalog::domain::{Quantity, QuantityInput, RegionLevel, format_yuan};
+use crate::catalog::entity::region;
+use crate::error::{AppError, FieldErrors};
+use crate::http::api::orders as orders_http;
+use crate::http::api::search::page_view;
+use crate::http::auth::MaybeActor;
+use crate::http::state::AppState;
+use crate::orders::cart;
+use crate::orders::checkout;
+use crate::orders::domain::{Action, OrderStatus, Party};
+use crate::orders::entity::order;
+use crate::orders::idempotency::{self, Key, Stored};
+use crate::orders::lifecycle::{self, Details};
+use crate::orders::views::{OrderView, order_views};
+use crate::search::query::SearchParams;
+
+// ---------------------------------------------------------------- search
+
+/// `/search`: what the search form sends.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchForm {
+    q: Option<String>,
+    category: Option<i64>,
+    county: Option<String>,
+    certification: Option<String>,
+    sort: Option<String>,
+    in_stock: Option<String>,
+    /// `lat,lng` from the phone, when the buyer shares where they are.
+    near: Option<String>,
+    page: Option<u64>,
+}
+
+pub async fn search_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Query(form): Query<SearchForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+    // Nearest first: from where the phone says, else from the buyer's own county or village.
+    let mut near = empty(form.near.clone());
+    if near.is_none()
+        && form.sort.as_deref() == Some("distance")
+        && let Some(code) = viewer
+            .actor
+            .as_ref()
+            .and_then(|a| a.user.region_code.clone())
+        && let Ok(Some(r)) = crate::catalog::regions::find(&state.db, &code).await
+        && let (Some(lat), Some(lng)) = (r.latitude, r.longitude)
+    {
+        near = Some(format!("{lat},{lng}"));
+    }
+    let no_place = form.sort.as_deref() == Some("distance") && near.is_none();
+    let params = SearchParams {
+        q: empty(form.q.clone()),
+        category_id: form.category,
+        region: empty(form.county.clone()),
+        certification: empty(form.certification.clone()),
+        // Without a place to measure from, best match first, and the page says why.
+        sort: empty(form.sort.clone()).filter(|_| !no_place),
+        near: near.clone(),
+        in_stock: form.in_stock.as_deref().map(|v| v == "true" || v == "on"),
+        page: form.page,
+        per_page: Some(20),
+        ..Default::default()
+    };
+    let (req, results) = match state.search.search(&params).await {
+        Ok(r) => r,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let vocab = state.search.vocabulary();
+    let found = page_view(req.page, req.per_page, results, &vocab);
+    let lang = viewer.lang;
+    let hits: Vec<Value> = found
+        .items
+        .iter()
+        .map(|h| {
+            context! {
+                id => h.id,
+                title => &h.title,
+                price => &h.price_display,
+                unit => h.unit.name_for(lang),
+                origin => &h.origin.name,
+                county => h.county.as_ref().map(|c| &c.name),
+                seller => &h.organization.name,
+                in_stock => h.in_stock,
+            }
+        })
+        .collect();
+    // Links that keep the other filters and change one.
+    let link = |key: &str, value: &str| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        let pairs = [
+            ("q", form.q.clone()),
+            ("category", form.category.map(|c| c.to_string())),
+            ("county", form.county.clone()),
+            ("certification", form.certification.clone()),
+            ("sort", form.sort.clone()),
+            ("near", form.near.clone()),
+        ];
+        for (k, v) in pairs {
+            if k == key {
+                continue;
+            }
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                q.append_pair(k, &v);
+            }
+        }
+        if !value.is_empty() {
+            q.append_pair(key, value);
+        }
+        format!("/search?{}", q.finish())
+    };
+    let facet = |key: &str, list: &[crate::http::api::search::FacetCount], chosen: Option<&str>| {
+        list.iter()
+            .map(|f| {
+                let on = chosen == Some(f.value.as_str());
+                context! {
+                    name => &f.name,
+                    count => f.count,
+                    on,
+                    href => link(key, if on { "" } else { &f.value }),
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let counties = facet("county", &found.facets.county, form.county.as_deref());
+    let certifications: Vec<Value> = found
+        .facets
+        .certification
+        .iter()
+        .map(|f| {
+            let on = form.certification.as_deref() == Some(f.value.as_str());
+            let name = crate::catalog::domain::Certification::from_code(&f.value)
+                .map_or(f.name.as_str(), |c| c.name_for(lang));
+            context! {
+                name,
+                count => f.count,
+                on,
+                href => link("certification", if on { "" } else { &f.value }),
+            }
+        })
+        .collect();
+    // Category names in the reader's language (the search answers in Chinese).
+    let category_facets: Vec<crate::http::api::search::FacetCount> = found
+        .facets
+        .category
+        .iter()
+        .map(|f| crate::http::api::search::FacetCount {
+            name: f
+                .value
+                .parse()
+                .ok()
+                .and_then(|id| vocab.category(id))
+                .filter(|_| lang == Lang::En)
+                .map_or(f.name.clone(), |c| c.name_en.clone()),
+            value: f.value.clone(),
+            count: f.count,
+        })
+        .collect();
+    let categories = facet(
+        "category",
+        &category_facets,
+        form.category.map(|c| c.to_string()).as_deref(),
+    );
+    let pages = found.total.div_ceil(found.per_page.max(1));
+    let next_page = (found.page < pages).then(|| link("page", &(found.page + 1).to_string()));
+    let prev_page = (found.page > 1).then(|| link("page", &(found.page - 1).to_string()));
+    viewer.render(
+        &state,
+        "search.html",
+        context! {
+            q => form.q.unwrap_or_default(),
+            sort => form.sort.unwrap_or_default(),
+            county => form.county.unwrap_or_default(),
+            category => form.category,
+            hits,
+            total => found.total,
+            loose => found.strategy == "loose",
+            counties,
+            categories,
+            certifications,
+            no_place,
+            near,
+            next_page,
+            prev_page,
+        },
+    )
+}
+
+// ---------------------------------------------------------------- cart
+
+/// "Add to cart" on a listing page.
+#[derive(Debug, Default, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    listing_id: i64,
+    #[serde(default)]
+    quantity: String,
+}
+
+pub async fn add_to_cart(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Form(form): Form<AddForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let back = format!("/listings/{}", form.listing_id);
+    let actor = match viewer.check_form(&state, &back, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let added = async {
+        let q = QuantityInput::Text(form.quantity.trim().to_string())
+            .parse()
+            .map_err(|e| e.field_error())
+            .and_then(|q| {
+                if q == Quantity::default() {
+                    Err(crate::error::FieldError {
+                        code: "out_of_range",
+                        message: "must be greater than zero".into(),
+                    })
+                } else {
+                    Ok(q)
+                }
+            })
+            .map_err(|e| AppError::field("quantity", e.code, e.message))?;
+        let txn = crate::db::write_txn(&state.db).await?;
+        cart::add(&txn, actor, form.listing_id, q).await?;
+        txn.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match added {
+        Ok(()) => Redirect::to("/cart").into_response(),
+        Err(AppError::Validation(fields)) => {
+            super::listing_page_with(
+                &state,
+                &viewer,
+                form.listing_id,
+                &form.quantity,
+                errors_value(&fields),
+            )
+            .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// The Sichuan counties an address may name, for the checkout form.
+pub(crate) async fn counties(state: &AppState) -> Result<Vec<Value>, sea_orm::DbErr> {
+    Ok(region::Entity::find()
+        .filter(region::Column::Level.eq(RegionLevel::County as i16))
+        .order_by_asc(region::Column::Code)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| context! { code => r.code, name => r.name })
+        .collect())
+}
+
+/// The checkout form as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct CheckoutForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    recipient_name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    line: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn cart_page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &CheckoutForm,
+    errors: Value,
+    status: StatusCode,
+) -> Response {
+    let Some(actor) = viewer.actor.as_ref() else {
+        return *viewer.require("/cart").unwrap_err();
+    };
+    let view = async {
+        cart::require_buyer(actor)?;
+        let view = orders_http::cart_view(state, actor).await?;
+        let counties = counties(state).await?;
+        Ok::<_, AppError>((view, counties))
+    }
+    .await;
+    let (view, counties) = match view {
+        Ok(v) => v,
+        Err(e) => return viewer.error(state, e),
+    };
+    let lines: Vec<Value> = view
+        .lines
+        .iter()
+        .map(|l| {
+            context! {
+                id => l.id,
+                title => l.listing.as_ref().map(|v| v.title.clone()),
+                quantity => l.quantity.to_string(),
+                unit => l.unit.name_for(viewer.lang),
+                amount => format_yuan(l.amount_fen),
+            }
+        })
+        .collect();
+    // A fresh key per form shown: submitting twice places one order.
+    let key = if form.key.is_empty() {
+        crate::accounts::token::generate()
+    } else {
+        form.key.clone()
+    };
+    viewer.render_with(
+        state,
+        "cart.html",
+        context! {
+            lines,
+            total => view.total_display,
+            counties,
+            key,
+            f => context! {
+                recipient_name => &form.recipient_name,
+                phone => &form.phone,
+                region_code => &form.region_code,
+                line => &form.line,
+                note => &form.note,
+            },
+            errors,
+        },
+        status,
+    )
+}
+
+pub async fn cart_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    cart_page_with(
+        &state,
+        &viewer,
+        &CheckoutForm::default(),
+        Value::from(()),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn remove_from_cart(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<i64>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.check_form(&state, "/cart", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match cart::remove(&state.db, actor, id).await {
+        Ok(()) => Redirect::to("/cart").into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+pub async fn checkout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Form(form): Form<CheckoutForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.check_form(&state, "/cart", &form.csrf_token) {
+        Ok(a) => a.clone(),
+        Err(r) => return *r,
+    };
+    let refuse = |fields: FieldErrors| {
+        let fields: FieldErrors = fields
+            .into_iter()
+            .map(|(k, e)| (k.trim_start_matches("address.").to_string(), e))
+            .collect();
+        cart_page_with(
+            &state,
+            &viewer,
+            &form,
+            errors_value(&fields),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let key = match Key::parse(&form.key) {
+        Ok(k) => k,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let request = orders_http::CheckoutRequest {
+        address: orders_http::AddressRequest {
+            recipient_name: form.recipient_name.clone(),
+            phone: form.phone.clone(),
+            region_code: form.region_code.clone(),
+            line: form.line.clone(),
+        },
+        note: Some(form.note.clone()),
+        lines: None,
+    };
+    let (checkout, _) = match orders_http::parse_checkout(&state, &actor, request).await {
+        Ok(c) => c,
+        Err(AppError::Validation(fields)) => return refuse(fields).await,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let fingerprint = idempotency::fingerprint(
+        "POST",
+        "/checkout",
+        &serde_json::json!([
+            form.recipient_name,
+            form.phone,
+            form.region_code,
+            form.line,
+            form.note
+        ]),
+    );
+    let buyer = actor.clone();
+    let work: idempotency::Work = Box::new(move |txn| {
+        Box::pin(async move {
+            let placed = checkout::place(txn, &buyer, checkout).await?;
+            cart::clear(txn, buyer.id()).await?;
+            Ok(Stored::json(
+                201,
+                &placed.iter().map(|p| p.order.id).collect::<Vec<_>>(),
+            ))
+        })
+    });
+    let answer = idempotency::run(&state.db, actor.id(), Some(key), fingerprint, work).await;
+    match answer {
+        Ok(a) if (200..300).contains(&a.stored.status) => {
+            Redirect::to("/orders?placed=1").into_response()
+        }
+        Ok(a) => {
+            // A refusal the checkout stored (stock ran out, a listing was paused): its fields.
+            let body = a.stored.body.into_bytes();
+            let fields: FieldErrors = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"]["fields"].as_object().cloned())
+                .map(|m| {
+                    m.into_iter()
+                        .map(|(k, v)| {
+                            let code = match v["code"].as_str() {
+                                Some("insufficient_stock") => "insufficient_stock",
+                                Some("unavailable") => "unavailable",
+                                Some("unit_changed") => "unit_changed",
+                                _ => "invalid",
+                            };
+                            let message = v["message"].as_str().unwrap_or_default().to_string();
+                            (
+                                "lines".to_string() + &k[k.find(']').map_or(k.len(), |i| i + 1)..],
+                                crate::error::FieldError { code, message },
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let fields = if fields.is_empty() {
+                FieldErrors::from([(
+                    "lines".to_string(),
+                    crate::error::FieldError {
+                        code: "invalid",
+                        message: String::from_utf8_lossy(&body).into_owned(),
+                    },
+                )])
+            } else {
+                fields
+            };
+            refuse(fields).await
+        }
+        Err(AppError::Validation(fields)) | Err(AppError::InsufficientStock(fields)) => {
+            refuse(fields).await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+// ---------------------------------------------------------------- orders
+
+fn order_value(o: &OrderView, lang: Lang) -> Value {
+    let when = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&crate::stats::domain::china())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let lines: Vec<Value> = o
+        .lines
+        .iter()
+        .map(|l| {
+            context! {
+                listing_id => l.listing_id,
+                title => &l.title,
+                quantity => l.quantity.to_string(),
+                unit => l.unit.name_for(lang),
+                amount => format_yuan(l.amount_fen),
+            }
+        })
+        .collect();
+    let events: Vec<Value> = o
+        .events
+        .iter()
+        .map(|e| {
+            let to = OrderStatus::from_code(&e.to_status)
+                .map_or(e.to_status.as_str(), |s| s.name_for(lang));
+            context! { to, reason => &e.reason, at => when(e.at) }
+        })
+        .collect();
+    let actions: Vec<Value> = o
+        .actions
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                Action::Confirm
+                    | Action::Ship
+                    | Action::Receive
+                    | Action::Complete
+                    | Action::BuyerCancel
+                    | Action::SellerCancel
+            )
+        })
+        .map(|a| {
+            context! { code => a.code(), name => a.name_for(lang) }
+        })
+        .collect();
+    context! {
+        id => o.id,
+        status => o.status.code(),
+        status_name => o.status.name_for(lang),
+        buyer => &o.buyer.name,
+        seller => &o.seller.name,
+        total => &o.total_display,
+        recipient => &o.recipient_name,
+        phone => &o.recipient_phone,
+        address => &o.address_line,
+        note => &o.note,
+        carrier => &o.carrier,
+        tracking_number => &o.tracking_number,
+        placed_at => when(o.placed_at),
+        lines,
+        events,
+        actions,
+    }
+}
+
+fn party_of(actor: &Actor) -> Result<Party, AppError> {
+    orders_http::viewer_party(actor)
+}
+
+/// `/orders`: a buyer's orders, or a producer's organization's.
+#[derive(Debug, Default, Deserialize)]
+pub struct OrdersQuery {
+    status: Option<String>,
+    placed: Option<String>,
+}
+
+pub async fn orders_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Query(q): Query<OrdersQuery>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let actor = match viewer.require("/orders") {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let found = async {
+        let party = party_of(actor)?;
+        let mut query = order::Entity::find();
+        query = match party {
+            Party::Buyer => query.filter(order::Column::BuyerId.eq(actor.id())),
+            Party::Seller => {
+                query.filter(order::Column::OrganizationId.eq(actor.organization_id()))
+            }
+            _ => query,
+        };
+        if let Some(s) = q.status.as_deref().and_then(OrderStatus::from_code) {
+            query = query.filter(order::Column::Status.eq(s.code()));
+        }
+        let ids: Vec<i64> = query
+            .select_only()
+            .column(order::Column::Id)
+            .order_by_desc(order::Column::Id)
+            .limit(50)
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        Ok::<_, AppError>((order_views(&state.db, &ids, party).await?, party))
+    }
+    .await;
+    let (orders, party) = match found {
+        Ok(f) => f,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let orders: Vec<Value> = orders.iter().map(|o| order_value(o, viewer.lang)).collect();
+    let statuses: Vec<Value> = OrderStatus::ALL
+        .iter()
+        .map(|s| context! { code => s.code(), name => *s.name_for(viewer.lang) })
+        .collect();
+    viewer.render(
+        &state,
+        "orders.html",
+        context! {
+            orders,
+            statuses,
+            status => q.status.unwrap_or_default(),
+            placed => q.placed.is_some(),
+            selling => party == Party::Seller,
+        },
+    )
+}
+
+pub async fn order_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(id): Path<i64>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    order_page_with(&state, &viewer, id, Value::from(()), StatusCode::OK).await
+}
+
+async fn order_page_with(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    errors: Value,
+    status: StatusCode,
+) -> Response {
+    let actor = match viewer.require(&format!("/orders/{id}")) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let found = async {
+        let (o, party) = lifecycle::find_for(&state.db, actor, id).await?;
+        Ok::<_, AppError>(order_views(&state.db, &[o.id], party).await?.remove(0))
+    }
+    .await;
+    match found {
+        Ok(o) => viewer.render_with(
+            state,
+            "order.html",
+            context! { o => order_value(&o, viewer.lang), errors },
+            status,
+        ),
+        Err(e) => viewer.error(state, e),
+    }
+}
+
+/// An order action's form: shipping details for `ship`, a reason for cancelling.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    tracking_number: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn order_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let viewer = Viewer::new(&headers, actor);
+    let here = format!("/orders/{id}");
+    let actor = match viewer.check_form(&state, &here, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let done = async {
+        let action = Action::from_code(&action).ok_or(AppError::NotFound("action"))?;
+        let mut v = crate::error::Validator::default();
+        let details = if action == Action::Ship {
+            let carrier = v.check("carrier", crate::fields::text(&form.carrier, 1, 64));
+            let tracking = v.check(
+                "tracking_number",
+                crate::fields::text(&form.tracking_number, 1, 64),
+            );
+            Details {
+                reason: String::new(),
+                carrier,
+                tracking_number: tracking,
+            }
+        } else {
+            let reason = v.check("reason", crate::fields::text(&form.reason, 0, 500));
+            Details::because(reason.unwrap_or_default())
+        };
+        v.finish()?;
+        let txn = crate::db::write_txn(&state.db).await?;
+        let (o, party) = lifecycle::find_for(&txn, actor, id).await?;
+        lifecycle::act(&txn, o.id, action, party, Some(actor.id()), details).await?;
+        txn.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match done {
+        Ok(()) => Redirect::to(&here).into_response(),
+        Err(AppError::Validation(fields)) => {
+            order_page_with(
+                &state,
+                &viewer,
+                id,
+                errors_value(&fields),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
