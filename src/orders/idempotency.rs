@@ -1,8 +1,11 @@
 //! `Idempotency-Key`: the first answer to a request is stored per (user, key) and
 //! replayed for every retry; the same key with a different request is refused.
 
+use std::collections::BTreeMap;
+
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TryInsertResult};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::entity::idempotency_key;
@@ -74,6 +77,45 @@ impl Stored {
     pub fn error(e: AppError) -> Self {
         let (status, body) = e.render();
         Stored::json(status, &body)
+    }
+}
+
+/// A refusal kept with a key, read back: what the error envelope says.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, KeptFieldError>,
+}
+
+/// One field's reason in a kept refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct KeptFieldError {
+    pub code: String,
+    pub message: String,
+}
+
+impl Stored {
+    /// The refusal this answer holds, or nothing for a success. An answer that is neither a
+    /// success nor an error envelope reads as a refusal whose message is the body.
+    pub fn refusal(&self) -> Option<Refusal> {
+        #[derive(Deserialize)]
+        struct Envelope {
+            error: Refusal,
+        }
+        if (200..300).contains(&self.status) {
+            return None;
+        }
+        Some(
+            serde_json::from_str::<Envelope>(&self.body)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| Refusal {
+                    code: "internal".into(),
+                    message: self.body.clone(),
+                    fields: BTreeMap::new(),
+                }),
+        )
     }
 }
 
@@ -230,6 +272,32 @@ mod tests {
             );
         }
         assert!(Key::required(Some(Key::parse("2f1c0b6e-checkout").unwrap())).is_ok());
+    }
+
+    #[test]
+    fn a_kept_refusal_reads_back_with_its_fields() {
+        let e = AppError::InsufficientStock(crate::error::FieldErrors::from([(
+            "lines[0].quantity".to_string(),
+            crate::error::FieldError::new("insufficient_stock", "only 3 left"),
+        )]));
+        let refusal = Stored::error(e).refusal().unwrap();
+        assert_eq!(refusal.code, "insufficient_stock");
+        let field = &refusal.fields["lines[0].quantity"];
+        assert_eq!(
+            (field.code.as_str(), field.message.as_str()),
+            ("insufficient_stock", "only 3 left")
+        );
+        assert_eq!(Stored::json(201, &[1, 2]).refusal(), None);
+        let odd = Stored {
+            status: 409,
+            body: "not json".into(),
+        }
+        .refusal()
+        .unwrap();
+        assert_eq!(
+            (odd.code.as_str(), odd.message.as_str()),
+            ("internal", "not json")
+        );
     }
 
     #[test]

@@ -8,4 +8,5 @@ pub mod entity;
 pub mod events;
 pub mod idempotency;
 pub mod lifecycle;
+pub mod request;
 pub mod views;

@@ -13,19 +13,18 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::idempotent;
 use crate::accounts::{Actor, Role};
-use crate::catalog::domain::{Quantity, QuantityInput, Unit, county_of, format_yuan};
-use crate::catalog::regions;
+use crate::catalog::domain::{Quantity, QuantityInput, Unit, format_yuan};
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
-use crate::fields::{phone, text};
+use crate::fields::text;
 use crate::http::api::catalog::views::{ListingView, listing_views};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery, parse_json};
 use crate::http::state::AppState;
-use crate::orders::checkout::{self, Address, Checkout, LineInput};
 use crate::orders::domain::{Action, OrderStatus, Party, PaymentStatus};
 use crate::orders::entity::order;
 use crate::orders::idempotency::{self, Stored};
 use crate::orders::lifecycle::{self, Details};
-use crate::orders::views::{OrderView, order_page, order_views, placed_views};
+use crate::orders::request::{self, CheckoutRequest, CheckoutResponse, positive_quantity};
+use crate::orders::views::{OrderView, order_page, order_views};
 use crate::orders::{cart, domain};
 use crate::page::{self, Page};
 
@@ -56,15 +55,6 @@ fn body_of<T: DeserializeOwned + Default>(bytes: &Bytes) -> AppResult<(T, serde_
     let typed = parse_json::<T>(bytes)?;
     let value = serde_json::from_slice(bytes).map_err(|e| AppError::InvalidJson(e.to_string()))?;
     Ok((typed, value))
-}
-
-fn quantity(field: &str, q: &QuantityInput, v: &mut Validator) -> Option<Quantity> {
-    let parsed = v.check(field, q.parse().map_err(|e| e.field_error()));
-    if parsed == Some(Quantity::default()) {
-        v.add(field, "out_of_range", "must be greater than zero");
-        return None;
-    }
-    parsed
 }
 
 // ---------------------------------------------------------------- cart
@@ -152,7 +142,7 @@ async fn add_to_cart(
     ApiJson(req): ApiJson<CartLineRequest>,
 ) -> AppResult<Json<CartView>> {
     let mut v = Validator::default();
-    let q = quantity("quantity", &req.quantity, &mut v);
+    let q = positive_quantity("quantity", &req.quantity, &mut v);
     v.finish()?;
     let txn = crate::db::write_txn(&state.db).await?;
     cart::add(&txn, &actor, req.listing_id, q.unwrap_or_default()).await?;
@@ -177,7 +167,7 @@ async fn update_cart_line(
     ApiJson(req): ApiJson<CartQuantityRequest>,
 ) -> AppResult<Json<CartView>> {
     let mut v = Validator::default();
-    let q = quantity("quantity", &req.quantity, &mut v);
+    let q = positive_quantity("quantity", &req.quantity, &mut v);
     v.finish()?;
     cart::set_quantity(&state.db, &actor, id, q.unwrap_or_default()).await?;
     cart_view(&state, &actor).await.map(Json)
@@ -195,117 +185,6 @@ async fn remove_cart_line(
 }
 
 // ---------------------------------------------------------------- checkout
-
-/// Where the goods go.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddressRequest {
-    pub recipient_name: String,
-    pub phone: String,
-    /// The county, township or village of the address.
-    pub region_code: String,
-    pub line: String,
-}
-
-/// One line to buy at checkout.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutLineRequest {
-    pub listing_id: i64,
-    #[schema(value_type = String, example = "100")]
-    pub quantity: QuantityInput,
-    /// The unit the buyer expects; the line is refused if the listing now sells in another.
-    pub unit: Option<Unit>,
-}
-
-/// Checkout: the cart, or the given `lines`, becomes one order per seller. Needs an `Idempotency-Key` header.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutRequest {
-    pub address: AddressRequest,
-    pub note: Option<String>,
-    /// Lines to buy instead of the cart's.
-    pub lines: Option<Vec<CheckoutLineRequest>>,
-}
-
-/// The orders a checkout placed.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckoutResponse {
-    pub checkout_id: String,
-    pub orders: Vec<OrderView>,
-    pub total_fen: i64,
-}
-
-pub(crate) async fn parse_checkout(
-    state: &AppState,
-    actor: &Actor,
-    req: CheckoutRequest,
-) -> AppResult<(Checkout, bool)> {
-    let mut v = Validator::default();
-    let a = &req.address;
-    let recipient_name = v.check("address.recipient_name", text(&a.recipient_name, 1, 32));
-    let phone = v.check("address.phone", phone(&a.phone));
-    let line = v.check("address.line", text(&a.line, 2, 200));
-    if county_of(&a.region_code).is_none()
-        || regions::find(&state.db, &a.region_code).await?.is_none()
-    {
-        v.add(
-            "address.region_code",
-            "unknown",
-            "must be the code of an existing county, township or village",
-        );
-    }
-    let note = v.check("note", text(req.note.as_deref().unwrap_or(""), 0, 500));
-    let from_cart = req.lines.is_none();
-    let lines = match req.lines {
-        Some(lines) => {
-            if lines.len() > cart::MAX_LINES as usize {
-                v.add(
-                    "lines",
-                    "too_many",
-                    format!("at most {} lines", cart::MAX_LINES),
-                );
-            }
-            lines
-                .iter()
-                .enumerate()
-                .filter_map(|(i, l)| {
-                    quantity(&format!("lines[{i}].quantity"), &l.quantity, &mut v).map(|q| {
-                        LineInput {
-                            listing_id: l.listing_id,
-                            quantity: q,
-                            unit: l.unit,
-                        }
-                    })
-                })
-                .collect()
-        }
-        None => cart::lines(&state.db, actor)
-            .await?
-            .into_iter()
-            .map(|c| LineInput {
-                listing_id: c.listing_id,
-                quantity: Quantity::from_milli(c.quantity_milli),
-                unit: Unit::from_code(&c.unit),
-            })
-            .collect(),
-    };
-    v.finish()?;
-    let address = Address {
-        recipient_name: recipient_name.unwrap_or_default(),
-        phone: phone.unwrap_or_default(),
-        region_code: req.address.region_code,
-        line: line.unwrap_or_default(),
-    };
-    Ok((
-        Checkout {
-            address,
-            note: note.unwrap_or_default(),
-            lines,
-        },
-        from_cart,
-    ))
-}
 
 #[utoipa::path(post, path = "/api/v1/checkout", tag = "orders", request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "Unique per checkout; reuse it only to retry")),
@@ -328,32 +207,8 @@ async fn checkout_handler(
             "an address is required",
         ));
     }
-    let (checkout, from_cart) = parse_checkout(&state, &actor, req).await?;
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/checkout", &value);
-    let user_id = actor.id();
-    let work: idempotency::Work = Box::new(move |txn| {
-        Box::pin(async move {
-            let placed = checkout::place(txn, &actor, checkout).await?;
-            if from_cart {
-                cart::clear(txn, actor.id()).await?;
-            }
-            let checkout_id = placed
-                .first()
-                .map(|p| p.order.checkout_id.clone())
-                .unwrap_or_default();
-            let total_fen = placed.iter().map(|p| p.order.total_fen).sum();
-            let views = placed_views(placed, &actor.user, Party::Buyer);
-            Ok(Stored::json(
-                201,
-                &CheckoutResponse {
-                    checkout_id,
-                    orders: views,
-                    total_fen,
-                },
-            ))
-        })
-    });
-    idempotency::run(&state.db, user_id, Some(key), fingerprint, work)
+    request::checkout_once(&state.db, &actor, key, fingerprint, req)
         .await
         .map(idempotent::response)
 }

@@ -14,17 +14,17 @@ use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::accounts::Actor;
 use crate::catalog::domain::{Quantity, QuantityInput, RegionLevel, format_yuan};
 use crate::catalog::entity::region;
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, FieldError, FieldErrors};
 use crate::http::api::orders as orders_http;
 use crate::http::api::search::page_view;
 use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 use crate::orders::cart;
-use crate::orders::checkout;
 use crate::orders::domain::{Action, OrderStatus, Party};
 use crate::orders::entity::order;
-use crate::orders::idempotency::{self, Key, Stored};
+use crate::orders::idempotency::{self, Key, Refusal};
 use crate::orders::lifecycle::{self, Details};
+use crate::orders::request::{self, AddressRequest, CheckoutRequest};
 use crate::orders::views::{OrderView, order_views};
 use crate::search::query::SearchParams;
 
@@ -419,8 +419,8 @@ pub async fn checkout(
         Ok(k) => k,
         Err(e) => return viewer.error(&state, e),
     };
-    let request = orders_http::CheckoutRequest {
-        address: orders_http::AddressRequest {
+    let request = CheckoutRequest {
+        address: AddressRequest {
             recipient_name: form.recipient_name.clone(),
             phone: form.phone.clone(),
             region_code: form.region_code.clone(),
@@ -428,11 +428,6 @@ pub async fn checkout(
         },
         note: Some(form.note.clone()),
         lines: None,
-    };
-    let (checkout, _) = match orders_http::parse_checkout(&state, &actor, request).await {
-        Ok(c) => c,
-        Err(AppError::Validation(fields)) => return refuse(fields).await,
-        Err(e) => return viewer.error(&state, e),
     };
     let fingerprint = idempotency::fingerprint(
         "POST",
@@ -445,64 +440,43 @@ pub async fn checkout(
             form.note
         ]),
     );
-    let buyer = actor.clone();
-    let work: idempotency::Work = Box::new(move |txn| {
-        Box::pin(async move {
-            let placed = checkout::place(txn, &buyer, checkout).await?;
-            cart::clear(txn, buyer.id()).await?;
-            Ok(Stored::json(
-                201,
-                &placed.iter().map(|p| p.order.id).collect::<Vec<_>>(),
-            ))
-        })
-    });
-    let answer = idempotency::run(&state.db, actor.id(), Some(key), fingerprint, work).await;
-    match answer {
-        Ok(a) if (200..300).contains(&a.stored.status) => {
-            Redirect::to("/orders?placed=1").into_response()
-        }
-        Ok(a) => {
-            // A refusal the checkout stored (stock ran out, a listing was paused): its fields.
-            let body = a.stored.body.into_bytes();
-            let fields: FieldErrors = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["error"]["fields"].as_object().cloned())
-                .map(|m| {
-                    m.into_iter()
-                        .map(|(k, v)| {
-                            let code = match v["code"].as_str() {
-                                Some("insufficient_stock") => "insufficient_stock",
-                                Some("unavailable") => "unavailable",
-                                Some("unit_changed") => "unit_changed",
-                                _ => "invalid",
-                            };
-                            let message = v["message"].as_str().unwrap_or_default().to_string();
-                            (
-                                "lines".to_string() + &k[k.find(']').map_or(k.len(), |i| i + 1)..],
-                                crate::error::FieldError { code, message },
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let fields = if fields.is_empty() {
-                FieldErrors::from([(
-                    "lines".to_string(),
-                    crate::error::FieldError {
-                        code: "invalid",
-                        message: String::from_utf8_lossy(&body).into_owned(),
-                    },
-                )])
-            } else {
-                fields
-            };
-            refuse(fields).await
-        }
+    match request::checkout_once(&state.db, &actor, key, fingerprint, request).await {
+        Ok(answer) => match answer.stored.refusal() {
+            None => Redirect::to("/orders?placed=1").into_response(),
+            // A refusal the checkout kept (stock ran out, a listing was paused): its lines.
+            Some(refusal) => refuse(refused_lines(refusal)).await,
+        },
         Err(AppError::Validation(fields)) | Err(AppError::InsufficientStock(fields)) => {
             refuse(fields).await
         }
         Err(e) => viewer.error(&state, e),
     }
+}
+
+/// A kept refusal's field errors as the cart form shows them: each line's error under `lines`,
+/// or the whole refusal there when it names no field.
+fn refused_lines(refusal: Refusal) -> FieldErrors {
+    let mut fields: FieldErrors = refusal
+        .fields
+        .into_iter()
+        .map(|(k, e)| {
+            let code = match e.code.as_str() {
+                "insufficient_stock" => "insufficient_stock",
+                "unavailable" => "unavailable",
+                "unit_changed" => "unit_changed",
+                _ => "invalid",
+            };
+            let field = "lines".to_string() + &k[k.find(']').map_or(k.len(), |i| i + 1)..];
+            (field, FieldError::new(code, e.message))
+        })
+        .collect();
+    if fields.is_empty() {
+        fields.insert(
+            "lines".to_string(),
+            FieldError::new("invalid", refusal.message),
+        );
+    }
+    fields
 }
 
 // ---------------------------------------------------------------- orders

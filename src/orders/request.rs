@@ -1,0 +1,177 @@
+//! A checkout as a buyer sends it, from the API or the cart page: checked, then placed once
+//! per idempotency key, its answer (or its refusal) stored for retries.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::cart;
+use super::checkout::{self, Address, Checkout, LineInput};
+use super::domain::Party;
+use super::idempotency::{self, Answer, Key, Stored};
+use super::views::{OrderView, placed_views};
+use crate::accounts::Actor;
+use crate::catalog::domain::{Quantity, QuantityInput, Unit, county_of};
+use crate::catalog::regions;
+use crate::error::{AppResult, Validator};
+use crate::fields::{phone, text};
+
+/// A quantity greater than zero, or a field error under `field`.
+pub fn positive_quantity(field: &str, q: &QuantityInput, v: &mut Validator) -> Option<Quantity> {
+    let parsed = v.check(field, q.parse().map_err(|e| e.field_error()));
+    if parsed == Some(Quantity::default()) {
+        v.add(field, "out_of_range", "must be greater than zero");
+        return None;
+    }
+    parsed
+}
+
+/// Where the goods go.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressRequest {
+    pub recipient_name: String,
+    pub phone: String,
+    /// The county, township or village of the address.
+    pub region_code: String,
+    pub line: String,
+}
+
+/// One line to buy at checkout.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutLineRequest {
+    pub listing_id: i64,
+    #[schema(value_type = String, example = "100")]
+    pub quantity: QuantityInput,
+    /// The unit the buyer expects; the line is refused if the listing now sells in another.
+    pub unit: Option<Unit>,
+}
+
+/// Checkout: the cart, or the given `lines`, becomes one order per seller. Needs an `Idempotency-Key` header.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    pub address: AddressRequest,
+    pub note: Option<String>,
+    /// Lines to buy instead of the cart's.
+    pub lines: Option<Vec<CheckoutLineRequest>>,
+}
+
+/// The orders a checkout placed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutResponse {
+    pub checkout_id: String,
+    pub orders: Vec<OrderView>,
+    pub total_fen: i64,
+}
+
+/// Checks a checkout request: the address, the note and the lines (the cart's when none are
+/// given). Also says whether the lines came from the cart, which is then emptied.
+pub async fn parse_checkout(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    req: CheckoutRequest,
+) -> AppResult<(Checkout, bool)> {
+    let mut v = Validator::default();
+    let a = &req.address;
+    let recipient_name = v.check("address.recipient_name", text(&a.recipient_name, 1, 32));
+    let phone = v.check("address.phone", phone(&a.phone));
+    let line = v.check("address.line", text(&a.line, 2, 200));
+    if county_of(&a.region_code).is_none() || regions::find(db, &a.region_code).await?.is_none() {
+        v.add(
+            "address.region_code",
+            "unknown",
+            "must be the code of an existing county, township or village",
+        );
+    }
+    let note = v.check("note", text(req.note.as_deref().unwrap_or(""), 0, 500));
+    let from_cart = req.lines.is_none();
+    let lines = match req.lines {
+        Some(lines) => {
+            if lines.len() > cart::MAX_LINES as usize {
+                v.add(
+                    "lines",
+                    "too_many",
+                    format!("at most {} lines", cart::MAX_LINES),
+                );
+            }
+            lines
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    positive_quantity(&format!("lines[{i}].quantity"), &l.quantity, &mut v).map(
+                        |q| LineInput {
+                            listing_id: l.listing_id,
+                            quantity: q,
+                            unit: l.unit,
+                        },
+                    )
+                })
+                .collect()
+        }
+        None => cart::lines(db, actor)
+            .await?
+            .into_iter()
+            .map(|c| LineInput {
+                listing_id: c.listing_id,
+                quantity: Quantity::from_milli(c.quantity_milli),
+                unit: Unit::from_code(&c.unit),
+            })
+            .collect(),
+    };
+    v.finish()?;
+    let address = Address {
+        recipient_name: recipient_name.unwrap_or_default(),
+        phone: phone.unwrap_or_default(),
+        region_code: req.address.region_code,
+        line: line.unwrap_or_default(),
+    };
+    Ok((
+        Checkout {
+            address,
+            note: note.unwrap_or_default(),
+            lines,
+        },
+        from_cart,
+    ))
+}
+
+/// Places a checkout once per `key`: the orders are placed, the cart emptied when the lines
+/// came from it, and the answer (`201` with a [`CheckoutResponse`]) or a refusal kept with
+/// the key, all in one transaction. A retry with the same key and `fingerprint` gets the kept
+/// answer back.
+pub async fn checkout_once(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    key: Key,
+    fingerprint: String,
+    req: CheckoutRequest,
+) -> AppResult<Answer> {
+    cart::require_buyer(actor)?;
+    let (checkout, from_cart) = parse_checkout(db, actor, req).await?;
+    let buyer = actor.clone();
+    let work: idempotency::Work = Box::new(move |txn| {
+        Box::pin(async move {
+            let placed = checkout::place(txn, &buyer, checkout).await?;
+            if from_cart {
+                cart::clear(txn, buyer.id()).await?;
+            }
+            let checkout_id = placed
+                .first()
+                .map(|p| p.order.checkout_id.clone())
+                .unwrap_or_default();
+            let total_fen = placed.iter().map(|p| p.order.total_fen).sum();
+            let orders = placed_views(placed, &buyer.user, Party::Buyer);
+            Ok(Stored::json(
+                201,
+                &CheckoutResponse {
+                    checkout_id,
+                    orders,
+                    total_fen,
+                },
+            ))
+        })
+    });
+    idempotency::run(db, actor.id(), Some(key), fingerprint, work).await
+}
