@@ -96,20 +96,17 @@ async fn proposal_event(
         "amount_fen": p.amount_fen,
         "order_id": p.order_id,
     });
-    for channel in [Channel::Notify, Channel::Stats] {
-        outbox::enqueue(
-            db,
-            Event {
-                channel,
-                topic,
-                aggregate_type: "proposal",
-                aggregate_id: p.id,
-                payload: payload.clone(),
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    outbox::enqueue(
+        db,
+        Event {
+            channel: Channel::Notify,
+            topic,
+            aggregate_type: "proposal",
+            aggregate_id: p.id,
+            payload,
+        },
+    )
+    .await
 }
 
 /// Writes a purchase request event.
@@ -287,17 +284,6 @@ pub async fn run_batch(db: &DatabaseConnection, rules: &Rules) -> AppResult<Batc
         listings,
         proposals: made.len(),
     };
-    outbox::enqueue(
-        &txn,
-        Event {
-            channel: Channel::Stats,
-            topic: "matching.run",
-            aggregate_type: "matching_run",
-            aggregate_id: 0,
-            payload: serde_json::to_value(&summary).unwrap_or_default(),
-        },
-    )
-    .await?;
     txn.commit().await?;
     Ok(summary)
 }

@@ -1,11 +1,11 @@
-//! The outbox events an order change sends: to people, and to the statistics.
+//! What an order change sends out: a notification event, and the change to the sales facts.
 
 use sea_orm::ConnectionTrait;
 
 use super::entity::order;
 use crate::outbox::{self, Channel, Event};
 
-/// Writes the notification and statistics events of an order change, and its sales facts.
+/// Writes the notification event of an order change, and its sales facts.
 pub async fn order_changed(
     db: &impl ConnectionTrait,
     o: &order::Model,
@@ -15,7 +15,7 @@ pub async fn order_changed(
     crate::stats::record_order_changes(db, std::slice::from_ref(o)).await
 }
 
-/// Writes the notification and statistics events of an order change, leaving its sales facts
+/// Writes the notification event of an order change, leaving its sales facts
 /// to the caller (a checkout records the facts of all its orders at once).
 pub async fn order_announced(
     db: &impl ConnectionTrait,
@@ -25,7 +25,7 @@ pub async fn order_announced(
     outbox::enqueue_all(db, order_events(o, topic)).await
 }
 
-/// The notification and statistics events of an order change, for the caller to write.
+/// The notification event of an order change, for the caller to write.
 pub fn order_events<'a>(o: &order::Model, topic: &'a str) -> Vec<Event<'a>> {
     let payload = serde_json::json!({
         "order_id": o.id,
@@ -34,14 +34,11 @@ pub fn order_events<'a>(o: &order::Model, topic: &'a str) -> Vec<Event<'a>> {
         "status": o.status,
         "total_fen": o.total_fen,
     });
-    [Channel::Notify, Channel::Stats]
-        .into_iter()
-        .map(|channel| Event {
-            channel,
-            topic,
-            aggregate_type: "order",
-            aggregate_id: o.id,
-            payload: payload.clone(),
-        })
-        .collect()
+    vec![Event {
+        channel: Channel::Notify,
+        topic,
+        aggregate_type: "order",
+        aggregate_id: o.id,
+        payload,
+    }]
 }

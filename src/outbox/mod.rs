@@ -16,8 +16,6 @@ pub enum Channel {
     Search,
     /// Notifications to people (email, in-app, webhooks).
     Notify,
-    /// Sales facts for officials' statistics.
-    Stats,
     /// One email to one person, rendered from a notification.
     Email,
     /// One event POSTed to one organization's webhook endpoint.
@@ -25,10 +23,9 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 5] = [
+    pub const ALL: [Channel; 4] = [
         Channel::Search,
         Channel::Notify,
-        Channel::Stats,
         Channel::Email,
         Channel::Webhook,
     ];
@@ -38,7 +35,6 @@ impl Channel {
         match self {
             Channel::Search => "search",
             Channel::Notify => "notify",
-            Channel::Stats => "stats",
             Channel::Email => "email",
             Channel::Webhook => "webhook",
         }
