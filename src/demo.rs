@@ -16,7 +16,8 @@ use crate::catalog::domain::{
 };
 use crate::catalog::entity::{household, listing, organization};
 use crate::catalog::regions;
-use crate::outbox::{self, Channel, Event};
+use crate::outbox;
+use crate::outbox::events::{ListingNews, SearchEvent};
 
 /// The demo accounts, all with the demo password.
 pub const DEMO_USERNAMES: &[&str] = &[
@@ -421,17 +422,13 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
             }
             .insert(&txn)
             .await?;
-            outbox::enqueue(
-                &txn,
-                Event {
-                    channel: Channel::Search,
-                    topic: "listing.created",
-                    aggregate_type: "listing",
-                    aggregate_id: row.id,
-                    payload: serde_json::json!({"listing_id": row.id, "version": 1}),
-                },
-            )
-            .await?;
+            let indexed = SearchEvent::Listing {
+                news: ListingNews::Created,
+                listing_id: row.id,
+                version: row.version,
+                offered: false,
+            };
+            outbox::enqueue(&txn, &indexed).await?;
         }
         org_ids.push(row.id);
     }

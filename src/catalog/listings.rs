@@ -16,7 +16,8 @@ use super::entity::{category, listing, organization};
 use super::{organizations, regions};
 use crate::accounts::{Actor, Role};
 use crate::error::{AppError, AppResult};
-use crate::outbox::{self, Channel, Event};
+use crate::outbox::events::{ListingNews, LowStock, NotifyEvent, SearchEvent};
+use crate::outbox::{self, Event};
 
 /// Longest title, in characters.
 pub const TITLE_MAX: usize = 60;
@@ -164,20 +165,16 @@ pub fn on_offer(l: &listing::Model) -> bool {
 async fn changed(
     db: &impl ConnectionTrait,
     l: &listing::Model,
-    topic: &str,
+    news: ListingNews,
     offered: bool,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(
-        db,
-        Event {
-            channel: Channel::Search,
-            topic,
-            aggregate_type: "listing",
-            aggregate_id: l.id,
-            payload: serde_json::json!({"listing_id": l.id, "version": l.version, "offered": offered}),
-        },
-    )
-    .await
+    let event = SearchEvent::Listing {
+        news,
+        listing_id: l.id,
+        version: l.version,
+        offered,
+    };
+    outbox::enqueue(db, &event).await
 }
 
 /// Tells the search index that a listing's stock changed (an order reserved or returned it).
@@ -185,17 +182,7 @@ pub async fn stock_changed(
     db: &impl ConnectionTrait,
     listing_id: i64,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(db, stock_event(listing_id)).await
-}
-
-fn stock_event(listing_id: i64) -> Event<'static> {
-    Event {
-        channel: Channel::Search,
-        topic: "listing.updated",
-        aggregate_type: "listing",
-        aggregate_id: listing_id,
-        payload: serde_json::json!({"listing_id": listing_id, "reason": "stock"}),
-    }
+    outbox::enqueue(db, &SearchEvent::Stock { listing_id }).await
 }
 
 /// Stock is low when fewer than this many minimum orders (or units) are left.
@@ -209,22 +196,16 @@ pub fn low_stock_below(l: &listing::Model) -> i64 {
 /// The events of a sale of `taken_milli` of a listing, `l` as the sale left it: search is
 /// kept in step and, when this sale took the stock below the low mark, the producer is told
 /// (once per crossing).
-pub fn stock_taken(l: &listing::Model, taken_milli: i64) -> Vec<Event<'static>> {
-    let mut events = vec![stock_event(l.id)];
+pub fn stock_taken(l: &listing::Model, taken_milli: i64) -> Vec<Event> {
+    let mut events = vec![Event::of(&SearchEvent::Stock { listing_id: l.id })];
     let low = low_stock_below(l);
     if l.stock_milli < low && l.stock_milli + taken_milli >= low {
-        events.push(Event {
-            channel: Channel::Notify,
-            topic: "listing.low_stock",
-            aggregate_type: "listing",
-            aggregate_id: l.id,
-            payload: serde_json::json!({
-                "listing_id": l.id,
-                "organization_id": l.organization_id,
-                "stock": Quantity::from_milli(l.stock_milli).to_string(),
-                "unit": l.unit,
-            }),
-        });
+        events.push(Event::of(&NotifyEvent::LowStock(LowStock {
+            listing_id: l.id,
+            organization_id: l.organization_id,
+            stock: Quantity::from_milli(l.stock_milli).to_string(),
+            unit: l.unit.clone(),
+        })));
     }
     events
 }
@@ -250,7 +231,7 @@ pub async fn create(
     };
     apply_draft(&mut m, &draft, origin, coords);
     let l = m.insert(db).await?;
-    changed(db, &l, "listing.created", on_offer(&l)).await?;
+    changed(db, &l, ListingNews::Created, on_offer(&l)).await?;
     Ok(l)
 }
 
@@ -321,7 +302,7 @@ pub async fn update(
     m.version = Set(version + 1);
     m.updated_at = Set(Utc::now());
     let l = m.update(db).await?;
-    changed(db, &l, "listing.updated", !was_on_offer && on_offer(&l)).await?;
+    changed(db, &l, ListingNews::Updated, !was_on_offer && on_offer(&l)).await?;
     Ok(l)
 }
 
@@ -334,7 +315,7 @@ pub async fn delete(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppRes
     m.updated_at = Set(Utc::now());
     m.version = Set(version + 1);
     let l = m.update(db).await?;
-    changed(db, &l, "listing.deleted", false).await?;
+    changed(db, &l, ListingNews::Deleted, false).await?;
     Ok(())
 }
 

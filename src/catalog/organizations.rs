@@ -8,7 +8,8 @@ use super::entity::organization;
 use crate::accounts::entity::user;
 use crate::accounts::{Actor, Role};
 use crate::error::{AppError, AppResult};
-use crate::outbox::{self, Channel, Event};
+use crate::outbox;
+use crate::outbox::events::{NotifyEvent, OrganizationChange, OrganizationNews};
 
 /// A checked application.
 #[derive(Debug, Clone)]
@@ -41,20 +42,15 @@ pub fn status(org: &organization::Model) -> VerificationStatus {
 
 async fn event(
     db: &impl ConnectionTrait,
-    topic: &str,
+    news: OrganizationNews,
     org: &organization::Model,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(
-        db,
-        Event {
-            channel: Channel::Notify,
-            topic,
-            aggregate_type: "organization",
-            aggregate_id: org.id,
-            payload: serde_json::json!({"organization_id": org.id, "status": org.status, "region_code": org.region_code}),
-        },
-    )
-    .await
+    let change = OrganizationChange {
+        organization_id: org.id,
+        status: org.status.clone(),
+        region_code: org.region_code.clone(),
+    };
+    outbox::enqueue(db, &NotifyEvent::Organization(news, change)).await
 }
 
 /// A producer without an organization applies for one and becomes its first staff member.
@@ -92,7 +88,7 @@ pub async fn apply(
     let mut u = actor.user.clone().into_active_model();
     u.organization_id = Set(Some(org.id));
     u.update(db).await?;
-    event(db, "organization.applied", &org).await?;
+    event(db, OrganizationNews::Applied, &org).await?;
     crate::audit::record(
         db,
         Some(actor.id()),
@@ -188,8 +184,14 @@ pub async fn decide(
         }
     }
     let org = m.update(db).await?;
+    let news = match next {
+        VerificationStatus::Applied => OrganizationNews::Applied,
+        VerificationStatus::Recommended => OrganizationNews::Recommended,
+        VerificationStatus::Approved => OrganizationNews::Approved,
+        VerificationStatus::Rejected => OrganizationNews::Rejected,
+    };
+    event(db, news, &org).await?;
     let topic = format!("organization.{}", next.code());
-    event(db, &topic, &org).await?;
     crate::audit::record(
         db,
         Some(actor.id()),

@@ -23,7 +23,10 @@ use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::orders::checkout::{self, Address, Checkout, LineInput};
 use crate::orders::domain::line_amount;
-use crate::outbox::{self, Channel, Event};
+use crate::outbox;
+use crate::outbox::events::{
+    NotifyEvent, ProposalChange, ProposalNews, RequestChange, RequestNews,
+};
 
 /// How matching runs: the engine's cost model and how long proposals wait.
 #[derive(Debug, Clone)]
@@ -76,63 +79,44 @@ pub fn side_of(actor: &Actor, r: &purchase_request::Model, p: &proposal::Model) 
     }
 }
 
-/// Writes a proposal event for notifications and statistics.
+/// Writes a proposal event for notifications.
 async fn proposal_event(
     db: &impl ConnectionTrait,
-    topic: &str,
+    news: ProposalNews,
     p: &proposal::Model,
     buyer_id: i64,
 ) -> Result<(), sea_orm::DbErr> {
-    let payload = serde_json::json!({
-        "proposal_id": p.id,
-        "request_id": p.request_id,
-        "listing_id": p.listing_id,
-        "organization_id": p.organization_id,
-        "buyer_id": buyer_id,
-        "status": p.status,
-        "quantity": Quantity::from_milli(p.quantity_milli).to_string(),
-        "listing_quantity": Quantity::from_milli(p.listing_quantity_milli).to_string(),
-        "listing_unit": p.listing_unit,
-        "amount_fen": p.amount_fen,
-        "order_id": p.order_id,
-    });
-    outbox::enqueue(
-        db,
-        Event {
-            channel: Channel::Notify,
-            topic,
-            aggregate_type: "proposal",
-            aggregate_id: p.id,
-            payload,
-        },
-    )
-    .await
+    let change = ProposalChange {
+        proposal_id: p.id,
+        request_id: p.request_id,
+        listing_id: p.listing_id,
+        organization_id: p.organization_id,
+        buyer_id,
+        status: p.status.clone(),
+        quantity: Quantity::from_milli(p.quantity_milli).to_string(),
+        listing_quantity: Quantity::from_milli(p.listing_quantity_milli).to_string(),
+        listing_unit: p.listing_unit.clone(),
+        amount_fen: p.amount_fen,
+        order_id: p.order_id,
+    };
+    outbox::enqueue(db, &NotifyEvent::Proposal(news, change)).await
 }
 
 /// Writes a purchase request event.
 pub async fn request_event(
     db: &impl ConnectionTrait,
-    topic: &str,
+    news: RequestNews,
     r: &purchase_request::Model,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue(
-        db,
-        Event {
-            channel: Channel::Notify,
-            topic,
-            aggregate_type: "purchase_request",
-            aggregate_id: r.id,
-            payload: serde_json::json!({
-                "request_id": r.id,
-                "buyer_id": r.buyer_id,
-                "status": r.status,
-                "quantity": Quantity::from_milli(r.quantity_milli).to_string(),
-                "filled": Quantity::from_milli(r.filled_milli).to_string(),
-                "unit": r.unit,
-            }),
-        },
-    )
-    .await
+    let change = RequestChange {
+        request_id: r.id,
+        buyer_id: r.buyer_id,
+        status: r.status.clone(),
+        quantity: Quantity::from_milli(r.quantity_milli).to_string(),
+        filled: Quantity::from_milli(r.filled_milli).to_string(),
+        unit: r.unit.clone(),
+    };
+    outbox::enqueue(db, &NotifyEvent::Request(news, change)).await
 }
 
 /// Stores the engine's allocations as pending proposals.
@@ -186,7 +170,7 @@ async fn propose(
         }
         .insert(db)
         .await?;
-        proposal_event(db, "proposal.created", &p, buyer_id).await?;
+        proposal_event(db, ProposalNews::Created, &p, buyer_id).await?;
         out.push(p);
     }
     Ok(out)
@@ -261,8 +245,18 @@ pub struct BatchSummary {
     pub proposals: usize,
 }
 
-/// Every open request against the whole market at once, one instance at a time.
-pub async fn run_batch(db: &DatabaseConnection, rules: &Rules) -> AppResult<BatchSummary> {
+/// Every open request against the whole market at once, one instance at a time; admins only,
+/// and each run is kept in the audit trail.
+pub async fn run_batch(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    rules: &Rules,
+) -> AppResult<BatchSummary> {
+    if !actor.is_admin() {
+        return Err(AppError::Forbidden(
+            "only admins start a matching run".into(),
+        ));
+    }
     let txn = crate::db::exclusive_txn(db, crate::db::locks::MATCHING).await?;
     let open = purchase_request::Entity::find()
         .filter(purchase_request::Column::Status.eq(RequestStatus::Open.code()))
@@ -284,6 +278,16 @@ pub async fn run_batch(db: &DatabaseConnection, rules: &Rules) -> AppResult<Batc
         listings,
         proposals: made.len(),
     };
+    // Who ran it and what it found, in the audit trail.
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "matching.run",
+        "matching_run",
+        0,
+        serde_json::to_value(&summary).map_err(anyhow::Error::from)?,
+    )
+    .await?;
     txn.commit().await?;
     Ok(summary)
 }
@@ -341,8 +345,16 @@ async fn close(
         .one(db)
         .await?
         .map_or(0, |r| r.buyer_id);
-    let topic = format!("proposal.{}", status.code());
-    proposal_event(db, &topic, &closed, buyer).await?;
+    let news = match status {
+        ProposalStatus::Declined => ProposalNews::Declined,
+        ProposalStatus::Expired => ProposalNews::Expired,
+        ProposalStatus::Withdrawn => ProposalNews::Withdrawn,
+        ProposalStatus::Ordered => ProposalNews::Ordered,
+        ProposalStatus::Pending => {
+            return Err(anyhow::anyhow!("a proposal cannot be closed as pending").into());
+        }
+    };
+    proposal_event(db, news, &closed, buyer).await?;
     match_request(db, p.request_id, rules).await?;
     Ok(closed)
 }
@@ -463,7 +475,7 @@ pub async fn accept(
         .await?
         .ok_or(AppError::NotFound("proposal"))?;
     if !already {
-        proposal_event(&txn, "proposal.accepted", &p, r.buyer_id).await?;
+        proposal_event(&txn, ProposalNews::Accepted, &p, r.buyer_id).await?;
     }
     if p.buyer_accepted_at.is_none() || p.producer_accepted_at.is_none() {
         txn.commit().await?;
@@ -569,9 +581,9 @@ pub async fn accept(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("proposal"))?;
-    proposal_event(&txn, "proposal.ordered", &p, r.buyer_id).await?;
+    proposal_event(&txn, ProposalNews::Ordered, &p, r.buyer_id).await?;
     if req.status != RequestStatus::Open.code() {
-        request_event(&txn, "purchase_request.fulfilled", &req).await?;
+        request_event(&txn, RequestNews::Fulfilled, &req).await?;
     }
     txn.commit().await?;
     Ok(Accepted::Ordered(p))
@@ -591,7 +603,7 @@ pub async fn withdraw_pending(
     for p in pending {
         if let Some(closed) = end_pending(db, p.id, ProposalStatus::Withdrawn, None, reason).await?
         {
-            proposal_event(db, "proposal.withdrawn", &closed, r.buyer_id).await?;
+            proposal_event(db, ProposalNews::Withdrawn, &closed, r.buyer_id).await?;
         }
     }
     Ok(())
@@ -634,7 +646,7 @@ pub async fn sweep(db: &DatabaseConnection, now: DateTime<Utc>, rules: &Rules) -
         m.version = Set(r.version + 1);
         m.updated_at = Set(now);
         let r = m.update(&txn).await?;
-        request_event(&txn, "purchase_request.expired", &r).await?;
+        request_event(&txn, RequestNews::Expired, &r).await?;
         txn.commit().await?;
     }
     Ok(lapsed)

@@ -13,7 +13,8 @@ use serde_json::json;
 use super::entity::notification;
 use super::preferences::{kind_of, unsubscribe_link};
 use crate::accounts::entity::user;
-use crate::outbox::{Channel, Event, enqueue};
+use crate::outbox::enqueue;
+use crate::outbox::events::{DIGEST, EmailEvent, EmailKey};
 use crate::stats::domain::{day_start, local_date};
 
 /// Most notices one digest lists; it says how many more there were.
@@ -96,22 +97,14 @@ pub async fn send_due(
             "unsubscribe": (links.len() == 1).then(|| links[0]["link"].clone()),
         });
         let last = ids.last().copied().unwrap_or(0);
-        enqueue(
-            &txn,
-            Event {
-                channel: Channel::Email,
-                topic: "notify.digest",
-                aggregate_type: "user",
-                aggregate_id: user_id,
-                payload: json!({
-                    "key": format!("digest-{last}"),
-                    "user_id": user_id,
-                    "message": "digest",
-                    "vars": vars,
-                }),
-            },
-        )
-        .await?;
+        let email = EmailEvent {
+            topic: DIGEST.into(),
+            key: EmailKey::Digest(format!("digest-{last}")),
+            user_id,
+            message: "digest".into(),
+            vars,
+        };
+        enqueue(&txn, &email).await?;
         txn.commit().await?;
         written += 1;
     }

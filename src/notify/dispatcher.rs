@@ -20,8 +20,9 @@ use super::webhooks::Poster;
 use crate::accounts::entity::user;
 use crate::config::Settings;
 use crate::outbox::entity as outbox;
+use crate::outbox::events::{EmailEvent, EmailKey, NotifyEvent, WebhookEvent};
 use crate::outbox::worker::{WorkerConfig, claim, complete, finish};
-use crate::outbox::{Channel, Event, enqueue};
+use crate::outbox::{Channel, ChannelEvent, enqueue};
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -175,12 +176,12 @@ impl Worker {
     async fn fan_out(&self, event: &outbox::Model) -> anyhow::Result<bool> {
         let txn = crate::db::write_txn(&self.db).await?;
         let now = Utc::now();
+        let news = NotifyEvent::decode(event)?;
         let kind = preferences::kind_of(&event.topic);
         // An event may ask for its emails to wait for the daily digest (a saved search's
         // daily alert); essential ones never wait.
-        let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
-        let asks_digest = payload["digest"] == true && preferences::optional(kind);
-        for n in notices(&txn, event, &self.public_url).await? {
+        let asks_digest = news.asks_digest() && preferences::optional(kind);
+        for n in notices(&txn, &news, &self.public_url).await? {
             let r = self
                 .messages
                 .render(&n.message, &n.user.language, &n.vars)?;
@@ -215,48 +216,32 @@ impl Worker {
                         kind
                     ));
                 }
-                enqueue(
-                    &txn,
-                    Event {
-                        channel: Channel::Email,
-                        topic: &event.topic,
-                        aggregate_type: "user",
-                        aggregate_id: n.user.id,
-                        payload: json!({
-                            "event_id": event.id,
-                            "user_id": n.user.id,
-                            "message": n.message,
-                            "vars": vars,
-                        }),
-                    },
-                )
-                .await?;
+                let email = EmailEvent {
+                    topic: event.topic.clone(),
+                    key: EmailKey::Event(event.id),
+                    user_id: n.user.id,
+                    message: n.message,
+                    vars,
+                };
+                enqueue(&txn, &email).await?;
             }
         }
         // The organization's endpoints that asked for this topic.
-        if let Some(org) = payload["organization_id"].as_i64() {
+        if let Some(org) = news.organization_id() {
             let hooks = webhook::Entity::find()
                 .filter(webhook::Column::OrganizationId.eq(org))
                 .filter(webhook::Column::Active.eq(true))
                 .all(&txn)
                 .await?;
             for hook in hooks.into_iter().filter(|h| h.wants(&event.topic)) {
-                enqueue(
-                    &txn,
-                    Event {
-                        channel: Channel::Webhook,
-                        topic: &event.topic,
-                        aggregate_type: "webhook",
-                        aggregate_id: hook.id,
-                        payload: json!({
-                            "webhook_id": hook.id,
-                            "event_id": event.id,
-                            "created_at": event.created_at,
-                            "data": payload,
-                        }),
-                    },
-                )
-                .await?;
+                let delivery = WebhookEvent {
+                    topic: event.topic.clone(),
+                    webhook_id: hook.id,
+                    event_id: event.id,
+                    created_at: event.created_at,
+                    data: news.payload(),
+                };
+                enqueue(&txn, &delivery).await?;
             }
         }
         let done = complete(&txn, &self.worker, vec![event.id]).await?;
@@ -271,29 +256,30 @@ impl Worker {
 
     /// Sends one email row to its recipient's current address, in their current language.
     async fn send(&self, row: &outbox::Model) -> anyhow::Result<()> {
-        let payload: serde_json::Value = serde_json::from_str(&row.payload)?;
-        let user_id = payload["user_id"].as_i64().unwrap_or(0);
+        let email = EmailEvent::decode(row)?;
         // Emails of one event share its id; a digest has its own key.
-        let key = match payload["key"].as_str() {
-            Some(k) => k.to_string(),
-            None => payload["event_id"].as_i64().unwrap_or(0).to_string(),
+        let key = match &email.key {
+            EmailKey::Event(id) => id.to_string(),
+            EmailKey::Digest(k) => k.clone(),
         };
-        let Some(u) = user::Entity::find_by_id(user_id).one(&self.db).await? else {
+        let Some(u) = user::Entity::find_by_id(email.user_id)
+            .one(&self.db)
+            .await?
+        else {
             return Ok(());
         };
         let Some(to) = u.email.clone().filter(|_| !u.disabled) else {
             return Ok(());
         };
-        let message = payload["message"].as_str().unwrap_or("");
         let rendered = self
             .messages
-            .render(message, &u.language, &payload["vars"])?;
+            .render(&email.message, &u.language, &email.vars)?;
         let mail = Outgoing {
             to,
             to_name: u.display_name,
-            message_id: message_id(&key, user_id, &self.domain),
+            message_id: message_id(&key, email.user_id, &self.domain),
             rendered,
-            unsubscribe: payload["vars"]["unsubscribe"].as_str().map(str::to_string),
+            unsubscribe: email.unsubscribe().map(str::to_string),
         };
         self.mailer.send(&self.from, &mail).await
     }
@@ -302,9 +288,8 @@ impl Worker {
 impl Worker {
     /// POSTs one webhook row to its endpoint, if the endpoint is still registered and active.
     async fn post(&self, row: &outbox::Model) -> anyhow::Result<()> {
-        let payload: serde_json::Value = serde_json::from_str(&row.payload)?;
-        let id = payload["webhook_id"].as_i64().unwrap_or(0);
-        let Some(hook) = webhook::Entity::find_by_id(id)
+        let delivery = WebhookEvent::decode(row)?;
+        let Some(hook) = webhook::Entity::find_by_id(delivery.webhook_id)
             .one(&self.db)
             .await?
             .filter(|h| h.active)
@@ -312,10 +297,10 @@ impl Worker {
             return Ok(());
         };
         let body = json!({
-            "id": payload["event_id"],
+            "id": delivery.event_id,
             "topic": row.topic,
-            "created_at": payload["created_at"],
-            "data": payload["data"],
+            "created_at": delivery.created_at,
+            "data": delivery.data,
         });
         self.poster
             .post(&hook, row.id, &row.topic, serde_json::to_vec(&body)?)

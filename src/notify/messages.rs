@@ -16,7 +16,11 @@ use crate::catalog::entity::{listing, organization};
 use crate::catalog::listings::LOW_STOCK_ORDERS;
 use crate::catalog::regions;
 use crate::orders::entity::order;
-use crate::outbox::entity as outbox;
+use crate::outbox::ChannelEvent;
+use crate::outbox::events::{
+    LowStock, NotifyEvent, OrderChange, OrderNews, OrganizationChange, OrganizationNews,
+    ProposalChange, SearchMatch, WeeklySummary,
+};
 use crate::search::saved::alerts;
 use crate::search::saved::entity::saved_search;
 use crate::stats::domain::day_date;
@@ -155,115 +159,31 @@ async fn with_role(db: &impl ConnectionTrait, role: Role) -> Result<Vec<user::Mo
 /// when it ends or is cancelled, admins too when it is disputed), a match proposal's change to
 /// the buyer and the producer's staff, an organization's application to the officials who may
 /// recommend it, its recommendation to the admins and the decision to its staff, a listing
-/// running low to its producer's staff. Events nobody
-/// needs to hear of give none.
+/// running low to its producer's staff. Events nobody needs to hear of give none.
 pub async fn notices(
     db: &impl ConnectionTrait,
-    event: &outbox::Model,
+    event: &NotifyEvent,
     public_url: &str,
 ) -> Result<Vec<Notice>, DbErr> {
-    let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
-    let id = |k: &str| payload[k].as_i64().unwrap_or(0);
-    let topic = event.topic.as_str();
-    if topic == super::summary::TOPIC {
-        return weekly(db, &payload, public_url).await;
-    }
-    if topic == alerts::MATCH_TOPIC {
-        return saved_search_alert(db, &payload, public_url).await;
-    }
-    let (message, vars, link, people) = if let Some(what) = topic.strip_prefix("order.") {
-        let Some(o) = order::Entity::find_by_id(id("order_id")).one(db).await? else {
-            return Ok(Vec::new());
-        };
-        let buyer = active_user(db, o.buyer_id).await?;
-        let seller = staff(db, o.organization_id).await?;
-        let people: Vec<user::Model> = match what {
-            "placed" | "delivered" => seller,
-            "confirmed" | "shipped" => buyer,
-            "completed" | "cancelled" => buyer.into_iter().chain(seller).collect(),
-            "disputed" => seller
-                .into_iter()
-                .chain(with_role(db, Role::Admin).await?)
-                .collect(),
-            w if w.starts_with("payment_") => buyer,
-            _ => Vec::new(),
-        };
-        let vars = json!({
-            "order_id": o.id,
-            "seller": o.seller_name,
-            "total": format_yuan(o.total_fen),
-        });
-        let link = format!("{public_url}/api/v1/orders/{}", o.id);
-        ("order", vars, link, people)
-    } else if topic.starts_with("proposal.") {
-        let buyer = active_user(db, id("buyer_id")).await?;
-        let seller = staff(db, id("organization_id")).await?;
-        let unit = payload["listing_unit"].as_str().unwrap_or("");
-        let unit = unit_names(unit).0;
-        let vars = json!({
-            "proposal_id": event.aggregate_id,
-            "request_id": id("request_id"),
-            "quantity": format!("{} {unit}", payload["listing_quantity"].as_str().unwrap_or("")),
-            "total": format_yuan(id("amount_fen")),
-        });
-        let link = format!("{public_url}/api/v1/proposals/{}", event.aggregate_id);
-        let people = buyer.into_iter().chain(seller).collect();
-        ("proposal", vars, link, people)
-    } else if topic == "listing.low_stock" {
-        let Some(l) = listing::Entity::find_by_id(id("listing_id"))
-            .one(db)
-            .await?
-        else {
-            return Ok(Vec::new());
-        };
-        let (unit_zh, unit_en) = unit_names(&l.unit);
-        let vars = json!({
-            "title": l.title,
-            "stock": payload["stock"],
-            "unit_zh": unit_zh,
-            "unit_en": unit_en,
-            "orders": LOW_STOCK_ORDERS,
-        });
-        let link = format!("{public_url}/api/v1/listings/{}", l.id);
-        ("low_stock", vars, link, staff(db, l.organization_id).await?)
-    } else if let Some(what) = topic.strip_prefix("organization.") {
-        let Some(org) = organization::Entity::find_by_id(id("organization_id"))
-            .one(db)
-            .await?
-        else {
-            return Ok(Vec::new());
-        };
-        let county = county_of(&org.region_code)
-            .unwrap_or(&org.region_code)
-            .to_string();
-        let people: Vec<user::Model> = match what {
-            // Those who may recommend it: officials whose region covers its county.
-            "applied" => with_role(db, Role::Official)
-                .await?
-                .into_iter()
-                .filter(|u| {
-                    u.region_code
-                        .as_deref()
-                        .is_some_and(|scope| region_contains(scope, &county))
-                })
-                .collect(),
-            "recommended" => with_role(db, Role::Admin).await?,
-            "approved" | "rejected" => staff(db, org.id).await?,
-            _ => Vec::new(),
-        };
-        let region = regions::find(db, &org.region_code)
-            .await?
-            .map_or_else(|| org.region_code.clone(), |r| r.name);
-        let vars = json!({
-            "organization": org.name,
-            "region": region,
-            "note": org.decision_note.clone().unwrap_or_default(),
-        });
-        let link = format!("{public_url}/api/v1/organizations/{}", org.id);
-        ("organization", vars, link, people)
-    } else {
+    let told = match event {
+        NotifyEvent::WeeklySummary(week) => return weekly(db, week, public_url).await,
+        NotifyEvent::SearchMatch(found) => return saved_search_alert(db, found, public_url).await,
+        NotifyEvent::Order(news, o) => order_notice(db, *news, o, public_url).await?,
+        NotifyEvent::Proposal(_, p) => proposal_notice(db, p, public_url).await?,
+        NotifyEvent::LowStock(low) => low_stock_notice(db, low, public_url).await?,
+        NotifyEvent::Organization(news, o) => organization_notice(db, *news, o, public_url).await?,
+        NotifyEvent::Request(..) => None,
+    };
+    let Some(Told {
+        message,
+        vars,
+        link,
+        people,
+    }) = told
+    else {
         return Ok(Vec::new());
     };
+    let topic = event.topic();
     Ok(people
         .into_iter()
         .map(|user| {
@@ -281,14 +201,152 @@ pub async fn notices(
         .collect())
 }
 
+/// One message to a group of people, before each gets their own copy.
+struct Told {
+    message: &'static str,
+    vars: serde_json::Value,
+    link: String,
+    people: Vec<user::Model>,
+}
+
+async fn order_notice(
+    db: &impl ConnectionTrait,
+    news: OrderNews,
+    change: &OrderChange,
+    public_url: &str,
+) -> Result<Option<Told>, DbErr> {
+    let Some(o) = order::Entity::find_by_id(change.order_id).one(db).await? else {
+        return Ok(None);
+    };
+    let buyer = active_user(db, o.buyer_id).await?;
+    let seller = staff(db, o.organization_id).await?;
+    let people: Vec<user::Model> = match news {
+        OrderNews::Placed | OrderNews::Delivered => seller,
+        OrderNews::Confirmed | OrderNews::Shipped => buyer,
+        OrderNews::Completed | OrderNews::Cancelled => buyer.into_iter().chain(seller).collect(),
+        OrderNews::Disputed => seller
+            .into_iter()
+            .chain(with_role(db, Role::Admin).await?)
+            .collect(),
+        OrderNews::PaymentUnpaid | OrderNews::PaymentPaidOffline | OrderNews::PaymentRefunded => {
+            buyer
+        }
+    };
+    let vars = json!({
+        "order_id": o.id,
+        "seller": o.seller_name,
+        "total": format_yuan(o.total_fen),
+    });
+    let link = format!("{public_url}/api/v1/orders/{}", o.id);
+    Ok(Some(Told {
+        message: "order",
+        vars,
+        link,
+        people,
+    }))
+}
+
+async fn proposal_notice(
+    db: &impl ConnectionTrait,
+    p: &ProposalChange,
+    public_url: &str,
+) -> Result<Option<Told>, DbErr> {
+    let buyer = active_user(db, p.buyer_id).await?;
+    let seller = staff(db, p.organization_id).await?;
+    let unit = unit_names(&p.listing_unit).0;
+    let vars = json!({
+        "proposal_id": p.proposal_id,
+        "request_id": p.request_id,
+        "quantity": format!("{} {unit}", p.listing_quantity),
+        "total": format_yuan(p.amount_fen),
+    });
+    let link = format!("{public_url}/api/v1/proposals/{}", p.proposal_id);
+    Ok(Some(Told {
+        message: "proposal",
+        vars,
+        link,
+        people: buyer.into_iter().chain(seller).collect(),
+    }))
+}
+
+async fn low_stock_notice(
+    db: &impl ConnectionTrait,
+    low: &LowStock,
+    public_url: &str,
+) -> Result<Option<Told>, DbErr> {
+    let Some(l) = listing::Entity::find_by_id(low.listing_id).one(db).await? else {
+        return Ok(None);
+    };
+    let (unit_zh, unit_en) = unit_names(&l.unit);
+    let vars = json!({
+        "title": l.title,
+        "stock": low.stock,
+        "unit_zh": unit_zh,
+        "unit_en": unit_en,
+        "orders": LOW_STOCK_ORDERS,
+    });
+    let link = format!("{public_url}/api/v1/listings/{}", l.id);
+    Ok(Some(Told {
+        message: "low_stock",
+        vars,
+        link,
+        people: staff(db, l.organization_id).await?,
+    }))
+}
+
+async fn organization_notice(
+    db: &impl ConnectionTrait,
+    news: OrganizationNews,
+    change: &OrganizationChange,
+    public_url: &str,
+) -> Result<Option<Told>, DbErr> {
+    let Some(org) = organization::Entity::find_by_id(change.organization_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let county = county_of(&org.region_code)
+        .unwrap_or(&org.region_code)
+        .to_string();
+    let people: Vec<user::Model> = match news {
+        // Those who may recommend it: officials whose region covers its county.
+        OrganizationNews::Applied => with_role(db, Role::Official)
+            .await?
+            .into_iter()
+            .filter(|u| {
+                u.region_code
+                    .as_deref()
+                    .is_some_and(|scope| region_contains(scope, &county))
+            })
+            .collect(),
+        OrganizationNews::Recommended => with_role(db, Role::Admin).await?,
+        OrganizationNews::Approved | OrganizationNews::Rejected => staff(db, org.id).await?,
+    };
+    let region = regions::find(db, &org.region_code)
+        .await?
+        .map_or_else(|| org.region_code.clone(), |r| r.name);
+    let vars = json!({
+        "organization": org.name,
+        "region": region,
+        "note": org.decision_note.clone().unwrap_or_default(),
+    });
+    let link = format!("{public_url}/api/v1/organizations/{}", org.id);
+    Ok(Some(Told {
+        message: "organization",
+        vars,
+        link,
+        people,
+    }))
+}
+
 /// Each official's summary of last week in their own region.
 async fn weekly(
     db: &impl ConnectionTrait,
-    payload: &serde_json::Value,
+    week: &WeeklySummary,
     public_url: &str,
 ) -> Result<Vec<Notice>, DbErr> {
-    let day = |k: &str| payload[k].as_i64().unwrap_or(0) as i32;
-    let (from, to) = (day("from_day"), day("to_day"));
+    let (from, to) = (week.from_day, week.to_day);
     let shown = |d: i32| day_date(d).map(|d| d.to_string()).unwrap_or_default();
     let mut out = Vec::new();
     for u in with_role(db, Role::Official).await? {
@@ -329,28 +387,17 @@ const ALERT_LISTINGS_MAX: usize = 50;
 /// are left out, and nothing left means no notice.
 async fn saved_search_alert(
     db: &impl ConnectionTrait,
-    payload: &serde_json::Value,
+    found: &SearchMatch,
     public_url: &str,
 ) -> Result<Vec<Notice>, DbErr> {
-    let Some(user) = active_user(db, payload["user_id"].as_i64().unwrap_or(0))
-        .await?
-        .pop()
-    else {
+    let Some(user) = active_user(db, found.user_id).await?.pop() else {
         return Ok(Vec::new());
     };
-    let items: Vec<(i64, i64)> = payload["items"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    (
-                        i["saved_search_id"].as_i64().unwrap_or(0),
-                        i["listing_id"].as_i64().unwrap_or(0),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let items: Vec<(i64, i64)> = found
+        .items
+        .iter()
+        .map(|i| (i.saved_search_id, i.listing_id))
+        .collect();
     let names: BTreeMap<i64, String> = saved_search::Entity::find()
         .filter(saved_search::Column::Id.is_in(items.iter().map(|i| i.0)))
         .filter(saved_search::Column::UserId.eq(user.id))

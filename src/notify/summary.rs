@@ -3,16 +3,16 @@
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
-use serde_json::json;
 
 use crate::catalog::domain::{RegionLevel, region_level};
 use crate::outbox::entity as outbox;
-use crate::outbox::{Channel, Event, enqueue};
+use crate::outbox::events::{NotifyEvent, WeeklySummary};
+use crate::outbox::{Channel, enqueue};
 use crate::stats::domain::{day_key, local_date};
 use crate::stats::rollup::{level_column, statement};
 
 /// The topic of the weekly summary event.
-pub const TOPIC: &str = "stats.weekly";
+pub const TOPIC: &str = crate::outbox::events::WEEKLY_SUMMARY;
 
 /// The week before the one holding `now`: its key (`yyyyww`, ISO weeks) and its first and
 /// last day (`yyyymmdd`).
@@ -44,17 +44,12 @@ pub async fn enqueue_if_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
     if written {
         return Ok(false);
     }
-    enqueue(
-        &txn,
-        Event {
-            channel: Channel::Notify,
-            topic: TOPIC,
-            aggregate_type: "week",
-            aggregate_id: week,
-            payload: json!({"week": week, "from_day": from, "to_day": to}),
-        },
-    )
-    .await?;
+    let summary = WeeklySummary {
+        week,
+        from_day: from,
+        to_day: to,
+    };
+    enqueue(&txn, &NotifyEvent::WeeklySummary(summary)).await?;
     txn.commit().await?;
     Ok(true)
 }

@@ -15,6 +15,7 @@ use crate::accounts::entity::user;
 use crate::catalog::domain::{ListingStatus, Quantity, Unit, VerificationStatus};
 use crate::catalog::entity::{listing, organization};
 use crate::error::{AppError, AppResult, Validator};
+use crate::outbox::events::OrderNews;
 
 /// Where the goods go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,7 +282,7 @@ pub async fn place_for(
         }
         .insert(db)
         .await?;
-        announced.extend(events::order_events(&o, "order.placed"));
+        announced.push(events::order_event(&o, OrderNews::Placed));
         placed.push(Placed {
             order: o,
             lines: written,

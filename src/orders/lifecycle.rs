@@ -152,7 +152,7 @@ pub async fn act(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("order"))?;
-    events::order_changed(db, &updated, &format!("order.{}", effect.to.code())).await?;
+    events::order_changed(db, &updated, events::status_news(effect.to)).await?;
     Ok(updated)
 }
 
@@ -263,7 +263,7 @@ pub async fn set_payment(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("order"))?;
-    events::order_changed(db, &updated, &format!("order.payment_{}", to.code())).await?;
+    events::order_changed(db, &updated, events::payment_news(to)).await?;
     Ok(updated)
 }
 

@@ -2,7 +2,10 @@
 //! here in the same transaction as the change that causes it, and delivered later.
 
 pub mod entity;
+pub mod events;
 pub mod worker;
+
+pub use events::ChannelEvent;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -65,30 +68,47 @@ pub fn delivered(channel: Channel) -> u64 {
     DELIVERED[channel.slot()].load(Ordering::Relaxed)
 }
 
-/// One event to write.
+/// One event to write, as its row will hold it.
 #[derive(Debug, Clone)]
-pub struct Event<'a> {
-    pub channel: Channel,
-    pub topic: &'a str,
-    pub aggregate_type: &'a str,
-    pub aggregate_id: i64,
-    pub payload: serde_json::Value,
+pub struct Event {
+    channel: Channel,
+    topic: String,
+    aggregate_type: &'static str,
+    aggregate_id: i64,
+    payload: serde_json::Value,
+}
+
+impl Event {
+    /// The row of a typed event.
+    pub fn of<E: ChannelEvent>(event: &E) -> Event {
+        let (aggregate_type, aggregate_id) = event.aggregate();
+        Event {
+            channel: E::CHANNEL,
+            topic: event.topic(),
+            aggregate_type,
+            aggregate_id,
+            payload: event.payload(),
+        }
+    }
 }
 
 /// Writes an event on the caller's connection, which should be the transaction of its cause.
-pub async fn enqueue(db: &impl ConnectionTrait, event: Event<'_>) -> Result<(), sea_orm::DbErr> {
-    enqueue_all(db, vec![event]).await
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    event: &impl ChannelEvent,
+) -> Result<(), sea_orm::DbErr> {
+    enqueue_all(db, vec![Event::of(event)]).await
 }
 
 /// Writes events in one statement, in their order, on the caller's connection.
 pub async fn enqueue_all(
     db: &impl ConnectionTrait,
-    events: Vec<Event<'_>>,
+    events: Vec<Event>,
 ) -> Result<(), sea_orm::DbErr> {
     let now = Utc::now();
     let rows = events.into_iter().map(|event| entity::ActiveModel {
         channel: Set(event.channel.as_str().to_string()),
-        topic: Set(event.topic.to_string()),
+        topic: Set(event.topic),
         aggregate_type: Set(event.aggregate_type.to_string()),
         aggregate_id: Set(event.aggregate_id),
         payload: Set(event.payload.to_string()),

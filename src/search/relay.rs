@@ -20,10 +20,11 @@ use super::saved::alerts::{self, Offered};
 use super::{SearchEngine, SearchService};
 use crate::catalog::entity::listing;
 use crate::catalog::listings::category_and_descendants;
-use crate::outbox::Channel;
 use crate::outbox::entity as outbox;
+use crate::outbox::events::SearchEvent;
 pub use crate::outbox::worker::{WorkerConfig as RelayConfig, backoff};
 use crate::outbox::worker::{claim, finish};
+use crate::outbox::{Channel, ChannelEvent};
 
 /// Keeps one engine in step with the database.
 pub struct Relay {
@@ -127,18 +128,28 @@ impl Relay {
     }
 
     async fn deliver(&mut self, rows: &[outbox::Model]) -> anyhow::Result<()> {
-        let categories: Vec<i64> = rows
+        let events = rows
             .iter()
-            .filter(|r| r.aggregate_type == "category")
-            .map(|r| r.aggregate_id)
+            .map(|r| SearchEvent::decode(r).map(|e| (r.id, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let categories: Vec<i64> = events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                SearchEvent::Category { category_id } => Some(*category_id),
+                _ => None,
+            })
             .collect();
         if !self.configured || !categories.is_empty() {
             self.configure().await?;
         }
-        let mut ids: BTreeSet<i64> = rows
+        let mut ids: BTreeSet<i64> = events
             .iter()
-            .filter(|r| r.aggregate_type == "listing")
-            .map(|r| r.aggregate_id)
+            .filter_map(|(_, e)| match e {
+                SearchEvent::Listing { listing_id, .. } | SearchEvent::Stock { listing_id } => {
+                    Some(*listing_id)
+                }
+                SearchEvent::Category { .. } => None,
+            })
             .collect();
         for c in categories {
             let cats = category_and_descendants(&self.db, c).await?;
@@ -153,14 +164,16 @@ impl Relay {
         }
         let ids: Vec<i64> = ids.into_iter().collect();
         // The rows whose change put a listing on offer, for the saved searches' alerts.
-        let occasions: BTreeMap<i64, i64> = rows
+        let occasions: BTreeMap<i64, i64> = events
             .iter()
-            .filter(|r| r.aggregate_type == "listing")
-            .filter(|r| {
-                serde_json::from_str::<serde_json::Value>(&r.payload)
-                    .is_ok_and(|p| p["offered"] == true)
+            .filter_map(|(row, e)| match e {
+                SearchEvent::Listing {
+                    listing_id,
+                    offered: true,
+                    ..
+                } => Some((*listing_id, *row)),
+                _ => None,
             })
-            .map(|r| (r.aggregate_id, r.id))
             .collect();
         let vocab = self.search.vocabulary();
         let mut upserts = Vec::new();

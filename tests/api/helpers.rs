@@ -3,6 +3,7 @@
 use qudao::Settings;
 use qudao::accounts::entity::user;
 use qudao::catalog::entity::{category, category_alias, household, listing, organization};
+use qudao::outbox::entity as outbox;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, QueryOrder, Statement};
 use serde_json::Value;
@@ -379,10 +380,61 @@ impl Drop for TestApp {
         if let Some(stop) = self.stop.take() {
             stop.send(()).ok();
         }
+        // A test that passed must not leave outbox rows that no consumer can read.
+        let unexplained = match self.database_url() {
+            Some(url) if !std::thread::panicking() => unexplained_outbox_rows(url),
+            _ => Vec::new(),
+        };
         if let Some((admin_url, name)) = self.pg.take() {
             drop_database(admin_url, name);
         }
+        assert!(
+            unexplained.is_empty(),
+            "the test left outbox rows that no channel's consumer can read:\n{}",
+            unexplained.join("\n")
+        );
     }
+}
+
+impl TestApp {
+    /// The URL of the app's own database, when this test started the app.
+    pub fn database_url(&self) -> Option<String> {
+        match (&self.dir, &self.pg) {
+            (_, Some((admin_url, name))) => Some(with_database(admin_url, name)),
+            (Some(dir), None) => Some(format!(
+                "sqlite://{}?mode=ro",
+                dir.path().join("qudao.db").display()
+            )),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The outbox rows of the database at `url` that do not read as an event of their channel,
+/// each with the reason. Runs outside the test's runtime, as drops do.
+pub fn unexplained_outbox_rows(url: String) -> Vec<String> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let db = Database::connect(&url)
+                .await
+                .expect("reading the test database's outbox");
+            let rows = outbox::Entity::find()
+                .all(&db)
+                .await
+                .expect("reading the outbox");
+            db.close().await.ok();
+            rows.iter()
+                .filter_map(|row| qudao::outbox::events::check(row).err())
+                .map(|e| e.to_string())
+                .collect()
+        })
+    })
+    .join()
+    .expect("the outbox check's thread")
 }
 
 impl TestApp {
@@ -855,6 +907,14 @@ impl TestApp {
             + &format!("{:?}", self.aggregate_rows().await)
             + &notify
             + &matching
+            + &format!(
+                "{:?}\n",
+                qudao::audit::entity::Entity::find()
+                    .order_by_asc(qudao::audit::entity::Column::Id)
+                    .all(db)
+                    .await
+                    .unwrap()
+            )
             + &format!(
                 "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
                 listing::Entity::find()

@@ -6,13 +6,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, spawn_app, unexplained_outbox_rows};
 use crate::on_both_databases;
 
 on_both_databases!(
     demo_market_is_there_on_first_start,
     a_producer_manages_its_listing_from_creation_to_deletion,
     every_listing_change_writes_an_outbox_event,
+    the_harness_finds_outbox_rows_that_nobody_can_read,
     listings_filter_by_category_tree_region_price_and_certification,
     quantities_stay_exact,
     pages_render_in_chinese_and_english,
@@ -546,4 +547,51 @@ async fn a_long_list_counts_every_listing_and_pages_in_order(backend: Backend) {
     let (_, rice) = app.panshi_sells_rice("100").await;
     let now = app.get("/api/v1/listings?per_page=5", None).await;
     assert_eq!(listed(&now)[0].0, rice);
+}
+
+/// Every test ends by reading each outbox row as its channel's event; this shows that check
+/// finds a row of a channel nobody consumes and a payload its consumer cannot read.
+async fn the_harness_finds_outbox_rows_that_nobody_can_read(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let url = app.database_url().expect("the test's own database");
+    assert_eq!(unexplained_outbox_rows(url.clone()), Vec::<String>::new());
+    let now = chrono::Utc::now();
+    let row = |channel: &str, topic: &str, payload: &str| outbox::ActiveModel {
+        id: NotSet,
+        channel: Set(channel.into()),
+        topic: Set(topic.into()),
+        aggregate_type: Set("order".into()),
+        aggregate_id: Set(1),
+        payload: Set(payload.into()),
+        attempts: Set(0),
+        created_at: Set(now),
+        available_at: Set(now),
+        locked_until: Set(None),
+        locked_by: Set(None),
+        delivered_at: Set(None),
+        last_error: Set(None),
+        dead_at: Set(None),
+    };
+    let written = outbox::Entity::insert_many([
+        row("stats", "order.placed", r#"{"order_id":1}"#),
+        row("notify", "order.placed", r#"{"order_id":"one"}"#),
+    ])
+    .exec_with_returning_keys(&app.db)
+    .await
+    .unwrap();
+    let found = unexplained_outbox_rows(url.clone());
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].contains("no channel is named \"stats\""),
+        "{found:?}"
+    );
+    assert!(found[1].contains("payload does not read"), "{found:?}");
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::Id.is_in(written))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(unexplained_outbox_rows(url), Vec::<String>::new());
 }

@@ -420,18 +420,8 @@ async fn sorting_by_price_newest_and_sales(engine: EngineKind) {
     let mut m = l.into_active_model();
     m.sold_milli = Set(40_000);
     m.update(&app.db).await.unwrap();
-    qudao::outbox::enqueue(
-        &app.db,
-        qudao::outbox::Event {
-            channel: qudao::outbox::Channel::Search,
-            topic: "listing.updated",
-            aggregate_type: "listing",
-            aggregate_id: id,
-            payload: json!({"listing_id": id}),
-        },
-    )
-    .await
-    .unwrap();
+    let sold = qudao::outbox::events::SearchEvent::Stock { listing_id: id };
+    qudao::outbox::enqueue(&app.db, &sold).await.unwrap();
     app.wait_until_indexed().await;
     assert_eq!(app.titles("sort=newest").await[0], "开江新米 试销");
     assert_eq!(app.titles("sort=sales").await[0], "盘石竹编果篮");

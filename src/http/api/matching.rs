@@ -23,6 +23,7 @@ use crate::http::state::AppState;
 use crate::matching::domain::{ClosedReason, ProposalStatus, RequestStatus};
 use crate::matching::entity::{proposal, purchase_request};
 use crate::matching::service::{self, Accepted, BatchSummary, Rules};
+use crate::outbox::events::RequestNews;
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -444,7 +445,7 @@ pub(crate) async fn post(
     let rules = Rules::of(&state.settings);
     let txn = crate::db::write_txn(&state.db).await?;
     let r = m.insert(&txn).await?;
-    service::request_event(&txn, "purchase_request.created", &r).await?;
+    service::request_event(&txn, RequestNews::Created, &r).await?;
     let proposals = service::match_request(&txn, r.id, &rules).await?;
     let proposals = proposal_views(&txn, proposals).await?;
     txn.commit().await?;
@@ -638,7 +639,7 @@ async fn update_request(
     let txn = crate::db::write_txn(&state.db).await?;
     service::withdraw_pending(&txn, &r, "request_changed").await?;
     let r = m.update(&txn).await?;
-    service::request_event(&txn, "purchase_request.updated", &r).await?;
+    service::request_event(&txn, RequestNews::Updated, &r).await?;
     let proposals = service::match_request(&txn, r.id, &rules).await?;
     let proposals = proposal_views(&txn, proposals).await?;
     txn.commit().await?;
@@ -667,7 +668,7 @@ async fn cancel_request(
     m.version = Set(r.version + 1);
     m.updated_at = Set(Utc::now());
     let r = m.update(&txn).await?;
-    service::request_event(&txn, "purchase_request.cancelled", &r).await?;
+    service::request_event(&txn, RequestNews::Cancelled, &r).await?;
     txn.commit().await?;
     Ok(Json(request_view(r, true)))
 }
@@ -783,12 +784,7 @@ async fn run_matching(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<BatchSummary>> {
-    if !actor.is_admin() {
-        return Err(AppError::Forbidden(
-            "only admins start a matching run".into(),
-        ));
-    }
     Ok(Json(
-        service::run_batch(&state.db, &Rules::of(&state.settings)).await?,
+        service::run_batch(&state.db, &actor, &Rules::of(&state.settings)).await?,
     ))
 }

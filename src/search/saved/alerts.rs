@@ -15,17 +15,17 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     TryInsertResult,
 };
-use serde_json::json;
 
 use super::entity::{hit, saved_search};
 use super::{Alert, SavedQuery};
-use crate::outbox::{Channel, Event, enqueue};
+use crate::outbox::enqueue;
+use crate::outbox::events::{MatchedListing, NotifyEvent, SearchMatch};
 use crate::search::document::SearchDocument;
 use crate::search::query::SearchRequest;
 use crate::search::{SearchEngine, SearchService};
 
 /// The topic of an instant alert.
-pub const MATCH_TOPIC: &str = "search.match";
+pub const MATCH_TOPIC: &str = crate::outbox::events::SEARCH_MATCH;
 /// Listings asked about in one engine query.
 const IDS_PER_QUERY: usize = 100;
 
@@ -123,21 +123,19 @@ pub async fn after_indexing(
         }
         new += fresh.len();
         if !fresh.is_empty() {
-            enqueue(
-                &txn,
-                Event {
-                    channel: Channel::Notify,
-                    topic: MATCH_TOPIC,
-                    aggregate_type: "saved_search",
-                    aggregate_id: s.id,
-                    payload: json!({
-                        "user_id": s.user_id,
-                        "items": fresh.iter().map(|l| json!({"saved_search_id": s.id, "listing_id": l})).collect::<Vec<_>>(),
-                        "digest": s.alert == Alert::Daily.code(),
-                    }),
-                },
-            )
-            .await?;
+            let found = SearchMatch {
+                saved_search_id: s.id,
+                user_id: s.user_id,
+                items: fresh
+                    .iter()
+                    .map(|&listing_id| MatchedListing {
+                        saved_search_id: s.id,
+                        listing_id,
+                    })
+                    .collect(),
+                digest: s.alert == Alert::Daily.code(),
+            };
+            enqueue(&txn, &NotifyEvent::SearchMatch(found)).await?;
         }
     }
     txn.commit().await?;

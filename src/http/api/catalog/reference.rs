@@ -17,7 +17,8 @@ use crate::catalog::regions;
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
 use crate::http::state::AppState;
-use crate::outbox::{self, Channel, Event};
+use crate::outbox;
+use crate::outbox::events::SearchEvent;
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -196,17 +197,10 @@ pub(crate) async fn add_alias_to(
     }
     .insert(&txn)
     .await?;
-    outbox::enqueue(
-        &txn,
-        Event {
-            channel: Channel::Search,
-            topic: "category.changed",
-            aggregate_type: "category",
-            aggregate_id: cat.id,
-            payload: serde_json::json!({"category_id": cat.id}),
-        },
-    )
-    .await?;
+    let reindex = SearchEvent::Category {
+        category_id: cat.id,
+    };
+    outbox::enqueue(&txn, &reindex).await?;
     crate::audit::record(
         &txn,
         Some(actor.id()),
