@@ -4,9 +4,30 @@
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $code:literal, $zh:literal, $en:literal;)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        ///
+        /// Stored as its code: a column of this type reads only the codes it knows, and any
+        /// other value stored there is an error, never a default.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sea_orm::DeriveValueType)]
         #[serde(rename_all = "snake_case")]
+        #[sea_orm(value_type = "String")]
         pub enum $name { $($variant),+ }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::vocab::UnknownCode;
+
+            fn from_str(code: &str) -> Result<Self, Self::Err> {
+                $name::from_code(code).ok_or_else(|| $crate::vocab::UnknownCode {
+                    vocabulary: stringify!($name),
+                    code: code.to_string(),
+                })
+            }
+        }
 
         impl $name {
             /// Every value, in display order.
@@ -61,4 +82,12 @@ pub trait Named: Copy {
     fn name_zh(self) -> &'static str;
     /// The English name.
     fn name_en(self) -> &'static str;
+}
+
+/// A stored code that its vocabulary does not know: the data is wrong, not the reader.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{vocabulary} has no value {code:?}")]
+pub struct UnknownCode {
+    pub vocabulary: &'static str,
+    pub code: String,
 }

@@ -13,8 +13,7 @@ fn active_user(found: Option<user::Model>) -> Result<Option<(user::Model, Role)>
     let Some(u) = found.filter(|u| !u.disabled) else {
         return Ok(None);
     };
-    let role = Role::from_code(&u.role)
-        .ok_or_else(|| anyhow::anyhow!("user {} has unknown role {}", u.id, u.role))?;
+    let role = u.role;
     Ok(Some((u, role)))
 }
 

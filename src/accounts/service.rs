@@ -97,7 +97,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<u
         username: Set(new.username),
         password_hash: Set(hash),
         display_name: Set(new.display_name),
-        role: Set(new.role.code().to_string()),
+        role: Set(new.role),
         organization_id: Set(new.organization_id),
         region_code: Set(new.region_code),
         language: Set(new.language),

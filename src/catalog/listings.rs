@@ -135,18 +135,18 @@ fn apply_draft(
     m.category_id = Set(draft.category_id);
     m.title = Set(draft.title.clone());
     m.description = Set(draft.description.clone());
-    m.unit = Set(draft.unit.code().to_string());
+    m.unit = Set(draft.unit);
     m.price_fen = Set(draft.price_fen);
     m.stock_milli = Set(draft.stock.milli());
     m.min_order_milli = Set(draft.min_order.milli());
-    m.grade = Set(draft.grade.code().to_string());
+    m.grade = Set(draft.grade);
     m.season_start = Set(draft.season.map(|s| i32::from(s.0)));
     m.season_end = Set(draft.season.map(|s| i32::from(s.1)));
     m.certifications = Set(certifications_to_column(&draft.certifications));
     m.origin_region_code = Set(origin);
     m.latitude = Set(coords.0);
     m.longitude = Set(coords.1);
-    m.status = Set(draft.status.code().to_string());
+    m.status = Set(draft.status);
 }
 
 /// Whether at least a minimum order (and something at all) is left in stock.
@@ -157,7 +157,7 @@ pub fn in_stock(l: &listing::Model) -> bool {
 /// Whether buyers can order the listing now: on sale, not deleted and in stock. (Its
 /// organization's standing is the search document's business.)
 pub fn on_offer(l: &listing::Model) -> bool {
-    l.status == ListingStatus::Active.code() && l.deleted_at.is_none() && in_stock(l)
+    l.status == ListingStatus::Active && l.deleted_at.is_none() && in_stock(l)
 }
 
 /// Tells the search index of a change; `offered` when the change put the listing on offer
@@ -204,7 +204,7 @@ pub fn stock_taken(l: &listing::Model, taken_milli: i64) -> Vec<Event> {
             listing_id: l.id,
             organization_id: l.organization_id,
             stock: Quantity::from_milli(l.stock_milli).to_string(),
-            unit: l.unit.clone(),
+            unit: l.unit.code().into(),
         })));
     }
     events
@@ -264,11 +264,11 @@ pub fn to_draft(l: &listing::Model) -> ListingDraft {
         category_id: l.category_id,
         title: l.title.clone(),
         description: l.description.clone(),
-        unit: Unit::from_code(&l.unit).unwrap_or(Unit::Jin),
+        unit: l.unit,
         price_fen: l.price_fen,
         stock: Quantity::from_milli(l.stock_milli),
         min_order: Quantity::from_milli(l.min_order_milli),
-        grade: Grade::from_code(&l.grade).unwrap_or(Grade::Ungraded),
+        grade: l.grade,
         season: l
             .season_start
             .zip(l.season_end)
@@ -278,7 +278,7 @@ pub fn to_draft(l: &listing::Model) -> ListingDraft {
             region_code: l.origin_region_code.clone(),
             coordinates: l.latitude.zip(l.longitude),
         }),
-        status: ListingStatus::from_code(&l.status).unwrap_or(ListingStatus::Paused),
+        status: l.status,
     }
 }
 

@@ -24,8 +24,7 @@ pub struct Application {
 
 /// True when `actor` may see this organization (approved ones are public).
 pub fn can_view(actor: Option<&Actor>, org: &organization::Model) -> bool {
-    org.status == VerificationStatus::Approved.code()
-        || actor.is_some_and(|a| can_view_private(a, org))
+    org.status == VerificationStatus::Approved || actor.is_some_and(|a| can_view_private(a, org))
 }
 
 /// True when `actor` may see the organization's non-public parts (households, pending state).
@@ -37,7 +36,7 @@ pub fn can_view_private(actor: &Actor, org: &organization::Model) -> bool {
 
 /// The status stored on an organization.
 pub fn status(org: &organization::Model) -> VerificationStatus {
-    VerificationStatus::from_code(&org.status).unwrap_or(VerificationStatus::Applied)
+    org.status
 }
 
 async fn event(
@@ -47,7 +46,7 @@ async fn event(
 ) -> Result<(), sea_orm::DbErr> {
     let change = OrganizationChange {
         organization_id: org.id,
-        status: org.status.clone(),
+        status: org.status.code().into(),
         region_code: org.region_code.clone(),
     };
     outbox::enqueue(db, &NotifyEvent::Organization(news, change)).await
@@ -73,9 +72,9 @@ pub async fn apply(
     let now = Utc::now();
     let org = organization::ActiveModel {
         name: Set(app.name),
-        kind: Set(app.kind.code().to_string()),
+        kind: Set(app.kind),
         region_code: Set(app.region_code),
-        status: Set(VerificationStatus::Applied.code().to_string()),
+        status: Set(VerificationStatus::Applied),
         description: Set(app.description),
         contact_name: Set(app.contact_name),
         contact_phone: Set(app.contact_phone),
@@ -170,7 +169,7 @@ pub async fn decide(
     };
     let now = Utc::now();
     let mut m = org.into_active_model();
-    m.status = Set(next.code().to_string());
+    m.status = Set(next);
     m.updated_at = Set(now);
     match decision {
         Decision::Recommend => {

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use super::domain::{ProposalStatus, RequestStatus};
 use super::engine::{Categories, Demand, Point, Supply};
 use super::entity::{proposal, purchase_request};
-use crate::catalog::domain::{Grade, Quantity, Unit};
+use crate::catalog::domain::Quantity;
 use crate::catalog::entity::{category, household, listing, region};
 use crate::error::AppResult;
 
@@ -113,8 +113,8 @@ pub async fn supplies(
                 id: l.id,
                 organization_id: l.organization_id,
                 category_id: l.category_id,
-                grade: Grade::from_code(&l.grade).unwrap_or(Grade::Ungraded),
-                unit: Unit::from_code(&l.unit)?,
+                grade: l.grade,
+                unit: l.unit,
                 available: Quantity::from_milli(available.max(0)),
                 min_order: Quantity::from_milli(l.min_order_milli),
                 price_fen: l.price_fen,
@@ -156,7 +156,7 @@ pub async fn demand_of(
     db: &impl ConnectionTrait,
     r: &purchase_request::Model,
 ) -> AppResult<Option<Demand>> {
-    if r.status != RequestStatus::Open.code() {
+    if r.status != RequestStatus::Open {
         return Ok(None);
     }
     let proposals = proposal::Entity::find()
@@ -165,7 +165,7 @@ pub async fn demand_of(
         .await?;
     let pending: i64 = proposals
         .iter()
-        .filter(|p| p.status == ProposalStatus::Pending.code())
+        .filter(|p| p.status == ProposalStatus::Pending)
         .map(|p| p.quantity_milli)
         .sum();
     // A listing already proposed, declined, lapsed or ordered for this request is not
@@ -181,8 +181,8 @@ pub async fn demand_of(
     Ok(Some(Demand {
         id: r.id,
         category_id: r.category_id,
-        min_grade: Grade::from_code(&r.min_grade).unwrap_or(Grade::Ungraded),
-        unit: Unit::from_code(&r.unit).unwrap_or(Unit::Jin),
+        min_grade: r.min_grade,
+        unit: r.unit,
         quantity: Quantity::from_milli(wanted),
         min_fill: Quantity::from_milli((r.min_fill_milli - r.filled_milli - pending).max(0)),
         min_lot: Quantity::from_milli(r.min_lot_milli),

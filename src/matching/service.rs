@@ -17,7 +17,7 @@ use super::engine::{self, Allocation, Market, Params};
 use super::entity::{proposal, purchase_request};
 use super::market;
 use crate::accounts::{Actor, Role};
-use crate::catalog::domain::{Quantity, Unit};
+use crate::catalog::domain::Quantity;
 use crate::catalog::entity::listing;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -92,10 +92,10 @@ async fn proposal_event(
         listing_id: p.listing_id,
         organization_id: p.organization_id,
         buyer_id,
-        status: p.status.clone(),
+        status: p.status.code().into(),
         quantity: Quantity::from_milli(p.quantity_milli).to_string(),
         listing_quantity: Quantity::from_milli(p.listing_quantity_milli).to_string(),
-        listing_unit: p.listing_unit.clone(),
+        listing_unit: p.listing_unit.code().into(),
         amount_fen: p.amount_fen,
         order_id: p.order_id,
     };
@@ -111,10 +111,10 @@ pub async fn request_event(
     let change = RequestChange {
         request_id: r.id,
         buyer_id: r.buyer_id,
-        status: r.status.clone(),
+        status: r.status.code().into(),
         quantity: Quantity::from_milli(r.quantity_milli).to_string(),
         filled: Quantity::from_milli(r.filled_milli).to_string(),
-        unit: r.unit.clone(),
+        unit: r.unit.code().into(),
     };
     outbox::enqueue(db, &NotifyEvent::Request(news, change)).await
 }
@@ -152,11 +152,11 @@ async fn propose(
             organization_id: Set(l.organization_id),
             quantity_milli: Set(a.quantity.milli()),
             listing_quantity_milli: Set(a.supply_quantity.milli()),
-            listing_unit: Set(l.unit.clone()),
+            listing_unit: Set(l.unit),
             unit_price_fen: Set(a.unit_price_fen),
             amount_fen: Set(line_amount(a.unit_price_fen, a.supply_quantity).unwrap_or(0)),
             distance_m: Set(a.distance_m),
-            status: Set(ProposalStatus::Pending.code().into()),
+            status: Set(ProposalStatus::Pending),
             buyer_accepted_at: Set(None),
             producer_accepted_at: Set(None),
             closed_by: Set(None),
@@ -424,9 +424,9 @@ pub async fn accept(
             "a proposal is accepted by its buyer and its producer".into(),
         ));
     }
-    match ProposalStatus::from_code(&p.status) {
-        Some(ProposalStatus::Pending) => {}
-        Some(ProposalStatus::Ordered) => return Ok(Accepted::Ordered(p)),
+    match p.status {
+        ProposalStatus::Pending => {}
+        ProposalStatus::Ordered => return Ok(Accepted::Ordered(p)),
         _ => {
             return Err(AppError::Conflict(
                 "proposal_closed",
@@ -522,7 +522,7 @@ pub async fn accept(
             lines: vec![LineInput {
                 listing_id: p.listing_id,
                 quantity: Quantity::from_milli(p.listing_quantity_milli),
-                unit: Unit::from_code(&p.listing_unit),
+                unit: Some(p.listing_unit),
             }],
         },
     )
@@ -573,8 +573,8 @@ pub async fn accept(
     req.version = Set(r.version + 1);
     req.updated_at = Set(now);
     if filled >= r.quantity_milli {
-        req.status = Set(RequestStatus::Closed.code().into());
-        req.closed_reason = Set(Some(ClosedReason::Fulfilled.code().into()));
+        req.status = Set(RequestStatus::Closed);
+        req.closed_reason = Set(Some(ClosedReason::Fulfilled));
     }
     let req = req.update(&txn).await?;
     let p = proposal::Entity::find_by_id(p.id)
@@ -582,7 +582,7 @@ pub async fn accept(
         .await?
         .ok_or(AppError::NotFound("proposal"))?;
     proposal_event(&txn, ProposalNews::Ordered, &p, r.buyer_id).await?;
-    if req.status != RequestStatus::Open.code() {
+    if req.status != RequestStatus::Open {
         request_event(&txn, RequestNews::Fulfilled, &req).await?;
     }
     txn.commit().await?;
@@ -642,7 +642,7 @@ pub async fn sweep(db: &DatabaseConnection, now: DateTime<Utc>, rules: &Rules) -
         let txn = crate::db::write_txn(db).await?;
         withdraw_pending(&txn, &r, "request_expired").await?;
         let mut m: purchase_request::ActiveModel = r.clone().into();
-        m.status = Set(RequestStatus::Expired.code().into());
+        m.status = Set(RequestStatus::Expired);
         m.version = Set(r.version + 1);
         m.updated_at = Set(now);
         let r = m.update(&txn).await?;

@@ -117,12 +117,9 @@ impl Messages {
     }
 }
 
-/// A listing's unit in Chinese and in English (the stored code if it is not one qudao knows).
-fn unit_names(code: &str) -> (&str, &str) {
-    match Unit::from_code(code) {
-        Some(u) => (u.name_zh(), u.name_en()),
-        None => (code, code),
-    }
+/// A unit in Chinese and in English.
+fn unit_names(unit: Unit) -> (&'static str, &'static str) {
+    (unit.name_zh(), unit.name_en())
 }
 
 /// The active staff of a producer organization.
@@ -253,7 +250,7 @@ async fn proposal_notice(
 ) -> Result<Option<Told>, DbErr> {
     let buyer = active_user(db, p.buyer_id).await?;
     let seller = staff(db, p.organization_id).await?;
-    let unit = unit_names(&p.listing_unit).0;
+    let unit = Unit::from_code(&p.listing_unit).map_or(p.listing_unit.as_str(), |u| u.name_zh());
     let vars = json!({
         "proposal_id": p.proposal_id,
         "request_id": p.request_id,
@@ -277,7 +274,7 @@ async fn low_stock_notice(
     let Some(l) = listing::Entity::find_by_id(low.listing_id).one(db).await? else {
         return Ok(None);
     };
-    let (unit_zh, unit_en) = unit_names(&l.unit);
+    let (unit_zh, unit_en) = unit_names(l.unit);
     let vars = json!({
         "title": l.title,
         "stock": low.stock,
@@ -432,7 +429,7 @@ async fn saved_search_alert(
             .unwrap_or_default();
         let county = county_of(&l.origin_region_code).unwrap_or(&l.origin_region_code);
         let county = regions::find(db, county).await?.map(|r| r.name);
-        let (unit_zh, unit_en) = unit_names(&l.unit);
+        let (unit_zh, unit_en) = unit_names(l.unit);
         let link = format!("{public_url}/listings/{}", l.id);
         first.get_or_insert_with(|| (l.title.clone(), link.clone()));
         let shown = json!({

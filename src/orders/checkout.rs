@@ -110,10 +110,10 @@ pub async fn place_for(
             continue;
         };
         let on_sale = l.deleted_at.is_none()
-            && l.status == ListingStatus::Active.code()
+            && l.status == ListingStatus::Active
             && orgs
                 .get(&l.organization_id)
-                .is_some_and(|o| o.status == VerificationStatus::Approved.code());
+                .is_some_and(|o| o.status == VerificationStatus::Approved);
         if !on_sale {
             v.add(
                 &line_field(i, "listing_id"),
@@ -122,7 +122,7 @@ pub async fn place_for(
             );
             continue;
         }
-        let unit = Unit::from_code(&l.unit).unwrap_or(Unit::Jin);
+        let unit = l.unit;
         if line.unit.is_some_and(|u| u != unit) {
             v.add(
                 &line_field(i, "unit"),
@@ -231,8 +231,8 @@ pub async fn place_for(
             organization_id: Set(org_id),
             seller_name: Set(org.name.clone()),
             seller_region_code: Set(org.region_code.clone()),
-            status: Set(OrderStatus::Placed.code().into()),
-            payment_status: Set(PaymentStatus::Unpaid.code().into()),
+            status: Set(OrderStatus::Placed),
+            payment_status: Set(PaymentStatus::Unpaid),
             total_fen: Set(amounts.iter().sum()),
             recipient_name: Set(checkout.address.recipient_name.clone()),
             recipient_phone: Set(checkout.address.phone.clone()),
@@ -256,7 +256,7 @@ pub async fn place_for(
                 listing_id: Set(l.id),
                 category_id: Set(l.category_id),
                 title: Set(l.title.clone()),
-                unit: Set(l.unit.clone()),
+                unit: Set(l.unit),
                 unit_price_fen: Set(l.price_fen),
                 quantity_milli: Set(line.quantity.milli()),
                 amount_fen: Set(amount),
@@ -294,7 +294,7 @@ pub async fn place_for(
         .iter()
         .map(|p| (&p.order, p.lines.as_slice()))
         .collect();
-    crate::stats::record_placed(db, &facts, &buyer.role).await?;
+    crate::stats::record_placed(db, &facts, buyer.role.code()).await?;
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
     for line in &checkout.lines {
         *taken.entry(line.listing_id).or_default() += line.quantity.milli();

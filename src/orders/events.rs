@@ -25,7 +25,7 @@ pub fn order_event(o: &order::Model, news: OrderNews) -> Event {
             order_id: o.id,
             buyer_id: o.buyer_id,
             organization_id: o.organization_id,
-            status: o.status.clone(),
+            status: o.status.code().into(),
             total_fen: o.total_fen,
         },
     ))

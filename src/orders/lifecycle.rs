@@ -74,8 +74,7 @@ pub async fn act(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("order"))?;
-    let from = OrderStatus::from_code(&current.status)
-        .ok_or_else(|| anyhow::anyhow!("order {id} has unknown status"))?;
+    let from = current.status;
     let effect = transition(from, action, party).map_err(|e| match e {
         TransitionError::NotAllowed => AppError::Forbidden(format!(
             "the {} cannot {} an order",
@@ -112,7 +111,7 @@ pub async fn act(
                 Expr::value(details.tracking_number.clone()),
             );
     }
-    if effect.refund && current.payment_status == PaymentStatus::PaidOffline.code() {
+    if effect.refund && current.payment_status == PaymentStatus::PaidOffline {
         update = update.col_expr(
             order::Column::PaymentStatus,
             Expr::value(PaymentStatus::Refunded.code()),
@@ -128,7 +127,7 @@ pub async fn act(
         let now_status = order::Entity::find_by_id(id)
             .one(db)
             .await?
-            .and_then(|o| OrderStatus::from_code(&o.status))
+            .map(|o| o.status)
             .unwrap_or(from);
         return Err(invalid(now_status, action));
     }
@@ -214,16 +213,13 @@ pub async fn set_payment(
     actor_id: i64,
     to: PaymentStatus,
 ) -> AppResult<order::Model> {
-    let from = PaymentStatus::from_code(&o.payment_status).unwrap_or(PaymentStatus::Unpaid);
+    let from = o.payment_status;
     let allowed = matches!(
         (from, to),
         (PaymentStatus::Unpaid, PaymentStatus::PaidOffline)
             | (PaymentStatus::PaidOffline, PaymentStatus::Refunded)
     );
-    if !allowed
-        || OrderStatus::from_code(&o.status) == Some(OrderStatus::Cancelled)
-            && to == PaymentStatus::PaidOffline
-    {
+    if !allowed || o.status == OrderStatus::Cancelled && to == PaymentStatus::PaidOffline {
         return Err(AppError::Conflict(
             "invalid_payment_transition",
             format!("payment cannot go from {} to {}", from.code(), to.code()),
@@ -248,8 +244,8 @@ pub async fn set_payment(
     }
     order_event::ActiveModel {
         order_id: Set(o.id),
-        from_status: Set(Some(o.status.clone())),
-        to_status: Set(o.status.clone()),
+        from_status: Set(Some(o.status.code().into())),
+        to_status: Set(o.status.code().into()),
         action: Set(format!("payment_{}", to.code())),
         actor_id: Set(Some(actor_id)),
         actor_role: Set(Party::Seller.code().into()),

@@ -116,7 +116,7 @@ pub async fn parse_checkout(
             .map(|c| LineInput {
                 listing_id: c.listing_id,
                 quantity: Quantity::from_milli(c.quantity_milli),
-                unit: Unit::from_code(&c.unit),
+                unit: Some(c.unit),
             })
             .collect(),
     };

@@ -231,13 +231,12 @@ fn build_views(
     orders
         .into_iter()
         .map(|o| {
-            let status = OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::Placed);
+            let status = o.status;
             OrderView {
                 id: o.id,
                 checkout_id: o.checkout_id,
                 status,
-                payment_status: PaymentStatus::from_code(&o.payment_status)
-                    .unwrap_or(PaymentStatus::Unpaid),
+                payment_status: o.payment_status,
                 buyer: PartyRef {
                     id: o.buyer_id,
                     name: buyers.get(&o.buyer_id).cloned().unwrap_or_default(),
@@ -254,7 +253,7 @@ fn build_views(
                         listing_id: l.listing_id,
                         category_id: l.category_id,
                         title: l.title,
-                        unit: Unit::from_code(&l.unit).unwrap_or(Unit::Jin),
+                        unit: l.unit,
                         unit_price_fen: l.unit_price_fen,
                         quantity: Quantity::from_milli(l.quantity_milli),
                         amount_fen: l.amount_fen,

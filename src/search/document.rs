@@ -113,7 +113,7 @@ pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) ->
         county_code,
         county_name,
         price_fen: l.price_fen,
-        unit: l.unit.clone(),
+        unit: l.unit.code().into(),
         in_stock: crate::catalog::listings::in_stock(l),
         certifications: certifications_from_column(&l.certifications)
             .iter()
@@ -135,8 +135,8 @@ pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) ->
 /// True when everyone may see the listing, so it belongs in the index.
 pub fn is_public(l: &listing::Model, org: Option<&organization::Model>) -> bool {
     l.deleted_at.is_none()
-        && l.status == ListingStatus::Active.code()
-        && org.is_some_and(|o| o.status == VerificationStatus::Approved.code())
+        && l.status == ListingStatus::Active
+        && org.is_some_and(|o| o.status == VerificationStatus::Approved)
 }
 
 /// Reads the taxonomy with its aliases and the regions into a vocabulary.
@@ -266,19 +266,19 @@ mod tests {
             category_id,
             title: "道孚高原洋芋".into(),
             description: "黄心洋芋".into(),
-            unit: "jin".into(),
+            unit: crate::catalog::domain::Unit::Jin,
             price_fen: 180,
             stock_milli: 80_000_000,
             min_order_milli: 500_000,
             sold_milli: 1_000,
-            grade: "first".into(),
+            grade: crate::catalog::domain::Grade::First,
             season_start: Some(8),
             season_end: Some(12),
             certifications: "poverty_alleviation".into(),
             origin_region_code: region.into(),
             latitude: Some(30.968),
             longitude: Some(101.156),
-            status: "active".into(),
+            status: crate::catalog::domain::ListingStatus::Active,
             version: 2,
             created_at: t,
             updated_at: t,

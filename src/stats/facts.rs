@@ -101,11 +101,10 @@ async fn new_facts(
     db: &impl ConnectionTrait,
     o: &order::Model,
 ) -> Result<Vec<Recorded>, sea_orm::DbErr> {
-    let status = OrderStatus::from_code(&o.status);
     let mut wanted = vec![(Basis::Placed, 1)];
-    match status {
-        Some(OrderStatus::Completed) => wanted.push((Basis::Completed, 1)),
-        Some(OrderStatus::Cancelled) => wanted.push((Basis::Placed, -1)),
+    match o.status {
+        OrderStatus::Completed => wanted.push((Basis::Completed, 1)),
+        OrderStatus::Cancelled => wanted.push((Basis::Placed, -1)),
         _ => {}
     }
     let existing: HashSet<(i64, String, i32)> = fact::Entity::find()
@@ -131,11 +130,11 @@ async fn new_facts(
     let buyer_type = user::Entity::find_by_id(o.buyer_id)
         .one(db)
         .await?
-        .map(|u| u.role)
+        .map(|u| u.role.code())
         .unwrap_or_default();
     let households = registered_households(db, o.organization_id).await?;
     let day = booking_day_now(db).await?;
-    write_facts(db, o, missing, &buyer_type, &households, day).await
+    write_facts(db, o, missing, buyer_type, &households, day).await
 }
 
 /// Writes the facts of `o`'s lines in `missing` (each with its basis and sign) and their
@@ -183,7 +182,7 @@ async fn write_facts(
             buyer_id: Set(o.buyer_id),
             buyer_type: Set(buyer_type.to_string()),
             category_id: Set(line.category_id),
-            unit: Set(line.unit.clone()),
+            unit: Set(line.unit.code().into()),
             quantity_milli: Set(sign as i64 * line.quantity_milli),
             amount_fen: Set(sign as i64 * line.amount_fen),
             household_fen: Set(sign as i64 * household_fen),

@@ -102,8 +102,8 @@ async fn a_sheet_is_imported_whole_or_not_at_all(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((rice.price_fen, rice.grade.as_str()), (680, "first"));
-    assert_eq!(rice.unit, "kg");
+    assert_eq!((rice.price_fen, rice.grade.code()), (680, "first"));
+    assert_eq!(rice.unit.code(), "kg");
     assert!(
         rice.certifications.contains("organic"),
         "{}",

@@ -2,7 +2,8 @@ use qudao::catalog::entity::listing;
 use qudao::outbox::entity as outbox;
 use reqwest::StatusCode;
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -14,6 +15,7 @@ on_both_databases!(
     a_producer_manages_its_listing_from_creation_to_deletion,
     every_listing_change_writes_an_outbox_event,
     the_harness_finds_outbox_rows_that_nobody_can_read,
+    a_stored_code_nobody_knows_is_an_error_not_a_default,
     listings_filter_by_category_tree_region_price_and_certification,
     quantities_stay_exact,
     pages_render_in_chinese_and_english,
@@ -446,7 +448,7 @@ async fn a_long_list_counts_every_listing_and_pages_in_order(backend: Backend) {
             m.price_fen = Set(100 + i % 7);
             m.created_at = Set(start + chrono::Duration::minutes(i / 30));
             if i % 15 == 0 {
-                m.status = Set("paused".into());
+                m.status = Set(qudao::catalog::domain::ListingStatus::Paused);
             } else if i % 30 == 1 {
                 m.deleted_at = Set(Some(start));
             }
@@ -594,4 +596,44 @@ async fn the_harness_finds_outbox_rows_that_nobody_can_read(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(unexplained_outbox_rows(url), Vec::<String>::new());
+}
+
+/// A unit stored that qudao does not know is bad data: reading the listing fails and says
+/// which value it met, rather than showing the listing in 斤.
+async fn a_stored_code_nobody_knows_is_an_error_not_a_default(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, id) = app.panshi_sells_rice("100").await;
+    let shown = app.get(&format!("/api/v1/listings/{id}"), None).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE listings SET unit = 'bushel' WHERE id = {id}"
+        ))
+        .await
+        .unwrap();
+    let err = listing::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(r#"Unit has no value "bushel""#),
+        "{err}"
+    );
+    let refused = app.get(&format!("/api/v1/listings/{id}"), None).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.code(), "internal");
+    // Put right, it reads again.
+    app.db
+        .execute_unprepared(&format!("UPDATE listings SET unit = 'jin' WHERE id = {id}"))
+        .await
+        .unwrap();
+    let back = app.get(&format!("/api/v1/listings/{id}"), None).await;
+    assert_eq!(back.body["unit"], "jin", "{}", back.text);
 }

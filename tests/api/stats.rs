@@ -156,7 +156,7 @@ async fn counted(app: &TestApp, completed: bool) -> (i64, i64, i64) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|o| !completed || o.status == OrderStatus::Completed.code())
+        .filter(|o| !completed || o.status == OrderStatus::Completed)
         .collect();
     let buyers: std::collections::BTreeSet<i64> = orders.iter().map(|o| o.buyer_id).collect();
     let orgs: std::collections::BTreeSet<i64> = orders.iter().map(|o| o.organization_id).collect();
@@ -174,9 +174,9 @@ async fn ground_truth(app: &TestApp, completed: bool) -> (i64, i64) {
     let mut household = 0;
     for o in orders {
         let counts = if completed {
-            o.status == OrderStatus::Completed.code()
+            o.status == OrderStatus::Completed
         } else {
-            o.status != OrderStatus::Cancelled.code()
+            o.status != OrderStatus::Cancelled
         };
         if !counts {
             continue;

@@ -1,6 +1,8 @@
 //! A person who signs in: buyer, producer staff, official or admin.
 use sea_orm::entity::prelude::*;
 
+use crate::accounts::Role;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub username: String,
     pub password_hash: String,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
     pub language: String,

@@ -1,15 +1,17 @@
 //! A producer (经营主体): cooperative, enterprise, family farm or village agent.
 use sea_orm::entity::prelude::*;
 
+use crate::catalog::domain::{OrganizationKind, VerificationStatus};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "organizations")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: OrganizationKind,
     pub region_code: String,
-    pub status: String,
+    pub status: VerificationStatus,
     pub description: String,
     pub contact_name: String,
     pub contact_phone: String,

@@ -49,7 +49,7 @@ impl From<user::Model> for UserView {
     fn from(u: user::Model) -> Self {
         UserView {
             id: u.id,
-            role: Role::from_code(&u.role).unwrap_or(Role::Buyer),
+            role: u.role,
             username: u.username,
             display_name: u.display_name,
             organization_id: u.organization_id,

@@ -87,8 +87,8 @@ fn request_view(r: purchase_request::Model, with_contact: bool) -> RequestView {
         title: r.title,
         note: r.note,
         category_id: r.category_id,
-        min_grade: Grade::from_code(&r.min_grade).unwrap_or(Grade::Ungraded),
-        unit: Unit::from_code(&r.unit).unwrap_or(Unit::Jin),
+        min_grade: r.min_grade,
+        unit: r.unit,
         quantity: Quantity::from_milli(r.quantity_milli),
         min_fill: Quantity::from_milli(r.min_fill_milli),
         min_lot: Quantity::from_milli(r.min_lot_milli),
@@ -99,8 +99,8 @@ fn request_view(r: purchase_request::Model, with_contact: bool) -> RequestView {
         deliver_by: r.deliver_by,
         max_distance_km: r.max_distance_km,
         prefer_benefit: r.prefer_benefit,
-        status: RequestStatus::from_code(&r.status).unwrap_or(RequestStatus::Open),
-        closed_reason: r.closed_reason.as_deref().and_then(ClosedReason::from_code),
+        status: r.status,
+        closed_reason: r.closed_reason,
         contact: with_contact.then_some(ContactView {
             name: r.contact_name,
             phone: r.contact_phone,
@@ -162,12 +162,12 @@ async fn proposal_views(
             organization_name: orgs.get(&p.organization_id).cloned().unwrap_or_default(),
             quantity: Quantity::from_milli(p.quantity_milli),
             listing_quantity: Quantity::from_milli(p.listing_quantity_milli),
-            listing_unit: Unit::from_code(&p.listing_unit).unwrap_or(Unit::Jin),
+            listing_unit: p.listing_unit,
             unit_price_fen: p.unit_price_fen,
             amount_fen: p.amount_fen,
             amount_display: format_yuan(p.amount_fen),
             distance_km: Quantity::from_milli(p.distance_m).to_string(),
-            status: ProposalStatus::from_code(&p.status).unwrap_or(ProposalStatus::Pending),
+            status: p.status,
             buyer_accepted: p.buyer_accepted_at.is_some(),
             producer_accepted: p.producer_accepted_at.is_some(),
             reason: p.reason,
@@ -232,7 +232,7 @@ async fn apply(
         Some(b) => b.clone().into(),
         None => purchase_request::ActiveModel {
             note: Set(String::new()),
-            min_grade: Set(Grade::Ungraded.code().into()),
+            min_grade: Set(Grade::Ungraded),
             min_fill_milli: Set(0),
             min_lot_milli: Set(0),
             filled_milli: Set(0),
@@ -240,7 +240,7 @@ async fn apply(
             prefer_benefit: Set(false),
             latitude: Set(None),
             longitude: Set(None),
-            status: Set(RequestStatus::Open.code().into()),
+            status: Set(RequestStatus::Open),
             closed_reason: Set(None),
             version: Set(1),
             created_at: Set(now),
@@ -280,10 +280,10 @@ async fn apply(
         }
     }
     if let Some(g) = input.min_grade {
-        m.min_grade = Set(g.code().into());
+        m.min_grade = Set(g);
     }
     if let Some(u) = input.unit {
-        m.unit = Set(u.code().into());
+        m.unit = Set(u);
     }
     let mut q = |field: &str, input: &Option<QuantityInput>| {
         input
@@ -389,7 +389,7 @@ async fn apply(
         get(&m.min_fill_milli),
         get(&m.min_lot_milli),
     );
-    let unit = Unit::from_code(&m.unit.clone().unwrap()).unwrap_or(Unit::Jin);
+    let unit = m.unit.clone().unwrap();
     if qty <= 0 {
         v.add("quantity", "out_of_range", "must be greater than zero");
     }
@@ -501,7 +501,7 @@ async fn visible_requests(
             let proposed: Vec<i64> = mine.iter().map(|p| p.request_id).collect();
             let ordered: Vec<i64> = mine
                 .iter()
-                .filter(|p| p.status == ProposalStatus::Ordered.code())
+                .filter(|p| p.status == ProposalStatus::Ordered)
                 .map(|p| p.request_id)
                 .collect();
             let rows = q
@@ -612,7 +612,7 @@ fn own_open(actor: &Actor, r: &purchase_request::Model) -> AppResult<()> {
             "only the buyer who posted a request changes it".into(),
         ));
     }
-    if r.status != RequestStatus::Open.code() {
+    if r.status != RequestStatus::Open {
         return Err(AppError::Conflict(
             "request_closed",
             format!("this request is {}", r.status),
@@ -663,8 +663,8 @@ async fn cancel_request(
     let txn = crate::db::write_txn(&state.db).await?;
     service::withdraw_pending(&txn, &r, "request_cancelled").await?;
     let mut m: purchase_request::ActiveModel = r.clone().into();
-    m.status = Set(RequestStatus::Closed.code().into());
-    m.closed_reason = Set(Some(ClosedReason::Cancelled.code().into()));
+    m.status = Set(RequestStatus::Closed);
+    m.closed_reason = Set(Some(ClosedReason::Cancelled));
     m.version = Set(r.version + 1);
     m.updated_at = Set(Utc::now());
     let r = m.update(&txn).await?;

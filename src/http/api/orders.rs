@@ -107,7 +107,7 @@ pub(crate) async fn cart_view(state: &AppState, actor: &Actor) -> AppResult<Cart
         out.push(CartLineView {
             id: l.id,
             quantity,
-            unit: Unit::from_code(&l.unit).unwrap_or(Unit::Jin),
+            unit: l.unit,
             amount_fen: amount,
             listing,
         });

@@ -40,7 +40,7 @@ pub struct SavedSearchView {
 fn view(m: saved_search::Model) -> SavedSearchView {
     SavedSearchView {
         id: m.id,
-        alert: Alert::from_code(&m.alert).unwrap_or(Alert::Off),
+        alert: m.alert,
         query: SavedQuery::from_column(&m.query),
         name: m.name,
         created_at: m.created_at,
@@ -134,7 +134,7 @@ pub(crate) async fn save(
         user_id: Set(actor.id()),
         name: Set(name),
         query: Set(input.query.to_column()),
-        alert: Set(input.alert.unwrap_or(Alert::Instant).code().to_string()),
+        alert: Set(input.alert.unwrap_or(Alert::Instant)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -200,7 +200,7 @@ async fn update_saved(
         m.name = Set(name);
     }
     if let Some(alert) = change.alert {
-        m.alert = Set(alert.code().to_string());
+        m.alert = Set(alert);
     }
     if let Some(query) = &change.query {
         m.query = Set(query.to_column());

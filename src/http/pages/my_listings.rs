@@ -12,7 +12,8 @@ use serde::Deserialize;
 
 use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::catalog::domain::{
-    Certification, Grade, Quantity, QuantityInput, Unit, certifications_from_column, format_yuan,
+    Certification, Grade, ListingStatus, Quantity, QuantityInput, Unit, certifications_from_column,
+    format_yuan,
 };
 use crate::catalog::draft::ListingRequest;
 use crate::catalog::entity::listing;
@@ -89,14 +90,14 @@ pub async fn list_page(
     let rows: Vec<Value> = rows
         .iter()
         .map(|l| {
-            let unit = Unit::from_code(&l.unit).unwrap_or(Unit::Jin);
+            let unit = l.unit;
             context! {
                 id => l.id,
                 title => &l.title,
                 price => format_yuan(l.price_fen),
                 stock => Quantity::from_milli(l.stock_milli).to_string(),
                 unit => unit.name_for(lang),
-                active => l.status == "active",
+                active => l.status == ListingStatus::Active,
             }
         })
         .collect();
@@ -139,11 +140,11 @@ impl ListingForm {
             csrf_token: String::new(),
             title: l.title.clone(),
             category_id: l.category_id.to_string(),
-            unit: l.unit.clone(),
+            unit: l.unit.code().into(),
             price_yuan: format!("{}.{:02}", l.price_fen / 100, l.price_fen % 100),
             stock: Quantity::from_milli(l.stock_milli).to_string(),
             min_order: Quantity::from_milli(l.min_order_milli).to_string(),
-            grade: l.grade.clone(),
+            grade: l.grade.code().into(),
             season_start: l.season_start.map(|m| m.to_string()).unwrap_or_default(),
             season_end: l.season_end.map(|m| m.to_string()).unwrap_or_default(),
             certifications: certifications_from_column(&l.certifications)

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::Viewer;
 use crate::accounts::{Actor, Role};
-use crate::catalog::domain::{ListingStatus, Quantity, Unit, format_yuan};
+use crate::catalog::domain::{ListingStatus, Quantity, format_yuan};
 use crate::catalog::entity::listing;
 use crate::catalog::import::{self, Report};
 use crate::error::AppError;
@@ -81,7 +81,7 @@ pub async fn dashboard(
     let waiting: Vec<Value> = waiting
         .iter()
         .map(|o| {
-            let status = OrderStatus::from_code(&o.status).unwrap_or(OrderStatus::Placed);
+            let status = o.status;
             context! {
                 id => o.id,
                 total => format_yuan(o.total_fen),
@@ -93,7 +93,7 @@ pub async fn dashboard(
     let low: Vec<Value> = low
         .iter()
         .map(|l| {
-            let unit = Unit::from_code(&l.unit).unwrap_or(Unit::Jin);
+            let unit = l.unit;
             context! {
                 id => l.id,
                 title => &l.title,

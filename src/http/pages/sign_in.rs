@@ -146,7 +146,7 @@ pub async fn sign_in(
     .await
     {
         Ok(grant) => {
-            let role = Role::from_code(&grant.user.role).unwrap_or(Role::Buyer);
+            let role = grant.user.role;
             let to = next.unwrap_or_else(|| home_of(role).to_string());
             let mut r = Redirect::to(&to).into_response();
             let h = r.headers_mut();

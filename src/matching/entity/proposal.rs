@@ -1,6 +1,9 @@
 //! A proposed allocation of a listing to a purchase request, waiting for both sides.
 use sea_orm::entity::prelude::*;
 
+use crate::catalog::domain::Unit;
+use crate::matching::domain::ProposalStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "match_proposals")]
 pub struct Model {
@@ -13,12 +16,12 @@ pub struct Model {
     pub quantity_milli: i64,
     /// The same quantity in the listing's unit.
     pub listing_quantity_milli: i64,
-    pub listing_unit: String,
+    pub listing_unit: Unit,
     /// The listing's price per its unit when proposed.
     pub unit_price_fen: i64,
     pub amount_fen: i64,
     pub distance_m: i64,
-    pub status: String,
+    pub status: ProposalStatus,
     pub buyer_accepted_at: Option<DateTimeUtc>,
     pub producer_accepted_at: Option<DateTimeUtc>,
     pub closed_by: Option<String>,

@@ -1,6 +1,9 @@
 //! A buyer's purchase request (采购需求). Quantities in thousandths of `unit`, money in fen.
 use sea_orm::entity::prelude::*;
 
+use crate::catalog::domain::{Grade, Unit};
+use crate::matching::domain::{ClosedReason, RequestStatus};
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "purchase_requests")]
 pub struct Model {
@@ -10,8 +13,8 @@ pub struct Model {
     pub title: String,
     pub note: String,
     pub category_id: i64,
-    pub min_grade: String,
-    pub unit: String,
+    pub min_grade: Grade,
+    pub unit: Unit,
     pub quantity_milli: i64,
     pub min_fill_milli: i64,
     pub min_lot_milli: i64,
@@ -28,8 +31,8 @@ pub struct Model {
     pub deliver_by: Date,
     pub max_distance_km: i32,
     pub prefer_benefit: bool,
-    pub status: String,
-    pub closed_reason: Option<String>,
+    pub status: RequestStatus,
+    pub closed_reason: Option<ClosedReason>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

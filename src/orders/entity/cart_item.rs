@@ -1,6 +1,8 @@
 //! A line in a buyer's cart.
 use sea_orm::entity::prelude::*;
 
+use crate::catalog::domain::Unit;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "cart_items")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub listing_id: i64,
     pub quantity_milli: i64,
     /// The unit the buyer saw when adding; checkout refuses the line if the listing changed it.
-    pub unit: String,
+    pub unit: Unit,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

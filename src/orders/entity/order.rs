@@ -1,6 +1,8 @@
 //! One buyer's order from one seller organization.
 use sea_orm::entity::prelude::*;
 
+use crate::orders::domain::{OrderStatus, PaymentStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "orders")]
 pub struct Model {
@@ -11,8 +13,8 @@ pub struct Model {
     pub organization_id: i64,
     pub seller_name: String,
     pub seller_region_code: String,
-    pub status: String,
-    pub payment_status: String,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
     pub total_fen: i64,
     pub recipient_name: String,
     pub recipient_phone: String,

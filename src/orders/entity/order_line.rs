@@ -1,6 +1,8 @@
 //! One listing on an order, with the listing as it was when bought.
 use sea_orm::entity::prelude::*;
 
+use crate::catalog::domain::Unit;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Deserialize)]
 #[sea_orm(table_name = "order_lines")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub listing_id: i64,
     pub category_id: i64,
     pub title: String,
-    pub unit: String,
+    pub unit: Unit,
     pub unit_price_fen: i64,
     pub quantity_milli: i64,
     pub amount_fen: i64,

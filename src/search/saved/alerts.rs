@@ -133,7 +133,7 @@ pub async fn after_indexing(
                         listing_id,
                     })
                     .collect(),
-                digest: s.alert == Alert::Daily.code(),
+                digest: s.alert == Alert::Daily,
             };
             enqueue(&txn, &NotifyEvent::SearchMatch(found)).await?;
         }

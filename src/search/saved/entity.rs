@@ -14,7 +14,7 @@ pub mod saved_search {
         /// The query and filters, as JSON ([`super::super::SavedQuery`]).
         pub query: String,
         /// `instant`, `daily` or `off`.
-        pub alert: String,
+        pub alert: crate::search::saved::Alert,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

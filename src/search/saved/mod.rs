@@ -18,9 +18,13 @@ pub const MAX_PER_USER: u64 = 20;
 /// The longest name of a saved search, in characters.
 pub const NAME_MAX: usize = 60;
 
-/// When a saved search tells its owner of new listings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// When a saved search tells its owner of new listings. Stored as its code; an unknown stored
+/// code is an error.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sea_orm::DeriveValueType,
+)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(value_type = "String")]
 pub enum Alert {
     /// As soon as the listing is searchable.
     Instant,
@@ -44,6 +48,23 @@ impl Alert {
 
     pub fn from_code(code: &str) -> Option<Alert> {
         Self::ALL.into_iter().find(|a| a.code() == code)
+    }
+}
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl std::str::FromStr for Alert {
+    type Err = crate::vocab::UnknownCode;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Alert::from_code(code).ok_or_else(|| crate::vocab::UnknownCode {
+            vocabulary: "Alert",
+            code: code.to_string(),
+        })
     }
 }
 

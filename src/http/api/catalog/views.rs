@@ -100,8 +100,8 @@ pub async fn organization_views(
     Ok(orgs
         .into_iter()
         .map(|o| OrganizationView {
-            kind: OrganizationKind::from_code(&o.kind).unwrap_or(OrganizationKind::Cooperative),
-            status: VerificationStatus::from_code(&o.status).unwrap_or(VerificationStatus::Applied),
+            kind: o.kind,
+            status: o.status,
             region: RegionRef {
                 name: names.get(&o.region_code).cloned().unwrap_or_default(),
                 code: o.region_code,
@@ -267,14 +267,14 @@ pub async fn listing_views(
                 category,
                 title: l.title,
                 description: l.description,
-                unit: Unit::from_code(&l.unit).unwrap_or(Unit::Jin),
+                unit: l.unit,
                 price_display: format_yuan(l.price_fen),
                 price_fen: l.price_fen,
                 stock: Quantity::from_milli(l.stock_milli),
                 min_order: Quantity::from_milli(l.min_order_milli),
                 sold: Quantity::from_milli(l.sold_milli),
                 in_stock,
-                grade: Grade::from_code(&l.grade).unwrap_or(Grade::Ungraded),
+                grade: l.grade,
                 season_start: l.season_start,
                 season_end: l.season_end,
                 certifications: certifications_from_column(&l.certifications),
@@ -287,7 +287,7 @@ pub async fn listing_views(
                 },
                 latitude: l.latitude,
                 longitude: l.longitude,
-                status: ListingStatus::from_code(&l.status).unwrap_or(ListingStatus::Paused),
+                status: l.status,
                 version: l.version,
                 created_at: l.created_at,
                 updated_at: l.updated_at,
