@@ -228,6 +228,13 @@ impl Period {
     }
 }
 
+/// A period is sent as it is written: `2026`, `2026Q3`, `2026-07`.
+impl Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -37,23 +37,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_quarters, close_quarter))
 }
 
-fn parse_period(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<Period> {
+/// The period a query names (a year, quarter or month), or the current quarter when it names
+/// none.
+fn period_of(field: &str, raw: Option<&str>) -> AppResult<Period> {
     match raw {
-        None => Some(Period::containing(
+        None => Ok(Period::containing(
             Granularity::Quarter,
             local_date(Utc::now()),
         )),
-        Some(s) => {
-            let p = Period::parse(s);
-            if p.is_none() {
-                v.add(
-                    field,
-                    "invalid_format",
-                    "a year (2026), quarter (2026Q3) or month (2026-07)",
-                );
-            }
-            p
-        }
+        Some(s) => Period::parse(s).ok_or_else(|| {
+            AppError::field(
+                field,
+                "invalid_format",
+                "a year (2026), quarter (2026Q3) or month (2026-07)",
+            )
+        }),
     }
 }
 
@@ -92,12 +90,14 @@ pub struct RegionRef {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RollupView {
     pub region: RegionRef,
-    pub period: String,
+    #[schema(value_type = String)]
+    pub period: Period,
     pub basis: Basis,
     /// True when the figures are the frozen ones of a closed quarter.
     pub closed: bool,
     pub figures: Figures,
-    pub previous_period: String,
+    #[schema(value_type = String)]
+    pub previous_period: Period,
     pub previous: Figures,
     pub change: Change,
     /// By child region (sales made at the region itself in a `direct` row) or by category.
@@ -112,10 +112,7 @@ pub async fn rollup_view(
     q: &RollupQuery,
 ) -> AppResult<RollupView> {
     let (region, level) = readable_region(db, actor, code).await?;
-    let mut v = Validator::default();
-    let period = parse_period(&mut v, "period", q.period.as_deref());
-    v.finish()?;
-    let period = period.unwrap_or(Period::Year(2026));
+    let period = period_of("period", q.period.as_deref())?;
     let basis = q.basis.unwrap_or(Basis::Completed);
     let (closed, mut breakdown, figures) =
         reports::breakdown(db, &region, level, period, basis).await?;
@@ -146,8 +143,8 @@ pub async fn rollup_view(
             name: region.name,
             level,
         },
-        period: period.to_string(),
-        previous_period: period.prev().to_string(),
+        period,
+        previous_period: period.prev(),
         basis,
         closed,
         figures,
@@ -291,10 +288,7 @@ async fn region_households(
     ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> AppResult<Json<Vec<HouseholdIncome>>> {
     let (region, level) = readable_region(&state.db, &actor, &code).await?;
-    let mut v = Validator::default();
-    let period = parse_period(&mut v, "period", q.period.as_deref());
-    v.finish()?;
-    let period = period.unwrap_or(Period::Year(2026));
+    let period = period_of("period", q.period.as_deref())?;
     let basis = q.basis.unwrap_or(Basis::Completed);
     let scope = Scope::of(basis, level, &region.code, period);
     let households = rollup::households(&state.db, &scope).await?;
@@ -488,13 +482,14 @@ async fn quarterly_report(
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
     let (region, level) = readable_region(&state.db, &actor, &code).await?;
-    let mut v = Validator::default();
-    let quarter = parse_period(&mut v, "quarter", q.quarter.as_deref());
-    if quarter.is_some_and(|p| p.quarter_key().is_none()) {
-        v.add("quarter", "invalid_format", "a quarter such as 2026Q3");
+    let quarter = period_of("quarter", q.quarter.as_deref())?;
+    if quarter.quarter_key().is_none() {
+        return Err(AppError::field(
+            "quarter",
+            "invalid_format",
+            "a quarter such as 2026Q3",
+        ));
     }
-    v.finish()?;
-    let quarter = quarter.unwrap_or(Period::Quarter(2026, 1));
     let basis = q.basis.unwrap_or(Basis::Completed);
     let report = reports::quarterly_report(&state.db, &region, level, quarter, basis).await?;
     let format = q.format.unwrap_or_default();

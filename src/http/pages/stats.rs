@@ -17,7 +17,7 @@ use crate::http::auth::MaybeActor;
 use crate::http::pages::Lang;
 use crate::http::state::AppState;
 use crate::stats::chart::{self, Bar};
-use crate::stats::domain::{Basis, Granularity};
+use crate::stats::domain::{Basis, Granularity, Period};
 use crate::stats::rollup::{self, Figures, Scope};
 use crate::stats::targets;
 
@@ -142,14 +142,17 @@ async fn region_page(
             },
         )
         .await?;
-        let period = crate::stats::domain::Period::parse(&view.period)
-            .unwrap_or(crate::stats::domain::Period::Year(2026));
-        let scope = Scope::of(view.basis, view.region.level, &view.region.code, period);
+        let scope = Scope::of(
+            view.basis,
+            view.region.level,
+            &view.region.code,
+            view.period,
+        );
         let households = rollup::households(db, &scope).await?;
         crate::http::api::stats::audit_households_view(db, &actor, &scope, households.len())
             .await?;
         let progress =
-            targets::progress(db, &view.region.code, view.region.level, period.year()).await?;
+            targets::progress(db, &view.region.code, view.region.level, view.period.year()).await?;
         Ok::<_, AppError>((view, by_category, trend, households, progress))
     }
     .await;
@@ -251,7 +254,7 @@ async fn region_page(
         sales_progress => percent(progress.sales_bp).trim_start_matches('+').to_string(),
         households_progress => percent(progress.households_bp).trim_start_matches('+').to_string(),
         orgs_progress => percent(progress.new_organizations_bp).trim_start_matches('+').to_string(),
-        quarter => view.period.contains('Q').then_some(&view.period),
+        quarter => matches!(view.period, Period::Quarter(..)).then_some(&view.period),
         sign_out_token => actor.session_csrf(),
     };
     let mut r = state.pages.render("officials.html", lang, ctx);
