@@ -84,18 +84,62 @@ impl ListingRequest {
     /// checking every field and reporting all problems at once.
     pub fn into_draft(self, base: Option<ListingDraft>) -> AppResult<ListingDraft> {
         let mut v = Validator::default();
-        let creating = base.is_none();
-        let required = |v: &mut Validator, field: &str, present: bool| {
-            if creating && !present {
-                v.add(field, "required", format!("{field} is required"));
+        if base.is_none() {
+            for (field, present) in [
+                ("category_id", self.category_id.is_some()),
+                ("title", self.title.is_some()),
+                ("unit", self.unit.is_some()),
+                ("price_fen", self.price_fen.is_some()),
+                ("stock", self.stock.is_some()),
+            ] {
+                if !present {
+                    v.add(field, "required", format!("{field} is required"));
+                }
             }
-        };
-        required(&mut v, "category_id", self.category_id.is_some());
-        required(&mut v, "title", self.title.is_some());
-        required(&mut v, "unit", self.unit.is_some());
-        required(&mut v, "price_fen", self.price_fen.is_some());
-        required(&mut v, "stock", self.stock.is_some());
+        }
+        let checked = self.checked(&mut v);
+        self.check_ranges(&mut v);
+        v.finish()?;
 
+        let mut d = base.unwrap_or(ListingDraft {
+            category_id: 0,
+            title: String::new(),
+            description: String::new(),
+            unit: Unit::Jin,
+            price_fen: 0,
+            stock: Quantity::default(),
+            min_order: Quantity::from_units(1),
+            grade: Grade::Ungraded,
+            season: None,
+            certifications: Vec::new(),
+            origin: None,
+            status: ListingStatus::Active,
+        });
+        checked.apply_to(&mut d);
+        let mut v = Validator::default();
+        self.apply_season_and_origin(&mut d, &mut v);
+        if d.unit == Unit::Piece {
+            if !d.stock.is_whole() {
+                v.add(
+                    "stock",
+                    "not_whole",
+                    "items sold by the piece need a whole number",
+                );
+            }
+            if !d.min_order.is_whole() {
+                v.add(
+                    "min_order",
+                    "not_whole",
+                    "items sold by the piece need a whole number",
+                );
+            }
+        }
+        v.finish()?;
+        Ok(d)
+    }
+
+    /// Checks the fields that carry values.
+    fn checked(&self, v: &mut Validator) -> Checked {
         let category_id = self.category_id.filter(|id| {
             let ok = *id > 0;
             if !ok {
@@ -114,7 +158,7 @@ impl ListingRequest {
         let unit = self
             .unit
             .as_deref()
-            .and_then(|u| code_of("unit", u, Unit::from_code, Unit::codes(), &mut v));
+            .and_then(|u| code_of("unit", u, Unit::from_code, Unit::codes(), v));
         let price_fen = self.price_fen.filter(|p| {
             let ok = (1..=MAX_PRICE_FEN).contains(p);
             if !ok {
@@ -126,14 +170,11 @@ impl ListingRequest {
             }
             ok
         });
-        let stock = self
-            .stock
-            .as_ref()
-            .and_then(|q| quantity("stock", q, &mut v));
+        let stock = self.stock.as_ref().and_then(|q| quantity("stock", q, v));
         let min_order = self
             .min_order
             .as_ref()
-            .and_then(|q| quantity("min_order", q, &mut v));
+            .and_then(|q| quantity("min_order", q, v));
         if min_order == Some(Quantity::default()) {
             v.add("min_order", "out_of_range", "must be greater than zero");
         }
@@ -143,14 +184,14 @@ impl ListingRequest {
         let grade = self
             .grade
             .as_deref()
-            .and_then(|g| code_of("grade", g, Grade::from_code, Grade::codes(), &mut v));
+            .and_then(|g| code_of("grade", g, Grade::from_code, Grade::codes(), v));
         let status = self.status.as_deref().and_then(|s| {
             code_of(
                 "status",
                 s,
                 ListingStatus::from_code,
                 ListingStatus::codes(),
-                &mut v,
+                v,
             )
         });
         let certifications = self.certifications.as_ref().map(|list| {
@@ -168,11 +209,27 @@ impl ListingRequest {
                         c,
                         Certification::from_code,
                         Certification::codes(),
-                        &mut v,
+                        v,
                     )
                 })
                 .collect::<Vec<_>>()
         });
+        Checked {
+            category_id,
+            title,
+            description,
+            unit,
+            price_fen,
+            stock,
+            min_order,
+            grade,
+            status,
+            certifications,
+        }
+    }
+
+    /// Checks the fields whose value is only a range: months, coordinates, region code.
+    fn check_ranges(&self, v: &mut Validator) {
         for (field, value) in [
             ("season_start", self.season_start),
             ("season_end", self.season_end),
@@ -198,58 +255,16 @@ impl ListingRequest {
         {
             v.add("origin_region_code", "unknown", "no region has this code");
         }
-        v.finish()?;
+    }
 
-        let mut d = base.unwrap_or(ListingDraft {
-            category_id: 0,
-            title: String::new(),
-            description: String::new(),
-            unit: Unit::Jin,
-            price_fen: 0,
-            stock: Quantity::default(),
-            min_order: Quantity::from_units(1),
-            grade: Grade::Ungraded,
-            season: None,
-            certifications: Vec::new(),
-            origin: None,
-            status: ListingStatus::Active,
-        });
-        if let Some(x) = category_id {
-            d.category_id = x;
-        }
-        if let Some(x) = title {
-            d.title = x;
-        }
-        if let Some(x) = description {
-            d.description = x;
-        }
-        if let Some(x) = unit {
-            d.unit = x;
-        }
-        if let Some(x) = price_fen {
-            d.price_fen = x;
-        }
-        if let Some(x) = stock {
-            d.stock = x;
-        }
-        if let Some(x) = min_order {
-            d.min_order = x;
-        }
-        if let Some(x) = grade {
-            d.grade = x;
-        }
-        if let Some(x) = status {
-            d.status = x;
-        }
-        if let Some(x) = certifications {
-            d.certifications = x;
-        }
+    /// The season and the origin as the request leaves them: a pair given whole or not at
+    /// all, coordinates forgotten when the region changes.
+    fn apply_season_and_origin(self, d: &mut ListingDraft, v: &mut Validator) {
         let (old_start, old_end) = d.season.map_or((None, None), |(a, b)| {
             (Some(i32::from(a)), Some(i32::from(b)))
         });
         let start = self.season_start.unwrap_or(old_start);
         let end = self.season_end.unwrap_or(old_end);
-        let mut v = Validator::default();
         d.season = match (start, end) {
             (Some(a), Some(b)) => Some((a as u8, b as u8)),
             (None, None) => None,
@@ -301,24 +316,57 @@ impl ListingRequest {
             }
             None => None,
         };
-        if d.unit == Unit::Piece {
-            if !d.stock.is_whole() {
-                v.add(
-                    "stock",
-                    "not_whole",
-                    "items sold by the piece need a whole number",
-                );
-            }
-            if !d.min_order.is_whole() {
-                v.add(
-                    "min_order",
-                    "not_whole",
-                    "items sold by the piece need a whole number",
-                );
-            }
+    }
+}
+
+/// The fields a request sets, each checked (`None` where it sets none or it was refused).
+#[derive(Default)]
+struct Checked {
+    category_id: Option<i64>,
+    title: Option<String>,
+    description: Option<String>,
+    unit: Option<Unit>,
+    price_fen: Option<i64>,
+    stock: Option<Quantity>,
+    min_order: Option<Quantity>,
+    grade: Option<Grade>,
+    status: Option<ListingStatus>,
+    certifications: Option<Vec<Certification>>,
+}
+
+impl Checked {
+    /// Sets what the request sets onto `d`.
+    fn apply_to(self, d: &mut ListingDraft) {
+        if let Some(x) = self.category_id {
+            d.category_id = x;
         }
-        v.finish()?;
-        Ok(d)
+        if let Some(x) = self.title {
+            d.title = x;
+        }
+        if let Some(x) = self.description {
+            d.description = x;
+        }
+        if let Some(x) = self.unit {
+            d.unit = x;
+        }
+        if let Some(x) = self.price_fen {
+            d.price_fen = x;
+        }
+        if let Some(x) = self.stock {
+            d.stock = x;
+        }
+        if let Some(x) = self.min_order {
+            d.min_order = x;
+        }
+        if let Some(x) = self.grade {
+            d.grade = x;
+        }
+        if let Some(x) = self.status {
+            d.status = x;
+        }
+        if let Some(x) = self.certifications {
+            d.certifications = x;
+        }
     }
 }
 
