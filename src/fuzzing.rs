@@ -50,7 +50,7 @@ pub fn json_body(bytes: &[u8]) {
             let _ = crate::accounts::service::parse_email(email);
         }
     }
-    shape::<crate::http::api::matching::RequestInput>(bytes);
+    shape::<crate::matching::requests::RequestInput>(bytes);
     shape::<crate::http::api::orders::CartLineRequest>(bytes);
     shape::<crate::http::api::catalog::organizations::ApplyRequest>(bytes);
     shape::<crate::http::api::catalog::organizations::HouseholdRequest>(bytes);

@@ -2,6 +2,7 @@
 
 use super::entity::user;
 use crate::catalog::domain::region_contains;
+use crate::error::AppError;
 
 vocabulary! {
     /// What a user may do.
@@ -71,5 +72,14 @@ impl Actor {
     pub fn sent_session_csrf(&self, sent: &str) -> bool {
         self.session_csrf()
             .is_some_and(|t| super::token::constant_time_eq(sent, t))
+    }
+}
+
+/// Refuses everyone but buyers, saying what only buyers do (`"save searches"`).
+pub fn require_buyer(actor: &Actor, what: &str) -> Result<(), AppError> {
+    if actor.role == Role::Buyer {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!("only buyer accounts {what}")))
     }
 }

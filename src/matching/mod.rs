@@ -5,6 +5,7 @@ pub mod domain;
 pub mod engine;
 pub mod entity;
 pub mod market;
+pub mod requests;
 pub mod service;
 
 #[cfg(test)]

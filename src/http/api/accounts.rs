@@ -232,15 +232,6 @@ pub fn require_admin(actor: &Actor) -> AppResult<()> {
     }
 }
 
-/// Refuses everyone but buyers, saying what only buyers do (`"save searches"`).
-pub fn require_buyer(actor: &Actor, what: &str) -> AppResult<()> {
-    if actor.role == Role::Buyer {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!("only buyer accounts {what}")))
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", params(PageQuery),
     responses((status = 200, body = Page<UserView>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 async fn list_users(

@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::Actor;
+use crate::accounts::role::require_buyer;
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
-use crate::http::api::accounts::require_buyer;
 use crate::http::api::extract::{ApiId, ApiJson};
 use crate::http::state::AppState;
 use crate::search::saved::entity::{hit, saved_search};

@@ -64,7 +64,7 @@ pub async fn dashboard(
             .all(&state.db)
             .await?;
         // Open purchase requests within reach of the cooperative's listings.
-        let requests: Vec<_> = crate::http::api::matching::requests_for(&state, actor)
+        let requests: Vec<_> = crate::matching::requests::requests_for(&state.db, actor)
             .await?
             .into_iter()
             .filter(|r| r.status == crate::matching::domain::RequestStatus::Open)

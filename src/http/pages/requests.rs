@@ -14,12 +14,12 @@ use crate::accounts::Role;
 use crate::catalog::domain::{QuantityInput, Unit};
 use crate::catalog::import::fen_of;
 use crate::error::{AppError, FieldError, FieldErrors};
-use crate::http::api::matching::{
-    ProposalView, RequestInput, RequestView, post, proposals_for, request_for, requests_for,
-};
 use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 use crate::matching::domain::{ProposalStatus, RequestStatus};
+use crate::matching::requests::{
+    ProposalView, RequestInput, RequestView, post, proposals_for, request_for, requests_for,
+};
 use crate::matching::service::{self, Rules};
 
 fn request_value(r: &RequestView, lang: Lang) -> Value {
@@ -146,8 +146,8 @@ async fn list_with(
     };
     let lang = viewer.lang;
     let found = async {
-        let requests = requests_for(state, actor).await?;
-        let proposals = proposals_for(state, actor).await?;
+        let requests = requests_for(&state.db, actor).await?;
+        let proposals = proposals_for(&state.db, actor).await?;
         let (categories, counties) = if actor.role == Role::Buyer {
             (
                 super::my_listings::category_options(state, lang).await?,
@@ -231,7 +231,7 @@ pub async fn create(
         Err(r) => return *r,
     };
     let posted = match form.input() {
-        Ok(input) => post(&state, actor, input).await,
+        Ok(input) => post(&state.db, &Rules::of(&state.settings), actor, input).await,
         Err(fields) => Err(AppError::Validation(fields)),
     };
     match posted {
@@ -263,7 +263,7 @@ pub async fn request_page(
         Ok(a) => a,
         Err(r) => return *r,
     };
-    match request_for(&state, actor, id).await {
+    match request_for(&state.db, actor, id).await {
         Ok(found) => {
             let lang = viewer.lang;
             let proposals: Vec<Value> = found
