@@ -11,5 +11,6 @@ pub mod facts;
 pub mod reports;
 pub mod rollup;
 pub mod targets;
+pub mod views;
 
 pub use facts::{record_order_change, record_order_changes, record_placed};

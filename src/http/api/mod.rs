@@ -30,7 +30,7 @@ use super::state::AppState;
     info(title = "qudao 渠道 API", description = "Marketplace API for producers, buyers, officials and admins. Money is in fen (分); quantities are exact decimal strings.", version = "1"),
     modifiers(&SecurityAddon),
     // Enums used only in query parameters, which the handlers' annotations refer to.
-    components(schemas(crate::http::api::stats::By, crate::http::api::stats::Format)),
+    components(schemas(crate::stats::views::By, crate::http::api::stats::Format)),
     tags(
         (name = "accounts", description = "Registration, login, sessions and users"),
         (name = "organizations", description = "Producers and their onboarding"),

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use crate::accounts::Role;
 use crate::catalog::domain::{RegionLevel, format_yuan};
 use crate::error::AppError;
-use crate::http::api::stats::{By, RollupQuery, TrendQuery, rollup_view, trend_view};
 use crate::http::auth::MaybeActor;
 use crate::http::pages::Lang;
 use crate::http::state::AppState;
@@ -20,6 +19,7 @@ use crate::stats::chart::{self, Bar};
 use crate::stats::domain::{Basis, Granularity, Period};
 use crate::stats::rollup::{self, Figures, Scope};
 use crate::stats::targets;
+use crate::stats::views::{By, RollupQuery, TrendQuery, rollup_view, trend_view};
 
 /// Page routes.
 pub fn router() -> Router<AppState> {
@@ -149,8 +149,7 @@ async fn region_page(
             view.period,
         );
         let households = rollup::households(db, &scope).await?;
-        crate::http::api::stats::audit_households_view(db, &actor, &scope, households.len())
-            .await?;
+        crate::stats::views::audit_households_view(db, &actor, &scope, households.len()).await?;
         let progress =
             targets::progress(db, &view.region.code, view.region.level, view.period.year()).await?;
         Ok::<_, AppError>((view, by_category, trend, households, progress))
