@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::categories;
 use super::domain::{Certification, Grade, QuantityInput, Unit};
 use super::draft::ListingRequest;
+use super::entity::{category, category_alias};
 use super::listings;
 use crate::accounts::Actor;
 use crate::config::Settings;
@@ -193,101 +194,8 @@ pub async fn import(
     for (n, row) in &body {
         // The spreadsheet's own row number: blank rows were skipped, the header is 1.
         let row_no = n + 1;
-        let cell = |field: &str| {
-            at.iter()
-                .find(|(_, f, _)| *f == field)
-                .and_then(|(i, _, _)| row.get(*i))
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        let heading = |field: &str| {
-            at.iter()
-                .find(|(_, f, _)| *f == field)
-                .map(|(_, _, h)| h.clone())
-                .unwrap_or_else(|| field.to_string())
-        };
-        let mut row_errors = Vec::new();
-        let mut bad = |field: &str, code: &str, message: String| {
-            row_errors.push(RowError {
-                row: row_no,
-                column: heading(field),
-                code: code.into(),
-                message,
-            })
-        };
-        let category_id = cell("category").and_then(|c| {
-            let found = cats.iter().find(|(cat, aliases)| {
-                c.parse::<i64>().ok() == Some(cat.id)
-                    || cat.name_zh == c
-                    || cat.name_en.eq_ignore_ascii_case(&c)
-                    || cat.slug == c
-                    || aliases.iter().any(|a| a.alias == c)
-            });
-            if found.is_none() {
-                bad(
-                    "category",
-                    "unknown",
-                    format!("no category is called “{c}”"),
-                );
-            }
-            found.map(|(cat, _)| cat.id)
-        });
-        // Chinese names stand for their codes; anything else goes on to be checked as a code.
-        let unit = cell("unit").map(|u| Unit::from_name_zh(&u).map_or(u, |x| x.code().to_string()));
-        let grade =
-            cell("grade").map(|g| Grade::from_name_zh(&g).map_or(g, |x| x.code().to_string()));
-        let price_fen = cell("price_yuan").and_then(|p| {
-            let fen = fen_of(&p);
-            if fen.is_none() {
-                bad(
-                    "price_yuan",
-                    "invalid",
-                    format!("“{p}” is not a price in yuan, such as 3.50"),
-                );
-            }
-            fen
-        });
-        let month = |field: &str, bad: &mut dyn FnMut(&str, &str, String)| {
-            cell(field).map(|m| {
-                let parsed = m.parse::<i32>().ok();
-                if parsed.is_none() {
-                    bad(
-                        field,
-                        "invalid",
-                        format!("“{m}” is not a month from 1 to 12"),
-                    );
-                }
-                parsed
-            })
-        };
-        let season_start = month("season_start", &mut bad);
-        let season_end = month("season_end", &mut bad);
-        let request = ListingRequest {
-            category_id,
-            title: cell("title"),
-            description: cell("description"),
-            unit,
-            price_fen,
-            stock: cell("stock").map(QuantityInput::Text),
-            min_order: cell("min_order").map(QuantityInput::Text),
-            grade,
-            season_start,
-            season_end,
-            certifications: cell("certifications").map(|c| {
-                c.split([';', ';', ',', ',', '、', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(|c| {
-                        Certification::from_name_zh(c)
-                            .map_or(c, |x| x.code())
-                            .to_string()
-                    })
-                    .collect()
-            }),
-            origin_region_code: cell("origin_region_code"),
-            latitude: None,
-            longitude: None,
-            status: None,
-        };
+        let (request, mut row_errors) = row_request(&at, &cats, row_no, row);
+        let heading = |field: &str| heading_of(&at, field);
         let outcome = if row_errors.is_empty() {
             match request.into_draft(None) {
                 Ok(draft) => listings::create(&txn, actor, draft).await.map(Some),
@@ -335,6 +243,114 @@ pub async fn import(
         rows: body.len(),
         errors,
     })
+}
+
+/// The heading a field has in the sheet (its own name where the sheet lacks the column).
+fn heading_of(at: &[(usize, &str, String)], field: &str) -> String {
+    at.iter()
+        .find(|(_, f, _)| *f == field)
+        .map(|(_, _, h)| h.clone())
+        .unwrap_or_else(|| field.to_string())
+}
+
+/// The listing one row asks for, read through the sheet's columns `at` (Chinese names stand
+/// for their codes), with what in the row could not be read.
+fn row_request(
+    at: &[(usize, &str, String)],
+    cats: &[(category::Model, Vec<category_alias::Model>)],
+    row_no: usize,
+    row: &[String],
+) -> (ListingRequest, Vec<RowError>) {
+    let cell = |field: &str| {
+        at.iter()
+            .find(|(_, f, _)| *f == field)
+            .and_then(|(i, _, _)| row.get(*i))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let heading = |field: &str| heading_of(at, field);
+    let mut row_errors = Vec::new();
+    let mut bad = |field: &str, code: &str, message: String| {
+        row_errors.push(RowError {
+            row: row_no,
+            column: heading(field),
+            code: code.into(),
+            message,
+        })
+    };
+    let category_id = cell("category").and_then(|c| {
+        let found = cats.iter().find(|(cat, aliases)| {
+            c.parse::<i64>().ok() == Some(cat.id)
+                || cat.name_zh == c
+                || cat.name_en.eq_ignore_ascii_case(&c)
+                || cat.slug == c
+                || aliases.iter().any(|a| a.alias == c)
+        });
+        if found.is_none() {
+            bad(
+                "category",
+                "unknown",
+                format!("no category is called “{c}”"),
+            );
+        }
+        found.map(|(cat, _)| cat.id)
+    });
+    // Chinese names stand for their codes; anything else goes on to be checked as a code.
+    let unit = cell("unit").map(|u| Unit::from_name_zh(&u).map_or(u, |x| x.code().to_string()));
+    let grade = cell("grade").map(|g| Grade::from_name_zh(&g).map_or(g, |x| x.code().to_string()));
+    let price_fen = cell("price_yuan").and_then(|p| {
+        let fen = fen_of(&p);
+        if fen.is_none() {
+            bad(
+                "price_yuan",
+                "invalid",
+                format!("“{p}” is not a price in yuan, such as 3.50"),
+            );
+        }
+        fen
+    });
+    let month = |field: &str, bad: &mut dyn FnMut(&str, &str, String)| {
+        cell(field).map(|m| {
+            let parsed = m.parse::<i32>().ok();
+            if parsed.is_none() {
+                bad(
+                    field,
+                    "invalid",
+                    format!("“{m}” is not a month from 1 to 12"),
+                );
+            }
+            parsed
+        })
+    };
+    let season_start = month("season_start", &mut bad);
+    let season_end = month("season_end", &mut bad);
+    let request = ListingRequest {
+        category_id,
+        title: cell("title"),
+        description: cell("description"),
+        unit,
+        price_fen,
+        stock: cell("stock").map(QuantityInput::Text),
+        min_order: cell("min_order").map(QuantityInput::Text),
+        grade,
+        season_start,
+        season_end,
+        certifications: cell("certifications").map(|c| {
+            c.split([';', ';', ',', ',', '、', ' '])
+                .filter(|s| !s.is_empty())
+                .map(|c| {
+                    Certification::from_name_zh(c)
+                        .map_or(c, |x| x.code())
+                        .to_string()
+                })
+                .collect()
+        }),
+        origin_region_code: cell("origin_region_code"),
+        latitude: None,
+        longitude: None,
+        status: None,
+    };
+    (request, row_errors)
 }
 
 #[cfg(test)]
