@@ -482,7 +482,19 @@ pub async fn accept(
         return Ok(Accepted::Waiting(p));
     }
 
-    // Both sides agree: the price must still be the proposed one.
+    order_agreed(db, txn, p, r, rules, now).await
+}
+
+/// Both sides agreed: the proposal becomes an order at the proposed price, or is withdrawn
+/// (and the request matched again) when the listing changed or no longer has the quantity.
+async fn order_agreed(
+    db: &DatabaseConnection,
+    txn: sea_orm::DatabaseTransaction,
+    p: proposal::Model,
+    r: purchase_request::Model,
+    rules: &Rules,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<Accepted> {
     let l = listing::Entity::find_by_id(p.listing_id).one(&txn).await?;
     let same_terms = l
         .as_ref()
@@ -553,19 +565,32 @@ pub async fn accept(
         }
         Err(e) => return Err(e),
     };
+    let p = mark_ordered(&txn, p, r, order.id, now).await?;
+    txn.commit().await?;
+    Ok(Accepted::Ordered(p))
+}
+
+/// Marks the proposal ordered and fills its request by its quantity (closing it when full).
+async fn mark_ordered(
+    db: &impl ConnectionTrait,
+    p: proposal::Model,
+    r: purchase_request::Model,
+    order_id: i64,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<proposal::Model> {
     proposal::Entity::update_many()
         .col_expr(
             proposal::Column::Status,
             Expr::value(ProposalStatus::Ordered.code()),
         )
-        .col_expr(proposal::Column::OrderId, Expr::value(order.id))
+        .col_expr(proposal::Column::OrderId, Expr::value(order_id))
         .col_expr(
             proposal::Column::Version,
             Expr::col(proposal::Column::Version).add(1),
         )
         .col_expr(proposal::Column::UpdatedAt, Expr::value(now))
         .filter(proposal::Column::Id.eq(p.id))
-        .exec(&txn)
+        .exec(db)
         .await?;
     let filled = r.filled_milli + p.quantity_milli;
     let mut req: purchase_request::ActiveModel = r.clone().into();
@@ -576,17 +601,16 @@ pub async fn accept(
         req.status = Set(RequestStatus::Closed);
         req.closed_reason = Set(Some(ClosedReason::Fulfilled));
     }
-    let req = req.update(&txn).await?;
+    let req = req.update(db).await?;
     let p = proposal::Entity::find_by_id(p.id)
-        .one(&txn)
+        .one(db)
         .await?
         .ok_or(AppError::NotFound("proposal"))?;
-    proposal_event(&txn, ProposalNews::Ordered, &p, r.buyer_id).await?;
+    proposal_event(db, ProposalNews::Ordered, &p, r.buyer_id).await?;
     if req.status != RequestStatus::Open {
-        request_event(&txn, RequestNews::Fulfilled, &req).await?;
+        request_event(db, RequestNews::Fulfilled, &req).await?;
     }
-    txn.commit().await?;
-    Ok(Accepted::Ordered(p))
+    Ok(p)
 }
 
 /// Withdraws every pending proposal of a request (it changed or closed).
