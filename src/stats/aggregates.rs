@@ -114,83 +114,112 @@ type HouseholdKey = (String, i64, String, i32);
 /// and basis must come in the same call (they are written together), so that the order is
 /// counted once. Rows are written in key order, so concurrent writers lock in the same order.
 pub async fn add(db: &impl ConnectionTrait, recorded: &[Recorded]) -> Result<(), DbErr> {
-    let mut first_line: BTreeMap<(i64, &str), i64> = BTreeMap::new();
-    let mut first_of_category: BTreeMap<(i64, &str, i64), i64> = BTreeMap::new();
-    for f in recorded.iter().map(|r| &r.fact).filter(|f| f.sign > 0) {
-        let line = f.order_line_id;
-        first_line
-            .entry((f.order_id, &f.kind))
-            .and_modify(|l| *l = (*l).min(line))
-            .or_insert(line);
-        first_of_category
-            .entry((f.order_id, &f.kind, f.category_id))
-            .and_modify(|l| *l = (*l).min(line))
-            .or_insert(line);
-    }
-    let mut sums: BTreeMap<SumsKey, Sums> = BTreeMap::new();
-    let mut members: BTreeSet<MemberKey> = BTreeSet::new();
-    let mut households: BTreeMap<HouseholdKey, (i64, Vec<Value>, i64)> = BTreeMap::new();
-    for Recorded { fact: f, parts } in recorded {
-        let month = f.day / 100;
-        let s = sums
-            .entry((
-                f.kind.clone(),
-                f.region_code.clone(),
-                f.category_id,
-                f.unit.clone(),
-                month,
-            ))
-            .or_insert_with(|| Sums {
-                path: path_values(f),
-                ..Default::default()
-            });
-        s.sales_fen += f.amount_fen;
-        if f.origin_quarter < quarter_of_day(f.day) {
-            s.adjustment_fen += f.amount_fen;
+    let Folded {
+        sums,
+        members,
+        households,
+    } = Folded::of(recorded);
+    write_sums(db, sums).await?;
+    write_members(db, members).await?;
+    write_households(db, households).await
+}
+
+/// What a batch of facts adds to each aggregate, folded in memory before it is written.
+struct Folded {
+    sums: BTreeMap<SumsKey, Sums>,
+    members: BTreeSet<MemberKey>,
+    households: BTreeMap<HouseholdKey, (i64, Vec<Value>, i64)>,
+}
+
+impl Folded {
+    fn of(recorded: &[Recorded]) -> Folded {
+        let mut first_line: BTreeMap<(i64, &str), i64> = BTreeMap::new();
+        let mut first_of_category: BTreeMap<(i64, &str, i64), i64> = BTreeMap::new();
+        for f in recorded.iter().map(|r| &r.fact).filter(|f| f.sign > 0) {
+            let line = f.order_line_id;
+            first_line
+                .entry((f.order_id, &f.kind))
+                .and_modify(|l| *l = (*l).min(line))
+                .or_insert(line);
+            first_of_category
+                .entry((f.order_id, &f.kind, f.category_id))
+                .and_modify(|l| *l = (*l).min(line))
+                .or_insert(line);
         }
-        s.household_fen += f.household_fen;
-        s.quantity_milli += f.quantity_milli;
-        for (household, fen) in parts {
-            households
-                .entry((f.kind.clone(), *household, f.region_code.clone(), month))
-                .or_insert_with(|| (f.organization_id, path_values(f), 0))
-                .2 += fen;
-        }
-        if f.sign <= 0 {
-            continue;
-        }
-        let line = Some(&f.order_line_id);
-        s.orders += i64::from(first_line.get(&(f.order_id, f.kind.as_str())) == line);
-        s.category_orders +=
-            i64::from(first_of_category.get(&(f.order_id, f.kind.as_str(), f.category_id)) == line);
-        let who = [(BUYER, f.buyer_id), (ORGANIZATION, f.organization_id)]
-            .into_iter()
-            .chain(parts.iter().map(|(h, _)| (HOUSEHOLD, *h)));
-        for (member_type, id) in who {
-            for level in LEVELS {
-                let code = code_at(f, level);
-                if code.is_empty() {
-                    continue;
-                }
-                for (split, category) in [(0, 0), (1, f.category_id)] {
-                    for g in GRAINS {
-                        members.insert((
-                            f.kind.clone(),
-                            level as i16,
-                            code.to_string(),
-                            split,
-                            grain_code(g),
-                            period_of_day(g, f.day),
-                            category,
-                            member_type,
-                            id,
-                        ));
+        let mut sums: BTreeMap<SumsKey, Sums> = BTreeMap::new();
+        let mut members: BTreeSet<MemberKey> = BTreeSet::new();
+        let mut households: BTreeMap<HouseholdKey, (i64, Vec<Value>, i64)> = BTreeMap::new();
+        for Recorded { fact: f, parts } in recorded {
+            let month = f.day / 100;
+            let s = sums
+                .entry((
+                    f.kind.clone(),
+                    f.region_code.clone(),
+                    f.category_id,
+                    f.unit.clone(),
+                    month,
+                ))
+                .or_insert_with(|| Sums {
+                    path: path_values(f),
+                    ..Default::default()
+                });
+            s.sales_fen += f.amount_fen;
+            if f.origin_quarter < quarter_of_day(f.day) {
+                s.adjustment_fen += f.amount_fen;
+            }
+            s.household_fen += f.household_fen;
+            s.quantity_milli += f.quantity_milli;
+            for (household, fen) in parts {
+                households
+                    .entry((f.kind.clone(), *household, f.region_code.clone(), month))
+                    .or_insert_with(|| (f.organization_id, path_values(f), 0))
+                    .2 += fen;
+            }
+            if f.sign <= 0 {
+                continue;
+            }
+            let line = Some(&f.order_line_id);
+            s.orders += i64::from(first_line.get(&(f.order_id, f.kind.as_str())) == line);
+            s.category_orders += i64::from(
+                first_of_category.get(&(f.order_id, f.kind.as_str(), f.category_id)) == line,
+            );
+            let who = [(BUYER, f.buyer_id), (ORGANIZATION, f.organization_id)]
+                .into_iter()
+                .chain(parts.iter().map(|(h, _)| (HOUSEHOLD, *h)));
+            for (member_type, id) in who {
+                for level in LEVELS {
+                    let code = code_at(f, level);
+                    if code.is_empty() {
+                        continue;
+                    }
+                    for (split, category) in [(0, 0), (1, f.category_id)] {
+                        for g in GRAINS {
+                            members.insert((
+                                f.kind.clone(),
+                                level as i16,
+                                code.to_string(),
+                                split,
+                                grain_code(g),
+                                period_of_day(g, f.day),
+                                category,
+                                member_type,
+                                id,
+                            ));
+                        }
                     }
                 }
             }
         }
+        Folded {
+            sums,
+            members,
+            households,
+        }
     }
+}
 
+/// Adds month sums onto the stored ones.
+async fn write_sums(db: &impl ConnectionTrait, sums: BTreeMap<SumsKey, Sums>) -> Result<(), DbErr> {
     let rows = sums
         .into_iter()
         .map(|((kind, region, category, unit, month), s)| {
@@ -234,8 +263,14 @@ pub async fn add(db: &impl ConnectionTrait, recorded: &[Recorded]) -> Result<(),
         &format!("ON CONFLICT (kind, region_code, category_id, unit, month) DO UPDATE SET {added}"),
         rows,
     )
-    .await?;
+    .await
+}
 
+/// Adds the period members not yet stored.
+async fn write_members(
+    db: &impl ConnectionTrait,
+    members: BTreeSet<MemberKey>,
+) -> Result<(), DbErr> {
     let rows = members
         .into_iter()
         .map(
@@ -262,8 +297,14 @@ pub async fn add(db: &impl ConnectionTrait, recorded: &[Recorded]) -> Result<(),
          member_id) DO NOTHING",
         rows,
     )
-    .await?;
+    .await
+}
 
+/// Adds households' month amounts onto the stored ones.
+async fn write_households(
+    db: &impl ConnectionTrait,
+    households: BTreeMap<HouseholdKey, (i64, Vec<Value>, i64)>,
+) -> Result<(), DbErr> {
     let rows = households
         .into_iter()
         .map(|((kind, household, region, month), (org, path, fen))| {
