@@ -102,30 +102,42 @@ pub async fn search_page(
             }
         })
         .collect();
-    // Links that keep the other filters and change one.
-    let link = |key: &str, value: &str| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        let pairs = [
-            ("q", form.q.clone()),
-            ("category", form.category.map(|c| c.to_string())),
-            ("county", form.county.clone()),
-            ("certification", form.certification.clone()),
-            ("sort", form.sort.clone()),
-            ("near", form.near.clone()),
-        ];
-        for (k, v) in pairs {
-            if k == key {
-                continue;
-            }
-            if let Some(v) = v.filter(|v| !v.is_empty()) {
-                q.append_pair(k, &v);
-            }
-        }
-        if !value.is_empty() {
-            q.append_pair(key, value);
-        }
-        format!("/search?{}", q.finish())
-    };
+    let (counties, categories, certifications) = facet_values(&form, &found, &vocab, lang);
+    let link = |key: &str, value: &str| form.link(key, value);
+    let pages = found.total.div_ceil(found.per_page.max(1));
+    let next_page = (found.page < pages).then(|| link("page", &(found.page + 1).to_string()));
+    let prev_page = (found.page > 1).then(|| link("page", &(found.page - 1).to_string()));
+    viewer.render(
+        &state,
+        "search.html",
+        context! {
+            q => form.q.unwrap_or_default(),
+            sort => form.sort.unwrap_or_default(),
+            county => form.county.unwrap_or_default(),
+            category => form.category,
+            hits,
+            total => found.total,
+            loose => found.strategy == "loose",
+            counties,
+            categories,
+            certifications,
+            no_place,
+            near,
+            next_page,
+            prev_page,
+        },
+    )
+}
+
+/// The county, category and certification facets of a search page, each a link that turns
+/// it on or off, in the reader's language.
+fn facet_values(
+    form: &SearchForm,
+    found: &crate::http::api::search::SearchPage,
+    vocab: &crate::search::vocabulary::Vocabulary,
+    lang: Lang,
+) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    let link = |key: &str, value: &str| form.link(key, value);
     let facet = |key: &str, list: &[crate::http::api::search::FacetCount], chosen: Option<&str>| {
         list.iter()
             .map(|f| {
@@ -178,29 +190,35 @@ pub async fn search_page(
         &category_facets,
         form.category.map(|c| c.to_string()).as_deref(),
     );
-    let pages = found.total.div_ceil(found.per_page.max(1));
-    let next_page = (found.page < pages).then(|| link("page", &(found.page + 1).to_string()));
-    let prev_page = (found.page > 1).then(|| link("page", &(found.page - 1).to_string()));
-    viewer.render(
-        &state,
-        "search.html",
-        context! {
-            q => form.q.unwrap_or_default(),
-            sort => form.sort.unwrap_or_default(),
-            county => form.county.unwrap_or_default(),
-            category => form.category,
-            hits,
-            total => found.total,
-            loose => found.strategy == "loose",
-            counties,
-            categories,
-            certifications,
-            no_place,
-            near,
-            next_page,
-            prev_page,
-        },
-    )
+    (counties, categories, certifications)
+}
+
+impl SearchForm {
+    /// A link to this search with `key` set to `value` (left out when empty), the other
+    /// filters kept.
+    fn link(&self, key: &str, value: &str) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        let pairs = [
+            ("q", self.q.clone()),
+            ("category", self.category.map(|c| c.to_string())),
+            ("county", self.county.clone()),
+            ("certification", self.certification.clone()),
+            ("sort", self.sort.clone()),
+            ("near", self.near.clone()),
+        ];
+        for (k, v) in pairs {
+            if k == key {
+                continue;
+            }
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                q.append_pair(k, &v);
+            }
+        }
+        if !value.is_empty() {
+            q.append_pair(key, value);
+        }
+        format!("/search?{}", q.finish())
+    }
 }
 
 // ---------------------------------------------------------------- cart
