@@ -7,19 +7,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use minijinja::{Value, context};
+use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
-use crate::accounts::Role;
+use crate::accounts::{Actor, Role};
 use crate::catalog::domain::{RegionLevel, format_yuan};
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::http::auth::MaybeActor;
 use crate::http::pages::Lang;
 use crate::http::state::AppState;
 use crate::stats::chart::{self, Bar};
 use crate::stats::domain::{Basis, Granularity, Period};
-use crate::stats::rollup::{self, Figures, Scope};
-use crate::stats::targets;
-use crate::stats::views::{By, RollupQuery, TrendQuery, rollup_view, trend_view};
+use crate::stats::rollup::{self, Figures, HouseholdIncome, Scope};
+use crate::stats::targets::{self, Progress};
+use crate::stats::views::{
+    By, RollupQuery, RollupView, TrendQuery, TrendView, rollup_view, trend_view,
+};
 
 /// Page routes.
 pub fn router() -> Router<AppState> {
@@ -101,64 +104,68 @@ fn percent(bp: Option<i64>) -> String {
     }
 }
 
-async fn region_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-    Path(code): Path<String>,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let lang = Lang::of_request(&headers);
-    let Some(actor) = actor else {
-        return status_page(&state, lang, AppError::Unauthenticated);
+/// What a region's page shows: its roll-up by child region and by category, its trend over
+/// eight quarters, its households (the reading is audited) and its targets.
+async fn read_region(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &str,
+    q: &PageQuery,
+) -> AppResult<(
+    RollupView,
+    RollupView,
+    TrendView,
+    Vec<HouseholdIncome>,
+    Progress,
+)> {
+    let rq = RollupQuery {
+        period: q.period.clone(),
+        basis: q.basis,
+        by: None,
     };
-    let db = &state.db;
-    let result = async {
-        let rq = RollupQuery {
-            period: q.period.clone(),
+    let view = rollup_view(db, actor, code, &rq).await?;
+    let by_category = rollup_view(
+        db,
+        actor,
+        code,
+        &RollupQuery {
+            by: Some(By::Category),
+            ..rq
+        },
+    )
+    .await?;
+    let trend = trend_view(
+        db,
+        actor,
+        code,
+        &TrendQuery {
+            granularity: Some(Granularity::Quarter),
+            periods: Some(8),
+            end: None,
             basis: q.basis,
-            by: None,
-        };
-        let view = rollup_view(db, &actor, &code, &rq).await?;
-        let by_category = rollup_view(
-            db,
-            &actor,
-            &code,
-            &RollupQuery {
-                by: Some(By::Category),
-                ..rq
-            },
-        )
-        .await?;
-        let trend = trend_view(
-            db,
-            &actor,
-            &code,
-            &TrendQuery {
-                granularity: Some(Granularity::Quarter),
-                periods: Some(8),
-                end: None,
-                basis: q.basis,
-            },
-        )
-        .await?;
-        let scope = Scope::of(
-            view.basis,
-            view.region.level,
-            &view.region.code,
-            view.period,
-        );
-        let households = rollup::households(db, &scope).await?;
-        crate::stats::views::audit_households_view(db, &actor, &scope, households.len()).await?;
-        let progress =
-            targets::progress(db, &view.region.code, view.region.level, view.period.year()).await?;
-        Ok::<_, AppError>((view, by_category, trend, households, progress))
-    }
-    .await;
-    let (view, by_category, trend, households, progress) = match result {
-        Ok(r) => r,
-        Err(e) => return status_page(&state, lang, e),
-    };
+        },
+    )
+    .await?;
+    let scope = Scope::of(
+        view.basis,
+        view.region.level,
+        &view.region.code,
+        view.period,
+    );
+    let households = rollup::households(db, &scope).await?;
+    crate::stats::views::audit_households_view(db, actor, &scope, households.len()).await?;
+    let progress =
+        targets::progress(db, &view.region.code, view.region.level, view.period.year()).await?;
+    Ok((view, by_category, trend, households, progress))
+}
+
+/// The page's three charts as SVG: the trend, and sales by child region and by category.
+fn charts(
+    lang: Lang,
+    view: &RollupView,
+    by_category: &RollupView,
+    trend: &TrendView,
+) -> (String, String, String) {
     let is_zh = lang == Lang::Zh;
     let trend_svg = chart::columns(
         if is_zh {
@@ -197,6 +204,26 @@ async fn region_page(
         if is_zh { "按品类" } else { "By category" },
         &bars(&by_category.breakdown),
     );
+    (trend_svg, region_svg, category_svg)
+}
+
+async fn region_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeActor(actor): MaybeActor,
+    Path(code): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let lang = Lang::of_request(&headers);
+    let Some(actor) = actor else {
+        return status_page(&state, lang, AppError::Unauthenticated);
+    };
+    let result = read_region(&state.db, &actor, &code, &q).await;
+    let (view, by_category, trend, households, progress) = match result {
+        Ok(r) => r,
+        Err(e) => return status_page(&state, lang, e),
+    };
+    let (trend_svg, region_svg, category_svg) = charts(lang, &view, &by_category, &trend);
     let drillable = view.region.level < RegionLevel::Village;
     let rows: Vec<Value> = view
         .breakdown
