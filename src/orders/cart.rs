@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::entity::cart_item;
-use crate::accounts::{Actor, Role};
+use crate::accounts::Actor;
 use crate::catalog::domain::Quantity;
 use crate::catalog::listings;
 use crate::error::{AppError, AppResult};
@@ -17,11 +17,7 @@ pub const MAX_LINES: u64 = 50;
 
 /// Only buyers have carts and place orders.
 pub fn require_buyer(actor: &Actor) -> AppResult<()> {
-    if actor.role == Role::Buyer {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("only buyer accounts can buy".into()))
-    }
+    crate::accounts::role::require_buyer(actor, "can buy")
 }
 
 /// The buyer's cart lines, oldest first.

@@ -172,6 +172,23 @@ pub async fn aggregate(
     scope: &Scope,
     group: Group,
 ) -> Result<BTreeMap<String, Figures>, DbErr> {
+    let mut out = summed(db, scope, group).await?;
+    count_members(db, scope, group, &mut out).await?;
+    if group == Group::Total {
+        // A total is one row, also when nothing was sold.
+        let total = out.into_values().next().unwrap_or_default();
+        return Ok(BTreeMap::from([(String::new(), total)]));
+    }
+    Ok(out)
+}
+
+/// The month sums of `scope` by `group`: sales, adjustments, household income, quantities
+/// and orders.
+async fn summed(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    group: Group,
+) -> Result<BTreeMap<String, Figures>, DbErr> {
     let backend = db.get_database_backend();
     let col = level_column(scope.level);
     let (key, orders, extra) = match group {
@@ -222,7 +239,17 @@ pub async fn aggregate(
         f.quantities
             .insert(row.try_get("", "unit")?, Quantity::from_milli(sum("q")?));
     }
+    Ok(out)
+}
 
+/// Adds the distinct buyers, organizations and households of each group to `out`.
+async fn count_members(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    group: Group,
+    out: &mut BTreeMap<String, Figures>,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
     // Distinct buyers, organizations and households, from the members of the coarsest periods
     // that tile the span (one row per member and period), counted once per group.
     let grain = match group {
@@ -291,12 +318,7 @@ pub async fn aggregate(
             f.households = row.try_get("", "households")?;
         }
     }
-    if group == Group::Total {
-        // A total is one row, also when nothing was sold.
-        let total = out.into_values().next().unwrap_or_default();
-        return Ok(BTreeMap::from([(String::new(), total)]));
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// The whole figures of `scope`.
