@@ -320,7 +320,6 @@ impl ListingRequest {
 }
 
 /// The fields a request sets, each checked (`None` where it sets none or it was refused).
-#[derive(Default)]
 struct Checked {
     category_id: Option<i64>,
     title: Option<String>,

@@ -21,7 +21,6 @@ use crate::outbox::events::{
     LowStock, NotifyEvent, OrderChange, OrderNews, OrganizationChange, OrganizationNews,
     ProposalChange, SearchMatch, WeeklySummary,
 };
-use crate::search::saved::alerts;
 use crate::search::saved::entity::saved_search;
 use crate::stats::domain::day_date;
 
@@ -357,7 +356,7 @@ async fn weekly(
         let link = format!("{public_url}/officials/regions/{code}");
         let vars = json!({
             "name": u.display_name,
-            "topic": super::summary::TOPIC,
+            "topic": crate::outbox::events::WEEKLY_SUMMARY,
             "region": region,
             "from": shown(from),
             "to": shown(to),
@@ -451,7 +450,7 @@ async fn saved_search_alert(
     };
     let vars = json!({
         "name": user.display_name,
-        "topic": alerts::MATCH_TOPIC,
+        "topic": crate::outbox::events::SEARCH_MATCH,
         "link": link,
         "count": count,
         "first": first_title,

@@ -11,9 +11,6 @@ use crate::outbox::{Channel, enqueue};
 use crate::stats::domain::{day_key, local_date};
 use crate::stats::rollup::{level_column, statement};
 
-/// The topic of the weekly summary event.
-pub const TOPIC: &str = crate::outbox::events::WEEKLY_SUMMARY;
-
 /// The week before the one holding `now`: its key (`yyyyww`, ISO weeks) and its first and
 /// last day (`yyyymmdd`).
 pub fn previous_week(now: DateTime<Utc>) -> (i64, i32, i32) {
@@ -36,7 +33,7 @@ pub async fn enqueue_if_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
     let txn = crate::db::exclusive_txn(db, crate::db::locks::WEEKLY_SUMMARY).await?;
     let written = outbox::Entity::find()
         .filter(outbox::Column::Channel.eq(Channel::Notify.as_str()))
-        .filter(outbox::Column::Topic.eq(TOPIC))
+        .filter(outbox::Column::Topic.eq(crate::outbox::events::WEEKLY_SUMMARY))
         .filter(outbox::Column::AggregateId.eq(week))
         .one(&txn)
         .await?

@@ -24,8 +24,6 @@ use crate::search::document::SearchDocument;
 use crate::search::query::SearchRequest;
 use crate::search::{SearchEngine, SearchService};
 
-/// The topic of an instant alert.
-pub const MATCH_TOPIC: &str = crate::outbox::events::SEARCH_MATCH;
 /// Listings asked about in one engine query.
 const IDS_PER_QUERY: usize = 100;
 
