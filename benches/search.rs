@@ -80,7 +80,7 @@ fn generate(vocab: &Vocabulary, n: usize) -> Vec<SearchDocument> {
                 grade: qudao::catalog::domain::Grade::First,
                 season_start: None,
                 season_end: None,
-                certifications: cert.join(","),
+                certifications: cert.join(",").parse().expect("known codes"),
                 origin_region_code: code.clone(),
                 latitude: Some(lat + rng.gen_range(-0.2..0.2)),
                 longitude: Some(lng + rng.gen_range(-0.2..0.2)),

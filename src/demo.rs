@@ -1,18 +1,18 @@
 //! The demo dataset: real places and products of the counties qudao serves first,
 //! so a newcomer sees a living market at once.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 
-use crate::accounts::Role;
 use crate::accounts::entity::user;
 use crate::accounts::password;
+use crate::accounts::{Language, Role};
 use crate::catalog::categories;
 use crate::catalog::domain::{
-    Certification, Grade, ListingStatus, OrganizationKind, Quantity, Unit, VerificationStatus,
-    certifications_to_column,
+    Certification, Certifications, Grade, ListingStatus, OrganizationKind, Quantity, Unit,
+    VerificationStatus,
 };
 use crate::catalog::entity::{household, listing, organization};
 use crate::catalog::regions;
@@ -356,82 +356,116 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
     let now = Utc::now();
     let mut org_ids = Vec::new();
     for org in ORGS {
-        let region = regions::find(&txn, org.region)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("demo region {} missing", org.region))?;
-        let row = organization::ActiveModel {
-            name: Set(org.name.into()),
-            kind: Set(org.kind),
+        org_ids.push(seed_organization(&txn, org, now).await?);
+    }
+    seed_accounts(&txn, &org_ids, demo_password, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// One cooperative or company with its households and listings; its id.
+async fn seed_organization(
+    txn: &impl ConnectionTrait,
+    org: &DemoOrg,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    let region = regions::find(txn, org.region)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo region {} missing", org.region))?;
+    let row = organization::ActiveModel {
+        name: Set(org.name.into()),
+        kind: Set(org.kind),
+        region_code: Set(org.region.into()),
+        status: Set(org.status),
+        description: Set(org.description.into()),
+        contact_name: Set(org.contact.0.into()),
+        contact_phone: Set(org.contact.1.into()),
+        decided_at: Set((org.status == VerificationStatus::Approved).then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    for (i, (members, registered, share)) in org.households.iter().enumerate() {
+        household::ActiveModel {
+            organization_id: Set(row.id),
             region_code: Set(org.region.into()),
-            status: Set(org.status),
-            description: Set(org.description.into()),
-            contact_name: Set(org.contact.0.into()),
-            contact_phone: Set(org.contact.1.into()),
-            decided_at: Set((org.status == VerificationStatus::Approved).then_some(now)),
+            head_name: Set(format!("{}户{}", org.contact.0, i + 1)),
+            members: Set(*members),
+            registered: Set(*registered),
+            benefit_share_bp: Set(*share),
             created_at: Set(now),
-            updated_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        for (i, (members, registered, share)) in org.households.iter().enumerate() {
-            household::ActiveModel {
-                organization_id: Set(row.id),
-                region_code: Set(org.region.into()),
-                head_name: Set(format!("{}户{}", org.contact.0, i + 1)),
-                members: Set(*members),
-                registered: Set(*registered),
-                benefit_share_bp: Set(*share),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
-        for l in org.listings {
-            let cat = categories::by_slug(&txn, l.category)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("demo category {} missing", l.category))?;
-            let q = |s: &str| {
-                s.parse::<Quantity>()
-                    .map_err(|e| anyhow::anyhow!("demo quantity {s}: {e:?}"))
-            };
-            let row = listing::ActiveModel {
-                organization_id: Set(row.id),
-                category_id: Set(cat.id),
-                title: Set(l.title.into()),
-                description: Set(l.description.into()),
-                unit: Set(l.unit),
-                price_fen: Set(l.price_fen),
-                stock_milli: Set(q(l.stock)?.milli()),
-                min_order_milli: Set(q(l.min_order)?.milli()),
-                sold_milli: Set(0),
-                grade: Set(l.grade),
-                season_start: Set(l.season.map(|s| s.0)),
-                season_end: Set(l.season.map(|s| s.1)),
-                certifications: Set(certifications_to_column(l.certifications)),
-                origin_region_code: Set(org.region.into()),
-                latitude: Set(region.latitude),
-                longitude: Set(region.longitude),
-                status: Set(ListingStatus::Active),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-                deleted_at: Set(None),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            let indexed = SearchEvent::Listing {
-                news: ListingNews::Created,
-                listing_id: row.id,
-                version: row.version,
-                offered: false,
-            };
-            outbox::enqueue(&txn, &indexed).await?;
-        }
-        org_ids.push(row.id);
     }
+    for l in org.listings {
+        seed_listing(txn, row.id, org, &region, l, now).await?;
+    }
+    Ok(row.id)
+}
+
+/// One listing, active and queued for the search index.
+async fn seed_listing(
+    txn: &impl ConnectionTrait,
+    organization_id: i64,
+    org: &DemoOrg,
+    region: &crate::catalog::entity::region::Model,
+    l: &DemoListing,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let cat = categories::by_slug(txn, l.category)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo category {} missing", l.category))?;
+    let q = |s: &str| {
+        s.parse::<Quantity>()
+            .map_err(|e| anyhow::anyhow!("demo quantity {s}: {e:?}"))
+    };
+    let row = listing::ActiveModel {
+        organization_id: Set(organization_id),
+        category_id: Set(cat.id),
+        title: Set(l.title.into()),
+        description: Set(l.description.into()),
+        unit: Set(l.unit),
+        price_fen: Set(l.price_fen),
+        stock_milli: Set(q(l.stock)?.milli()),
+        min_order_milli: Set(q(l.min_order)?.milli()),
+        sold_milli: Set(0),
+        grade: Set(l.grade),
+        season_start: Set(l.season.map(|s| s.0)),
+        season_end: Set(l.season.map(|s| s.1)),
+        certifications: Set(Certifications::of(l.certifications)),
+        origin_region_code: Set(org.region.into()),
+        latitude: Set(region.latitude),
+        longitude: Set(region.longitude),
+        status: Set(ListingStatus::Active),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let indexed = SearchEvent::Listing {
+        news: ListingNews::Created,
+        listing_id: row.id,
+        version: row.version,
+        offered: false,
+    };
+    outbox::enqueue(txn, &indexed).await?;
+    Ok(())
+}
+
+/// The demo accounts, one per role, all with the demo password.
+async fn seed_accounts(
+    txn: &impl ConnectionTrait,
+    org_ids: &[i64],
+    demo_password: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     // (username, display name, role, organization, region scope)
     type Account<'a> = (&'a str, &'a str, Role, Option<i64>, Option<&'a str>);
     let accounts: [Account; 6] = [
@@ -476,15 +510,14 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
             role: Set(role),
             organization_id: Set(org),
             region_code: Set(region.map(Into::into)),
-            language: Set("zh".into()),
+            language: Set(Language::Zh),
             email: Set(Some(format!("{username}@demo.qudao.example"))),
             disabled: Set(false),
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    txn.commit().await?;
     Ok(())
 }

@@ -7,4 +7,4 @@ pub mod role;
 pub mod service;
 pub mod token;
 
-pub use role::{Actor, Role};
+pub use role::{Actor, Language, Role};

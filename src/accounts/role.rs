@@ -14,6 +14,14 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// The language a person reads qudao in: pages, notices and emails.
+    Language {
+        Zh => "zh", "中文", "Chinese";
+        En => "en", "英文", "English";
+    }
+}
+
 /// How the request proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {

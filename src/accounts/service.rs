@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::entity::{api_token, session, user};
 use super::password;
+use super::role::Language;
 use super::role::{Credential, Role};
 use super::token;
 use crate::error::{AppError, AppResult, FieldError, Validator};
@@ -19,7 +20,7 @@ pub struct NewUser {
     pub role: Role,
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
-    pub language: String,
+    pub language: Language,
     pub email: Option<String>,
 }
 
@@ -72,10 +73,10 @@ pub fn parse_display_name(raw: &str) -> Result<String, FieldError> {
 }
 
 /// Checks a language code: `zh` or `en`.
-pub fn parse_language(raw: Option<&str>) -> Result<String, FieldError> {
+pub fn parse_language(raw: Option<&str>) -> Result<Language, FieldError> {
     match raw.unwrap_or("zh") {
-        "zh" | "zh-CN" | "zh-Hans" => Ok("zh".into()),
-        "en" => Ok("en".into()),
+        "zh" | "zh-CN" | "zh-Hans" => Ok(Language::Zh),
+        "en" => Ok(Language::En),
         _ => Err(FieldError::new("unknown_value", "zh or en")),
     }
 }

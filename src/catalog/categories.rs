@@ -3,14 +3,17 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::Deserialize;
 
+use super::domain::AliasKind;
 use super::entity::{category, category_alias};
-
-/// Kinds of alias an admin can add.
-pub const ALIAS_KINDS: &[&str] = &["alias", "english"];
+use crate::accounts::Actor;
+use crate::error::{AppError, AppResult, FieldError, Validator};
+use crate::outbox;
+use crate::outbox::events::SearchEvent;
 
 #[derive(Debug, Deserialize)]
 struct Taxonomy {
@@ -76,8 +79,8 @@ pub async fn load_reference(db: &impl ConnectionTrait) -> Result<usize, sea_orm:
         let aliases = entry
             .aliases
             .iter()
-            .map(|a| (a, "alias"))
-            .chain(entry.english.iter().map(|a| (a, "english")));
+            .map(|a| (a, AliasKind::Alias))
+            .chain(entry.english.iter().map(|a| (a, AliasKind::English)));
         for (alias, kind) in aliases {
             if known_aliases.contains(&(id, alias.clone())) {
                 continue;
@@ -85,7 +88,7 @@ pub async fn load_reference(db: &impl ConnectionTrait) -> Result<usize, sea_orm:
             category_alias::ActiveModel {
                 category_id: Set(id),
                 alias: Set(alias.clone()),
-                kind: Set(kind.to_string()),
+                kind: Set(kind),
                 ..Default::default()
             }
             .insert(db)
@@ -99,26 +102,13 @@ pub async fn load_reference(db: &impl ConnectionTrait) -> Result<usize, sea_orm:
 pub async fn all_with_aliases(
     db: &impl ConnectionTrait,
 ) -> Result<Vec<(category::Model, Vec<category_alias::Model>)>, sea_orm::DbErr> {
-    let cats = category::Entity::find()
+    category::Entity::find()
+        .find_with_related(category_alias::Entity)
         .order_by_asc(category::Column::Position)
         .order_by_asc(category::Column::Id)
-        .all(db)
-        .await?;
-    let mut aliases: HashMap<i64, Vec<category_alias::Model>> = HashMap::new();
-    for a in category_alias::Entity::find()
         .order_by_asc(category_alias::Column::Id)
         .all(db)
-        .await?
-    {
-        aliases.entry(a.category_id).or_default().push(a);
-    }
-    Ok(cats
-        .into_iter()
-        .map(|c| {
-            let a = aliases.remove(&c.id).unwrap_or_default();
-            (c, a)
-        })
-        .collect())
+        .await
 }
 
 /// A category by slug.
@@ -130,6 +120,80 @@ pub async fn by_slug(
         .filter(category::Column::Slug.eq(slug))
         .one(db)
         .await
+}
+
+/// Adds a synonym to a category (admins), for search to pick up; `kind` is `alias` unless
+/// given.
+pub async fn add_alias(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    alias: &str,
+    kind: Option<&str>,
+) -> AppResult<category_alias::Model> {
+    if !actor.is_admin() {
+        return Err(AppError::Forbidden(
+            "only platform admins can edit the taxonomy".into(),
+        ));
+    }
+    let cat = category::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("category"))?;
+    let mut v = Validator::default();
+    let alias = alias.trim().to_string();
+    if alias.is_empty() || alias.chars().count() > 32 {
+        v.add("alias", "length", "1 to 32 characters");
+    }
+    let kind = match kind {
+        None => Some(AliasKind::Alias),
+        Some(code) => v.check(
+            "kind",
+            AliasKind::from_code(code).ok_or_else(|| FieldError {
+                code: "unknown_value",
+                message: format!("must be one of: {}", AliasKind::codes()),
+            }),
+        ),
+    };
+    v.finish()?;
+    let kind = kind.expect("checked above");
+    let txn = crate::db::write_txn(db).await?;
+    let exists = cat
+        .find_related(category_alias::Entity)
+        .filter(category_alias::Column::Alias.eq(&alias))
+        .one(&txn)
+        .await?
+        .is_some();
+    if exists {
+        return Err(AppError::field(
+            "alias",
+            "taken",
+            "this category already has that alias",
+        ));
+    }
+    let added = category_alias::ActiveModel {
+        category_id: Set(cat.id),
+        alias: Set(alias.clone()),
+        kind: Set(kind),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let reindex = SearchEvent::Category {
+        category_id: cat.id,
+    };
+    outbox::enqueue(&txn, &reindex).await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "category.alias.add",
+        "category",
+        cat.id,
+        serde_json::json!({"alias": alias}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(added)
 }
 
 #[cfg(test)]

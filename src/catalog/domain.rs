@@ -184,6 +184,14 @@ pub fn format_yuan(fen: Fen) -> String {
 }
 
 vocabulary! {
+    /// What another name of a category is.
+    AliasKind {
+        Alias => "alias", "别名", "other name";
+        English => "english", "英文名", "English name";
+    }
+}
+
+vocabulary! {
     /// The unit a listing is sold in.
     Unit {
         Jin => "jin", "斤", "jin (500 g)";
@@ -242,19 +250,50 @@ vocabulary! {
     }
 }
 
-/// Certifications stored as one comma-separated text column.
-pub fn certifications_to_column(certs: &[Certification]) -> String {
-    let mut certs = certs.to_vec();
-    certs.sort();
-    certs.dedup();
-    certs.iter().map(|c| c.code()).collect::<Vec<_>>().join(",")
+/// A listing's certifications: sorted, each once, stored as one comma-separated text column
+/// of codes. A stored code that [`Certification`] does not know is an error when read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub struct Certifications(Vec<Certification>);
+
+impl Certifications {
+    /// The set of `certs`, sorted and without repeats.
+    pub fn of(certs: &[Certification]) -> Certifications {
+        let mut certs = certs.to_vec();
+        certs.sort();
+        certs.dedup();
+        Certifications(certs)
+    }
+
+    /// The certifications, in code order.
+    pub fn list(&self) -> &[Certification] {
+        &self.0
+    }
 }
 
-/// The inverse of [`certifications_to_column`]; unknown codes are dropped.
-pub fn certifications_from_column(col: &str) -> Vec<Certification> {
-    col.split(',')
-        .filter_map(Certification::from_code)
-        .collect()
+impl fmt::Display for Certifications {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(c.code())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Certifications {
+    type Err = crate::vocab::UnknownCode;
+
+    fn from_str(column: &str) -> Result<Self, Self::Err> {
+        let certs = column
+            .split(',')
+            .filter(|code| !code.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<Certification>, _>>()?;
+        Ok(Certifications::of(&certs))
+    }
 }
 
 /// Administrative level of a region code.
@@ -397,17 +436,23 @@ mod tests {
 
     #[test]
     fn certifications_round_trip_sorted_and_unique() {
-        let col = certifications_to_column(&[
+        let set = Certifications::of(&[
             Certification::PovertyAlleviation,
             Certification::Organic,
             Certification::Organic,
         ]);
-        assert_eq!(col, "organic,poverty_alleviation");
+        assert_eq!(set.to_string(), "organic,poverty_alleviation");
         assert_eq!(
-            certifications_from_column(&col),
-            vec![Certification::Organic, Certification::PovertyAlleviation]
+            "poverty_alleviation,organic".parse::<Certifications>(),
+            Ok(set)
         );
-        assert!(certifications_from_column("").is_empty());
+        assert!("".parse::<Certifications>().unwrap().list().is_empty());
+    }
+
+    #[test]
+    fn a_stored_certification_nobody_knows_is_an_error() {
+        let err = "organic,magic".parse::<Certifications>().unwrap_err();
+        assert_eq!(err.code, "magic");
     }
 
     proptest! {

@@ -9,8 +9,8 @@ use sea_orm::{
 };
 
 use super::domain::{
-    Certification, Fen, Grade, ListingStatus, Quantity, Unit, VerificationStatus,
-    certifications_to_column, county_of, region_contains, region_level,
+    Certification, Certifications, Fen, Grade, ListingStatus, Quantity, Unit, VerificationStatus,
+    county_of, region_contains, region_level,
 };
 use super::entity::{category, listing, organization};
 use super::{organizations, regions};
@@ -142,7 +142,7 @@ fn apply_draft(
     m.grade = Set(draft.grade);
     m.season_start = Set(draft.season.map(|s| i32::from(s.0)));
     m.season_end = Set(draft.season.map(|s| i32::from(s.1)));
-    m.certifications = Set(certifications_to_column(&draft.certifications));
+    m.certifications = Set(Certifications::of(&draft.certifications));
     m.origin_region_code = Set(origin);
     m.latitude = Set(coords.0);
     m.longitude = Set(coords.1);
@@ -273,7 +273,7 @@ pub fn to_draft(l: &listing::Model) -> ListingDraft {
             .season_start
             .zip(l.season_end)
             .map(|(a, b)| (a as u8, b as u8)),
-        certifications: super::domain::certifications_from_column(&l.certifications),
+        certifications: l.certifications.list().to_vec(),
         origin: Some(Origin {
             region_code: l.origin_region_code.clone(),
             coordinates: l.latitude.zip(l.longitude),

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QuerySelect};
 
 use super::domain::{ProposalStatus, RequestStatus};
 use super::engine::{Categories, Demand, Point, Supply};
@@ -159,10 +159,7 @@ pub async fn demand_of(
     if r.status != RequestStatus::Open {
         return Ok(None);
     }
-    let proposals = proposal::Entity::find()
-        .filter(proposal::Column::RequestId.eq(r.id))
-        .all(db)
-        .await?;
+    let proposals = r.find_related(proposal::Entity).all(db).await?;
     let pending: i64 = proposals
         .iter()
         .filter(|p| p.status == ProposalStatus::Pending)

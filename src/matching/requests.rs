@@ -3,7 +3,8 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -455,8 +456,8 @@ pub async fn request_for(
     id: i64,
 ) -> AppResult<RequestWithProposals> {
     let (r, contact) = find_request(db, actor, id).await?;
-    let mut q = proposal::Entity::find()
-        .filter(proposal::Column::RequestId.eq(r.id))
+    let mut q = r
+        .find_related(proposal::Entity)
         .order_by_asc(proposal::Column::Id);
     if actor.role == Role::Producer {
         q = q.filter(proposal::Column::OrganizationId.eq(actor.organization_id()));

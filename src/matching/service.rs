@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -619,8 +619,8 @@ pub async fn withdraw_pending(
     r: &purchase_request::Model,
     reason: &str,
 ) -> AppResult<()> {
-    let pending = proposal::Entity::find()
-        .filter(proposal::Column::RequestId.eq(r.id))
+    let pending = r
+        .find_related(proposal::Entity)
         .filter(proposal::Column::Status.eq(ProposalStatus::Pending.code()))
         .all(db)
         .await?;

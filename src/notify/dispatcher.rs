@@ -182,9 +182,7 @@ impl Worker {
         // daily alert); essential ones never wait.
         let asks_digest = news.asks_digest() && preferences::optional(kind);
         for n in notices(&txn, &news, &self.public_url).await? {
-            let r = self
-                .messages
-                .render(&n.message, &n.user.language, &n.vars)?;
+            let r = self.messages.render(&n.message, n.user.language, &n.vars)?;
             let mut choice = preferences::choice(&txn, n.user.id, kind).await?;
             choice.digest |= asks_digest;
             let email = n.user.email.is_some() && choice.email;
@@ -273,7 +271,7 @@ impl Worker {
         };
         let rendered = self
             .messages
-            .render(&email.message, &u.language, &email.vars)?;
+            .render(&email.message, u.language, &email.vars)?;
         let mail = Outgoing {
             to,
             to_name: u.display_name,

@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use minijinja::{Environment, Value, context};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ModelTrait, QueryFilter, QueryOrder,
+};
 use serde_json::json;
 
-use crate::accounts::Role;
 use crate::accounts::entity::user;
+use crate::accounts::{Language, Role};
 use crate::catalog::domain::Unit;
 use crate::catalog::domain::{county_of, format_yuan, region_contains};
 use crate::catalog::entity::{listing, organization};
@@ -86,14 +88,14 @@ impl Messages {
         Ok(Messages { env })
     }
 
-    /// Renders `message` for a reader of `language` (`en`, else Chinese).
+    /// Renders `message` for a reader of `language`.
     pub fn render(
         &self,
         message: &str,
-        language: &str,
+        language: Language,
         vars: &serde_json::Value,
     ) -> anyhow::Result<Rendered> {
-        let zh = language != "en";
+        let zh = language == Language::Zh;
         let base =
             context! { zh, lang => if zh { "zh" } else { "en" }, ..Value::from_serialize(vars) };
         let render = |part: &str, ctx: &Value| -> anyhow::Result<String> {
@@ -421,7 +423,8 @@ async fn saved_search_alert(
             break;
         }
         count += 1;
-        let seller = organization::Entity::find_by_id(l.organization_id)
+        let seller = l
+            .find_related(organization::Entity)
             .one(db)
             .await?
             .map(|o| o.name)

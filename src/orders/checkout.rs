@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 
-use super::domain::{OrderStatus, PaymentStatus, line_amount};
+use super::domain::{OrderStatus, Party, PaymentStatus, Step, line_amount};
 use super::entity::{order, order_event, order_line};
 use super::events;
 use crate::accounts::Actor;
@@ -350,10 +350,10 @@ async fn write_order(
     let event = order_event::ActiveModel {
         order_id: Set(o.id),
         from_status: Set(None),
-        to_status: Set(OrderStatus::Placed.code().into()),
-        action: Set("place".into()),
+        to_status: Set(OrderStatus::Placed),
+        action: Set(Step::Place),
         actor_id: Set(Some(buyer_id)),
-        actor_role: Set("buyer".into()),
+        actor_role: Set(Party::Buyer),
         reason: Set(String::new()),
         created_at: Set(now),
         ..Default::default()

@@ -41,23 +41,61 @@ vocabulary! {
     }
 }
 
-/// Who is acting on an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Party {
-    Buyer,
-    Seller,
-    Admin,
-    System,
+vocabulary! {
+    /// Who is acting on an order.
+    Party {
+        Buyer => "buyer", "买方", "buyer";
+        Seller => "seller", "卖方", "seller";
+        Admin => "admin", "平台管理员", "administrator";
+        System => "system", "系统", "system";
+    }
 }
 
-impl Party {
-    /// The stored name.
-    pub fn code(self) -> &'static str {
-        match self {
-            Party::Buyer => "buyer",
-            Party::Seller => "seller",
-            Party::Admin => "admin",
-            Party::System => "system",
+vocabulary! {
+    /// One step in an order's timeline: an action, the placing, or a payment change.
+    Step {
+        Place => "place", "下单", "place";
+        Confirm => "confirm", "确认订单", "confirm";
+        Ship => "ship", "发货", "ship";
+        Receive => "receive", "确认收货", "confirm receipt";
+        AutoDeliver => "auto_deliver", "自动确认收货", "delivered automatically";
+        Complete => "complete", "完成", "complete";
+        AutoComplete => "auto_complete", "自动完成", "completed automatically";
+        BuyerCancel => "buyer_cancel", "买方取消", "cancelled by the buyer";
+        SellerCancel => "seller_cancel", "卖方取消", "cancelled by the seller";
+        Dispute => "dispute", "申请纠纷处理", "open a dispute";
+        ResolveComplete => "resolve_complete", "纠纷裁定:完成", "dispute resolved: complete";
+        ResolveRefund => "resolve_refund", "纠纷裁定:退款", "dispute resolved: refund";
+        PaymentUnpaid => "payment_unpaid", "标记未付款", "marked unpaid";
+        PaymentPaidOffline => "payment_paid_offline", "标记已线下付款", "marked paid offline";
+        PaymentRefunded => "payment_refunded", "标记已退款", "marked refunded";
+    }
+}
+
+impl From<Action> for Step {
+    fn from(action: Action) -> Step {
+        match action {
+            Action::Confirm => Step::Confirm,
+            Action::Ship => Step::Ship,
+            Action::Receive => Step::Receive,
+            Action::AutoDeliver => Step::AutoDeliver,
+            Action::Complete => Step::Complete,
+            Action::AutoComplete => Step::AutoComplete,
+            Action::BuyerCancel => Step::BuyerCancel,
+            Action::SellerCancel => Step::SellerCancel,
+            Action::Dispute => Step::Dispute,
+            Action::ResolveComplete => Step::ResolveComplete,
+            Action::ResolveRefund => Step::ResolveRefund,
+        }
+    }
+}
+
+impl From<PaymentStatus> for Step {
+    fn from(to: PaymentStatus) -> Step {
+        match to {
+            PaymentStatus::Unpaid => Step::PaymentUnpaid,
+            PaymentStatus::PaidOffline => Step::PaymentPaidOffline,
+            PaymentStatus::Refunded => Step::PaymentRefunded,
         }
     }
 }

@@ -136,11 +136,11 @@ pub async fn act(
     }
     order_event::ActiveModel {
         order_id: Set(id),
-        from_status: Set(Some(from.code().into())),
-        to_status: Set(effect.to.code().into()),
-        action: Set(action.code().into()),
+        from_status: Set(Some(from)),
+        to_status: Set(effect.to),
+        action: Set(action.into()),
         actor_id: Set(actor_id),
-        actor_role: Set(party.code().into()),
+        actor_role: Set(party),
         reason: Set(details.reason),
         created_at: Set(now),
         ..Default::default()
@@ -244,11 +244,11 @@ pub async fn set_payment(
     }
     order_event::ActiveModel {
         order_id: Set(o.id),
-        from_status: Set(Some(o.status.code().into())),
-        to_status: Set(o.status.code().into()),
-        action: Set(format!("payment_{}", to.code())),
+        from_status: Set(Some(o.status)),
+        to_status: Set(o.status),
+        action: Set(to.into()),
         actor_id: Set(Some(actor_id)),
-        actor_role: Set(Party::Seller.code().into()),
+        actor_role: Set(Party::Seller),
         reason: Set(String::new()),
         created_at: Set(Utc::now()),
         ..Default::default()

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::checkout::Placed;
-use super::domain::{Action, OrderStatus, Party, PaymentStatus, available};
+use super::domain::{Action, OrderStatus, Party, PaymentStatus, Step, available};
 use super::entity::{order, order_event, order_line};
 use crate::accounts::entity::user;
 use crate::catalog::domain::{Quantity, Unit, format_yuan};
@@ -73,10 +73,10 @@ pub struct OrderLineView {
 /// One step of the timeline.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderEventView {
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub action: String,
-    pub actor_role: String,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
+    pub action: Step,
+    pub actor_role: Party,
     pub reason: String,
     pub at: chrono::DateTime<chrono::Utc>,
 }

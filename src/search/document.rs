@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::text::{fold, pinyin_of, short_place_name};
 use super::vocabulary::{CategoryEntry, PlaceEntry, Vocabulary};
-use crate::catalog::domain::{
-    ListingStatus, VerificationStatus, certifications_from_column, county_of,
-};
+use crate::catalog::domain::{Certification, ListingStatus, Unit, VerificationStatus, county_of};
 use crate::catalog::entity::{category, category_alias, listing, organization, region};
 
 /// A point on the earth.
@@ -50,9 +48,9 @@ pub struct SearchDocument {
     pub county_code: Option<String>,
     pub county_name: Option<String>,
     pub price_fen: i64,
-    pub unit: String,
+    pub unit: Unit,
     pub in_stock: bool,
-    pub certifications: Vec<String>,
+    pub certifications: Vec<Certification>,
     pub season_start: Option<i32>,
     pub season_end: Option<i32>,
     /// Quantity sold so far, in thousandths of the unit.
@@ -113,12 +111,9 @@ pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) ->
         county_code,
         county_name,
         price_fen: l.price_fen,
-        unit: l.unit.code().into(),
+        unit: l.unit,
         in_stock: crate::catalog::listings::in_stock(l),
-        certifications: certifications_from_column(&l.certifications)
-            .iter()
-            .map(|c| c.code().to_string())
-            .collect(),
+        certifications: l.certifications.list().to_vec(),
         season_start: l.season_start,
         season_end: l.season_end,
         sold_milli: l.sold_milli,
@@ -274,7 +269,7 @@ mod tests {
             grade: crate::catalog::domain::Grade::First,
             season_start: Some(8),
             season_end: Some(12),
-            certifications: "poverty_alleviation".into(),
+            certifications: "poverty_alleviation".parse().unwrap(),
             origin_region_code: region.into(),
             latitude: Some(30.968),
             longitude: Some(101.156),
@@ -308,7 +303,7 @@ mod tests {
         assert_eq!(d.county_code.as_deref(), Some("513326"));
         assert_eq!(d.county_name.as_deref(), Some("道孚县"));
         assert!(d.in_stock);
-        assert_eq!(d.certifications, ["poverty_alleviation"]);
+        assert_eq!(d.certifications, [Certification::PovertyAlleviation]);
         assert_eq!(
             d.geo,
             Some(Geo {

@@ -298,11 +298,13 @@ fn to_tantivy(f: &Fields, d: &SearchDocument) -> anyhow::Result<TantivyDocument>
         (f.initials, &d.initials),
         (f.region_names, &d.region_names),
         (f.region_codes, &d.region_codes),
-        (f.certifications, &d.certifications),
     ] {
         for v in values {
             t.add_text(field, v);
         }
+    }
+    for c in &d.certifications {
+        t.add_text(f.certifications, c.code());
     }
     t.add_i64(f.category_id, d.category_id);
     for c in &d.category_ids {
@@ -312,7 +314,7 @@ fn to_tantivy(f: &Fields, d: &SearchDocument) -> anyhow::Result<TantivyDocument>
     let mask = CERTS
         .iter()
         .enumerate()
-        .filter(|(_, c)| d.certifications.iter().any(|x| x == c.code()))
+        .filter(|(_, c)| d.certifications.contains(c))
         .fold(0u64, |m, (i, _)| m | (1 << i));
     t.add_u64(f.cert_mask, mask);
     let county = d

@@ -174,6 +174,35 @@ pub fn parse(
     vocab: &Vocabulary,
 ) -> Result<SearchRequest, crate::error::AppError> {
     let mut v = Validator::default();
+    let (page, per_page) = check_paging(p, &mut v)?;
+    let q = check_query(p, &mut v);
+    let certification = check_filters(p, vocab, &mut v);
+    let near = check_place(p, &mut v);
+    let sort = check_sort(p, &mut v);
+    v.finish()?;
+    Ok(SearchRequest {
+        terms: vocab.terms(q, TERMS_MAX),
+        filters: Filters {
+            category_id: p.category_id,
+            region_code: p.region.clone(),
+            organization_id: p.organization_id,
+            min_price_fen: p.min_price_fen,
+            max_price_fen: p.max_price_fen,
+            certification,
+            in_stock: p.in_stock,
+            listing_ids: None,
+        },
+        near,
+        radius_m: p.radius_km.map(|km| km * 1000),
+        sort,
+        page,
+        per_page,
+        strategy: Strategy::Strict,
+    })
+}
+
+/// The page and its size, within the window an engine pages through.
+fn check_paging(p: &SearchParams, v: &mut Validator) -> Result<(u64, u64), crate::error::AppError> {
     let (page, per_page) = match page::resolve(p.page, p.per_page) {
         Ok(pp) => pp,
         Err(crate::error::AppError::Validation(fields)) => {
@@ -191,12 +220,22 @@ pub fn parse(
             format!("only the first {MAX_WINDOW} results can be paged through; narrow the search"),
         );
     }
+    Ok((page, per_page))
+}
+
+/// The words typed, trimmed.
+fn check_query<'a>(p: &'a SearchParams, v: &mut Validator) -> &'a str {
     let q = p.q.as_deref().unwrap_or("").trim();
     if q.chars().count() > QUERY_MAX {
         v.add("q", "too_long", format!("at most {QUERY_MAX} characters"));
     } else if q.chars().any(char::is_control) {
         v.add("q", "invalid", "the query contains control characters");
     }
+    q
+}
+
+/// Category, region, seller, price and certification, checked against the vocabulary.
+fn check_filters(p: &SearchParams, vocab: &Vocabulary, v: &mut Validator) -> Option<Certification> {
     if let Some(id) = p.category_id
         && vocab.category(id).is_none()
     {
@@ -231,7 +270,7 @@ pub fn parse(
             "must not be below min_price_fen",
         );
     }
-    let certification = p.certification.as_deref().and_then(|c| {
+    p.certification.as_deref().and_then(|c| {
         let parsed = Certification::from_code(c.trim());
         if parsed.is_none() {
             v.add(
@@ -241,7 +280,11 @@ pub fn parse(
             );
         }
         parsed
-    });
+    })
+}
+
+/// The point searched around, and that a radius comes with one.
+fn check_place(p: &SearchParams, v: &mut Validator) -> Option<Geo> {
     let near = p.near.as_deref().and_then(|s| {
         let parsed = parse_point(s);
         if parsed.is_none() {
@@ -268,7 +311,12 @@ pub fn parse(
             );
         }
     }
-    let sort = match p.sort.as_deref() {
+    near
+}
+
+/// The order asked for; by distance only around a point.
+fn check_sort(p: &SearchParams, v: &mut Validator) -> Sort {
+    match p.sort.as_deref() {
         None => Sort::Relevance,
         Some(s) => match Sort::parse(s) {
             Some(Sort::Distance) if p.near.is_none() => {
@@ -290,27 +338,7 @@ pub fn parse(
                 Sort::Relevance
             }
         },
-    };
-    v.finish()?;
-    Ok(SearchRequest {
-        terms: vocab.terms(q, TERMS_MAX),
-        filters: Filters {
-            category_id: p.category_id,
-            region_code: p.region.clone(),
-            organization_id: p.organization_id,
-            min_price_fen: p.min_price_fen,
-            max_price_fen: p.max_price_fen,
-            certification,
-            in_stock: p.in_stock,
-            listing_ids: None,
-        },
-        near,
-        radius_m: p.radius_km.map(|km| km * 1000),
-        sort,
-        page,
-        per_page,
-        strategy: Strategy::Strict,
-    })
+    }
 }
 
 fn parse_point(s: &str) -> Option<Geo> {

@@ -19,10 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
-use super::domain::{Granularity, quarter_of_day};
+use super::domain::{Basis, Granularity, quarter_of_day};
 use super::entity::fact;
 use super::rollup::{level_column, statement};
-use crate::catalog::domain::RegionLevel;
+use crate::catalog::domain::{RegionLevel, Unit};
 
 /// Every level, highest first.
 pub const LEVELS: [RegionLevel; 5] = [
@@ -106,9 +106,9 @@ struct Sums {
     category_orders: i64,
 }
 
-type SumsKey = (String, String, i64, String, i32);
-type MemberKey = (String, i16, String, i16, i32, i32, i64, &'static str, i64);
-type HouseholdKey = (String, i64, String, i32);
+type SumsKey = (Basis, String, i64, Unit, i32);
+type MemberKey = (Basis, i16, String, i16, i32, i32, i64, &'static str, i64);
+type HouseholdKey = (Basis, i64, String, i32);
 
 /// Folds facts written in this transaction into the aggregates. All positive facts of an order
 /// and basis must come in the same call (they are written together), so that the order is
@@ -133,16 +133,16 @@ struct Folded {
 
 impl Folded {
     fn of(recorded: &[Recorded]) -> Folded {
-        let mut first_line: BTreeMap<(i64, &str), i64> = BTreeMap::new();
-        let mut first_of_category: BTreeMap<(i64, &str, i64), i64> = BTreeMap::new();
+        let mut first_line: BTreeMap<(i64, Basis), i64> = BTreeMap::new();
+        let mut first_of_category: BTreeMap<(i64, Basis, i64), i64> = BTreeMap::new();
         for f in recorded.iter().map(|r| &r.fact).filter(|f| f.sign > 0) {
             let line = f.order_line_id;
             first_line
-                .entry((f.order_id, &f.kind))
+                .entry((f.order_id, f.kind))
                 .and_modify(|l| *l = (*l).min(line))
                 .or_insert(line);
             first_of_category
-                .entry((f.order_id, &f.kind, f.category_id))
+                .entry((f.order_id, f.kind, f.category_id))
                 .and_modify(|l| *l = (*l).min(line))
                 .or_insert(line);
         }
@@ -152,13 +152,7 @@ impl Folded {
         for Recorded { fact: f, parts } in recorded {
             let month = f.day / 100;
             let s = sums
-                .entry((
-                    f.kind.clone(),
-                    f.region_code.clone(),
-                    f.category_id,
-                    f.unit.clone(),
-                    month,
-                ))
+                .entry((f.kind, f.region_code.clone(), f.category_id, f.unit, month))
                 .or_insert_with(|| Sums {
                     path: path_values(f),
                     ..Default::default()
@@ -171,7 +165,7 @@ impl Folded {
             s.quantity_milli += f.quantity_milli;
             for (household, fen) in parts {
                 households
-                    .entry((f.kind.clone(), *household, f.region_code.clone(), month))
+                    .entry((f.kind, *household, f.region_code.clone(), month))
                     .or_insert_with(|| (f.organization_id, path_values(f), 0))
                     .2 += fen;
             }
@@ -179,10 +173,9 @@ impl Folded {
                 continue;
             }
             let line = Some(&f.order_line_id);
-            s.orders += i64::from(first_line.get(&(f.order_id, f.kind.as_str())) == line);
-            s.category_orders += i64::from(
-                first_of_category.get(&(f.order_id, f.kind.as_str(), f.category_id)) == line,
-            );
+            s.orders += i64::from(first_line.get(&(f.order_id, f.kind)) == line);
+            s.category_orders +=
+                i64::from(first_of_category.get(&(f.order_id, f.kind, f.category_id)) == line);
             let who = [(BUYER, f.buyer_id), (ORGANIZATION, f.organization_id)]
                 .into_iter()
                 .chain(parts.iter().map(|(h, _)| (HOUSEHOLD, *h)));
@@ -195,7 +188,7 @@ impl Folded {
                     for (split, category) in [(0, 0), (1, f.category_id)] {
                         for g in GRAINS {
                             members.insert((
-                                f.kind.clone(),
+                                f.kind,
                                 level as i16,
                                 code.to_string(),
                                 split,

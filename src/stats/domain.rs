@@ -9,32 +9,12 @@ use utoipa::ToSchema;
 
 use crate::catalog::domain::{RegionLevel, region_level};
 
-/// Which event a fact counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Basis {
-    /// An order line was placed (a cancellation or refund books a reversal).
-    Placed,
-    /// An order line's order was completed: the sale happened.
-    Completed,
-}
-
-impl Basis {
-    /// The stored code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Basis::Placed => "placed",
-            Basis::Completed => "completed",
-        }
-    }
-
-    /// Parses a stored code.
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "placed" => Some(Basis::Placed),
-            "completed" => Some(Basis::Completed),
-            _ => None,
-        }
+vocabulary! {
+    /// Which event a fact counts: an order line placed (a cancellation or refund books a
+    /// reversal), or its order completed (the sale happened).
+    Basis {
+        Placed => "placed", "下单口径", "orders placed";
+        Completed => "completed", "成交口径", "sales completed";
     }
 }
 

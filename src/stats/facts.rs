@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 
 use super::aggregates::{self, Recorded};
@@ -107,22 +108,22 @@ async fn new_facts(
         OrderStatus::Cancelled => wanted.push((Basis::Placed, -1)),
         _ => {}
     }
-    let existing: HashSet<(i64, String, i32)> = fact::Entity::find()
+    let existing: HashSet<(i64, Basis, i32)> = fact::Entity::find()
         .filter(fact::Column::OrderId.eq(o.id))
         .all(db)
         .await?
         .into_iter()
         .map(|f| (f.order_line_id, f.kind, f.sign))
         .collect();
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.eq(o.id))
+    let lines = o
+        .find_related(order_line::Entity)
         .order_by_asc(order_line::Column::Id)
         .all(db)
         .await?;
     let missing: Vec<(&order_line::Model, Basis, i32)> = wanted
         .iter()
         .flat_map(|(basis, sign)| lines.iter().map(move |l| (l, *basis, *sign)))
-        .filter(|(l, basis, sign)| !existing.contains(&(l.id, basis.code().to_string(), *sign)))
+        .filter(|(l, basis, sign)| !existing.contains(&(l.id, *basis, *sign)))
         .collect();
     if missing.is_empty() {
         return Ok(Vec::new());
@@ -176,13 +177,13 @@ async fn write_facts(
         rows.push(fact::ActiveModel {
             order_line_id: Set(line.id),
             order_id: Set(o.id),
-            kind: Set(basis.code().into()),
+            kind: Set(basis),
             sign: Set(sign),
             organization_id: Set(o.organization_id),
             buyer_id: Set(o.buyer_id),
             buyer_type: Set(buyer_type.to_string()),
             category_id: Set(line.category_id),
-            unit: Set(line.unit.code().into()),
+            unit: Set(line.unit),
             quantity_milli: Set(sign as i64 * line.quantity_milli),
             amount_fen: Set(sign as i64 * line.amount_fen),
             household_fen: Set(sign as i64 * household_fen),
@@ -197,7 +198,7 @@ async fn write_facts(
             recorded_at: Set(now),
             ..Default::default()
         });
-        parts_of.insert((line.id, basis.code().to_string(), sign), (parts, path));
+        parts_of.insert((line.id, basis, sign), (parts, path));
     }
     let mut facts = fact::Entity::insert_many(rows)
         .exec_with_returning(db)
@@ -208,14 +209,14 @@ async fn write_facts(
     let mut recorded = Vec::with_capacity(facts.len());
     for f in facts {
         let (parts, path) = parts_of
-            .remove(&(f.order_line_id, f.kind.clone(), f.sign))
+            .remove(&(f.order_line_id, f.kind, f.sign))
             .unwrap_or_default();
         let mut signed = Vec::with_capacity(parts.len());
         for (household_id, fen) in parts {
             signed.push((household_id, f.sign as i64 * fen));
             incomes.push(household_income::ActiveModel {
                 fact_id: Set(f.id),
-                kind: Set(f.kind.clone()),
+                kind: Set(f.kind),
                 sign: Set(f.sign),
                 household_id: Set(household_id),
                 organization_id: Set(o.organization_id),

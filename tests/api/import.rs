@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
+use qudao::catalog::domain::Certification;
 use qudao::catalog::entity::listing;
 
 use crate::helpers::{Backend, hidden, spawn_app};
@@ -105,12 +106,14 @@ async fn a_sheet_is_imported_whole_or_not_at_all(backend: Backend) {
     assert_eq!((rice.price_fen, rice.grade.code()), (680, "first"));
     assert_eq!(rice.unit.code(), "kg");
     assert!(
-        rice.certifications.contains("organic"),
+        rice.certifications.list().contains(&Certification::Organic),
         "{}",
         rice.certifications
     );
     assert!(
-        rice.certifications.contains("green_food"),
+        rice.certifications
+            .list()
+            .contains(&Certification::GreenFood),
         "{}",
         rice.certifications
     );

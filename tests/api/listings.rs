@@ -636,4 +636,26 @@ async fn a_stored_code_nobody_knows_is_an_error_not_a_default(backend: Backend) 
         .unwrap();
     let back = app.get(&format!("/api/v1/listings/{id}"), None).await;
     assert_eq!(back.body["unit"], "jin", "{}", back.text);
+    // A certification nobody knows is not dropped from the list without a word.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE listings SET certifications = 'organic,moon_grown' WHERE id = {id}"
+        ))
+        .await
+        .unwrap();
+    let err = listing::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(r#"Certification has no value "moon_grown""#),
+        "{err}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/listings/{id}"), None)
+            .await
+            .status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
 }

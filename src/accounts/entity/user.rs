@@ -1,7 +1,7 @@
 //! A person who signs in: buyer, producer staff, official or admin.
 use sea_orm::entity::prelude::*;
 
-use crate::accounts::Role;
+use crate::accounts::{Language, Role};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -15,7 +15,7 @@ pub struct Model {
     pub role: Role,
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
-    pub language: String,
+    pub language: Language,
     /// Where email notifications go; none, none are sent.
     pub email: Option<String>,
     pub disabled: bool,

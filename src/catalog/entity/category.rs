@@ -14,6 +14,23 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::listing::Entity")]
+    Listings,
+    #[sea_orm(has_many = "super::category_alias::Entity")]
+    Aliases,
+}
+
+impl Related<super::listing::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Listings.def()
+    }
+}
+
+impl Related<super::category_alias::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Aliases.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,7 +1,7 @@
 //! Something for sale (商品). Money in fen, quantities in thousandths of the unit.
 use sea_orm::entity::prelude::*;
 
-use crate::catalog::domain::{Grade, ListingStatus, Unit};
+use crate::catalog::domain::{Certifications, Grade, ListingStatus, Unit};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "listings")]
@@ -20,7 +20,7 @@ pub struct Model {
     pub grade: Grade,
     pub season_start: Option<i32>,
     pub season_end: Option<i32>,
-    pub certifications: String,
+    pub certifications: Certifications,
     pub origin_region_code: String,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
@@ -32,6 +32,39 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id"
+    )]
+    Organization,
+    #[sea_orm(
+        belongs_to = "super::category::Entity",
+        from = "Column::CategoryId",
+        to = "super::category::Column::Id"
+    )]
+    Category,
+    #[sea_orm(has_many = "super::listing_photo::Entity")]
+    Photos,
+}
+
+impl Related<super::organization::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organization.def()
+    }
+}
+
+impl Related<super::category::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Category.def()
+    }
+}
+
+impl Related<super::listing_photo::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Photos.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -18,6 +18,27 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::listing::Entity",
+        from = "Column::ListingId",
+        to = "super::listing::Column::Id"
+    )]
+    Listing,
+    #[sea_orm(has_many = "super::listing_photo_image::Entity")]
+    Images,
+}
+
+impl Related<super::listing::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Listing.def()
+    }
+}
+
+impl Related<super::listing_photo_image::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Images.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

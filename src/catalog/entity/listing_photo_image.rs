@@ -14,6 +14,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::listing_photo::Entity",
+        from = "Column::PhotoId",
+        to = "super::listing_photo::Column::Id"
+    )]
+    Photo,
+}
+
+impl Related<super::listing_photo::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Photo.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -25,6 +25,23 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::listing::Entity")]
+    Listings,
+    #[sea_orm(has_many = "super::household::Entity")]
+    Households,
+}
+
+impl Related<super::listing::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Listings.def()
+    }
+}
+
+impl Related<super::household::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Households.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::entity::user;
 use crate::accounts::password;
-use crate::accounts::role::{Actor, Role};
+use crate::accounts::role::{Actor, Language, Role};
 use crate::accounts::service::{self, NewUser};
 use crate::catalog::regions;
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
@@ -40,7 +40,7 @@ pub struct UserView {
     pub role: Role,
     pub organization_id: Option<i64>,
     pub region_code: Option<String>,
-    pub language: String,
+    pub language: Language,
     pub email: Option<String>,
     pub disabled: bool,
 }

@@ -183,13 +183,9 @@ pub(crate) fn page_view(
                     .map(|(code, name)| SearchPlace { code, name }),
                 price_display: format_yuan(d.price_fen),
                 price_fen: d.price_fen,
-                unit: Unit::from_code(&d.unit).unwrap_or(Unit::Jin),
+                unit: d.unit,
                 in_stock: d.in_stock,
-                certifications: d
-                    .certifications
-                    .iter()
-                    .filter_map(|c| Certification::from_code(c))
-                    .collect(),
+                certifications: d.certifications,
                 season_start: d.season_start,
                 season_end: d.season_end,
                 latitude: d.geo.map(|g| g.lat),

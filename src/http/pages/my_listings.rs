@@ -12,8 +12,7 @@ use serde::Deserialize;
 
 use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::catalog::domain::{
-    Certification, Grade, ListingStatus, Quantity, QuantityInput, Unit, certifications_from_column,
-    format_yuan,
+    Certification, Grade, ListingStatus, Quantity, QuantityInput, Unit, format_yuan,
 };
 use crate::catalog::draft::ListingRequest;
 use crate::catalog::entity::listing;
@@ -147,7 +146,9 @@ impl ListingForm {
             grade: l.grade.code().into(),
             season_start: l.season_start.map(|m| m.to_string()).unwrap_or_default(),
             season_end: l.season_end.map(|m| m.to_string()).unwrap_or_default(),
-            certifications: certifications_from_column(&l.certifications)
+            certifications: l
+                .certifications
+                .list()
                 .iter()
                 .map(|c| c.code().to_string())
                 .collect(),

@@ -522,8 +522,7 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
         .events
         .iter()
         .map(|e| {
-            let to = OrderStatus::from_code(&e.to_status)
-                .map_or(e.to_status.as_str(), |s| s.name_for(lang));
+            let to = e.to_status.name_for(lang);
             context! { to, reason => &e.reason, at => when(e.at) }
         })
         .collect();

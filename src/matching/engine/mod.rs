@@ -278,6 +278,44 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
     let mut net = Network::new(stock.clone(), demands, &edges);
 
     // 1. Greedy in global cost order, demands sharing equal-cost supplies.
+    greedy(&mut net, demands, &edges, stock);
+
+    // 2. Augment: reroute until no path from a demand with room to a supply with stock is
+    //    left among the batch edges. Demands the source still reaches then get their reserve
+    //    among the supplies with stock left, and the flow is augmented again.
+    net.augment();
+    let reach = net.reachable();
+    let had = edges.len();
+    for (di, later) in reserve.into_iter().enumerate() {
+        if reach[2 + di] {
+            edges.extend(later.into_iter().filter(|e| net.stock_left(e.supply) > 0));
+        }
+    }
+    if edges.len() > had {
+        net = net.with_edges(demands, &edges);
+        net.augment();
+    }
+
+    // 3. Minimum lots and minimum fills.
+    let net = keep_minimums(net, demands, &edges, global.len());
+
+    edges
+        .iter()
+        .enumerate()
+        .filter_map(|(k, e)| {
+            let x = net.flow(k);
+            let e = Edge {
+                supply: global[e.supply],
+                ..*e
+            };
+            (x > 0).then(|| to_allocation(market, demands, &e, x))
+        })
+        .collect()
+}
+
+/// Stage 1: each demand, in global cost order, takes from its cheapest supplies, sharing
+/// equal-cost supplies evenly.
+fn greedy(net: &mut Network, demands: &[Demand], edges: &[Edge], stock: Vec<i64>) {
     // (cost, demand and edge): demands are numbered in id order and each one's edges come
     // in order of cost and supply, so this orders by cost, demand id and supply id.
     let mut order: Vec<(i64, u64)> = edges
@@ -316,27 +354,13 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
         }
         i = j;
     }
-    drop(order);
+}
 
-    // 2. Augment: reroute until no path from a demand with room to a supply with stock is
-    //    left among the batch edges. Demands the source still reaches then get their reserve
-    //    among the supplies with stock left, and the flow is augmented again.
-    net.augment();
-    let reach = net.reachable();
-    let had = edges.len();
-    for (di, later) in reserve.into_iter().enumerate() {
-        if reach[2 + di] {
-            edges.extend(later.into_iter().filter(|e| net.stock_left(e.supply) > 0));
-        }
-    }
-    if edges.len() > had {
-        net = net.with_edges(demands, &edges);
-        net.augment();
-    }
-
-    // 3. Minimum lots and minimum fills.
+/// Stage 3: minimum lots and minimum fills, then one more augmentation when it fills more
+/// and keeps them.
+fn keep_minimums(mut net: Network, demands: &[Demand], edges: &[Edge], supplies: usize) -> Network {
     let mut by_demand: Vec<Vec<usize>> = vec![Vec::new(); demands.len()];
-    let mut by_supply: Vec<Vec<usize>> = vec![Vec::new(); global.len()];
+    let mut by_supply: Vec<Vec<usize>> = vec![Vec::new(); supplies];
     for (k, e) in edges.iter().enumerate() {
         by_demand[e.demand].push(k);
         by_supply[e.supply].push(k);
@@ -351,8 +375,8 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
             net.augment();
         }
         let last = rounds >= 2;
-        let improved = !last && net.make_room_for_lots(&edges, &by_demand);
-        let emptied = net.repair(demands, &edges, &by_demand, &by_supply, last);
+        let improved = !last && net.make_room_for_lots(edges, &by_demand);
+        let emptied = net.repair(demands, edges, &by_demand, &by_supply, last);
         rounds += 1;
         if !(improved || emptied) {
             break;
@@ -363,21 +387,9 @@ fn solve(market: &Market, demands: &[Demand], picked: Vec<Picked>) -> Vec<Alloca
     if net.reachable()[SINK] {
         let mut tried = net.clone();
         tried.augment();
-        if tried.filled() > net.filled() && tried.keeps_minimums(demands, &edges) {
+        if tried.filled() > net.filled() && tried.keeps_minimums(demands, edges) {
             net = tried;
         }
     }
-
-    edges
-        .iter()
-        .enumerate()
-        .filter_map(|(k, e)| {
-            let x = net.flow(k);
-            let e = Edge {
-                supply: global[e.supply],
-                ..*e
-            };
-            (x > 0).then(|| to_allocation(market, demands, &e, x))
-        })
-        .collect()
+    net
 }

@@ -34,6 +34,31 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::purchase_request::Entity",
+        from = "Column::RequestId",
+        to = "super::purchase_request::Column::Id"
+    )]
+    Request,
+    #[sea_orm(
+        belongs_to = "crate::catalog::entity::listing::Entity",
+        from = "Column::ListingId",
+        to = "crate::catalog::entity::listing::Column::Id"
+    )]
+    Listing,
+}
+
+impl Related<super::purchase_request::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Request.def()
+    }
+}
+
+impl Related<crate::catalog::entity::listing::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Listing.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -39,6 +39,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::proposal::Entity")]
+    Proposals,
+}
+
+impl Related<super::proposal::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Proposals.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -37,6 +37,35 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::order_line::Entity")]
+    Lines,
+    #[sea_orm(has_many = "super::order_event::Entity")]
+    Events,
+    #[sea_orm(
+        belongs_to = "crate::catalog::entity::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "crate::catalog::entity::organization::Column::Id"
+    )]
+    Seller,
+}
+
+impl Related<super::order_line::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Lines.def()
+    }
+}
+
+impl Related<super::order_event::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Events.def()
+    }
+}
+
+impl Related<crate::catalog::entity::organization::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Seller.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -20,6 +20,31 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::order::Entity",
+        from = "Column::OrderId",
+        to = "super::order::Column::Id"
+    )]
+    Order,
+    #[sea_orm(
+        belongs_to = "crate::catalog::entity::listing::Entity",
+        from = "Column::ListingId",
+        to = "crate::catalog::entity::listing::Column::Id"
+    )]
+    Listing,
+}
+
+impl Related<super::order::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Order.def()
+    }
+}
+
+impl Related<crate::catalog::entity::listing::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Listing.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -48,7 +48,7 @@ fn could_match(req: &SearchRequest, doc: &SearchDocument) -> bool {
         && f.min_price_fen.is_none_or(|p| doc.price_fen >= p)
         && f.max_price_fen.is_none_or(|p| doc.price_fen <= p)
         && f.certification
-            .is_none_or(|c| doc.certifications.iter().any(|x| x == c.code()))
+            .is_none_or(|c| doc.certifications.contains(&c))
 }
 
 /// Asks every saved search with alerts about `offered`, records the hits and writes one

@@ -1,6 +1,9 @@
 //! One order line counted once per basis (placed or completed), or its reversal.
 use sea_orm::entity::prelude::*;
 
+use crate::catalog::domain::Unit;
+use crate::stats::domain::Basis;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "stats_facts")]
 pub struct Model {
@@ -8,14 +11,14 @@ pub struct Model {
     pub id: i64,
     pub order_line_id: i64,
     pub order_id: i64,
-    pub kind: String,
+    pub kind: Basis,
     /// +1 for the fact, -1 for its reversal; amounts carry the same sign.
     pub sign: i32,
     pub organization_id: i64,
     pub buyer_id: i64,
     pub buyer_type: String,
     pub category_id: i64,
-    pub unit: String,
+    pub unit: Unit,
     pub quantity_milli: i64,
     pub amount_fen: i64,
     /// Income attributed to registered households out of `amount_fen`.
@@ -34,6 +37,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::household_income::Entity")]
+    Incomes,
+}
+
+impl Related<super::household_income::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Incomes.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

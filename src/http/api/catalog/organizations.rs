@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -306,8 +306,8 @@ async fn list_households(
 ) -> AppResult<Json<Vec<HouseholdView>>> {
     let org = private_org(&state, &actor, id).await?;
     let own = actor.organization_id() == Some(org.id);
-    let rows = household::Entity::find()
-        .filter(household::Column::OrganizationId.eq(org.id))
+    let rows = org
+        .find_related(household::Entity)
         .order_by_asc(household::Column::Id)
         .all(&state.db)
         .await?;

@@ -3,22 +3,18 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::views::RegionView;
 use crate::accounts::Actor;
-use crate::catalog::categories::{self, ALIAS_KINDS};
-use crate::catalog::domain::region_level;
-use crate::catalog::entity::{category, category_alias};
+use crate::catalog::categories;
+use crate::catalog::domain::{AliasKind, region_level};
 use crate::catalog::regions;
-use crate::error::{AppError, AppResult, ErrorBody, Validator};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
 use crate::http::state::AppState;
-use crate::outbox;
-use crate::outbox::events::SearchEvent;
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -96,7 +92,7 @@ pub struct CategoryView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AliasView {
     pub alias: String,
-    pub kind: String,
+    pub kind: AliasKind,
 }
 
 #[utoipa::path(get, path = "/api/v1/categories", tag = "reference",
@@ -152,64 +148,10 @@ pub(crate) async fn add_alias_to(
     id: i64,
     req: AliasRequest,
 ) -> AppResult<AliasView> {
-    if !actor.is_admin() {
-        return Err(AppError::Forbidden(
-            "only platform admins can edit the taxonomy".into(),
-        ));
-    }
-    let cat = category::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("category"))?;
-    let mut v = Validator::default();
-    let alias = req.alias.trim().to_string();
-    if alias.is_empty() || alias.chars().count() > 32 {
-        v.add("alias", "length", "1 to 32 characters");
-    }
-    let kind = req.kind.unwrap_or_else(|| "alias".into());
-    if !ALIAS_KINDS.contains(&kind.as_str()) {
-        v.add(
-            "kind",
-            "unknown_value",
-            format!("must be one of: {}", ALIAS_KINDS.join(", ")),
-        );
-    }
-    v.finish()?;
-    let txn = crate::db::write_txn(&state.db).await?;
-    let exists = category_alias::Entity::find()
-        .filter(category_alias::Column::CategoryId.eq(cat.id))
-        .filter(category_alias::Column::Alias.eq(&alias))
-        .one(&txn)
-        .await?
-        .is_some();
-    if exists {
-        return Err(AppError::field(
-            "alias",
-            "taken",
-            "this category already has that alias",
-        ));
-    }
-    category_alias::ActiveModel {
-        category_id: Set(cat.id),
-        alias: Set(alias.clone()),
-        kind: Set(kind.clone()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let reindex = SearchEvent::Category {
-        category_id: cat.id,
-    };
-    outbox::enqueue(&txn, &reindex).await?;
-    crate::audit::record(
-        &txn,
-        Some(actor.id()),
-        "category.alias.add",
-        "category",
-        cat.id,
-        serde_json::json!({"alias": alias}),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(AliasView { alias, kind })
+    let added =
+        categories::add_alias(&state.db, actor, id, &req.alias, req.kind.as_deref()).await?;
+    Ok(AliasView {
+        alias: added.alias,
+        kind: added.kind,
+    })
 }

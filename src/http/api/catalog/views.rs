@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::catalog::domain::{
     Certification, Grade, ListingStatus, OrganizationKind, Quantity, RegionLevel, Unit,
-    VerificationStatus, certifications_from_column, format_yuan,
+    VerificationStatus, format_yuan,
 };
 use crate::catalog::entity::{category, household, listing, organization, region};
 use crate::search::vocabulary::{CategoryEntry, Vocabulary};
@@ -277,7 +277,7 @@ pub async fn listing_views(
                 grade: l.grade,
                 season_start: l.season_start,
                 season_end: l.season_end,
-                certifications: certifications_from_column(&l.certifications),
+                certifications: l.certifications.list().to_vec(),
                 origin: RegionRef {
                     name: names
                         .get(&l.origin_region_code)
