@@ -4,7 +4,7 @@
 use crate::http::lang::NameFor;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -20,7 +20,6 @@ use crate::error::AppError;
 use crate::http::api::catalog::organizations::decide;
 use crate::http::api::catalog::reference::{AliasRequest, add_alias_to};
 use crate::http::api::catalog::views::organization_views;
-use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 
 fn require_admin(viewer: &Viewer) -> Result<(), AppError> {
@@ -129,12 +128,7 @@ async fn page_with(
     )
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     page_with(&state, &viewer, Value::from(()), StatusCode::OK).await
 }
 
@@ -149,12 +143,10 @@ pub struct NoteForm {
 /// Approves or rejects an organization's application.
 pub async fn decide_organization(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path((id, decision)): Path<(i64, String)>,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -182,12 +174,10 @@ pub struct AliasForm {
 /// Adds a synonym that search then understands.
 pub async fn add_alias(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<AliasForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -218,12 +208,10 @@ pub async fn add_alias(
 /// Puts a dead notification back in line.
 pub async fn retry_dead(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,

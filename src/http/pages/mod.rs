@@ -4,7 +4,8 @@ use crate::http::lang::NameFor;
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -275,6 +276,15 @@ pub(crate) async fn read_upload(
 pub struct Viewer {
     pub lang: Lang,
     pub actor: Option<Actor>,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let MaybeActor(actor) = MaybeActor::from_request_parts(parts, state).await?;
+        Ok(Viewer::new(&parts.headers, actor))
+    }
 }
 
 impl Viewer {
@@ -556,11 +566,9 @@ struct HomeQuery {
 
 async fn home(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Query(q): Query<HomeQuery>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let lang = viewer.lang;
     let result = async {
         let mut f = ListFilter {
@@ -651,11 +659,9 @@ async fn featured_counties(state: &AppState) -> Vec<Featured> {
 
 async fn listing_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     match id.parse::<i64>() {
         Ok(id) => listing_page_with(&state, &viewer, id, "", Value::from(())).await,
         Err(_) => not_found(&state, &viewer),
@@ -665,11 +671,9 @@ async fn listing_page(
 /// A producer's page: who they are, where, and what they sell now.
 async fn organization_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<String>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let Ok(id) = id.parse::<i64>() else {
         return not_found(&state, &viewer);
     };

@@ -59,12 +59,7 @@ pub(crate) async fn category_options(
 }
 
 /// `/producer/listings`: every listing of the organization that is not deleted.
-pub async fn list_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn list_page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let actor = match viewer.require("/producer/listings") {
         Ok(a) => a,
         Err(r) => return *r,
@@ -290,12 +285,7 @@ async fn form_page(
     )
 }
 
-pub async fn new_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn new_page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let actor = match viewer.require("/producer/listings/new") {
         Ok(a) => a,
         Err(r) => return *r,
@@ -322,11 +312,9 @@ pub async fn new_page(
 
 pub async fn edit_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.require(&format!("/producer/listings/{id}")) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -411,12 +399,10 @@ pub async fn update_listing(
 /// Pauses or resumes a listing from the list.
 pub async fn set_status(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path((id, to)): Path<(i64, String)>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/producer/listings", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -439,12 +425,10 @@ pub async fn set_status(
 /// Takes a photo from the form's file field, resized on the server like the API's.
 pub async fn add_photo(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
     form: Multipart,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let (token, file) = match super::read_upload(form, "photo").await {
         Ok(read) => read,
         Err(e) => return viewer.error(&state, e),

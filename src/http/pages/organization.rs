@@ -4,7 +4,7 @@
 use crate::http::lang::NameFor;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -17,7 +17,6 @@ use crate::catalog::import::fen_of;
 use crate::error::{AppError, FieldError, FieldErrors};
 use crate::http::api::catalog::organizations::{HouseholdRequest, add_household_to};
 use crate::http::api::catalog::views::organization_views;
-use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 
 /// The household form as typed.
@@ -131,12 +130,7 @@ async fn page_with(
     )
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     page_with(
         &state,
         &viewer,
@@ -149,11 +143,9 @@ pub async fn page(
 
 pub async fn add_household(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Form(form): Form<HouseholdForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/producer/organization", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,

@@ -3,7 +3,7 @@
 
 use crate::http::lang::NameFor;
 use axum::extract::{Multipart, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -14,7 +14,6 @@ use crate::catalog::domain::{ListingStatus, Quantity, format_yuan};
 use crate::catalog::entity::listing;
 use crate::catalog::import::{self, Report};
 use crate::error::AppError;
-use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 use crate::orders::domain::OrderStatus;
 use crate::orders::entity::order;
@@ -32,12 +31,7 @@ pub(crate) fn producer_of(actor: &Actor) -> Result<i64, AppError> {
 }
 
 /// `/producer`: orders waiting on the cooperative, and listings running low.
-pub async fn dashboard(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> Response {
     let actor = match viewer.require("/producer") {
         Ok(a) => a,
         Err(r) => return *r,
@@ -119,12 +113,7 @@ pub async fn dashboard(
 }
 
 /// `/producer/import`: the upload form.
-pub async fn import_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn import_page(State(state): State<AppState>, viewer: Viewer) -> Response {
     let actor = match viewer.require("/producer/import") {
         Ok(a) => a,
         Err(r) => return *r,
@@ -156,11 +145,9 @@ fn import_result(
 /// (and then nothing was).
 pub async fn import_upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     form: Multipart,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let (token, sheet) = match super::read_upload(form, "sheet").await {
         Ok(read) => read,
         Err(e) => return viewer.error(&state, e),

@@ -4,7 +4,7 @@
 use crate::http::lang::NameFor;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -14,7 +14,6 @@ use crate::accounts::Role;
 use crate::catalog::domain::{QuantityInput, Unit};
 use crate::catalog::import::fen_of;
 use crate::error::{AppError, FieldError, FieldErrors};
-use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 use crate::matching::domain::{ProposalStatus, RequestStatus};
 use crate::matching::requests::{
@@ -203,12 +202,7 @@ async fn list_with(
 
 /// `/requests`: a buyer's requests and the form for a new one; for producers, the open
 /// requests near them and their proposals.
-pub async fn list_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn list_page(State(state): State<AppState>, viewer: Viewer) -> Response {
     list_with(
         &state,
         &viewer,
@@ -221,11 +215,9 @@ pub async fn list_page(
 
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Form(form): Form<RequestForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/requests", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -254,11 +246,9 @@ pub async fn create(
 /// `/requests/{id}`: one request with its proposals and the buttons to answer them.
 pub async fn request_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.require(&format!("/requests/{id}")) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -292,12 +282,10 @@ pub struct AnswerForm {
 /// Accepts or declines a proposal for the viewer's side.
 pub async fn answer(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path((id, answer)): Path<(i64, String)>,
     Form(form): Form<AnswerForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/requests", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,

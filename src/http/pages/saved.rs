@@ -3,7 +3,7 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -11,7 +11,6 @@ use serde::Deserialize;
 use super::{TokenForm, Viewer, errors_value};
 use crate::error::AppError;
 use crate::http::api::saved_searches::{NewSavedSearch, forget, save, saved_of};
-use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 use crate::search::saved::{Alert, SavedQuery};
 
@@ -62,12 +61,7 @@ async fn page_with(
     }
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     page_with(&state, &viewer, Value::from(()), StatusCode::OK).await
 }
 
@@ -88,11 +82,9 @@ pub struct SaveForm {
 
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Form(form): Form<SaveForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/saved-searches", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -126,12 +118,10 @@ pub async fn create(
 
 pub async fn delete(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/saved-searches", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,

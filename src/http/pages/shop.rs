@@ -4,7 +4,7 @@
 use crate::http::lang::NameFor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -17,7 +17,6 @@ use crate::catalog::entity::region;
 use crate::error::{AppError, FieldError, FieldErrors};
 use crate::http::api::orders as orders_http;
 use crate::http::api::search::page_view;
-use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 use crate::orders::cart;
 use crate::orders::domain::{Action, OrderStatus, Party};
@@ -46,11 +45,9 @@ pub struct SearchForm {
 
 pub async fn search_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Query(form): Query<SearchForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
     // Nearest first: from where the phone says, else from the buyer's own county or village.
     let mut near = empty(form.near.clone());
@@ -236,11 +233,9 @@ pub struct AddForm {
 
 pub async fn add_to_cart(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Form(form): Form<AddForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let back = format!("/listings/{}", form.listing_id);
     let actor = match viewer.check_form(&state, &back, &form.csrf_token) {
         Ok(a) => a,
@@ -375,12 +370,7 @@ async fn cart_page_with(
     )
 }
 
-pub async fn cart_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
-) -> Response {
-    let viewer = Viewer::new(&headers, actor);
+pub async fn cart_page(State(state): State<AppState>, viewer: Viewer) -> Response {
     cart_page_with(
         &state,
         &viewer,
@@ -393,12 +383,10 @@ pub async fn cart_page(
 
 pub async fn remove_from_cart(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/cart", &form.csrf_token) {
         Ok(a) => a,
         Err(r) => return *r,
@@ -411,11 +399,9 @@ pub async fn remove_from_cart(
 
 pub async fn checkout(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Form(form): Form<CheckoutForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.check_form(&state, "/cart", &form.csrf_token) {
         Ok(a) => a.clone(),
         Err(r) => return *r,
@@ -577,11 +563,9 @@ pub struct OrdersQuery {
 
 pub async fn orders_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Query(q): Query<OrdersQuery>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let actor = match viewer.require("/orders") {
         Ok(a) => a,
         Err(r) => return *r,
@@ -634,11 +618,9 @@ pub async fn orders_page(
 
 pub async fn order_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path(id): Path<i64>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     order_page_with(&state, &viewer, id, Value::from(()), StatusCode::OK).await
 }
 
@@ -684,12 +666,10 @@ pub struct ActionForm {
 
 pub async fn order_action(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    MaybeActor(actor): MaybeActor,
+    viewer: Viewer,
     Path((id, action)): Path<(i64, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let viewer = Viewer::new(&headers, actor);
     let here = format!("/orders/{id}");
     let actor = match viewer.check_form(&state, &here, &form.csrf_token) {
         Ok(a) => a,
