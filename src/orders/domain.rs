@@ -51,52 +51,66 @@ vocabulary! {
     }
 }
 
-vocabulary! {
-    /// One step in an order's timeline: an action, the placing, or a payment change.
-    Step {
-        Place => "place", "下单", "place";
-        Confirm => "confirm", "确认订单", "confirm";
-        Ship => "ship", "发货", "ship";
-        Receive => "receive", "确认收货", "confirm receipt";
-        AutoDeliver => "auto_deliver", "自动确认收货", "delivered automatically";
-        Complete => "complete", "完成", "complete";
-        AutoComplete => "auto_complete", "自动完成", "completed automatically";
-        BuyerCancel => "buyer_cancel", "买方取消", "cancelled by the buyer";
-        SellerCancel => "seller_cancel", "卖方取消", "cancelled by the seller";
-        Dispute => "dispute", "申请纠纷处理", "open a dispute";
-        ResolveComplete => "resolve_complete", "纠纷裁定:完成", "dispute resolved: complete";
-        ResolveRefund => "resolve_refund", "纠纷裁定:退款", "dispute resolved: refund";
-        PaymentUnpaid => "payment_unpaid", "标记未付款", "marked unpaid";
-        PaymentPaidOffline => "payment_paid_offline", "标记已线下付款", "marked paid offline";
-        PaymentRefunded => "payment_refunded", "标记已退款", "marked refunded";
+/// One step in an order's timeline: the placing, an action, or a change of payment. Stored
+/// as `place`, the action's code, or `payment_` and the payment status's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub enum Step {
+    Place,
+    Act(Action),
+    Payment(PaymentStatus),
+}
+
+const PAYMENT_PREFIX: &str = "payment_";
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Place => f.write_str("place"),
+            Step::Act(action) => f.write_str(action.code()),
+            Step::Payment(to) => write!(f, "{PAYMENT_PREFIX}{}", to.code()),
+        }
+    }
+}
+
+impl std::str::FromStr for Step {
+    type Err = crate::vocab::UnknownCode;
+
+    fn from_str(code: &str) -> Result<Step, Self::Err> {
+        let step = match code.strip_prefix(PAYMENT_PREFIX) {
+            _ if code == "place" => Some(Step::Place),
+            Some(to) => PaymentStatus::from_code(to).map(Step::Payment),
+            None => Action::from_code(code).map(Step::Act),
+        };
+        step.ok_or_else(|| crate::vocab::UnknownCode {
+            vocabulary: "Step",
+            code: code.to_string(),
+        })
+    }
+}
+
+impl serde::Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        let code = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        code.parse().map_err(serde::de::Error::custom)
     }
 }
 
 impl From<Action> for Step {
     fn from(action: Action) -> Step {
-        match action {
-            Action::Confirm => Step::Confirm,
-            Action::Ship => Step::Ship,
-            Action::Receive => Step::Receive,
-            Action::AutoDeliver => Step::AutoDeliver,
-            Action::Complete => Step::Complete,
-            Action::AutoComplete => Step::AutoComplete,
-            Action::BuyerCancel => Step::BuyerCancel,
-            Action::SellerCancel => Step::SellerCancel,
-            Action::Dispute => Step::Dispute,
-            Action::ResolveComplete => Step::ResolveComplete,
-            Action::ResolveRefund => Step::ResolveRefund,
-        }
+        Step::Act(action)
     }
 }
 
 impl From<PaymentStatus> for Step {
     fn from(to: PaymentStatus) -> Step {
-        match to {
-            PaymentStatus::Unpaid => Step::PaymentUnpaid,
-            PaymentStatus::PaidOffline => Step::PaymentPaidOffline,
-            PaymentStatus::Refunded => Step::PaymentRefunded,
-        }
+        Step::Payment(to)
     }
 }
 
@@ -202,6 +216,31 @@ pub fn line_amount(unit_price: Fen, quantity: Quantity) -> Option<Fen> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_step_reads_back_from_its_stored_code() {
+        let steps = std::iter::once(Step::Place)
+            .chain(Action::ALL.iter().map(|&a| Step::from(a)))
+            .chain(PaymentStatus::ALL.iter().map(|&p| Step::from(p)));
+        let mut codes = std::collections::HashSet::new();
+        for step in steps {
+            let code = step.to_string();
+            assert!(codes.insert(code.clone()), "two steps share {code}");
+            assert_eq!(code.parse::<Step>(), Ok(step));
+            let json = serde_json::to_string(&step).unwrap();
+            assert_eq!(serde_json::from_str::<Step>(&json).unwrap(), step);
+        }
+        assert_eq!(
+            Step::from(PaymentStatus::PaidOffline).to_string(),
+            "payment_paid_offline"
+        );
+        for unknown in ["", "payment_", "payment_confirm", "teleport", "Place"] {
+            assert!(
+                unknown.parse::<Step>().is_err(),
+                "{unknown:?} read as a step"
+            );
+        }
+    }
 
     #[test]
     fn amounts_round_half_up_to_the_fen() {

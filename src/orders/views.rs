@@ -75,6 +75,8 @@ pub struct OrderLineView {
 pub struct OrderEventView {
     pub from_status: Option<OrderStatus>,
     pub to_status: OrderStatus,
+    /// `place`, an action's code, or `payment_` and the new payment status.
+    #[schema(value_type = String)]
     pub action: Step,
     pub actor_role: Party,
     pub reason: String,

@@ -800,7 +800,10 @@ async fn overdue_orders_move_on_by_themselves(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        system.iter().map(|e| e.action.code()).collect::<Vec<_>>(),
+        system
+            .iter()
+            .map(|e| e.action.to_string())
+            .collect::<Vec<_>>(),
         ["auto_deliver", "auto_complete"]
     );
 }
