@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod division;
 pub mod error;
 pub mod fields;
 #[doc(hidden)]

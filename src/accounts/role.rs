@@ -1,7 +1,7 @@
 //! Roles and the signed-in person acting on a request.
 
 use super::entity::user;
-use crate::catalog::domain::region_contains;
+use crate::division::region_contains;
 use crate::error::AppError;
 
 vocabulary! {

@@ -13,7 +13,6 @@ use super::draft::ListingRequest;
 use super::entity::{category, category_alias};
 use super::listings;
 use crate::accounts::Actor;
-use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use sea_orm::DatabaseConnection;
 
@@ -58,6 +57,21 @@ pub struct Report {
     pub created: usize,
     pub rows: usize,
     pub errors: Vec<RowError>,
+    /// The listings created, for matching to look at once the import has committed.
+    #[serde(skip)]
+    pub listing_ids: Vec<i64>,
+}
+
+impl Report {
+    /// A sheet of `rows` rows refused for `errors`: nothing created.
+    pub fn refused(rows: usize, errors: Vec<RowError>) -> Report {
+        Report {
+            created: 0,
+            rows,
+            errors,
+            listing_ids: Vec::new(),
+        }
+    }
 }
 
 fn sheet_error(code: &str, message: impl Into<String>) -> RowError {
@@ -131,20 +145,11 @@ pub fn fen_of(yuan: &str) -> Option<i64> {
 }
 
 /// Reads the sheet and creates its listings for the producer's organization, all or none.
-pub async fn import(
-    db: &DatabaseConnection,
-    settings: &Settings,
-    actor: &Actor,
-    bytes: &[u8],
-) -> AppResult<Report> {
+pub async fn import(db: &DatabaseConnection, actor: &Actor, bytes: &[u8]) -> AppResult<Report> {
     if bytes.len() > MAX_BYTES {
         return Err(AppError::PayloadTooLarge);
     }
-    let fail = |e: RowError| Report {
-        created: 0,
-        rows: 0,
-        errors: vec![e],
-    };
+    let fail = |e: RowError| Report::refused(0, vec![e]);
     let rows = match rows_of(bytes) {
         Ok(r) => r,
         Err(e) => return Ok(fail(e)),
@@ -228,20 +233,14 @@ pub async fn import(
     }
     if !errors.is_empty() {
         txn.rollback().await?;
-        return Ok(Report {
-            created: 0,
-            rows: body.len(),
-            errors,
-        });
+        return Ok(Report::refused(body.len(), errors));
     }
     txn.commit().await?;
-    for id in &created {
-        crate::matching::service::after_listing_change(db, settings, *id).await;
-    }
     Ok(Report {
         created: created.len(),
         rows: body.len(),
         errors,
+        listing_ids: created,
     })
 }
 

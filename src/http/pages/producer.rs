@@ -160,16 +160,15 @@ pub async fn import_upload(
         return viewer.error(&state, e);
     }
     if sheet.is_empty() {
-        let report = Report {
-            created: 0,
-            rows: 0,
-            errors: vec![import::RowError {
+        let report = Report::refused(
+            0,
+            vec![import::RowError {
                 row: 0,
                 column: String::new(),
                 code: "required".into(),
                 message: "choose a CSV or XLSX file".into(),
             }],
-        };
+        );
         return import_result(
             &state,
             &viewer,
@@ -177,8 +176,12 @@ pub async fn import_upload(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    match import::import(&state.db, &state.settings, actor, &sheet).await {
+    match import::import(&state.db, actor, &sheet).await {
         Ok(report) => {
+            for &id in &report.listing_ids {
+                crate::matching::service::after_listing_change(&state.db, &state.settings, id)
+                    .await;
+            }
             let status = if report.errors.is_empty() {
                 StatusCode::OK
             } else {
