@@ -1,0 +1,117 @@
+//! Officials' statistics end to end: facts from real orders, reconciliation at every level,
+//! frozen quarters, exports read back, targets and scope.
+
+mod access;
+mod exports;
+mod figures;
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use qudao::stats::domain::local_date;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+pub(crate) fn today() -> chrono::NaiveDate {
+    local_date(Utc::now())
+}
+
+pub(crate) fn milli_to_text(m: i64) -> String {
+    format!("{}.{:03}", m / 1000, m % 1000)
+}
+
+pub(crate) fn parse_milli(s: &str) -> i64 {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let frac = format!("{frac:0<3}");
+    whole.parse::<i64>().unwrap() * 1000 + frac[..3].parse::<i64>().unwrap()
+}
+
+/// A random market: new buyers order random listings of every cooperative, and each order meets
+/// a random fate. Returns the ids of the orders placed.
+pub(crate) async fn random_market(app: &TestApp, seed: u64, orders: usize) -> Vec<i64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let buyers = app.new_buyers(3).await;
+    let listings = app.get("/api/v1/listings?per_page=100", None).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut placed = Vec::new();
+    for i in 0..orders {
+        let buyer = &buyers[rng.gen_range(0..buyers.len())];
+        let lines: Vec<Value> = (0..rng.gen_range(1..=3))
+            .map(|_| {
+                let l = &listings[rng.gen_range(0..listings.len())];
+                let min = parse_milli(l["min_order"].as_str().unwrap()).max(1000);
+                json!({"listing_id": l["id"], "quantity": milli_to_text(min * rng.gen_range(1..=3))})
+            })
+            .collect();
+        let r = app
+            .checkout(buyer, &format!("market-{seed}-{i}"), json!(lines))
+            .await;
+        if r.status != StatusCode::CREATED {
+            continue;
+        }
+        for o in r.body["orders"].as_array().unwrap() {
+            let id = o["id"].as_i64().unwrap();
+            let fate = [
+                "",
+                "confirm",
+                "cancel",
+                "seller_cancel",
+                "complete",
+                "complete",
+                "refund",
+            ][rng.gen_range(0..7)];
+            app.advance(id, fate).await;
+            placed.push(id);
+        }
+    }
+    placed
+}
+
+pub(crate) fn fen(v: &Value) -> i64 {
+    v.as_i64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+pub(crate) fn quantities(v: &Value) -> BTreeMap<String, i64> {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, q)| (k.clone(), parse_milli(q.as_str().unwrap())))
+        .filter(|(_, q)| *q != 0)
+        .collect()
+}
+
+/// Places one order of `quantity` of a demo listing and returns its id and amount.
+pub(crate) async fn order_of(
+    app: &TestApp,
+    buyer: &str,
+    title: &str,
+    quantity: &str,
+    key: &str,
+) -> (i64, i64) {
+    let listings = app.get("/api/v1/listings?per_page=100", None).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let l = listings
+        .iter()
+        .find(|l| l["title"] == title)
+        .unwrap_or_else(|| panic!("{title}"));
+    let r = app
+        .checkout(
+            buyer,
+            key,
+            json!([{"listing_id": l["id"], "quantity": quantity}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    (
+        r.body["orders"][0]["id"].as_i64().unwrap(),
+        r.body["orders"][0]["total_fen"].as_i64().unwrap(),
+    )
+}
