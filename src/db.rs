@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use crate::config::Settings;
+use crate::error::{AppError, AppResult, Busy};
 
 /// Connections each instance keeps to PostgreSQL: four per core. More only queue for the
 /// same cores (on a 2-core machine 20 connections gave a p99 half as long again as 8 under the
@@ -49,7 +50,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     })
     .map_sqlx_sqlite_pool_opts(|o| {
         o.after_connect(|conn, _| Box::pin(async move { poll_when_busy(conn).await }))
-    });
+    })
+    // A statement waits for a row lock at most this long, then fails (503 `busy`) instead of
+    // holding its connection while others queue behind it. Sent as a startup parameter: no
+    // statement of its own.
+    .map_sqlx_postgres_opts(|o| o.options([("lock_timeout", format!("{POSTGRES_LOCK_MS}ms"))]));
     let db = Database::connect(opts)
         .await
         .with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
@@ -87,6 +92,9 @@ async fn checkpoints(db: DatabaseConnection) {
 /// How long, in milliseconds, a SQLite writer waits for another to finish before it gives up
 /// with "database is locked".
 const SQLITE_BUSY_MS: i32 = 10_000;
+
+/// How long a PostgreSQL statement waits for a lock (`lock_timeout`).
+const POSTGRES_LOCK_MS: u32 = 5_000;
 
 /// Makes a SQLite connection that finds another writer holding the lock try again every
 /// millisecond. SQLite's own busy timeout backs off to sleeps of 100 ms, so a writer that had
@@ -184,6 +192,69 @@ impl Outage {
     /// Records that the database answered.
     pub fn end(&self) {
         self.down.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// How many times a write broken off by a deadlock or a serialization conflict is tried
+/// again before its caller is told 503 `busy`.
+const CONFLICT_RETRIES: u32 = 3;
+
+/// Writes tried again by [`retrying`] since the process started.
+static RETRIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes tried again by [`retrying`] since the process started.
+pub fn retried() -> u64 {
+    RETRIED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs `attempt`, one whole transaction, again when the database broke it off to end a
+/// deadlock or a serialization conflict ([`Busy::Conflict`]): up to [`CONFLICT_RETRIES`]
+/// more times, each after a short pause that grows and varies, so that the two sides of the
+/// conflict do not meet again. Any other outcome is the answer.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(AppError::Busy(Busy::Conflict)) if tries < CONFLICT_RETRIES => {
+                tries += 1;
+                RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let pause = rand::random::<u64>() % 10 + 5 * u64::from(tries);
+                tracing::info!(
+                    tries,
+                    pause_ms = pause,
+                    "a write crossed another; trying again"
+                );
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// (open, idle, most) connections of the pool.
+pub fn pool_use(db: &DatabaseConnection) -> (u64, u64, u64) {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                u64::from(pool.size()),
+                pool.num_idle() as u64,
+                u64::from(pool.options().get_max_connections()),
+            )
+        }
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                u64::from(pool.size()),
+                pool.num_idle() as u64,
+                u64::from(pool.options().get_max_connections()),
+            )
+        }
+        _ => (0, 0, 0),
     }
 }
 

@@ -101,6 +101,8 @@ pub enum AppError {
     RateLimited(u64),
     #[error("the service is not ready: {0}")]
     Unavailable(&'static str, String),
+    #[error("{}", .0.message())]
+    Busy(Busy),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -111,12 +113,9 @@ impl From<sea_orm::DbErr> for AppError {
             tracing::warn!(error = %e, "database unavailable");
             return AppError::database_unavailable();
         }
-        if database_busy(&e) {
-            tracing::warn!(error = %e, "the database stayed locked by another writer");
-            return AppError::Unavailable(
-                "database_busy",
-                "the database is busy with other changes; please try again shortly".into(),
-            );
+        if let Some(busy) = Busy::of(&e) {
+            tracing::warn!(error = %e, ?busy, "the database is busy");
+            return AppError::Busy(busy);
         }
         if text_refused(&e) {
             return AppError::BadRequest(
@@ -128,6 +127,68 @@ impl From<sea_orm::DbErr> for AppError {
         AppError::Internal(e.into())
     }
 }
+
+/// Why the database could not take a request just now, although it is there: 503 `busy`
+/// with `Retry-After`, and a retry will likely go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// Every pooled connection stayed in use for the whole wait for one.
+    Pool,
+    /// A row (PostgreSQL's `lock_timeout`) or the database (SQLite's busy timeout) stayed
+    /// locked by another writer for the whole wait.
+    Locked,
+    /// The database broke this transaction off to end a deadlock or a serialization
+    /// conflict. A write that meets this is tried again ([`crate::db::retrying`]) before
+    /// anyone is told.
+    Conflict,
+}
+
+impl Busy {
+    /// The cause of a database error that means "busy", if it is one.
+    fn of(e: &sea_orm::DbErr) -> Option<Busy> {
+        use sea_orm::sqlx::Error as Sqlx;
+        if matches!(
+            e,
+            sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
+        ) || matches!(sqlx_error(e), Some(Sqlx::PoolTimedOut))
+        {
+            return Some(Busy::Pool);
+        }
+        let Some(Sqlx::Database(d)) = sqlx_error(e) else {
+            return None;
+        };
+        if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+            .is_some()
+        {
+            // SQLITE_BUSY and its extended codes: another writer held the lock throughout.
+            return d
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 5)
+                .then_some(Busy::Locked);
+        }
+        match d.code().as_deref() {
+            // lock_not_available: `lock_timeout` ran out.
+            Some("55P03") => Some(Busy::Locked),
+            // deadlock_detected, serialization_failure.
+            Some("40P01" | "40001") => Some(Busy::Conflict),
+            _ => None,
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Busy::Pool => "every database connection is in use; please try again shortly",
+            Busy::Locked => "the database is busy with other changes; please try again shortly",
+            Busy::Conflict => {
+                "this change crossed another one at the same moment; please try again"
+            }
+        }
+    }
+}
+
+/// The code of the answer given while the database is there but busy.
+pub(crate) const BUSY: &str = "busy";
 
 /// The code of the answer given while the database cannot be reached.
 pub(crate) const DATABASE_UNAVAILABLE: &str = "database_unavailable";
@@ -154,18 +215,19 @@ fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
 }
 
 /// Whether a database error means the database cannot be reached (down, restarting,
-/// refusing connections, no connection free in time) rather than a fault in the request or
+/// refusing connections) rather than a fault in the request or
 /// the code: the caller may simply try again.
 fn database_unreachable(e: &sea_orm::DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     if matches!(
         e,
-        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+        sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed)
+            | sea_orm::DbErr::Conn(_)
     ) {
         return true;
     }
     match sqlx_error(e) {
-        Some(Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed) => true,
+        Some(Sqlx::Io(_) | Sqlx::PoolClosed | Sqlx::WorkerCrashed) => true,
         // PostgreSQL: connection exceptions (08…), operator intervention such as a shutdown
         // (57P…), too many connections (53300).
         Some(Sqlx::Database(d)) => d
@@ -173,14 +235,6 @@ fn database_unreachable(e: &sea_orm::DbErr) -> bool {
             .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
         _ => false,
     }
-}
-
-/// Whether SQLite gave up waiting for another writer ("database is locked", `SQLITE_BUSY`
-/// and its extended codes): the database is there, and a retry will likely succeed.
-fn database_busy(e: &sea_orm::DbErr) -> bool {
-    matches!(sqlx_error(e), Some(sea_orm::sqlx::Error::Database(d))
-        if d.try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>().is_some()
-            && d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
 }
 
 /// Whether PostgreSQL refused text the request carried (a NUL, or a character its encoding
@@ -223,6 +277,7 @@ impl AppError {
             AppError::PayloadTooLarge => (413, "payload_too_large"),
             AppError::UnsupportedMediaType => (415, "unsupported_media_type"),
             AppError::Unavailable(code, _) => (503, code),
+            AppError::Busy(_) => (503, BUSY),
             AppError::RateLimited(_) => (429, "rate_limited"),
             AppError::Timeout(_) => (408, "request_timeout"),
             AppError::Internal(_) => (500, "internal"),
@@ -282,7 +337,7 @@ impl AppError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             AppError::RateLimited(secs) => Some(*secs),
-            AppError::Unavailable(..) => Some(1),
+            AppError::Unavailable(..) | AppError::Busy(_) => Some(1),
             _ => None,
         }
     }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{AppError, DATABASE_UNAVAILABLE};
+use crate::error::{AppError, Busy, DATABASE_UNAVAILABLE};
 
 /// The status of an error as a [`StatusCode`], beside its stable code.
 pub fn status_and_code(e: &AppError) -> (StatusCode, &'static str) {
@@ -22,9 +22,15 @@ pub fn status_code(status: u16) -> StatusCode {
 #[derive(Debug, Clone, Copy)]
 pub struct DatabaseDown;
 
+/// Marks an answer given because no pooled connection came free in time. The outage guard
+/// tells a pool that is merely busy from one that cannot open a single connection.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolWaited;
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let down = matches!(self, AppError::Unavailable(code, _) if code == DATABASE_UNAVAILABLE);
+        let waited = matches!(self, AppError::Busy(Busy::Pool));
         let retry_after = self.retry_after_secs();
         let (status, body) = self.render();
         let status = status_code(status);
@@ -36,6 +42,9 @@ impl IntoResponse for AppError {
         }
         if down {
             response.extensions_mut().insert(DatabaseDown);
+        }
+        if waited {
+            response.extensions_mut().insert(PoolWaited);
         }
         response
     }

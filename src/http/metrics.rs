@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
     prelude::DateTimeUtc,
 };
 
@@ -230,9 +230,22 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         );
     }
 
-    let (size, idle, max) = pool_use(&state.db);
+    database_use(&mut out, &state.db);
+
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        out,
+    )
+}
+
+/// The pool's connections by state, and the writes tried again after a conflict.
+fn database_use(out: &mut String, db: &DatabaseConnection) {
+    let (size, idle, max) = crate::db::pool_use(db);
     describe(
-        &mut out,
+        out,
         "qudao_db_pool_connections",
         "gauge",
         "Database connections by state.",
@@ -244,41 +257,17 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     );
     let _ = writeln!(out, "qudao_db_pool_connections{{state=\"idle\"}} {idle}");
     describe(
-        &mut out,
+        out,
         "qudao_db_pool_max_connections",
         "gauge",
         "The most connections the pool opens.",
     );
     let _ = writeln!(out, "qudao_db_pool_max_connections {max}");
-
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
+    describe(
         out,
-    )
-}
-
-/// (open, idle, most) connections of the pool.
-fn pool_use(db: &DatabaseConnection) -> (u64, u64, u64) {
-    match db.get_database_backend() {
-        DbBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool();
-            (
-                u64::from(pool.size()),
-                pool.num_idle() as u64,
-                u64::from(pool.options().get_max_connections()),
-            )
-        }
-        DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            (
-                u64::from(pool.size()),
-                pool.num_idle() as u64,
-                u64::from(pool.options().get_max_connections()),
-            )
-        }
-        _ => (0, 0, 0),
-    }
+        "qudao_db_write_retries_total",
+        "counter",
+        "Writes tried again because the database broke them off to end a deadlock or a serialization conflict.",
+    );
+    let _ = writeln!(out, "qudao_db_write_retries_total {}", crate::db::retried());
 }

@@ -46,12 +46,17 @@ pub async fn outage_guard(
         return crate::error::AppError::database_unavailable().into_response();
     }
     let response = next.run(request).await;
-    if response
-        .extensions()
-        .get::<super::error::DatabaseDown>()
-        .is_some()
-    {
+    let extensions = response.extensions();
+    let down = extensions.get::<super::error::DatabaseDown>().is_some();
+    // A pool that waited with connections open is busy; one that could not open a single
+    // connection in all that time has a database it cannot reach.
+    let unreachable = extensions.get::<super::error::PoolWaited>().is_some()
+        && crate::db::pool_use(&state.db).0 == 0;
+    if down || unreachable {
         state.outage.begin(&state.db);
+    }
+    if unreachable {
+        return crate::error::AppError::database_unavailable().into_response();
     }
     response
 }

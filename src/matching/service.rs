@@ -417,6 +417,16 @@ pub async fn accept(
     id: i64,
     rules: &Rules,
 ) -> AppResult<Accepted> {
+    crate::db::retrying(|| accept_once(db, actor, id, rules)).await
+}
+
+/// One try of [`accept`].
+async fn accept_once(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    rules: &Rules,
+) -> AppResult<Accepted> {
     let txn = crate::db::write_txn(db).await?;
     let (p, r, side) = find_for(&txn, actor, id).await?;
     if side == Side::Admin {

@@ -237,7 +237,11 @@ async fn reserve(
 ) -> AppResult<BTreeMap<i64, listing::Model>> {
     let mut short = Validator::default();
     let mut after: BTreeMap<i64, listing::Model> = BTreeMap::new();
-    for (i, line) in lines.iter().enumerate() {
+    // Every writer locks listings in one global order, listing id ascending, so two checkouts
+    // (or a checkout and a cancel) naming the same listings in other orders never deadlock.
+    let mut in_lock_order: Vec<(usize, &LineInput)> = lines.iter().enumerate().collect();
+    in_lock_order.sort_by_key(|(i, line)| (line.listing_id, *i));
+    for (i, line) in in_lock_order {
         let q = line.quantity.milli();
         let updated = listing::Entity::update_many()
             .col_expr(

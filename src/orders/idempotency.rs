@@ -188,12 +188,15 @@ pub async fn save(
 }
 
 /// The work of an idempotent request, done inside the transaction that also stores its answer.
+/// It may run more than once: a transaction the database broke off to end a deadlock is
+/// tried again from the start.
 pub type Work = Box<
-    dyn for<'t> FnOnce(
+    dyn for<'t> Fn(
             &'t sea_orm::DatabaseTransaction,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<Stored, AppError>> + Send + 't>,
-        > + Send,
+        > + Send
+        + Sync,
 >;
 
 /// Runs `work` once per (user, key): the answer, or the refusal, is stored with the work's own
@@ -205,9 +208,20 @@ pub async fn run(
     fingerprint: String,
     work: Work,
 ) -> Result<Answer, AppError> {
+    crate::db::retrying(|| run_once(db, user_id, key.as_ref(), &fingerprint, &work)).await
+}
+
+/// One try of [`run`], in one transaction (two when a refusal is kept).
+async fn run_once(
+    db: &sea_orm::DatabaseConnection,
+    user_id: i64,
+    key: Option<&Key>,
+    fingerprint: &str,
+    work: &Work,
+) -> Result<Answer, AppError> {
     let txn = crate::db::write_txn(db).await?;
-    if let Some(k) = &key
-        && let Claim::Replay(stored) = claim(&txn, user_id, k, &fingerprint).await?
+    if let Some(k) = key
+        && let Claim::Replay(stored) = claim(&txn, user_id, k, fingerprint).await?
     {
         txn.rollback().await?;
         return Ok(Answer {
@@ -217,7 +231,7 @@ pub async fn run(
     }
     match work(&txn).await {
         Ok(stored) => {
-            if let Some(k) = &key {
+            if let Some(k) = key {
                 save(&txn, user_id, k, &stored).await?;
             }
             txn.commit().await?;
@@ -232,9 +246,9 @@ pub async fn run(
             let k = key.expect("checked above");
             let stored = Stored::error(e);
             let txn = crate::db::write_txn(db).await?;
-            match claim(&txn, user_id, &k, &fingerprint).await? {
+            match claim(&txn, user_id, k, fingerprint).await? {
                 Claim::New => {
-                    save(&txn, user_id, &k, &stored).await?;
+                    save(&txn, user_id, k, &stored).await?;
                     txn.commit().await?;
                     Ok(Answer {
                         stored,

@@ -1,6 +1,8 @@
 //! Moving orders through their states: guarded by role, compare-and-set on the status so
 //! racing calls cannot both win, stock returned exactly once, every step recorded.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -166,6 +168,25 @@ fn invalid(from: OrderStatus, action: Action) -> AppError {
     )
 }
 
+/// Does `action` to order `id` as `actor`, in a transaction of its own, tried again when it
+/// crossed another write.
+pub async fn perform(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i64,
+    action: Action,
+    details: Details,
+) -> AppResult<order::Model> {
+    crate::db::retrying(|| async {
+        let txn = crate::db::write_txn(db).await?;
+        let (o, party) = find_for(&txn, actor, id).await?;
+        let done = act(&txn, o.id, action, party, Some(actor.id()), details.clone()).await?;
+        txn.commit().await?;
+        Ok(done)
+    })
+    .await
+}
+
 /// Puts an order's stock back on its listings, guarded by a flag so it happens at most once.
 async fn return_stock(db: &impl ConnectionTrait, order_id: i64) -> AppResult<()> {
     let flagged = order::Entity::update_many()
@@ -177,31 +198,35 @@ async fn return_stock(db: &impl ConnectionTrait, order_id: i64) -> AppResult<()>
     if flagged.rows_affected != 1 {
         return Ok(());
     }
-    let lines = order_line::Entity::find()
+    // Locks in the one global order (listing id ascending), as checkout takes them.
+    let mut back: BTreeMap<i64, i64> = BTreeMap::new();
+    for line in order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
-        .order_by_asc(order_line::Column::Id)
         .all(db)
-        .await?;
+        .await?
+    {
+        *back.entry(line.listing_id).or_default() += line.quantity_milli;
+    }
     let now = Utc::now();
-    for line in &lines {
+    for (listing_id, milli) in back {
         listing::Entity::update_many()
             .col_expr(
                 listing::Column::StockMilli,
-                Expr::col(listing::Column::StockMilli).add(line.quantity_milli),
+                Expr::col(listing::Column::StockMilli).add(milli),
             )
             .col_expr(
                 listing::Column::SoldMilli,
-                Expr::col(listing::Column::SoldMilli).sub(line.quantity_milli),
+                Expr::col(listing::Column::SoldMilli).sub(milli),
             )
             .col_expr(
                 listing::Column::Version,
                 Expr::col(listing::Column::Version).add(1),
             )
             .col_expr(listing::Column::UpdatedAt, Expr::value(now))
-            .filter(listing::Column::Id.eq(line.listing_id))
+            .filter(listing::Column::Id.eq(listing_id))
             .exec(db)
             .await?;
-        crate::catalog::listings::stock_changed(db, line.listing_id).await?;
+        crate::catalog::listings::stock_changed(db, listing_id).await?;
     }
     Ok(())
 }

@@ -152,6 +152,7 @@ pub async fn checkout_once(
     let (checkout, from_cart) = parse_checkout(db, actor, req).await?;
     let buyer = actor.clone();
     let work: idempotency::Work = Box::new(move |txn| {
+        let (buyer, checkout) = (buyer.clone(), checkout.clone());
         Box::pin(async move {
             let placed = checkout::place(txn, &buyer, checkout).await?;
             if from_cart {

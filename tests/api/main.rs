@@ -8,6 +8,7 @@ mod authorization;
 mod bad_input;
 mod binary;
 mod browser;
+mod busy;
 mod forms;
 mod generated;
 mod headers;

@@ -57,7 +57,7 @@ async fn the_write_ahead_log_is_copied_into_the_database_every_second() {
 }
 
 /// A write that waits out SQLite's 10 s for another writer (here a maintenance job holding the
-/// lock) answers 503 `database_busy`, not a server error; once the lock is
+/// lock) answers 503 `busy`, not a server error; once the lock is
 /// free the same request succeeds, and the instance was never taken out of service.
 #[tokio::test]
 async fn a_write_kept_waiting_by_another_writer_answers_503_busy() {
@@ -77,7 +77,11 @@ async fn a_write_kept_waiting_by_another_writer_answers_503_busy() {
         .post("/api/v1/auth/register", None, account.clone())
         .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
-    assert_eq!(r.body["error"]["code"], "database_busy", "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "busy", "{}", r.text);
+    assert_eq!(
+        r.headers.get("retry-after").map(|v| v.to_str().unwrap()),
+        Some("1")
+    );
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.text);
 

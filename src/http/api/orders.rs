@@ -344,10 +344,11 @@ async fn order_action(
     let (action, details) = choose(party)?;
     let fingerprint = idempotency::fingerprint("POST", path, &value);
     let user_id = actor.id();
+    let actor_id = actor.id();
     let work: idempotency::Work = Box::new(move |txn| {
+        let details = details.clone();
         Box::pin(async move {
-            let updated =
-                lifecycle::act(txn, o.id, action, party, Some(actor.id()), details).await?;
+            let updated = lifecycle::act(txn, o.id, action, party, Some(actor_id), details).await?;
             let view = order_views(txn, &[updated.id], party).await?.remove(0);
             Ok(Stored::json(200, &view))
         })
@@ -535,6 +536,7 @@ async fn payment(
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/orders/{id}/payment", &value);
     let user_id = actor.id();
     let work: idempotency::Work = Box::new(move |txn| {
+        let o = o.clone();
         Box::pin(async move {
             let updated = lifecycle::set_payment(txn, &o, user_id, to).await?;
             let view = order_views(txn, &[updated.id], party).await?.remove(0);

@@ -694,10 +694,7 @@ pub async fn order_action(
             Details::because(reason.unwrap_or_default())
         };
         v.finish()?;
-        let txn = crate::db::write_txn(&state.db).await?;
-        let (o, party) = lifecycle::find_for(&txn, actor, id).await?;
-        lifecycle::act(&txn, o.id, action, party, Some(actor.id()), details).await?;
-        txn.commit().await?;
+        lifecycle::perform(&state.db, actor, id, action, details).await?;
         Ok::<_, AppError>(())
     }
     .await;

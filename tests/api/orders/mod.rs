@@ -4,6 +4,7 @@
 mod checkout;
 mod concurrency;
 mod lifecycle;
+mod locks;
 
 use reqwest::StatusCode;
 use serde_json::json;
