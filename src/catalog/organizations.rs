@@ -110,12 +110,13 @@ pub enum Decision {
 
 /// Moves an organization through onboarding. The county's official recommends, an admin approves;
 /// either may reject a pending application.
-pub async fn decide(
+/// Organization `id`, when `actor` may take `decision` on it: 404 when they cannot see it,
+/// 403 when the decision is not theirs to take.
+pub async fn decider(
     db: &impl ConnectionTrait,
     actor: &Actor,
     id: i64,
     decision: Decision,
-    note: Option<String>,
 ) -> AppResult<organization::Model> {
     let org = organization::Entity::find_by_id(id)
         .one(db)
@@ -124,27 +125,35 @@ pub async fn decide(
     if !can_view(Some(actor), &org) {
         return Err(AppError::NotFound("organization"));
     }
-    let current = status(&org);
-    let county = county_of(&org.region_code)
-        .unwrap_or(&org.region_code)
-        .to_string();
+    let county = county_of(&org.region_code).unwrap_or(&org.region_code);
     let allowed = match decision {
-        Decision::Recommend => actor.official_covers(&county),
+        Decision::Recommend => actor.official_covers(county),
         Decision::Approve => actor.is_admin(),
-        Decision::Reject => actor.is_admin() || actor.official_covers(&county),
+        Decision::Reject => actor.is_admin() || actor.official_covers(county),
     };
-    if !allowed {
-        return Err(AppError::Forbidden(match decision {
-            Decision::Recommend => {
-                "only an official whose region covers the organization's county can recommend it"
-                    .into()
-            }
-            Decision::Approve => "only platform admins can approve organizations".into(),
-            Decision::Reject => {
-                "only the county's officials or platform admins can reject organizations".into()
-            }
-        }));
+    if allowed {
+        return Ok(org);
     }
+    Err(AppError::Forbidden(match decision {
+        Decision::Recommend => {
+            "only an official whose region covers the organization's county can recommend it".into()
+        }
+        Decision::Approve => "only platform admins can approve organizations".into(),
+        Decision::Reject => {
+            "only the county's officials or platform admins can reject organizations".into()
+        }
+    }))
+}
+
+pub async fn decide(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+    decision: Decision,
+    note: Option<String>,
+) -> AppResult<organization::Model> {
+    let org = decider(db, actor, id, decision).await?;
+    let current = status(&org);
     let next = match (decision, current) {
         (Decision::Recommend, VerificationStatus::Applied) => VerificationStatus::Recommended,
         (Decision::Approve, VerificationStatus::Recommended) => VerificationStatus::Approved,

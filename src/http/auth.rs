@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, Method, header};
 use chrono::Utc;
 
 use super::state::AppState;
-use crate::accounts::Actor;
 use crate::accounts::auth;
+use crate::accounts::{Actor, Role};
 use crate::error::AppError;
 
 /// Name of the session cookie.
@@ -106,3 +106,55 @@ impl FromRequestParts<AppState> for MaybeActor {
         authenticate(parts, state).await.map(MaybeActor)
     }
 }
+
+/// Declares an extractor for a signed-in caller of one role. It refuses any other role with
+/// 403 from the credentials alone, before the body is read: who may not do something is told
+/// so whatever they sent, never a list of fields to fix first.
+macro_rules! one_role {
+    ($(#[$doc:meta])* $name:ident, $role:expr, $refusal:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub Actor);
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let actor = Actor::from_request_parts(parts, state).await?;
+                if actor.role == $role {
+                    Ok($name(actor))
+                } else {
+                    Err(AppError::Forbidden($refusal.into()))
+                }
+            }
+        }
+    };
+}
+
+one_role!(
+    /// A signed-in buyer.
+    Buyer,
+    Role::Buyer,
+    "only buyer accounts may do this"
+);
+one_role!(
+    /// A signed-in producer.
+    Producer,
+    Role::Producer,
+    "only producer accounts may do this"
+);
+one_role!(
+    /// A signed-in platform admin.
+    Admin,
+    Role::Admin,
+    "only platform admins may do this"
+);
+one_role!(
+    /// A signed-in official.
+    Official,
+    Role::Official,
+    "only officials may do this"
+);

@@ -524,6 +524,13 @@ pub struct DeclineInput {
 
 /// Changes an open request of the buyer's; its pending proposals are withdrawn and it is
 /// matched again.
+/// Whether `actor` may change request `id` now: 404 when they cannot see it, 403 when it is
+/// not theirs, 409 when it is closed.
+pub async fn changeable(db: &DatabaseConnection, actor: &Actor, id: i64) -> AppResult<()> {
+    let (r, _) = find_request(db, actor, id).await?;
+    own_open(actor, &r)
+}
+
 pub async fn change(
     db: &DatabaseConnection,
     rules: &Rules,

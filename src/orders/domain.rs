@@ -152,6 +152,17 @@ pub enum TransitionError {
     WrongStatus,
 }
 
+/// Whether `party` may ever take `action`, whatever the order's status.
+pub fn may_take(action: Action, party: Party) -> bool {
+    use Action as A;
+    match action {
+        A::Confirm | A::Ship | A::SellerCancel => party == Party::Seller,
+        A::Receive | A::Complete | A::BuyerCancel | A::Dispute => party == Party::Buyer,
+        A::AutoDeliver | A::AutoComplete => party == Party::System,
+        A::ResolveComplete | A::ResolveRefund => party == Party::Admin,
+    }
+}
+
 /// The whole state machine: who may do what, from which status, with which effect.
 pub fn transition(
     from: OrderStatus,
@@ -160,13 +171,7 @@ pub fn transition(
 ) -> Result<Effect, TransitionError> {
     use Action as A;
     use OrderStatus as S;
-    let allowed = match action {
-        A::Confirm | A::Ship | A::SellerCancel => party == Party::Seller,
-        A::Receive | A::Complete | A::BuyerCancel | A::Dispute => party == Party::Buyer,
-        A::AutoDeliver | A::AutoComplete => party == Party::System,
-        A::ResolveComplete | A::ResolveRefund => party == Party::Admin,
-    };
-    if !allowed {
+    if !may_take(action, party) {
         return Err(TransitionError::NotAllowed);
     }
     let plain = |to| Effect {

@@ -78,11 +78,7 @@ pub async fn act(
         .ok_or(AppError::NotFound("order"))?;
     let from = current.status;
     let effect = transition(from, action, party).map_err(|e| match e {
-        TransitionError::NotAllowed => AppError::Forbidden(format!(
-            "the {} cannot {} an order",
-            party.code(),
-            action.name_en()
-        )),
+        TransitionError::NotAllowed => not_theirs(action, party),
         TransitionError::WrongStatus => invalid(from, action),
     })?;
     let now = Utc::now();
@@ -185,6 +181,24 @@ pub async fn perform(
         Ok(done)
     })
     .await
+}
+
+/// 403 unless `party` may ever take `action`: checked before anything else of the request
+/// is read.
+pub fn may_take(action: Action, party: Party) -> AppResult<()> {
+    if super::domain::may_take(action, party) {
+        Ok(())
+    } else {
+        Err(not_theirs(action, party))
+    }
+}
+
+fn not_theirs(action: Action, party: Party) -> AppError {
+    AppError::Forbidden(format!(
+        "the {} cannot {} an order",
+        party.code(),
+        action.name_en()
+    ))
 }
 
 /// Puts an order's stock back on its listings, guarded by a flag so it happens at most once.

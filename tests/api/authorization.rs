@@ -665,7 +665,10 @@ async fn ids(app: &TestApp) -> Ids {
     }
 }
 
-on_both_databases!(every_route_answers_every_role_as_it_should);
+on_both_databases!(
+    every_route_answers_every_role_as_it_should,
+    a_refused_caller_is_refused_whatever_the_body,
+);
 
 async fn every_route_answers_every_role_as_it_should(backend: Backend) {
     let mut failures = Vec::new();
@@ -746,6 +749,75 @@ async fn every_route_answers_every_role_as_it_should(backend: Backend) {
     assert!(
         failures.is_empty(),
         "{} of {count} routes misbehaved:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Authorization comes before validation: whoever may not call a route gets 403 whether the
+/// body is empty, of the wrong shape or not JSON at all, never a list of fields to fix.
+async fn a_refused_caller_is_refused_whatever_the_body(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let ids = ids(&app).await;
+    let mut tokens = std::collections::HashMap::new();
+    for role in ROLES {
+        if let Some(user) = account(role) {
+            tokens.insert(role, app.login(user).await);
+        }
+    }
+    let before = app.snapshot().await;
+    let bodies: [(&str, &[u8]); 4] = [
+        ("an empty object", b"{}"),
+        ("unknown fields", br#"{"zzz": [1, 2, 3]}"#),
+        (
+            "fields of the wrong type",
+            br#"{"title": 5, "quantity": true, "lines": "x"}"#,
+        ),
+        ("no JSON at all", b"not json"),
+    ];
+    let mut failures = Vec::new();
+    let mut tried = 0;
+    for route in routes()
+        .iter()
+        .filter(|r| r.method != Method::GET && r.path.starts_with("/api/"))
+    {
+        let path = fill(route.path, &ids);
+        for (role, expected) in ROLES.iter().zip(route.expect) {
+            let Some(token) = tokens.get(role) else {
+                continue;
+            };
+            if expected != 403 {
+                continue;
+            }
+            for (what, body) in bodies {
+                tried += 1;
+                let reply = app
+                    .call_raw(
+                        route.method.clone(),
+                        &path,
+                        Some(token),
+                        "application/json",
+                        body.to_vec(),
+                    )
+                    .await;
+                if reply.status != StatusCode::FORBIDDEN {
+                    failures.push(format!(
+                        "{} {path} as {role} with {what}: {} {}",
+                        route.method,
+                        reply.status,
+                        reply.text.chars().take(160).collect::<String>()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(tried > 40, "only {tried} refusals tried");
+    assert_eq!(before, app.snapshot().await, "a refused call changed data");
+    assert!(
+        failures.is_empty(),
+        "{} refusals depended on the body:\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -16,6 +16,7 @@ use crate::accounts::service::{self, NewUser};
 use crate::catalog::regions;
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
+use crate::http::auth::Admin;
 use crate::http::auth::SESSION_COOKIE;
 use crate::http::state::AppState;
 use crate::page::{Page, PageQuery};
@@ -273,7 +274,7 @@ pub struct CreateUserRequest {
     responses((status = 201, body = UserView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn create_user(
     State(state): State<AppState>,
-    actor: Actor,
+    Admin(actor): Admin,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> AppResult<(StatusCode, Json<UserView>)> {
     require_admin(&actor)?;
@@ -368,7 +369,7 @@ pub struct UpdateUserRequest {
     responses((status = 200, body = UserView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 async fn update_user(
     State(state): State<AppState>,
-    actor: Actor,
+    Admin(actor): Admin,
     ApiId(id): ApiId,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> AppResult<Json<UserView>> {

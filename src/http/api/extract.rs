@@ -20,21 +20,24 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                let m = m.trim().to_ascii_lowercase();
-                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-            });
-        if !is_json {
+        if !is_json(&req) {
             return Err(AppError::UnsupportedMediaType);
         }
         let bytes = read_body(req, state, AppError::InvalidJson).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/…+json`).
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
 }
 
 /// Reads a whole body within the route's size limit: 413 `payload_too_large` beyond it, and
@@ -236,5 +239,51 @@ where
             return Ok(MaybeJson(None));
         }
         parse_json(&bytes).map(|v| MaybeJson(Some(v)))
+    }
+}
+
+/// A JSON body read but not yet judged: a handler that must look something up to know whether
+/// the caller may act checks that first and parses after, so a caller who may not is told 403
+/// whatever they sent. [`LaterJson::parse`] answers as [`ApiJson`] would have.
+pub struct LaterJson<T> {
+    body: Result<Bytes, AppError>,
+    is_json: bool,
+    kind: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<S, T> FromRequest<S> for LaterJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = is_json(&req);
+        Ok(LaterJson {
+            body: read_body(req, state, AppError::InvalidJson).await,
+            is_json,
+            kind: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: DeserializeOwned> LaterJson<T> {
+    /// The body as `T`: 415 when it was not sent as JSON, else as [`parse_json`].
+    pub fn parse(self) -> Result<T, AppError> {
+        let bytes = self.body?;
+        if !self.is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        parse_json(&bytes)
+    }
+
+    /// The body as `T`, or nothing when it is empty (of any content type), as [`MaybeJson`].
+    pub fn parse_optional(self) -> Result<Option<T>, AppError> {
+        let bytes = self.body?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        parse_json(&bytes).map(Some)
     }
 }

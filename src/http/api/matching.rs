@@ -8,7 +8,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::accounts::Actor;
 use crate::error::{AppResult, ErrorBody, Validator};
 use crate::fields::text;
-use crate::http::api::extract::{ApiId, ApiJson, MaybeJson};
+use crate::http::api::extract::{ApiId, ApiJson, LaterJson, MaybeJson};
+use crate::http::auth::Buyer;
 use crate::http::state::AppState;
 use crate::matching::requests::{
     self, DeclineInput, ProposalView, RequestInput, RequestView, RequestWithProposals,
@@ -33,7 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])))]
 async fn create_request(
     State(state): State<AppState>,
-    actor: Actor,
+    Buyer(actor): Buyer,
     ApiJson(input): ApiJson<RequestInput>,
 ) -> AppResult<(StatusCode, Json<RequestWithProposals>)> {
     Ok((
@@ -70,10 +71,11 @@ async fn update_request(
     State(state): State<AppState>,
     actor: Actor,
     ApiId(id): ApiId,
-    ApiJson(input): ApiJson<RequestInput>,
+    body: LaterJson<RequestInput>,
 ) -> AppResult<Json<RequestWithProposals>> {
+    requests::changeable(&state.db, &actor, id).await?;
     let rules = Rules::of(&state.settings);
-    requests::change(&state.db, &rules, &actor, id, input)
+    requests::change(&state.db, &rules, &actor, id, body.parse()?)
         .await
         .map(Json)
 }

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::http::api::accounts::require_admin;
 use crate::http::api::extract::ApiJson;
 use crate::http::api::extract::{ApiId, ApiQuery};
+use crate::http::auth::Producer;
 use crate::http::state::AppState;
 use crate::notify::entity::{notification, webhook};
 use crate::notify::preferences::{self, KINDS};
@@ -389,7 +390,7 @@ fn own_organization(actor: &Actor) -> AppResult<i64> {
     responses((status = 201, body = WebhookCreated), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn create_webhook(
     State(state): State<AppState>,
-    actor: Actor,
+    Producer(actor): Producer,
     ApiJson(req): ApiJson<NewWebhook>,
 ) -> AppResult<(StatusCode, Json<WebhookCreated>)> {
     let org = own_organization(&actor)?;

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::fields::text;
 use crate::http::api::catalog::views::{ListingView, listing_views};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery, parse_json};
+use crate::http::auth::Buyer;
 use crate::http::state::AppState;
 use crate::orders::domain::{Action, OrderStatus, Party, PaymentStatus};
 use crate::orders::entity::order;
@@ -138,7 +139,7 @@ pub struct CartLineRequest {
     responses((status = 200, body = CartView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn add_to_cart(
     State(state): State<AppState>,
-    actor: Actor,
+    Buyer(actor): Buyer,
     ApiJson(req): ApiJson<CartLineRequest>,
 ) -> AppResult<Json<CartView>> {
     let mut v = Validator::default();
@@ -162,7 +163,7 @@ pub struct CartQuantityRequest {
     responses((status = 200, body = CartView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn update_cart_line(
     State(state): State<AppState>,
-    actor: Actor,
+    Buyer(actor): Buyer,
     ApiId(id): ApiId,
     ApiJson(req): ApiJson<CartQuantityRequest>,
 ) -> AppResult<Json<CartView>> {
@@ -329,19 +330,26 @@ pub struct PaymentRequest {
     pub status: String,
 }
 
-/// Runs one order action idempotently (when an `Idempotency-Key` is sent).
-async fn order_action(
+/// An action on an order through its idempotent API. Who may take it is checked first, from
+/// the order and the caller alone; then the body is read (`details`), so a caller who may not
+/// act is told 403 whatever they sent.
+#[allow(clippy::too_many_arguments)]
+async fn order_action<R: DeserializeOwned + Default>(
     state: AppState,
     actor: Actor,
     headers: HeaderMap,
     id: i64,
     path: &str,
-    value: serde_json::Value,
-    choose: impl FnOnce(Party) -> AppResult<(Action, Details)> + Send + 'static,
+    body: Bytes,
+    pick: impl FnOnce(Party) -> Action,
+    details: impl FnOnce(Party, R) -> AppResult<(Action, Details)>,
 ) -> AppResult<Response> {
     let key = idempotent::key(&headers)?;
     let (o, party) = lifecycle::find_for(&state.db, &actor, id).await?;
-    let (action, details) = choose(party)?;
+    lifecycle::may_take(pick(party), party)?;
+    let (req, value): (R, _) = body_of(&body)?;
+    let (action, details) = details(party, req)?;
+    lifecycle::may_take(action, party)?;
     let fingerprint = idempotency::fingerprint("POST", path, &value);
     let user_id = actor.id();
     let actor_id = actor.id();
@@ -370,10 +378,11 @@ macro_rules! simple_action {
             responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
             security(("bearer" = [])))]
         async fn $name(State(state): State<AppState>, actor: Actor, ApiId(id): ApiId, headers: HeaderMap, body: Bytes) -> AppResult<Response> {
-            let (req, value): (ReasonRequest, _) = body_of(&body)?;
-            let reason = reason(req.reason, false)?;
             let pick: fn(Party) -> Action = $pick;
-            order_action(state, actor, headers, id, $path, value, move |party| Ok((pick(party), Details::because(reason)))).await
+            order_action(state, actor, headers, id, $path, body, pick, move |party, req: ReasonRequest| {
+                Ok((pick(party), Details::because(reason(req.reason, false)?)))
+            })
+            .await
         }
     };
 }
@@ -419,20 +428,21 @@ async fn ship(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Response> {
-    let (req, value): (ShipRequest, _) = body_of(&body)?;
-    let mut v = Validator::default();
-    let carrier = v.check("carrier", text(&req.carrier, 1, 64));
-    let tracking = v.check("tracking_number", text(&req.tracking_number, 1, 64));
-    v.finish()?;
-    let reason = reason(req.reason, false)?;
+    let path = "/api/v1/orders/{id}/ship";
     order_action(
         state,
         actor,
         headers,
         id,
-        "/api/v1/orders/{id}/ship",
-        value,
-        move |_| {
+        path,
+        body,
+        |_| Action::Ship,
+        |_, req: ShipRequest| {
+            let mut v = Validator::default();
+            let carrier = v.check("carrier", text(&req.carrier, 1, 64));
+            let tracking = v.check("tracking_number", text(&req.tracking_number, 1, 64));
+            v.finish()?;
+            let reason = reason(req.reason, false)?;
             Ok((
                 Action::Ship,
                 Details {
@@ -456,16 +466,16 @@ async fn dispute(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Response> {
-    let (req, value): (ReasonRequest, _) = body_of(&body)?;
-    let reason = reason(req.reason, true)?;
+    let path = "/api/v1/orders/{id}/dispute";
     order_action(
         state,
         actor,
         headers,
         id,
-        "/api/v1/orders/{id}/dispute",
-        value,
-        move |_| Ok((Action::Dispute, Details::because(reason))),
+        path,
+        body,
+        |_| Action::Dispute,
+        |_, req: ReasonRequest| Ok((Action::Dispute, Details::because(reason(req.reason, true)?))),
     )
     .await
 }
@@ -480,27 +490,31 @@ async fn resolve(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Response> {
-    let (req, value): (ResolveRequest, _) = body_of(&body)?;
-    let action = match req.outcome.as_str() {
-        "complete" => Action::ResolveComplete,
-        "refund" => Action::ResolveRefund,
-        _ => {
-            return Err(AppError::field(
-                "outcome",
-                "unknown_value",
-                "must be one of: complete, refund",
-            ));
-        }
-    };
-    let reason = reason(req.reason, true)?;
+    let path = "/api/v1/orders/{id}/resolve";
+    // Both outcomes are the admin's: who may resolve is known before the outcome is read.
+    let pick = |_| Action::ResolveComplete;
     order_action(
         state,
         actor,
         headers,
         id,
-        "/api/v1/orders/{id}/resolve",
-        value,
-        move |_| Ok((action, Details::because(reason))),
+        path,
+        body,
+        pick,
+        |_, req: ResolveRequest| {
+            let action = match req.outcome.as_str() {
+                "complete" => Action::ResolveComplete,
+                "refund" => Action::ResolveRefund,
+                _ => {
+                    return Err(AppError::field(
+                        "outcome",
+                        "unknown_value",
+                        "must be one of: complete, refund",
+                    ));
+                }
+            };
+            Ok((action, Details::because(reason(req.reason, true)?)))
+        },
     )
     .await
 }
@@ -515,6 +529,13 @@ async fn payment(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Response> {
+    let key = idempotent::key(&headers)?;
+    let (o, party) = lifecycle::find_for(&state.db, &actor, id).await?;
+    if party != Party::Seller {
+        return Err(AppError::Forbidden(
+            "only the seller records payments".into(),
+        ));
+    }
     let (req, value): (PaymentRequest, _) = body_of(&body)?;
     let to = match PaymentStatus::from_code(&req.status) {
         Some(s @ (PaymentStatus::PaidOffline | PaymentStatus::Refunded)) => s,
@@ -526,13 +547,6 @@ async fn payment(
             ));
         }
     };
-    let key = idempotent::key(&headers)?;
-    let (o, party) = lifecycle::find_for(&state.db, &actor, id).await?;
-    if party != Party::Seller {
-        return Err(AppError::Forbidden(
-            "only the seller records payments".into(),
-        ));
-    }
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/orders/{id}/payment", &value);
     let user_id = actor.id();
     let work: idempotency::Work = Box::new(move |txn| {

@@ -16,6 +16,7 @@ use crate::accounts::Actor;
 use crate::accounts::role::require_buyer;
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::http::api::extract::{ApiId, ApiJson};
+use crate::http::auth::Buyer;
 use crate::http::state::AppState;
 use crate::search::saved::entity::{hit, saved_search};
 use crate::search::saved::{Alert, MAX_PER_USER, SavedQuery, check_name};
@@ -101,7 +102,7 @@ fn check(
     security(("bearer" = [])))]
 async fn create_saved(
     State(state): State<AppState>,
-    actor: Actor,
+    Buyer(actor): Buyer,
     ApiJson(input): ApiJson<NewSavedSearch>,
 ) -> AppResult<(StatusCode, Json<SavedSearchView>)> {
     Ok((
@@ -188,7 +189,7 @@ async fn find_own(
     security(("bearer" = [])))]
 async fn update_saved(
     State(state): State<AppState>,
-    actor: Actor,
+    Buyer(actor): Buyer,
     ApiId(id): ApiId,
     ApiJson(change): ApiJson<SavedSearchChange>,
 ) -> AppResult<Json<SavedSearchView>> {

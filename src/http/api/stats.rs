@@ -14,6 +14,7 @@ use crate::accounts::Actor;
 use crate::catalog::domain::{RegionLevel, region_level};
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::http::api::extract::{ApiJson, ApiQuery};
+use crate::http::auth::{Admin, Official};
 use crate::http::state::AppState;
 use crate::stats::access::{may_close_quarters, official_region, readable_region};
 use crate::stats::domain::{Basis, Granularity, Period, child_level, local_date};
@@ -145,7 +146,7 @@ pub struct TargetsRequest {
     security(("bearer" = []), ("session" = [])))]
 async fn put_targets(
     State(state): State<AppState>,
-    actor: Actor,
+    Official(actor): Official,
     Path(code): Path<String>,
     ApiJson(req): ApiJson<TargetsRequest>,
 ) -> AppResult<Json<Progress>> {
@@ -401,7 +402,7 @@ pub struct CloseRequest {
     security(("bearer" = []), ("session" = [])))]
 async fn close_quarter(
     State(state): State<AppState>,
-    actor: Actor,
+    Admin(actor): Admin,
     ApiJson(req): ApiJson<CloseRequest>,
 ) -> AppResult<(StatusCode, Json<QuarterView>)> {
     if !may_close_quarters(&actor) {

@@ -15,6 +15,7 @@ use crate::catalog::listings::{self, ListFilter, ListSort};
 use crate::error::{AppResult, ErrorBody, Validator};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
 use crate::http::auth::MaybeActor;
+use crate::http::auth::Producer;
 use crate::http::state::AppState;
 use crate::page::{self, Page};
 
@@ -141,7 +142,7 @@ async fn list_listings(
     security(("bearer" = [])))]
 async fn create_listing(
     State(state): State<AppState>,
-    actor: Actor,
+    Producer(actor): Producer,
     ApiJson(req): ApiJson<ListingRequest>,
 ) -> AppResult<(StatusCode, Json<ListingView>)> {
     let view = create(&state, &actor, req).await?;
@@ -206,7 +207,7 @@ pub(crate) async fn change(
     security(("bearer" = [])))]
 async fn update_listing(
     State(state): State<AppState>,
-    actor: Actor,
+    Producer(actor): Producer,
     ApiId(id): ApiId,
     ApiJson(req): ApiJson<ListingRequest>,
 ) -> AppResult<Json<ListingView>> {

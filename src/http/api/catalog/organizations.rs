@@ -24,8 +24,9 @@ use crate::catalog::organizations::{self, Application, Decision};
 use crate::catalog::regions;
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::fields::{phone, text};
-use crate::http::api::extract::{ApiId, ApiJson, ApiQuery, MaybeJson};
+use crate::http::api::extract::{ApiId, ApiJson, ApiQuery, LaterJson};
 use crate::http::auth::MaybeActor;
+use crate::http::auth::Producer;
 use crate::http::state::AppState;
 use crate::page::{self, Page};
 
@@ -129,7 +130,7 @@ pub struct ApplyRequest {
     security(("bearer" = [])))]
 async fn apply(
     State(state): State<AppState>,
-    actor: Actor,
+    Producer(actor): Producer,
     ApiJson(req): ApiJson<ApplyRequest>,
 ) -> AppResult<(StatusCode, Json<OrganizationView>)> {
     let mut v = Validator::default();
@@ -234,16 +235,11 @@ async fn recommend(
     State(state): State<AppState>,
     actor: Actor,
     ApiId(id): ApiId,
-    MaybeJson(body): MaybeJson<DecisionRequest>,
+    body: LaterJson<DecisionRequest>,
 ) -> AppResult<Json<OrganizationView>> {
-    decide(
-        &state,
-        &actor,
-        id,
-        Decision::Recommend,
-        body.and_then(|b| b.note),
-    )
-    .await
+    organizations::decider(&state.db, &actor, id, Decision::Recommend).await?;
+    let note = body.parse_optional()?.and_then(|b| b.note);
+    decide(&state, &actor, id, Decision::Recommend, note).await
 }
 
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/approve", tag = "organizations", params(("id" = i64, Path)), request_body = DecisionRequest,
@@ -253,16 +249,11 @@ async fn approve(
     State(state): State<AppState>,
     actor: Actor,
     ApiId(id): ApiId,
-    MaybeJson(body): MaybeJson<DecisionRequest>,
+    body: LaterJson<DecisionRequest>,
 ) -> AppResult<Json<OrganizationView>> {
-    decide(
-        &state,
-        &actor,
-        id,
-        Decision::Approve,
-        body.and_then(|b| b.note),
-    )
-    .await
+    organizations::decider(&state.db, &actor, id, Decision::Approve).await?;
+    let note = body.parse_optional()?.and_then(|b| b.note);
+    decide(&state, &actor, id, Decision::Approve, note).await
 }
 
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/reject", tag = "organizations", params(("id" = i64, Path)), request_body = DecisionRequest,
@@ -272,16 +263,11 @@ async fn reject(
     State(state): State<AppState>,
     actor: Actor,
     ApiId(id): ApiId,
-    MaybeJson(body): MaybeJson<DecisionRequest>,
+    body: LaterJson<DecisionRequest>,
 ) -> AppResult<Json<OrganizationView>> {
-    decide(
-        &state,
-        &actor,
-        id,
-        Decision::Reject,
-        body.and_then(|b| b.note),
-    )
-    .await
+    organizations::decider(&state.db, &actor, id, Decision::Reject).await?;
+    let note = body.parse_optional()?.and_then(|b| b.note);
+    decide(&state, &actor, id, Decision::Reject, note).await
 }
 
 async fn private_org(state: &AppState, actor: &Actor, id: i64) -> AppResult<organization::Model> {
@@ -348,12 +334,25 @@ pub struct HouseholdRequest {
     security(("bearer" = [])))]
 async fn add_household(
     State(state): State<AppState>,
-    actor: Actor,
+    Producer(actor): Producer,
     ApiId(id): ApiId,
-    ApiJson(req): ApiJson<HouseholdRequest>,
+    body: LaterJson<HouseholdRequest>,
 ) -> AppResult<(StatusCode, Json<HouseholdView>)> {
-    let view = add_household_to(&state, &actor, id, req).await?;
+    own_org(&state, &actor, id).await?;
+    let view = add_household_to(&state, &actor, id, body.parse()?).await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The actor's own organization `id`: 403 for anyone else's.
+async fn own_org(state: &AppState, actor: &Actor, id: i64) -> AppResult<organization::Model> {
+    let org = visible_org(state, Some(actor), id).await?;
+    if actor.organization_id() == Some(org.id) {
+        Ok(org)
+    } else {
+        Err(AppError::Forbidden(
+            "only the organization's own staff can add households".into(),
+        ))
+    }
 }
 
 /// Checks and adds a member household to the actor's own organization.
@@ -363,12 +362,7 @@ pub(crate) async fn add_household_to(
     id: i64,
     req: HouseholdRequest,
 ) -> AppResult<HouseholdView> {
-    let org = visible_org(state, Some(actor), id).await?;
-    if actor.organization_id() != Some(org.id) {
-        return Err(AppError::Forbidden(
-            "only the organization's own staff can add households".into(),
-        ));
-    }
+    let org = own_org(state, actor, id).await?;
     let mut v = Validator::default();
     let head_name = v.check("head_name", text(&req.head_name, 1, 32));
     if !(1..=50).contains(&req.members) {

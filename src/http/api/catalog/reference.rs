@@ -14,6 +14,7 @@ use crate::catalog::domain::{AliasKind, region_level};
 use crate::catalog::regions;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
+use crate::http::auth::Admin;
 use crate::http::state::AppState;
 
 /// The routes of this module.
@@ -133,7 +134,7 @@ pub struct AliasRequest {
     security(("bearer" = [])))]
 async fn add_alias(
     State(state): State<AppState>,
-    actor: Actor,
+    Admin(actor): Admin,
     ApiId(id): ApiId,
     ApiJson(req): ApiJson<AliasRequest>,
 ) -> AppResult<(StatusCode, Json<AliasView>)> {
