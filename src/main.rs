@@ -7,14 +7,27 @@ use qudao::config::{Overrides, Settings};
 use qudao::{Application, db, demo};
 use sea_orm::TransactionTrait;
 
-/// Prints a line for whoever started qudao. A stdout nobody reads any more (a supervisor or
-/// test that stopped listening) must not bring the server down, as `println!` would.
+/// Where the lines for whoever started qudao (its address, what a command did) are logged: a
+/// target that the log filter always lets through, so they stay on stdout as text, or, with
+/// `QUDAO_LOG_FORMAT=json`, as JSON objects like every other line.
+const ANNOUNCE: &str = "qudao::announce";
+
+/// Tells whoever started qudao something: as a plain line, or as a JSON log line in JSON mode.
+/// A stdout nobody reads any more (a supervisor or test that stopped listening) must not bring
+/// the server down, as `println!` would.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!(target: ANNOUNCE, "{}", format!($($arg)*));
+        } else {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout(), $($arg)*);
+        }
     }};
 }
+
+/// Whether every line goes out as JSON (`QUDAO_LOG_FORMAT=json`).
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 // Request and search threads allocate and free small buffers all the time; mimalloc keeps
 // that cheap, and (see `return_freed_memory_at_once`) gives freed memory back to the system.
@@ -91,10 +104,11 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(settings.clone()).await?;
             say!("qudao 渠道 is running at {}", app.url());
             say!("database: {}", db::redact(&settings.database_url));
+            // The password is never printed here: `qudao seed-demo` shows it when it makes
+            // the accounts, and the README names the default.
             if settings.demo && demo::has_demo_accounts(&app.state().db).await? {
                 say!(
-                    "demo accounts (password {:?}): {}",
-                    settings.demo_password,
+                    "demo accounts: {} (password: see QUDAO_DEMO_PASSWORD)",
                     demo::DEMO_USERNAMES.join(", ")
                 );
             }
@@ -112,8 +126,9 @@ async fn main() -> anyhow::Result<()> {
             if demo::is_empty(&state.db).await? {
                 demo::seed(&state.db, &s.demo_password).await?;
                 say!(
-                    "demo data loaded; accounts: {}",
-                    demo::DEMO_USERNAMES.join(", ")
+                    "demo data loaded; accounts: {}, each with the password {:?}",
+                    demo::DEMO_USERNAMES.join(", "),
+                    s.demo_password
                 );
             } else {
                 say!("the database already has organizations or users; demo data not loaded");
@@ -149,13 +164,23 @@ async fn main() -> anyhow::Result<()> {
 
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("QUDAO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"))
+        .add_directive(
+            format!("{ANNOUNCE}=info")
+                .parse()
+                .expect("a valid directive"),
+        );
     // Colours only for a person at a terminal, not in files and pipes.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     if format == "json" {
+        JSON_LOGS.store(true, std::sync::atomic::Ordering::Relaxed);
         builder.json().init();
+        // A panic's message becomes a JSON line too, not text on stderr.
+        std::panic::set_hook(Box::new(|info| {
+            tracing::error!(target: ANNOUNCE, panic = %info, "qudao panicked");
+        }));
     } else {
         builder.init();
     }

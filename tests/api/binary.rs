@@ -18,6 +18,10 @@ fn serve_prints_its_url_answers_and_stops_cleanly_on_sigterm() {
             .any(|l| l.contains("coop-liewa") && l.contains("official-sichuan")),
         "{rest:?}"
     );
+    assert!(
+        !rest.iter().any(|l| l.contains("qudao-demo")),
+        "serve printed the demo password: {rest:?}"
+    );
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt.block_on(async {
@@ -72,10 +76,18 @@ fn migrate_and_seed_demo_work_as_subcommands_and_demo_can_be_switched_off() {
         String::from_utf8_lossy(&seeded.stderr)
     );
     assert!(String::from_utf8_lossy(&seeded.stdout).contains("demo data loaded"));
+    assert!(
+        String::from_utf8_lossy(&seeded.stdout).contains("qudao-demo"),
+        "seed-demo tells the password of the accounts it made"
+    );
     let again = qudao(dir.path()).arg("seed-demo").output().unwrap();
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("not loaded"),
         "seeding twice must not duplicate"
+    );
+    assert!(
+        !String::from_utf8_lossy(&again.stdout).contains("qudao-demo"),
+        "no password when no account was made"
     );
 
     let empty = tempfile::tempdir().unwrap();
@@ -134,9 +146,25 @@ fn json_logs_carry_the_request_id_that_the_answer_echoes() {
         "QUDAO_LOG",
         "warn,tower_http=info,qudao::http::middleware=info",
     ));
-    // Start-up log lines, then the URL and the demo accounts as text, then request logs.
+    // Start-up lines, the URL and the demo accounts, then request logs: all of them JSON.
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let url = served_url(&mut stdout);
+    let mut log = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the URL is logged"
+        );
+        log.push_str(&line);
+        let line: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if let Some(url) = line["fields"]["message"]
+            .as_str()
+            .and_then(|m| m.split("running at ").nth(1))
+        {
+            break url.trim().to_string();
+        }
+    };
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (given, made) = rt.block_on(async {
@@ -160,14 +188,23 @@ fn json_logs_carry_the_request_id_that_the_answer_echoes() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let mut log = String::new();
     stdout.read_to_string(&mut log).unwrap();
     assert!(child.wait().unwrap().success());
+    assert!(log.contains("running at "), "{log}");
+    assert!(
+        !log.contains("qudao-demo"),
+        "the demo password reached the log: {log}"
+    );
     let lines: Vec<serde_json::Value> = log
         .lines()
-        .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("coop-liewa"))),
+        "{log}"
+    );
     let answered = |id: &str| {
         lines
             .iter()
