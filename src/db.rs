@@ -29,6 +29,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     }
+    // Until the process ends, a restore will not replace the database under it.
+    if let Some(lock) = crate::backup::mark_in_use(settings)? {
+        IN_USE.lock().expect("not poisoned").push(lock);
+    }
     let mut opts = ConnectOptions::new(settings.database_url.clone());
     opts.max_connections(if settings.is_sqlite() {
         8
@@ -63,6 +67,9 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     }
     Ok(db)
 }
+
+/// The shared locks that mark SQLite databases this process uses ([`crate::backup`]).
+static IN_USE: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
 
 /// How often SQLite's write-ahead log is copied into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);

@@ -5,6 +5,7 @@ mod vocab;
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod config;
 pub mod db;

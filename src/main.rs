@@ -1,4 +1,5 @@
-//! The `qudao` command: `serve` (default), `migrate`, `seed-demo`, `reindex`.
+//! The `qudao` command: `serve` (default), `migrate`, `seed-demo`, `reindex`, `rebuild-stats`,
+//! `backup`, `restore`.
 
 use std::path::PathBuf;
 
@@ -84,6 +85,18 @@ enum Command {
     Reindex,
     /// Recompute the statistics' month aggregates from the sales facts, in one transaction.
     RebuildStats,
+    /// Write a consistent copy of the SQLite database to PATH while qudao keeps running
+    /// (on PostgreSQL: says how to use pg_dump).
+    Backup {
+        /// The new file to write.
+        path: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database; refused while a server uses it
+    /// (on PostgreSQL: says how to use pg_restore).
+    Restore {
+        /// The backup to restore.
+        path: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -145,6 +158,20 @@ async fn main() -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64(),
                 qudao::search::SearchEngine::name(state.search.engine())
             );
+        }
+        Command::Backup { path } => {
+            let started = std::time::Instant::now();
+            let bytes = qudao::backup::backup(&settings, &path).await?;
+            say!(
+                "backup written to {} ({:.1} MiB in {:.1} s)",
+                path.display(),
+                bytes as f64 / (1024.0 * 1024.0),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Restore { path } => {
+            qudao::backup::restore(&settings, &path).await?;
+            say!("{} restored; start qudao to serve it", path.display());
         }
         Command::RebuildStats => {
             let conn = db::connect(&settings).await?;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod authorization;
+mod backup;
 mod bad_input;
 mod binary;
 mod browser;
