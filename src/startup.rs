@@ -194,7 +194,7 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
         tokio::select! {
             _ = tick.tick() => {
                 // At start and then hourly.
-                if minutes % 60 == 0
+                if minutes.is_multiple_of(60)
                     && let Err(e) = crate::db::optimize(&state.db).await
                 {
                     tracing::warn!(error = ?e, "refreshing the query planner's statistics failed");

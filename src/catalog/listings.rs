@@ -348,12 +348,11 @@ pub fn visible(actor: Option<&Actor>) -> Select<listing::Entity> {
     if let Some(a) = actor {
         if let Some(org) = a.organization_id() {
             cond = cond.add(listing::Column::OrganizationId.eq(org));
-        } else if a.role == Role::Official {
-            if let Some(scope) = a.user.region_code.as_deref() {
-                cond = cond.add(
-                    listing::Column::OriginRegionCode.like(format!("{}%", region_prefix(scope))),
-                );
-            }
+        } else if a.role == Role::Official
+            && let Some(scope) = a.user.region_code.as_deref()
+        {
+            cond = cond
+                .add(listing::Column::OriginRegionCode.like(format!("{}%", region_prefix(scope))));
         }
     }
     base.filter(cond)

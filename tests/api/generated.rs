@@ -163,10 +163,10 @@ fn error_titles(report: &str) -> Vec<String> {
         .take_while(|l| !l.starts_with('='));
     let mut titles = Vec::new();
     while let Some(line) = lines.next() {
-        if line.starts_with('_') {
-            if let Some(title) = lines.by_ref().find(|l| !l.trim().is_empty()) {
-                titles.push(title.trim().to_string());
-            }
+        if line.starts_with('_')
+            && let Some(title) = lines.by_ref().find(|l| !l.trim().is_empty())
+        {
+            titles.push(title.trim().to_string());
         }
     }
     titles

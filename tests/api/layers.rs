@@ -42,7 +42,7 @@ fn code_of(line: &str) -> &str {
     }
     match line.find("//") {
         // A `//` inside a string ("http://…") is part of the code.
-        Some(at) if line[..at].matches('"').count() % 2 == 0 => &line[..at],
+        Some(at) if line[..at].matches('"').count().is_multiple_of(2) => &line[..at],
         _ => line,
     }
 }
