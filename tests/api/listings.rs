@@ -607,20 +607,23 @@ async fn a_stored_code_nobody_knows_is_an_error_not_a_default(backend: Backend) 
     let (_, id) = app.panshi_sells_rice("100").await;
     let shown = app.get(&format!("/api/v1/listings/{id}"), None).await;
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
-    app.db
-        .execute_unprepared(&format!(
-            "UPDATE listings SET unit = 'bushel' WHERE id = {id}"
-        ))
-        .await
-        .unwrap();
-    let err = listing::Entity::find_by_id(id)
-        .one(&app.db)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains(r#"Unit has no value "bushel""#),
-        "{err}"
-    );
+    let unreadable = |column: &'static str, stored: &'static str, said: &'static str| {
+        let app = &app;
+        async move {
+            app.db
+                .execute_unprepared(&format!(
+                    "UPDATE listings SET {column} = '{stored}' WHERE id = {id}"
+                ))
+                .await
+                .unwrap();
+            let err = listing::Entity::find_by_id(id)
+                .one(&app.db)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains(said), "{err}");
+        }
+    };
+    unreadable("unit", "bushel", r#"Unit has no value "bushel""#).await;
     let refused = app.get(&format!("/api/v1/listings/{id}"), None).await;
     assert_eq!(
         refused.status,
@@ -637,21 +640,12 @@ async fn a_stored_code_nobody_knows_is_an_error_not_a_default(backend: Backend) 
     let back = app.get(&format!("/api/v1/listings/{id}"), None).await;
     assert_eq!(back.body["unit"], "jin", "{}", back.text);
     // A certification nobody knows is not dropped from the list without a word.
-    app.db
-        .execute_unprepared(&format!(
-            "UPDATE listings SET certifications = 'organic,moon_grown' WHERE id = {id}"
-        ))
-        .await
-        .unwrap();
-    let err = listing::Entity::find_by_id(id)
-        .one(&app.db)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains(r#"Certification has no value "moon_grown""#),
-        "{err}"
-    );
+    unreadable(
+        "certifications",
+        "organic,moon_grown",
+        r#"Certification has no value "moon_grown""#,
+    )
+    .await;
     assert_eq!(
         app.get(&format!("/api/v1/listings/{id}"), None)
             .await

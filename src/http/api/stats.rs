@@ -13,8 +13,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::accounts::Actor;
 use crate::catalog::domain::{RegionLevel, region_level};
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
-use crate::http::api::extract::{ApiJson, ApiQuery};
-use crate::http::auth::{Admin, Official};
+use crate::http::api::extract::{ApiQuery, LaterJson};
+use crate::http::auth::Official;
 use crate::http::state::AppState;
 use crate::stats::access::{may_close_quarters, official_region, readable_region};
 use crate::stats::domain::{Basis, Granularity, Period, child_level, local_date};
@@ -148,9 +148,10 @@ async fn put_targets(
     State(state): State<AppState>,
     Official(actor): Official,
     Path(code): Path<String>,
-    ApiJson(req): ApiJson<TargetsRequest>,
+    body: LaterJson<TargetsRequest>,
 ) -> AppResult<Json<Progress>> {
     let (region, level) = official_region(&state.db, &actor, &code).await?;
+    let req = body.parse()?;
     let mut v = Validator::default();
     check_year(&mut v, req.year);
     for (field, value) in [
@@ -402,14 +403,15 @@ pub struct CloseRequest {
     security(("bearer" = []), ("session" = [])))]
 async fn close_quarter(
     State(state): State<AppState>,
-    Admin(actor): Admin,
-    ApiJson(req): ApiJson<CloseRequest>,
+    actor: Actor,
+    body: LaterJson<CloseRequest>,
 ) -> AppResult<(StatusCode, Json<QuarterView>)> {
     if !may_close_quarters(&actor) {
         return Err(AppError::Forbidden(
             "only admins and province officials close quarters".into(),
         ));
     }
+    let req = body.parse()?;
     let quarter = Period::parse(&req.quarter)
         .filter(|p| p.quarter_key().is_some())
         .ok_or_else(|| AppError::field("quarter", "invalid_format", "a quarter such as 2026Q3"))?;

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::sync::Barrier;
 
-use crate::helpers::{Backend, Reply, spawn_app};
+use crate::helpers::{Backend, Reply, TestApp, spawn_app};
 use crate::on_both_databases;
 
 use super::{listing_titled, post_action, restock};
@@ -19,6 +19,18 @@ on_both_databases!(
 
 const APPLES: &str = "列瓦村高原红富士苹果";
 const POTATOES: &str = "道孚高原洋芋";
+
+/// Two listings of one cooperative (so a checkout naming both makes one order), with 1 000
+/// units each.
+async fn two_listings_of_one_seller(app: &TestApp) -> (i64, i64) {
+    let (x, y) = (
+        listing_titled(app, APPLES).await,
+        listing_titled(app, POTATOES).await,
+    );
+    restock(app, "coop-liewa", x, "1000").await;
+    restock(app, "coop-liewa", y, "1000").await;
+    (x, y)
+}
 
 /// Lines for one unit of `first` and one of `second`, in that order.
 fn crossing(first: i64, second: i64) -> serde_json::Value {
@@ -47,12 +59,7 @@ async fn checkouts_naming_listings_in_crossing_orders_all_go_through(backend: Ba
         return;
     };
     let app = Arc::new(app);
-    let (x, y) = (
-        listing_titled(&app, APPLES).await,
-        listing_titled(&app, POTATOES).await,
-    );
-    restock(&app, "coop-liewa", x, "1000").await;
-    restock(&app, "coop-liewa", y, "1000").await;
+    let (x, y) = two_listings_of_one_seller(&app).await;
     let buyers = app.new_buyers(16).await;
     let rounds = 4;
     for round in 0..rounds {
@@ -87,12 +94,7 @@ async fn checkouts_crossing_cancels_all_go_through(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let (x, y) = (
-        listing_titled(&app, APPLES).await,
-        listing_titled(&app, POTATOES).await,
-    );
-    restock(&app, "coop-liewa", x, "1000").await;
-    restock(&app, "coop-liewa", y, "1000").await;
+    let (x, y) = two_listings_of_one_seller(&app).await;
     // Half the buyers hold an order naming the potatoes first; they cancel it while the
     // other half check out naming the apples first.
     let buyers = app.new_buyers(16).await;
