@@ -56,6 +56,9 @@ if "app" in services:
          "app: QUDAO_MEILI_KEY must be Meilisearch's master key")
     need(str(env.get("QUDAO_SMTP_URL", "")).startswith("smtp://mailpit:"),
          "app: QUDAO_SMTP_URL must point at mailpit")
+    grace = str(app.get("stop_grace_period", ""))
+    need(re.fullmatch(r"([3-9]|1[0-9])s", grace) is not None,
+         "app: stop_grace_period must leave qudao its 2 s to stop, and not much more (3s to 19s)")
     depends = app.get("depends_on") or {}
     need("postgres" in depends, "app: must start after postgres")
     need(any(str(p).endswith(":8080") for p in app.get("ports", [])), "app: port 8080 must be published")

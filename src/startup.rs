@@ -109,18 +109,35 @@ impl Application {
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let sweeper = tokio::spawn(order_sweeper(self.state.clone(), stop_rx));
+        let stopping = self.state.stopping.clone();
+        let signal = async move {
+            signal.await;
+            // Streams end first, with a last event, so the drain does not wait for them.
+            stopping.send_replace(true);
+        };
         let served = http::server::serve(self.listener, self.router, signal).await;
+        // Workers finish what they hold within the rest of the stop's time; a row they leave
+        // leased is taken up again by another instance, or by this one at its next start.
+        let deadline = tokio::time::Instant::now() + WORKERS_STOP;
         stop_tx.send(true).ok();
-        sweeper.await.ok();
         let workers = [self.relay, self.notify, Some(self.follow)];
+        let mut handles = vec![sweeper];
         for (stop, handle) in workers.into_iter().flatten() {
             stop.send(true).ok();
-            handle.await.ok();
+            handles.push(handle);
+        }
+        for handle in handles {
+            if tokio::time::timeout_at(deadline, handle).await.is_err() {
+                tracing::warn!("a worker was still busy when the server stopped");
+            }
         }
         self.state.db.clone().close().await.ok();
         served
     }
 }
+
+/// How long the workers have, after the last answer, to finish what they hold.
+const WORKERS_STOP: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// Connects and brings the database to a usable state.
 pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
@@ -172,6 +189,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
         listing_counts: Default::default(),
         featured_counties: Arc::new(crate::kept::Kept::new(pages::FEATURED_FRESH)),
         throttle: Arc::new(crate::throttle::Throttle::new(settings.rate_limits)),
+        stopping: Arc::new(tokio::sync::watch::channel(false).0),
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(pages::Pages::new()?),

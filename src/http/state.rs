@@ -28,4 +28,7 @@ pub struct AppState {
     pub featured_counties: Arc<crate::kept::Kept<Vec<Featured>>>,
     /// How much of their rate limits addresses and accounts have used.
     pub throttle: Arc<crate::throttle::Throttle>,
+    /// Becomes true when the server starts to stop: open streams say goodbye and end, so
+    /// browsers reconnect to another instance instead of holding this one up.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }

@@ -213,3 +213,71 @@ fn json_logs_carry_the_request_id_that_the_answer_echoes() {
     assert!(answered("qudao-test-42"), "{log}");
     assert!(answered(&made), "{log}");
 }
+
+/// SIGTERM with a notification stream open: the stream gets a last `reconnect` event and
+/// ends, and the process is gone at once instead of waiting for the stream to close.
+#[test]
+fn sigterm_ends_open_streams_with_a_last_event_and_exits_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_serve(&mut qudao(dir.path()));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let url = served_url(&mut stdout);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let stream = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let login: serde_json::Value = client
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "buyer", "password": "qudao-demo"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap().to_string();
+        let mut stream = client
+            .get(format!("{url}/api/v1/notifications/stream"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        // The first event (the unread count) says the stream is open.
+        let first = stream.chunk().await.unwrap().unwrap();
+        assert!(String::from_utf8_lossy(&first).contains("unread"));
+        stream
+    });
+
+    let signalled = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest = rt.block_on(async move {
+        let mut stream = stream;
+        let mut rest = String::new();
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            rest.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        rest
+    });
+    assert!(rest.contains("event: reconnect"), "{rest}");
+    assert!(rest.contains("retry: 500"), "{rest}");
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "qudao did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit:?}");
+    // The stream no longer holds the stop up to the old 20 s drain.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}",
+        signalled.elapsed()
+    );
+}

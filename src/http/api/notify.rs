@@ -131,10 +131,16 @@ struct Feed {
     last: i64,
     started: bool,
     pending: std::collections::VecDeque<Event>,
+    /// Becomes true when the server starts to stop.
+    stopping: tokio::sync::watch::Receiver<bool>,
+    said_goodbye: bool,
 }
 
+/// How soon a browser reconnects after a stopping server ends its stream.
+const RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
 #[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications",
-    description = "Server-sent events: `unread` (the count) on connecting and whenever it changes, and `notification` (a NotificationView, its id as the event id) for each new notice. Send `Last-Event-ID` to resume after a given notice.",
+    description = "Server-sent events: `unread` (the count) on connecting and whenever it changes, and `notification` (a NotificationView, its id as the event id) for each new notice. Send `Last-Event-ID` to resume after a given notice. When the server stops, a last `reconnect` event (retry 500 ms) ends the stream.",
     responses((status = 200, content_type = "text/event-stream"), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn stream_notifications(
     State(state): State<AppState>,
@@ -160,14 +166,35 @@ async fn stream_notifications(
         last,
         started: false,
         pending: Default::default(),
+        stopping: state.stopping.subscribe(),
+        said_goodbye: false,
     };
     let stream = futures_util::stream::unfold(feed, |mut f| async move {
         loop {
             if let Some(e) = f.pending.pop_front() {
                 return Some((Ok(e), f));
             }
+            if f.said_goodbye {
+                return None;
+            }
+            if *f.stopping.borrow() {
+                // The server is stopping: one last event, and the browser reconnects (to
+                // another instance) half a second after the stream ends, resuming after the
+                // last notice it has.
+                f.said_goodbye = true;
+                f.pending.push_back(
+                    Event::default()
+                        .event("reconnect")
+                        .retry(RECONNECT_AFTER)
+                        .data("this server is stopping"),
+                );
+                continue;
+            }
             if f.started {
-                tokio::time::sleep(STREAM_POLL).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(STREAM_POLL) => {}
+                    _ = f.stopping.changed() => continue,
+                }
             }
             let first = !f.started;
             f.started = true;
