@@ -11,7 +11,7 @@ use std::time::Duration;
 use qudao::catalog::entity::listing;
 use qudao::{Application, Settings};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 mod common;
@@ -153,6 +153,43 @@ async fn bench(name: &str, mut settings: Settings, seconds: u64) {
         .unwrap()
         .unwrap();
     assert!(row.stock_milli >= 0, "stock went negative");
+    projection_lag(&db).await;
+}
+
+/// How long the checkouts' `stats` events waited for the projector: from the order's commit
+/// (the event's `created_at`) to the projector's (its `delivered_at`), once all are done.
+async fn projection_lag(db: &sea_orm::DatabaseConnection) {
+    use qudao::outbox::entity as outbox;
+    let waiting = || {
+        outbox::Entity::find()
+            .filter(outbox::Column::Channel.eq("stats"))
+            .filter(outbox::Column::DeliveredAt.is_null())
+            .count(db)
+    };
+    let start = std::time::Instant::now();
+    while waiting().await.unwrap() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the projector fell behind"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut lags: Vec<Duration> = outbox::Entity::find()
+        .filter(outbox::Column::Channel.eq("stats"))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| (e.delivered_at? - e.created_at).to_std().ok())
+        .collect();
+    let n = lags.len();
+    let max = lags.iter().max().copied().unwrap_or_default();
+    println!(
+        "\n  statistics projection lag over {n} orders: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        common::percentile(&mut lags, 0.5).as_secs_f64() * 1000.0,
+        common::percentile(&mut lags, 0.99).as_secs_f64() * 1000.0,
+        max.as_secs_f64() * 1000.0
+    );
 }
 
 #[tokio::main]

@@ -11,8 +11,6 @@
 //! `QUDAO_BENCH_SERVER_LOG=path` keeps the servers' warnings and errors in that file.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,8 +24,6 @@ use serde_json::json;
 mod common;
 
 use common::Tally;
-
-const BIN: &str = env!("CARGO_BIN_EXE_qudao");
 
 /// What people do, and how often out of 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -71,57 +67,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// A `qudao` process, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-impl Server {
-    /// Peak and current resident memory of the process, and of the current its anonymous
-    /// (heap) and file-backed (mapped index files) parts, in MiB.
-    fn memory(&self) -> (u64, u64, u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .unwrap_or(0)
-                / 1024
-        };
-        (
-            field("VmHWM:"),
-            field("VmRSS:"),
-            field("RssAnon:"),
-            field("RssFile:"),
-        )
-    }
-}
-
-fn qudao(envs: &[(&str, String)]) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_remove("QUDAO_MEILI_URL")
-        .env_remove("QUDAO_SMTP_URL")
-        .env_remove("QUDAO_DATABASE_URL")
-        .env("QUDAO_LOG", "warn")
-        .env("QUDAO_DEMO_PASSWORD", "qudao-demo")
-        // Every client comes from 127.0.0.1: as one address they would soon be rate limited.
-        .env("QUDAO_RATE_LIMITS", "false");
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    c
-}
-
 /// Adds `n` listings made from the demo's, spread over its cooperatives and categories.
 async fn generate(database_url: &str, n: usize) {
     let db = Database::connect(database_url).await.unwrap();
@@ -155,9 +100,9 @@ async fn analyze(db: &sea_orm::DatabaseConnection) {
 }
 
 /// Prepares the database and starts `qudao serve` on it.
-async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> Server {
+async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> common::Server {
     for step in ["migrate", "seed-demo"] {
-        let out = qudao(envs).arg(step).output().unwrap();
+        let out = common::qudao(envs).arg(step).output().unwrap();
         assert!(
             out.status.success(),
             "{step}: {}",
@@ -171,7 +116,7 @@ async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> 
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let out = qudao(envs).arg("reindex").output().unwrap();
+    let out = common::qudao(envs).arg("reindex").output().unwrap();
     assert!(
         out.status.success(),
         "reindex: {}",
@@ -179,38 +124,9 @@ async fn start(envs: &[(&str, String)], database_url: &str, listings: usize) -> 
     );
     println!("  search index built in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    // The server logs to standard output and panics to standard error; with
-    // QUDAO_BENCH_SERVER_LOG both are appended to that file, so that both databases' servers
-    // keep their warnings.
-    let log = std::env::var_os("QUDAO_BENCH_SERVER_LOG").map(|path| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .unwrap_or_else(|e| panic!("QUDAO_BENCH_SERVER_LOG {path:?}: {e}"))
-    });
-    let mut child = qudao(envs)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(match &log {
-            Some(file) => Stdio::from(file.try_clone().unwrap()),
-            None => Stdio::null(),
-        })
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("running at ") {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "qudao serve stopped");
-    }
-    let url = line.split("running at ").nth(1).unwrap().trim().to_string();
-    std::thread::spawn(move || match log {
-        Some(mut file) => std::io::copy(&mut out, &mut file),
-        None => std::io::copy(&mut out, &mut std::io::sink()),
-    });
+    let server = common::Server::start(envs);
     println!("  qudao serve ready in {:.1} s", t.elapsed().as_secs_f64());
-    Server { child, url }
+    server
 }
 
 struct Session {

@@ -30,6 +30,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Run the notification dispatcher and email sender in this process.
     pub notify_worker: bool,
+    /// Run the statistics' projector in this process (it is safe in several at once).
+    pub stats_projector: bool,
     /// Attempts at one email or webhook delivery before it is marked dead for an admin to retry.
     pub delivery_max_attempts: i64,
     /// Server secret for signed values such as unsubscribe links and webhook signatures.
@@ -73,6 +75,7 @@ struct FileSettings {
     mail_from: Option<String>,
     public_url: Option<String>,
     notify_worker: Option<bool>,
+    stats_projector: Option<bool>,
     delivery_max_attempts: Option<i64>,
     secret: Option<String>,
     demo: Option<bool>,
@@ -112,6 +115,7 @@ impl Settings {
             mail_from: "渠道 qudao <noreply@qudao.example>".into(),
             public_url: None,
             notify_worker: true,
+            stats_projector: true,
             delivery_max_attempts: 8,
             secret: None,
             demo: true,
@@ -185,9 +189,10 @@ impl Settings {
             .data_dir
             .clone()
             .or_else(|| env("QUDAO_DATA_DIR").map(PathBuf::from))
-            .or(file.data_dir)
+            .or(file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("data"));
         let mut s = Settings::embedded(&data_dir);
+        s.switches(&file)?;
         let pick = |env_key: &str, file_val: Option<String>| env(env_key).or(file_val);
         if let Some(v) = pick("QUDAO_DATABASE_URL", file.database_url) {
             s.database_url = v;
@@ -211,27 +216,6 @@ impl Settings {
         }
         if let Some(v) = pick("QUDAO_LOG_FORMAT", file.log_format) {
             s.log_format = v;
-        }
-        for (key, file_val, target) in [
-            (
-                "QUDAO_NOTIFY_WORKER",
-                file.notify_worker,
-                &mut s.notify_worker,
-            ),
-            ("QUDAO_SEARCH_RELAY", file.search_relay, &mut s.search_relay),
-            ("QUDAO_DEMO", file.demo, &mut s.demo),
-            ("QUDAO_RATE_LIMITS", file.rate_limits, &mut s.rate_limits),
-            (
-                "QUDAO_TRUST_FORWARDED_FOR",
-                file.trust_forwarded_for,
-                &mut s.trust_forwarded_for,
-            ),
-        ] {
-            if let Some(v) = env(key) {
-                *target = parse_bool(&v).with_context(|| format!("{key} must be true or false"))?;
-            } else if let Some(v) = file_val {
-                *target = v;
-            }
         }
         if let Some(v) = env("QUDAO_SESSION_HOURS") {
             s.session_hours = v
@@ -283,6 +267,42 @@ impl Settings {
         }
         s.validate()?;
         Ok(s)
+    }
+
+    /// The on/off settings, from the environment or else the file.
+    fn switches(&mut self, file: &FileSettings) -> anyhow::Result<()> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        for (key, file_val, target) in [
+            (
+                "QUDAO_NOTIFY_WORKER",
+                file.notify_worker,
+                &mut self.notify_worker,
+            ),
+            (
+                "QUDAO_STATS_PROJECTOR",
+                file.stats_projector,
+                &mut self.stats_projector,
+            ),
+            (
+                "QUDAO_SEARCH_RELAY",
+                file.search_relay,
+                &mut self.search_relay,
+            ),
+            ("QUDAO_DEMO", file.demo, &mut self.demo),
+            ("QUDAO_RATE_LIMITS", file.rate_limits, &mut self.rate_limits),
+            (
+                "QUDAO_TRUST_FORWARDED_FOR",
+                file.trust_forwarded_for,
+                &mut self.trust_forwarded_for,
+            ),
+        ] {
+            if let Some(v) = env(key) {
+                *target = parse_bool(&v).with_context(|| format!("{key} must be true or false"))?;
+            } else if let Some(v) = file_val {
+                *target = v;
+            }
+        }
+        Ok(())
     }
 
     fn validate(&self) -> anyhow::Result<()> {

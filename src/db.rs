@@ -59,9 +59,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     // holding its connection while others queue behind it. Sent as a startup parameter: no
     // statement of its own.
     .map_sqlx_postgres_opts(|o| o.options([("lock_timeout", format!("{POSTGRES_LOCK_MS}ms"))]));
-    let db = Database::connect(opts)
+    let mut db = Database::connect(opts)
         .await
         .with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
+    db.set_metric_callback(|_| {
+        STATEMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
     if settings.is_sqlite() {
         tokio::spawn(checkpoints(db.clone()));
     }
@@ -206,6 +209,14 @@ impl Outage {
 /// again before its caller is told 503 `busy`.
 const CONFLICT_RETRIES: u32 = 3;
 
+/// Statements sent to the database since the process started.
+static STATEMENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Statements sent to the database through [`connect`]'s pools since the process started.
+pub fn statements() -> u64 {
+    STATEMENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Writes tried again by [`retrying`] since the process started.
 static RETRIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -339,6 +350,9 @@ pub async fn startup_turn(db: &DatabaseConnection) -> Result<Option<DatabaseTran
         return Ok(None);
     }
     let txn = db.begin().await?;
+    // Another instance may take a while to migrate and load reference data: wait it out,
+    // not the few seconds a request waits for a row.
+    txn.execute_unprepared("SET LOCAL lock_timeout = 0").await?;
     advisory_lock(&txn, locks::STARTUP).await?;
     Ok(Some(txn))
 }

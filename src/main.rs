@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use qudao::config::{Overrides, Settings};
 use qudao::{Application, db, demo};
-use sea_orm::TransactionTrait;
 
 /// Where the lines for whoever started qudao (its address, what a command did) are logged: a
 /// target that the log filter always lets through, so they stay on stdout as text, or, with
@@ -177,11 +176,9 @@ async fn main() -> anyhow::Result<()> {
             let conn = db::connect(&settings).await?;
             db::migrate(&conn).await?;
             let started = std::time::Instant::now();
-            let txn = conn.begin().await?;
-            qudao::stats::aggregates::rebuild(&txn).await?;
-            txn.commit().await?;
+            let written = qudao::stats::projector::rebuild(&conn).await?;
             say!(
-                "statistics' month aggregates rebuilt from the facts in {:.1} s",
+                "statistics rebuilt from the orders in {:.1} s: {written} missing facts written, the aggregates recomputed",
                 started.elapsed().as_secs_f64()
             );
         }

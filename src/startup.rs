@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use sea_orm::TransactionTrait;
+use sea_orm::{DbBackend, TransactionTrait};
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
@@ -23,6 +23,9 @@ pub struct Application {
     relay: Option<Background>,
     notify: Option<Background>,
     follow: Background,
+    /// On PostgreSQL: hears which users got notices from any instance.
+    hear: Option<Background>,
+    project: Option<Background>,
 }
 
 /// A background worker: how to stop it, and the task to wait for.
@@ -60,12 +63,28 @@ impl Application {
                 &state.settings,
                 state.mailer.clone(),
             )
-            .context("starting the notification worker")?;
+            .context("starting the notification worker")?
+            .ringing(state.bell.clone());
             let (stop, stopped) = tokio::sync::watch::channel(false);
             Some((stop, tokio::spawn(worker.run(stopped))))
         } else {
             None
         };
+        let project = state.settings.stats_projector.then(|| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let projector = crate::stats::projector::Projector::new(state.db.clone());
+            (stop, tokio::spawn(projector.run(stopped)))
+        });
+        let on_postgres = state.db.get_database_backend() == DbBackend::Postgres;
+        let hear = on_postgres.then(|| {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let url = state.settings.database_url.clone();
+            let bell = state.bell.clone();
+            (
+                stop,
+                tokio::spawn(crate::notify::bell::hear(url, bell, stopped)),
+            )
+        });
         Ok(Application {
             listener,
             router,
@@ -73,6 +92,8 @@ impl Application {
             relay,
             notify,
             follow,
+            hear,
+            project,
         })
     }
 
@@ -120,7 +141,13 @@ impl Application {
         // leased is taken up again by another instance, or by this one at its next start.
         let deadline = tokio::time::Instant::now() + WORKERS_STOP;
         stop_tx.send(true).ok();
-        let workers = [self.relay, self.notify, Some(self.follow)];
+        let workers = [
+            self.relay,
+            self.notify,
+            Some(self.follow),
+            self.hear,
+            self.project,
+        ];
         let mut handles = vec![sweeper];
         for (stop, handle) in workers.into_iter().flatten() {
             stop.send(true).ok();
@@ -188,8 +215,12 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
         outage: Default::default(),
         listing_counts: Default::default(),
         featured_counties: Arc::new(crate::kept::Kept::new(pages::FEATURED_FRESH)),
-        throttle: Arc::new(crate::throttle::Throttle::new(settings.rate_limits)),
+        throttle: Arc::new(crate::throttle::Throttle::for_database(
+            settings.rate_limits,
+            &conn,
+        )),
         stopping: Arc::new(tokio::sync::watch::channel(false).0),
+        bell: Default::default(),
         db: conn,
         settings: Arc::new(settings),
         pages: Arc::new(pages::Pages::new()?),
@@ -216,6 +247,11 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                     && let Err(e) = crate::db::optimize(&state.db).await
                 {
                     tracing::warn!(error = ?e, "refreshing the query planner's statistics failed");
+                }
+                if minutes.is_multiple_of(10)
+                    && let Err(e) = crate::throttle::sweep(&state.db).await
+                {
+                    tracing::warn!(error = ?e, "sweeping spent rate-limit cells failed");
                 }
                 minutes += 1;
                 match crate::orders::lifecycle::auto_advance(&state.db, chrono::Utc::now(), rules).await {

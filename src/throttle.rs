@@ -2,17 +2,19 @@
 //!
 //! Each limit lets a burst through at once and then refills at a steady pace (the generic cell
 //! rate algorithm: one instant per key, the time its allowance is used up to). Beyond a limit
-//! the answer is 429 `rate_limited` with `Retry-After`. Limits live in each instance's memory:
-//! behind a load balancer of `n` instances a client gets at most `n` times the allowance, which
-//! is what they are for (slowing guessing and floods), not a count anyone relies on.
+//! the answer is 429 `rate_limited` with `Retry-After`. On PostgreSQL the cells live in the
+//! database (`throttle_cells`, one statement a request), so every instance behind a load
+//! balancer counts against the same allowance: a password guesser gains nothing by spreading
+//! tries across them. A single SQLite instance keeps its cells in memory.
 //!
 //! Many villagers share one address (a cooperative's office, a carrier's NAT), so the
 //! per-address limits are generous; the tight one is failed sign-ins per account.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::error::AppError;
 
@@ -32,6 +34,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The number stored for this kind in `throttle_cells`.
+    fn code(self) -> i16 {
+        match self {
+            Kind::SignInAddress => 1,
+            Kind::SignInAccount => 2,
+            Kind::Register => 3,
+            Kind::Search => 4,
+            Kind::Write => 5,
+        }
+    }
+
     /// How many at once, and the time in which that many are allowed again.
     pub const fn allowance(self) -> (u32, Duration) {
         match self {
@@ -71,31 +84,59 @@ const SWEEP_AT: usize = 50_000;
 pub struct Throttle {
     enabled: bool,
     used_until: Mutex<HashMap<(Kind, u64), Instant>>,
+    /// The PostgreSQL database whose `throttle_cells` every instance shares, if any.
+    shared: Option<DatabaseConnection>,
 }
 
 impl Throttle {
-    /// A throttle that limits (`enabled`) or lets everything through.
+    /// A throttle that limits (`enabled`) in this process's memory, or lets everything through.
     pub fn new(enabled: bool) -> Self {
         Throttle {
             enabled,
             used_until: Mutex::new(HashMap::new()),
+            shared: None,
+        }
+    }
+
+    /// The throttle for `db`: its cells in the database on PostgreSQL, where several instances
+    /// may share it, in memory on SQLite.
+    pub fn for_database(enabled: bool, db: &DatabaseConnection) -> Self {
+        let shared = (db.get_database_backend() == DbBackend::Postgres).then(|| db.clone());
+        Throttle {
+            shared,
+            ..Throttle::new(enabled)
         }
     }
 
     /// Uses one of `key`'s allowance of `kind`, or says how long to wait.
-    pub fn take(&self, kind: Kind, key: &str) -> Result<(), Limited> {
-        self.at(kind, key, Instant::now(), true)
-    }
-
-    /// Whether `key` has allowance of `kind` left, without using it.
-    pub fn check(&self, kind: Kind, key: &str) -> Result<(), Limited> {
-        self.at(kind, key, Instant::now(), false)
+    pub async fn take(&self, kind: Kind, key: &str) -> Result<(), Limited> {
+        match &self.shared {
+            Some(db) if self.enabled => shared_take(db, kind, key).await,
+            _ => self.at(kind, key, Instant::now(), true),
+        }
     }
 
     /// Gives `key` its whole allowance of `kind` back (a successful sign-in).
-    pub fn forgive(&self, kind: Kind, key: &str) {
-        if self.enabled {
-            self.lock().remove(&(kind, fingerprint(key)));
+    pub async fn forgive(&self, kind: Kind, key: &str) {
+        if !self.enabled {
+            return;
+        }
+        match &self.shared {
+            Some(db) => {
+                let forgiven = db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "DELETE FROM throttle_cells WHERE kind = $1 AND key = $2",
+                        [kind.code().into(), (fingerprint(key) as i64).into()],
+                    ))
+                    .await;
+                if let Err(e) = forgiven {
+                    tracing::warn!(error = %e, "giving a rate limit back failed");
+                }
+            }
+            None => {
+                self.lock().remove(&(kind, fingerprint(key)));
+            }
         }
     }
 
@@ -128,19 +169,78 @@ impl Throttle {
     }
 }
 
+/// Uses one of `key`'s allowance of `kind` in the shared cells: one statement that moves the
+/// cell on only while it stays within the window, by the database's clock (the same for every
+/// instance). Should the database not answer, the request is let through: the limits slow
+/// guessing, they do not guard the data.
+async fn shared_take(db: &DatabaseConnection, kind: Kind, key: &str) -> Result<(), Limited> {
+    let (burst, window) = kind.allowance();
+    let step = window / burst;
+    let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    let (step_us, window_us) = (micros(step), micros(window));
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "WITH cell AS (
+           INSERT INTO throttle_cells AS c (kind, key, used_until)
+           VALUES ($1, $2, now() + $3 * interval '1 microsecond')
+           ON CONFLICT (kind, key) DO UPDATE
+             SET used_until = GREATEST(c.used_until, now()) + $3 * interval '1 microsecond'
+             WHERE GREATEST(c.used_until, now()) + $3 * interval '1 microsecond'
+                   <= now() + $4 * interval '1 microsecond'
+           RETURNING 0::bigint AS wait_us)
+         SELECT wait_us FROM cell
+         UNION ALL
+         SELECT (EXTRACT(EPOCH FROM GREATEST(used_until, now()) - now()) * 1000000)::bigint
+                + $3 - $4
+         FROM throttle_cells WHERE kind = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM cell)",
+        [
+            kind.code().into(),
+            (fingerprint(key) as i64).into(),
+            step_us.into(),
+            window_us.into(),
+        ],
+    );
+    let wait_us = match db.query_one_raw(statement).await {
+        Ok(row) => row
+            .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+            .unwrap_or(0),
+        Err(e) => {
+            tracing::warn!(error = %e, "the shared rate limits could not be read; letting through");
+            0
+        }
+    };
+    if wait_us > 0 {
+        Err(Limited {
+            retry_after: Duration::from_micros(wait_us as u64),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Deletes the shared cells whose allowance is whole again; nothing on SQLite.
+pub async fn sweep(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("DELETE FROM throttle_cells WHERE used_until < now()")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Keys are kept as hashes: credentials and usernames never sit in the table.
+/// The first eight bytes of the key's SHA-256: the same in every instance and every build.
 fn fingerprint(key: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut h);
-    h.finish()
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().expect("eight bytes"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_burst_passes_then_the_pace_is_kept() {
+    #[tokio::test]
+    async fn a_burst_passes_then_the_pace_is_kept() {
         let t = Throttle::new(true);
         let start = Instant::now();
         let (burst, window) = Kind::SignInAccount.allowance();
@@ -168,7 +268,7 @@ mod tests {
             t.at(Kind::SignInAccount, "amei", start + step, false)
                 .is_err()
         );
-        t.forgive(Kind::SignInAccount, "amei");
+        t.forgive(Kind::SignInAccount, "amei").await;
         for _ in 0..burst {
             assert_eq!(
                 t.at(Kind::SignInAccount, "amei", start + step, true),
@@ -181,7 +281,10 @@ mod tests {
     fn switched_off_it_lets_everything_through() {
         let t = Throttle::new(false);
         for _ in 0..1000 {
-            assert_eq!(t.take(Kind::SignInAccount, "amei"), Ok(()));
+            assert_eq!(
+                t.at(Kind::SignInAccount, "amei", Instant::now(), true),
+                Ok(())
+            );
         }
     }
 }

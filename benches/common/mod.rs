@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -169,4 +171,95 @@ impl BenchDatabase {
             .await
             .ok();
     }
+}
+
+/// The release `qudao` binary.
+const BIN: &str = env!("CARGO_BIN_EXE_qudao");
+
+/// A `qudao` process, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+impl Server {
+    /// Starts `qudao serve` on a free loopback port with the extra settings `envs`, and
+    /// waits until it answers.
+    pub fn start(envs: &[(&str, String)]) -> Server {
+        // The server logs to standard output and panics to standard error; with
+        // QUDAO_BENCH_SERVER_LOG both are appended to that file, so that both databases' servers
+        // keep their warnings.
+        let log = std::env::var_os("QUDAO_BENCH_SERVER_LOG").map(|path| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("QUDAO_BENCH_SERVER_LOG {path:?}: {e}"))
+        });
+        let mut child = qudao(envs)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(match &log {
+                Some(file) => Stdio::from(file.try_clone().unwrap()),
+                None => Stdio::null(),
+            })
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("running at ") {
+            line.clear();
+            assert!(out.read_line(&mut line).unwrap() > 0, "qudao serve stopped");
+        }
+        let url = line.split("running at ").nth(1).unwrap().trim().to_string();
+        std::thread::spawn(move || match log {
+            Some(mut file) => std::io::copy(&mut out, &mut file),
+            None => std::io::copy(&mut out, &mut std::io::sink()),
+        });
+        Server { child, url }
+    }
+
+    /// Peak and current resident memory of the process, and of the current its anonymous
+    /// (heap) and file-backed (mapped index files) parts, in MiB.
+    pub fn memory(&self) -> (u64, u64, u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+                / 1024
+        };
+        (
+            field("VmHWM:"),
+            field("VmRSS:"),
+            field("RssAnon:"),
+            field("RssFile:"),
+        )
+    }
+}
+
+/// The release `qudao`, logging warnings, rate limits off, with the extra settings `envs`.
+pub fn qudao(envs: &[(&str, String)]) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_remove("QUDAO_MEILI_URL")
+        .env_remove("QUDAO_SMTP_URL")
+        .env_remove("QUDAO_DATABASE_URL")
+        .env("QUDAO_LOG", "warn")
+        .env("QUDAO_DEMO_PASSWORD", "qudao-demo")
+        // Every client comes from 127.0.0.1: as one address they would soon be rate limited.
+        .env("QUDAO_RATE_LIMITS", "false");
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c
 }

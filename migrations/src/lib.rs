@@ -17,6 +17,7 @@ mod m20261130_000011_index_listing_orders;
 mod m20261130_000012_create_photo_images;
 mod m20261202_000013_widen_listing_order_indexes;
 mod m20261204_000014_drop_unread_stats_events;
+mod m20261204_000015_create_throttle_cells;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_create_photo_images::Migration),
             Box::new(m20261202_000013_widen_listing_order_indexes::Migration),
             Box::new(m20261204_000014_drop_unread_stats_events::Migration),
+            Box::new(m20261204_000015_create_throttle_cells::Migration),
         ]
     }
 }

@@ -137,7 +137,7 @@ pub async fn sign_in(
     password_text: &str,
 ) -> AppResult<LoginGrant> {
     let key = username.trim().to_lowercase();
-    throttle.take(Kind::SignInAccount, &key)?;
+    throttle.take(Kind::SignInAccount, &key).await?;
     // No username holds a control character, and PostgreSQL cannot compare text with a NUL.
     if key.len() > 64
         || key.chars().any(char::is_control)
@@ -146,7 +146,7 @@ pub async fn sign_in(
         return Err(AppError::InvalidCredentials);
     }
     let grant = login(db, &key, password_text, lifetime_hours).await?;
-    throttle.forgive(Kind::SignInAccount, &key);
+    throttle.forgive(Kind::SignInAccount, &key).await;
     Ok(grant)
 }
 

@@ -231,6 +231,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     }
 
     database_use(&mut out, &state.db);
+    describe(
+        &mut out,
+        "qudao_notification_streams",
+        "gauge",
+        "Users with a live notification stream open on this instance.",
+    );
+    let _ = writeln!(out, "qudao_notification_streams {}", state.bell.listening());
 
     (
         [(
@@ -270,4 +277,11 @@ fn database_use(out: &mut String, db: &DatabaseConnection) {
         "Writes tried again because the database broke them off to end a deadlock or a serialization conflict.",
     );
     let _ = writeln!(out, "qudao_db_write_retries_total {}", crate::db::retried());
+    describe(
+        out,
+        "qudao_db_statements_total",
+        "counter",
+        "Statements sent to the database (queries, writes, transaction control).",
+    );
+    let _ = writeln!(out, "qudao_db_statements_total {}", crate::db::statements());
 }

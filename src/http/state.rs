@@ -31,4 +31,6 @@ pub struct AppState {
     /// Becomes true when the server starts to stop: open streams say goodbye and end, so
     /// browsers reconnect to another instance instead of holding this one up.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Wakes the open notification streams of users who get a notice.
+    pub bell: Arc<crate::notify::bell::Bell>,
 }

@@ -72,7 +72,7 @@ fn credential(headers: &HeaderMap) -> Option<String> {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some((kind, key)) = classify(request.method(), request.uri().path(), request.headers()) {
         let key = key.unwrap_or_else(|| address_of(&state, &request));
-        if let Err(limited) = state.throttle.take(kind, &key) {
+        if let Err(limited) = state.throttle.take(kind, &key).await {
             tracing::info!(?kind, "rate limited");
             return AppError::from(limited).into_response();
         }

@@ -12,6 +12,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::bell::{self, Bell};
 use super::entity::{notification, webhook};
 use super::mailer::{Mailer, Outgoing};
 use super::messages::{Messages, notices};
@@ -21,7 +22,7 @@ use crate::accounts::entity::user;
 use crate::config::Settings;
 use crate::outbox::entity as outbox;
 use crate::outbox::events::{EmailEvent, EmailKey, NotifyEvent, WebhookEvent};
-use crate::outbox::worker::{WorkerConfig, claim, complete, finish};
+use crate::outbox::worker::{WorkerConfig, claim, complete, finish, keep_running};
 use crate::outbox::{Channel, ChannelEvent, enqueue};
 
 /// What one pass did.
@@ -60,6 +61,9 @@ pub struct Worker {
     pub email: WorkerConfig,
     /// The same for webhook deliveries.
     pub webhook: WorkerConfig,
+    /// Wakes this process's open streams of the users who get notices (SQLite); on
+    /// PostgreSQL the notices are announced to every instance instead.
+    bell: Option<Arc<Bell>>,
 }
 
 impl Worker {
@@ -104,30 +108,26 @@ impl Worker {
             },
             email: retrying.clone(),
             webhook: retrying,
+            bell: None,
         })
     }
 
-    /// Runs until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        tracing::info!("notification worker started");
-        loop {
-            let pause = match self.run_once().await {
-                Ok(p) if p.busy() => Duration::ZERO,
-                Ok(_) => self.dispatch.idle,
-                Err(e) => {
-                    tracing::warn!(error = %e, "notification pass failed");
-                    self.dispatch.idle
-                }
-            };
-            if *stop.borrow() {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => break,
-            }
+    /// The worker ringing `bell` for each notice it writes, so the streams waiting on it
+    /// hear of the notice at once.
+    pub fn ringing(self, bell: Arc<Bell>) -> Worker {
+        Worker {
+            bell: Some(bell),
+            ..self
         }
-        tracing::info!("notification worker stopped");
+    }
+
+    /// Runs until `stop` turns true.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let idle = self.dispatch.idle;
+        keep_running("notification worker", idle, stop, async move || {
+            self.run_once().await.map(|p| p.busy())
+        })
+        .await;
     }
 
     /// One pass: dispatch due events, then send due emails.
@@ -181,7 +181,9 @@ impl Worker {
         // An event may ask for its emails to wait for the daily digest (a saved search's
         // daily alert); essential ones never wait.
         let asks_digest = news.asks_digest() && preferences::optional(kind);
+        let mut told = Vec::new();
         for n in notices(&txn, &news, &self.public_url).await? {
+            told.push(n.user.id);
             let r = self.messages.render(&n.message, n.user.language, &n.vars)?;
             let mut choice = preferences::choice(&txn, n.user.id, kind).await?;
             choice.digest |= asks_digest;
@@ -242,12 +244,20 @@ impl Worker {
                 enqueue(&txn, &delivery).await?;
             }
         }
+        bell::announce(&txn, &told).await?;
         let done = complete(&txn, &self.worker, vec![event.id]).await?;
         if done == 0 {
             txn.rollback().await?;
             return Ok(false);
         }
         txn.commit().await?;
+        if let Some(bell) = self
+            .bell
+            .as_ref()
+            .filter(|_| self.db.get_database_backend() != sea_orm::DbBackend::Postgres)
+        {
+            bell.ring(told);
+        }
         crate::outbox::count_delivered(Channel::Notify, 1);
         Ok(true)
     }

@@ -4,6 +4,7 @@
 //! `data/outbox/` by default) and those webhooks over HTTPS, at least once, with retries and
 //! backoff, marking a delivery dead after its last attempt for an admin to retry.
 
+pub mod bell;
 pub mod digest;
 pub mod dispatcher;
 pub mod entity;

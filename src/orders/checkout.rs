@@ -105,14 +105,9 @@ pub async fn place_for(
         };
         let p = write_order(db, buyer.id, &checkout_id, &checkout, &offers, seller, now).await?;
         announced.push(events::order_event(&p.order, OrderNews::Placed));
+        announced.push(events::sales_event(&p.order));
         placed.push(p);
     }
-    // All the checkout's facts at once, so its aggregate rows are locked in one global order.
-    let facts: Vec<(&order::Model, &[order_line::Model])> = placed
-        .iter()
-        .map(|p| (&p.order, p.lines.as_slice()))
-        .collect();
-    crate::stats::record_placed(db, &facts, buyer.role.code()).await?;
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
     for line in &checkout.lines {
         *taken.entry(line.listing_id).or_default() += line.quantity.milli();

@@ -1,20 +1,29 @@
-//! What an order change sends out: a notification event, and the change to the sales facts.
+//! What an order change sends out: a notification event, and for the changes that count in
+//! the statistics (placed, completed, cancelled), an event for their projector.
 
 use sea_orm::ConnectionTrait;
 
 use super::domain::{OrderStatus, PaymentStatus};
 use super::entity::order;
-use crate::outbox::events::{NotifyEvent, OrderChange, OrderNews};
+use crate::outbox::events::{NotifyEvent, OrderChange, OrderNews, StatsEvent};
 use crate::outbox::{self, Event};
 
-/// Writes the notification event of an order change, and its sales facts.
+/// Writes the events of an order change: its notification, and its sales when they changed.
 pub async fn order_changed(
     db: &impl ConnectionTrait,
     o: &order::Model,
     news: OrderNews,
 ) -> Result<(), sea_orm::DbErr> {
-    outbox::enqueue_all(db, vec![order_event(o, news)]).await?;
-    crate::stats::record_order_changes(db, std::slice::from_ref(o)).await
+    let mut events = vec![order_event(o, news)];
+    if matches!(o.status, OrderStatus::Completed | OrderStatus::Cancelled) {
+        events.push(sales_event(o));
+    }
+    outbox::enqueue_all(db, events).await
+}
+
+/// The event that asks the statistics' projector to book `o`'s sales as they now stand.
+pub fn sales_event(o: &order::Model) -> Event {
+    Event::of(&StatsEvent { order_id: o.id })
 }
 
 /// The notification event of an order change, for the caller to write.

@@ -42,6 +42,7 @@ pub fn check(row: &outbox::Model) -> Result<(), DecodeError> {
         Some(Channel::Notify) => NotifyEvent::decode(row).map(drop),
         Some(Channel::Email) => EmailEvent::decode(row).map(drop),
         Some(Channel::Webhook) => WebhookEvent::decode(row).map(drop),
+        Some(Channel::Stats) => StatsEvent::decode(row).map(drop),
         None => Err(DecodeError::UnknownChannel(row.id, row.channel.clone())),
     }
 }
@@ -584,6 +585,47 @@ impl ChannelEvent for WebhookEvent {
         let mut w: WebhookEvent = payload_of(row)?;
         w.topic = row.topic.clone();
         Ok(w)
+    }
+}
+
+// ---------------------------------------------------------------- stats
+
+/// The `stats` channel: an order whose sales facts may be behind it (placed, completed or
+/// cancelled). The projector brings the order's facts up to date with the order as stored,
+/// booking each fact at the time its change happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsEvent {
+    pub order_id: i64,
+}
+
+/// The topic of every `stats` event.
+const ORDER_SALES: &str = "order.sales";
+
+impl ChannelEvent for StatsEvent {
+    const CHANNEL: Channel = Channel::Stats;
+
+    fn topic(&self) -> String {
+        ORDER_SALES.into()
+    }
+
+    fn aggregate(&self) -> (&'static str, i64) {
+        ("order", self.order_id)
+    }
+
+    fn payload(&self) -> serde_json::Value {
+        json_of(self)
+    }
+
+    fn decode(row: &outbox::Model) -> Result<Self, DecodeError> {
+        if row.topic != ORDER_SALES {
+            return Err(DecodeError::UnknownTopic(
+                row.id,
+                Channel::Stats.as_str(),
+                row.topic.clone(),
+            ));
+        }
+        payload_of(row)
     }
 }
 

@@ -23,14 +23,17 @@ pub enum Channel {
     Email,
     /// One event POSTed to one organization's webhook endpoint.
     Webhook,
+    /// Order changes the statistics' projector books as sales facts.
+    Stats,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 4] = [
+    pub const ALL: [Channel; 5] = [
         Channel::Search,
         Channel::Notify,
         Channel::Email,
         Channel::Webhook,
+        Channel::Stats,
     ];
 
     /// The stored name.
@@ -40,6 +43,7 @@ impl Channel {
             Channel::Notify => "notify",
             Channel::Email => "email",
             Channel::Webhook => "webhook",
+            Channel::Stats => "stats",
         }
     }
 

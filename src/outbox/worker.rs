@@ -45,6 +45,35 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Runs `pass` until `stop` turns true: again at once after a pass that left work behind
+/// (`Ok(true)`), after `idle` otherwise; a failed pass is logged and waits `idle` too.
+pub async fn keep_running<E: std::fmt::Display>(
+    what: &'static str,
+    idle: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut pass: impl AsyncFnMut() -> Result<bool, E>,
+) {
+    tracing::info!("{what} started");
+    loop {
+        let pause = match pass().await {
+            Ok(true) => Duration::ZERO,
+            Ok(false) => idle,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what}: a pass failed");
+                idle
+            }
+        };
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    tracing::info!("{what} stopped");
+}
+
 /// The delay before retry number `attempts` (1 for the first failure).
 pub fn backoff(config: &WorkerConfig, attempts: i32) -> Duration {
     let exp = attempts.clamp(1, 30) as u32 - 1;

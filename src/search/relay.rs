@@ -5,7 +5,6 @@
 //! Once listings newly on offer are in the index, it asks the saved searches about them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -23,7 +22,7 @@ use crate::catalog::listings::category_and_descendants;
 use crate::outbox::entity as outbox;
 use crate::outbox::events::SearchEvent;
 pub use crate::outbox::worker::{WorkerConfig as RelayConfig, backoff};
-use crate::outbox::worker::{claim, finish};
+use crate::outbox::worker::{claim, finish, keep_running};
 use crate::outbox::{Channel, ChannelEvent};
 
 /// Keeps one engine in step with the database.
@@ -57,28 +56,15 @@ impl Relay {
     }
 
     /// Runs until `stop` turns true.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        tracing::info!(engine = self.search.engine().name(), "search relay started");
-        loop {
-            let pause = match self.run_once().await {
-                // A full batch leaves more behind it; anything less, and the next pass waits,
-                // so a stream of single changes reaches the engine in batches, not one by one.
-                Ok(p) if p.delivered as u64 >= self.config.batch => Duration::ZERO,
-                Ok(_) => self.config.idle,
-                Err(e) => {
-                    tracing::warn!(error = %e, "search relay pass failed");
-                    self.config.idle
-                }
-            };
-            if *stop.borrow() {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => break,
-            }
-        }
-        tracing::info!("search relay stopped");
+    pub async fn run(mut self, stop: watch::Receiver<bool>) {
+        tracing::info!(engine = self.search.engine().name(), "search relay");
+        let (idle, batch) = (self.config.idle, self.config.batch);
+        // A full batch leaves more behind it; anything less, and the next pass waits, so a
+        // stream of single changes reaches the engine in batches, not one by one.
+        keep_running("search relay", idle, stop, async move || {
+            self.run_once().await.map(|p| p.delivered as u64 >= batch)
+        })
+        .await;
     }
 
     /// One pass: claim a batch, deliver it, record the outcome.

@@ -1,4 +1,5 @@
-//! Writing sales facts in the same transaction as the order change that causes them.
+//! Writing sales facts: the projector ([`super::projector`]) brings an order's facts up to
+//! date with the order as stored, each booked on the day its change happened.
 //!
 //! Every order line becomes at most one `placed` fact, one `placed` reversal (when the order is
 //! cancelled or refunded) and one `completed` fact; the unique key (line, kind, sign) makes a
@@ -6,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
     Set,
@@ -20,7 +21,7 @@ use super::entity::{fact, household_income, quarter_close};
 use crate::accounts::entity::user;
 use crate::catalog::entity::household;
 use crate::orders::domain::OrderStatus;
-use crate::orders::entity::{order, order_line};
+use crate::orders::entity::{order, order_event, order_line};
 
 /// The last closed quarter (`yyyy * 10 + q`), if any.
 pub async fn last_closed_quarter(db: &impl ConnectionTrait) -> Result<Option<i32>, sea_orm::DbErr> {
@@ -34,54 +35,66 @@ pub async fn last_closed_quarter(db: &impl ConnectionTrait) -> Result<Option<i32
         .await
 }
 
-/// Brings an order's facts up to date with its status: placed lines are counted as placed,
-/// completed orders as completed, cancelled orders reverse their placed facts.
-pub async fn record_order_change(
-    db: &impl ConnectionTrait,
-    o: &order::Model,
-) -> Result<(), sea_orm::DbErr> {
-    record_order_changes(db, std::slice::from_ref(o)).await
-}
-
-/// [`record_order_change`] for several orders changed in one transaction, folding all their
-/// facts into the aggregates in one call: its rows are then written in key order, the same
-/// order every transaction takes, so two checkouts never wait on each other in a cycle.
+/// Brings the facts of `orders` up to date with their status (placed lines are counted as
+/// placed, completed orders as completed, cancelled orders reverse their placed facts) and
+/// folds the new ones into the aggregates in one call, whose rows are written in key order, the
+/// same order every transaction takes. Bringing an order up to date twice writes nothing the
+/// second time. Returns the number of facts written.
 pub async fn record_order_changes(
     db: &impl ConnectionTrait,
     orders: &[order::Model],
-) -> Result<(), sea_orm::DbErr> {
+) -> Result<usize, sea_orm::DbErr> {
+    let closed = last_closed_quarter(db).await?;
     let mut recorded = Vec::new();
     for o in orders {
-        recorded.extend(new_facts(db, o).await?);
+        recorded.extend(new_facts(db, o, closed).await?);
     }
-    aggregates::add(db, &recorded).await
+    aggregates::add(db, &recorded).await?;
+    Ok(recorded.len())
 }
 
-/// The `placed` facts of orders just placed in this transaction, with the lines just written
-/// for them, by a buyer whose role is `buyer_type`: what [`record_order_changes`] writes for
-/// them, without reading back what the caller knows.
-pub async fn record_placed(
-    db: &impl ConnectionTrait,
-    placed: &[(&order::Model, &[order_line::Model])],
-    buyer_type: &str,
-) -> Result<(), sea_orm::DbErr> {
-    let day = booking_day_now(db).await?;
-    let mut recorded = Vec::new();
-    for (o, lines) in placed {
-        let missing = lines.iter().map(|l| (l, Basis::Placed, 1)).collect();
-        let households = registered_households(db, o.organization_id).await?;
-        recorded.extend(write_facts(db, o, missing, buyer_type, &households, day).await?);
-    }
-    aggregates::add(db, &recorded).await
+/// When each of an order's sales changes happened: placed (`placed_at`), and the times its
+/// timeline gives for reaching `completed` and `cancelled`, if it did.
+struct Moments {
+    placed: DateTime<Utc>,
+    completed: Option<DateTime<Utc>>,
+    cancelled: Option<DateTime<Utc>>,
 }
 
-/// The day facts recorded now are booked on: today, or the first day after the last closed
-/// quarter.
-async fn booking_day_now(db: &impl ConnectionTrait) -> Result<i32, sea_orm::DbErr> {
-    Ok(booking_day(
-        day_key(local_date(Utc::now())),
-        last_closed_quarter(db).await?,
-    ))
+impl Moments {
+    async fn of(db: &impl ConnectionTrait, o: &order::Model) -> Result<Moments, sea_orm::DbErr> {
+        let reached = order_event::Entity::find()
+            .filter(order_event::Column::OrderId.eq(o.id))
+            .filter(
+                order_event::Column::ToStatus
+                    .is_in([OrderStatus::Completed.code(), OrderStatus::Cancelled.code()]),
+            )
+            .order_by_asc(order_event::Column::Id)
+            .all(db)
+            .await?;
+        let first = |status: OrderStatus| {
+            reached
+                .iter()
+                .find(|e| e.to_status == status)
+                .map(|e| e.created_at)
+        };
+        Ok(Moments {
+            placed: o.placed_at,
+            completed: first(OrderStatus::Completed),
+            cancelled: first(OrderStatus::Cancelled),
+        })
+    }
+
+    /// When the change that a fact of `basis` and `sign` records happened; a change the
+    /// timeline lacks counts as happening now.
+    fn of_fact(&self, basis: Basis, sign: i32) -> DateTime<Utc> {
+        match (basis, sign) {
+            (Basis::Placed, 1) => Some(self.placed),
+            (Basis::Completed, _) => self.completed,
+            _ => self.cancelled,
+        }
+        .unwrap_or_else(Utc::now)
+    }
 }
 
 /// The registered households of an organization, in a stable order, with their shares.
@@ -97,10 +110,12 @@ async fn registered_households(
         .await
 }
 
-/// Writes the facts `o` is missing and returns them.
+/// Writes the facts `o` is missing and returns them, each booked on the day its change
+/// happened (or, when that day's quarter is closed, the first day after it).
 async fn new_facts(
     db: &impl ConnectionTrait,
     o: &order::Model,
+    closed: Option<i32>,
 ) -> Result<Vec<Recorded>, sea_orm::DbErr> {
     let mut wanted = vec![(Basis::Placed, 1)];
     match o.status {
@@ -120,10 +135,17 @@ async fn new_facts(
         .order_by_asc(order_line::Column::Id)
         .all(db)
         .await?;
-    let missing: Vec<(&order_line::Model, Basis, i32)> = wanted
+    let moments = Moments::of(db, o).await?;
+    let missing: Vec<Missing> = wanted
         .iter()
         .flat_map(|(basis, sign)| lines.iter().map(move |l| (l, *basis, *sign)))
         .filter(|(l, basis, sign)| !existing.contains(&(l.id, *basis, *sign)))
+        .map(|(line, basis, sign)| Missing {
+            line,
+            basis,
+            sign,
+            day: booking_day(day_key(local_date(moments.of_fact(basis, sign))), closed),
+        })
         .collect();
     if missing.is_empty() {
         return Ok(Vec::new());
@@ -134,8 +156,21 @@ async fn new_facts(
         .map(|u| u.role.code())
         .unwrap_or_default();
     let households = registered_households(db, o.organization_id).await?;
-    let day = booking_day_now(db).await?;
-    write_facts(db, o, missing, buyer_type, &households, day).await
+    write_facts(db, o, missing, buyer_type, &households).await
+}
+
+/// A fact's unique key: its order line, basis and sign.
+type FactKey = (i64, Basis, i32);
+
+/// The household parts of a fact: (household id, fen).
+type Parts = Vec<(i64, i64)>;
+
+/// A fact an order line is missing, and the day it is booked on.
+struct Missing<'a> {
+    line: &'a order_line::Model,
+    basis: Basis,
+    sign: i32,
+    day: i32,
 }
 
 /// Writes the facts of `o`'s lines in `missing` (each with its basis and sign) and their
@@ -143,10 +178,9 @@ async fn new_facts(
 async fn write_facts(
     db: &impl ConnectionTrait,
     o: &order::Model,
-    missing: Vec<(&order_line::Model, Basis, i32)>,
+    missing: Vec<Missing<'_>>,
     buyer_type: &str,
     households: &[household::Model],
-    day: i32,
 ) -> Result<Vec<Recorded>, sea_orm::DbErr> {
     if missing.is_empty() {
         return Ok(Vec::new());
@@ -155,16 +189,26 @@ async fn write_facts(
     let now = Utc::now();
     let placed_quarter = quarter_of_day(day_key(local_date(o.placed_at)));
     let mut rows = Vec::with_capacity(missing.len());
-    let mut parts_of = HashMap::with_capacity(missing.len());
-    for (line, basis, sign) in missing {
+    let mut parts_of: HashMap<FactKey, (Parts, RegionPath)> = HashMap::with_capacity(missing.len());
+    for Missing {
+        line,
+        basis,
+        sign,
+        day,
+    } in missing
+    {
         let path = RegionPath::of(&line.seller_region_code).unwrap_or_default();
         let origin_quarter = match basis {
             Basis::Placed => placed_quarter,
             Basis::Completed => quarter_of_day(day),
         };
-        // A reversal takes back exactly the split of the fact it reverses.
+        // A reversal takes back exactly the split of the fact it reverses, written with it
+        // (an order placed and cancelled before the projector met it) or before.
         let parts: Vec<(i64, i64)> = if sign < 0 {
-            reversed_parts(db, line.id, basis).await?
+            match parts_of.get(&(line.id, basis, 1)) {
+                Some((parts, _)) => parts.clone(),
+                None => reversed_parts(db, line.id, basis).await?,
+            }
         } else {
             households
                 .iter()
@@ -208,6 +252,7 @@ async fn write_facts(
     let mut incomes = Vec::new();
     let mut recorded = Vec::with_capacity(facts.len());
     for f in facts {
+        let day = f.day;
         let (parts, path) = parts_of
             .remove(&(f.order_line_id, f.kind, f.sign))
             .unwrap_or_default();

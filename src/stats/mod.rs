@@ -1,5 +1,5 @@
-//! Statistics for officials (精准到户、统计到村、县建台账、省级汇总): sales facts written with
-//! every order change, roll-ups for any region and period, yearly targets, quarterly reports
+//! Statistics for officials (精准到户、统计到村、县建台账、省级汇总): sales facts projected
+//! from the orders' changes, roll-ups for any region and period, yearly targets, quarterly reports
 //! frozen at closing, exports and server-rendered charts.
 
 pub mod access;
@@ -8,9 +8,10 @@ pub mod chart;
 pub mod domain;
 pub mod entity;
 pub mod facts;
+pub mod projector;
 pub mod reports;
 pub mod rollup;
 pub mod targets;
 pub mod views;
 
-pub use facts::{record_order_change, record_order_changes, record_placed};
+pub use facts::record_order_changes;

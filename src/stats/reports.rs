@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 
 /// Closes an ended quarter: the figures of every region, on both bases, are frozen.
 pub async fn close_quarter(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     quarter: Period,
     actor_id: i64,
 ) -> AppResult<quarter_close::Model> {
@@ -43,6 +43,8 @@ pub async fn close_quarter(
             format!("{quarter} is already closed"),
         ));
     }
+    // Every order change made before the close counts in it, however far the projector is.
+    super::projector::catch_up(db).await?;
     let provinces: Vec<String> = region::Entity::find()
         .filter(region::Column::Level.eq(RegionLevel::Province as i16))
         .all(db)

@@ -67,6 +67,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    /// The server's bell: a worker the test drives rings it for the notices it writes.
+    pub bell: std::sync::Arc<qudao::notify::bell::Bell>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     dir: Option<tempfile::TempDir>,
@@ -325,8 +327,10 @@ async fn start(
     settings.demo_password = PASSWORD.into();
     // The search relay updates outbox rows in the background; tests that need it turn it on.
     settings.search_relay = false;
-    // Tests drive the notification worker themselves, one pass at a time.
+    // Tests drive the notification worker themselves, one pass at a time, and project the
+    // statistics when they read them.
     settings.notify_worker = false;
+    settings.stats_projector = false;
     // Tests stand for many people behind a load balancer by sending `x-forwarded-for`.
     settings.trust_forwarded_for = true;
     if let Some((admin_url, name)) = &pg {
@@ -338,11 +342,13 @@ async fn start(
         .expect("building the app");
     let address = app.url();
     let db = app.state().db.clone();
+    let bell = app.state().bell.clone();
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(app.run_until(async {
         rx.await.ok();
     }));
     let mut test_app = TestApp::attach(address, db);
+    test_app.bell = bell;
     test_app.stop = Some(tx);
     test_app.server = Some(server);
     test_app.dir = Some(dir);
@@ -358,6 +364,18 @@ pub fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestApp {
+    /// Runs the statistics' projector until every order change is booked, as the server's
+    /// own projector does in the background.
+    pub async fn project(&self) {
+        let projector = qudao::stats::projector::Projector::new(self.db.clone());
+        while projector
+            .run_once()
+            .await
+            .expect("projecting the statistics")
+            > 0
+        {}
+    }
+
     /// A client of a server running elsewhere (another process) on the database `db`.
     pub fn attach(address: String, db: DatabaseConnection) -> TestApp {
         TestApp {
@@ -367,6 +385,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             db,
+            bell: Default::default(),
             stop: None,
             server: None,
             dir: None,
@@ -1029,4 +1048,17 @@ pub async fn form_of(r: reqwest::Response) -> ((String, String), String) {
     let cookie = set_cookie_value(&r, "qudao_form").expect("the form cookie");
     let html = r.text().await.unwrap();
     ((hidden(&html, "form_token"), cookie), html)
+}
+
+/// Reads a live stream until `needle` appears (at most 15 s), adding what it reads to `seen`.
+pub async fn read_until(stream: &mut reqwest::Response, needle: &str, seen: &mut String) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} in the stream; got {seen:?}"))
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
 }

@@ -577,19 +577,24 @@ async fn the_harness_finds_outbox_rows_that_nobody_can_read(backend: Backend) {
         dead_at: Set(None),
     };
     let written = outbox::Entity::insert_many([
-        row("stats", "order.placed", r#"{"order_id":1}"#),
+        row("ledger", "order.placed", r#"{"order_id":1}"#),
         row("notify", "order.placed", r#"{"order_id":"one"}"#),
+        row("stats", "order.placed", r#"{"order_id":1}"#),
     ])
     .exec_with_returning_keys(&app.db)
     .await
     .unwrap();
     let found = unexplained_outbox_rows(url.clone());
-    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
     assert!(
-        found[0].contains("no channel is named \"stats\""),
+        found[0].contains("no channel is named \"ledger\""),
         "{found:?}"
     );
     assert!(found[1].contains("payload does not read"), "{found:?}");
+    assert!(
+        found[2].contains("the stats channel has no topic \"order.placed\""),
+        "{found:?}"
+    );
     outbox::Entity::delete_many()
         .filter(outbox::Column::Id.is_in(written))
         .exec(&app.db)

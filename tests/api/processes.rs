@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::json;
 
-use crate::helpers::{PgDatabase, Served, TestApp, qudao_on, served, spawn_serve};
+use crate::helpers::{PgDatabase, Served, TestApp, qudao_on, read_until, served, spawn_serve};
 
 /// Starts `n` instances at once on the database `url`, sharing the data directory `dir`
 /// (the embedded search index, emails as files), or Meilisearch when the tests have one.
@@ -430,4 +430,109 @@ async fn an_instance_without_a_relay_follows_the_index_and_the_synonyms() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_guesser_gains_nothing_by_spreading_tries_across_instances() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_together(2, &pg.url(), dir.path());
+    let (apps, db) = attached(&running, &pg.url()).await;
+    let (tries, _) = qudao::throttle::Kind::SignInAccount.allowance();
+    // Every wrong password goes to the first instance, each from another address.
+    for i in 0..tries {
+        let r = guess(&apps[0], "buyer", "guess-one", format!("198.51.100.{i}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}: {}", r.text);
+    }
+    // The next one, sent to the other instance, is refused there: they count together.
+    let r = guess(&apps[1], "buyer", "guess-one", "198.51.100.99".into()).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.code(), "rate_limited");
+    assert!(r.headers.contains_key("retry-after"));
+    // Other accounts sign in on either instance as usual.
+    for app in &apps {
+        let r = guess(
+            app,
+            "coop-panshi",
+            crate::helpers::PASSWORD,
+            "203.0.113.7".into(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    // Both instances counted in the one table the database keeps.
+    let cells = count(&db, "SELECT count(*) FROM throttle_cells").await;
+    assert!(cells >= 2, "{cells} cells");
+}
+
+/// Signs in at `app` as the load balancer reports `from`.
+async fn guess(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    from: String,
+) -> crate::helpers::Reply {
+    app.call_with(
+        reqwest::Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"username": username, "password": password})),
+        &[("x-forwarded-for", from.as_str())],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_written_by_one_instance_reaches_a_stream_open_on_another() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Only the first instance runs the notification worker; the page is open on the second.
+    let running = start_with(
+        &[vec![], vec![("QUDAO_NOTIFY_WORKER", "false")]],
+        &pg.url(),
+        dir.path(),
+    );
+    let (apps, _db) = attached(&running, &pg.url()).await;
+    let (panshi, listing) = apps[0].panshi_sells_rice("12").await;
+    let mut stream = apps[1]
+        .client
+        .get(format!("{}/api/v1/notifications/stream", apps[1].address))
+        .bearer_auth(&panshi)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut seen = String::new();
+    read_until(&mut stream, "event: unread", &mut seen).await;
+
+    // A canteen orders through the first instance, whose worker writes the notice.
+    let buyer = apps[0].new_buyers(1).await.remove(0);
+    let r = apps[0]
+        .checkout(
+            &buyer,
+            "live-across",
+            json!([{"listing_id": listing, "quantity": "2"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let order = r.body["orders"][0]["id"].as_i64().unwrap();
+    read_until(&mut stream, "event: notification", &mut seen).await;
+    let notice = seen
+        .lines()
+        .skip_while(|l| *l != "event: notification")
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap();
+    let notice: serde_json::Value = serde_json::from_str(notice).unwrap();
+    assert_eq!(notice["topic"], "order.placed", "{notice}");
+    assert!(
+        notice["title"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("#{order}")),
+        "{notice}"
+    );
 }

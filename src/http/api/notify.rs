@@ -109,9 +109,6 @@ pub async fn unread(db: &impl sea_orm::ConnectionTrait, user: i64) -> Result<u64
         .await
 }
 
-/// How often a live stream looks for new notices.
-const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(1);
-
 pub fn notification_view(n: notification::Model) -> NotificationView {
     NotificationView {
         id: n.id,
@@ -124,10 +121,12 @@ pub fn notification_view(n: notification::Model) -> NotificationView {
     }
 }
 
-/// What a live stream remembers between polls.
+/// What a live stream remembers between looks at the database.
 struct Feed {
     db: sea_orm::DatabaseConnection,
     user: i64,
+    /// Changes when the user may have a new notice; the stream reads nothing until it does.
+    bell: tokio::sync::watch::Receiver<()>,
     last: i64,
     started: bool,
     pending: std::collections::VecDeque<Event>,
@@ -140,7 +139,7 @@ struct Feed {
 const RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[utoipa::path(get, path = "/api/v1/notifications/stream", tag = "notifications",
-    description = "Server-sent events: `unread` (the count) on connecting and whenever it changes, and `notification` (a NotificationView, its id as the event id) for each new notice. Send `Last-Event-ID` to resume after a given notice. When the server stops, a last `reconnect` event (retry 500 ms) ends the stream.",
+    description = "Server-sent events: `unread` (the count) on connecting and whenever it changes, and `notification` (a NotificationView, its id as the event id) for each new notice. Send `Last-Event-ID` to resume after a given notice. An open stream reads the database only when its user gets a notice. When the server stops, a last `reconnect` event (retry 500 ms) ends the stream.",
     responses((status = 200, content_type = "text/event-stream"), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn stream_notifications(
     State(state): State<AppState>,
@@ -163,6 +162,7 @@ async fn stream_notifications(
     let feed = Feed {
         db: state.db.clone(),
         user: actor.id(),
+        bell: state.bell.listen(actor.id()),
         last,
         started: false,
         pending: Default::default(),
@@ -192,7 +192,7 @@ async fn stream_notifications(
             }
             if f.started {
                 tokio::select! {
-                    _ = tokio::time::sleep(STREAM_POLL) => {}
+                    rung = f.bell.changed() => if rung.is_err() { return None },
                     _ = f.stopping.changed() => continue,
                 }
             }
@@ -206,6 +206,9 @@ async fn stream_notifications(
                 .all(&f.db)
                 .await
             else {
+                // The database did not answer: look again in a moment without a ring.
+                f.bell.mark_changed();
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 continue;
             };
             let changed = !new.is_empty();

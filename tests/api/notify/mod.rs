@@ -17,7 +17,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, free_port, spawn_app_with};
+use crate::helpers::{Backend, TestApp, free_port, read_until, spawn_app_with};
 
 /// An SMTP server process writing what it receives into a maildir.
 struct SmtpServer {

@@ -11,25 +11,14 @@ crate::on_both_databases!(
     notices_are_read_and_cleared_on_the_page,
 );
 
-/// Reads a live stream until `needle` appears (at most 15 s); returns what was read.
-async fn read_until(stream: &mut reqwest::Response, needle: &str, seen: &mut String) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !seen.contains(needle) {
-        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("no {needle:?} in the stream; got {seen:?}"))
-            .unwrap()
-            .expect("the stream stays open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 async fn new_notices_arrive_live_as_server_sent_events(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |_| {}).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path())).unwrap();
+    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path()))
+        .unwrap()
+        .ringing(app.bell.clone());
     let (org, producer, _) = staffed_org(&app).await;
     let seller = app.login(&producer).await;
     let mut stream = app
@@ -250,6 +239,7 @@ async fn officials_get_last_weeks_sales_of_their_region_once(backend: Backend) {
         .as_i64()
         .unwrap();
     drain(&worker).await;
+    app.project().await;
 
     // A week later, the summary of this week is written once, however many instances ask
     // at the same moment and however often.
@@ -428,7 +418,9 @@ async fn new_notices_appear_live_in_a_real_browser() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path())).unwrap();
+    let worker = Worker::new(app.db.clone(), &Settings::embedded(dir.path()))
+        .unwrap()
+        .ringing(app.bell.clone());
     // The producer signs in on the page and opens their notices on a phone-sized screen.
     let (org, producer, _) = staffed_org(&app).await;
     browser

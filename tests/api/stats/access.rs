@@ -147,6 +147,7 @@ async fn officials_set_targets_and_see_progress(backend: Backend) {
     let buyer = app.login("buyer").await;
     let (id, amount) = order_of(&app, &buyer, "开江盘石村生态大米", "100", "t1").await;
     app.advance(id, "complete").await;
+    app.project().await;
     let r = app
         .get(&format!("{path}?year={year}"), Some(&official))
         .await;

@@ -25,6 +25,7 @@ async fn exports_open_and_match_the_screen(backend: Backend) {
     let buyer = app.login("buyer").await;
     let (rice, _) = order_of(&app, &buyer, "开江盘石村生态大米", "100", "x1").await;
     app.advance(rice, "complete").await;
+    app.project().await;
     let official = app.login("official-kaijiang").await;
     let quarter = Period::containing(Granularity::Quarter, today());
     let base = format!("/api/v1/stats/regions/511723/report?quarter={quarter}&basis=completed");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
 use qudao::orders::domain::OrderStatus;
-use qudao::orders::entity::{order, order_line};
+use qudao::orders::entity::{order, order_event};
 use qudao::stats::domain::{Granularity, Period};
 use reqwest::{Method, StatusCode};
 use sea_orm::sea_query::Expr;
@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_databases;
 
-use super::{fen, order_of, quantities, random_market, today};
+use super::{fen, ground_truth, order_of, quantities, random_market, today};
 
 on_both_databases!(
     every_level_adds_up_to_the_fen_over_random_markets,
@@ -80,21 +80,16 @@ async fn every_level_adds_up_to_the_fen_over_random_markets(backend: Backend) {
         qudao::stats::aggregates::rebuild(&txn).await.unwrap();
         txn.commit().await.unwrap();
         assert_eq!(kept, app.aggregate_rows().await, "seed {seed}");
-        // Recording an order's change again never counts a line twice.
+        // Projecting the orders again never counts a line twice.
         let facts_before = qudao::stats::entity::fact::Entity::find()
             .count(&app.db)
             .await
             .unwrap();
-        for id in &placed {
-            let o = order::Entity::find_by_id(*id)
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap();
-            qudao::stats::record_order_change(&app.db, &o)
-                .await
-                .unwrap();
-        }
+        let again = placed.iter().copied().collect();
+        let written = qudao::stats::projector::project(&app.db, &again)
+            .await
+            .unwrap();
+        assert_eq!(written, 0, "seed {seed}");
         let facts_after = qudao::stats::entity::fact::Entity::find()
             .count(&app.db)
             .await
@@ -135,6 +130,12 @@ async fn a_closed_quarter_never_changes_and_corrections_go_to_the_next(backend: 
     let before_county = report("placed", "511723", prev).await;
     assert_eq!(before_placed["closed"], false);
     assert!(fen(&before_placed["total"]["sales_fen"]) > 0);
+
+    // An order of that quarter the projector has not met when the quarter closes: closing
+    // catches up first, so it counts in the quarter it happened in.
+    let (straggler, straggler_fen) =
+        order_of(&app, &buyer, "开江盘石村生态大米", "100", "q-straggler").await;
+    happened_at(&app, Some(straggler), middle_of_previous_quarter().1).await;
 
     // Only admins and province officials close quarters, and only quarters that have ended.
     let county = app.login("official-kaijiang").await;
@@ -178,6 +179,15 @@ async fn a_closed_quarter_never_changes_and_corrections_go_to_the_next(backend: 
         (r.status, r.code()),
         (StatusCode::CONFLICT, "quarter_closed")
     );
+    let before_county = {
+        let closed = report("placed", "511723", prev).await;
+        assert_eq!(
+            fen(&closed["total"]["sales_fen"]),
+            fen(&before_county["total"]["sales_fen"]) + straggler_fen
+        );
+        closed
+    };
+    let before_placed = report("placed", "510000", prev).await;
 
     // Later: the late order is cancelled, new orders complete.
     let r = app
@@ -192,6 +202,7 @@ async fn a_closed_quarter_never_changes_and_corrections_go_to_the_next(backend: 
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let (more, more_fen) = order_of(&app, &buyer, "开江盘石村生态大米", "300", "q4").await;
     app.advance(more, "complete").await;
+    app.project().await;
 
     for (basis, code, before) in [
         ("completed", "510000", &before_completed),
@@ -283,75 +294,36 @@ async fn counted(app: &TestApp, completed: bool) -> (i64, i64, i64) {
     (orders.len() as i64, buyers.len() as i64, orgs.len() as i64)
 }
 
-/// What the order lines say, independently of the facts.
-async fn ground_truth(app: &TestApp, completed: bool) -> (i64, i64) {
-    let orders = order::Entity::find().all(&app.db).await.unwrap();
-    let households = qudao::catalog::entity::household::Entity::find()
-        .all(&app.db)
-        .await
-        .unwrap();
-    let mut sales = 0;
-    let mut household = 0;
-    for o in orders {
-        let counts = if completed {
-            o.status == OrderStatus::Completed
-        } else {
-            o.status != OrderStatus::Cancelled
-        };
-        if !counts {
-            continue;
-        }
-        let share: i64 = households
-            .iter()
-            .filter(|h| h.organization_id == o.organization_id && h.registered)
-            .map(|h| h.benefit_share_bp as i64)
-            .sum();
-        for l in order_line::Entity::find()
-            .filter(order_line::Column::OrderId.eq(o.id))
-            .all(&app.db)
-            .await
-            .unwrap()
-        {
-            sales += l.amount_fen;
-            household += l.amount_fen * share.min(10_000) / 10_000;
-        }
-    }
-    (sales, household)
-}
-
-/// Makes everything recorded so far look as if it happened on the 15th of the previous quarter.
-async fn move_to_previous_quarter(app: &TestApp) -> Period {
+/// The middle of the quarter before this one.
+fn middle_of_previous_quarter() -> (Period, chrono::DateTime<Utc>) {
     let prev = Period::containing(Granularity::Quarter, today()).prev();
     let day = prev.start_day() + 14;
-    let q = prev.quarter_key().unwrap();
-    let db = &app.db;
-    qudao::stats::entity::fact::Entity::update_many()
-        .col_expr(qudao::stats::entity::fact::Column::Day, Expr::value(day))
-        .col_expr(
-            qudao::stats::entity::fact::Column::OriginQuarter,
-            Expr::value(q),
-        )
-        .exec(db)
-        .await
-        .unwrap();
-    qudao::stats::entity::household_income::Entity::update_many()
-        .col_expr(
-            qudao::stats::entity::household_income::Column::Day,
-            Expr::value(day),
-        )
-        .exec(db)
-        .await
-        .unwrap();
     let at = Utc
         .with_ymd_and_hms(day / 10_000, (day / 100 % 100) as u32, 15, 4, 0, 0)
         .unwrap();
-    order::Entity::update_many()
-        .col_expr(order::Column::PlacedAt, Expr::value(at))
-        .exec(db)
-        .await
-        .unwrap();
-    let txn = db.begin().await.unwrap();
-    qudao::stats::aggregates::rebuild(&txn).await.unwrap();
-    txn.commit().await.unwrap();
+    (prev, at)
+}
+
+/// Makes `orders` (every order when `None`) and every change in their timelines happen at
+/// `at`, as if the statistics' projector met them only now.
+async fn happened_at(app: &TestApp, orders: Option<i64>, at: chrono::DateTime<Utc>) {
+    let mut placed =
+        order::Entity::update_many().col_expr(order::Column::PlacedAt, Expr::value(at));
+    let mut changed = order_event::Entity::update_many()
+        .col_expr(order_event::Column::CreatedAt, Expr::value(at));
+    if let Some(id) = orders {
+        placed = placed.filter(order::Column::Id.eq(id));
+        changed = changed.filter(order_event::Column::OrderId.eq(id));
+    }
+    placed.exec(&app.db).await.unwrap();
+    changed.exec(&app.db).await.unwrap();
+}
+
+/// Moves every order so far into the previous quarter, then lets the projector book them: they
+/// are booked on the day they happened.
+async fn move_to_previous_quarter(app: &TestApp) -> Period {
+    let (prev, at) = middle_of_previous_quarter();
+    happened_at(app, None, at).await;
+    app.project().await;
     prev
 }

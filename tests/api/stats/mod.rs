@@ -4,6 +4,7 @@
 mod access;
 mod exports;
 mod figures;
+mod projection;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use qudao::orders::domain::OrderStatus;
+use qudao::orders::entity::{order, order_line};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::TestApp;
 
@@ -70,6 +75,8 @@ pub(crate) async fn random_market(app: &TestApp, seed: u64, orders: usize) -> Ve
             placed.push(id);
         }
     }
+    // The statistics' projector books them all, as the server's would within moments.
+    app.project().await;
     placed
 }
 
@@ -114,4 +121,40 @@ pub(crate) async fn order_of(
         r.body["orders"][0]["id"].as_i64().unwrap(),
         r.body["orders"][0]["total_fen"].as_i64().unwrap(),
     )
+}
+
+/// What the order lines say, independently of the facts.
+pub(crate) async fn ground_truth(app: &TestApp, completed: bool) -> (i64, i64) {
+    let orders = order::Entity::find().all(&app.db).await.unwrap();
+    let households = qudao::catalog::entity::household::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    let mut sales = 0;
+    let mut household = 0;
+    for o in orders {
+        let counts = if completed {
+            o.status == OrderStatus::Completed
+        } else {
+            o.status != OrderStatus::Cancelled
+        };
+        if !counts {
+            continue;
+        }
+        let share: i64 = households
+            .iter()
+            .filter(|h| h.organization_id == o.organization_id && h.registered)
+            .map(|h| h.benefit_share_bp as i64)
+            .sum();
+        for l in order_line::Entity::find()
+            .filter(order_line::Column::OrderId.eq(o.id))
+            .all(&app.db)
+            .await
+            .unwrap()
+        {
+            sales += l.amount_fen;
+            household += l.amount_fen * share.min(10_000) / 10_000;
+        }
+    }
+    (sales, household)
 }
