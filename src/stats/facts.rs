@@ -5,12 +5,11 @@
 //! cancelled or refunded) and one `completed` fact; the unique key (line, kind, sign) makes a
 //! second count impossible even if a change were recorded twice.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::aggregates::{self, Recorded};
@@ -45,12 +44,89 @@ pub async fn record_order_changes(
     orders: &[order::Model],
 ) -> Result<usize, sea_orm::DbErr> {
     let closed = last_closed_quarter(db).await?;
+    let batch = Batch::read(db, orders).await?;
     let mut recorded = Vec::new();
     for o in orders {
-        recorded.extend(new_facts(db, o, closed).await?);
+        recorded.extend(new_facts(db, o, closed, &batch).await?);
     }
     aggregates::add(db, &recorded).await?;
     Ok(recorded.len())
+}
+
+/// What the facts of a batch of orders are written from, read with one statement per table.
+struct Batch {
+    existing: HashSet<FactKey>,
+    /// Each order's lines, in id order.
+    lines: HashMap<i64, Vec<order_line::Model>>,
+    /// Each order's moves to `completed` or `cancelled`, in id order.
+    reached: HashMap<i64, Vec<order_event::Model>>,
+    buyer_types: HashMap<i64, &'static str>,
+    /// Each organization's registered households, in id order.
+    households: HashMap<i64, Vec<household::Model>>,
+}
+
+impl Batch {
+    async fn read(
+        db: &impl ConnectionTrait,
+        orders: &[order::Model],
+    ) -> Result<Batch, sea_orm::DbErr> {
+        let ids: BTreeSet<i64> = orders.iter().map(|o| o.id).collect();
+        let buyers: BTreeSet<i64> = orders.iter().map(|o| o.buyer_id).collect();
+        let orgs: BTreeSet<i64> = orders.iter().map(|o| o.organization_id).collect();
+        let existing = fact::Entity::find()
+            .filter(fact::Column::OrderId.is_in(ids.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| (f.order_line_id, f.kind, f.sign))
+            .collect();
+        let mut lines: HashMap<i64, Vec<order_line::Model>> = HashMap::new();
+        for l in order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(ids.iter().copied()))
+            .order_by_asc(order_line::Column::Id)
+            .all(db)
+            .await?
+        {
+            lines.entry(l.order_id).or_default().push(l);
+        }
+        let mut reached: HashMap<i64, Vec<order_event::Model>> = HashMap::new();
+        for e in order_event::Entity::find()
+            .filter(order_event::Column::OrderId.is_in(ids.iter().copied()))
+            .filter(
+                order_event::Column::ToStatus
+                    .is_in([OrderStatus::Completed.code(), OrderStatus::Cancelled.code()]),
+            )
+            .order_by_asc(order_event::Column::Id)
+            .all(db)
+            .await?
+        {
+            reached.entry(e.order_id).or_default().push(e);
+        }
+        let buyer_types = user::Entity::find()
+            .filter(user::Column::Id.is_in(buyers))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.role.code()))
+            .collect();
+        let mut households: HashMap<i64, Vec<household::Model>> = HashMap::new();
+        for h in household::Entity::find()
+            .filter(household::Column::OrganizationId.is_in(orgs))
+            .filter(household::Column::Registered.eq(true))
+            .order_by_asc(household::Column::Id)
+            .all(db)
+            .await?
+        {
+            households.entry(h.organization_id).or_default().push(h);
+        }
+        Ok(Batch {
+            existing,
+            lines,
+            reached,
+            buyer_types,
+            households,
+        })
+    }
 }
 
 /// When each of an order's sales changes happened: placed (`placed_at`), and the times its
@@ -62,27 +138,19 @@ struct Moments {
 }
 
 impl Moments {
-    async fn of(db: &impl ConnectionTrait, o: &order::Model) -> Result<Moments, sea_orm::DbErr> {
-        let reached = order_event::Entity::find()
-            .filter(order_event::Column::OrderId.eq(o.id))
-            .filter(
-                order_event::Column::ToStatus
-                    .is_in([OrderStatus::Completed.code(), OrderStatus::Cancelled.code()]),
-            )
-            .order_by_asc(order_event::Column::Id)
-            .all(db)
-            .await?;
+    /// The moments of `o`, from its moves to `completed` or `cancelled` (`reached`, in order).
+    fn of(o: &order::Model, reached: &[order_event::Model]) -> Moments {
         let first = |status: OrderStatus| {
             reached
                 .iter()
                 .find(|e| e.to_status == status)
                 .map(|e| e.created_at)
         };
-        Ok(Moments {
+        Moments {
             placed: o.placed_at,
             completed: first(OrderStatus::Completed),
             cancelled: first(OrderStatus::Cancelled),
-        })
+        }
     }
 
     /// When the change that a fact of `basis` and `sign` records happened; a change the
@@ -97,25 +165,13 @@ impl Moments {
     }
 }
 
-/// The registered households of an organization, in a stable order, with their shares.
-async fn registered_households(
-    db: &impl ConnectionTrait,
-    organization_id: i64,
-) -> Result<Vec<household::Model>, sea_orm::DbErr> {
-    household::Entity::find()
-        .filter(household::Column::OrganizationId.eq(organization_id))
-        .filter(household::Column::Registered.eq(true))
-        .order_by_asc(household::Column::Id)
-        .all(db)
-        .await
-}
-
 /// Writes the facts `o` is missing and returns them, each booked on the day its change
 /// happened (or, when that day's quarter is closed, the first day after it).
 async fn new_facts(
     db: &impl ConnectionTrait,
     o: &order::Model,
     closed: Option<i32>,
+    batch: &Batch,
 ) -> Result<Vec<Recorded>, sea_orm::DbErr> {
     let mut wanted = vec![(Basis::Placed, 1)];
     match o.status {
@@ -123,23 +179,13 @@ async fn new_facts(
         OrderStatus::Cancelled => wanted.push((Basis::Placed, -1)),
         _ => {}
     }
-    let existing: HashSet<(i64, Basis, i32)> = fact::Entity::find()
-        .filter(fact::Column::OrderId.eq(o.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|f| (f.order_line_id, f.kind, f.sign))
-        .collect();
-    let lines = o
-        .find_related(order_line::Entity)
-        .order_by_asc(order_line::Column::Id)
-        .all(db)
-        .await?;
-    let moments = Moments::of(db, o).await?;
+    let lines = batch.lines.get(&o.id).map_or(&[][..], Vec::as_slice);
+    let reached = batch.reached.get(&o.id).map_or(&[][..], Vec::as_slice);
+    let moments = Moments::of(o, reached);
     let missing: Vec<Missing> = wanted
         .iter()
         .flat_map(|(basis, sign)| lines.iter().map(move |l| (l, *basis, *sign)))
-        .filter(|(l, basis, sign)| !existing.contains(&(l.id, *basis, *sign)))
+        .filter(|(l, basis, sign)| !batch.existing.contains(&(l.id, *basis, *sign)))
         .map(|(line, basis, sign)| Missing {
             line,
             basis,
@@ -150,13 +196,16 @@ async fn new_facts(
     if missing.is_empty() {
         return Ok(Vec::new());
     }
-    let buyer_type = user::Entity::find_by_id(o.buyer_id)
-        .one(db)
-        .await?
-        .map(|u| u.role.code())
+    let buyer_type = batch
+        .buyer_types
+        .get(&o.buyer_id)
+        .copied()
         .unwrap_or_default();
-    let households = registered_households(db, o.organization_id).await?;
-    write_facts(db, o, missing, buyer_type, &households).await
+    let households = batch
+        .households
+        .get(&o.organization_id)
+        .map_or(&[][..], Vec::as_slice);
+    write_facts(db, o, missing, buyer_type, households).await
 }
 
 /// A fact's unique key: its order line, basis and sign.
