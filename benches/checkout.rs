@@ -63,15 +63,7 @@ async fn bench(name: &str, mut settings: Settings, seconds: u64) {
         .unwrap();
 
     // One hot listing with plenty of stock, bought one unit at a time.
-    let listings = common::get_json(&client, &format!("{base}/api/v1/listings?per_page=100")).await;
-    let listing_id = listings["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["title"] == "开江盘石村生态大米")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let listing_id = common::demo_listing(&client, &base, "开江盘石村生态大米").await;
     listing::Entity::update_many()
         .col_expr(
             listing::Column::StockMilli,

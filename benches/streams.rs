@@ -117,16 +117,8 @@ async fn bench(name: &str, envs: Vec<(&str, String)>) {
     let buyers =
         common::new_buyers(&client, &base, "stream-buyer", users, "通知流基准测试账号").await;
     let panshi = common::login(&client, &base, "coop-panshi", "qudao-demo").await;
-    let page = common::get_json(&client, &format!("{base}/api/v1/listings?per_page=100")).await;
-    let rice = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["title"] == "开江盘石村生态大米")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    // The demo's first orders are being turned into notices; let the workers settle.
+    let rice = common::demo_listing(&client, &base, "开江盘石村生态大米").await;
+    // Let the server finish what its start-up set going (the search index, the workers).
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let baseline = idle_rate(&client, &base, seconds).await;

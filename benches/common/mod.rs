@@ -17,6 +17,19 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
 }
 
+/// The id of the demo listing titled `title` on the server at `base`.
+pub async fn demo_listing(client: &reqwest::Client, base: &str, title: &str) -> i64 {
+    let page = get_json(client, &format!("{base}/api/v1/listings?per_page=100")).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["title"] == title)
+        .unwrap_or_else(|| panic!("no demo listing {title}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
 /// Logs `username` in on the server at `base`; the bearer token.
 pub async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
     let r: Value = client
