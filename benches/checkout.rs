@@ -1,5 +1,8 @@
-//! Checkout throughput and latency with 1, 8 and 64 concurrent buyers, next to the raw
-//! conditional single-row update rate of the same database measured in the same run.
+//! Checkout throughput and latency with 1, 8 and 64 concurrent buyers, all on one hot
+//! listing and spread over 1 000 listings, next to the raw conditional single-row update rate
+//! of the same database on the same listings measured in the same run. It also counts the
+//! statements sent to the database per checkout (the background workers' included), and how
+//! long the statistics' projector took to book the orders.
 //!
 //! `cargo bench --bench checkout` runs it on SQLite, and on PostgreSQL too when
 //! `QUDAO_BENCH_POSTGRES_URL` (or `QUDAO_TEST_POSTGRES_URL`) names a server where it may
@@ -11,12 +14,15 @@ use std::time::Duration;
 use qudao::catalog::entity::listing;
 use qudao::{Application, Settings};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 mod common;
 
 const LEVELS: [usize; 3] = [1, 8, 64];
+
+/// The listings checkouts are spread over in the second layout.
+const SPREAD: usize = 1_000;
 
 /// One measurement: what the clients got, and how long they ran.
 struct Run {
@@ -85,59 +91,81 @@ async fn bench(name: &str, mut settings: Settings, seconds: u64) {
     .await;
     let tokens = Arc::new(tokens);
 
+    let spread = Arc::new(common::add_listings(&db, SPREAD).await);
+
     println!("\n### {name}\n");
     println!(
-        "| concurrent buyers | raw conditional updates/s | checkouts/s | ratio | checkout p50 | checkout p99 | errors |"
+        "| concurrent buyers | listings | raw conditional updates/s | checkouts/s | ratio | checkout p50 | checkout p99 | statements per checkout | errors |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for workers in LEVELS {
-        let raw_db = db.clone();
-        let raw = drive(workers, seconds, move |_, _| {
-            let db = raw_db.clone();
-            async move {
-                let Ok(txn) = qudao::db::write_txn(&db).await else {
-                    return false;
-                };
-                let r = listing::Entity::update_many()
-                    .col_expr(
-                        listing::Column::StockMilli,
-                        Expr::col(listing::Column::StockMilli).sub(1000),
-                    )
-                    .filter(listing::Column::Id.eq(listing_id))
-                    .filter(listing::Column::StockMilli.gte(1000))
-                    .exec(&txn)
-                    .await;
-                matches!(r, Ok(ref u) if u.rows_affected == 1) && txn.commit().await.is_ok()
-            }
-        })
-        .await;
-        let (client, base, tokens) = (client.clone(), base.clone(), tokens.clone());
-        let mut run = drive(workers, seconds, move |w, i| {
-            let (client, base, token) = (client.clone(), base.clone(), tokens[w].clone());
-            async move {
-                let r = client
-                    .post(format!("{base}/api/v1/checkout"))
-                    .bearer_auth(token)
-                    .header("idempotency-key", format!("bench-{workers}-{w}-{i}"))
-                    .json(&json!({
-                        "address": {"recipient_name": "王师傅", "phone": "02886630890", "region_code": "510104", "line": "红星路二段 70 号"},
-                        "lines": [{"listing_id": listing_id, "quantity": "1"}]
-                    }))
-                    .send()
-                    .await;
-                matches!(r, Ok(ref resp) if resp.status() == 201)
-            }
-        })
-        .await;
-        println!(
-            "| {workers} | {:.0} | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {} |",
-            raw.rate(),
-            run.rate(),
-            run.rate() / raw.rate(),
-            run.tally.percentile(0.5).as_secs_f64() * 1000.0,
-            run.tally.percentile(0.99).as_secs_f64() * 1000.0,
-            run.tally.errors,
-        );
+        for hot in [true, false] {
+            let listings = if hot {
+                Arc::new(vec![listing_id])
+            } else {
+                spread.clone()
+            };
+            let pick = move |listings: &[i64], w: usize, i: usize| {
+                listings[(w * 7919 + i * 104_729) % listings.len()]
+            };
+            let (raw_db, ids) = (db.clone(), listings.clone());
+            let raw = drive(workers, seconds, move |w, i| {
+                let (db, id) = (raw_db.clone(), pick(&ids, w, i));
+                async move {
+                    let Ok(txn) = qudao::db::write_txn(&db).await else {
+                        return false;
+                    };
+                    let r = listing::Entity::update_many()
+                        .col_expr(
+                            listing::Column::StockMilli,
+                            Expr::col(listing::Column::StockMilli).sub(1000),
+                        )
+                        .filter(listing::Column::Id.eq(id))
+                        .filter(listing::Column::StockMilli.gte(1000))
+                        .exec(&txn)
+                        .await;
+                    matches!(r, Ok(ref u) if u.rows_affected == 1) && txn.commit().await.is_ok()
+                }
+            })
+            .await;
+            let (client, base, tokens, ids) = (
+                client.clone(),
+                base.clone(),
+                tokens.clone(),
+                listings.clone(),
+            );
+            let statements = qudao::db::statements();
+            let mut run = drive(workers, seconds, move |w, i| {
+                let (client, base, token) = (client.clone(), base.clone(), tokens[w].clone());
+                let id = pick(&ids, w, i);
+                async move {
+                    let r = client
+                        .post(format!("{base}/api/v1/checkout"))
+                        .bearer_auth(token)
+                        .header("idempotency-key", format!("bench-{hot}-{workers}-{w}-{i}"))
+                        .json(&json!({
+                            "address": {"recipient_name": "王师傅", "phone": "02886630890", "region_code": "510104", "line": "红星路二段 70 号"},
+                            "lines": [{"listing_id": id, "quantity": "1"}]
+                        }))
+                        .send()
+                        .await;
+                    matches!(r, Ok(ref resp) if resp.status() == 201)
+                }
+            })
+            .await;
+            let sent = qudao::db::statements() - statements;
+            println!(
+                "| {workers} | {} | {:.0} | {:.0} | {:.2} | {:.1} ms | {:.1} ms | {:.1} | {} |",
+                listings.len(),
+                raw.rate(),
+                run.rate(),
+                run.rate() / raw.rate(),
+                run.tally.percentile(0.5).as_secs_f64() * 1000.0,
+                run.tally.percentile(0.99).as_secs_f64() * 1000.0,
+                sent as f64 / run.tally.latencies.len().max(1) as f64,
+                run.tally.errors,
+            );
+        }
     }
     let row = listing::Entity::find_by_id(listing_id)
         .one(&db)
@@ -145,43 +173,7 @@ async fn bench(name: &str, mut settings: Settings, seconds: u64) {
         .unwrap()
         .unwrap();
     assert!(row.stock_milli >= 0, "stock went negative");
-    projection_lag(&db).await;
-}
-
-/// How long the checkouts' `stats` events waited for the projector: from the order's commit
-/// (the event's `created_at`) to the projector's (its `delivered_at`), once all are done.
-async fn projection_lag(db: &sea_orm::DatabaseConnection) {
-    use qudao::outbox::entity as outbox;
-    let waiting = || {
-        outbox::Entity::find()
-            .filter(outbox::Column::Channel.eq("stats"))
-            .filter(outbox::Column::DeliveredAt.is_null())
-            .count(db)
-    };
-    let start = std::time::Instant::now();
-    while waiting().await.unwrap() > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the projector fell behind"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut lags: Vec<Duration> = outbox::Entity::find()
-        .filter(outbox::Column::Channel.eq("stats"))
-        .all(db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|e| (e.delivered_at? - e.created_at).to_std().ok())
-        .collect();
-    let n = lags.len();
-    let max = lags.iter().max().copied().unwrap_or_default();
-    println!(
-        "\n  statistics projection lag over {n} orders: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        common::percentile(&mut lags, 0.5).as_secs_f64() * 1000.0,
-        common::percentile(&mut lags, 0.99).as_secs_f64() * 1000.0,
-        max.as_secs_f64() * 1000.0
-    );
+    common::projection_lag(&db).await;
 }
 
 #[tokio::main]

@@ -9,16 +9,13 @@
 //! same on a PostgreSQL database it creates and drops. With `QUDAO_BENCH_EACH=true` it then
 //! drives each kind of request alone for the same time, to show what each one costs.
 //! `QUDAO_BENCH_SERVER_LOG=path` keeps the servers' warnings and errors in that file.
+//! After the mix it reports the statistics' projection lag of the orders the mix placed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qudao::catalog::entity::listing;
-use sea_orm::{
-    ActiveValue::NotSet, ConnectionTrait, Database, DatabaseBackend, EntityTrait, IntoActiveModel,
-    Set,
-};
+use sea_orm::{ConnectionTrait, Database, DatabaseBackend};
 use serde_json::json;
 
 mod common;
@@ -67,26 +64,10 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Adds `n` listings made from the demo's, spread over its cooperatives and categories.
+/// Adds `n` listings made from the demo's to the database at `database_url`.
 async fn generate(database_url: &str, n: usize) {
     let db = Database::connect(database_url).await.unwrap();
-    let demo = listing::Entity::find().all(&db).await.unwrap();
-    let now = chrono::Utc::now();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
-        let rows = chunk.iter().map(|&i| {
-            let from = &demo[i % demo.len()];
-            let mut m = from.clone().into_active_model();
-            m.id = NotSet;
-            m.title = Set(format!("{} {}号", from.title, i));
-            m.price_fen = Set(from.price_fen + (i % 500) as i64);
-            m.stock_milli = Set(1_000_000_000);
-            m.min_order_milli = Set(1000);
-            m.created_at = Set(now);
-            m.updated_at = Set(now);
-            m
-        });
-        listing::Entity::insert_many(rows).exec(&db).await.unwrap();
-    }
+    common::add_listings(&db, n).await;
     // qudao refreshes SQLite's statistics itself when it starts.
     analyze(&db).await;
     db.close().await.ok();
@@ -306,6 +287,9 @@ async fn bench(name: &str, envs: Vec<(&str, String)>, database_url: &str) {
         "\n  the mix runs at {:.3}× the `/healthz` rate",
         rate / base_rate
     );
+    let db = Database::connect(database_url).await.unwrap();
+    common::projection_lag(&db).await;
+    db.close().await.ok();
 
     if env_or("QUDAO_BENCH_EACH", false) {
         // What each kind costs on its own: its rate alone, against the baseline's.

@@ -30,6 +30,79 @@ pub async fn demo_listing(client: &reqwest::Client, base: &str, title: &str) -> 
         .unwrap()
 }
 
+/// Adds `n` listings made from the demo's, spread over its cooperatives and categories, each
+/// with a million units in stock; their ids.
+pub async fn add_listings(db: &DatabaseConnection, n: usize) -> Vec<i64> {
+    use qudao::catalog::entity::listing;
+    use sea_orm::{
+        ActiveValue::NotSet, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+        Set,
+    };
+    let demo = listing::Entity::find().all(db).await.unwrap();
+    let first = demo.iter().map(|l| l.id).max().unwrap_or(0);
+    let now = chrono::Utc::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let rows = chunk.iter().map(|&i| {
+            let from = &demo[i % demo.len()];
+            let mut m = from.clone().into_active_model();
+            m.id = NotSet;
+            m.title = Set(format!("{} {}号", from.title, i));
+            m.price_fen = Set(from.price_fen + (i % 500) as i64);
+            m.stock_milli = Set(1_000_000_000);
+            m.min_order_milli = Set(1000);
+            m.created_at = Set(now);
+            m.updated_at = Set(now);
+            m
+        });
+        listing::Entity::insert_many(rows).exec(db).await.unwrap();
+    }
+    listing::Entity::find()
+        .select_only()
+        .column(listing::Column::Id)
+        .filter(listing::Column::Id.gt(first))
+        .into_tuple()
+        .all(db)
+        .await
+        .unwrap()
+}
+
+/// How long the orders' `stats` events waited for the projector: from the order's commit
+/// (the event's `created_at`) to the projector's (its `delivered_at`), once all are done.
+pub async fn projection_lag(db: &DatabaseConnection) {
+    use qudao::outbox::entity as outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let waiting = || {
+        outbox::Entity::find()
+            .filter(outbox::Column::Channel.eq("stats"))
+            .filter(outbox::Column::DeliveredAt.is_null())
+            .count(db)
+    };
+    let start = std::time::Instant::now();
+    while waiting().await.unwrap() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the projector fell behind"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut lags: Vec<Duration> = outbox::Entity::find()
+        .filter(outbox::Column::Channel.eq("stats"))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| (e.delivered_at? - e.created_at).to_std().ok())
+        .collect();
+    let n = lags.len();
+    let max = lags.iter().max().copied().unwrap_or_default();
+    println!(
+        "\n  statistics projection lag over {n} orders: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&mut lags, 0.5).as_secs_f64() * 1000.0,
+        percentile(&mut lags, 0.99).as_secs_f64() * 1000.0,
+        max.as_secs_f64() * 1000.0
+    );
+}
+
 /// Logs `username` in on the server at `base`; the bearer token.
 pub async fn login(client: &reqwest::Client, base: &str, username: &str, password: &str) -> String {
     let r: Value = client

@@ -6,17 +6,16 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
 };
 
 use super::domain::{OrderStatus, Party, PaymentStatus, Step, line_amount};
 use super::entity::{order, order_event, order_line};
 use super::events;
-use crate::accounts::Actor;
 use crate::accounts::entity::user;
 use crate::catalog::domain::{ListingStatus, Quantity, Unit, VerificationStatus};
 use crate::catalog::entity::{listing, organization};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Busy, Validator};
 use crate::outbox::events::OrderNews;
 
 /// Where the goods go.
@@ -57,23 +56,31 @@ pub struct Placed {
     pub events: Vec<order_event::Model>,
 }
 
-/// Reserves stock and writes the orders. Any refusal leaves the transaction to be rolled back.
-pub async fn place(
-    db: &impl ConnectionTrait,
-    actor: &Actor,
-    checkout: Checkout,
-) -> AppResult<Vec<Placed>> {
-    super::cart::require_buyer(actor)?;
-    place_for(db, &actor.user, checkout).await
-}
-
-/// Places `checkout` for `buyer`, who has already been checked to be one (checkout itself, or
-/// both sides accepting a matching proposal). A checkout holds the write lock from its first
-/// write to its commit, so what it writes goes in as few statements as it can.
+/// Places `checkout` for `buyer`, who has already been checked to be one (both sides
+/// accepting a matching proposal), reading the listings inside `db`'s transaction.
 pub async fn place_for(
     db: &impl ConnectionTrait,
     buyer: &user::Model,
     checkout: Checkout,
+) -> AppResult<Vec<Placed>> {
+    let offers = Offers::read(db, &checkout.lines).await?;
+    place_offered(db, buyer, checkout, &offers).await
+}
+
+/// Places `checkout` at the terms of `offers`, the listings as read before the transaction
+/// began (so that on SQLite the write lock is not held while they are read). What it writes
+/// goes in as few statements as it can, the same number however many sellers and lines:
+/// the orders, their lines, their timelines, then the stock (each listing's hot row locked
+/// as late as possible, until the commit that follows), then the events.
+///
+/// Each line's stock is taken only while its listing still sells on the terms read; a
+/// listing changed since gives [`Busy::Conflict`], so the checkout is tried again with the
+/// listings as they now are.
+pub async fn place_offered(
+    db: &impl ConnectionTrait,
+    buyer: &user::Model,
+    checkout: Checkout,
+    offers: &Offers,
 ) -> AppResult<Vec<Placed>> {
     if checkout.lines.is_empty() {
         return Err(AppError::field(
@@ -82,31 +89,15 @@ pub async fn place_for(
             "nothing to check out: the cart is empty",
         ));
     }
-    let offers = Offers::read(db, &checkout.lines).await?;
     offers.check(&checkout.lines)?;
     let now = Utc::now();
-    let after = reserve(db, &checkout.lines, now).await?;
+    let placed = write_orders(db, buyer.id, &checkout, offers, now).await?;
+    let after = reserve(db, &checkout.lines, offers, now).await?;
 
-    // One order per seller organization, in a stable order.
-    let checkout_id = uuid::Uuid::new_v4().to_string();
-    let mut by_org: BTreeMap<i64, Vec<&LineInput>> = BTreeMap::new();
-    for line in &checkout.lines {
-        by_org
-            .entry(offers.listings[&line.listing_id].organization_id)
-            .or_default()
-            .push(line);
-    }
-    let mut placed = Vec::new();
     let mut announced = Vec::new();
-    for (org_id, lines) in by_org {
-        let seller = Seller {
-            org: &offers.orgs[&org_id],
-            lines,
-        };
-        let p = write_order(db, buyer.id, &checkout_id, &checkout, &offers, seller, now).await?;
+    for p in &placed {
         announced.push(events::order_event(&p.order, OrderNews::Placed));
         announced.push(events::sales_event(&p.order));
-        placed.push(p);
     }
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
     for line in &checkout.lines {
@@ -122,36 +113,43 @@ pub async fn place_for(
 }
 
 /// The listings a checkout names and their sellers, as they were before it.
-struct Offers {
+#[derive(Debug, Clone)]
+pub struct Offers {
     listings: HashMap<i64, listing::Model>,
     orgs: HashMap<i64, organization::Model>,
 }
 
 impl Offers {
-    async fn read(db: &impl ConnectionTrait, lines: &[LineInput]) -> Result<Offers, DbErr> {
+    /// Reads the listings `lines` name, and their organizations, in one statement.
+    pub async fn read(db: &impl ConnectionTrait, lines: &[LineInput]) -> Result<Offers, DbErr> {
         let ids: Vec<i64> = lines.iter().map(|l| l.listing_id).collect();
-        let listings: HashMap<i64, listing::Model> = listing::Entity::find()
+        let mut offers = Offers {
+            listings: HashMap::new(),
+            orgs: HashMap::new(),
+        };
+        let found = listing::Entity::find()
             .filter(listing::Column::Id.is_in(ids))
+            .find_also_related(organization::Entity)
             .all(db)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l))
-            .collect();
-        let org_ids: Vec<i64> = listings.values().map(|l| l.organization_id).collect();
-        let orgs = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(org_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o))
-            .collect();
-        Ok(Offers { listings, orgs })
+            .await?;
+        for (l, org) in found {
+            if let Some(o) = org {
+                offers.orgs.insert(o.id, o);
+            }
+            offers.listings.insert(l.id, l);
+        }
+        Ok(offers)
     }
 
     /// Checks every line against its listing, and reports all the problems together.
-    fn check(&self, lines: &[LineInput]) -> AppResult<()> {
+    pub fn check(&self, lines: &[LineInput]) -> AppResult<()> {
+        self.check_at(lines.iter().enumerate())
+    }
+
+    /// Checks the lines given with their places in the checkout.
+    fn check_at<'l>(&self, lines: impl Iterator<Item = (usize, &'l LineInput)>) -> AppResult<()> {
         let mut v = Validator::default();
-        for (i, line) in lines.iter().enumerate() {
+        for (i, line) in lines {
             let Some(l) = self.listings.get(&line.listing_id) else {
                 v.add(
                     &line_field(i, "listing_id"),
@@ -222,22 +220,35 @@ fn check_line(v: &mut Validator, i: usize, line: &LineInput, l: &listing::Model)
     }
 }
 
-/// Takes each line's quantity from its listing's stock with one conditional update per line
-/// (the database refuses to go below zero); the listings as the updates left them, or every
-/// line there was not enough for.
+/// Takes each line's quantity from its listing's stock with one conditional update per
+/// listing: the database refuses to go below zero, and to sell a listing that is no longer on
+/// sale on the terms in `offers`. The listings as the updates left them; or every line there
+/// was not enough for; or why a line can no longer be sold.
 async fn reserve(
     db: &impl ConnectionTrait,
     lines: &[LineInput],
+    offers: &Offers,
     now: chrono::DateTime<Utc>,
 ) -> AppResult<BTreeMap<i64, listing::Model>> {
-    let mut short = Validator::default();
-    let mut after: BTreeMap<i64, listing::Model> = BTreeMap::new();
     // Every writer locks listings in one global order, listing id ascending, so two checkouts
     // (or a checkout and a cancel) naming the same listings in other orders never deadlock.
-    let mut in_lock_order: Vec<(usize, &LineInput)> = lines.iter().enumerate().collect();
-    in_lock_order.sort_by_key(|(i, line)| (line.listing_id, *i));
-    for (i, line) in in_lock_order {
-        let q = line.quantity.milli();
+    // Lines naming one listing take their sum in one update.
+    let mut wanted: BTreeMap<i64, (i64, Vec<usize>)> = BTreeMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let w = wanted.entry(line.listing_id).or_default();
+        w.0 += line.quantity.milli();
+        w.1.push(i);
+    }
+    let mut short = Validator::default();
+    let mut after: BTreeMap<i64, listing::Model> = BTreeMap::new();
+    for (id, (q, at)) in wanted {
+        let seen = &offers.listings[&id];
+        let on_sale_by = organization::Entity::find()
+            .select_only()
+            .column(organization::Column::Id)
+            .filter(organization::Column::Id.eq(seen.organization_id))
+            .filter(organization::Column::Status.eq(VerificationStatus::Approved.code()))
+            .into_query();
         let updated = listing::Entity::update_many()
             .col_expr(
                 listing::Column::StockMilli,
@@ -252,24 +263,52 @@ async fn reserve(
                 Expr::col(listing::Column::Version).add(1),
             )
             .col_expr(listing::Column::UpdatedAt, Expr::value(now))
-            .filter(listing::Column::Id.eq(line.listing_id))
+            .filter(listing::Column::Id.eq(id))
             .filter(listing::Column::StockMilli.gte(q))
             .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
             .filter(listing::Column::DeletedAt.is_null())
+            // The terms the orders were written on.
+            .filter(listing::Column::PriceFen.eq(seen.price_fen))
+            .filter(listing::Column::Unit.eq(seen.unit.code()))
+            .filter(listing::Column::MinOrderMilli.eq(seen.min_order_milli))
+            .filter(listing::Column::Title.eq(seen.title.as_str()))
+            .filter(listing::Column::CategoryId.eq(seen.category_id))
+            .filter(listing::Column::OriginRegionCode.eq(seen.origin_region_code.as_str()))
+            .filter(listing::Column::OrganizationId.in_subquery(on_sale_by))
             .exec_with_returning(db)
             .await?;
         if let Some(l) = updated.into_iter().next() {
             after.insert(l.id, l);
-        } else {
-            let left = listing::Entity::find_by_id(line.listing_id)
-                .one(db)
-                .await?
-                .map(|l| Quantity::from_milli(l.stock_milli))
-                .unwrap_or_default();
+            continue;
+        }
+        // Why not: read the listing as it now is.
+        let now_on_sale = Offers::read(db, &lines[at[0]..=at[0]]).await?;
+        let Some(l) = now_on_sale.listings.get(&id) else {
+            return Err(anyhow::anyhow!("listing {id} vanished during a checkout").into());
+        };
+        now_on_sale.check_at(at.iter().map(|&i| (i, &lines[i])))?;
+        let same_terms = l.price_fen == seen.price_fen
+            && l.unit == seen.unit
+            && l.min_order_milli == seen.min_order_milli
+            && l.title == seen.title
+            && l.category_id == seen.category_id
+            && l.origin_region_code == seen.origin_region_code;
+        if !same_terms || l.stock_milli >= q {
+            // On sale on other terms than the orders were written with: again, on these.
+            return Err(AppError::Busy(Busy::Conflict));
+        }
+        // The lines that do not fit, taking them in the order given.
+        let mut left = l.stock_milli;
+        for &i in &at {
+            let q = lines[i].quantity.milli();
+            if q <= left {
+                left -= q;
+                continue;
+            }
             short.add(
                 &line_field(i, "quantity"),
                 "insufficient_stock",
-                format!("only {left} left"),
+                format!("only {} left", Quantity::from_milli(left)),
             );
         }
     }
@@ -279,89 +318,120 @@ async fn reserve(
     }
 }
 
-/// One seller's part of a checkout.
-struct Seller<'a> {
-    org: &'a organization::Model,
-    lines: Vec<&'a LineInput>,
-}
-
-/// Writes one seller's order: the order, its lines (one statement) and its first timeline
-/// entry.
-async fn write_order(
+/// Writes the orders of a checkout, one per seller organization in a stable order: the
+/// orders, then all their lines, then all their first timeline entries, one statement each.
+async fn write_orders(
     db: &impl ConnectionTrait,
     buyer_id: i64,
-    checkout_id: &str,
     checkout: &Checkout,
     offers: &Offers,
-    seller: Seller<'_>,
     now: chrono::DateTime<Utc>,
-) -> Result<Placed, DbErr> {
+) -> Result<Vec<Placed>, DbErr> {
     let found = &offers.listings;
-    let amounts: Vec<i64> = seller
-        .lines
-        .iter()
-        .map(|l| line_amount(found[&l.listing_id].price_fen, l.quantity).unwrap_or(0))
-        .collect();
-    let o = order::ActiveModel {
-        checkout_id: Set(checkout_id.to_string()),
-        buyer_id: Set(buyer_id),
-        organization_id: Set(seller.org.id),
-        seller_name: Set(seller.org.name.clone()),
-        seller_region_code: Set(seller.org.region_code.clone()),
-        status: Set(OrderStatus::Placed),
-        payment_status: Set(PaymentStatus::Unpaid),
-        total_fen: Set(amounts.iter().sum()),
-        recipient_name: Set(checkout.address.recipient_name.clone()),
-        recipient_phone: Set(checkout.address.phone.clone()),
-        address_region_code: Set(checkout.address.region_code.clone()),
-        address_line: Set(checkout.address.line.clone()),
-        note: Set(checkout.note.clone()),
-        carrier: Set(None),
-        tracking_number: Set(None),
-        stock_returned: Set(false),
-        version: Set(1),
-        placed_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let checkout_id = uuid::Uuid::new_v4().to_string();
+    let amount =
+        |l: &LineInput| line_amount(found[&l.listing_id].price_fen, l.quantity).unwrap_or(0);
+    let mut by_org: BTreeMap<i64, Vec<&LineInput>> = BTreeMap::new();
+    for line in &checkout.lines {
+        by_org
+            .entry(found[&line.listing_id].organization_id)
+            .or_default()
+            .push(line);
     }
-    .insert(db)
-    .await?;
-    let rows = seller.lines.iter().zip(amounts).map(|(line, amount)| {
-        let l = &found[&line.listing_id];
-        order_line::ActiveModel {
-            order_id: Set(o.id),
-            listing_id: Set(l.id),
-            category_id: Set(l.category_id),
-            title: Set(l.title.clone()),
-            unit: Set(l.unit),
-            unit_price_fen: Set(l.price_fen),
-            quantity_milli: Set(line.quantity.milli()),
-            amount_fen: Set(amount),
-            seller_region_code: Set(l.origin_region_code.clone()),
+    let orders = by_org.iter().map(|(org_id, lines)| {
+        let org = &offers.orgs[org_id];
+        order::ActiveModel {
+            checkout_id: Set(checkout_id.clone()),
+            buyer_id: Set(buyer_id),
+            organization_id: Set(org.id),
+            seller_name: Set(org.name.clone()),
+            seller_region_code: Set(org.region_code.clone()),
+            status: Set(OrderStatus::Placed),
+            payment_status: Set(PaymentStatus::Unpaid),
+            total_fen: Set(lines.iter().map(|l| amount(l)).sum()),
+            recipient_name: Set(checkout.address.recipient_name.clone()),
+            recipient_phone: Set(checkout.address.phone.clone()),
+            address_region_code: Set(checkout.address.region_code.clone()),
+            address_line: Set(checkout.address.line.clone()),
+            note: Set(checkout.note.clone()),
+            carrier: Set(None),
+            tracking_number: Set(None),
+            stock_returned: Set(false),
+            version: Set(1),
+            placed_at: Set(now),
+            updated_at: Set(now),
             ..Default::default()
         }
     });
+    // Rows come back in no promised order: each order is known by its seller, and lines and
+    // timeline entries by their ids, in the order written.
+    let orders: HashMap<i64, order::Model> = order::Entity::insert_many(orders)
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.organization_id, o))
+        .collect();
+    let order_of = |org_id: &i64| -> Result<&order::Model, DbErr> {
+        orders.get(org_id).ok_or_else(|| DbErr::RecordNotInserted)
+    };
+    let mut rows = Vec::new();
+    for (org_id, lines) in &by_org {
+        let o = order_of(org_id)?;
+        rows.extend(lines.iter().map(|line| {
+            let l = &found[&line.listing_id];
+            order_line::ActiveModel {
+                order_id: Set(o.id),
+                listing_id: Set(l.id),
+                category_id: Set(l.category_id),
+                title: Set(l.title.clone()),
+                unit: Set(l.unit),
+                unit_price_fen: Set(l.price_fen),
+                quantity_milli: Set(line.quantity.milli()),
+                amount_fen: Set(amount(line)),
+                seller_region_code: Set(l.origin_region_code.clone()),
+                ..Default::default()
+            }
+        }));
+    }
     let mut written = order_line::Entity::insert_many(rows)
         .exec_with_returning(db)
         .await?;
-    // Rows come back in no promised order: in the order of their ids, the order written.
     written.sort_by_key(|l| l.id);
-    let event = order_event::ActiveModel {
-        order_id: Set(o.id),
-        from_status: Set(None),
-        to_status: Set(OrderStatus::Placed),
-        action: Set(Step::Place),
-        actor_id: Set(Some(buyer_id)),
-        actor_role: Set(Party::Buyer),
-        reason: Set(String::new()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(Placed {
-        order: o,
-        lines: written,
-        events: vec![event],
-    })
+    let firsts = by_org.keys().map(|org_id| {
+        order_of(org_id).map(|o| order_event::ActiveModel {
+            order_id: Set(o.id),
+            from_status: Set(None),
+            to_status: Set(OrderStatus::Placed),
+            action: Set(Step::Place),
+            actor_id: Set(Some(buyer_id)),
+            actor_role: Set(Party::Buyer),
+            reason: Set(String::new()),
+            created_at: Set(now),
+            ..Default::default()
+        })
+    });
+    let firsts = firsts.collect::<Result<Vec<_>, _>>()?;
+    let mut timeline = order_event::Entity::insert_many(firsts)
+        .exec_with_returning(db)
+        .await?;
+    timeline.sort_by_key(|e| e.id);
+    by_org
+        .keys()
+        .map(|org_id| {
+            let o = order_of(org_id)?.clone();
+            Ok(Placed {
+                lines: written
+                    .iter()
+                    .filter(|l| l.order_id == o.id)
+                    .cloned()
+                    .collect(),
+                events: timeline
+                    .iter()
+                    .filter(|e| e.order_id == o.id)
+                    .cloned()
+                    .collect(),
+                order: o,
+            })
+        })
+        .collect()
 }

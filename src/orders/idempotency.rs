@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TryInsertResult};
+use sea_orm::{ConnectionTrait, EntityTrait, Set, TryInsertResult};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -119,29 +119,32 @@ impl Stored {
     }
 }
 
-/// What a claim found.
+/// What keeping an answer found.
 #[derive(Debug)]
-pub enum Claim {
-    /// The key is new: go ahead, then [`save`] the answer in the same transaction.
-    New,
-    /// The key was used before for the same request: here is the answer.
-    Replay(Stored),
+pub enum Kept {
+    /// The key was new: the answer is stored with it, to commit with the work.
+    Saved,
+    /// The key was used before for the same request: here is its answer, and the work done
+    /// this time is to be rolled back.
+    Earlier(Stored),
 }
 
-/// Claims `key` inside the caller's transaction. A concurrent request with the same key
-/// waits for this transaction (unique index on PostgreSQL, the write lock on SQLite).
-pub async fn claim(
+/// Stores `answer` with `key` inside the caller's transaction, unless the key already holds
+/// one. A concurrent request with the same key waits for this transaction there (the unique
+/// key on PostgreSQL, the write lock on SQLite), then finds its answer.
+pub async fn keep(
     db: &impl ConnectionTrait,
     user_id: i64,
     key: &Key,
     fingerprint: &str,
-) -> Result<Claim, AppError> {
+    answer: &Stored,
+) -> Result<Kept, AppError> {
     let row = idempotency_key::ActiveModel {
         user_id: Set(user_id),
         key: Set(key.0.clone()),
         request_hash: Set(fingerprint.to_string()),
-        status_code: Set(0),
-        response_body: Set(String::new()),
+        status_code: Set(i32::from(answer.status)),
+        response_body: Set(answer.body.clone()),
         created_at: Set(Utc::now()),
     };
     let inserted = idempotency_key::Entity::insert(row)
@@ -149,12 +152,12 @@ pub async fn claim(
         .exec_without_returning(db)
         .await?;
     if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
-        return Ok(Claim::New);
+        return Ok(Kept::Saved);
     }
     let stored = idempotency_key::Entity::find_by_id((user_id, key.0.clone()))
         .one(db)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("idempotency key vanished during claim"))?;
+        .ok_or_else(|| anyhow::anyhow!("idempotency key vanished while keeping an answer"))?;
     if stored.request_hash != fingerprint {
         return Err(AppError::field(
             "Idempotency-Key",
@@ -162,34 +165,16 @@ pub async fn claim(
             "this key was already used for a different request; use a new key",
         ));
     }
-    Ok(Claim::Replay(Stored {
+    Ok(Kept::Earlier(Stored {
         status: u16::try_from(stored.status_code).unwrap_or(500),
         body: stored.response_body,
     }))
 }
 
-/// Stores the answer for a claimed key.
-pub async fn save(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    key: &Key,
-    response: &Stored,
-) -> Result<(), sea_orm::DbErr> {
-    idempotency_key::ActiveModel {
-        user_id: Set(user_id),
-        key: Set(key.0.clone()),
-        status_code: Set(i32::from(response.status)),
-        response_body: Set(response.body.clone()),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
-    Ok(())
-}
-
 /// The work of an idempotent request, done inside the transaction that also stores its answer.
 /// It may run more than once: a transaction the database broke off to end a deadlock is
-/// tried again from the start.
+/// tried again from the start, and so is a retry of a request whose answer is kept (the work
+/// is then rolled back and the kept answer given).
 pub type Work = Box<
     dyn for<'t> Fn(
             &'t sea_orm::DatabaseTransaction,
@@ -208,11 +193,13 @@ pub async fn run(
     fingerprint: String,
     work: Work,
 ) -> Result<Answer, AppError> {
-    crate::db::retrying(|| run_once(db, user_id, key.as_ref(), &fingerprint, &work)).await
+    crate::db::retrying(|| attempt(db, user_id, key.as_ref(), &fingerprint, &work)).await
 }
 
-/// One try of [`run`], in one transaction (two when a refusal is kept).
-async fn run_once(
+/// One try of [`run`], in one transaction (two when a refusal is kept). The work goes first
+/// and the key last: a request seen for the first time, nearly every one, writes its key once
+/// and reads nothing for it.
+pub async fn attempt(
     db: &sea_orm::DatabaseConnection,
     user_id: i64,
     key: Option<&Key>,
@@ -220,51 +207,37 @@ async fn run_once(
     work: &Work,
 ) -> Result<Answer, AppError> {
     let txn = crate::db::write_txn(db).await?;
-    if let Some(k) = key
-        && let Claim::Replay(stored) = claim(&txn, user_id, k, fingerprint).await?
-    {
-        txn.rollback().await?;
+    let (stored, txn) = match work(&txn).await {
+        Ok(stored) => (stored, txn),
+        Err(e) if e.is_client_error() && key.is_some() => {
+            // Undo the work, then remember the refusal so a retry gets the same answer.
+            txn.rollback().await?;
+            (Stored::error(e), crate::db::write_txn(db).await?)
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(k) = key else {
+        txn.commit().await?;
         return Ok(Answer {
             stored,
-            replayed: true,
+            replayed: false,
         });
-    }
-    match work(&txn).await {
-        Ok(stored) => {
-            if let Some(k) = key {
-                save(&txn, user_id, k, &stored).await?;
-            }
+    };
+    match keep(&txn, user_id, k, fingerprint, &stored).await? {
+        Kept::Saved => {
             txn.commit().await?;
             Ok(Answer {
                 stored,
                 replayed: false,
             })
         }
-        Err(e) if e.is_client_error() && key.is_some() => {
-            // Undo the work, then remember the refusal so a retry gets the same answer.
+        Kept::Earlier(first) => {
             txn.rollback().await?;
-            let k = key.expect("checked above");
-            let stored = Stored::error(e);
-            let txn = crate::db::write_txn(db).await?;
-            match claim(&txn, user_id, k, fingerprint).await? {
-                Claim::New => {
-                    save(&txn, user_id, k, &stored).await?;
-                    txn.commit().await?;
-                    Ok(Answer {
-                        stored,
-                        replayed: false,
-                    })
-                }
-                Claim::Replay(first) => {
-                    txn.rollback().await?;
-                    Ok(Answer {
-                        stored: first,
-                        replayed: true,
-                    })
-                }
-            }
+            Ok(Answer {
+                stored: first,
+                replayed: true,
+            })
         }
-        Err(e) => Err(e),
     }
 }
 

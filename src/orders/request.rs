@@ -150,29 +150,34 @@ pub async fn checkout_once(
 ) -> AppResult<Answer> {
     cart::require_buyer(actor)?;
     let (checkout, from_cart) = parse_checkout(db, actor, req).await?;
-    let buyer = actor.clone();
-    let work: idempotency::Work = Box::new(move |txn| {
-        let (buyer, checkout) = (buyer.clone(), checkout.clone());
-        Box::pin(async move {
-            let placed = checkout::place(txn, &buyer, checkout).await?;
-            if from_cart {
-                cart::clear(txn, buyer.id()).await?;
-            }
-            let checkout_id = placed
-                .first()
-                .map(|p| p.order.checkout_id.clone())
-                .unwrap_or_default();
-            let total_fen = placed.iter().map(|p| p.order.total_fen).sum();
-            let orders = placed_views(placed, &buyer.user, Party::Buyer);
-            Ok(Stored::json(
-                201,
-                &CheckoutResponse {
-                    checkout_id,
-                    orders,
-                    total_fen,
-                },
-            ))
-        })
-    });
-    idempotency::run(db, actor.id(), Some(key), fingerprint, work).await
+    crate::db::retrying(|| async {
+        // The listings are read before the transaction, and sold only on the terms read.
+        let offers = checkout::Offers::read(db, &checkout.lines).await?;
+        let (buyer, checkout) = (actor.clone(), checkout.clone());
+        let work: idempotency::Work = Box::new(move |txn| {
+            let (buyer, checkout, offers) = (buyer.clone(), checkout.clone(), offers.clone());
+            Box::pin(async move {
+                let placed = checkout::place_offered(txn, &buyer.user, checkout, &offers).await?;
+                if from_cart {
+                    cart::clear(txn, buyer.id()).await?;
+                }
+                let checkout_id = placed
+                    .first()
+                    .map(|p| p.order.checkout_id.clone())
+                    .unwrap_or_default();
+                let total_fen = placed.iter().map(|p| p.order.total_fen).sum();
+                let orders = placed_views(placed, &buyer.user, Party::Buyer);
+                Ok(Stored::json(
+                    201,
+                    &CheckoutResponse {
+                        checkout_id,
+                        orders,
+                        total_fen,
+                    },
+                ))
+            })
+        });
+        idempotency::attempt(db, actor.id(), Some(&key), &fingerprint, &work).await
+    })
+    .await
 }

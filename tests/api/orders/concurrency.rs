@@ -19,6 +19,7 @@ on_both_databases!(
     one_listing_on_two_lines_of_one_checkout,
     cancel_racing_ship_returns_stock_at_most_once,
     a_failure_after_the_stock_update_leaves_everything_as_it_was,
+    a_checkout_sells_only_on_the_terms_it_read,
 );
 
 async fn stock_is_never_oversold_under_concurrent_checkouts(backend: Backend) {
@@ -261,4 +262,79 @@ async fn a_failure_after_the_stock_update_leaves_everything_as_it_was(backend: B
         "the key of a failed attempt is free for the retry: {}",
         retry.text
     );
+}
+
+/// A checkout reads the listings before its transaction. A listing whose price changes in
+/// between is not sold at the old price: that try gives way, and the checkout goes through on
+/// the listing as it now is.
+async fn a_checkout_sells_only_on_the_terms_it_read(backend: Backend) {
+    use qudao::accounts::entity::user;
+    use qudao::catalog::domain::Quantity;
+    use qudao::error::{AppError, Busy};
+    use qudao::orders::checkout::{self, Address, Checkout, LineInput, Offers};
+
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let listing = listing_titled(&app, "盘石竹编果篮").await;
+    restock(&app, "coop-panshi", listing, "10").await;
+    let buyer = user::Entity::find()
+        .filter(user::Column::Username.eq("buyer"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let lines = vec![LineInput {
+        listing_id: listing,
+        quantity: Quantity::from_milli(2000),
+        unit: None,
+    }];
+    let offers = Offers::read(&app.db, &lines).await.unwrap();
+    let was = app.listing_row(listing).await.price_fen;
+
+    let seller = app.login("coop-panshi").await;
+    let r = app
+        .patch(
+            &format!("/api/v1/listings/{listing}"),
+            Some(&seller),
+            json!({"price_fen": was + 150}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let txn = qudao::db::write_txn(&app.db).await.unwrap();
+    let stale = checkout::place_offered(
+        &txn,
+        &buyer,
+        Checkout {
+            address: Address {
+                recipient_name: "王师傅".into(),
+                phone: "02886630890".into(),
+                region_code: "510104".into(),
+                line: "红星路二段 70 号".into(),
+            },
+            note: String::new(),
+            lines,
+        },
+        &offers,
+    )
+    .await;
+    assert!(
+        matches!(stale, Err(AppError::Busy(Busy::Conflict))),
+        "sold at a price no longer asked: {stale:?}"
+    );
+    txn.rollback().await.unwrap();
+    assert_eq!(app.listing_row(listing).await.stock_milli, 10_000);
+
+    let token = app.login("buyer").await;
+    let r = app
+        .checkout(
+            &token,
+            "new-terms-1",
+            json!([{"listing_id": listing, "quantity": "2"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["orders"][0]["lines"][0]["unit_price_fen"], was + 150);
+    assert_eq!(app.listing_row(listing).await.stock_milli, 8_000);
 }
