@@ -287,14 +287,9 @@ async fn reserve(
             return Err(anyhow::anyhow!("listing {id} vanished during a checkout").into());
         };
         now_on_sale.check_at(at.iter().map(|&i| (i, &lines[i])))?;
-        let same_terms = l.price_fen == seen.price_fen
-            && l.unit == seen.unit
-            && l.min_order_milli == seen.min_order_milli
-            && l.title == seen.title
-            && l.category_id == seen.category_id
-            && l.origin_region_code == seen.origin_region_code;
-        if !same_terms || l.stock_milli >= q {
-            // On sale on other terms than the orders were written with: again, on these.
+        if l.stock_milli >= q {
+            // Still on sale with the stock, so on other terms than the orders were written
+            // with: again, on these. Short of stock, it would be short on any terms.
             return Err(AppError::Busy(Busy::Conflict));
         }
         // The lines that do not fit, taking them in the order given.
