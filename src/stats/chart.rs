@@ -86,6 +86,70 @@ pub fn rows(title: &str, bars: &[Bar]) -> String {
     svg
 }
 
+/// One slot of a band chart: a label and, when there is one, a low, middle and high value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub label: String,
+    /// (low, middle, high), e.g. the quartiles of a week's prices.
+    pub values: Option<(i64, i64, i64)>,
+    /// The middle value as people read it, e.g. `¥5.20`.
+    pub shown: String,
+}
+
+/// A trend of ranges over time: for each slot a bar from low to high and a dot at the middle,
+/// the middles joined by a line; slots without values stay empty.
+pub fn band(title: &str, slots: &[Slot]) -> String {
+    let (w, h, top, bottom) = (28i64, 150i64, 12i64, 28i64);
+    let width = (slots.len() as i64 * w).max(w) + 16;
+    let room = h - top - bottom;
+    let lo = slots
+        .iter()
+        .filter_map(|s| s.values.map(|v| v.0))
+        .min()
+        .unwrap_or(0);
+    let hi = slots
+        .iter()
+        .filter_map(|s| s.values.map(|v| v.2))
+        .max()
+        .unwrap_or(0);
+    let span = (hi - lo).max(1) as i128;
+    let y = |v: i64| h - bottom - ((v - lo) as i128 * room as i128 / span) as i64;
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {h}" width="{width}" height="{h}" class="chart"><title>{}</title>"#,
+        escape(title)
+    );
+    let mut line = Vec::new();
+    for (i, slot) in slots.iter().enumerate() {
+        let cx = 8 + i as i64 * w + w / 2;
+        if let Some((low, mid, high)) = slot.values {
+            let (yl, ym, yh) = (y(low), y(mid), y(high));
+            svg.push_str(&format!(
+                r##"<g><title>{label}: {shown}</title><rect x="{rx}" y="{yh}" width="10" height="{bh}" fill="#c9dccf"/><circle cx="{cx}" cy="{ym}" r="3" fill="#2f7d4f"/></g>"##,
+                label = escape(&slot.label),
+                shown = escape(&slot.shown),
+                rx = cx - 5,
+                bh = (yl - yh).max(1),
+            ));
+            line.push(format!("{cx},{ym}"));
+        }
+        if i % 4 == 0 {
+            svg.push_str(&format!(
+                r#"<text x="{cx}" y="{ly}" font-size="10" text-anchor="middle">{}</text>"#,
+                escape(&slot.label),
+                ly = h - bottom + 14,
+            ));
+        }
+    }
+    if line.len() > 1 {
+        svg.push_str(&format!(
+            r##"<polyline points="{}" fill="none" stroke="#2f7d4f" stroke-width="1.5"/>"##,
+            line.join(" ")
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +177,27 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 2);
         let svg = rows("按地区", &[bar("盘石村", 3)]);
         assert!(svg.contains("盘石村") && svg.contains(r#"width="320""#));
+    }
+
+    #[test]
+    fn a_band_draws_a_range_and_a_dot_for_each_slot_with_values() {
+        let slot = |label: &str, values| Slot {
+            label: label.into(),
+            values,
+            shown: "¥1.00".into(),
+        };
+        let svg = band(
+            "大米 <斤>",
+            &[
+                slot("11-02", Some((100, 150, 200))),
+                slot("11-09", None),
+                slot("11-16", Some((120, 160, 300))),
+            ],
+        );
+        assert!(svg.contains("&lt;斤&gt;") && !svg.contains("<斤>"));
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        // The highest high sits at the top of the room, the lowest low at its bottom.
+        assert!(svg.contains(r#"y="12""#) && svg.contains(r#"cy="95""#));
     }
 }

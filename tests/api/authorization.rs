@@ -85,6 +85,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{proposal_a}", &ids.proposal_a.to_string())
         .replace("{webhook_a}", &ids.webhook_a.to_string())
         .replace("{saved_a}", &ids.saved_a.to_string())
+        .replace("{rice}", &ids.rice.to_string())
 }
 
 fn routes() -> Vec<Route> {
@@ -512,6 +513,20 @@ fn routes() -> Vec<Route> {
             None,
             [401, 403, 403, 403, 403, 200],
         ),
+        // 行情 is public; its outliers are for admins.
+        r(M::GET, "/api/v1/prices?region=511723", None, [200; 6]),
+        r(
+            M::GET,
+            "/api/v1/prices/hint?category={rice}&unit=jin",
+            None,
+            [200; 6],
+        ),
+        r(
+            M::GET,
+            "/api/v1/admin/price-outliers",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
         r(
             M::POST,
             "/api/v1/admin/dead-events/999999/retry",
@@ -834,6 +849,7 @@ async fn the_matrix_covers_every_api_route() {
         .map(|r| (r.method.as_str().to_lowercase(), r.path))
         .collect();
     let normalise = |p: &str| {
+        let p = p.split('?').next().unwrap_or(p);
         p.replace("{listing_a}", "{id}")
             .replace("{org_a}", "{id}")
             .replace("{pending_org}", "{id}")

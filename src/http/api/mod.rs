@@ -8,6 +8,7 @@ pub mod idempotent;
 pub mod matching;
 pub mod notify;
 pub mod orders;
+pub mod prices;
 pub mod saved_searches;
 pub mod search;
 pub mod stats;
@@ -73,6 +74,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::search::router())
         .merge(crate::http::api::saved_searches::router())
         .merge(crate::http::api::stats::router())
+        .merge(crate::http::api::prices::router())
         .merge(crate::http::api::notify::router())
         .merge(crate::http::api::audit::router())
         .split_for_parts();

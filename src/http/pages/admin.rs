@@ -65,10 +65,11 @@ async fn page_with(
             .await?;
         let cats = categories::all_with_aliases(&state.db).await?;
         let dead = crate::http::api::notify::dead_events(state, actor).await?;
-        Ok::<_, AppError>((waiting, users, cats, dead))
+        let outliers = crate::stats::prices::outliers(&state.db).await?;
+        Ok::<_, AppError>((waiting, users, cats, dead, outliers))
     }
     .await;
-    let (waiting, users, cats, dead) = match found {
+    let (waiting, users, cats, dead, outliers) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
@@ -120,10 +121,24 @@ async fn page_with(
             }
         })
         .collect();
+    let outliers: Vec<Value> = outliers
+        .iter()
+        .map(|o| {
+            context! {
+                listing_id => o.listing_id,
+                title => &o.title,
+                price => crate::catalog::domain::format_yuan(o.price_fen),
+                median => crate::catalog::domain::format_yuan(o.median_fen),
+                unit => o.unit.name_for(lang),
+                comparables => o.comparables,
+                high => o.off == crate::stats::prices::Off::High,
+            }
+        })
+        .collect();
     viewer.render_with(
         state,
         "admin.html",
-        context! { waiting, users, categories, dead, errors },
+        context! { waiting, users, categories, dead, outliers, errors },
         status,
     )
 }

@@ -24,6 +24,7 @@ mod admin;
 mod my_listings;
 pub mod notify;
 mod organization;
+mod prices;
 mod producer;
 mod requests;
 mod saved;
@@ -55,7 +56,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 24] = [
+const TEMPLATES: [(&str, &str); 25] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -71,6 +72,10 @@ const TEMPLATES: [(&str, &str); 24] = [
     (
         "officials.html",
         include_str!("../../../frontend/templates/officials.html"),
+    ),
+    (
+        "prices.html",
+        include_str!("../../../frontend/templates/prices.html"),
     ),
     (
         "notifications.html",
@@ -403,6 +408,7 @@ pub fn router() -> Router<AppState> {
         .route("/requests", get(requests::list_page).post(requests::create))
         .route("/requests/{id}", get(requests::request_page))
         .route("/proposals/{id}/{answer}", post(requests::answer))
+        .route("/prices", get(prices::market_page))
         .route("/producer", get(producer::dashboard))
         .route("/producer/organization", get(organization::page))
         .route(

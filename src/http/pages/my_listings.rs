@@ -243,10 +243,22 @@ async fn form_page(
             Some(id) => photos::of_listings(&state.db, &[id]).await?,
             None => Vec::new(),
         };
-        Ok::<_, AppError>((cats, photos))
+        // What the category sold for lately, once the form names a category and unit.
+        let hint = match (form.category_id.parse::<i64>(), Unit::from_code(&form.unit)) {
+            (Ok(c), Some(u)) => {
+                let today = crate::stats::domain::local_date(chrono::Utc::now());
+                match crate::stats::prices::hint(&state.db, c, u, today).await {
+                    Ok(spread) => Some((u, spread)),
+                    Err(AppError::Validation(_)) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => None,
+        };
+        Ok::<_, AppError>((cats, photos, hint))
     }
     .await;
-    let (cats, photo_rows) = match found {
+    let (cats, photo_rows, hint) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
@@ -255,11 +267,23 @@ async fn form_page(
         .iter()
         .map(|p| context! { id => p.id, thumb => photos::url(p.id, "thumb") })
         .collect();
+    let hint = hint.map(|(unit, spread)| {
+        context! {
+            unit => unit.name_for(lang),
+            sales => spread.map(|s| context! {
+                median => format_yuan(s.median_fen),
+                q1 => format_yuan(s.q1_fen),
+                q3 => format_yuan(s.q3_fen),
+                count => s.count,
+            }),
+        }
+    });
     viewer.render_with(
         state,
         "listing_form.html",
         context! {
             id,
+            hint,
             f => context! {
                 title => &form.title,
                 category_id => &form.category_id,

@@ -4,6 +4,7 @@
 mod access;
 mod exports;
 mod figures;
+mod prices;
 mod projection;
 
 use std::collections::BTreeMap;
