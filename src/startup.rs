@@ -272,6 +272,15 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                         Ok(n) => tracing::info!(digests = n, "wrote daily digests"),
                         Err(e) => tracing::warn!(error = ?e, "daily digests failed; will retry"),
                     }
+                    // At start and then hourly: the officials' early warnings (raised once each, so running again
+                    // changes nothing until something does).
+                    if (minutes - 1).is_multiple_of(60) {
+                        match crate::stats::warnings::sweep(&state.db, chrono::Utc::now()).await {
+                            Ok(s) if s.raised + s.cleared > 0 => tracing::info!(raised = s.raised, cleared = s.cleared, "swept early warnings"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = ?e, "early-warning sweep failed; will retry"),
+                        }
+                    }
                 }
                 let rules = crate::matching::service::Rules::of(&state.settings);
                 match crate::matching::service::sweep(&state.db, chrono::Utc::now(), &rules).await {

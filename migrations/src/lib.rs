@@ -19,6 +19,7 @@ mod m20261202_000013_widen_listing_order_indexes;
 mod m20261204_000014_drop_unread_stats_events;
 mod m20261204_000015_create_throttle_cells;
 mod m20261205_000016_index_order_completion;
+mod m20261205_000017_create_stats_warnings;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000014_drop_unread_stats_events::Migration),
             Box::new(m20261204_000015_create_throttle_cells::Migration),
             Box::new(m20261205_000016_index_order_completion::Migration),
+            Box::new(m20261205_000017_create_stats_warnings::Migration),
         ]
     }
 }

@@ -21,7 +21,7 @@ use crate::orders::entity::order;
 use crate::outbox::ChannelEvent;
 use crate::outbox::events::{
     LowStock, NotifyEvent, OrderChange, OrderNews, OrganizationChange, OrganizationNews,
-    ProposalChange, SearchMatch, WeeklySummary,
+    ProposalChange, SearchMatch, Unsold, WeeklySummary,
 };
 use crate::search::saved::entity::saved_search;
 use crate::stats::domain::day_date;
@@ -82,6 +82,7 @@ impl Messages {
         message!(env, "proposal");
         message!(env, "organization");
         message!(env, "low_stock");
+        message!(env, "unsold");
         message!(env, "weekly");
         message!(env, "saved_search");
         message!(env, "digest");
@@ -169,33 +170,85 @@ pub async fn notices(
         NotifyEvent::Order(news, o) => order_notice(db, *news, o, public_url).await?,
         NotifyEvent::Proposal(_, p) => proposal_notice(db, p, public_url).await?,
         NotifyEvent::LowStock(low) => low_stock_notice(db, low, public_url).await?,
+        NotifyEvent::Unsold(u) => return unsold_notices(db, event, u, public_url).await,
         NotifyEvent::Organization(news, o) => organization_notice(db, *news, o, public_url).await?,
         NotifyEvent::Request(..) => None,
     };
-    let Some(Told {
-        message,
-        vars,
-        link,
-        people,
-    }) = told
-    else {
+    Ok(told
+        .map(|t| t.into_each(&event.topic()))
+        .unwrap_or_default())
+}
+
+impl Told {
+    /// Each person's own copy.
+    fn into_each(self, topic: &str) -> Vec<Notice> {
+        let Told {
+            message,
+            vars,
+            link,
+            people,
+        } = self;
+        people
+            .into_iter()
+            .map(|user| {
+                let mut vars = vars.clone();
+                vars["name"] = json!(user.display_name);
+                vars["topic"] = json!(topic);
+                vars["link"] = json!(link);
+                Notice {
+                    user,
+                    message: message.to_string(),
+                    vars,
+                    link: link.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A listing on the 防滞销 list: its producer's staff are asked to look at its price and
+/// stock; the buyers whose requests or saved searches fit it are pointed to it.
+async fn unsold_notices(
+    db: &impl ConnectionTrait,
+    event: &NotifyEvent,
+    u: &Unsold,
+    public_url: &str,
+) -> Result<Vec<Notice>, DbErr> {
+    let Some(l) = listing::Entity::find_by_id(u.listing_id).one(db).await? else {
         return Ok(Vec::new());
     };
-    let topic = event.topic();
-    Ok(people
-        .into_iter()
-        .map(|user| {
-            let mut vars = vars.clone();
-            vars["name"] = json!(user.display_name);
-            vars["topic"] = json!(topic);
-            vars["link"] = json!(link);
-            Notice {
-                user,
-                message: message.to_string(),
-                vars,
-                link: link.clone(),
-            }
+    let mut buyers = Vec::new();
+    for id in &u.buyer_ids {
+        buyers.extend(active_user(db, *id).await?);
+    }
+    let (unit_zh, unit_en) = unit_names(l.unit);
+    let vars = |for_buyer: bool| {
+        json!({
+            "title": l.title,
+            "weeks": u.weeks,
+            "price": format_yuan(l.price_fen),
+            "unit_zh": unit_zh,
+            "unit_en": unit_en,
+            "for_buyer": for_buyer,
         })
+    };
+    let topic = event.topic();
+    let producer = Told {
+        message: "unsold",
+        vars: vars(false),
+        link: format!("{public_url}/producer/listings/{}", l.id),
+        people: staff(db, l.organization_id).await?,
+    };
+    let buyers = Told {
+        message: "unsold",
+        vars: vars(true),
+        link: format!("{public_url}/listings/{}", l.id),
+        people: buyers,
+    };
+    Ok(producer
+        .into_each(&topic)
+        .into_iter()
+        .chain(buyers.into_each(&topic))
         .collect())
 }
 

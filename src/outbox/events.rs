@@ -309,6 +309,17 @@ pub struct LowStock {
     pub unit: String,
 }
 
+/// A listing went on its county's 防滞销 list: in season, with stock, and no sale for `weeks`
+/// weeks. Its producer hears of it, and the buyers whose requests or saved searches fit it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unsold {
+    pub warning_id: i64,
+    pub listing_id: i64,
+    pub organization_id: i64,
+    pub weeks: i64,
+    pub buyer_ids: Vec<i64>,
+}
+
 /// An organization as its onboarding events tell of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganizationChange {
@@ -357,6 +368,7 @@ pub enum NotifyEvent {
     Proposal(ProposalNews, ProposalChange),
     Request(RequestNews, RequestChange),
     LowStock(LowStock),
+    Unsold(Unsold),
     Organization(OrganizationNews, OrganizationChange),
     WeeklySummary(WeeklySummary),
     SearchMatch(SearchMatch),
@@ -369,6 +381,7 @@ impl NotifyEvent {
             NotifyEvent::Order(_, o) => Some(o.organization_id),
             NotifyEvent::Proposal(_, p) => Some(p.organization_id),
             NotifyEvent::LowStock(l) => Some(l.organization_id),
+            NotifyEvent::Unsold(u) => Some(u.organization_id),
             NotifyEvent::Organization(_, o) => Some(o.organization_id),
             NotifyEvent::Request(..)
             | NotifyEvent::WeeklySummary(_)
@@ -391,6 +404,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Proposal(n, _) => format!("proposal.{}", n.code()),
             NotifyEvent::Request(n, _) => format!("purchase_request.{}", n.code()),
             NotifyEvent::LowStock(_) => "listing.low_stock".into(),
+            NotifyEvent::Unsold(_) => "listing.unsold".into(),
             NotifyEvent::Organization(n, _) => format!("organization.{}", n.code()),
             NotifyEvent::WeeklySummary(_) => WEEKLY_SUMMARY.into(),
             NotifyEvent::SearchMatch(_) => SEARCH_MATCH.into(),
@@ -403,6 +417,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Proposal(_, p) => ("proposal", p.proposal_id),
             NotifyEvent::Request(_, r) => ("purchase_request", r.request_id),
             NotifyEvent::LowStock(l) => ("listing", l.listing_id),
+            NotifyEvent::Unsold(u) => ("listing", u.listing_id),
             NotifyEvent::Organization(_, o) => ("organization", o.organization_id),
             NotifyEvent::WeeklySummary(w) => ("week", w.week),
             NotifyEvent::SearchMatch(m) => ("saved_search", m.saved_search_id),
@@ -415,6 +430,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Proposal(_, p) => json_of(p),
             NotifyEvent::Request(_, r) => json_of(r),
             NotifyEvent::LowStock(l) => json_of(l),
+            NotifyEvent::Unsold(u) => json_of(u),
             NotifyEvent::Organization(_, o) => json_of(o),
             NotifyEvent::WeeklySummary(w) => json_of(w),
             NotifyEvent::SearchMatch(m) => json_of(m),
@@ -426,6 +442,7 @@ impl ChannelEvent for NotifyEvent {
         let topic = row.topic.as_str();
         match topic {
             "listing.low_stock" => return Ok(NotifyEvent::LowStock(payload_of(row)?)),
+            "listing.unsold" => return Ok(NotifyEvent::Unsold(payload_of(row)?)),
             WEEKLY_SUMMARY => return Ok(NotifyEvent::WeeklySummary(payload_of(row)?)),
             SEARCH_MATCH => {
                 let mut m: SearchMatch = payload_of(row)?;

@@ -14,5 +14,6 @@ pub mod reports;
 pub mod rollup;
 pub mod targets;
 pub mod views;
+pub mod warnings;
 
 pub use facts::record_order_changes;

@@ -459,6 +459,18 @@ fn routes() -> Vec<Route> {
         ),
         r(
             M::GET,
+            "/api/v1/stats/regions/511723/warnings",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/warnings/999999/acknowledge",
+            Some(note),
+            [401, 403, 403, 403, 404, 404],
+        ),
+        r(
+            M::GET,
             "/api/v1/stats/quarters",
             None,
             [401, 403, 403, 403, 200, 200],

@@ -9,7 +9,8 @@ use crate::pages::signed_in;
 
 on_both_databases!(a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there);
 
-async fn page(client: &reqwest::Client, url: &str) -> (StatusCode, String) {
+/// A page's status and text, fetched by a signed-in client.
+pub(crate) async fn page(client: &reqwest::Client, url: &str) -> (StatusCode, String) {
     let r = client.get(url).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }

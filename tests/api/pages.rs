@@ -101,12 +101,22 @@ async fn sign_out(b: &Browser) {
 
 /// Clicks the first link inside `css` whose text contains `text`.
 async fn click_link(b: &Browser, css: &str, text: &str) {
-    let found = b
-        .script(
-            "const a = [...document.querySelectorAll(arguments[0] + ' a')].find(a => a.textContent.includes(arguments[1])); if (!a) return false; a.click(); return true;",
-            json!([css, text]),
-        )
-        .await;
+    // A list filled by another flow on the same server may lag a moment: reload a few times.
+    let mut found = json!(false);
+    for _ in 0..20 {
+        found = b
+            .script(
+                "const a = [...document.querySelectorAll(arguments[0] + ' a')].find(a => a.textContent.includes(arguments[1])); if (!a) return false; a.click(); return true;",
+                json!([css, text]),
+            )
+            .await;
+        if found == json!(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let here = b.script("return location.href;", json!([])).await;
+        b.goto(here.as_str().expect("the page's address")).await;
+    }
     assert_eq!(found, json!(true), "no link {text:?} in {css}");
     // Let the next page load before anything looks at it.
     b.script(

@@ -26,6 +26,7 @@ use crate::stats::views::{
     RollupQuery, RollupView, TrendQuery, TrendView, audit_households_view, period_of, rollup_view,
     trend_view,
 };
+use crate::stats::warnings::{self, WarningQuery, WarningView};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -37,6 +38,51 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quarterly_report))
         .routes(routes!(county_ledger))
         .routes(routes!(list_quarters, close_quarter))
+        .routes(routes!(region_warnings))
+        .routes(routes!(acknowledge_warning))
+}
+
+/// The early warnings of a region and the regions below it: 滞销 listings, regions behind
+/// their target's pace, and (for the county's own officials only) households whose income
+/// fell. Unacknowledged first.
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/warnings", tag = "stats", params(("code" = String, Path), WarningQuery),
+    responses((status = 200, body = Vec<WarningView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn region_warnings(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<WarningQuery>,
+) -> AppResult<Json<Vec<WarningView>>> {
+    let (region, _) = readable_region(&state.db, &actor, &code).await?;
+    Ok(Json(
+        warnings::list(&state.db, &actor, &region.code, &q).await?,
+    ))
+}
+
+/// What an official says about a warning.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgeRequest {
+    /// What is being done about it; 1 to 500 characters.
+    pub note: String,
+}
+
+/// Acknowledges a warning with a note, once; the acknowledgement is audited. For the
+/// officials who see the warning.
+#[utoipa::path(post, path = "/api/v1/stats/warnings/{id}/acknowledge", tag = "stats", params(("id" = i64, Path)), request_body = AcknowledgeRequest,
+    responses((status = 200, body = WarningView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn acknowledge_warning(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    body: LaterJson<AcknowledgeRequest>,
+) -> AppResult<Json<WarningView>> {
+    let note = || body.parse().map(|r| r.note);
+    Ok(Json(
+        warnings::acknowledge(&state.db, &actor, id, note, Utc::now()).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/stats/regions/{code}", tag = "stats", params(("code" = String, Path), RollupQuery),

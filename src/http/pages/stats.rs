@@ -23,12 +23,80 @@ use crate::stats::targets::{self, Progress};
 use crate::stats::views::{
     By, RollupQuery, RollupView, TrendQuery, TrendView, rollup_view, trend_view,
 };
+use crate::stats::warnings::{self, WarningQuery, WarningView};
 
 /// Page routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/officials", get(home))
         .route("/officials/regions/{code}", get(region_page))
+        .route(
+            "/officials/warnings/{id}/acknowledge",
+            axum::routing::post(acknowledge_form),
+        )
+}
+
+/// A warning as the officials' page lists it: the figures behind it, ready to read.
+fn warning_ctx(w: &WarningView) -> Value {
+    let d = &w.detail;
+    let yuan = |k: &str| format_yuan(d[k].as_i64().unwrap_or(0));
+    let unit = d["unit"]
+        .as_str()
+        .and_then(crate::catalog::domain::Unit::from_code);
+    context! {
+        id => w.id,
+        kind => w.kind.code(),
+        subject => &w.subject,
+        occasion => &w.occasion,
+        raised => crate::stats::domain::local_date(w.raised_at).to_string(),
+        title => d["title"].as_str(),
+        weeks => d["weeks"].as_i64(),
+        stock => d["stock"].as_str(),
+        unit_zh => unit.map(|u| u.name_zh()),
+        unit_en => unit.map(|u| u.name_en()),
+        target => yuan("target_fen"),
+        needed => yuan("needed_fen"),
+        actual => yuan("actual_fen"),
+        before => yuan("before_fen"),
+        after => yuan("after_fen"),
+        before_quarter => d["before_quarter"].as_str(),
+        acknowledged => w.acknowledged_at.map(|t| crate::stats::domain::local_date(t).to_string()),
+        note => &w.note,
+    }
+}
+
+/// The acknowledgement form's fields.
+#[derive(Debug, Deserialize)]
+struct AcknowledgeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    note: String,
+    /// The region page to go back to.
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /officials/warnings/{id}/acknowledge`: the page's form, back to the region's warnings.
+async fn acknowledge_form(
+    State(state): State<AppState>,
+    viewer: crate::http::pages::Viewer,
+    Path(id): Path<i64>,
+    axum::Form(form): axum::Form<AcknowledgeForm>,
+) -> Response {
+    let back = if crate::catalog::domain::region_level(&form.back).is_some() {
+        format!("/officials/regions/{}", form.back)
+    } else {
+        "/officials".to_string()
+    };
+    let actor = match viewer.check_form(&state, &back, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match warnings::acknowledge(&state.db, actor, id, || Ok(form.note), chrono::Utc::now()).await {
+        Ok(_) => Redirect::to(&format!("{back}#warning-{id}")).into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
 }
 
 fn status_page(state: &AppState, lang: Lang, e: AppError) -> Response {
@@ -254,6 +322,17 @@ async fn region_page(
             new_organizations => t.new_organizations,
         }
     });
+    let warnings: Vec<Value> = match warnings::list(
+        &state.db,
+        &actor,
+        &view.region.code,
+        &WarningQuery::default(),
+    )
+    .await
+    {
+        Ok(ws) => ws.iter().map(warning_ctx).collect(),
+        Err(e) => return status_page(&state, lang, e.into()),
+    };
     let q_basis = view.basis.code();
     let ctx = context! {
         region => context! { code => &view.region.code, name => &view.region.name, county => view.region.level == RegionLevel::County },
@@ -282,6 +361,8 @@ async fn region_page(
         orgs_progress => percent(progress.new_organizations_bp).trim_start_matches('+').to_string(),
         quarter => matches!(view.period, Period::Quarter(..)).then_some(&view.period),
         sign_out_token => actor.session_csrf(),
+        warnings,
+        may_acknowledge => actor.role == Role::Official,
     };
     let mut r = state.pages.render("officials.html", lang, ctx);
     if r.status() == StatusCode::OK {

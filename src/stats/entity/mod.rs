@@ -4,3 +4,4 @@ pub mod household_income;
 pub mod quarter_close;
 pub mod snapshot;
 pub mod target;
+pub mod warning;

@@ -6,6 +6,7 @@ mod exports;
 mod figures;
 mod prices;
 mod projection;
+mod warnings;
 
 use std::collections::BTreeMap;
 
