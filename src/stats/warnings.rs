@@ -17,7 +17,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -225,7 +225,7 @@ async fn unsold(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Swept, Db
             "buyers_told": buyers.len(),
         });
         let county = county_of(&l.origin_region_code).unwrap_or(&l.origin_region_code);
-        let txn = db.begin().await?;
+        let txn = crate::db::write_txn(db).await?;
         let w = raise(
             &txn,
             Kind::Unsold,
