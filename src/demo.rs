@@ -26,6 +26,7 @@ pub const DEMO_USERNAMES: &[&str] = &[
     "coop-liewa",
     "coop-panshi",
     "official-kaijiang",
+    "official-dazhou",
     "official-sichuan",
 ];
 
@@ -466,9 +467,10 @@ async fn seed_accounts(
     demo_password: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    // (username, display name, role, organization, region scope)
+    // (username, display name, role, organization, region scope); the officials are the
+    // reporting staff of their region (the 成效统计表 goes 开江 → 达州 → 四川).
     type Account<'a> = (&'a str, &'a str, Role, Option<i64>, Option<&'a str>);
-    let accounts: [Account; 6] = [
+    let accounts: [Account; 7] = [
         ("admin", "平台管理员", Role::Admin, None, None),
         ("buyer", "成都蓉城职工食堂采购部", Role::Buyer, None, None),
         (
@@ -493,6 +495,13 @@ async fn seed_accounts(
             Some("511723"),
         ),
         (
+            "official-dazhou",
+            "达州市经信局",
+            Role::Official,
+            None,
+            Some("511700"),
+        ),
+        (
             "official-sichuan",
             "四川省经济和信息化厅",
             Role::Official,
@@ -513,6 +522,7 @@ async fn seed_accounts(
             language: Set(Language::Zh),
             email: Set(Some(format!("{username}@demo.qudao.example"))),
             disabled: Set(false),
+            reporter: Set(role == Role::Official),
             created_at: Set(now),
             ..Default::default()
         }

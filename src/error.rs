@@ -46,6 +46,11 @@ impl Validator {
         }
     }
 
+    /// True while nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// `Ok` when nothing was recorded, otherwise a `validation_failed` error.
     pub fn finish(self) -> Result<(), AppError> {
         if self.fields.is_empty() {

@@ -20,6 +20,7 @@ mod m20261204_000014_drop_unread_stats_events;
 mod m20261204_000015_create_throttle_cells;
 mod m20261205_000016_index_order_completion;
 mod m20261205_000017_create_stats_warnings;
+mod m20261206_000018_create_stats_filings;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_create_throttle_cells::Migration),
             Box::new(m20261205_000016_index_order_completion::Migration),
             Box::new(m20261205_000017_create_stats_warnings::Migration),
+            Box::new(m20261206_000018_create_stats_filings::Migration),
         ]
     }
 }

@@ -22,6 +22,8 @@ pub struct NewUser {
     pub region_code: Option<String>,
     pub language: Language,
     pub email: Option<String>,
+    /// Reporting staff (officials only).
+    pub reporter: bool,
 }
 
 /// Checks an email address: at most 254 characters, one `@` with something on both sides and a
@@ -104,6 +106,7 @@ pub async fn create_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<u
         language: Set(new.language),
         email: Set(new.email),
         disabled: Set(false),
+        reporter: Set(new.reporter),
         created_at: Set(Utc::now()),
         ..Default::default()
     }

@@ -8,6 +8,7 @@ pub mod chart;
 pub mod domain;
 pub mod entity;
 pub mod facts;
+pub mod filings;
 pub mod prices;
 pub mod projector;
 pub mod reports;

@@ -117,6 +117,9 @@ fn routes() -> Vec<Route> {
     let close: Body = |_, _| json!({"quarter": "2025Q4"});
     let request: Body = |ids, _| purchase_request(ids.rice);
     let note: Body = |_, _| json!({"note": "周一上午送到"});
+    let declared: Body =
+        |_, _| json!({"indicators": {"new_jobs": {"value": 12, "note": "扶贫车间"}}});
+    let comments: Body = |_, _| json!({"comments": {"general": "请核对"}});
     let no_proposal_emails: Body =
         |_, _| json!({"preferences": [{"kind": "proposal", "email": false}]});
     let webhook: Body = |_, role| json!({"url": format!("https://hooks.example.com/{role}")});
@@ -468,6 +471,68 @@ fn routes() -> Vec<Route> {
             "/api/v1/stats/warnings/999999/acknowledge",
             Some(note),
             [401, 403, 403, 403, 404, 404],
+        ),
+        // The 成效统计表 chain: the county's reporting staff fill in theirs (submitting wants
+        // all seven indicators), the prefecture's review, the province's sign off; admins read.
+        r(
+            M::GET,
+            "/api/v1/stats/filings/511723/2026Q3",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::PUT,
+            "/api/v1/stats/filings/511723/2026Q3",
+            Some(declared),
+            [401, 403, 403, 403, 200, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/filings/511723/2026Q3/submit",
+            None,
+            [401, 403, 403, 403, 422, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/filings/511723/2026Q3/return",
+            Some(comments),
+            [401, 403, 403, 403, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/filings/511723/2026Q3/accept",
+            None,
+            [401, 403, 403, 403, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/filings/511723/2026Q3/evidence?indicator=new_jobs",
+            None,
+            [401, 403, 403, 403, 422, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/filings/511723/2026Q3/evidence/999999",
+            None,
+            [401, 403, 403, 403, 404, 404],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/stats/filings/511723/2026Q3/evidence/999999",
+            None,
+            [401, 403, 403, 403, 404, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/filings/2026Q3",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/regions/510000/filings/2026Q3/sign-off",
+            None,
+            [401, 403, 403, 403, 403, 403],
         ),
         r(
             M::GET,
@@ -876,7 +941,11 @@ async fn the_matrix_covers_every_api_route() {
             .replace("/999999/", "/{id}/")
             .replace("/photos/999999", "/photos/{photo_id}")
             .replace("/{id}/large", "/{id}/{variant}")
+            .replace("/evidence/999999", "/evidence/{id}")
+            .replace("/filings/511723/2026Q3", "/filings/{county}/{quarter}")
+            .replace("/filings/2026Q3", "/filings/{quarter}")
             .replace("/regions/511723", "/regions/{code}")
+            .replace("/regions/510000", "/regions/{code}")
     };
     let mut missing = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {

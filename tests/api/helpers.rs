@@ -850,7 +850,7 @@ impl TestApp {
                 .unwrap(),
         );
         let stats = format!(
-            "{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             qudao::stats::entity::fact::Entity::find()
                 .order_by_asc(qudao::stats::entity::fact::Column::Id)
                 .all(db)
@@ -863,6 +863,16 @@ impl TestApp {
                 .unwrap(),
             qudao::stats::entity::target::Entity::find()
                 .order_by_asc(qudao::stats::entity::target::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            qudao::stats::entity::filing::Entity::find()
+                .order_by_asc(qudao::stats::entity::filing::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            qudao::stats::entity::filing_step::Entity::find()
+                .order_by_asc(qudao::stats::entity::filing_step::Column::Id)
                 .all(db)
                 .await
                 .unwrap(),

@@ -318,5 +318,9 @@ async fn admins_create_officials_with_a_region_scope(backend: Backend) {
         StatusCode::FORBIDDEN
     );
     let users = app.get("/api/v1/users?per_page=100", Some(&admin)).await;
-    assert_eq!(users.body["total"], 7);
+    assert_eq!(
+        users.body["total"],
+        qudao::demo::DEMO_USERNAMES.len() + 1,
+        "the demo accounts and the new official"
+    );
 }

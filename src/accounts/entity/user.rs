@@ -19,6 +19,8 @@ pub struct Model {
     /// Where email notifications go; none, none are sent.
     pub email: Option<String>,
     pub disabled: bool,
+    /// An official who may fill in and send the quarterly 成效统计表 (reporting staff).
+    pub reporter: bool,
     pub created_at: DateTimeUtc,
 }
 

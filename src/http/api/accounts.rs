@@ -44,6 +44,9 @@ pub struct UserView {
     pub language: Language,
     pub email: Option<String>,
     pub disabled: bool,
+    /// Reporting staff: an official who may fill in, submit, review or sign off the quarterly
+    /// 成效统计表 at their region's level.
+    pub reporter: bool,
 }
 
 impl From<user::Model> for UserView {
@@ -58,6 +61,7 @@ impl From<user::Model> for UserView {
             language: u.language,
             email: u.email,
             disabled: u.disabled,
+            reporter: u.reporter,
         }
     }
 }
@@ -126,6 +130,7 @@ async fn register(
             region_code: None,
             language,
             email,
+            reporter: false,
         },
     )
     .await?;
@@ -268,6 +273,9 @@ pub struct CreateUserRequest {
     pub language: Option<String>,
     /// Where email notifications go (optional).
     pub email: Option<String>,
+    /// For officials: reporting staff, who fill in and send the quarterly 成效统计表; no by
+    /// default (officials read only).
+    pub reporter: Option<bool>,
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = CreateUserRequest,
@@ -323,6 +331,14 @@ async fn create_user(
         ),
         (_, None) => {}
     }
+    let reporter = req.reporter.unwrap_or(false);
+    if reporter && req.role != Role::Official {
+        v.add(
+            "reporter",
+            "not_allowed",
+            "only officials are reporting staff",
+        );
+    }
     v.finish()?;
     let (Some(username), Some(display_name), Some(language)) = (username, display_name, language)
     else {
@@ -340,6 +356,7 @@ async fn create_user(
             region_code: req.region_code,
             language,
             email,
+            reporter,
         },
     )
     .await?;
@@ -349,7 +366,7 @@ async fn create_user(
         "user.create",
         "user",
         user.id,
-        serde_json::json!({"role": req.role.code()}),
+        serde_json::json!({"role": req.role.code(), "reporter": reporter}),
     )
     .await?;
     txn.commit().await?;
@@ -362,6 +379,8 @@ async fn create_user(
 pub struct UpdateUserRequest {
     pub disabled: Option<bool>,
     pub display_name: Option<String>,
+    /// Makes an official reporting staff, or read-only again.
+    pub reporter: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts", request_body = UpdateUserRequest,
@@ -392,7 +411,19 @@ async fn update_user(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("user"))?;
+    if req.reporter == Some(true) && found.role != Role::Official {
+        let mut v = Validator::default();
+        v.add(
+            "reporter",
+            "not_allowed",
+            "only officials are reporting staff",
+        );
+        v.finish()?;
+    }
     let mut model = found.into_active_model();
+    if let Some(reporter) = req.reporter {
+        model.reporter = Set(reporter);
+    }
     if let Some(Some(name)) = display_name {
         model.display_name = Set(name);
     }
@@ -409,7 +440,7 @@ async fn update_user(
         "user.update",
         "user",
         id,
-        serde_json::json!({"disabled": req.disabled}),
+        serde_json::json!({"disabled": req.disabled, "reporter": req.reporter}),
     )
     .await?;
     txn.commit().await?;

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod extract;
+pub mod filings;
 pub mod idempotent;
 pub mod matching;
 pub mod notify;
@@ -74,6 +75,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::search::router())
         .merge(crate::http::api::saved_searches::router())
         .merge(crate::http::api::stats::router())
+        .merge(crate::http::api::filings::router())
         .merge(crate::http::api::prices::router())
         .merge(crate::http::api::notify::router())
         .merge(crate::http::api::audit::router())

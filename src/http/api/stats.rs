@@ -242,6 +242,17 @@ pub enum Format {
     Xlsx,
 }
 
+impl Format {
+    /// The format's name in a query and in the audit log.
+    pub fn code(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+}
+
 /// `?quarter=&basis=&format=`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -253,7 +264,11 @@ pub struct ReportQuery {
     pub format: Option<Format>,
 }
 
-fn download(format: Format, name: &str, table: &[Vec<reports::Cell>]) -> AppResult<Response> {
+pub(crate) fn download(
+    format: Format,
+    name: &str,
+    table: &[Vec<reports::Cell>],
+) -> AppResult<Response> {
     let (bytes, mime, ext) = match format {
         Format::Csv => (reports::to_csv(table), "text/csv; charset=utf-8", "csv"),
         _ => (
@@ -276,7 +291,7 @@ fn download(format: Format, name: &str, table: &[Vec<reports::Cell>]) -> AppResu
         .into_response())
 }
 
-async fn log_export(
+pub(crate) async fn log_export(
     state: &AppState,
     actor: &Actor,
     what: &str,
@@ -318,7 +333,7 @@ async fn quarterly_report(
         &actor,
         "stats.export_report",
         &region.code,
-        serde_json::json!({"quarter": report.quarter, "basis": basis.code(), "format": format!("{format:?}").to_lowercase()}),
+        serde_json::json!({"quarter": report.quarter, "basis": basis.code(), "format": format.code()}),
     )
     .await?;
     download(
@@ -385,7 +400,7 @@ async fn county_ledger(
         &actor,
         "stats.export_ledger",
         &region.code,
-        serde_json::json!({"from": from, "to": to, "format": format!("{format:?}").to_lowercase()}),
+        serde_json::json!({"from": from, "to": to, "format": format.code()}),
     )
     .await?;
     download(

@@ -21,6 +21,7 @@ use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 
 mod admin;
+pub(crate) mod filings;
 mod my_listings;
 pub mod notify;
 mod organization;
@@ -56,7 +57,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 25] = [
+const TEMPLATES: [(&str, &str); 27] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -76,6 +77,14 @@ const TEMPLATES: [(&str, &str); 25] = [
     (
         "prices.html",
         include_str!("../../../frontend/templates/prices.html"),
+    ),
+    (
+        "filing.html",
+        include_str!("../../../frontend/templates/filing.html"),
+    ),
+    (
+        "filings.html",
+        include_str!("../../../frontend/templates/filings.html"),
     ),
     (
         "notifications.html",
@@ -464,6 +473,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/static/{file}", get(asset))
         .merge(crate::http::pages::stats::router())
+        .merge(crate::http::pages::filings::router())
 }
 
 /// The 404 page for anything no route matched (JSON under `/api/`).

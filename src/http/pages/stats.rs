@@ -99,6 +99,17 @@ async fn acknowledge_form(
     }
 }
 
+/// The last quarter that ended, whose 成效统计表 a county fills in and the regions above sum
+/// up; none below counties.
+fn filing_link(level: RegionLevel) -> Option<String> {
+    (level <= RegionLevel::County).then(|| {
+        crate::http::pages::filings::reporting_quarter(crate::stats::domain::local_date(
+            chrono::Utc::now(),
+        ))
+        .to_string()
+    })
+}
+
 fn status_page(state: &AppState, lang: Lang, e: AppError) -> Response {
     let (status, code) = crate::http::error::status_and_code(&e);
     let mut r = state.pages.render(
@@ -363,6 +374,7 @@ async fn region_page(
         sign_out_token => actor.session_csrf(),
         warnings,
         may_acknowledge => actor.role == Role::Official,
+        filing_quarter => filing_link(view.region.level),
     };
     let mut r = state.pages.render("officials.html", lang, ctx);
     if r.status() == StatusCode::OK {

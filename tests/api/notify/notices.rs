@@ -105,9 +105,10 @@ async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(ba
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let org = r.body["id"].as_i64().unwrap();
     drain(&worker).await;
-    // The officials who may recommend it hear of it: 开江 and 四川, not 道孚 or the admins.
+    // The officials who may recommend it hear of it: 开江, 达州 and 四川, not 道孚 or the admins.
     let to: Vec<String> = smtp.messages().iter().map(|m| m.to.clone()).collect();
-    assert_eq!(to.len(), 2, "{to:?}");
+    assert_eq!(to.len(), 3, "{to:?}");
+    assert!(to.iter().any(|t| t.contains("official-dazhou@")), "{to:?}");
     assert!(
         to.iter().any(|t| t.contains("official-kaijiang@")),
         "{to:?}"
@@ -130,7 +131,7 @@ async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(ba
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     drain(&worker).await;
     let mails = smtp.messages();
-    assert_eq!(mails.len(), 3);
+    assert_eq!(mails.len(), 4);
     assert!(
         mails
             .iter()
@@ -149,7 +150,7 @@ async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(ba
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     drain(&worker).await;
     let mails = smtp.messages();
-    assert_eq!(mails.len(), 4);
+    assert_eq!(mails.len(), 5);
     let approved = mails
         .iter()
         .find(|m| m.to.contains("dayong@chengjiagou.example"))
@@ -267,7 +268,7 @@ async fn officials_get_last_weeks_sales_of_their_region_once(backend: Backend) {
         .into_iter()
         .filter(|m| m.subject.contains(&format!("({from}")))
         .collect();
-    assert_eq!(mails.len(), 2, "one to each official: {mails:?}");
+    assert_eq!(mails.len(), 3, "one to each official: {mails:?}");
     let yuan = format!("¥{}.{:02}", total / 100, total % 100);
     let kaijiang = mails
         .iter()

@@ -1,8 +1,6 @@
 //! Exports read back: the spreadsheet matches the screen; household figures and exports are on
 //! record.
 
-use std::io::Cursor;
-
 use qudao::stats::domain::{Granularity, Period};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -10,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use crate::helpers::{Backend, spawn_app};
 use crate::on_both_databases;
 
-use super::{fen, order_of, random_market, today};
+use super::{cell_i64, fen, order_of, random_market, today, xlsx_rows};
 
 on_both_databases!(
     exports_open_and_match_the_screen,
@@ -33,18 +31,7 @@ async fn exports_open_and_match_the_screen(backend: Backend) {
     let rows = screen["rows"].as_array().unwrap();
     assert!(!rows.is_empty());
 
-    let xlsx = app
-        .client
-        .get(format!("{}{base}&format=xlsx", app.address))
-        .bearer_auth(&official)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(xlsx.status(), StatusCode::OK);
-    let bytes = xlsx.bytes().await.unwrap().to_vec();
-    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-    let sheet = calamine::Reader::worksheet_range(&mut book, "成效统计").unwrap();
-    let table: Vec<Vec<calamine::Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    let table = xlsx_rows(&app, &official, &format!("{base}&format=xlsx")).await;
     assert_eq!(table[0][1], calamine::Data::String("地区".into()));
     assert_eq!(
         table.len(),
@@ -101,19 +88,8 @@ async fn exports_open_and_match_the_screen(backend: Backend) {
         csv.text.trim_start_matches('\u{feff}').lines().count(),
         entries.len() + 1
     );
-    let xlsx = app
-        .client
-        .get(format!("{}{ledger_path}&format=xlsx", app.address))
-        .bearer_auth(&official)
-        .send()
-        .await
-        .unwrap();
-    let bytes = xlsx.bytes().await.unwrap().to_vec();
-    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
-    let sheet = calamine::Reader::worksheet_range_at(&mut book, 0)
-        .unwrap()
-        .unwrap();
-    assert_eq!(sheet.rows().count(), entries.len() + 1);
+    let sheet = xlsx_rows(&app, &official, &format!("{ledger_path}&format=xlsx")).await;
+    assert_eq!(sheet.len(), entries.len() + 1);
 
     // The page shows the same figures with server-drawn charts, and households by number only.
     let page = app
@@ -247,14 +223,6 @@ async fn reading_household_figures_and_exporting_are_on_record_for_admins(backen
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.fields(), ["per_page"]);
-}
-
-fn cell_i64(c: &calamine::Data) -> i64 {
-    match c {
-        calamine::Data::Float(f) => *f as i64,
-        calamine::Data::Int(i) => *i,
-        other => panic!("not a number: {other:?}"),
-    }
 }
 
 fn quarter_start(q: Period) -> String {

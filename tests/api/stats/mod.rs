@@ -4,6 +4,7 @@
 mod access;
 mod exports;
 mod figures;
+mod filings;
 mod prices;
 mod projection;
 mod warnings;
@@ -22,6 +23,32 @@ use qudao::orders::entity::{order, order_line};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::TestApp;
+
+/// The sheet of the XLSX workbook at `path`, read as `token`, as rows of cells.
+pub(crate) async fn xlsx_rows(app: &TestApp, token: &str, path: &str) -> Vec<Vec<calamine::Data>> {
+    let r = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = calamine::Reader::worksheet_range(&mut book, "成效统计").unwrap();
+    sheet.rows().map(|r| r.to_vec()).collect()
+}
+
+/// A spreadsheet cell's whole number.
+pub(crate) fn cell_i64(c: &calamine::Data) -> i64 {
+    match c {
+        calamine::Data::Float(f) => *f as i64,
+        calamine::Data::Int(i) => *i,
+        other => panic!("not a number: {other:?}"),
+    }
+}
 
 pub(crate) fn today() -> chrono::NaiveDate {
     local_date(Utc::now())
