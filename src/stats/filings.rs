@@ -140,6 +140,9 @@ pub enum Status {
     Returned,
     Accepted,
     SignedOff,
+    /// Reopened by the county after acceptance or sign-off, for a new version; the version it
+    /// replaces no longer counts until the new one is accepted.
+    Revising,
 }
 
 impl Status {
@@ -149,6 +152,7 @@ impl Status {
             Status::Draft => "draft",
             Status::Submitted => "submitted",
             Status::Returned => "returned",
+            Status::Revising => "revising",
             Status::Accepted => "accepted",
             Status::SignedOff => "signed_off",
         }
@@ -159,6 +163,7 @@ impl Status {
             "draft" => Status::Draft,
             "submitted" => Status::Submitted,
             "returned" => Status::Returned,
+            "revising" => Status::Revising,
             "accepted" => Status::Accepted,
             "signed_off" => Status::SignedOff,
             _ => Status::NotSubmitted,
@@ -169,7 +174,7 @@ impl Status {
     fn editable(self) -> bool {
         matches!(
             self,
-            Status::NotSubmitted | Status::Draft | Status::Returned
+            Status::NotSubmitted | Status::Draft | Status::Returned | Status::Revising
         )
     }
 
@@ -184,6 +189,7 @@ impl Status {
             Status::Draft => "草稿",
             Status::Submitted => "已报送待审核",
             Status::Returned => "已退回",
+            Status::Revising => "修订中",
             Status::Accepted => "已审核",
             Status::SignedOff => "省级已确认",
         }
@@ -519,6 +525,9 @@ pub async fn view(
         if quarter.has_ended(local_date(now)) {
             may.push("submit".to_string());
         }
+    }
+    if is_reporter_of(actor, &county.code) && stored.counted() {
+        may.push("revise".to_string());
     }
     if is_reporter_of(actor, &prefecture) {
         if matches!(stored, Status::Submitted | Status::Accepted) {
@@ -1051,6 +1060,69 @@ pub async fn submit(
     view(db, actor, &region.code, quarter, now).await
 }
 
+/// The county's reporting staff reopen an accepted or signed-off report for a new version,
+/// saying why (1 to 500 characters, field `reason`). What was accepted stays in the history;
+/// the summaries stop counting it until the new version is accepted.
+pub async fn revise(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    county: &str,
+    quarter: Period,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> AppResult<FilingView> {
+    let region = readable_county(db, actor, county).await?;
+    require_reporter(actor, &region.code, "revise the county's report")?;
+    let reason = reason.trim();
+    let mut v = Validator::default();
+    if reason.is_empty() {
+        v.add("reason", "required", "say what the new version corrects");
+    } else if reason.chars().count() > NOTE_MAX_CHARS {
+        v.add(
+            "reason",
+            "too_long",
+            format!("at most {NOTE_MAX_CHARS} characters"),
+        );
+    }
+    v.finish()?;
+    let key = quarter.quarter_key().unwrap_or_default();
+    let txn = crate::db::write_txn(db).await?;
+    let f = find(&txn, &region.code, key)
+        .await?
+        .filter(|f| Status::of(&f.status).counted())
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "not_accepted",
+                "only an accepted or signed-off report is revised; until then it is changed as it stands".into(),
+            )
+        })?;
+    let f = transition(
+        &txn,
+        &f,
+        vec![
+            (filing::Column::Status, Expr::value(Status::Revising.code())),
+            (filing::Column::Comments, Expr::value("{}")),
+            (filing::Column::UpdatedAt, Expr::value(now)),
+        ],
+    )
+    .await?;
+    let comments = json(&BTreeMap::from([("reason", reason)]))?;
+    step(
+        &txn,
+        &f,
+        "revise",
+        Status::Revising,
+        &f.indicators,
+        None,
+        &comments,
+        actor,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    view(db, actor, &region.code, quarter, now).await
+}
+
 /// A prefecture's decision on a submitted report.
 #[derive(Debug, Clone)]
 pub enum Decision {
@@ -1117,7 +1189,7 @@ pub async fn decide(
     let (to, action) = match (&comments, status) {
         (Some(_), Status::Submitted | Status::Accepted) => (Status::Returned, "return"),
         (None, Status::Submitted) => (Status::Accepted, "accept"),
-        (_, Status::Returned) => {
+        (_, Status::Returned | Status::Revising) => {
             return Err(AppError::Conflict(
                 "not_submitted",
                 "the report was returned and has not been submitted again".into(),
@@ -1194,7 +1266,8 @@ pub struct Summary {
     pub indicators: BTreeMap<String, i64>,
     /// Counties with nothing submitted.
     pub not_submitted: Vec<String>,
-    /// Counties whose report was returned and is not yet submitted again.
+    /// Counties whose report was returned, or reopened by the county for a new version, and is
+    /// not yet submitted again.
     pub returned: Vec<String>,
     /// Whether the reader may sign off the accepted reports (the province's reporting staff).
     pub may_sign_off: bool,
@@ -1260,7 +1333,7 @@ pub async fn summary(
         let sent: Option<Sent> = f.and_then(|f| f.submitted.as_deref()).map(parse);
         match status {
             Status::NotSubmitted => out.not_submitted.push(c.code.clone()),
-            Status::Returned => out.returned.push(c.code.clone()),
+            Status::Returned | Status::Revising => out.returned.push(c.code.clone()),
             s if s.counted() => {
                 let s = sent.clone().unwrap_or_default();
                 out.counted += 1;

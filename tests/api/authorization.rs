@@ -120,6 +120,7 @@ fn routes() -> Vec<Route> {
     let declared: Body =
         |_, _| json!({"indicators": {"new_jobs": {"value": 12, "note": "扶贫车间"}}});
     let comments: Body = |_, _| json!({"comments": {"general": "请核对"}});
+    let reason: Body = |_, _| json!({"reason": "更正新增就业人数"});
     let no_proposal_emails: Body =
         |_, _| json!({"preferences": [{"kind": "proposal", "email": false}]});
     let webhook: Body = |_, role| json!({"url": format!("https://hooks.example.com/{role}")});
@@ -503,6 +504,12 @@ fn routes() -> Vec<Route> {
             "/api/v1/stats/filings/511723/2026Q3/accept",
             None,
             [401, 403, 403, 403, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/stats/filings/511723/2026Q3/revise",
+            Some(reason),
+            [401, 403, 403, 403, 409, 403],
         ),
         r(
             M::POST,

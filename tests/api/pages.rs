@@ -2,8 +2,10 @@
 //! its demo market: a cooperative imports listings from a spreadsheet (one bad row first), a
 //! buyer searches 洋芋 and finds them under 马铃薯, filters by county and orders; the
 //! cooperative confirms and ships; the county's official downloads the quarterly report.
-//! Once in Chinese on a 360 px phone and once in English on a 1 280 px screen. Screenshots of
-//! each page go to `target/screenshots/`.
+//! Once in Chinese on a 360 px phone and once in English on a 1 280 px screen. And the
+//! quarterly 成效统计表 up the chain: 开江 submits, 达州 returns it, 开江 corrects and resubmits,
+//! 达州 accepts, 四川 signs off and downloads the summary. Screenshots of each page go to
+//! `target/screenshots/`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -377,6 +379,118 @@ async fn the_marketplace_works_in_chinese_on_a_phone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_marketplace_works_in_english_on_a_wide_screen() {
     the_flows(1280, &EN).await;
+}
+
+/// The quarterly report, as its three levels of reporting staff work it in their browsers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quarterly_report_goes_up_the_chain_in_the_browser() {
+    let Some(b) = Browser::start(1280).await else {
+        return;
+    };
+    let site = site();
+    let url = site.served.url.clone();
+    let shots = screenshots();
+    let q = qudao::stats::domain::Period::containing(
+        qudao::stats::domain::Granularity::Quarter,
+        qudao::stats::domain::local_date(chrono::Utc::now()),
+    )
+    .prev();
+    let filing = format!("/officials/filings/{KAIJIANG}/{q}");
+    b.goto(&format!("{url}/lang/zh")).await;
+
+    // 1. 开江 opens its quarter from the county page, fills it in and submits.
+    sign_in(&b, &url, "official-kaijiang", "/officials").await;
+    b.click("#filing-link a").await;
+    b.wait_for_url(&filing).await;
+    let platform = b.text("#platform").await;
+    assert!(platform.contains('¥'), "the platform's figures: {platform}");
+    for (field, value) in [
+        ("wage_income_fen", "12000.50"),
+        ("dividend_income_fen", "3000"),
+        ("offline_sales_fen", "8800"),
+        ("collective_income_fen", "20000"),
+        ("new_jobs", "12"),
+        ("new_enterprises", "1"),
+        ("new_cooperatives", "2"),
+    ] {
+        b.type_into(&format!("#v_{field}"), value).await;
+    }
+    b.type_into("#n_new_jobs", "扶贫车间吸纳就业").await;
+    b.screenshot(&shots, "filing-draft").await;
+    b.click("button[value=submit]").await;
+    b.wait_for_text("#filing-status", "已报送待审核").await;
+    sign_out(&b).await;
+
+    // 2. 达州 returns it with a comment on the wages.
+    sign_in(&b, &url, "official-dazhou", &filing).await;
+    b.type_into("#c_wage_income_fen", "务工工资与人社台账不一致,请核对")
+        .await;
+    b.click("#return-form button").await;
+    b.wait_for_text("#filing-status", "已退回").await;
+    sign_out(&b).await;
+
+    // 3. 开江 reads the comment, corrects the wages and submits again.
+    sign_in(&b, &url, "official-kaijiang", &filing).await;
+    let comment = b.text("#comment-wage_income_fen").await;
+    assert!(comment.contains("人社台账"), "{comment}");
+    b.clear("#v_wage_income_fen").await;
+    b.type_into("#v_wage_income_fen", "15000").await;
+    b.click("button[value=submit]").await;
+    let status = b.wait_for_text("#filing-status", "已报送待审核").await;
+    assert!(status.contains("版本 2"), "{status}");
+    sign_out(&b).await;
+
+    // 4. 达州 accepts.
+    sign_in(&b, &url, "official-dazhou", &filing).await;
+    b.click("#accept-form button").await;
+    b.wait_for_text("#filing-status", "已审核").await;
+    sign_out(&b).await;
+
+    // 5. 四川 signs off and downloads the summary, which shows 开江's figures.
+    let summary = format!("/officials/regions/510000/filings/{q}");
+    sign_in(&b, &url, "official-sichuan", &summary).await;
+    b.click("#sign-off-form button").await;
+    b.wait_for_text(&format!("#county-{KAIJIANG}"), "省级已确认")
+        .await;
+    b.screenshot(&shots, "filing-summary").await;
+    let got = b
+        .script(
+            "const a = document.querySelector('a[href*=\"/filings/\"][href*=\"format=xlsx\"]'); \
+             const r = await fetch(a.href); const bytes = new Uint8Array(await r.arrayBuffer()); \
+             let s = ''; for (const x of bytes) s += String.fromCharCode(x); \
+             return [r.status, btoa(s)];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(got[0], 200, "{got}");
+    use base64::Engine;
+    let xlsx = base64::engine::general_purpose::STANDARD
+        .decode(got[1].as_str().unwrap())
+        .unwrap();
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).expect("an XLSX workbook");
+    let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let kaijiang = rows
+        .iter()
+        .find(|r| r[0] == KAIJIANG)
+        .unwrap_or_else(|| panic!("开江 in {rows:?}"));
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    assert_eq!(kaijiang[col("报送状态")], "省级已确认");
+    assert_eq!(
+        kaijiang[col("务工工资收入(分)")],
+        "1500000",
+        "the corrected wages, in fen"
+    );
+    assert_eq!(kaijiang[col("新增就业人数")], "12");
+    let total = rows.last().unwrap();
+    assert_eq!(
+        total[col("务工工资收入(分)")],
+        "1500000",
+        "the total is 开江's alone"
+    );
 }
 
 /// Bytes of `path` as sent gzip-compressed, checking it was compressed.

@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_filing))
         .routes(routes!(return_filing))
         .routes(routes!(accept_filing))
+        .routes(routes!(revise_filing))
         .routes(routes!(filing_summary))
         .routes(routes!(sign_off))
         .routes(routes!(get_evidence, delete_evidence))
@@ -300,6 +301,35 @@ async fn accept_filing(
     )
     .await
     .map(Json)
+}
+
+/// Why a report is reopened.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseFilingRequest {
+    /// What the new version corrects; 1 to 500 characters.
+    pub reason: String,
+}
+
+/// Reopens an accepted or signed-off report for a new version, saying why; the accepted version
+/// stays in the history and the summaries stop counting the county until the new version is
+/// accepted. The county's reporting staff only.
+#[utoipa::path(post, path = "/api/v1/stats/filings/{county}/{quarter}/revise", tag = "stats",
+    params(("county" = String, Path), ("quarter" = String, Path)), request_body = ReviseFilingRequest,
+    responses((status = 200, body = FilingView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn revise_filing(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((county, quarter)): Path<(String, String)>,
+    body: LaterJson<ReviseFilingRequest>,
+) -> AppResult<Json<FilingView>> {
+    let quarter = parse_quarter(&quarter)?;
+    filings::authorize(&state.db, &actor, &county, Duty::File).await?;
+    let req = body.parse()?;
+    filings::revise(&state.db, &actor, &county, quarter, &req.reason, Utc::now())
+        .await
+        .map(Json)
 }
 
 /// The reports of the counties under a province, prefecture or county for a quarter: each

@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
             post(review_form),
         )
         .route(
+            "/officials/filings/{county}/{quarter}/revise",
+            post(revise_form),
+        )
+        .route(
             "/officials/filings/{county}/{quarter}/evidence",
             post(evidence_form).layer(DefaultBodyLimit::max(
                 filings::EVIDENCE_MAX_BYTES + 64 * 1024,
@@ -149,6 +153,7 @@ fn filing_ctx(
         may_submit => f.may.iter().any(|m| m == "submit"),
         may_review => f.may.iter().any(|m| m == "return"),
         may_accept => f.may.iter().any(|m| m == "accept"),
+        may_revise => f.may.iter().any(|m| m == "revise"),
         ledger_from => day(from),
         ledger_to => day(to),
         steps,
@@ -353,6 +358,30 @@ async fn remove_evidence_form(
         &quarter,
         async |actor, q| {
             filings::remove_evidence(&state.db, actor, &county, q, id, Utc::now()).await?;
+            Ok(String::new())
+        },
+    )
+    .await
+}
+
+/// `POST /officials/filings/{county}/{quarter}/revise` with a `reason`.
+async fn revise_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((county, quarter)): Path<(String, String)>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let here = format!("/officials/filings/{county}/{quarter}");
+    let token = form.get("csrf_token").cloned().unwrap_or_default();
+    let reason = form.get("reason").cloned().unwrap_or_default();
+    act(
+        &state,
+        &viewer,
+        &here,
+        &token,
+        &quarter,
+        async |actor, q| {
+            filings::revise(&state.db, actor, &county, q, &reason, Utc::now()).await?;
             Ok(String::new())
         },
     )

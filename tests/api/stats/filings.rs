@@ -132,6 +132,12 @@ async fn a_county_report_goes_up_the_chain_and_the_summary_adds_up_accepted_repo
     assert_eq!(above.body["status"], "not_submitted");
     assert_eq!(above.body["indicators"], json!({}));
     assert!(above.body["steps"].as_array().unwrap().is_empty());
+    let r = app.get(&path("511723", q, ""), Some(&tongchuan)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "another county reads no draft of 开江's"
+    );
     let r = app.get(&path("511723", q, ""), Some(&reader)).await;
     assert_eq!(
         r.body["status"], "draft",
@@ -392,6 +398,71 @@ async fn a_county_report_goes_up_the_chain_and_the_summary_adds_up_accepted_repo
         .await;
     assert_eq!(r.code(), "signed_off");
 
+    // After sign-off nothing changes but by a new version, opened with a reason, audited.
+    let r = put(&app, &kaijiang, "511723", q, all_indicators(1)).await;
+    assert_eq!(r.code(), "filing_locked");
+    let revise = path("511723", q, "/revise");
+    let r = app
+        .post(&revise, Some(&dazhou), json!({"reason": "更正"}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = app
+        .post(&revise, Some(&kaijiang), json!({"reason": "  "}))
+        .await;
+    assert_eq!(r.fields(), vec!["reason"]);
+    let r = app
+        .post(
+            &revise,
+            Some(&kaijiang),
+            json!({"reason": "新增就业人数漏报一个扶贫车间"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "revising");
+    let r = app
+        .post(&revise, Some(&kaijiang), json!({"reason": "再来"}))
+        .await;
+    assert_eq!(r.code(), "not_accepted");
+    let s = app
+        .get(
+            &format!("/api/v1/stats/regions/510000/filings/{q}"),
+            Some(&sichuan),
+        )
+        .await
+        .body;
+    assert_eq!(s["counted"], 0, "the version it replaces no longer counts");
+    assert!(codes(&s["returned"]).contains(&"511723".to_string()));
+    let mut corrected = all_indicators(1000);
+    corrected["indicators"]["wage_income_fen"]["value"] = json!(2_500_000);
+    corrected["indicators"]["new_jobs"]["value"] = json!(1_040);
+    let r = put(&app, &kaijiang, "511723", q, corrected).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let before = app.get(&path("511723", q, ""), Some(&dazhou)).await.body;
+    assert_eq!(
+        before["indicators"]["new_jobs"]["value"], 1004,
+        "above, the signed-off version until the new one goes up"
+    );
+    let r = app
+        .post(&path("511723", q, "/submit"), Some(&kaijiang), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let version = r.body["version"].as_i64().unwrap();
+    let r = app
+        .post(&path("511723", q, "/accept"), Some(&dazhou), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/stats/regions/510000/filings/{q}/sign-off"),
+            Some(&sichuan),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["indicators"]["new_jobs"], 1_040);
+    assert_eq!(row(&r.body, "511723")["version"], version);
+    let accepted = app.get(&path("511723", q, ""), Some(&dazhou)).await.body;
+
     // The history: the county sees its saves too; above, the steps since the first submission.
     let steps = |v: &Value| -> Vec<String> {
         v["steps"]
@@ -405,7 +476,7 @@ async fn a_county_report_goes_up_the_chain_and_the_summary_adds_up_accepted_repo
     let above = steps(&app.get(&path("511723", q, ""), Some(&sichuan)).await.body);
     assert_eq!(
         inside.iter().filter(|a| *a == "save").count(),
-        3,
+        4,
         "{inside:?}"
     );
     assert_eq!(
@@ -413,7 +484,7 @@ async fn a_county_report_goes_up_the_chain_and_the_summary_adds_up_accepted_repo
             .iter()
             .filter(|a| *a != "submit" && *a != "return" && *a != "accept")
             .collect::<Vec<_>>(),
-        vec!["sign_off"],
+        vec!["sign_off", "revise", "sign_off"],
         "{above:?}"
     );
     assert_eq!(above.first().map(String::as_str), Some("submit"));
