@@ -4,6 +4,7 @@
 mod vocab;
 
 pub mod accounts;
+pub mod administration;
 pub mod audit;
 pub mod backup;
 pub mod catalog;

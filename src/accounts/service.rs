@@ -26,6 +26,43 @@ pub struct NewUser {
     pub reporter: bool,
 }
 
+/// The fields every new account is checked for, once checked.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub username: String,
+    pub display_name: String,
+    pub language: Language,
+    pub email: Option<String>,
+}
+
+/// Checks a new account's username, password (against the username), display name, language
+/// and optional email, recording each refusal in `v`; the checked values when all passed.
+pub fn check_identity(
+    v: &mut Validator,
+    username: &str,
+    password: &str,
+    display_name: &str,
+    language: Option<&str>,
+    email: Option<&str>,
+) -> Option<Identity> {
+    let username = v.check("username", parse_username(username));
+    if let Some(u) = &username {
+        v.check("password", password::check_new(password, u));
+    }
+    let display_name = v.check("display_name", parse_display_name(display_name));
+    let language = v.check("language", parse_language(language));
+    let email = match email.map(str::trim) {
+        None | Some("") => Some(None),
+        Some(e) => v.check("email", parse_email(e)).map(Some),
+    };
+    Some(Identity {
+        username: username?,
+        display_name: display_name?,
+        language: language?,
+        email: email?,
+    })
+}
+
 /// Checks an email address: at most 254 characters, one `@` with something on both sides and a
 /// dot in the domain, no spaces or angle brackets.
 pub fn parse_email(raw: &str) -> Result<String, FieldError> {

@@ -4,17 +4,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryOrder, Set};
+use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::entity::user;
-use crate::accounts::password;
 use crate::accounts::role::{Actor, Language, Role};
 use crate::accounts::service::{self, NewUser};
-use crate::catalog::regions;
-use crate::error::{AppError, AppResult, ErrorBody, Validator};
+use crate::administration::{self as admin, CreateUserRequest, UpdateUserRequest};
+use crate::error::{AppResult, ErrorBody, Validator};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
 use crate::http::auth::Admin;
 use crate::http::auth::SESSION_COOKIE;
@@ -66,14 +65,6 @@ impl From<user::Model> for UserView {
     }
 }
 
-/// An optional email field: absent or blank is none, anything else must be an address.
-fn optional_email(v: &mut Validator, raw: Option<&str>) -> Option<String> {
-    match raw.map(str::trim) {
-        None | Some("") => None,
-        Some(e) => v.check("email", service::parse_email(e)),
-    }
-}
-
 /// Self-service registration as a buyer or as producer staff (who then applies for an organization).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -96,16 +87,14 @@ async fn register(
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<(StatusCode, Json<UserView>)> {
     let mut v = Validator::default();
-    let username = v.check("username", service::parse_username(&req.username));
-    if let Some(u) = &username {
-        v.check("password", password::check_new(&req.password, u));
-    }
-    let display_name = v.check(
-        "display_name",
-        service::parse_display_name(&req.display_name),
+    let identity = service::check_identity(
+        &mut v,
+        &req.username,
+        &req.password,
+        &req.display_name,
+        req.language.as_deref(),
+        req.email.as_deref(),
     );
-    let language = v.check("language", service::parse_language(req.language.as_deref()));
-    let email = optional_email(&mut v, req.email.as_deref());
     let role = req.role.unwrap_or(Role::Buyer);
     if !matches!(role, Role::Buyer | Role::Producer) {
         v.add(
@@ -115,7 +104,12 @@ async fn register(
         );
     }
     v.finish()?;
-    let (Some(username), Some(display_name), Some(language)) = (username, display_name, language)
+    let Some(service::Identity {
+        username,
+        display_name,
+        language,
+        email,
+    }) = identity
     else {
         unreachable!("validation passed")
     };
@@ -227,16 +221,7 @@ async fn me(actor: Actor) -> Json<UserView> {
     Json(actor.user.into())
 }
 
-/// Refuses anyone but a platform admin.
-pub fn require_admin(actor: &Actor) -> AppResult<()> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only platform admins may do this".into(),
-        ))
-    }
-}
+pub use crate::administration::require_admin;
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", params(PageQuery),
     responses((status = 200, body = Page<UserView>), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
@@ -260,24 +245,6 @@ async fn list_users(
     )))
 }
 
-/// An account made by an admin: any role, with an organization for producers and a region for officials.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUserRequest {
-    pub username: String,
-    pub password: String,
-    pub display_name: String,
-    pub role: Role,
-    pub organization_id: Option<i64>,
-    pub region_code: Option<String>,
-    pub language: Option<String>,
-    /// Where email notifications go (optional).
-    pub email: Option<String>,
-    /// For officials: reporting staff, who fill in and send the quarterly 成效统计表; no by
-    /// default (officials read only).
-    pub reporter: Option<bool>,
-}
-
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = CreateUserRequest,
     responses((status = 201, body = UserView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn create_user(
@@ -285,102 +252,8 @@ async fn create_user(
     Admin(actor): Admin,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> AppResult<(StatusCode, Json<UserView>)> {
-    require_admin(&actor)?;
-    let mut v = Validator::default();
-    let username = v.check("username", service::parse_username(&req.username));
-    if let Some(u) = &username {
-        v.check("password", password::check_new(&req.password, u));
-    }
-    let display_name = v.check(
-        "display_name",
-        service::parse_display_name(&req.display_name),
-    );
-    let language = v.check("language", service::parse_language(req.language.as_deref()));
-    let email = optional_email(&mut v, req.email.as_deref());
-    match (req.role, &req.region_code) {
-        (Role::Official, None) => v.add(
-            "region_code",
-            "required",
-            "an official needs a region scope",
-        ),
-        (Role::Official, Some(code)) if regions::find(&state.db, code).await?.is_none() => {
-            v.add("region_code", "unknown", "no region has this code")
-        }
-        (Role::Official, Some(_)) => {}
-        (_, Some(_)) => v.add(
-            "region_code",
-            "not_allowed",
-            "only officials have a region scope",
-        ),
-        (_, None) => {}
-    }
-    match (req.role, req.organization_id) {
-        (Role::Producer, Some(id))
-            if crate::catalog::entity::organization::Entity::find_by_id(id)
-                .one(&state.db)
-                .await?
-                .is_none() =>
-        {
-            v.add("organization_id", "unknown", "no organization has this id")
-        }
-        (Role::Producer, _) => {}
-        (_, Some(_)) => v.add(
-            "organization_id",
-            "not_allowed",
-            "only producers belong to an organization",
-        ),
-        (_, None) => {}
-    }
-    let reporter = req.reporter.unwrap_or(false);
-    if reporter && req.role != Role::Official {
-        v.add(
-            "reporter",
-            "not_allowed",
-            "only officials are reporting staff",
-        );
-    }
-    v.finish()?;
-    let (Some(username), Some(display_name), Some(language)) = (username, display_name, language)
-    else {
-        unreachable!("validation passed")
-    };
-    let txn = crate::db::write_txn(&state.db).await?;
-    let user = service::create_user(
-        &txn,
-        NewUser {
-            username,
-            password: req.password,
-            display_name,
-            role: req.role,
-            organization_id: req.organization_id,
-            region_code: req.region_code,
-            language,
-            email,
-            reporter,
-        },
-    )
-    .await?;
-    crate::audit::record(
-        &txn,
-        Some(actor.id()),
-        "user.create",
-        "user",
-        user.id,
-        serde_json::json!({"role": req.role.code(), "reporter": reporter}),
-    )
-    .await?;
-    txn.commit().await?;
+    let user = admin::create_account(&state.db, &actor, req).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
-}
-
-/// What an admin can change on an account.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUserRequest {
-    pub disabled: Option<bool>,
-    pub display_name: Option<String>,
-    /// Makes an official reporting staff, or read-only again.
-    pub reporter: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "accounts", request_body = UpdateUserRequest,
@@ -392,57 +265,6 @@ async fn update_user(
     ApiId(id): ApiId,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> AppResult<Json<UserView>> {
-    require_admin(&actor)?;
-    let mut v = Validator::default();
-    let display_name = req
-        .display_name
-        .as_deref()
-        .map(|d| v.check("display_name", service::parse_display_name(d)));
-    if req.disabled == Some(true) && id == actor.id() {
-        v.add(
-            "disabled",
-            "not_allowed",
-            "admins cannot disable their own account",
-        );
-    }
-    v.finish()?;
-    let txn = crate::db::write_txn(&state.db).await?;
-    let found = user::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    if req.reporter == Some(true) && found.role != Role::Official {
-        let mut v = Validator::default();
-        v.add(
-            "reporter",
-            "not_allowed",
-            "only officials are reporting staff",
-        );
-        v.finish()?;
-    }
-    let mut model = found.into_active_model();
-    if let Some(reporter) = req.reporter {
-        model.reporter = Set(reporter);
-    }
-    if let Some(Some(name)) = display_name {
-        model.display_name = Set(name);
-    }
-    if let Some(disabled) = req.disabled {
-        model.disabled = Set(disabled);
-        if disabled {
-            service::end_all_sessions(&txn, id).await?;
-        }
-    }
-    let updated = model.update(&txn).await?;
-    crate::audit::record(
-        &txn,
-        Some(actor.id()),
-        "user.update",
-        "user",
-        id,
-        serde_json::json!({"disabled": req.disabled, "reporter": req.reporter}),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(updated.into()))
+    let user = admin::change_account(&state.db, &actor, id, req).await?;
+    Ok(Json(user.into()))
 }

@@ -35,6 +35,7 @@ async fn page_with(
     state: &AppState,
     viewer: &Viewer,
     errors: Value,
+    typed: Value,
     status: StatusCode,
 ) -> Response {
     if let Err(r) = viewer.require("/admin") {
@@ -66,10 +67,18 @@ async fn page_with(
         let cats = categories::all_with_aliases(&state.db).await?;
         let dead = crate::http::api::notify::dead_events(state, actor).await?;
         let outliers = crate::stats::prices::outliers(&state.db).await?;
-        Ok::<_, AppError>((waiting, users, cats, dead, outliers))
+        let regions = crate::catalog::entity::region::Entity::find()
+            .filter(
+                crate::catalog::entity::region::Column::Level
+                    .lte(crate::catalog::domain::RegionLevel::County as i16),
+            )
+            .order_by_asc(crate::catalog::entity::region::Column::Code)
+            .all(&state.db)
+            .await?;
+        Ok::<_, AppError>((waiting, users, cats, dead, outliers, regions))
     }
     .await;
-    let (waiting, users, cats, dead, outliers) = match found {
+    let (waiting, users, cats, dead, outliers, regions) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
@@ -90,10 +99,15 @@ async fn page_with(
         .iter()
         .map(|u| {
             context! {
+                id => u.id,
                 username => &u.username,
                 display_name => &u.display_name,
                 role => &u.role,
+                region => &u.region_code,
                 disabled => u.disabled,
+                reporter => u.reporter,
+                official => u.role == crate::accounts::Role::Official,
+                me => u.id == actor.id(),
                 created_at => crate::stats::domain::local_date(u.created_at).to_string(),
             }
         })
@@ -138,13 +152,26 @@ async fn page_with(
     viewer.render_with(
         state,
         "admin.html",
-        context! { waiting, users, categories, dead, outliers, errors },
+        context! {
+            waiting, users, categories, dead, outliers, errors, typed,
+            regions => regions.iter().map(|r| context! {
+                code => &r.code,
+                name => if lang == Lang::Zh { &r.name } else { &r.name_en },
+            }).collect::<Vec<_>>(),
+        },
         status,
     )
 }
 
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
-    page_with(&state, &viewer, Value::from(()), StatusCode::OK).await
+    page_with(
+        &state,
+        &viewer,
+        Value::from(()),
+        Value::from(()),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +239,7 @@ pub async fn add_alias(
                 &state,
                 &viewer,
                 errors_value(&fields),
+                Value::from(()),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -233,6 +261,115 @@ pub async fn retry_dead(
     };
     match crate::http::api::notify::retry(&state, actor, id).await {
         Ok(()) => Redirect::to("/admin#dead").into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// The new-account form's fields.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub struct NewUserForm {
+    #[serde(default, skip_serializing)]
+    csrf_token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default, skip_serializing)]
+    password: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    organization_id: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    reporter: Option<String>,
+}
+
+/// Makes an account; errors come back beside the fields, with what was typed (but the
+/// password).
+pub async fn create_user(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<NewUserForm>,
+) -> Response {
+    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let blank = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let made = async {
+        let role = crate::accounts::Role::from_code(&form.role)
+            .ok_or_else(|| AppError::field("role", "unknown", "choose a role"))?;
+        let organization_id = match blank(&form.organization_id) {
+            None => None,
+            Some(id) => Some(id.parse::<i64>().map_err(|_| {
+                AppError::field(
+                    "organization_id",
+                    "invalid_format",
+                    "an organization's number",
+                )
+            })?),
+        };
+        let req = crate::administration::CreateUserRequest {
+            username: form.username.clone(),
+            password: form.password.clone(),
+            display_name: form.display_name.clone(),
+            role,
+            organization_id,
+            region_code: blank(&form.region_code),
+            language: None,
+            email: blank(&form.email),
+            reporter: Some(form.reporter.is_some()),
+        };
+        crate::administration::create_account(&state.db, actor, req).await
+    }
+    .await;
+    match made {
+        Ok(u) => Redirect::to(&format!("/admin#user-{}", u.id)).into_response(),
+        Err(AppError::Validation(fields)) => {
+            page_with(
+                &state,
+                &viewer,
+                errors_value(&fields),
+                Value::from_serialize(&form),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// One change to an account: `disabled` or `reporter`, `true` or `false`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangeUserForm {
+    #[serde(default)]
+    csrf_token: String,
+    disabled: Option<bool>,
+    reporter: Option<bool>,
+}
+
+/// Disables or enables an account, or makes an official reporting staff or read-only.
+pub async fn change_user(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<ChangeUserForm>,
+) -> Response {
+    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let req = crate::administration::UpdateUserRequest {
+        disabled: form.disabled,
+        display_name: None,
+        reporter: form.reporter,
+    };
+    match crate::administration::change_account(&state.db, actor, id, req).await {
+        Ok(_) => Redirect::to(&format!("/admin#user-{id}")).into_response(),
         Err(e) => viewer.error(&state, e),
     }
 }

@@ -411,6 +411,8 @@ pub fn router() -> Router<AppState> {
             post(admin::decide_organization),
         )
         .route("/admin/categories/{id}/aliases", post(admin::add_alias))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{id}", post(admin::change_user))
         .route("/admin/dead-events/{id}/retry", post(admin::retry_dead))
         .route("/saved-searches", get(saved::page).post(saved::create))
         .route("/saved-searches/{id}/delete", post(saved::delete))

@@ -25,6 +25,7 @@ on_both_databases!(
     a_draft_shows_its_quarter_s_platform_figures_and_bad_requests_are_named,
     reporting_staff_file_review_and_sign_off_on_the_pages,
     evidence_goes_up_with_the_version_it_was_attached_to,
+    admins_make_reporting_staff_on_their_page,
 );
 
 /// The quarter whose report is due now: the last that ended.
@@ -1063,4 +1064,104 @@ async fn evidence_goes_up_with_the_version_it_was_attached_to(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(audited.len(), 2 + 1 + 5);
+}
+
+async fn admins_make_reporting_staff_on_their_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let url = &app.address;
+    let admin = signed_in(url, "admin").await;
+    let admin_page = format!("{url}/admin");
+    let new_user = format!("{url}/admin/users");
+    let fields = |password: &'static str| {
+        vec![
+            ("username", "tongchuan-staff"),
+            ("password", password),
+            ("display_name", "通川区统计员"),
+            ("role", "official"),
+            ("region_code", "511702"),
+            ("reporter", "on"),
+        ]
+    };
+    // A weak password comes back beside its field; what was typed stays, but the password.
+    let (status, html) = post_form(&admin, &new_user, &admin_page, &fields("123")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("id=\"password-error\""), "{html}");
+    assert!(html.contains("value=\"tongchuan-staff\""));
+    assert!(!html.contains("value=\"123\""));
+    let (status, html) = post_form(
+        &admin,
+        &new_user,
+        &admin_page,
+        &fields("通川区报表专员2026"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+
+    // The new official is reporting staff of 通川区 and files its report.
+    let q = last_quarter();
+    let staff = app
+        .login_with("tongchuan-staff", "通川区报表专员2026")
+        .await;
+    let me = app.get("/api/v1/auth/me", Some(&staff)).await.body;
+    assert_eq!(me["reporter"], true);
+    assert_eq!(me["region_code"], "511702");
+    let r = app
+        .call(
+            Method::PUT,
+            &path("511702", q, ""),
+            Some(&staff),
+            Some(all_indicators(3)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Made read-only on the page, it reads but no longer fills in; disabled, it is signed out.
+    let change = format!("{url}/admin/users/{}", me["id"]);
+    let (status, _) = post_form(&admin, &change, &admin_page, &[("reporter", "false")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let r = app
+        .call(
+            Method::PUT,
+            &path("511702", q, ""),
+            Some(&staff),
+            Some(all_indicators(4)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(
+        app.get(&path("511702", q, ""), Some(&staff)).await.status,
+        StatusCode::OK
+    );
+    let (status, _) = post_form(&admin, &change, &admin_page, &[("disabled", "true")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/api/v1/auth/me", Some(&staff)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, html) = page(&admin, &admin_page).await;
+    assert!(html.contains(&format!("id=\"user-{}\"", me["id"])));
+
+    // A buyer is never reporting staff, and nobody but an admin changes accounts.
+    let buyer_fields = [
+        ("username", "canteen-two"),
+        ("password", "食堂采购密码2026"),
+        ("display_name", "二食堂"),
+        ("role", "buyer"),
+        ("reporter", "on"),
+    ];
+    let (status, html) = post_form(&admin, &new_user, &admin_page, &buyer_fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"reporter-error\""), "{html}");
+    let official = signed_in(url, "official-sichuan").await;
+    let (_, html) = page(&official, &format!("{url}/officials/regions/510000")).await;
+    let token = hidden(&html, "csrf_token");
+    let r = official
+        .post(&change)
+        .form(&[("csrf_token", token.as_str()), ("disabled", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
