@@ -391,3 +391,65 @@ async fn searching_nearest_first_measures_from_the_phone_or_says_it_cannot(backe
         );
     }
 }
+
+on_both_databases!(buyers_change_a_cart_line_s_quantity_on_the_cart_page);
+
+async fn buyers_change_a_cart_line_s_quantity_on_the_cart_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, rice) = app.panshi_rice_all_year().await;
+    let token = app.login("buyer").await;
+    let r = app
+        .post(
+            "/api/v1/cart/items",
+            Some(&token),
+            serde_json::json!({"listing_id": rice, "quantity": "10"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let line = r.body["lines"][0]["id"].as_i64().unwrap();
+    let before = r.body["total_fen"].as_i64().unwrap();
+    let url = &app.address;
+    let buyer = signed_in(url, "buyer").await;
+    let change = |quantity: &'static str| {
+        let buyer = buyer.clone();
+        async move {
+            let (_, html) = page(&buyer, &format!("{url}/cart")).await;
+            let csrf = hidden(&html, "csrf_token");
+            let r = buyer
+                .post(format!("{url}/cart/{line}/quantity"))
+                .form(&[("csrf_token", csrf.as_str()), ("quantity", quantity)])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // What is not a quantity comes back beside its line, and the line is as it was.
+    for bad in ["三十", "0", "-2"] {
+        let (status, html) = change(bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {html}");
+        assert!(
+            html.contains(&format!("id=\"quantity-{line}-error\"")),
+            "{bad}: {html}"
+        );
+    }
+    let cart = app.get("/api/v1/cart", Some(&token)).await.body;
+    assert_eq!(cart["total_fen"], before);
+    let (status, html) = change("30").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let cart = app.get("/api/v1/cart", Some(&token)).await.body;
+    assert_eq!(cart["lines"][0]["quantity"], "30");
+    assert_eq!(cart["total_fen"].as_i64().unwrap(), before * 3);
+    // Nobody changes another buyer's line.
+    let other = app.new_buyers(1).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/cart/items/{line}"),
+            Some(&other[0]),
+            serde_json::json!({"quantity": "1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -401,6 +401,7 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/{id}", get(organization_page))
         .route("/cart", get(shop::cart_page).post(shop::add_to_cart))
         .route("/cart/{id}/remove", post(shop::remove_from_cart))
+        .route("/cart/{id}/quantity", post(shop::change_cart_line))
         .route("/checkout", post(shop::checkout))
         .route("/orders", get(shop::orders_page))
         .route("/orders/{id}", get(shop::order_page))

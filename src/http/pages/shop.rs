@@ -242,20 +242,7 @@ pub async fn add_to_cart(
         Err(r) => return *r,
     };
     let added = async {
-        let q = QuantityInput::Text(form.quantity.trim().to_string())
-            .parse()
-            .map_err(|e| e.field_error())
-            .and_then(|q| {
-                if q == Quantity::default() {
-                    Err(crate::error::FieldError {
-                        code: "out_of_range",
-                        message: "must be greater than zero".into(),
-                    })
-                } else {
-                    Ok(q)
-                }
-            })
-            .map_err(|e| AppError::field("quantity", e.code, e.message))?;
+        let q = positive_quantity("quantity", &form.quantity)?;
         let txn = crate::db::write_txn(&state.db).await?;
         cart::add(&txn, actor, form.listing_id, q).await?;
         txn.commit().await?;
@@ -271,6 +258,69 @@ pub async fn add_to_cart(
                 form.listing_id,
                 &form.quantity,
                 errors_value(&fields),
+            )
+            .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// A quantity typed into a form, greater than zero; refused under `field`.
+fn positive_quantity(field: &str, typed: &str) -> Result<Quantity, AppError> {
+    QuantityInput::Text(typed.trim().to_string())
+        .parse()
+        .map_err(|e| e.field_error())
+        .and_then(|q| {
+            if q == Quantity::default() {
+                Err(crate::error::FieldError {
+                    code: "out_of_range",
+                    message: "must be greater than zero".into(),
+                })
+            } else {
+                Ok(q)
+            }
+        })
+        .map_err(|e| AppError::field(field, e.code, e.message))
+}
+
+/// The cart line form: a new quantity.
+#[derive(Debug, Default, Deserialize)]
+pub struct QuantityForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    quantity: String,
+}
+
+/// Changes the quantity of one of the buyer's cart lines; a quantity that is not one comes
+/// back beside that line.
+pub async fn change_cart_line(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<QuantityForm>,
+) -> Response {
+    let actor = match viewer.check_form(&state, "/cart", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let field = format!("quantity-{id}");
+    let changed = async {
+        cart::require_buyer(actor)?;
+        let q = positive_quantity(&field, &form.quantity)?;
+        cart::set_quantity(&state.db, actor, id, q).await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match changed {
+        Ok(()) => Redirect::to("/cart").into_response(),
+        Err(AppError::Validation(fields)) => {
+            cart_page_with(
+                &state,
+                &viewer,
+                &CheckoutForm::default(),
+                errors_value(&fields),
+                StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
