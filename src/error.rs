@@ -46,6 +46,16 @@ impl Validator {
         }
     }
 
+    /// Records `too_long` under `field` when `text` has more than `max` characters; true when
+    /// it fits.
+    pub fn fits(&mut self, field: &str, text: &str, max: usize) -> bool {
+        let fits = text.chars().count() <= max;
+        if !fits {
+            self.add(field, "too_long", format!("at most {max} characters"));
+        }
+        fits
+    }
+
     /// True while nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()

@@ -587,13 +587,7 @@ pub fn check_indicators(
             );
         }
         let note = d.note.trim();
-        if note.chars().count() > NOTE_MAX_CHARS {
-            v.add(
-                &format!("indicators.{code}.note"),
-                "too_long",
-                format!("at most {NOTE_MAX_CHARS} characters"),
-            );
-        }
+        v.fits(&format!("indicators.{code}.note"), note, NOTE_MAX_CHARS);
         out.insert(
             code.clone(),
             Declared {
@@ -1077,12 +1071,8 @@ pub async fn revise(
     let mut v = Validator::default();
     if reason.is_empty() {
         v.add("reason", "required", "say what the new version corrects");
-    } else if reason.chars().count() > NOTE_MAX_CHARS {
-        v.add(
-            "reason",
-            "too_long",
-            format!("at most {NOTE_MAX_CHARS} characters"),
-        );
+    } else {
+        v.fits("reason", reason, NOTE_MAX_CHARS);
     }
     v.finish()?;
     let key = quarter.quarter_key().unwrap_or_default();
@@ -1157,13 +1147,9 @@ pub async fn decide(
                         "unknown",
                         "not an indicator; an indicator's code or general",
                     );
-                } else if text.chars().count() > NOTE_MAX_CHARS {
-                    v.add(
-                        &format!("comments.{code}"),
-                        "too_long",
-                        format!("at most {NOTE_MAX_CHARS} characters"),
-                    );
-                } else if !text.is_empty() {
+                } else if v.fits(&format!("comments.{code}"), text, NOTE_MAX_CHARS)
+                    && !text.is_empty()
+                {
                     kept.insert(code.clone(), text.to_string());
                 }
             }

@@ -533,12 +533,8 @@ pub async fn acknowledge(
     let mut v = Validator::default();
     if note.is_empty() {
         v.add("note", "required", "say what is being done about it");
-    } else if note.chars().count() > NOTE_MAX_CHARS {
-        v.add(
-            "note",
-            "too_long",
-            format!("at most {NOTE_MAX_CHARS} characters"),
-        );
+    } else {
+        v.fits("note", note, NOTE_MAX_CHARS);
     }
     v.finish()?;
     if w.acknowledged_at.is_some() {

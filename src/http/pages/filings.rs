@@ -174,22 +174,18 @@ async fn filing_page(
     Path((county, quarter)): Path<(String, String)>,
 ) -> Response {
     let here = format!("/officials/filings/{county}/{quarter}");
-    let actor = match viewer.require(&here) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
-    let read = match parse_quarter(&quarter) {
-        Ok(q) => filings::view(&state.db, actor, &county, q, Utc::now()).await,
-        Err(e) => Err(e),
-    };
-    match read {
-        Ok(f) => viewer.render(
-            &state,
-            "filing.html",
-            context! { f => filing_ctx(&f, None, &BTreeMap::new()) },
-        ),
-        Err(e) => viewer.error(&state, e),
-    }
+    show(
+        &state,
+        &viewer,
+        &here,
+        &quarter,
+        "filing.html",
+        async |actor, q| {
+            let f = filings::view(&state.db, actor, &county, q, Utc::now()).await?;
+            Ok(context! { f => filing_ctx(&f, None, &BTreeMap::new()) })
+        },
+    )
+    .await
 }
 
 /// Reads the form's `v_<code>` (yuan for amounts, a whole number for counts) and `n_<code>`;
@@ -470,18 +466,18 @@ async fn summary_page(
     Path((code, quarter)): Path<(String, String)>,
 ) -> Response {
     let here = format!("/officials/regions/{code}/filings/{quarter}");
-    let actor = match viewer.require(&here) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
-    let read = match parse_quarter(&quarter) {
-        Ok(q) => filings::summary(&state.db, actor, &code, q, Utc::now()).await,
-        Err(e) => Err(e),
-    };
-    match read {
-        Ok(s) => viewer.render(&state, "filings.html", context! { s => summary_ctx(&s) }),
-        Err(e) => viewer.error(&state, e),
-    }
+    show(
+        &state,
+        &viewer,
+        &here,
+        &quarter,
+        "filings.html",
+        async |actor, q| {
+            let s = filings::summary(&state.db, actor, &code, q, Utc::now()).await?;
+            Ok(context! { s => summary_ctx(&s) })
+        },
+    )
+    .await
 }
 
 async fn sign_off_form(
@@ -504,6 +500,30 @@ async fn sign_off_form(
         },
     )
     .await
+}
+
+/// Shows page `here` to its signed-in reader (others go to sign in first): the quarter read,
+/// then `read` gives the template's context; the error page otherwise.
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    here: &str,
+    quarter: &str,
+    template: &str,
+    read: impl AsyncFnOnce(&crate::accounts::Actor, Period) -> Result<Value, AppError>,
+) -> Response {
+    let actor = match viewer.require(here) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let read = match parse_quarter(quarter) {
+        Ok(q) => read(actor, q).await,
+        Err(e) => Err(e),
+    };
+    match read {
+        Ok(ctx) => viewer.render(state, template, ctx),
+        Err(e) => viewer.error(state, e),
+    }
 }
 
 /// Does a form's action for its sender: the CSRF token checked against the session and the
