@@ -246,6 +246,24 @@ async fn return_stock(db: &impl ConnectionTrait, order_id: i64) -> AppResult<()>
 }
 
 /// Records a payment change by the seller: unpaid → paid offline → refunded.
+/// The payment status `party` asks to record: only the seller records payments, and only as
+/// `paid_offline` or `refunded`.
+pub fn payment_target(party: Party, status: &str) -> AppResult<PaymentStatus> {
+    if party != Party::Seller {
+        return Err(AppError::Forbidden(
+            "only the seller records payments".into(),
+        ));
+    }
+    match PaymentStatus::from_code(status) {
+        Some(s @ (PaymentStatus::PaidOffline | PaymentStatus::Refunded)) => Ok(s),
+        _ => Err(AppError::field(
+            "status",
+            "unknown_value",
+            "must be one of: paid_offline, refunded",
+        )),
+    }
+}
+
 pub async fn set_payment(
     db: &impl ConnectionTrait,
     o: &order::Model,

@@ -453,3 +453,87 @@ async fn buyers_change_a_cart_line_s_quantity_on_the_cart_page(backend: Backend)
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+on_both_databases!(sellers_record_payments_on_the_order_page);
+
+async fn sellers_record_payments_on_the_order_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, rice) = app.panshi_rice_all_year().await;
+    let buyer_token = app.login("buyer").await;
+    let r = app
+        .checkout(
+            &buyer_token,
+            "pay-1",
+            serde_json::json!([{"listing_id": rice, "quantity": "100"}]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["orders"][0]["id"].as_i64().unwrap();
+    let url = &app.address;
+    let order_page = format!("{url}/orders/{id}");
+    let seller = signed_in(url, "coop-panshi").await;
+    let buyer = signed_in(url, "buyer").await;
+    let record = |client: reqwest::Client, status: &'static str| {
+        let order_page = order_page.clone();
+        async move {
+            let (_, html) = page(&client, &order_page).await;
+            let csrf = hidden(&html, "csrf_token");
+            let r = client
+                .post(format!("{order_page}/payment"))
+                .form(&[("csrf_token", csrf.as_str()), ("status", status)])
+                .send()
+                .await
+                .unwrap();
+            r.status()
+        }
+    };
+    let payment = || async {
+        app.get(&format!("/api/v1/orders/{id}"), Some(&buyer_token))
+            .await
+            .body["payment_status"]
+            .clone()
+    };
+
+    // The buyer sees the payment's state but cannot record one.
+    let (_, html) = page(&buyer, &order_page).await;
+    assert!(html.contains("id=\"payment-status\""), "{html}");
+    assert!(!html.contains("id=\"payment-paid_offline\""));
+    assert_eq!(
+        record(buyer.clone(), "paid_offline").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(payment().await, "unpaid");
+
+    // The seller records the offline payment, then a refund; nothing else.
+    let (_, html) = page(&seller, &order_page).await;
+    assert!(html.contains("id=\"payment-paid_offline\""), "{html}");
+    assert!(!html.contains("id=\"payment-refunded\""));
+    assert_eq!(
+        record(seller.clone(), "paid").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        record(seller.clone(), "refunded").await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(payment().await, "unpaid");
+    assert_eq!(
+        record(seller.clone(), "paid_offline").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(payment().await, "paid_offline");
+    let (_, html) = page(&seller, &order_page).await;
+    assert!(html.contains("id=\"payment-refunded\""), "{html}");
+    assert_eq!(
+        record(seller.clone(), "refunded").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(payment().await, "refunded");
+    let (_, html) = page(&seller, &order_page).await;
+    assert!(
+        !html.contains("id=\"payment-paid_offline\"") && !html.contains("id=\"payment-refunded\""),
+        "nothing more to record"
+    );
+}

@@ -20,7 +20,7 @@ use crate::http::api::catalog::views::{ListingView, listing_views};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery, parse_json};
 use crate::http::auth::Buyer;
 use crate::http::state::AppState;
-use crate::orders::domain::{Action, OrderStatus, Party, PaymentStatus};
+use crate::orders::domain::{Action, OrderStatus, Party};
 use crate::orders::entity::order;
 use crate::orders::idempotency::{self, Stored};
 use crate::orders::lifecycle::{self, Details};
@@ -537,16 +537,7 @@ async fn payment(
         ));
     }
     let (req, value): (PaymentRequest, _) = body_of(&body)?;
-    let to = match PaymentStatus::from_code(&req.status) {
-        Some(s @ (PaymentStatus::PaidOffline | PaymentStatus::Refunded)) => s,
-        _ => {
-            return Err(AppError::field(
-                "status",
-                "unknown_value",
-                "must be one of: paid_offline, refunded",
-            ));
-        }
-    };
+    let to = lifecycle::payment_target(party, &req.status)?;
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/orders/{id}/payment", &value);
     let user_id = actor.id();
     let work: idempotency::Work = Box::new(move |txn| {

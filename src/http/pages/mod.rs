@@ -405,6 +405,7 @@ pub fn router() -> Router<AppState> {
         .route("/checkout", post(shop::checkout))
         .route("/orders", get(shop::orders_page))
         .route("/orders/{id}", get(shop::order_page))
+        .route("/orders/{id}/payment", post(shop::record_payment))
         .route("/orders/{id}/{action}", post(shop::order_action))
         .route("/admin", get(admin::page))
         .route(

@@ -19,7 +19,7 @@ use crate::http::api::orders as orders_http;
 use crate::http::api::search::page_view;
 use crate::http::state::AppState;
 use crate::orders::cart;
-use crate::orders::domain::{Action, OrderStatus, Party};
+use crate::orders::domain::{Action, OrderStatus, Party, PaymentStatus};
 use crate::orders::entity::order;
 use crate::orders::idempotency::{self, Key, Refusal};
 use crate::orders::lifecycle::{self, Details};
@@ -687,17 +687,72 @@ async fn order_page_with(
     };
     let found = async {
         let (o, party) = lifecycle::find_for(&state.db, actor, id).await?;
-        Ok::<_, AppError>(order_views(&state.db, &[o.id], party).await?.remove(0))
+        let view = order_views(&state.db, &[o.id], party).await?.remove(0);
+        Ok::<_, AppError>((view, party))
     }
     .await;
     match found {
-        Ok(o) => viewer.render_with(
-            state,
-            "order.html",
-            context! { o => order_value(&o, viewer.lang), errors },
-            status,
-        ),
+        Ok((o, party)) => {
+            // What the seller may record next about the payment, made outside the platform.
+            let payments: Vec<Value> = match (party, o.payment_status) {
+                (Party::Seller, PaymentStatus::Unpaid) if o.status != OrderStatus::Cancelled => {
+                    vec![PaymentStatus::PaidOffline]
+                }
+                (Party::Seller, PaymentStatus::PaidOffline) => vec![PaymentStatus::Refunded],
+                _ => vec![],
+            }
+            .into_iter()
+            .map(|p| context! { code => p.code(), name => p.name_for(viewer.lang) })
+            .collect();
+            viewer.render_with(
+                state,
+                "order.html",
+                context! {
+                    o => order_value(&o, viewer.lang),
+                    payment => o.payment_status.name_for(viewer.lang),
+                    payments,
+                    errors,
+                },
+                status,
+            )
+        }
         Err(e) => viewer.error(state, e),
+    }
+}
+
+/// The payment form: the status the seller records.
+#[derive(Debug, Default, Deserialize)]
+pub struct PaymentForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// The seller records that the buyer paid outside the platform, or was refunded.
+pub async fn record_payment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<PaymentForm>,
+) -> Response {
+    let here = format!("/orders/{id}");
+    let actor = match viewer.check_form(&state, &here, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let done = async {
+        let (o, party) = lifecycle::find_for(&state.db, actor, id).await?;
+        let to = lifecycle::payment_target(party, &form.status)?;
+        let txn = crate::db::write_txn(&state.db).await?;
+        lifecycle::set_payment(&txn, &o, actor.id(), to).await?;
+        txn.commit().await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match done {
+        Ok(()) => Redirect::to(&here).into_response(),
+        Err(e) => viewer.error(&state, e),
     }
 }
 
