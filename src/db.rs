@@ -357,6 +357,17 @@ pub async fn startup_turn(db: &DatabaseConnection) -> Result<Option<DatabaseTran
     Ok(Some(txn))
 }
 
+/// Runs `work` in a write transaction: committed when it succeeds, rolled back when it fails.
+pub async fn in_write_txn<T>(
+    db: &DatabaseConnection,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<T>,
+) -> AppResult<T> {
+    let txn = write_txn(db).await?;
+    let out = work(&txn).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

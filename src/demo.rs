@@ -8,14 +8,15 @@ use sea_orm::{
 
 use crate::accounts::entity::user;
 use crate::accounts::password;
-use crate::accounts::{Language, Role};
-use crate::catalog::categories;
+use crate::accounts::role::Credential;
+use crate::accounts::{Actor, Language, Role};
 use crate::catalog::domain::{
     Certification, Certifications, Grade, ListingStatus, OrganizationKind, Quantity, Unit,
     VerificationStatus,
 };
 use crate::catalog::entity::{household, listing, organization};
 use crate::catalog::regions;
+use crate::catalog::{categories, certificates};
 use crate::outbox;
 use crate::outbox::events::{ListingNews, SearchEvent};
 
@@ -356,20 +357,130 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
     let txn = crate::db::write_txn(db).await?;
     let now = Utc::now();
     let mut org_ids = Vec::new();
+    let mut claims = Vec::new();
     for org in ORGS {
-        org_ids.push(seed_organization(&txn, org, now).await?);
+        let (id, claimed) = seed_organization(&txn, org, now).await?;
+        org_ids.push(id);
+        claims.push((id, claimed));
     }
     seed_accounts(&txn, &org_ids, demo_password, now).await?;
+    seed_certificates(&txn, &claims, now).await?;
     txn.commit().await?;
     Ok(())
 }
 
-/// One cooperative or company with its households and listings; its id.
+/// A signed-in demo account, for the steps the demo takes as people would.
+async fn demo_actor(txn: &impl ConnectionTrait, username: &str) -> anyhow::Result<Actor> {
+    let user = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(txn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo account {username} missing"))?;
+    Ok(Actor {
+        role: user.role,
+        user,
+        credential: Credential::Token { id: 0 },
+    })
+}
+
+/// Each certification the demo's listings carry, as a certificate that went the whole way:
+/// recorded for the cooperative by the platform's admin with a scan, submitted, verified by
+/// the province's official two months ago (认定 through its public notice), so in effect now.
+async fn seed_certificates(
+    txn: &impl ConnectionTrait,
+    claims: &[(i64, Vec<Claimed>)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let admin = demo_actor(txn, "admin").await?;
+    let official = demo_actor(txn, "official-sichuan").await?;
+    let issued = now - chrono::Duration::days(400);
+    let decided = now - chrono::Duration::days(60);
+    let today = crate::days::local_date(now);
+    let from = crate::days::local_date(issued);
+    for (org, listings) in claims {
+        for &kind in Certification::ALL {
+            let covered: Vec<i64> = listings
+                .iter()
+                .filter(|(_, kinds)| kinds.contains(&kind))
+                .map(|(id, _)| *id)
+                .collect();
+            if covered.is_empty() {
+                continue;
+            }
+            let (issuer, prefix) = demo_issuer(kind);
+            let input = certificates::CertificateInput {
+                kind: Some(kind.code().into()),
+                number: Some(format!("{prefix}{}{org:04}", from.format("%Y%m"))),
+                issuer: Some(issuer.into()),
+                products: Some(format!("{}种产品", covered.len())),
+                bases: Some(String::new()),
+                listing_ids: Some(covered),
+                valid_from: Some(from.to_string()),
+                valid_until: Some((today + chrono::Duration::days(3 * 365 - 400)).to_string()),
+            };
+            let c = certificates::record(txn, &admin, *org, &input, issued).await?;
+            let scan = format!(
+                "%PDF-1.4\n% qudao demo: scan of certificate {}\n%%EOF\n",
+                c.number
+            );
+            certificates::add_file(
+                txn,
+                &admin,
+                c.id,
+                "证书扫描件.pdf",
+                scan.into_bytes(),
+                issued,
+            )
+            .await?;
+            certificates::submit(txn, &admin, c.id, issued).await?;
+            certificates::decide(
+                txn,
+                &official,
+                c.id,
+                certificates::Decision::Approve,
+                decided,
+            )
+            .await?;
+        }
+    }
+    certificates::sweep_in(txn, now).await?;
+    // The notices of that history were heard when it happened: none is news today.
+    outbox::entity::Entity::update_many()
+        .col_expr(
+            outbox::entity::Column::DeliveredAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(outbox::entity::Column::Channel.eq("notify"))
+        .filter(outbox::entity::Column::DeliveredAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Who issues certificates of a kind, and how their numbers begin.
+fn demo_issuer(kind: Certification) -> (&'static str, &'static str) {
+    match kind {
+        Certification::Organic => ("中绿华夏有机产品认证中心", "ORG-"),
+        Certification::GreenFood => ("中国绿色食品发展中心", "LB-"),
+        Certification::GeographicalIndication => ("农业农村部", "AGI-"),
+        Certification::GiTrademark => ("国家知识产权局", "GI-"),
+        Certification::Featured => ("农业农村部农产品质量安全中心", "MTYX-"),
+        Certification::PollutionFree => ("农业农村部农产品质量安全中心", "WGH-"),
+        Certification::Compliance => ("生产经营主体自行开具", "HGZ-"),
+        Certification::PovertyAlleviation => ("四川省乡村振兴局", "XFBF-"),
+    }
+}
+
+/// A listing's id and the certifications its certificates give it.
+type Claimed = (i64, &'static [Certification]);
+
+/// One cooperative or company with its households and listings; its id, and its listings'
+/// certifications to record.
 async fn seed_organization(
     txn: &impl ConnectionTrait,
     org: &DemoOrg,
     now: DateTime<Utc>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<(i64, Vec<Claimed>)> {
     let region = regions::find(txn, org.region)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo region {} missing", org.region))?;
@@ -402,13 +513,15 @@ async fn seed_organization(
         .insert(txn)
         .await?;
     }
+    let mut claimed = Vec::new();
     for l in org.listings {
-        seed_listing(txn, row.id, org, &region, l, now).await?;
+        let id = seed_listing(txn, row.id, org, &region, l, now).await?;
+        claimed.push((id, l.certifications));
     }
-    Ok(row.id)
+    Ok((row.id, claimed))
 }
 
-/// One listing, active and queued for the search index.
+/// One listing, active and queued for the search index; its id.
 async fn seed_listing(
     txn: &impl ConnectionTrait,
     organization_id: i64,
@@ -416,7 +529,7 @@ async fn seed_listing(
     region: &crate::catalog::entity::region::Model,
     l: &DemoListing,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i64> {
     let cat = categories::by_slug(txn, l.category)
         .await?
         .ok_or_else(|| anyhow::anyhow!("demo category {} missing", l.category))?;
@@ -437,7 +550,7 @@ async fn seed_listing(
         grade: Set(l.grade),
         season_start: Set(l.season.map(|s| s.0)),
         season_end: Set(l.season.map(|s| s.1)),
-        certifications: Set(Certifications::of(l.certifications)),
+        certifications: Set(Certifications::default()),
         origin_region_code: Set(org.region.into()),
         latitude: Set(region.latitude),
         longitude: Set(region.longitude),
@@ -457,7 +570,7 @@ async fn seed_listing(
         offered: false,
     };
     outbox::enqueue(txn, &indexed).await?;
-    Ok(())
+    Ok(row.id)
 }
 
 /// The demo accounts, one per role, all with the demo password.

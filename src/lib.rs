@@ -9,10 +9,12 @@ pub mod audit;
 pub mod backup;
 pub mod catalog;
 pub mod config;
+pub mod days;
 pub mod db;
 pub mod demo;
 pub mod division;
 pub mod error;
+pub mod evidence;
 pub mod fields;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -282,6 +282,13 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                         }
                     }
                 }
+                // Certificates' notices ending and validity running out, every minute so an
+                // expired certificate loses its effect as its day ends.
+                match crate::catalog::certificates::sweep(&state.db, chrono::Utc::now()).await {
+                    Ok(s) if s.effective + s.expired + s.warned > 0 => tracing::info!(effective = s.effective, expired = s.expired, warned = s.warned, "swept certificates"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = ?e, "certificate sweep failed; will retry"),
+                }
                 let rules = crate::matching::service::Rules::of(&state.settings);
                 match crate::matching::service::sweep(&state.db, chrono::Utc::now(), &rules).await {
                     Ok(0) => {}

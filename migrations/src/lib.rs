@@ -21,6 +21,7 @@ mod m20261204_000015_create_throttle_cells;
 mod m20261205_000016_index_order_completion;
 mod m20261205_000017_create_stats_warnings;
 mod m20261206_000018_create_stats_filings;
+mod m20261206_000019_create_certificates;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_index_order_completion::Migration),
             Box::new(m20261205_000017_create_stats_warnings::Migration),
             Box::new(m20261206_000018_create_stats_filings::Migration),
+            Box::new(m20261206_000019_create_certificates::Migration),
         ]
     }
 }

@@ -214,12 +214,67 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// Certifications a listing can carry.
+    /// Kinds of certificate: what a verified certificate in effect lets a listing show.
     Certification {
-        Organic => "organic", "有机", "organic";
+        Organic => "organic", "有机产品", "organic";
         GreenFood => "green_food", "绿色食品", "green food";
-        GeographicalIndication => "geographical_indication", "地理标志", "geographical indication";
-        PovertyAlleviation => "poverty_alleviation", "扶贫产品认定", "certified poverty-alleviation product";
+        GeographicalIndication => "geographical_indication", "农产品地理标志", "agricultural geographical indication";
+        GiTrademark => "gi_trademark", "地理标志证明商标", "geographical indication trademark";
+        Featured => "featured", "名特优新农产品", "distinctive quality product";
+        PollutionFree => "pollution_free", "无公害农产品", "pollution-free product (abolished)";
+        Compliance => "compliance", "承诺达标合格证", "compliance commitment certificate";
+        PovertyAlleviation => "poverty_alleviation", "消费帮扶产品认定", "recognised 消费帮扶 product";
+    }
+}
+
+impl Certification {
+    /// Whether approval puts it on public notice (公示) before it takes effect: 认定 does.
+    pub fn takes_notice(self) -> bool {
+        self == Certification::PovertyAlleviation
+    }
+
+    /// The kind a sheet names in Chinese: its full name or the short one people write
+    /// (有机, 地理标志, 扶贫产品认定 …).
+    pub fn from_words(words: &str) -> Option<Certification> {
+        Certification::from_name_zh(words).or(match words {
+            "有机" | "有机食品" => Some(Certification::Organic),
+            "地理标志" | "地标" => Some(Certification::GeographicalIndication),
+            "名特优新" => Some(Certification::Featured),
+            "无公害" => Some(Certification::PollutionFree),
+            "合格证" => Some(Certification::Compliance),
+            "扶贫产品认定" | "消费帮扶认定" | "扶贫产品" => {
+                Some(Certification::PovertyAlleviation)
+            }
+            _ => None,
+        })
+    }
+
+    /// Whether new certificates of this kind may be recorded: 无公害 ended by law, and its
+    /// certificates have all run out.
+    pub fn is_current(self) -> bool {
+        self != Certification::PollutionFree
+    }
+}
+
+vocabulary! {
+    /// Where a certificate stands: recorded, submitted for review, on public notice, in
+    /// effect, rejected or run out.
+    CertificateStatus {
+        Draft => "draft", "待提交", "draft";
+        Submitted => "submitted", "待审核", "awaiting review";
+        Notice => "notice", "公示中", "on public notice";
+        Effective => "effective", "有效", "in effect";
+        Rejected => "rejected", "未通过", "rejected";
+        Expired => "expired", "已过期", "expired";
+    }
+}
+
+vocabulary! {
+    /// Where an objection lodged during a public notice stands.
+    ObjectionStatus {
+        Open => "open", "待处理", "open";
+        Upheld => "upheld", "异议成立", "upheld";
+        Dismissed => "dismissed", "异议不成立", "dismissed";
     }
 }
 

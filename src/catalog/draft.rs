@@ -202,7 +202,8 @@ impl ListingRequest {
                     format!("at most {CERTIFICATIONS_MAX}"),
                 );
             }
-            list.iter()
+            let list = list
+                .iter()
                 .filter_map(|c| {
                     code_of(
                         "certifications",
@@ -212,7 +213,15 @@ impl ListingRequest {
                         v,
                     )
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            if list.iter().any(|c| !c.is_current()) {
+                v.add(
+                    "certifications",
+                    "abolished",
+                    "无公害农产品认证 ended by law",
+                );
+            }
+            list
         });
         Checked {
             category_id,

@@ -338,7 +338,7 @@ fn row_request(
             c.split([';', ';', ',', ',', '、', ' '])
                 .filter(|s| !s.is_empty())
                 .map(|c| {
-                    Certification::from_name_zh(c)
+                    Certification::from_words(c)
                         .map_or(c, |x| x.code())
                         .to_string()
                 })

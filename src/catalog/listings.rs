@@ -8,6 +8,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
+use super::certificates;
 use super::domain::{
     Certification, Certifications, Fen, Grade, ListingStatus, Quantity, Unit, VerificationStatus,
     county_of, region_contains, region_level,
@@ -142,7 +143,6 @@ fn apply_draft(
     m.grade = Set(draft.grade);
     m.season_start = Set(draft.season.map(|s| i32::from(s.0)));
     m.season_end = Set(draft.season.map(|s| i32::from(s.1)));
-    m.certifications = Set(Certifications::of(&draft.certifications));
     m.origin_region_code = Set(origin);
     m.latitude = Set(coords.0);
     m.longitude = Set(coords.1);
@@ -227,10 +227,13 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
+        // Only certificates in effect give a listing certifications; its ticks are claims.
+        certifications: Set(Certifications::default()),
         ..Default::default()
     };
     apply_draft(&mut m, &draft, origin, coords);
     let l = m.insert(db).await?;
+    certificates::claim(db, org.id, l.id, &draft.certifications, now).await?;
     changed(db, &l, ListingNews::Created, on_offer(&l)).await?;
     Ok(l)
 }
@@ -297,11 +300,20 @@ pub async fn update(
     let coords = coordinates_of(db, &draft, &origin).await?;
     let version = current.version;
     let was_on_offer = on_offer(&current);
+    // Kinds ticked that no certificate in effect gives it yet are claims to complete.
+    let claimed: Vec<Certification> = draft
+        .certifications
+        .iter()
+        .copied()
+        .filter(|k| !current.certifications.list().contains(k))
+        .collect();
+    let now = Utc::now();
     let mut m = current.into_active_model();
     apply_draft(&mut m, &draft, origin, coords);
     m.version = Set(version + 1);
-    m.updated_at = Set(Utc::now());
+    m.updated_at = Set(now);
     let l = m.update(db).await?;
+    certificates::claim(db, org.id, l.id, &claimed, now).await?;
     changed(db, &l, ListingNews::Updated, !was_on_offer && on_offer(&l)).await?;
     Ok(l)
 }

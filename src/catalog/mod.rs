@@ -1,5 +1,6 @@
 //! The catalog: regions, organizations, households, categories and listings.
 pub mod categories;
+pub mod certificates;
 pub mod domain;
 pub mod draft;
 pub mod entity;

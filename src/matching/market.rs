@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter
 use super::domain::{ProposalStatus, RequestStatus};
 use super::engine::{Categories, Demand, Point, Supply};
 use super::entity::{proposal, purchase_request};
-use crate::catalog::domain::Quantity;
+use crate::catalog::domain::{Certification, Quantity};
 use crate::catalog::entity::{category, household, listing, region};
 use crate::error::AppResult;
 
@@ -123,7 +123,17 @@ pub async fn supplies(
                     _ => None,
                 },
                 at,
-                benefit_bp: benefit.get(&l.organization_id).copied().unwrap_or(0),
+                // 扶贫优先 counts a producer's households only for listings recognised by a
+                // 消费帮扶产品认定 in effect.
+                benefit_bp: if l
+                    .certifications
+                    .list()
+                    .contains(&Certification::PovertyAlleviation)
+                {
+                    benefit.get(&l.organization_id).copied().unwrap_or(0)
+                } else {
+                    0
+                },
             })
         })
         .collect())

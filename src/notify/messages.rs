@@ -14,14 +14,14 @@ use crate::accounts::entity::user;
 use crate::accounts::{Language, Role};
 use crate::catalog::domain::Unit;
 use crate::catalog::domain::{county_of, format_yuan, region_contains};
-use crate::catalog::entity::{listing, organization};
+use crate::catalog::entity::{certificate, listing, organization};
 use crate::catalog::listings::LOW_STOCK_ORDERS;
 use crate::catalog::regions;
 use crate::orders::entity::order;
 use crate::outbox::ChannelEvent;
 use crate::outbox::events::{
-    LowStock, NotifyEvent, OrderChange, OrderNews, OrganizationChange, OrganizationNews,
-    ProposalChange, SearchMatch, Unsold, WeeklySummary,
+    CertificateChange, CertificateNews, LowStock, NotifyEvent, OrderChange, OrderNews,
+    OrganizationChange, OrganizationNews, ProposalChange, SearchMatch, Unsold, WeeklySummary,
 };
 use crate::search::saved::entity::saved_search;
 use crate::stats::domain::day_date;
@@ -81,6 +81,7 @@ impl Messages {
         message!(env, "order");
         message!(env, "proposal");
         message!(env, "organization");
+        message!(env, "certificate");
         message!(env, "low_stock");
         message!(env, "unsold");
         message!(env, "weekly");
@@ -172,6 +173,7 @@ pub async fn notices(
         NotifyEvent::LowStock(low) => low_stock_notice(db, low, public_url).await?,
         NotifyEvent::Unsold(u) => return unsold_notices(db, event, u, public_url).await,
         NotifyEvent::Organization(news, o) => organization_notice(db, *news, o, public_url).await?,
+        NotifyEvent::Certificate(news, c) => certificate_notice(db, *news, c, public_url).await?,
         NotifyEvent::Request(..) => None,
     };
     Ok(told
@@ -362,15 +364,7 @@ async fn organization_notice(
         .to_string();
     let people: Vec<user::Model> = match news {
         // Those who may recommend it: officials whose region covers its county.
-        OrganizationNews::Applied => with_role(db, Role::Official)
-            .await?
-            .into_iter()
-            .filter(|u| {
-                u.region_code
-                    .as_deref()
-                    .is_some_and(|scope| region_contains(scope, &county))
-            })
-            .collect(),
+        OrganizationNews::Applied => officials_over(db, &county).await?,
         OrganizationNews::Recommended => with_role(db, Role::Admin).await?,
         OrganizationNews::Approved | OrganizationNews::Rejected => staff(db, org.id).await?,
     };
@@ -387,6 +381,74 @@ async fn organization_notice(
         message: "organization",
         vars,
         link,
+        people,
+    }))
+}
+
+/// The active officials whose region covers `county`.
+async fn officials_over(
+    db: &impl ConnectionTrait,
+    county: &str,
+) -> Result<Vec<user::Model>, DbErr> {
+    Ok(with_role(db, Role::Official)
+        .await?
+        .into_iter()
+        .filter(|u| {
+            u.region_code
+                .as_deref()
+                .is_some_and(|scope| region_contains(scope, county))
+        })
+        .collect())
+}
+
+/// A certificate sent for review, or objected to, goes to the officials over its county (an
+/// objection to its producer's staff too); a decision, its taking effect and its running out
+/// to the staff.
+async fn certificate_notice(
+    db: &impl ConnectionTrait,
+    news: CertificateNews,
+    change: &CertificateChange,
+    public_url: &str,
+) -> Result<Option<Told>, DbErr> {
+    let Some(org) = organization::Entity::find_by_id(change.organization_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(c) = certificate::Entity::find_by_id(change.certificate_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let county = county_of(&org.region_code).unwrap_or(&org.region_code);
+    let people = match news {
+        CertificateNews::Submitted => officials_over(db, county).await?,
+        CertificateNews::Objected => {
+            let mut people = officials_over(db, county).await?;
+            people.extend(staff(db, org.id).await?);
+            people
+        }
+        CertificateNews::Approved
+        | CertificateNews::Rejected
+        | CertificateNews::Effective
+        | CertificateNews::Expiring
+        | CertificateNews::Expired => staff(db, org.id).await?,
+    };
+    let vars = json!({
+        "organization": org.name,
+        "kind_zh": c.kind.name_zh(),
+        "kind_en": c.kind.name_en(),
+        "number": c.number,
+        "valid_until": c.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+        "notice_until": c.notice_until.map(|d| d.to_string()).unwrap_or_default(),
+        "note": c.reason.clone().unwrap_or_default(),
+    });
+    Ok(Some(Told {
+        message: "certificate",
+        vars,
+        link: format!("{public_url}/certificates/{}", c.id),
         people,
     }))
 }

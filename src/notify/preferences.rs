@@ -12,9 +12,10 @@ use super::entity::preference;
 /// The kinds of event people may choose about, and whether an email of that kind is essential
 /// (about an order they are part of: sent unless they turn it off, and without an unsubscribe
 /// link) or not (with one).
-pub const KINDS: [(&str, bool); 6] = [
+pub const KINDS: [(&str, bool); 7] = [
     ("order", true),
     ("organization", true),
+    ("certificate", true),
     ("proposal", false),
     ("listing", false),
     ("search", false),

@@ -260,6 +260,33 @@ news! {
     }
 }
 
+news! {
+    /// What happened to a certificate: sent for review, decided, objected to during its public
+    /// notice, in effect, about to run out or run out.
+    CertificateNews {
+        Submitted => "submitted",
+        Approved => "approved",
+        Rejected => "rejected",
+        Objected => "objected",
+        Effective => "effective",
+        Expiring => "expiring",
+        Expired => "expired",
+    }
+}
+
+/// A certificate as its events tell of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateChange {
+    pub certificate_id: i64,
+    pub organization_id: i64,
+    /// The certificate's kind code.
+    pub kind: String,
+    /// Its status code after the change.
+    pub status: String,
+    /// Its organization's region.
+    pub region_code: String,
+}
+
 /// An order as its events tell of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderChange {
@@ -370,6 +397,7 @@ pub enum NotifyEvent {
     LowStock(LowStock),
     Unsold(Unsold),
     Organization(OrganizationNews, OrganizationChange),
+    Certificate(CertificateNews, CertificateChange),
     WeeklySummary(WeeklySummary),
     SearchMatch(SearchMatch),
 }
@@ -383,6 +411,7 @@ impl NotifyEvent {
             NotifyEvent::LowStock(l) => Some(l.organization_id),
             NotifyEvent::Unsold(u) => Some(u.organization_id),
             NotifyEvent::Organization(_, o) => Some(o.organization_id),
+            NotifyEvent::Certificate(_, c) => Some(c.organization_id),
             NotifyEvent::Request(..)
             | NotifyEvent::WeeklySummary(_)
             | NotifyEvent::SearchMatch(_) => None,
@@ -406,6 +435,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::LowStock(_) => "listing.low_stock".into(),
             NotifyEvent::Unsold(_) => "listing.unsold".into(),
             NotifyEvent::Organization(n, _) => format!("organization.{}", n.code()),
+            NotifyEvent::Certificate(n, _) => format!("certificate.{}", n.code()),
             NotifyEvent::WeeklySummary(_) => WEEKLY_SUMMARY.into(),
             NotifyEvent::SearchMatch(_) => SEARCH_MATCH.into(),
         }
@@ -419,6 +449,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::LowStock(l) => ("listing", l.listing_id),
             NotifyEvent::Unsold(u) => ("listing", u.listing_id),
             NotifyEvent::Organization(_, o) => ("organization", o.organization_id),
+            NotifyEvent::Certificate(_, c) => ("certificate", c.certificate_id),
             NotifyEvent::WeeklySummary(w) => ("week", w.week),
             NotifyEvent::SearchMatch(m) => ("saved_search", m.saved_search_id),
         }
@@ -432,6 +463,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::LowStock(l) => json_of(l),
             NotifyEvent::Unsold(u) => json_of(u),
             NotifyEvent::Organization(_, o) => json_of(o),
+            NotifyEvent::Certificate(_, c) => json_of(c),
             NotifyEvent::WeeklySummary(w) => json_of(w),
             NotifyEvent::SearchMatch(m) => json_of(m),
         }
@@ -467,6 +499,10 @@ impl ChannelEvent for NotifyEvent {
             ),
             "organization" => NotifyEvent::Organization(
                 OrganizationNews::from_code(what).ok_or_else(unknown)?,
+                payload_of(row)?,
+            ),
+            "certificate" => NotifyEvent::Certificate(
+                CertificateNews::from_code(what).ok_or_else(unknown)?,
                 payload_of(row)?,
             ),
             _ => return Err(unknown()),

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,15 +18,7 @@ vocabulary! {
     }
 }
 
-/// China Standard Time, the time of every date and hour people see.
-pub fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("a valid offset")
-}
-
-/// Day boundaries follow Beijing time, the clock officials report by.
-pub fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&china()).date_naive()
-}
+pub use crate::days::{china, local_date};
 
 /// The instant in UTC when the Beijing day holding `t` began.
 pub fn day_start(t: DateTime<Utc>) -> DateTime<Utc> {

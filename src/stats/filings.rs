@@ -715,72 +715,10 @@ async fn editable(
 }
 
 /// Largest evidence file, in bytes.
-pub const EVIDENCE_MAX_BYTES: usize = 10 * 1024 * 1024;
+pub use crate::evidence::MAX_BYTES as EVIDENCE_MAX_BYTES;
 
 /// Most evidence files behind one indicator.
 pub const EVIDENCE_PER_INDICATOR: u64 = 5;
-
-/// What an evidence file is, judged by its content and never by its name: a PDF (its header
-/// and its end marker), or a JPEG or PNG image whose header decodes. Refusals name `file`.
-pub fn judge_evidence(bytes: &[u8]) -> Result<&'static str, crate::error::FieldError> {
-    use crate::error::FieldError;
-    if bytes.is_empty() {
-        return Err(FieldError::new("required", "choose a file"));
-    }
-    if bytes.len() > EVIDENCE_MAX_BYTES {
-        return Err(FieldError::new(
-            "too_large",
-            format!("at most {} MiB", EVIDENCE_MAX_BYTES / 1024 / 1024),
-        ));
-    }
-    if bytes.starts_with(b"%PDF-") {
-        let tail = &bytes[bytes.len().saturating_sub(1024)..];
-        if tail.windows(5).any(|w| w == b"%%EOF") {
-            return Ok("application/pdf");
-        }
-    }
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format();
-    if let Ok(reader) = reader {
-        let format = reader.format();
-        if matches!(
-            format,
-            Some(image::ImageFormat::Jpeg | image::ImageFormat::Png)
-        ) && reader.into_dimensions().is_ok()
-        {
-            return Ok(if format == Some(image::ImageFormat::Png) {
-                "image/png"
-            } else {
-                "image/jpeg"
-            });
-        }
-    }
-    Err(FieldError::new(
-        "unsupported_file",
-        "the file is not a PDF, JPEG or PNG",
-    ))
-}
-
-/// A file name as kept: its last path component, without control characters, at most 120
-/// characters; `evidence` when nothing is left.
-fn clean_name(raw: &str, content_type: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let name: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>'))
-        .take(120)
-        .collect();
-    let name = name.trim().to_string();
-    if name.is_empty() {
-        let ext = match content_type {
-            "application/pdf" => "pdf",
-            "image/png" => "png",
-            _ => "jpg",
-        };
-        format!("evidence.{ext}")
-    } else {
-        name
-    }
-}
 
 /// Attaches an evidence file to an indicator of the county's report while it may change; it
 /// goes up with the next submission. The county's reporting staff only.
@@ -809,7 +747,7 @@ pub async fn add_evidence(
             format!("one of {}", Indicator::ALL.map(Indicator::code).join(", ")),
         );
     }
-    let content_type = v.check("file", judge_evidence(&bytes));
+    let content_type = v.check("file", crate::evidence::judge(&bytes));
     v.finish()?;
     let content_type = content_type.unwrap_or_default();
     let key = quarter.quarter_key().unwrap_or_default();
@@ -831,7 +769,7 @@ pub async fn add_evidence(
         filing_id: Set(f.id),
         indicator: Set(indicator.to_string()),
         version: Set(f.version + 1),
-        name: Set(clean_name(name, content_type)),
+        name: Set(crate::evidence::clean_name(name, content_type)),
         content_type: Set(content_type.into()),
         size: Set(size),
         data: Set(bytes),

@@ -72,6 +72,7 @@ struct Ids {
     proposal_a: i64,
     webhook_a: i64,
     saved_a: i64,
+    certificate_a: i64,
 }
 
 fn fill(text: &str, ids: &Ids) -> String {
@@ -85,6 +86,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{proposal_a}", &ids.proposal_a.to_string())
         .replace("{webhook_a}", &ids.webhook_a.to_string())
         .replace("{saved_a}", &ids.saved_a.to_string())
+        .replace("{certificate_a}", &ids.certificate_a.to_string())
         .replace("{rice}", &ids.rice.to_string())
 }
 
@@ -124,7 +126,91 @@ fn routes() -> Vec<Route> {
     let no_proposal_emails: Body =
         |_, _| json!({"preferences": [{"kind": "proposal", "email": false}]});
     let webhook: Body = |_, role| json!({"url": format!("https://hooks.example.com/{role}")});
+    let certificate: Body = |ids, _| json!({"kind": "featured", "number": "MTYX-1", "issuer": "农业农村部", "products": "大米", "listing_ids": [ids.listing_a]});
+    let objection: Body = |_, _| json!({"uphold": false, "reason": "核实不实"});
     vec![
+        // Certificates: the organization (or an admin for it) records them, the county
+        // verifies; verified ones are public, their evidence is not; a verified certificate
+        // (the demo's, in effect) no longer changes and is past its notice.
+        r(
+            M::GET,
+            "/api/v1/organizations/{org_a}/certificates",
+            None,
+            [200; 6],
+        ),
+        r(
+            M::POST,
+            "/api/v1/organizations/{org_a}/certificates",
+            Some(certificate),
+            [401, 403, 403, 201, 403, 201],
+        ),
+        r(
+            M::GET,
+            "/api/v1/certificates/{certificate_a}",
+            None,
+            [200; 6],
+        ),
+        r(
+            M::PATCH,
+            "/api/v1/certificates/{certificate_a}",
+            Some(certificate),
+            [401, 403, 403, 409, 403, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/certificates/{certificate_a}/files",
+            None,
+            [401, 403, 403, 409, 403, 409],
+        ),
+        r(
+            M::GET,
+            "/api/v1/certificates/{certificate_a}/files/999999",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/certificates/{certificate_a}/files/999999",
+            None,
+            [401, 403, 403, 409, 403, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/certificates/{certificate_a}/submit",
+            None,
+            [401, 403, 403, 409, 403, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/certificates/{certificate_a}/approve",
+            None,
+            [401, 403, 403, 403, 409, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/certificates/{certificate_a}/reject",
+            Some(reason),
+            [401, 403, 403, 403, 409, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/certificates/{certificate_a}/objections",
+            Some(reason),
+            [401, 409, 409, 403, 409, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/certificates/{certificate_a}/objections/999999/decide",
+            Some(objection),
+            [401, 403, 403, 403, 404, 403],
+        ),
+        r(M::GET, "/api/v1/certificates/notices", None, [200; 6]),
+        r(
+            M::GET,
+            "/api/v1/certificates/queue",
+            None,
+            [401, 403, 403, 403, 200, 403],
+        ),
         // Public reading.
         r(M::GET, "/healthz", None, [200; 6]),
         r(M::GET, "/readyz", None, [200; 6]),
@@ -741,7 +827,13 @@ async fn ids(app: &TestApp) -> Ids {
         )
         .await;
     assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.text);
+    let certificates = app
+        .get(&format!("/api/v1/organizations/{org_a}/certificates"), None)
+        .await;
     Ids {
+        certificate_a: certificates.body[0]["id"]
+            .as_i64()
+            .expect("the demo's certificates"),
         saved_a: saved.body["id"].as_i64().unwrap(),
         webhook_a: hook.body["id"].as_i64().unwrap(),
         request_a: posted.body["request"]["id"].as_i64().unwrap(),
@@ -944,6 +1036,9 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{proposal_a}", "{id}")
             .replace("{webhook_a}", "{id}")
             .replace("{saved_a}", "{id}")
+            .replace("{certificate_a}", "{id}")
+            .replace("/files/999999", "/files/{file_id}")
+            .replace("/objections/999999/", "/objections/{objection_id}/")
             .replace("/categories/1/", "/categories/{id}/")
             .replace("/999999/", "/{id}/")
             .replace("/photos/999999", "/photos/{photo_id}")

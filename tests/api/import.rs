@@ -4,8 +4,8 @@
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use qudao::catalog::domain::Certification;
-use qudao::catalog::entity::listing;
+use qudao::catalog::domain::{CertificateStatus, Certification};
+use qudao::catalog::entity::{certificate, listing};
 
 use crate::helpers::{Backend, hidden, spawn_app};
 use crate::on_both_databases;
@@ -105,18 +105,25 @@ async fn a_sheet_is_imported_whole_or_not_at_all(backend: Backend) {
         .unwrap();
     assert_eq!((rice.price_fen, rice.grade.code()), (680, "first"));
     assert_eq!(rice.unit.code(), "kg");
+    // The sheet's certifications are claims: drafts of the cooperative's to complete and
+    // submit, covering the listing; until verified, the listing carries none.
     assert!(
-        rice.certifications.list().contains(&Certification::Organic),
+        rice.certifications.list().is_empty(),
         "{}",
         rice.certifications
     );
-    assert!(
-        rice.certifications
-            .list()
-            .contains(&Certification::GreenFood),
-        "{}",
-        rice.certifications
-    );
+    let claimed: Vec<Certification> = certificate::Entity::find()
+        .filter(certificate::Column::OrganizationId.eq(rice.organization_id))
+        .filter(certificate::Column::Status.eq(CertificateStatus::Draft))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    for kind in [Certification::Organic, Certification::GreenFood] {
+        assert!(claimed.contains(&kind), "{kind} in {claimed:?}");
+    }
 
     // A sheet without a required column, a sheet of too many rows, and a file that is not one.
     let (status, page) = upload(

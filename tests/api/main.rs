@@ -10,6 +10,7 @@ mod bad_input;
 mod binary;
 mod browser;
 mod busy;
+mod certificates;
 mod forms;
 mod generated;
 mod headers;

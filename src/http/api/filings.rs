@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
@@ -103,23 +103,7 @@ async fn get_evidence(
         .parse::<i64>()
         .map_err(|_| AppError::NotFound("evidence"))?;
     let e = filings::evidence_file(&state.db, &actor, &county, quarter, id).await?;
-    let encoded: String = form_urlencoded::byte_serialize(e.name.as_bytes()).collect();
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, e.content_type),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"evidence-{}\"; filename*=UTF-8''{encoded}",
-                    e.id
-                ),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".into()),
-        ],
-        e.data,
-    )
-        .into_response())
+    Ok(super::kept_file(e.id, &e.name, e.content_type, e.data))
 }
 
 /// Removes an evidence file that has not gone up yet. The county's reporting staff only.

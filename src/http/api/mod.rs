@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod catalog;
+pub mod certificates;
 pub mod extract;
 pub mod filings;
 pub mod idempotent;
@@ -37,6 +38,7 @@ use super::state::AppState;
         (name = "accounts", description = "Registration, login, sessions and users"),
         (name = "organizations", description = "Producers and their onboarding"),
         (name = "listings", description = "Products for sale"),
+        (name = "certificates", description = "Certificates verified by the county, 认定 on public notice with objections"),
         (name = "reference", description = "Regions and the category taxonomy"),
         (name = "orders", description = "Carts, checkout and the order lifecycle"),
         (name = "matching", description = "Purchase requests matched against supply across cooperatives"),
@@ -70,6 +72,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::http::api::accounts::router())
         .merge(crate::http::api::catalog::router())
+        .merge(crate::http::api::certificates::router())
         .merge(crate::http::api::orders::router())
         .merge(crate::http::api::matching::router())
         .merge(crate::http::api::search::router())
@@ -86,6 +89,30 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         get(move || async move { Json(doc_json) }),
     );
     (router, doc)
+}
+
+/// A kept file (an evidence scan) as a private download under its own name.
+pub(crate) fn kept_file(
+    id: i64,
+    name: &str,
+    content_type: String,
+    data: Vec<u8>,
+) -> axum::response::Response {
+    use axum::http::header;
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"evidence-{id}\"; filename*=UTF-8''{encoded}"),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".into()),
+        ],
+        data,
+    )
+        .into_response()
 }
 
 /// `/healthz`: the process is up.

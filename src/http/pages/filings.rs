@@ -282,37 +282,15 @@ async fn evidence_form(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((county, quarter)): Path<(String, String)>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Response {
     let here = format!("/officials/filings/{county}/{quarter}");
-    let mut token = String::new();
-    let mut indicator = String::new();
-    let mut name = String::new();
-    let mut bytes = Vec::new();
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                return viewer.error(
-                    &state,
-                    AppError::BadRequest("invalid_form", format!("the form cannot be read: {e}")),
-                );
-            }
-        };
-        match field.name() {
-            Some("csrf_token") => token = field.text().await.unwrap_or_default(),
-            Some("indicator") => indicator = field.text().await.unwrap_or_default(),
-            Some("file") => {
-                name = field.file_name().unwrap_or_default().to_string();
-                match field.bytes().await {
-                    Ok(b) => bytes = b.to_vec(),
-                    Err(_) => return viewer.error(&state, AppError::PayloadTooLarge),
-                }
-            }
-            _ => {}
-        }
-    }
+    let up = match super::read_upload(form, "file").await {
+        Ok(up) => up,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let indicator = up.fields.get("indicator").cloned().unwrap_or_default();
+    let (token, name, bytes) = (up.token, up.file_name, up.bytes);
     act(
         &state,
         &viewer,

@@ -1,7 +1,7 @@
 //! Server-rendered pages for people, in Simplified Chinese first and English second.
 
 use crate::http::lang::NameFor;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -21,6 +21,7 @@ use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 
 mod admin;
+mod certificates;
 pub(crate) mod filings;
 mod my_listings;
 pub mod notify;
@@ -57,7 +58,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 27] = [
+const TEMPLATES: [(&str, &str); 30] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -166,6 +167,18 @@ const TEMPLATES: [(&str, &str); 27] = [
         "organization_profile.html",
         include_str!("../../../frontend/templates/organization_profile.html"),
     ),
+    (
+        "certificates.html",
+        include_str!("../../../frontend/templates/certificates.html"),
+    ),
+    (
+        "certificate.html",
+        include_str!("../../../frontend/templates/certificate.html"),
+    ),
+    (
+        "certificate_fields.html",
+        include_str!("../../../frontend/templates/certificate_fields.html"),
+    ),
 ];
 
 /// Templates and translations, loaded once at start-up.
@@ -261,29 +274,43 @@ pub(crate) fn renamed(fields: FieldErrors, from: &str, to: &str) -> FieldErrors 
         .collect()
 }
 
-/// Reads an upload form: the CSRF token and the bytes of the file field `file`.
+/// An upload form as read: its CSRF token, its other text fields, and the file field's name
+/// and bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Upload {
+    pub token: String,
+    pub fields: HashMap<String, String>,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads an upload form whose file comes in the field `file`.
 pub(crate) async fn read_upload(
     mut form: axum::extract::Multipart,
     file: &str,
-) -> Result<(String, Vec<u8>), AppError> {
-    let mut token = String::new();
-    let mut bytes = Vec::new();
+) -> Result<Upload, AppError> {
+    let mut up = Upload::default();
     while let Some(field) = form.next_field().await.map_err(|e| {
         AppError::BadRequest("invalid_form", format!("the form cannot be read: {e}"))
     })? {
-        match field.name() {
-            Some("csrf_token") => token = field.text().await.unwrap_or_default(),
+        match field.name().map(str::to_string) {
+            Some(name) if name == "csrf_token" => up.token = field.text().await.unwrap_or_default(),
             Some(name) if name == file => {
-                bytes = field
+                up.file_name = field.file_name().unwrap_or_default().to_string();
+                up.bytes = field
                     .bytes()
                     .await
                     .map_err(|_| AppError::PayloadTooLarge)?
                     .to_vec();
             }
-            _ => {}
+            Some(name) => {
+                let value = field.text().await.unwrap_or_default();
+                up.fields.insert(name, value);
+            }
+            None => {}
         }
     }
-    Ok((token, bytes))
+    Ok(up)
 }
 
 /// Who is reading a page: their language and, when signed in, who they are.
@@ -478,6 +505,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/{file}", get(asset))
         .merge(crate::http::pages::stats::router())
         .merge(crate::http::pages::filings::router())
+        .merge(crate::http::pages::certificates::router())
 }
 
 /// The 404 page for anything no route matched (JSON under `/api/`).
@@ -720,15 +748,23 @@ async fn organization_page(
             48,
         )
         .await?;
+        // Its verified certificates, as everyone may see them.
+        let certificates: Vec<_> =
+            crate::catalog::certificates::of_organization(&state.db, None, id)
+                .await?
+                .into_iter()
+                .filter(|c| c.status == crate::catalog::domain::CertificateStatus::Effective)
+                .collect();
         Ok::<_, AppError>((
             view,
             listing_views(&state.db, &state.search.vocabulary(), items).await?,
             total,
+            certificates,
         ))
     }
     .await;
     match found {
-        Ok((o, views, total)) => {
+        Ok((o, views, total, certificates)) => {
             let lang = viewer.lang;
             let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
             viewer.render(
@@ -744,6 +780,10 @@ async fn organization_page(
                     },
                     listings,
                     total,
+                    certificates => certificates.iter().map(|c| context! {
+                        id => c.id, kind => c.kind.name_for(lang), number => &c.number,
+                        issuer => &c.issuer, valid_until => c.valid_until.map(|d| d.to_string()),
+                    }).collect::<Vec<_>>(),
                 },
             )
         }

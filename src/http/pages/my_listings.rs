@@ -300,7 +300,7 @@ async fn form_page(
             categories,
             units => named(Unit::ALL, lang, Unit::code, Unit::name_for),
             grades => named(Grade::ALL, lang, Grade::code, Grade::name_for),
-            certs => named(Certification::ALL, lang, Certification::code, Certification::name_for),
+            certs => named(&Certification::ALL.iter().copied().filter(|c| c.is_current()).collect::<Vec<_>>(), lang, Certification::code, Certification::name_for),
             photos,
             max_photos => photos::MAX_PER_LISTING,
             errors,
@@ -453,7 +453,9 @@ pub async fn add_photo(
     Path(id): Path<i64>,
     form: Multipart,
 ) -> Response {
-    let (token, file) = match super::read_upload(form, "photo").await {
+    let super::Upload {
+        token, bytes: file, ..
+    } = match super::read_upload(form, "photo").await {
         Ok(read) => read,
         Err(e) => return viewer.error(&state, e),
     };

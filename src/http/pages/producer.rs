@@ -148,7 +148,11 @@ pub async fn import_upload(
     viewer: Viewer,
     form: Multipart,
 ) -> Response {
-    let (token, sheet) = match super::read_upload(form, "sheet").await {
+    let super::Upload {
+        token,
+        bytes: sheet,
+        ..
+    } = match super::read_upload(form, "sheet").await {
         Ok(read) => read,
         Err(e) => return viewer.error(&state, e),
     };

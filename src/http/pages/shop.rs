@@ -96,6 +96,7 @@ pub async fn search_page(
                 county => h.county.as_ref().map(|c| &c.name),
                 seller => &h.organization.name,
                 in_stock => h.in_stock,
+                badges => h.certifications.iter().map(|c| c.name_for(lang)).collect::<Vec<_>>(),
             }
         })
         .collect();

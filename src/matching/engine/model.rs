@@ -89,7 +89,8 @@ pub struct Supply {
     /// Months on sale, inclusive, possibly wrapping the year (11, 2); none for all year.
     pub season: Option<(u32, u32)>,
     pub at: Point,
-    /// Share of sales income going to registered poor households, in basis points.
+    /// Share of sales income going to registered poor households, in basis points; zero
+    /// unless the listing carries a 消费帮扶产品认定 in effect.
     pub benefit_bp: u32,
 }
 
