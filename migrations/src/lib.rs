@@ -22,6 +22,7 @@ mod m20261205_000016_index_order_completion;
 mod m20261205_000017_create_stats_warnings;
 mod m20261206_000018_create_stats_filings;
 mod m20261206_000019_create_certificates;
+mod m20261206_000020_create_lots;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000017_create_stats_warnings::Migration),
             Box::new(m20261206_000018_create_stats_filings::Migration),
             Box::new(m20261206_000019_create_certificates::Migration),
+            Box::new(m20261206_000020_create_lots::Migration),
         ]
     }
 }

@@ -824,6 +824,21 @@ pub async fn decide(
     view_of(db, c, &org, Reader::Reviewer, Some(actor)).await
 }
 
+/// The certificate when `actor` may object to it: anyone who sees it but its holder (403).
+pub async fn objector(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+) -> AppResult<(certificate::Model, organization::Model)> {
+    let (c, org, who) = find(db, Some(actor), id).await?;
+    if who == Reader::Holder {
+        return Err(AppError::Forbidden(
+            "the organization does not object to its own certificate".into(),
+        ));
+    }
+    Ok((c, org))
+}
+
 /// Lodges an objection to a certificate on public notice: anyone signed in but its holder,
 /// with a reason, once per person and certificate.
 pub async fn object(
@@ -833,12 +848,7 @@ pub async fn object(
     reason: &str,
     now: DateTime<Utc>,
 ) -> AppResult<ObjectionView> {
-    let (c, org, who) = find(db, Some(actor), id).await?;
-    if who == Reader::Holder {
-        return Err(AppError::Forbidden(
-            "the organization does not object to its own certificate".into(),
-        ));
-    }
+    let (c, org) = objector(db, actor, id).await?;
     let reason = required_reason(reason)?;
     if c.status != CertificateStatus::Notice || c.notice_until.is_some_and(|d| d < local_date(now))
     {

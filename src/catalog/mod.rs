@@ -6,6 +6,7 @@ pub mod draft;
 pub mod entity;
 pub mod import;
 pub mod listings;
+pub mod lots;
 pub mod organizations;
 pub mod photos;
 pub mod regions;

@@ -384,6 +384,7 @@ async fn write_orders(
                 quantity_milli: Set(line.quantity.milli()),
                 amount_fen: Set(amount(line)),
                 seller_region_code: Set(l.origin_region_code.clone()),
+                certified: Set(!l.certifications.list().is_empty()),
                 ..Default::default()
             }
         }));

@@ -50,6 +50,8 @@ pub struct Details {
     pub reason: String,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
+    /// On shipping: the lots each line was filled from.
+    pub lots: Vec<super::lots::LotShare>,
 }
 
 impl Details {
@@ -131,6 +133,9 @@ pub async fn act(
     }
     if effect.return_stock {
         return_stock(db, id).await?;
+    }
+    if action == Action::Ship {
+        super::lots::bind(db, id, &details.lots).await?;
     }
     order_event::ActiveModel {
         order_id: Set(id),

@@ -8,5 +8,6 @@ pub mod entity;
 pub mod events;
 pub mod idempotency;
 pub mod lifecycle;
+pub mod lots;
 pub mod request;
 pub mod views;

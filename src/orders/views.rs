@@ -58,6 +58,8 @@ pub struct PartyRef {
 /// A line as it was bought.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderLineView {
+    /// The line's id, as shipping names it when binding lots.
+    pub id: i64,
     pub listing_id: i64,
     pub category_id: i64,
     pub title: String,
@@ -68,6 +70,8 @@ pub struct OrderLineView {
     pub amount_fen: i64,
     /// Where the goods came from, as it was when bought.
     pub seller_region_code: String,
+    /// Whether the listing carried a certificate in effect when it was bought.
+    pub certified: bool,
 }
 
 /// One step of the timeline.
@@ -252,6 +256,7 @@ fn build_views(
                     .unwrap_or_default()
                     .into_iter()
                     .map(|l| OrderLineView {
+                        id: l.id,
                         listing_id: l.listing_id,
                         category_id: l.category_id,
                         title: l.title,
@@ -260,6 +265,7 @@ fn build_views(
                         quantity: Quantity::from_milli(l.quantity_milli),
                         amount_fen: l.amount_fen,
                         seller_region_code: l.seller_region_code,
+                        certified: l.certified,
                     })
                     .collect(),
                 total_display: format_yuan(o.total_fen),

@@ -130,7 +130,8 @@ impl Period {
         }
     }
 
-    fn months(self) -> u32 {
+    /// How many months the period spans.
+    pub fn months(self) -> u32 {
         match self {
             Period::Year(_) => 12,
             Period::Quarter(..) => 3,

@@ -14,6 +14,7 @@ pub mod projector;
 pub mod reports;
 pub mod rollup;
 pub mod targets;
+pub mod trust;
 pub mod views;
 pub mod warnings;
 

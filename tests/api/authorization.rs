@@ -128,7 +128,30 @@ fn routes() -> Vec<Route> {
     let webhook: Body = |_, role| json!({"url": format!("https://hooks.example.com/{role}")});
     let certificate: Body = |ids, _| json!({"kind": "featured", "number": "MTYX-1", "issuer": "农业农村部", "products": "大米", "listing_ids": [ids.listing_a]});
     let objection: Body = |_, _| json!({"uphold": false, "reason": "核实不实"});
+    let lot: Body = |_, _| json!({"harvested_on": "2026-01-15", "quantity": "5", "households": 3});
     vec![
+        // Lots: the organization records them; anyone reads a listing's lots and a lot's trace;
+        // an order's lots are its parties'; the trust figures are officials'.
+        r(M::GET, "/api/v1/listings/{listing_a}/lots", None, [200; 6]),
+        r(
+            M::POST,
+            "/api/v1/listings/{listing_a}/lots",
+            Some(lot),
+            [401, 403, 403, 201, 403, 201],
+        ),
+        r(M::GET, "/api/v1/lots/nosuchcode", None, [404; 6]),
+        r(
+            M::GET,
+            "/api/v1/orders/{order_a}/lots",
+            None,
+            [401, 200, 404, 200, 404, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/trust",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
         // Certificates: the organization (or an admin for it) records them, the county
         // verifies; verified ones are public, their evidence is not; a verified certificate
         // (the demo's, in effect) no longer changes and is past its notice.
@@ -1038,6 +1061,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{saved_a}", "{id}")
             .replace("{certificate_a}", "{id}")
             .replace("/files/999999", "/files/{file_id}")
+            .replace("/lots/nosuchcode", "/lots/{code}")
             .replace("/objections/999999/", "/objections/{objection_id}/")
             .replace("/categories/1/", "/categories/{id}/")
             .replace("/999999/", "/{id}/")

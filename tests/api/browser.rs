@@ -153,7 +153,14 @@ impl Browser {
                 .await
             {
                 Ok(v) => return v.as_str().unwrap_or_default().to_string(),
-                Err(e) if e["error"] == "stale element reference" => {
+                // The page was replaced between finding the element and reading it (Chromium
+                // says so either way).
+                Err(e)
+                    if e["error"] == "stale element reference"
+                        || e["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("does not belong to the document")) =>
+                {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => panic!("WebDriver text of {css}: {e}"),

@@ -25,6 +25,7 @@ on_both_databases!(
     ticks_on_a_listing_are_claims_to_complete_and_verify_nothing,
     bad_certificates_and_wrong_callers_are_refused_with_clear_answers,
     certificates_are_recorded_verified_and_objected_to_on_the_pages,
+    certifications_listings_declared_before_certificates_become_drafts,
 );
 
 pub(crate) const SCAN: &[u8] =
@@ -949,4 +950,79 @@ async fn certificates_are_recorded_verified_and_objected_to_on_the_pages(backend
     )
     .await;
     assert!(html.contains("XFBF-511723-0077"), "{html}");
+}
+
+async fn certifications_listings_declared_before_certificates_become_drafts(backend: Backend) {
+    use migrations::{Migrator, MigratorTrait};
+    use qudao::catalog::domain::CertificateStatus;
+    use qudao::catalog::entity::{certificate, certificate_listing};
+    use sea_orm::ConnectionTrait;
+    let Some(app) = crate::helpers::spawn_app(backend).await else {
+        return;
+    };
+    let panshi = app.login("coop-panshi").await;
+    let org = app.organization_of(&panshi).await;
+    let listings = app.listings_of(org).await;
+    let (a, b) = (listings[0], listings[1]);
+    // The database as it was before certificates: listings carried their own ticks.
+    Migrator::down(&app.db, Some(2))
+        .await
+        .expect("down to the ticks");
+    app.db
+        .execute_unprepared("UPDATE listings SET certifications = ''")
+        .await
+        .unwrap();
+    for (id, ticks) in [(a, "green_food,organic"), (b, "organic")] {
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE listings SET certifications = '{ticks}' WHERE id = {id}"
+            ))
+            .await
+            .unwrap();
+    }
+    Migrator::up(&app.db, None).await.expect("up again");
+    // Each organization and kind became one draft covering the listings that ticked it; the
+    // listings carry nothing until a certificate is verified.
+    let drafts = certificate::Entity::find()
+        .filter(certificate::Column::OrganizationId.eq(org))
+        .order_by_asc(certificate::Column::Kind)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    for d in &drafts {
+        assert_eq!(d.status, CertificateStatus::Draft);
+        assert!(d.number.is_empty() && d.valid_until.is_none());
+        let mut covered: Vec<i64> = certificate_listing::Entity::find()
+            .filter(certificate_listing::Column::CertificateId.eq(d.id))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.listing_id)
+            .collect();
+        covered.sort();
+        got.push((d.kind.code().to_string(), covered));
+    }
+    let mut both = vec![a, b];
+    both.sort();
+    assert_eq!(
+        got,
+        [
+            ("green_food".to_string(), vec![a]),
+            ("organic".to_string(), both)
+        ]
+    );
+    for id in [a, b] {
+        assert!(app.listing_row(id).await.certifications.list().is_empty());
+    }
+    // The drafts are the cooperative's to complete, on the API as anywhere.
+    let mine = app
+        .get(
+            &format!("/api/v1/organizations/{org}/certificates"),
+            Some(&panshi),
+        )
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    assert_eq!(mine.body.as_array().unwrap().len(), 2);
 }

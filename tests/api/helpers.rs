@@ -740,6 +740,7 @@ impl TestApp {
                 reason: "test".into(),
                 carrier: Some("中国邮政".into()),
                 tracking_number: Some("EMS1".into()),
+                lots: Vec::new(),
             };
             lifecycle::act(&txn, id, *action, *party, None, details)
                 .await

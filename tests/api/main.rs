@@ -17,6 +17,7 @@ mod headers;
 mod import;
 mod layers;
 mod listings;
+mod lots;
 mod matching;
 mod metrics;
 mod notify;

@@ -381,6 +381,186 @@ async fn the_marketplace_works_in_english_on_a_wide_screen() {
     the_flows(1280, &EN).await;
 }
 
+/// Trust, as a cooperative, its county and a buyer's phone meet it: the cooperative records
+/// an organic certificate with its scan and submits it; 开江 verifies it; the badge shows in
+/// search; the cooperative records a lot, ships an order from it, prints its label; the label's
+/// trace page shows the village.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_and_a_lot_go_from_the_cooperative_to_the_trace_page_in_the_browser() {
+    let Some(b) = Browser::start(1280).await else {
+        return;
+    };
+    let site = site();
+    let url = site.served.url.clone();
+    let shots = screenshots();
+    let dir = tempfile::tempdir().unwrap();
+    let scan = dir.path().join("有机证书.pdf");
+    std::fs::write(&scan, crate::certificates::SCAN).unwrap();
+    let today = qudao::days::local_date(chrono::Utc::now());
+    b.goto(&format!("{url}/lang/zh")).await;
+
+    // 1. 盘石村's cooperative records the certificate, covering its rice, and submits it.
+    sign_in(&b, &url, "coop-panshi", "/producer/certificates").await;
+    b.script(
+        "document.querySelector('#kind').value = 'organic'; \
+         document.querySelector('#valid_from').value = arguments[0]; \
+         document.querySelector('#valid_until').value = arguments[1]; \
+         const rice = [...document.querySelectorAll('input[name=listing_ids]')] \
+           .find(i => i.parentElement.textContent.includes('生态大米')); rice.checked = true; \
+         return rice.value;",
+        json!([
+            (today - chrono::Duration::days(90)).to_string(),
+            (today + chrono::Duration::days(700)).to_string()
+        ]),
+    )
+    .await;
+    b.type_into("#number", "ORG-511723-2026-88").await;
+    b.type_into("#issuer", "中绿华夏有机产品认证中心").await;
+    b.type_into("#products", "有机大米").await;
+    b.click("#certificate-form button").await;
+    b.wait_for_url("/certificates/").await;
+    b.type_into("#certificate-file", scan.to_str().unwrap())
+        .await;
+    b.click("#file-form button").await;
+    b.wait_for_text("#files", "有机证书.pdf").await;
+    b.click("#submit-form button").await;
+    b.wait_for_text("#certificate-status", "待审核").await;
+    let certificate = b.url().await;
+    sign_out(&b).await;
+
+    // 2. 开江 finds it waiting and verifies it.
+    sign_in(&b, &url, "official-kaijiang", "/officials/certificates").await;
+    click_link(&b, "#review", "有机产品").await;
+    b.wait_for_url("/certificates/").await;
+    b.click("#approve-form button").await;
+    b.wait_for_text("#certificate-status", "有效").await;
+    assert_eq!(b.url().await, certificate);
+    sign_out(&b).await;
+
+    // 3. The badge shows on the rice in search.
+    let mut badges = String::new();
+    for _ in 0..40 {
+        b.goto(&format!("{url}/search?certification=organic")).await;
+        badges = b.text("#hits").await;
+        if badges.contains("生态大米") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        badges.contains("生态大米") && badges.contains("有机产品"),
+        "{badges}"
+    );
+    b.screenshot(&shots, "certified-search").await;
+
+    // 4. A buyer orders 100 jin; the cooperative records a lot and ships from it.
+    let client = reqwest::Client::new();
+    let login = |user: &str| {
+        client
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({"username": user, "password": PASSWORD}))
+    };
+    let panshi = json_of(login("coop-panshi")).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let buyer = json_of(login("buyer")).await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me = json_of(
+        client
+            .get(format!("{url}/api/v1/auth/me"))
+            .bearer_auth(&panshi),
+    )
+    .await;
+    let listed = json_of(client.get(format!(
+        "{url}/api/v1/listings?organization_id={}&certification=organic",
+        me["organization_id"]
+    )))
+    .await;
+    let rice = listed["items"][0]["id"]
+        .as_i64()
+        .expect("the certified rice");
+    let placed = json_of(
+        client
+            .post(format!("{url}/api/v1/checkout"))
+            .bearer_auth(&buyer)
+            .header("idempotency-key", "trace-order")
+            .json(&json!({"address": {"recipient_name": "王师傅", "phone": "028-86630890", "region_code": "510104", "line": "红星路二段 70 号"},
+                          "lines": [{"listing_id": rice, "quantity": "100"}]})),
+    )
+    .await;
+    let order = placed["orders"][0]["id"].as_i64().expect("an order");
+    let confirmed = client
+        .post(format!("{url}/api/v1/orders/{order}/confirm"))
+        .bearer_auth(&panshi)
+        .header("idempotency-key", "trace-confirm")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(confirmed.status().is_success());
+    sign_in(
+        &b,
+        &url,
+        "coop-panshi",
+        &format!("/producer/listings/{rice}/lots"),
+    )
+    .await;
+    b.script(
+        "document.querySelector('#harvested_on').value = arguments[0];",
+        json!([(today - chrono::Duration::days(12)).to_string()]),
+    )
+    .await;
+    b.type_into("#base", "三组水田").await;
+    b.type_into("#households", "12").await;
+    b.type_into("#quantity", "300").await;
+    b.click("#lot-form button").await;
+    b.wait_for_text("#lots", "盘石村").await;
+    b.goto(&format!("{url}/orders/{order}")).await;
+    b.type_into("#carrier", "中国邮政").await;
+    b.type_into("#tracking_number", "EMS511723").await;
+    b.find("select[name^=lot_]").await;
+    b.click("#action-ship button").await;
+    b.wait_for_text("#order-status", "已发货").await;
+    let code = b.text("#lots a").await;
+
+    // 5. The label prints with its QR code; 6. its trace page shows the village.
+    b.goto(&format!("{url}/lots/{code}/label")).await;
+    let label = b.text("#label").await;
+    assert!(
+        label.contains("盘石村") && label.contains("ORG-511723-2026-88"),
+        "{label}"
+    );
+    let loaded = b
+        .script(
+            "const i = document.querySelector('#qr'); \
+             if (!i.complete) await new Promise(r => i.onload = r); return i.naturalWidth;",
+            json!([]),
+        )
+        .await;
+    assert!(
+        loaded.as_u64().unwrap_or(0) > 100,
+        "the QR code loads: {loaded}"
+    );
+    b.screenshot(&shots, "lot-label").await;
+    b.goto(&format!("{url}/t/{code}")).await;
+    let village = b.text("#village").await;
+    assert!(
+        village.contains("盘石村") && village.contains("开江县"),
+        "{village}"
+    );
+    let households = b.text("#households").await;
+    assert!(households.contains("12"), "{households}");
+    b.screenshot(&shots, "trace-page").await;
+}
+
+/// The JSON answer to a request.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// The quarterly report, as its three levels of reporting staff work it in their browsers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quarterly_report_goes_up_the_chain_in_the_browser() {

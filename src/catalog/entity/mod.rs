@@ -9,5 +9,6 @@ pub mod household;
 pub mod listing;
 pub mod listing_photo;
 pub mod listing_photo_image;
+pub mod lot;
 pub mod organization;
 pub mod region;

@@ -278,7 +278,7 @@ async fn object_to_certificate(
     ApiId(id): ApiId,
     body: LaterJson<ReasonRequest>,
 ) -> AppResult<(StatusCode, Json<ObjectionView>)> {
-    certificates::view(&state.db, Some(&actor), id).await?;
+    certificates::objector(&state.db, &actor, id).await?;
     let reason = body.parse()?.reason.unwrap_or_default();
     let o = in_write_txn(&state.db, async |txn| {
         certificates::object(txn, &actor, id, &reason, Utc::now()).await

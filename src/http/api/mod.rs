@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod extract;
 pub mod filings;
 pub mod idempotent;
+pub mod lots;
 pub mod matching;
 pub mod notify;
 pub mod orders;
@@ -73,6 +74,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::accounts::router())
         .merge(crate::http::api::catalog::router())
         .merge(crate::http::api::certificates::router())
+        .merge(crate::http::api::lots::router())
         .merge(crate::http::api::orders::router())
         .merge(crate::http::api::matching::router())
         .merge(crate::http::api::search::router())

@@ -311,6 +311,10 @@ pub struct ShipRequest {
     #[serde(default)]
     pub tracking_number: String,
     pub reason: Option<String>,
+    /// The lots each line was filled from; a line whose listing has lots on record must be
+    /// covered by them exactly.
+    #[serde(default)]
+    pub lots: Vec<crate::orders::lots::LotShareInput>,
 }
 
 /// A dispute's outcome.
@@ -449,6 +453,7 @@ async fn ship(
                     reason,
                     carrier,
                     tracking_number: tracking,
+                    lots: crate::orders::lots::parse(&req.lots)?,
                 },
             ))
         },

@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(region_rollup))
         .routes(routes!(region_trend))
         .routes(routes!(region_households))
+        .routes(routes!(region_trust))
         .routes(routes!(get_targets, put_targets))
         .routes(routes!(quarterly_report))
         .routes(routes!(county_ledger))
@@ -135,6 +136,24 @@ async fn region_households(
     let households = rollup::households(&state.db, &scope).await?;
     audit_households_view(&state.db, &actor, &scope, households.len()).await?;
     Ok(Json(households))
+}
+
+/// Trust in a region's sales for a period: the share placed on listings that carried a verified
+/// certificate when bought, and how often its lots' trace pages were opened.
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/trust", tag = "stats", params(("code" = String, Path), PeriodQuery),
+    responses((status = 200, body = crate::stats::trust::Trust), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("session" = [])))]
+async fn region_trust(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> AppResult<Json<crate::stats::trust::Trust>> {
+    let (region, _) = readable_region(&state.db, &actor, &code).await?;
+    let period = period_of("period", q.period.as_deref())?;
+    Ok(Json(
+        crate::stats::trust::trust(&state.db, &region.code, period).await?,
+    ))
 }
 
 /// `?year=`.

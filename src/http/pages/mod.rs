@@ -23,6 +23,7 @@ use crate::http::state::AppState;
 mod admin;
 mod certificates;
 pub(crate) mod filings;
+mod lots;
 mod my_listings;
 pub mod notify;
 mod organization;
@@ -58,7 +59,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 30] = [
+const TEMPLATES: [(&str, &str); 33] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -178,6 +179,18 @@ const TEMPLATES: [(&str, &str); 30] = [
     (
         "certificate_fields.html",
         include_str!("../../../frontend/templates/certificate_fields.html"),
+    ),
+    (
+        "lots.html",
+        include_str!("../../../frontend/templates/lots.html"),
+    ),
+    (
+        "label.html",
+        include_str!("../../../frontend/templates/label.html"),
+    ),
+    (
+        "trace.html",
+        include_str!("../../../frontend/templates/trace.html"),
     ),
 ];
 
@@ -506,6 +519,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::http::pages::stats::router())
         .merge(crate::http::pages::filings::router())
         .merge(crate::http::pages::certificates::router())
+        .merge(crate::http::pages::lots::router())
 }
 
 /// The 404 page for anything no route matched (JSON under `/api/`).

@@ -1,6 +1,8 @@
 //! The buyers' pages: search with facets, the cart and checkout, and orders with their
 //! timeline. Sellers share the order pages, with their own actions.
 
+use std::collections::HashMap;
+
 use crate::http::lang::NameFor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -689,11 +691,18 @@ async fn order_page_with(
     let found = async {
         let (o, party) = lifecycle::find_for(&state.db, actor, id).await?;
         let view = order_views(&state.db, &[o.id], party).await?.remove(0);
-        Ok::<_, AppError>((view, party))
+        let ship_lots = if view.actions.contains(&Action::Ship) {
+            lot_choices(state, &view).await?
+        } else {
+            Vec::new()
+        };
+        let line_ids: Vec<i64> = view.lines.iter().map(|l| l.id).collect();
+        let bound = crate::orders::lots::of_lines(&state.db, &line_ids).await?;
+        Ok::<_, AppError>((view, party, ship_lots, bound))
     }
     .await;
     match found {
-        Ok((o, party)) => {
+        Ok((o, party, ship_lots, bound)) => {
             // What the seller may record next about the payment, made outside the platform.
             let payments: Vec<Value> = match (party, o.payment_status) {
                 (Party::Seller, PaymentStatus::Unpaid) if o.status != OrderStatus::Cancelled => {
@@ -712,6 +721,8 @@ async fn order_page_with(
                     o => order_value(&o, viewer.lang),
                     payment => o.payment_status.name_for(viewer.lang),
                     payments,
+                    ship_lots,
+                    bound,
                     errors,
                 },
                 status,
@@ -719,6 +730,62 @@ async fn order_page_with(
         }
         Err(e) => viewer.error(state, e),
     }
+}
+
+/// The lots the ship form chose: each line named by a `lot_{line}` field filled whole from
+/// that lot.
+async fn lots_chosen(
+    state: &AppState,
+    order_id: i64,
+    fields: &HashMap<String, String>,
+) -> Result<Vec<crate::orders::lots::LotShare>, AppError> {
+    let lines = crate::orders::entity::order_line::Entity::find()
+        .filter(crate::orders::entity::order_line::Column::OrderId.eq(order_id))
+        .all(&state.db)
+        .await?;
+    Ok(lines
+        .iter()
+        .filter_map(|l| {
+            let lot = fields.get(&format!("lot_{}", l.id))?.parse().ok()?;
+            Some(crate::orders::lots::LotShare {
+                line_id: l.id,
+                lot_id: lot,
+                quantity: Quantity::from_milli(l.quantity_milli),
+            })
+        })
+        .collect())
+}
+
+/// For the seller's ship form: each line whose listing has lots, with the lots it may be
+/// filled from and what each has left.
+async fn lot_choices(state: &AppState, o: &OrderView) -> Result<Vec<Value>, AppError> {
+    use crate::catalog::entity::lot;
+    let listings: Vec<i64> = o.lines.iter().map(|l| l.listing_id).collect();
+    let lots = lot::Entity::find()
+        .filter(lot::Column::ListingId.is_in(listings))
+        .order_by_desc(lot::Column::Id)
+        .all(&state.db)
+        .await?;
+    let ids: Vec<i64> = lots.iter().map(|l| l.id).collect();
+    let used = crate::orders::lots::shipped_from(&state.db, &ids).await?;
+    Ok(o.lines
+        .iter()
+        .filter(|line| lots.iter().any(|l| l.listing_id == line.listing_id))
+        .map(|line| {
+            let choices: Vec<Value> = lots
+                .iter()
+                .filter(|l| l.listing_id == line.listing_id)
+                .map(|l| {
+                    let left = l.quantity_milli - used.get(&l.id).copied().unwrap_or(0);
+                    context! {
+                        id => l.id, code => &l.code, harvested_on => l.harvested_on.to_string(),
+                        left => Quantity::from_milli(left).to_string(),
+                    }
+                })
+                .collect();
+            context! { id => line.id, title => &line.title, quantity => line.quantity.to_string(), lots => choices }
+        })
+        .collect())
 }
 
 /// The payment form: the status the seller records.
@@ -757,7 +824,8 @@ pub async fn record_payment(
     }
 }
 
-/// An order action's form: shipping details for `ship`, a reason for cancelling.
+/// An order action's form: shipping details for `ship` (with `lot_{line}`, the lot each line
+/// with lots was filled from), a reason for cancelling.
 #[derive(Debug, Default, Deserialize)]
 pub struct ActionForm {
     #[serde(default)]
@@ -768,6 +836,8 @@ pub struct ActionForm {
     tracking_number: String,
     #[serde(default)]
     reason: String,
+    #[serde(flatten)]
+    lots: HashMap<String, String>,
 }
 
 pub async fn order_action(
@@ -794,6 +864,7 @@ pub async fn order_action(
                 reason: String::new(),
                 carrier,
                 tracking_number: tracking,
+                lots: lots_chosen(&state, id, &form.lots).await?,
             }
         } else {
             let reason = v.check("reason", crate::fields::text(&form.reason, 0, 500));

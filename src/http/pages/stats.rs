@@ -196,6 +196,7 @@ async fn read_region(
     TrendView,
     Vec<HouseholdIncome>,
     Progress,
+    crate::stats::trust::Trust,
 )> {
     let rq = RollupQuery {
         period: q.period.clone(),
@@ -235,7 +236,8 @@ async fn read_region(
     crate::stats::views::audit_households_view(db, actor, &scope, households.len()).await?;
     let progress =
         targets::progress(db, &view.region.code, view.region.level, view.period.year()).await?;
-    Ok((view, by_category, trend, households, progress))
+    let trust = crate::stats::trust::trust(db, &view.region.code, view.period).await?;
+    Ok((view, by_category, trend, households, progress, trust))
 }
 
 /// The page's three charts as SVG: the trend, and sales by child region and by category.
@@ -286,6 +288,15 @@ fn charts(
     (trend_svg, region_svg, category_svg)
 }
 
+/// The region's trust figures as the page shows them.
+fn trust_ctx(t: &crate::stats::trust::Trust) -> Value {
+    context! {
+        certified_sales => format_yuan(t.certified_fen),
+        certified_share => format!("{}.{:02}%", t.certified_share_bp / 100, t.certified_share_bp % 100),
+        trace_scans => t.trace_scans,
+    }
+}
+
 async fn region_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -298,7 +309,7 @@ async fn region_page(
         return status_page(&state, lang, AppError::Unauthenticated);
     };
     let result = read_region(&state.db, &actor, &code, &q).await;
-    let (view, by_category, trend, households, progress) = match result {
+    let (view, by_category, trend, households, progress, trust) = match result {
         Ok(r) => r,
         Err(e) => return status_page(&state, lang, e),
     };
@@ -375,6 +386,7 @@ async fn region_page(
         warnings,
         may_acknowledge => actor.role == Role::Official,
         filing_quarter => filing_link(view.region.level),
+        trust => trust_ctx(&trust),
     };
     let mut r = state.pages.render("officials.html", lang, ctx);
     if r.status() == StatusCode::OK {

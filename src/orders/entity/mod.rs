@@ -4,3 +4,4 @@ pub mod idempotency_key;
 pub mod order;
 pub mod order_event;
 pub mod order_line;
+pub mod order_line_lot;

@@ -17,6 +17,23 @@ pub struct Model {
     pub quantity_milli: i64,
     pub amount_fen: i64,
     pub seller_region_code: String,
+    /// Whether the listing carried a certificate in effect when it was bought.
+    #[serde(default, deserialize_with = "bool_or_bit")]
+    pub certified: bool,
+}
+
+/// A boolean as a database's JSON writes it: `true`/`false` (PostgreSQL) or `1`/`0` (SQLite).
+fn bool_or_bit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Bit(i64),
+    }
+    Ok(match <Flag as serde::Deserialize>::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Bit(n) => n != 0,
+    })
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
