@@ -2,7 +2,7 @@
 //! village, how many member households took part, how much; each with a public code its label's
 //! QR code carries to the trace page, which counts its scans. Shipping binds each order line to
 //! the lots it was filled from. An order line remembers whether its listing carried a verified
-//! certificate when it was bought.
+//! certificate, and a 消费帮扶产品认定 in particular, when it was bought.
 
 use sea_orm_migration::prelude::*;
 
@@ -88,17 +88,26 @@ impl MigrationTrait for Migration {
                 .add_column(flag(OrderLine::Certified))
                 .take(),
         )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(OrderLine::Table)
+                .add_column(flag(OrderLine::Recognised))
+                .take(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.alter_table(
-            Table::alter()
-                .table(OrderLine::Table)
-                .drop_column(OrderLine::Certified)
-                .take(),
-        )
-        .await?;
+        for column in [OrderLine::Certified, OrderLine::Recognised] {
+            m.alter_table(
+                Table::alter()
+                    .table(OrderLine::Table)
+                    .drop_column(column)
+                    .take(),
+            )
+            .await?;
+        }
         drop_tables(m, vec![LineLot::Table.into_iden(), Lot::Table.into_iden()]).await
     }
 }
@@ -116,6 +125,7 @@ enum OrderLine {
     Table,
     Id,
     Certified,
+    Recognised,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -385,6 +385,10 @@ async fn write_orders(
                 amount_fen: Set(amount(line)),
                 seller_region_code: Set(l.origin_region_code.clone()),
                 certified: Set(!l.certifications.list().is_empty()),
+                recognised: Set(l
+                    .certifications
+                    .list()
+                    .contains(&crate::catalog::domain::Certification::PovertyAlleviation)),
                 ..Default::default()
             }
         }));

@@ -72,6 +72,8 @@ pub struct OrderLineView {
     pub seller_region_code: String,
     /// Whether the listing carried a certificate in effect when it was bought.
     pub certified: bool,
+    /// Whether that included a 消费帮扶产品认定.
+    pub recognised: bool,
 }
 
 /// One step of the timeline.
@@ -266,6 +268,7 @@ fn build_views(
                         amount_fen: l.amount_fen,
                         seller_region_code: l.seller_region_code,
                         certified: l.certified,
+                        recognised: l.recognised,
                     })
                     .collect(),
                 total_display: format_yuan(o.total_fen),

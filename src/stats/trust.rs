@@ -24,6 +24,8 @@ pub struct Trust {
     pub certified_fen: i64,
     /// `certified_fen` over `sales_fen`, in basis points (0 when nothing sold).
     pub certified_share_bp: i64,
+    /// Of those, the sales whose listing carried a 消费帮扶产品认定 in effect when bought.
+    pub recognised_fen: i64,
     /// How often the trace pages of the region's lots were opened, ever.
     pub trace_scans: i64,
 }
@@ -60,7 +62,7 @@ async fn sales(
     db: &impl ConnectionTrait,
     prefix: &str,
     period: Period,
-    certified_only: bool,
+    only: Option<order_line::Column>,
 ) -> Result<i64, DbErr> {
     let (from, to) = bounds(period);
     let mut q = order_line::Entity::find()
@@ -78,8 +80,8 @@ async fn sales(
         .filter(order::Column::Status.ne("cancelled"))
         .filter(order::Column::PlacedAt.gte(from))
         .filter(order::Column::PlacedAt.lt(to));
-    if certified_only {
-        q = q.filter(order_line::Column::Certified.eq(true));
+    if let Some(flag) = only {
+        q = q.filter(flag.eq(true));
     }
     Ok(q.into_model::<Sum>()
         .one(db)
@@ -95,8 +97,9 @@ pub async fn trust(
     period: Period,
 ) -> Result<Trust, DbErr> {
     let prefix = region_level(region).map_or(region, |l| &region[..l.prefix_len()]);
-    let sales_fen = sales(db, prefix, period, false).await?;
-    let certified_fen = sales(db, prefix, period, true).await?;
+    let sales_fen = sales(db, prefix, period, None).await?;
+    let certified_fen = sales(db, prefix, period, Some(order_line::Column::Certified)).await?;
+    let recognised_fen = sales(db, prefix, period, Some(order_line::Column::Recognised)).await?;
     Ok(Trust {
         sales_fen,
         certified_fen,
@@ -105,6 +108,7 @@ pub async fn trust(
         } else {
             0
         },
+        recognised_fen,
         trace_scans: crate::catalog::lots::scans_in(db, region).await?,
     })
 }

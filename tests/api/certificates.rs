@@ -26,6 +26,7 @@ on_both_databases!(
     bad_certificates_and_wrong_callers_are_refused_with_clear_answers,
     certificates_are_recorded_verified_and_objected_to_on_the_pages,
     certifications_listings_declared_before_certificates_become_drafts,
+    only_a_recognition_in_effect_counts_for_poverty_priority_in_matching,
 );
 
 pub(crate) const SCAN: &[u8] =
@@ -1025,4 +1026,53 @@ async fn certifications_listings_declared_before_certificates_become_drafts(back
         .await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
     assert_eq!(mine.body.as_array().unwrap().len(), 2);
+}
+
+async fn only_a_recognition_in_effect_counts_for_poverty_priority_in_matching(backend: Backend) {
+    let Some(app) = market(backend).await else {
+        return;
+    };
+    let rice = app.category_id("rice").await;
+    let benefit = |listing: i64| {
+        let db = app.db.clone();
+        async move {
+            qudao::matching::market::supplies(&db, Some(&[rice]))
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|s| s.id == listing)
+                .map(|s| s.benefit_bp)
+                .expect("the listing is a supply")
+        }
+    };
+    // The cooperative's households benefit from its sales; its demo rice is recognised.
+    let (panshi_token, org, fresh) = new_rice(&app, "盘石村待认定新米").await;
+    let mut demo_rice = 0;
+    for id in app.listings_of(org).await {
+        if id != fresh && app.listing_row(id).await.category_id == rice {
+            demo_rice = id;
+        }
+    }
+    assert!(benefit(demo_rice).await > 0, "the recognised rice counts");
+    // The same cooperative's new rice, without a recognition in effect, does not; a
+    // submitted, then a noticed one, do not either; in effect, it does.
+    assert_eq!(benefit(fresh).await, 0);
+    let id = submitted(
+        &app,
+        &panshi_token,
+        org,
+        certificate("poverty_alleviation", "XFBF-511723-0099", fresh, 700),
+    )
+    .await;
+    assert_eq!(benefit(fresh).await, 0, "submitted is not recognised");
+    let kaijiang = app.login("official-kaijiang").await;
+    app.post(
+        &format!("/api/v1/certificates/{id}/approve"),
+        Some(&kaijiang),
+        json!({}),
+    )
+    .await;
+    assert_eq!(benefit(fresh).await, 0, "on notice is not recognised yet");
+    sweep(&app, certificates::NOTICE_DAYS + 1).await;
+    assert_eq!(benefit(fresh).await, benefit(demo_rice).await);
 }

@@ -17,6 +17,7 @@ use crate::on_both_databases;
 on_both_databases!(
     a_lot_is_shipped_labelled_and_traced_to_its_village,
     bad_lots_and_bad_bindings_are_refused_by_field,
+    lots_are_recorded_on_their_page_and_a_slip_comes_back_beside_its_field,
 );
 
 const PUBLIC_URL: &str = "https://qudao.example";
@@ -155,6 +156,7 @@ async fn a_lot_is_shipped_labelled_and_traced_to_its_village(backend: Backend) {
     assert_eq!(shipped.status, StatusCode::OK, "{}", shipped.text);
     assert_eq!(shipped.body["status"], "shipped");
     assert_eq!(shipped.body["lines"][0]["certified"], true);
+    assert_eq!(shipped.body["lines"][0]["recognised"], true);
     let buyer = app.login("buyer").await;
     let bound = app
         .get(&format!("/api/v1/orders/{order}/lots"), Some(&buyer))
@@ -267,6 +269,8 @@ async fn a_lot_is_shipped_labelled_and_traced_to_its_village(backend: Backend) {
     assert_eq!(trust.body["sales_fen"], sold);
     assert_eq!(trust.body["certified_fen"], sold);
     assert_eq!(trust.body["certified_share_bp"], 10_000);
+    // The demo rice is recognised (消费帮扶产品认定) as well as green food.
+    assert_eq!(trust.body["recognised_fen"], sold);
     assert_eq!(trust.body["trace_scans"], 2);
     // An uncertified listing's sale lowers the share.
     let fresh = app.panshi_lists_rice("盘石村未认证糙米", 500).await;
@@ -278,6 +282,7 @@ async fn a_lot_is_shipped_labelled_and_traced_to_its_village(backend: Backend) {
     let total = sold + 500 * 24;
     assert_eq!(trust.body["sales_fen"], total);
     assert_eq!(trust.body["certified_share_bp"], sold * 10_000 / total);
+    assert_eq!(trust.body["recognised_fen"], sold);
     let page = app
         .get("/api/v1/stats/regions/511723/trust", Some(&buyer))
         .await;
@@ -415,4 +420,44 @@ async fn bad_lots_and_bad_bindings_are_refused_by_field(backend: Backend) {
     );
     let r = app.get("/t/nosuchcode", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+async fn lots_are_recorded_on_their_page_and_a_slip_comes_back_beside_its_field(backend: Backend) {
+    let Some(app) = market(backend).await else {
+        return;
+    };
+    let (_, rice) = panshi_rice(&app).await;
+    let url = &app.address;
+    let panshi = crate::pages::signed_in(url, "coop-panshi").await;
+    let here = format!("{url}/producer/listings/{rice}/lots");
+    let (status, html) = crate::forms::page(&panshi, &here).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let token = crate::helpers::hidden(&html, "csrf_token");
+    let mut form = vec![
+        ("csrf_token", token),
+        ("harvested_on", day(3)),
+        ("village_code", "511723104201".to_string()),
+        ("base", "二组坡地".to_string()),
+        ("households", "7".to_string()),
+        ("quantity", "60".to_string()),
+    ];
+    let r = panshi.post(&here).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"e-harvested_on\"") && html.contains("二组坡地"),
+        "{html}"
+    );
+    form[1].1 = day(-2);
+    let r = panshi.post(&here).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = crate::forms::page(&panshi, &here).await;
+    assert!(
+        html.contains("二组坡地") && html.contains("/label"),
+        "{html}"
+    );
+    // Someone else's listing's lots are not theirs to see or record.
+    let liewa = crate::pages::signed_in(url, "coop-liewa").await;
+    let (status, _) = crate::forms::page(&liewa, &here).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -292,6 +292,7 @@ fn charts(
 fn trust_ctx(t: &crate::stats::trust::Trust) -> Value {
     context! {
         certified_sales => format_yuan(t.certified_fen),
+        recognised_sales => format_yuan(t.recognised_fen),
         certified_share => format!("{}.{:02}%", t.certified_share_bp / 100, t.certified_share_bp % 100),
         trace_scans => t.trace_scans,
     }

@@ -20,6 +20,10 @@ pub struct Model {
     /// Whether the listing carried a certificate in effect when it was bought.
     #[serde(default, deserialize_with = "bool_or_bit")]
     pub certified: bool,
+    /// Whether it carried a 消费帮扶产品认定 in effect then: what counts where rules ask for
+    /// recognised products.
+    #[serde(default, deserialize_with = "bool_or_bit")]
+    pub recognised: bool,
 }
 
 /// A boolean as a database's JSON writes it: `true`/`false` (PostgreSQL) or `1`/`0` (SQLite).
