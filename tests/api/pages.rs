@@ -767,6 +767,8 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/login",
                 "/prices",
                 "/prices?region=511723",
+                "/certificates/notices",
+                "/certificates/1",
                 "/no-such-page",
             ],
         ),
@@ -790,6 +792,8 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/producer/listings",
                 "/producer/listings/new",
                 "/producer/organization",
+                "/producer/certificates",
+                "/producer/listings/4/lots",
                 "/orders",
                 "/requests",
                 "/notifications",
@@ -800,6 +804,7 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
             &[
                 "/officials/regions/511723",
                 "/officials/regions/511723?period=2026Q4",
+                "/officials/certificates",
             ],
         ),
         (
