@@ -166,6 +166,7 @@ pub async fn load_vocabulary(db: &impl ConnectionTrait) -> Result<Vocabulary, se
             code: r.code,
             parent_code: r.parent_code,
             name: r.name,
+            name_en: r.name_en,
         })
         .collect();
     Ok(Vocabulary::new(categories, places))

@@ -27,6 +27,15 @@ pub struct PlaceEntry {
     pub code: String,
     pub parent_code: Option<String>,
     pub name: String,
+    /// Its English name, for pages read in English.
+    pub name_en: String,
+}
+
+impl PlaceEntry {
+    /// Its name in the reader's language.
+    pub fn name_in(&self, english: bool) -> &str {
+        if english { &self.name_en } else { &self.name }
+    }
 }
 
 /// What a query word is about.
@@ -135,6 +144,7 @@ impl Vocabulary {
                 code: r.code,
                 parent_code: r.parent_code,
                 name: r.name,
+                name_en: r.name_en,
             })
             .collect();
         Vocabulary::new(categories, places)

@@ -743,3 +743,52 @@ async fn an_unreachable_engine_answers_503_and_the_site_keeps_working(backend: B
         "the write waited on search"
     );
 }
+
+crate::on_both_databases!(english_pages_name_places_in_english);
+
+/// Read in English, the home page's counties, the search page's county facet and results, a
+/// listing's page and a producer's page name their places from the region table in English;
+/// in Chinese, in Chinese.
+async fn english_pages_name_places_in_english(backend: Backend) {
+    let Some(app) = spawn_search_app_with(EngineKind::Embedded, backend, |_| {}).await else {
+        return;
+    };
+    let panshi = app.login("coop-panshi").await;
+    let org = app.organization_of(&panshi).await;
+    let listing = app.listings_of(org).await[0];
+    let pages = [
+        "/".to_string(),
+        "/search?q=大米".to_string(),
+        format!("/listings/{listing}"),
+        format!("/organizations/{org}"),
+    ];
+    for path in &pages {
+        let read = |lang: &'static str| {
+            let path = path.clone();
+            let app = &app;
+            async move {
+                app.call_with(
+                    reqwest::Method::GET,
+                    &path,
+                    None,
+                    None,
+                    &[("accept-language", lang)],
+                )
+                .await
+                .text
+            }
+        };
+        let en = read("en").await;
+        let zh = read("zh-CN").await;
+        let (english, chinese) = if path == "/" {
+            ("Dawu County", "道孚县")
+        } else {
+            ("Panshi Village", "盘石村")
+        };
+        assert!(en.contains(english), "{path} in English: {en}");
+        assert!(
+            zh.contains(chinese) && !zh.contains(english),
+            "{path} in Chinese: {zh}"
+        );
+    }
+}

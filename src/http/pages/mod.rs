@@ -614,7 +614,7 @@ fn card(l: &ListingView, lang: Lang) -> Value {
         grade => grade,
         season => season,
         certifications => certs.join(" · "),
-        origin => &l.origin.name,
+        origin => l.origin.name_in(lang == Lang::En),
         seller => &l.organization.name,
         seller_id => l.organization.id,
     }
@@ -663,7 +663,7 @@ async fn home(
     let counties: Vec<Value> = featured_counties(&state)
         .await
         .iter()
-        .map(|c| context! { code => &c.code, name => &c.name, count => c.count })
+        .map(|c| context! { code => &c.code, name => if lang == Lang::Zh { &c.name } else { &c.name_en }, count => c.count })
         .collect();
     viewer.render(
         &state,
@@ -677,6 +677,7 @@ async fn home(
 pub struct Featured {
     code: String,
     name: String,
+    name_en: String,
     count: u64,
 }
 
@@ -705,9 +706,11 @@ async fn featured_counties(state: &AppState) -> Vec<Featured> {
         .into_iter()
         .take(8)
         .filter_map(|(code, n)| {
+            let place = vocab.place(code)?;
             Some(Featured {
                 code: code.clone(),
-                name: vocab.place(code)?.name.clone(),
+                name: place.name.clone(),
+                name_en: place.name_en.clone(),
                 count: *n,
             })
         })
@@ -788,7 +791,7 @@ async fn organization_page(
                     o => context! {
                         name => &o.name,
                         kind => o.kind.name_for(lang),
-                        region => &o.region.name,
+                        region => o.region.name_in(lang == Lang::En),
                         description => &o.description,
                         approved => o.status == crate::catalog::domain::VerificationStatus::Approved,
                     },

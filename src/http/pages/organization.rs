@@ -107,7 +107,7 @@ async fn page_with(
             o => context! {
                 name => &org.name,
                 kind => org.kind.name_for(lang),
-                region => &org.region.name,
+                region => org.region.name_in(lang == crate::http::pages::Lang::En),
                 region_code => &org.region.code,
                 status => org.status.name_for(lang),
                 description => &org.description,

@@ -94,8 +94,8 @@ pub async fn search_page(
                 title => &h.title,
                 price => &h.price_display,
                 unit => h.unit.name_for(lang),
-                origin => &h.origin.name,
-                county => h.county.as_ref().map(|c| &c.name),
+                origin => place_name(&vocab, &h.origin.code, &h.origin.name, lang),
+                county => h.county.as_ref().map(|c| place_name(&vocab, &c.code, &c.name, lang)),
                 seller => &h.organization.name,
                 in_stock => h.in_stock,
                 badges => h.certifications.iter().map(|c| c.name_for(lang)).collect::<Vec<_>>(),
@@ -129,6 +129,20 @@ pub async fn search_page(
     )
 }
 
+/// A place's name in the reader's language, from the region table (as the search answered
+/// it when the table does not know the code).
+fn place_name(
+    vocab: &crate::search::vocabulary::Vocabulary,
+    code: &str,
+    answered: &str,
+    lang: Lang,
+) -> String {
+    vocab
+        .place(code)
+        .map_or(answered, |p| p.name_in(lang == Lang::En))
+        .to_string()
+}
+
 /// The county, category and certification facets of a search page, each a link that turns
 /// it on or off, in the reader's language.
 fn facet_values(
@@ -151,7 +165,17 @@ fn facet_values(
             })
             .collect::<Vec<_>>()
     };
-    let counties = facet("county", &found.facets.county, form.county.as_deref());
+    let county_facets: Vec<crate::http::api::search::FacetCount> = found
+        .facets
+        .county
+        .iter()
+        .map(|f| crate::http::api::search::FacetCount {
+            name: place_name(vocab, &f.value, &f.name, lang),
+            value: f.value.clone(),
+            count: f.count,
+        })
+        .collect();
+    let counties = facet("county", &county_facets, form.county.as_deref());
     let certifications: Vec<Value> = found
         .facets
         .certification

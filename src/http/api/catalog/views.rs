@@ -44,6 +44,23 @@ impl From<region::Model> for RegionView {
 pub struct RegionRef {
     pub code: String,
     pub name: String,
+    pub name_en: String,
+}
+
+impl RegionRef {
+    fn of(code: String, names: &HashMap<String, (String, String)>) -> RegionRef {
+        let (name, name_en) = names.get(&code).cloned().unwrap_or_default();
+        RegionRef {
+            code,
+            name,
+            name_en,
+        }
+    }
+
+    /// Its name in the reader's language.
+    pub fn name_in(&self, english: bool) -> &str {
+        if english { &self.name_en } else { &self.name }
+    }
 }
 
 /// A category with its names.
@@ -102,10 +119,7 @@ pub async fn organization_views(
         .map(|o| OrganizationView {
             kind: o.kind,
             status: o.status,
-            region: RegionRef {
-                name: names.get(&o.region_code).cloned().unwrap_or_default(),
-                code: o.region_code,
-            },
+            region: RegionRef::of(o.region_code, &names),
             id: o.id,
             name: o.name,
             description: o.description,
@@ -119,13 +133,13 @@ pub async fn organization_views(
 async fn region_names(
     db: &impl ConnectionTrait,
     codes: Vec<String>,
-) -> Result<HashMap<String, String>, sea_orm::DbErr> {
+) -> Result<HashMap<String, (String, String)>, sea_orm::DbErr> {
     Ok(region::Entity::find()
         .filter(region::Column::Code.is_in(codes))
         .all(db)
         .await?
         .into_iter()
-        .map(|r| (r.code, r.name))
+        .map(|r| (r.code, (r.name, r.name_en)))
         .collect())
 }
 
@@ -235,12 +249,12 @@ pub async fn listing_views(
             cats.insert(c.id, CategoryRef::from(&c));
         }
     }
-    let mut names: HashMap<String, String> = HashMap::new();
+    let mut names: HashMap<String, (String, String)> = HashMap::new();
     let mut new_places = Vec::new();
     for code in items.iter().map(|l| &l.origin_region_code) {
         match vocabulary.place(code) {
             Some(p) => {
-                names.insert(code.clone(), p.name.clone());
+                names.insert(code.clone(), (p.name.clone(), p.name_en.clone()));
             }
             None => new_places.push(code.clone()),
         }
@@ -278,13 +292,7 @@ pub async fn listing_views(
                 season_start: l.season_start,
                 season_end: l.season_end,
                 certifications: l.certifications.list().to_vec(),
-                origin: RegionRef {
-                    name: names
-                        .get(&l.origin_region_code)
-                        .cloned()
-                        .unwrap_or_default(),
-                    code: l.origin_region_code,
-                },
+                origin: RegionRef::of(l.origin_region_code, &names),
                 latitude: l.latitude,
                 longitude: l.longitude,
                 status: l.status,
