@@ -10,7 +10,8 @@ use image::{ImageBuffer, Luma};
 use qrcode::QrCode;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -434,11 +435,13 @@ pub async fn scans_in(db: &impl ConnectionTrait, region: &str) -> Result<i64, se
         .filter(|o| region_contains(region, &o.region_code))
         .map(|o| o.id)
         .collect();
-    Ok(lot::Entity::find()
+    // Summed by the database; SUM of a BIGINT is NUMERIC on PostgreSQL, so cast it back.
+    let total: Option<Option<i64>> = lot::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(SUM(lots.scans) AS BIGINT)"), "total")
         .filter(lot::Column::OrganizationId.is_in(orgs))
-        .all(db)
-        .await?
-        .iter()
-        .map(|l| l.scans)
-        .sum())
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.flatten().unwrap_or(0))
 }
