@@ -515,15 +515,17 @@ async fn a_certificate_and_a_lot_go_from_the_cooperative_to_the_trace_page_in_th
         &format!("/producer/listings/{rice}/lots"),
     )
     .await;
-    b.script(
-        "document.querySelector('#harvested_on').value = arguments[0];",
-        json!([(today - chrono::Duration::days(12)).to_string()]),
-    )
-    .await;
+    b.find("#lot-form").await;
     b.type_into("#base", "三组水田").await;
     b.type_into("#households", "12").await;
     b.type_into("#quantity", "300").await;
-    b.click("#lot-form button").await;
+    // The date and the sending in one step, on the form just filled in.
+    b.script(
+        "document.querySelector('#harvested_on').value = arguments[0]; \
+         document.querySelector('#lot-form').submit(); return true;",
+        json!([(today - chrono::Duration::days(12)).to_string()]),
+    )
+    .await;
     b.wait_for_text("#lots", "盘石村").await;
     b.goto(&format!("{url}/orders/{order}")).await;
     b.type_into("#carrier", "中国邮政").await;
