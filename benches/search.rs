@@ -32,10 +32,12 @@ fn generate(vocab: &Vocabulary, n: usize) -> Vec<SearchDocument> {
     let leaves: Vec<i64> = (1..=200)
         .filter(|id| vocab.category(*id).is_some_and(|c| c.parent_id.is_some()))
         .collect();
+    // Sichuan's counties and the villages search knows, wherever the map places them.
     let places: Vec<(String, f64, f64)> = qudao::catalog::regions::reference_rows()
-        .into_iter()
-        .filter(|r| r.code.len() == 12 || &r.code[4..] != "00")
-        .map(|r| (r.code, r.latitude, r.longitude))
+        .iter()
+        .filter(|r| r.code.starts_with("51") && (r.code.len() == 12 || &r.code[4..] != "00"))
+        .filter(|r| vocab.place(&r.code).is_some())
+        .filter_map(|r| Some((r.code.clone(), r.latitude?, r.longitude?)))
         .collect();
     let words = [
         "高原", "生态", "农家", "精选", "新鲜", "手工", "野生", "有机", "特级", "散装",
@@ -230,7 +232,7 @@ async fn bench(
     }
     // One change, then how long until a search finds it (the relay adds at most its idle pause).
     let mut changed = docs[0].clone();
-    changed.title = "列瓦村刚刚上架的紫皮洋芋".into();
+    changed.title = "孜龙村刚刚上架的紫皮洋芋".into();
     let probe = parse(
         &SearchParams {
             q: Some("紫皮".into()),

@@ -255,7 +255,7 @@ async fn bench(name: &str, settings: Settings, lines: usize, rounds: usize) {
     let cases = [
         ("province", "510000", RegionLevel::Province),
         ("county", "511723", RegionLevel::County),
-        ("village", "511723104201", RegionLevel::Village),
+        ("village", "511723102210", RegionLevel::Village),
     ];
     println!("\n### {name}: {lines} order lines\n");
     println!("| roll-up | p50 | p99 | plain GROUP BY p50 | p99 | ratio (p50) |");

@@ -24,7 +24,7 @@ use crate::outbox::events::{ListingNews, SearchEvent};
 pub const DEMO_USERNAMES: &[&str] = &[
     "admin",
     "buyer",
-    "coop-liewa",
+    "coop-zilong",
     "coop-panshi",
     "official-kaijiang",
     "official-dazhou",
@@ -58,11 +58,11 @@ struct DemoOrg {
 
 const ORGS: &[DemoOrg] = &[
     DemoOrg {
-        name: "道孚县列瓦村果蔬种植专业合作社",
+        name: "道孚县孜龙村果蔬种植专业合作社",
         kind: OrganizationKind::Cooperative,
-        region: "513326100201",
+        region: "513326100204",
         status: VerificationStatus::Approved,
-        description: "列瓦村集体经济合作社,专家指导种植高原苹果、马铃薯,带动全村脱贫户增收。",
+        description: "孜龙村集体经济合作社,专家指导种植高原苹果、马铃薯,带动全村脱贫户增收。",
         contact: ("泽仁", "0836-7122001"),
         households: &[
             (5, true, 1200),
@@ -73,7 +73,7 @@ const ORGS: &[DemoOrg] = &[
         listings: &[
             DemoListing {
                 category: "apple",
-                title: "列瓦村高原红富士苹果",
+                title: "孜龙村高原红富士苹果",
                 description: "海拔3000米高原种植,昼夜温差大,脆甜多汁。专家指导种植,产地直发。",
                 unit: Unit::Jin,
                 price_fen: 680,
@@ -112,7 +112,7 @@ const ORGS: &[DemoOrg] = &[
     DemoOrg {
         name: "开江县盘石村农民专业合作社",
         kind: OrganizationKind::Cooperative,
-        region: "511723104201",
+        region: "511723102210",
         status: VerificationStatus::Approved,
         description: "盘石村村集体产业合作社,“龙头企业+合作社+基地+农户”模式,主营优质稻米和竹编。",
         contact: ("李明华", "0818-8221036"),
@@ -164,7 +164,7 @@ const ORGS: &[DemoOrg] = &[
     DemoOrg {
         name: "开江县程家沟村晓春家庭农场",
         kind: OrganizationKind::FamilyFarm,
-        region: "511723104202",
+        region: "511723105207",
         status: VerificationStatus::Approved,
         description: "程家沟村家庭农场,种植红苕和二荆条海椒。",
         contact: ("程晓春", "13908181234"),
@@ -279,7 +279,7 @@ const ORGS: &[DemoOrg] = &[
         ],
     },
     DemoOrg {
-        name: "乡城县香巴拉镇然乌村松茸专业合作社",
+        name: "乡城县香巴拉镇渔洼仲村松茸专业合作社",
         kind: OrganizationKind::Cooperative,
         region: "513336100201",
         status: VerificationStatus::Approved,
@@ -328,7 +328,7 @@ const ORGS: &[DemoOrg] = &[
     DemoOrg {
         name: "开江县程家沟村麻鸭养殖专业合作社",
         kind: OrganizationKind::Cooperative,
-        region: "511723104202",
+        region: "511723105207",
         status: VerificationStatus::Applied,
         description: "新申请入驻的麻鸭养殖合作社,待县级推荐。",
         contact: ("程大勇", "13508181235"),
@@ -587,8 +587,8 @@ async fn seed_accounts(
         ("admin", "平台管理员", Role::Admin, None, None),
         ("buyer", "成都蓉城职工食堂采购部", Role::Buyer, None, None),
         (
-            "coop-liewa",
-            "列瓦村合作社 泽仁",
+            "coop-zilong",
+            "孜龙村合作社 泽仁",
             Role::Producer,
             Some(org_ids[0]),
             None,

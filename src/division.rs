@@ -41,6 +41,27 @@ impl RegionLevel {
     }
 }
 
+/// A county's rank among those 乡村振兴 policy helps first (重点帮扶县).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistanceKey {
+    /// One of the 160 国家乡村振兴重点帮扶县.
+    National,
+    /// A 省乡村振兴重点帮扶县.
+    Provincial,
+}
+
+impl AssistanceKey {
+    /// From the stored word.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "national" => Some(AssistanceKey::National),
+            "provincial" => Some(AssistanceKey::Provincial),
+            _ => None,
+        }
+    }
+}
+
 /// Works out the level of a division code: six digits (GB/T 2260) for province,
 /// prefecture and county, twelve (the statistical code) for township and village.
 pub fn region_level(code: &str) -> Option<RegionLevel> {

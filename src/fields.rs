@@ -42,7 +42,7 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_and_bounded() {
-        assert_eq!(text("  列瓦村  ", 1, 3).unwrap(), "列瓦村");
+        assert_eq!(text("  孜龙村  ", 1, 3).unwrap(), "孜龙村");
         assert_eq!(text("   ", 1, 3).unwrap_err().code, "required");
         assert_eq!(text("四个汉字", 1, 3).unwrap_err().code, "too_long");
         assert_eq!(text("a\u{0}b", 0, 9).unwrap_err().code, "invalid");

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod administration;
 pub mod audit;
 pub mod backup;
+pub mod buyers;
 pub mod catalog;
 pub mod config;
 pub mod days;

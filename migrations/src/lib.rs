@@ -23,6 +23,8 @@ mod m20261205_000017_create_stats_warnings;
 mod m20261206_000018_create_stats_filings;
 mod m20261206_000019_create_certificates;
 mod m20261206_000020_create_lots;
+mod m20261207_000021_add_region_assistance;
+mod m20261207_000022_create_buyer_units;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -51,6 +53,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000018_create_stats_filings::Migration),
             Box::new(m20261206_000019_create_certificates::Migration),
             Box::new(m20261206_000020_create_lots::Migration),
+            Box::new(m20261207_000021_add_region_assistance::Migration),
+            Box::new(m20261207_000022_create_buyer_units::Migration),
         ]
     }
 }

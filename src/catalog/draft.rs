@@ -433,7 +433,7 @@ mod tests {
     fn a_patch_changes_only_what_it_names() {
         let base = req(serde_json::json!({
             "category_id": 3, "title": "开江大米", "unit": "jin", "price_fen": 520, "stock": "20000",
-            "season_start": 9, "season_end": 11, "origin_region_code": "511723104201"
+            "season_start": 9, "season_end": 11, "origin_region_code": "511723102210"
         }))
         .into_draft(None)
         .unwrap();

@@ -327,6 +327,8 @@ async fn place_of(
                 name_en: code.to_string(),
                 latitude: None,
                 longitude: None,
+                poverty_exit: None,
+                assistance_key: None,
             },
             String::new(),
             String::new(),

@@ -546,6 +546,8 @@ async fn order_agreed(
                 quantity: Quantity::from_milli(p.listing_quantity_milli),
                 unit: Some(p.listing_unit),
             }],
+            // A request is the buyer's own: it counts for their unit as their purchases do.
+            unit: crate::buyers::units::attribution(&txn, buyer.id, None).await?,
         },
     )
     .await;

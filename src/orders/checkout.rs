@@ -42,6 +42,8 @@ pub struct Checkout {
     pub address: Address,
     pub note: String,
     pub lines: Vec<LineInput>,
+    /// The buyer unit its orders count for.
+    pub unit: Option<crate::buyers::units::Attribution>,
 }
 
 fn line_field(i: usize, field: &str) -> String {
@@ -355,6 +357,8 @@ async fn write_orders(
             version: Set(1),
             placed_at: Set(now),
             updated_at: Set(now),
+            buyer_unit_id: Set(checkout.unit.map(|u| u.unit_id)),
+            buyer_basis: Set(checkout.unit.map(|u| u.basis)),
             ..Default::default()
         }
     });

@@ -56,6 +56,9 @@ pub struct CheckoutRequest {
     pub note: Option<String>,
     /// Lines to buy instead of the cart's.
     pub lines: Option<Vec<CheckoutLineRequest>>,
+    /// Order in the name of this buyer unit (its admin or purchaser). Without it, the orders
+    /// are the buyer's own, counted for their unit when it counts its members' purchases.
+    pub unit_id: Option<i64>,
 }
 
 /// The orders a checkout placed.
@@ -121,6 +124,7 @@ pub async fn parse_checkout(
             .collect(),
     };
     v.finish()?;
+    let unit = crate::buyers::units::attribution(db, actor.id(), req.unit_id).await?;
     let address = Address {
         recipient_name: recipient_name.unwrap_or_default(),
         phone: phone.unwrap_or_default(),
@@ -132,6 +136,7 @@ pub async fn parse_checkout(
             address,
             note: note.unwrap_or_default(),
             lines,
+            unit,
         },
         from_cart,
     ))

@@ -1,14 +1,18 @@
 //! The one document model both engines index, built from a listing and the vocabulary,
 //! and the database reads that feed it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 
 use super::text::{fold, pinyin_of, short_place_name};
 use super::vocabulary::{CategoryEntry, PlaceEntry, Vocabulary};
-use crate::catalog::domain::{Certification, ListingStatus, Unit, VerificationStatus, county_of};
+use crate::catalog::domain::{
+    Certification, ListingStatus, RegionLevel, Unit, VerificationStatus, county_of,
+};
 use crate::catalog::entity::{category, category_alias, listing, organization, region};
 
 /// A point on the earth.
@@ -158,7 +162,34 @@ pub async fn load_vocabulary(db: &impl ConnectionTrait) -> Result<Vocabulary, se
             name_en: c.name_en,
         })
         .collect();
+    // Counties and above, and the townships and villages someone sells from: the other
+    // forty thousand villages would only make every short word a place.
+    let mut below: HashSet<String> = listing::Entity::find()
+        .select_only()
+        .column(listing::Column::OriginRegionCode)
+        .distinct()
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .chain(
+            organization::Entity::find()
+                .select_only()
+                .column(organization::Column::RegionCode)
+                .distinct()
+                .into_tuple::<String>()
+                .all(db)
+                .await?,
+        )
+        .filter(|c| c.len() > 6)
+        .collect();
+    below.extend(below.clone().iter().map(|c| format!("{}000", &c[..9])));
     let places = region::Entity::find()
+        .filter(
+            Condition::any()
+                .add(region::Column::Level.lte(RegionLevel::County as i16))
+                .add(region::Column::Code.is_in(below)),
+        )
         .all(db)
         .await?
         .into_iter()
@@ -288,14 +319,14 @@ mod tests {
         let potato = (1..100)
             .find(|id| v.category(*id).is_some_and(|c| c.name_zh == "马铃薯"))
             .unwrap();
-        let d = build(&listing(potato, "513326100201"), "列瓦村合作社", &v);
+        let d = build(&listing(potato, "513326100204"), "孜龙村合作社", &v);
         assert_eq!(d.category_path, ["蔬菜", "马铃薯"]);
         assert!(d.keywords.contains(&"土豆".to_string()));
         assert_eq!(
             d.region_codes,
-            ["510000", "513300", "513326", "513326100000", "513326100201"]
+            ["510000", "513300", "513326", "513326100000", "513326100204"]
         );
-        for name in ["道孚县", "道孚", "列瓦村", "甘孜"] {
+        for name in ["道孚县", "道孚", "孜龙村", "甘孜"] {
             assert!(d.region_names.contains(&name.to_string()), "{name}");
         }
         assert!(d.pinyin.contains(&"malingshu".to_string()));

@@ -117,7 +117,8 @@ impl Vocabulary {
     }
 
     /// The vocabulary of the taxonomy and regions shipped with qudao, with categories
-    /// numbered from 1 in file order (as a fresh database numbers them).
+    /// numbered from 1 in file order (as a fresh database numbers them): the counties and
+    /// above, and the townships and villages of the demo market's counties.
     pub fn from_reference() -> Self {
         let taxonomy = crate::catalog::categories::reference();
         let ids: HashMap<String, i64> = taxonomy
@@ -138,13 +139,15 @@ impl Vocabulary {
                 aliases: e.aliases.iter().chain(e.english.iter()).cloned().collect(),
             })
             .collect();
+        const DEMO_COUNTIES: [&str; 4] = ["511723", "513326", "513336", "511381"];
         let places = crate::catalog::regions::reference_rows()
-            .into_iter()
+            .iter()
+            .filter(|r| r.code.len() == 6 || DEMO_COUNTIES.contains(&&r.code[..6]))
             .map(|r| PlaceEntry {
-                code: r.code,
-                parent_code: r.parent_code,
-                name: r.name,
-                name_en: r.name_en,
+                code: r.code.clone(),
+                parent_code: r.parent_code.clone(),
+                name: r.name.clone(),
+                name_en: r.name_en.clone(),
             })
             .collect();
         Vocabulary::new(categories, places)

@@ -388,12 +388,12 @@ mod tests {
 
     #[test]
     fn region_paths_fill_every_level_down_to_the_place() {
-        let p = RegionPath::of("511723104201").unwrap();
+        let p = RegionPath::of("511723102210").unwrap();
         assert_eq!(p.province, "510000");
         assert_eq!(p.prefecture, "511700");
         assert_eq!(p.county, "511723");
-        assert_eq!(p.township, "511723104000");
-        assert_eq!(p.village, "511723104201");
+        assert_eq!(p.township, "511723102000");
+        assert_eq!(p.village, "511723102210");
         let t = RegionPath::of("513326100000").unwrap();
         assert_eq!(
             (t.township.as_str(), t.village.as_str()),

@@ -15,6 +15,7 @@ pub mod reports;
 pub mod rollup;
 pub mod targets;
 pub mod trust;
+pub mod units;
 pub mod views;
 pub mod warnings;
 

@@ -20,7 +20,7 @@ fn account(role: &str) -> Option<&'static str> {
     match role {
         "buyer" => Some("buyer"),
         "producer_a" => Some("coop-panshi"),
-        "producer_b" => Some("coop-liewa"),
+        "producer_b" => Some("coop-zilong"),
         "county_official" => Some("official-kaijiang"),
         "admin" => Some("admin"),
         _ => None,
@@ -93,7 +93,7 @@ fn fill(text: &str, ids: &Ids) -> String {
 fn routes() -> Vec<Route> {
     use Method as M;
     let listing: Body = |ids, _| json!({"category_id": ids.rice, "title": "新米", "unit": "jin", "price_fen": 500, "stock": "100"});
-    let household: Body = |_, _| json!({"head_name": "张三", "region_code": "511723104201", "members": 2, "registered": true, "benefit_share_bp": 100});
+    let household: Body = |_, _| json!({"head_name": "张三", "region_code": "511723102210", "members": 2, "registered": true, "benefit_share_bp": 100});
     let apply: Body = |_, _| json!({"name": "开江县新合作社", "kind": "cooperative", "region_code": "511723", "contact_name": "张", "contact_phone": "13800000000"});
     let new_user: Body = |_, role| json!({"username": format!("made-by-{role}"), "password": "一个足够长的密码", "display_name": "新用户", "role": "buyer"});
     let register: Body = |_, role| json!({"username": format!("self-{role}"), "password": "一个足够长的密码", "display_name": "新用户"});

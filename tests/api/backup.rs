@@ -28,8 +28,8 @@ async fn a_backup_taken_during_checkouts_is_consistent_and_restores() {
             .await
             .expect("SQLite always runs"),
     );
-    let apples = listing_titled(&app, "列瓦村高原红富士苹果").await;
-    restock(&app, "coop-liewa", apples, "100000").await;
+    let apples = listing_titled(&app, "孜龙村高原红富士苹果").await;
+    restock(&app, "coop-zilong", apples, "100000").await;
     let stock = app.listing_row(apples).await.stock_milli;
 
     // A stream of checkouts that goes on while the backup is taken.

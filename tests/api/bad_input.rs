@@ -158,7 +158,7 @@ async fn bad_listings_are_refused_field_by_field(backend: Backend) {
             "origin_region_code",
         ),
         (
-            with("origin_region_code", json!("513326100201")),
+            with("origin_region_code", json!("513326100204")),
             422,
             "validation_failed",
             "origin_region_code",

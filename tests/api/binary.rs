@@ -15,7 +15,7 @@ fn serve_prints_its_url_answers_and_stops_cleanly_on_sigterm() {
     let rest: Vec<String> = stdout.lines().take(2).map(|l| l.unwrap()).collect();
     assert!(
         rest.iter()
-            .any(|l| l.contains("coop-liewa") && l.contains("official-sichuan")),
+            .any(|l| l.contains("coop-zilong") && l.contains("official-sichuan")),
         "{rest:?}"
     );
     assert!(
@@ -202,7 +202,7 @@ fn json_logs_carry_the_request_id_that_the_answer_echoes() {
     assert!(
         lines.iter().any(|l| l["fields"]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("coop-liewa"))),
+            .is_some_and(|m| m.contains("coop-zilong"))),
         "{log}"
     );
     let answered = |id: &str| {

@@ -66,11 +66,11 @@ async fn a_checkout_broken_off_by_a_deadlock_is_tried_again_unseen() {
         return;
     };
     let app = std::sync::Arc::new(app);
-    let apples = listing_titled(&app, "列瓦村高原红富士苹果").await;
+    let apples = listing_titled(&app, "孜龙村高原红富士苹果").await;
     let potatoes = listing_titled(&app, "道孚高原洋芋").await;
     let (first, second) = (apples.min(potatoes), apples.max(potatoes));
-    restock(&app, "coop-liewa", first, "100").await;
-    restock(&app, "coop-liewa", second, "100").await;
+    restock(&app, "coop-zilong", first, "100").await;
+    restock(&app, "coop-zilong", second, "100").await;
     let buyer = app.login("buyer").await;
 
     let other = app.db.begin().await.unwrap();

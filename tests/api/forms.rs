@@ -153,7 +153,7 @@ async fn admins_approve_applications_and_add_synonyms_on_their_page(backend: Bac
         .post(
             "/api/v1/organizations",
             Some(&producer),
-            serde_json::json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723104202",
+            serde_json::json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723105207",
                    "contact_name": "程大勇", "contact_phone": "135-0818-1235"}),
         )
         .await;
@@ -342,17 +342,17 @@ async fn producers_register_member_households_on_their_organization_page(backend
     };
     // A share that is not a percent, and a village in another county, are named beside
     // their fields; what was typed stays.
-    let r = add("511723104201", "一成").await;
+    let r = add("511723102210", "一成").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"share_percent-error\""), "{html}");
     assert!(html.contains("value=\"李德全\""), "{html}");
-    let r = add("513326100201", "2.5").await;
+    let r = add("513326100204", "2.5").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("不在本社所在县"), "{html}");
 
-    let r = add("511723104201", "2.5").await;
+    let r = add("511723102210", "2.5").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, html) = page(&panshi, &format!("{url}/producer/organization")).await;
     assert!(html.contains("<td>李德全</td>"), "{html}");

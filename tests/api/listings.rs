@@ -35,7 +35,7 @@ async fn demo_market_is_there_on_first_start(backend: Backend) {
         .map(|l| l["title"].as_str().unwrap())
         .collect();
     for want in [
-        "列瓦村高原红富士苹果",
+        "孜龙村高原红富士苹果",
         "道孚高原洋芋",
         "开江盘石村生态大米",
         "道孚冬虫夏草 精选",
@@ -82,14 +82,14 @@ async fn a_producer_manages_its_listing_from_creation_to_deletion(backend: Backe
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let token = app.login("coop-liewa").await;
+    let token = app.login("coop-zilong").await;
     let apple = app.category_id("apple").await;
     let created = app
         .post(
             "/api/v1/listings",
             Some(&token),
             json!({
-                "category_id": apple, "title": "列瓦村苹果 礼盒装", "description": "10斤装礼盒",
+                "category_id": apple, "title": "孜龙村苹果 礼盒装", "description": "10斤装礼盒",
                 "unit": "piece", "price_fen": 8800, "stock": 300, "min_order": "1", "grade": "special",
                 "season_start": 9, "season_end": 12, "certifications": ["green_food", "poverty_alleviation"]
             }),
@@ -100,7 +100,7 @@ async fn a_producer_manages_its_listing_from_creation_to_deletion(backend: Backe
     assert_eq!(created.body["stock"], "300");
     assert_eq!(created.body["price_display"], "¥88.00");
     assert_eq!(
-        created.body["origin"]["name"], "列瓦村",
+        created.body["origin"]["name"], "孜龙村",
         "origin defaults to the organization's village"
     );
     assert_eq!(created.body["version"], 1);
@@ -108,7 +108,7 @@ async fn a_producer_manages_its_listing_from_creation_to_deletion(backend: Backe
 
     let public = app.get(&format!("/api/v1/listings/{id}"), None).await;
     assert_eq!(public.status, StatusCode::OK);
-    assert_eq!(public.body["title"], "列瓦村苹果 礼盒装");
+    assert_eq!(public.body["title"], "孜龙村苹果 礼盒装");
 
     let changed = app
         .patch(
@@ -120,7 +120,7 @@ async fn a_producer_manages_its_listing_from_creation_to_deletion(backend: Backe
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
     assert_eq!(changed.body["price_fen"], 7900);
     assert_eq!(changed.body["stock"], "250");
-    assert_eq!(changed.body["title"], "列瓦村苹果 礼盒装");
+    assert_eq!(changed.body["title"], "孜龙村苹果 礼盒装");
     assert_eq!(changed.body["version"], 2);
 
     let paused = app
@@ -259,7 +259,7 @@ async fn every_listing_change_writes_an_outbox_event(backend: Backend) {
             .all(|e| e.channel == "search" && e.delivered_at.is_none())
     );
     // A refused change writes nothing.
-    let other = app.login("coop-liewa").await;
+    let other = app.login("coop-zilong").await;
     app.patch(
         &format!("/api/v1/listings/{id}"),
         Some(&other),
@@ -301,8 +301,8 @@ async fn listings_filter_by_category_tree_region_price_and_certification(backend
     let t = titles(&dawu);
     assert_eq!(dawu.body["total"], 6, "{t:?}");
     assert!(t.iter().all(|x| !x.contains("开江")));
-    let liewa = app.get("/api/v1/listings?region=513326100201", None).await;
-    assert_eq!(liewa.body["total"], 3);
+    let zilong = app.get("/api/v1/listings?region=513326100204", None).await;
+    assert_eq!(zilong.body["total"], 3);
 
     let cheap = app
         .get("/api/v1/listings?max_price_fen=500&sort=price_asc", None)
@@ -342,7 +342,7 @@ async fn quantities_stay_exact(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let token = app.login("coop-liewa").await;
+    let token = app.login("coop-zilong").await;
     let herbs = app.category_id("cordyceps").await;
     let r = app
         .post(
@@ -373,7 +373,7 @@ async fn pages_render_in_chinese_and_english(backend: Backend) {
     assert_eq!(home.status(), StatusCode::OK);
     let html = home.text().await.unwrap();
     assert!(html.contains("<html lang=\"zh\">"));
-    assert!(html.contains("列瓦村高原红富士苹果"));
+    assert!(html.contains("孜龙村高原红富士苹果"));
     assert!(html.contains("最新上架"));
     let en = app
         .client
@@ -411,7 +411,7 @@ async fn pages_render_in_chinese_and_english(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(search.contains("开江盘石村生态大米") && !search.contains("列瓦村高原红富士苹果"));
+    assert!(search.contains("开江盘石村生态大米") && !search.contains("孜龙村高原红富士苹果"));
     let missing = app
         .client
         .get(format!("{}/listings/999999", app.address))

@@ -102,7 +102,7 @@ async fn a_lot_is_shipped_labelled_and_traced_to_its_village(backend: Backend) {
         &app,
         &panshi,
         rice,
-        json!({"harvested_on": day(-20), "village_code": "511723104201", "base": "三组水田",
+        json!({"harvested_on": day(-20), "village_code": "511723102210", "base": "三组水田",
                "households": 12, "quantity": "80"}),
     )
     .await;
@@ -323,7 +323,7 @@ async fn bad_lots_and_bad_bindings_are_refused_by_field(backend: Backend) {
             "out_of_range",
         ),
         (
-            json!({"harvested_on": day(-1), "quantity": "5", "village_code": "513326100201"}),
+            json!({"harvested_on": day(-1), "quantity": "5", "village_code": "513326100204"}),
             "village_code",
             "out_of_scope",
         ),
@@ -353,9 +353,9 @@ async fn bad_lots_and_bad_bindings_are_refused_by_field(backend: Backend) {
         );
     }
     // Only the organization records its lots; whoever may not is refused whatever the body.
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     let buyer = app.login("buyer").await;
-    for token in [&liewa, &buyer] {
+    for token in [&zilong, &buyer] {
         let r = app
             .call_with(
                 reqwest::Method::POST,
@@ -377,11 +377,11 @@ async fn bad_lots_and_bad_bindings_are_refused_by_field(backend: Backend) {
     let lot = r.body["id"].as_i64().unwrap();
     // Bindings that name the wrong line or lot, or a lot twice.
     let (order, line) = confirmed_order(&app, rice, "100", "bad-bind-1").await;
-    let liewa_org = app.organization_of(&liewa).await;
-    let other_listing = app.listings_of(liewa_org).await[0];
+    let zilong_org = app.organization_of(&zilong).await;
+    let other_listing = app.listings_of(zilong_org).await[0];
     let other_lot = record_lot(
         &app,
-        &liewa,
+        &zilong,
         other_listing,
         json!({"harvested_on": day(-1), "quantity": "50"}),
     )
@@ -436,7 +436,7 @@ async fn lots_are_recorded_on_their_page_and_a_slip_comes_back_beside_its_field(
     let mut form = vec![
         ("csrf_token", token),
         ("harvested_on", day(3)),
-        ("village_code", "511723104201".to_string()),
+        ("village_code", "511723102210".to_string()),
         ("base", "二组坡地".to_string()),
         ("households", "7".to_string()),
         ("quantity", "60".to_string()),
@@ -457,7 +457,7 @@ async fn lots_are_recorded_on_their_page_and_a_slip_comes_back_beside_its_field(
         "{html}"
     );
     // Someone else's listing's lots are not theirs to see or record.
-    let liewa = crate::pages::signed_in(url, "coop-liewa").await;
-    let (status, _) = crate::forms::page(&liewa, &here).await;
+    let zilong = crate::pages::signed_in(url, "coop-zilong").await;
+    let (status, _) = crate::forms::page(&zilong, &here).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

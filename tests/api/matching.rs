@@ -23,15 +23,15 @@ fn deliver_by() -> String {
         .to_string()
 }
 
-/// 盘石村's rice on sale all year, and a second rice from 列瓦村's cooperative near 成都.
+/// 盘石村's rice on sale all year, and a second rice from 孜龙村's cooperative near 成都.
 pub(crate) async fn rice_market(app: &TestApp) -> (i64, i64) {
     let (_, panshi_rice) = app.panshi_rice_all_year().await;
     let rice = app.category_id("rice").await;
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     let r = app
         .post(
             "/api/v1/listings",
-            Some(&liewa),
+            Some(&zilong),
             json!({"category_id": rice, "title": "川西坝子大米", "unit": "ton", "price_fen": 960_000,
                    "stock": "8", "min_order": "1", "grade": "special",
                    "origin_region_code": "513326"}),
@@ -62,12 +62,12 @@ async fn a_canteen_gets_rice_from_two_cooperatives_and_an_order_when_both_accept
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (panshi_rice, liewa_rice) = rice_market(&app).await;
+    let (panshi_rice, zilong_rice) = rice_market(&app).await;
     let rice = app.category_id("rice").await;
     let stock_before = app.listing_row(panshi_rice).await.stock_milli;
     let buyer = app.login("buyer").await;
 
-    // 25 t wanted; 列瓦村 has 8 t and is nearer, 盘石村 gives the other 17 t.
+    // 25 t wanted; 孜龙村 has 8 t and is nearer, 盘石村 gives the other 17 t.
     let posted = app
         .post(
             "/api/v1/purchase-requests",
@@ -77,7 +77,7 @@ async fn a_canteen_gets_rice_from_two_cooperatives_and_an_order_when_both_accept
         .await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
     let request = posted.body["request"]["id"].as_i64().unwrap();
-    let near = proposal_for(&posted.body, liewa_rice).expect("a proposal from 列瓦村");
+    let near = proposal_for(&posted.body, zilong_rice).expect("a proposal from 孜龙村");
     let far = proposal_for(&posted.body, panshi_rice).expect("a proposal from 盘石村");
     assert_eq!(near["quantity"], "8");
     assert_eq!(far["quantity"], "17");
@@ -102,13 +102,13 @@ async fn a_canteen_gets_rice_from_two_cooperatives_and_an_order_when_both_accept
         "a producer sees only its own proposals"
     );
 
-    // 列瓦村 declines: the remainder is matched again, never with that listing.
-    let liewa = app.login("coop-liewa").await;
+    // 孜龙村 declines: the remainder is matched again, never with that listing.
+    let zilong = app.login("coop-zilong").await;
     let near_id = near["id"].as_i64().unwrap();
     let declined = app
         .post(
             &format!("/api/v1/proposals/{near_id}/decline"),
-            Some(&liewa),
+            Some(&zilong),
             json!({"reason": "这批米已预订"}),
         )
         .await;
@@ -129,13 +129,13 @@ async fn a_canteen_gets_rice_from_two_cooperatives_and_an_order_when_both_accept
             Some(&buyer),
         )
         .await;
-    let to_liewa = after.body["proposals"]
+    let to_zilong = after.body["proposals"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| p["listing_id"] == liewa_rice)
+        .filter(|p| p["listing_id"] == zilong_rice)
         .count();
-    assert_eq!(to_liewa, 1, "the declined pair is not proposed again");
+    assert_eq!(to_zilong, 1, "the declined pair is not proposed again");
 
     // Both sides accept 盘石村's proposal: it becomes an order with stock reserved.
     let far_id = far["id"].as_i64().unwrap();
@@ -175,7 +175,7 @@ async fn a_canteen_gets_rice_from_two_cooperatives_and_an_order_when_both_accept
         "the producer with an order sees where to deliver"
     );
     // Producers see open requests they could serve: 开江 within 50 km is 盘石村's, not
-    // 列瓦村's, 600 km away in 道孚.
+    // 孜龙村's, 600 km away in 道孚.
     let mut local = canteen_request(rice, "2");
     local["region_code"] = json!("511723");
     local["latitude"] = json!(31.08);
@@ -189,7 +189,7 @@ async fn a_canteen_gets_rice_from_two_cooperatives_and_an_order_when_both_accept
     let listed = |body: &Value| body.as_array().unwrap().iter().any(|r| r["id"] == local);
     let near_list = app.get("/api/v1/purchase-requests", Some(&panshi)).await;
     assert!(listed(&near_list.body), "{}", near_list.text);
-    let far_list = app.get("/api/v1/purchase-requests", Some(&liewa)).await;
+    let far_list = app.get("/api/v1/purchase-requests", Some(&zilong)).await;
     assert!(!listed(&far_list.body), "{}", far_list.text);
 
     let events = outbox::Entity::find()
@@ -210,7 +210,7 @@ async fn a_lapsed_proposal_is_matched_again(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (panshi_rice, liewa_rice) = rice_market(&app).await;
+    let (panshi_rice, zilong_rice) = rice_market(&app).await;
     let rice = app.category_id("rice").await;
     let buyer = app.login("buyer").await;
     let posted = app
@@ -224,7 +224,7 @@ async fn a_lapsed_proposal_is_matched_again(backend: Backend) {
     let only = posted.body["proposals"].as_array().unwrap();
     assert_eq!(only.len(), 1, "{}", posted.text);
     assert_eq!(
-        only[0]["listing_id"], liewa_rice,
+        only[0]["listing_id"], zilong_rice,
         "the nearer one is cheaper"
     );
     let id = only[0]["id"].as_i64().unwrap();

@@ -26,7 +26,7 @@ async fn a_new_cooperative_goes_from_application_to_its_first_listing(backend: B
         .post(
             "/api/v1/organizations",
             Some(&producer),
-            json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723104202",
+            json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723105207",
                    "description": "林下散养土鸡", "contact_name": "程大勇", "contact_phone": "135-0818-1235"}),
         )
         .await;
@@ -230,11 +230,11 @@ async fn households_stay_private_and_shares_cannot_exceed_the_whole(backend: Bac
             .status,
         StatusCode::UNAUTHORIZED
     );
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     assert_eq!(
         app.get(
             &format!("/api/v1/organizations/{org}/households"),
-            Some(&liewa)
+            Some(&zilong)
         )
         .await
         .status,
@@ -248,7 +248,7 @@ async fn households_stay_private_and_shares_cannot_exceed_the_whole(backend: Bac
     );
 
     // The demo households hold 4500 of 10000 basis points.
-    let add = |share: i64| json!({"head_name": "王德贵", "region_code": "511723104201", "members": 3, "registered": true, "benefit_share_bp": share});
+    let add = |share: i64| json!({"head_name": "王德贵", "region_code": "511723102210", "members": 3, "registered": true, "benefit_share_bp": share});
     let over = app
         .post(
             &format!("/api/v1/organizations/{org}/households"),
@@ -270,7 +270,7 @@ async fn households_stay_private_and_shares_cannot_exceed_the_whole(backend: Bac
         .await;
     assert_eq!(fits.status, StatusCode::CREATED, "{}", fits.text);
     let away = app
-        .post(&format!("/api/v1/organizations/{org}/households"), Some(&panshi), json!({"head_name": "x", "region_code": "513326100201", "members": 1, "registered": false, "benefit_share_bp": 0}))
+        .post(&format!("/api/v1/organizations/{org}/households"), Some(&panshi), json!({"head_name": "x", "region_code": "513326100204", "members": 1, "registered": false, "benefit_share_bp": 0}))
         .await;
     assert_eq!(
         away.body["error"]["fields"]["region_code"]["code"],
@@ -295,13 +295,13 @@ async fn admins_create_officials_with_a_region_scope(backend: Backend) {
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
     let daofu = app.login_with("official-daofu", "道孚县经信局账号").await;
-    let liewa = app.login("coop-liewa").await;
-    let liewa_org = app.organization_of(&liewa).await;
+    let zilong = app.login("coop-zilong").await;
+    let zilong_org = app.organization_of(&zilong).await;
     let panshi = app.login("coop-panshi").await;
     let panshi_org = app.organization_of(&panshi).await;
     assert_eq!(
         app.get(
-            &format!("/api/v1/organizations/{liewa_org}/households"),
+            &format!("/api/v1/organizations/{zilong_org}/households"),
             Some(&daofu)
         )
         .await

@@ -353,6 +353,8 @@ async fn the_flows(width: u32, w: &Words) {
     sign_in(&b, &url, "official-kaijiang", "/officials").await;
     b.goto(&format!("{url}/officials/regions/{KAIJIANG}?period=2026Q4"))
         .await;
+    // The report's link is there once the page is (the element lookup waits for it).
+    b.find("a[href*=\"/report?\"][href*=\"format=xlsx\"]").await;
     b.screenshot(&shots, &shot("officials")).await;
     let got = b
         .script(

@@ -85,15 +85,15 @@ async fn producers_add_photos_that_are_served_reencoded(backend: Backend) {
     }
 
     // Another cooperative cannot add to it or remove from it; nor can a buyer.
-    let liewa = app.login("coop-liewa").await;
-    let r = upload(&app, &liewa, listing, "image/png", png(20, 20)).await;
+    let zilong = app.login("coop-zilong").await;
+    let r = upload(&app, &zilong, listing, "image/png", png(20, 20)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let buyer = app.login("buyer").await;
     let r = upload(&app, &buyer, listing, "image/png", png(20, 20)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let path = format!("/api/v1/listings/{listing}/photos/{photo}");
     assert_eq!(
-        app.call(Method::DELETE, &path, Some(&liewa), None)
+        app.call(Method::DELETE, &path, Some(&zilong), None)
             .await
             .status,
         StatusCode::NOT_FOUND

@@ -289,8 +289,8 @@ async fn matching_on_three_instances_never_offers_the_same_supply_twice() {
     let running = start_together(3, &pg.url(), dir.path());
     let (apps, db) = attached(&running, &pg.url()).await;
 
-    // 18 t of rice on offer: 10 t from 盘石村 (by the 斤) and 8 t from 列瓦村.
-    let (panshi_rice, liewa_rice) = crate::matching::rice_market(&apps[0]).await;
+    // 18 t of rice on offer: 10 t from 盘石村 (by the 斤) and 8 t from 孜龙村.
+    let (panshi_rice, zilong_rice) = crate::matching::rice_market(&apps[0]).await;
     let panshi = apps[0].login("coop-panshi").await;
     let r = apps[0]
         .patch(
@@ -334,7 +334,7 @@ async fn matching_on_three_instances_never_offers_the_same_supply_twice() {
          WHERE status = 'pending' GROUP BY listing_id",
     )
     .await;
-    for listing in [panshi_rice, liewa_rice] {
+    for listing in [panshi_rice, zilong_rice] {
         let stock = apps[0].listing_row(listing).await.stock_milli;
         let offered = held.get(&listing).copied().unwrap_or(0);
         assert!(

@@ -65,32 +65,32 @@ async fn a_saved_search_alerts_to_new_matching_listings_only(engine: EngineKind)
     assert_eq!(r.body["alert"], "instant");
     let saved = r.body["id"].as_i64().unwrap();
 
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     let potato = app.category_id("potato").await;
     let apple = app.category_id("apple").await;
     // 洋芋 is what the buyer wrote; the producer calls it 马铃薯.
     let cheap = list(
         &app,
-        &liewa,
-        json!({"category_id": potato, "title": "列瓦村紫皮马铃薯", "unit": "jin", "price_fen": 220, "stock": "5000"}),
+        &zilong,
+        json!({"category_id": potato, "title": "孜龙村紫皮马铃薯", "unit": "jin", "price_fen": 220, "stock": "5000"}),
     )
     .await;
     let dear = list(
         &app,
-        &liewa,
-        json!({"category_id": potato, "title": "列瓦村精品马铃薯礼盒", "unit": "jin", "price_fen": 900, "stock": "500"}),
+        &zilong,
+        json!({"category_id": potato, "title": "孜龙村精品马铃薯礼盒", "unit": "jin", "price_fen": 900, "stock": "500"}),
     )
     .await;
     let apples = list(
         &app,
-        &liewa,
-        json!({"category_id": apple, "title": "列瓦村苹果", "unit": "jin", "price_fen": 200, "stock": "500"}),
+        &zilong,
+        json!({"category_id": apple, "title": "孜龙村苹果", "unit": "jin", "price_fen": 200, "stock": "500"}),
     )
     .await;
     let paused = list(
         &app,
-        &liewa,
-        json!({"category_id": potato, "title": "列瓦村黄心马铃薯", "unit": "jin", "price_fen": 200, "stock": "500", "status": "paused"}),
+        &zilong,
+        json!({"category_id": potato, "title": "孜龙村黄心马铃薯", "unit": "jin", "price_fen": 200, "stock": "500", "status": "paused"}),
     )
     .await;
     app.wait_until_indexed().await;
@@ -107,10 +107,10 @@ async fn a_saved_search_alerts_to_new_matching_listings_only(engine: EngineKind)
 
     // A change that keeps it on offer is not news; selling out and restocking is.
     let patch = |id: i64, body: Value| {
-        let (app, liewa) = (&app, &liewa);
+        let (app, zilong) = (&app, &zilong);
         async move {
             let r = app
-                .patch(&format!("/api/v1/listings/{id}"), Some(liewa), body)
+                .patch(&format!("/api/v1/listings/{id}"), Some(zilong), body)
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         }
@@ -143,7 +143,7 @@ async fn a_saved_search_alerts_to_new_matching_listings_only(engine: EngineKind)
     let oldest = &items[2];
     assert_eq!(
         oldest["title"],
-        "新上架:列瓦村紫皮马铃薯,符合您的搜索“便宜洋芋”"
+        "新上架:孜龙村紫皮马铃薯,符合您的搜索“便宜洋芋”"
     );
     assert!(
         oldest["link"]
@@ -168,8 +168,8 @@ async fn a_saved_search_alerts_to_new_matching_listings_only(engine: EngineKind)
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     list(
         &app,
-        &liewa,
-        json!({"category_id": potato, "title": "列瓦村白皮马铃薯", "unit": "jin", "price_fen": 180, "stock": "500"}),
+        &zilong,
+        json!({"category_id": potato, "title": "孜龙村白皮马铃薯", "unit": "jin", "price_fen": 180, "stock": "500"}),
     )
     .await;
     app.wait_until_indexed().await;

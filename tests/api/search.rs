@@ -220,7 +220,7 @@ async fn pinyin_initials_and_traditional_characters_find_the_product(engine: Eng
         let t = app.titles(&format!("q={}", enc(q))).await;
         assert_eq!(
             t.first().map(String::as_str),
-            Some("列瓦村高原红富士苹果"),
+            Some("孜龙村高原红富士苹果"),
             "{q}: {t:?}"
         );
     }
@@ -295,7 +295,7 @@ async fn filters_narrow_by_category_tree_region_price_certification_stock_and_se
     for (region, n) in [
         ("513326", 6),
         ("513300", 9),
-        ("511723104202", 2),
+        ("511723105207", 2),
         ("510000", 16),
     ] {
         let body = app.search(&format!("region={region}&per_page=50")).await;
@@ -313,8 +313,8 @@ async fn filters_narrow_by_category_tree_region_price_certification_stock_and_se
     t.sort();
     assert_eq!(t, ["乡城野生松茸 鲜品", "藏红花 西红花丝"]);
 
-    let liewa = app.login("coop-liewa").await;
-    let org = app.organization_of(&liewa).await;
+    let zilong = app.login("coop-zilong").await;
+    let org = app.organization_of(&zilong).await;
     let body = app.search(&format!("organization_id={org}")).await;
     assert_eq!(body["total"], 3);
     // Sell out the potatoes: stock below the minimum order.
@@ -326,7 +326,7 @@ async fn filters_narrow_by_category_tree_region_price_certification_stock_and_se
     let r = app
         .patch(
             &format!("/api/v1/listings/{id}"),
-            Some(&liewa),
+            Some(&zilong),
             json!({"stock": "10"}),
         )
         .await;
@@ -531,14 +531,14 @@ async fn changes_deletes_and_pauses_become_visible(engine: EngineKind) {
     let Some(app) = spawn_search_app(engine).await else {
         return;
     };
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     let potato = app.category_id("potato").await;
     let started = Instant::now();
     let r = app
         .post(
             "/api/v1/listings",
-            Some(&liewa),
-            json!({"category_id": potato, "title": "列瓦村紫皮洋芋", "unit": "jin", "price_fen": 220, "stock": "5000"}),
+            Some(&zilong),
+            json!({"category_id": potato, "title": "孜龙村紫皮洋芋", "unit": "jin", "price_fen": 220, "stock": "5000"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -555,8 +555,8 @@ async fn changes_deletes_and_pauses_become_visible(engine: EngineKind) {
     let r = app
         .patch(
             &format!("/api/v1/listings/{id}"),
-            Some(&liewa),
-            json!({"title": "列瓦村黑金洋芋"}),
+            Some(&zilong),
+            json!({"title": "孜龙村黑金洋芋"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -564,13 +564,13 @@ async fn changes_deletes_and_pauses_become_visible(engine: EngineKind) {
     assert!(app.titles(&q).await.is_empty());
     assert_eq!(
         app.titles(&format!("q={}", enc("黑金"))).await,
-        ["列瓦村黑金洋芋"]
+        ["孜龙村黑金洋芋"]
     );
     let r = app
         .call(
             reqwest::Method::POST,
             &format!("/api/v1/listings/{id}/pause"),
-            Some(&liewa),
+            Some(&zilong),
             None,
         )
         .await;
@@ -581,7 +581,7 @@ async fn changes_deletes_and_pauses_become_visible(engine: EngineKind) {
         .call(
             reqwest::Method::POST,
             &format!("/api/v1/listings/{id}/resume"),
-            Some(&liewa),
+            Some(&zilong),
             None,
         )
         .await;
@@ -592,7 +592,7 @@ async fn changes_deletes_and_pauses_become_visible(engine: EngineKind) {
         .call(
             reqwest::Method::DELETE,
             &format!("/api/v1/listings/{id}"),
-            Some(&liewa),
+            Some(&zilong),
             None,
         )
         .await;

@@ -88,9 +88,9 @@ async fn the_index_catches_up_after_the_engine_was_down(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| s.search_relay = false).await else {
         return;
     };
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     let potato = app.category_id("potato").await;
-    let mine = app.listings_of(app.organization_of(&liewa).await).await;
+    let mine = app.listings_of(app.organization_of(&zilong).await).await;
 
     // The engine is down: nothing listens on the discard port.
     let down = Engine::Meili(MeiliEngine::new("http://127.0.0.1:9", None, "listings").unwrap());
@@ -101,8 +101,8 @@ async fn the_index_catches_up_after_the_engine_was_down(backend: Backend) {
     let r = app
         .post(
             "/api/v1/listings",
-            Some(&liewa),
-            json!({"category_id": potato, "title": "列瓦村紫皮洋芋", "unit": "jin", "price_fen": 220, "stock": "5000"}),
+            Some(&zilong),
+            json!({"category_id": potato, "title": "孜龙村紫皮洋芋", "unit": "jin", "price_fen": 220, "stock": "5000"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -128,8 +128,8 @@ async fn the_index_catches_up_after_the_engine_was_down(backend: Backend) {
     let r = app
         .patch(
             &format!("/api/v1/listings/{}", mine[0]),
-            Some(&liewa),
-            json!({"price_fen": 999, "title": "列瓦村新一季苹果"}),
+            Some(&zilong),
+            json!({"price_fen": 999, "title": "孜龙村新一季苹果"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -137,7 +137,7 @@ async fn the_index_catches_up_after_the_engine_was_down(backend: Backend) {
         .call(
             reqwest::Method::DELETE,
             &format!("/api/v1/listings/{}", mine[1]),
-            Some(&liewa),
+            Some(&zilong),
             None,
         )
         .await;
@@ -146,7 +146,7 @@ async fn the_index_catches_up_after_the_engine_was_down(backend: Backend) {
         .call(
             reqwest::Method::POST,
             &format!("/api/v1/listings/{}/pause", mine[2]),
-            Some(&liewa),
+            Some(&zilong),
             None,
         )
         .await;

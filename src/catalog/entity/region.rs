@@ -12,6 +12,10 @@ pub struct Model {
     pub name_en: String,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// For a former poverty county (原贫困县): the year it met the exit criteria.
+    pub poverty_exit: Option<i16>,
+    /// `national` or `provincial` for a 乡村振兴重点帮扶县.
+    pub assistance_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

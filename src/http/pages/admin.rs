@@ -67,14 +67,7 @@ async fn page_with(
         let cats = categories::all_with_aliases(&state.db).await?;
         let dead = crate::http::api::notify::dead_events(state, actor).await?;
         let outliers = crate::stats::prices::outliers(&state.db).await?;
-        let regions = crate::catalog::entity::region::Entity::find()
-            .filter(
-                crate::catalog::entity::region::Column::Level
-                    .lte(crate::catalog::domain::RegionLevel::County as i16),
-            )
-            .order_by_asc(crate::catalog::entity::region::Column::Code)
-            .all(&state.db)
-            .await?;
+        let regions = crate::catalog::regions::for_choice(&state.db).await?;
         Ok::<_, AppError>((waiting, users, cats, dead, outliers, regions))
     }
     .await;

@@ -5,10 +5,8 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use chrono::{Days, NaiveDate, Utc};
 use minijinja::{Value, context};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::catalog::domain::{RegionLevel, format_yuan};
-use crate::catalog::entity::region;
+use crate::catalog::domain::format_yuan;
 use crate::error::AppError;
 use crate::http::api::extract::parse_query;
 use crate::http::lang::NameFor as _;
@@ -61,11 +59,7 @@ fn series_ctx(view: &PriceView, s: &PriceSeries, lang: Lang) -> Value {
 
 /// The regions a reader can choose: the province, its prefectures and counties.
 async fn choices(state: &AppState, lang: Lang) -> Result<Vec<Value>, AppError> {
-    let rows = region::Entity::find()
-        .filter(region::Column::Level.lte(RegionLevel::County as i16))
-        .order_by_asc(region::Column::Code)
-        .all(&state.db)
-        .await?;
+    let rows = crate::catalog::regions::for_choice(&state.db).await?;
     Ok(rows
         .into_iter()
         .map(|r| {

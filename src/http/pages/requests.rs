@@ -3,7 +3,7 @@
 
 use crate::http::lang::NameFor;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
@@ -136,6 +136,7 @@ async fn list_with(
     state: &AppState,
     viewer: &Viewer,
     form: &RequestForm,
+    province: Option<&str>,
     errors: Value,
     status: StatusCode,
 ) -> Response {
@@ -147,18 +148,18 @@ async fn list_with(
     let found = async {
         let requests = requests_for(&state.db, actor).await?;
         let proposals = proposals_for(&state.db, actor).await?;
-        let (categories, counties) = if actor.role == Role::Buyer {
+        let (categories, places) = if actor.role == Role::Buyer {
             (
                 super::my_listings::category_options(state, lang).await?,
-                super::shop::counties(state).await?,
+                super::shop::address_places(state, lang, province, &form.region_code).await?,
             )
         } else {
-            (Vec::new(), Vec::new())
+            (Vec::new(), Value::from(()))
         };
-        Ok::<_, AppError>((requests, proposals, categories, counties))
+        Ok::<_, AppError>((requests, proposals, categories, places))
     }
     .await;
-    let (requests, proposals, categories, counties) = match found {
+    let (requests, proposals, categories, places) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
@@ -179,7 +180,7 @@ async fn list_with(
             requests,
             proposals,
             categories,
-            counties,
+            places,
             units,
             f => context! {
                 title => &form.title,
@@ -202,11 +203,16 @@ async fn list_with(
 
 /// `/requests`: a buyer's requests and the form for a new one; for producers, the open
 /// requests near them and their proposals.
-pub async fn list_page(State(state): State<AppState>, viewer: Viewer) -> Response {
+pub async fn list_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(choice): Query<super::shop::ProvinceChoice>,
+) -> Response {
     list_with(
         &state,
         &viewer,
         &RequestForm::default(),
+        choice.province.as_deref(),
         Value::from(()),
         StatusCode::OK,
     )
@@ -234,6 +240,7 @@ pub async fn create(
                 &state,
                 &viewer,
                 &form,
+                None,
                 errors_value(&fields),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

@@ -355,16 +355,50 @@ pub async fn change_cart_line(
     }
 }
 
-/// The Sichuan counties an address may name, for the checkout form.
-pub(crate) async fn counties(state: &AppState) -> Result<Vec<Value>, sea_orm::DbErr> {
-    Ok(region::Entity::find()
-        .filter(region::Column::Level.eq(RegionLevel::County as i16))
+/// The places an address form offers: every province, and the counties of one of them
+/// (`province` as chosen, else the province of the county already chosen, else 四川).
+pub(crate) async fn address_places(
+    state: &AppState,
+    lang: Lang,
+    province: Option<&str>,
+    county: &str,
+) -> Result<Value, sea_orm::DbErr> {
+    let provinces = region::Entity::find()
+        .filter(region::Column::Level.eq(RegionLevel::Province as i16))
         .order_by_asc(region::Column::Code)
         .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|r| context! { code => r.code, name => r.name })
-        .collect())
+        .await?;
+    let wanted = province
+        .or_else(|| county.get(..2).map(|_| county))
+        .and_then(|p| p.get(..2))
+        .filter(|p| provinces.iter().any(|r| r.code.starts_with(p)))
+        .unwrap_or("51")
+        .to_string();
+    let counties = region::Entity::find()
+        .filter(region::Column::Level.eq(RegionLevel::County as i16))
+        .filter(region::Column::Code.starts_with(&wanted))
+        .order_by_asc(region::Column::Code)
+        .all(&state.db)
+        .await?;
+    let named = |r: region::Model| {
+        let on = r.code.starts_with(&wanted);
+        let name = match lang {
+            Lang::Zh => r.name,
+            Lang::En => r.name_en,
+        };
+        context! { code => r.code, name, on }
+    };
+    Ok(context! {
+        provinces => provinces.into_iter().map(named).collect::<Vec<_>>(),
+        counties => counties.into_iter().map(named).collect::<Vec<_>>(),
+    })
+}
+
+/// `?province=`: the province whose counties an address form offers.
+#[derive(Debug, Default, Deserialize)]
+pub struct ProvinceChoice {
+    #[serde(default)]
+    pub province: Option<String>,
 }
 
 /// The checkout form as typed.
@@ -384,6 +418,12 @@ pub struct CheckoutForm {
     line: String,
     #[serde(default)]
     note: String,
+    /// The province whose counties the form offers.
+    #[serde(default)]
+    province: Option<String>,
+    /// The buyer unit to order for; empty for the buyer's own order.
+    #[serde(default)]
+    unit_id: String,
 }
 
 async fn cart_page_with(
@@ -399,11 +439,25 @@ async fn cart_page_with(
     let view = async {
         cart::require_buyer(actor)?;
         let view = orders_http::cart_view(state, actor).await?;
-        let counties = counties(state).await?;
-        Ok::<_, AppError>((view, counties))
+        let places = address_places(
+            state,
+            viewer.lang,
+            form.province.as_deref(),
+            &form.region_code,
+        )
+        .await?;
+        let units: Vec<Value> = crate::buyers::units::mine(&state.db, actor)
+            .await?
+            .into_iter()
+            .filter(|u| {
+                u.role.buys_for_unit() && u.status == crate::buyers::domain::UnitStatus::Approved
+            })
+            .map(|u| context! { id => u.id.to_string(), name => u.name })
+            .collect();
+        Ok::<_, AppError>((view, places, units))
     }
     .await;
-    let (view, counties) = match view {
+    let (view, places, units) = match view {
         Ok(v) => v,
         Err(e) => return viewer.error(state, e),
     };
@@ -432,7 +486,8 @@ async fn cart_page_with(
         context! {
             lines,
             total => view.total_display,
-            counties,
+            places,
+            units,
             key,
             f => context! {
                 recipient_name => &form.recipient_name,
@@ -440,6 +495,7 @@ async fn cart_page_with(
                 region_code => &form.region_code,
                 line => &form.line,
                 note => &form.note,
+                unit_id => &form.unit_id,
             },
             errors,
         },
@@ -447,11 +503,18 @@ async fn cart_page_with(
     )
 }
 
-pub async fn cart_page(State(state): State<AppState>, viewer: Viewer) -> Response {
+pub async fn cart_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(choice): Query<ProvinceChoice>,
+) -> Response {
     cart_page_with(
         &state,
         &viewer,
-        &CheckoutForm::default(),
+        &CheckoutForm {
+            province: choice.province,
+            ..CheckoutForm::default()
+        },
         Value::from(()),
         StatusCode::OK,
     )
@@ -509,6 +572,7 @@ pub async fn checkout(
         },
         note: Some(form.note.clone()),
         lines: None,
+        unit_id: form.unit_id.trim().parse().ok(),
     };
     let fingerprint = idempotency::fingerprint(
         "POST",
@@ -518,7 +582,8 @@ pub async fn checkout(
             form.phone,
             form.region_code,
             form.line,
-            form.note
+            form.note,
+            form.unit_id
         ]),
     );
     match request::checkout_once(&state.db, &actor, key, fingerprint, request).await {

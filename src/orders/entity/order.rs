@@ -34,6 +34,10 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     pub disputed_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// The buyer unit the order counts for, fixed when it is placed.
+    pub buyer_unit_id: Option<i64>,
+    /// Whether the unit bought it, or a member bought it for themselves.
+    pub buyer_basis: Option<crate::buyers::domain::BuyerBasis>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

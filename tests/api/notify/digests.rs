@@ -207,12 +207,12 @@ async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: 
         let r = app.post("/api/v1/saved-searches", Some(token), body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     let r = app
         .post(
             "/api/v1/listings",
-            Some(&liewa),
-            json!({"category_id": app.category_id("potato").await, "title": "列瓦村紫皮马铃薯",
+            Some(&zilong),
+            json!({"category_id": app.category_id("potato").await, "title": "孜龙村紫皮马铃薯",
                    "unit": "jin", "price_fen": 220, "stock": "5000"}),
         )
         .await;
@@ -231,9 +231,9 @@ async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: 
     let mails = to("canteen-instant");
     assert_eq!(mails.len(), 1, "{mails:?}");
     let zh = &mails[0];
-    assert_eq!(zh.subject, "新上架:列瓦村紫皮马铃薯,符合您的搜索“便宜洋芋”");
+    assert_eq!(zh.subject, "新上架:孜龙村紫皮马铃薯,符合您的搜索“便宜洋芋”");
     assert!(zh.text.contains("【便宜洋芋】"), "{}", zh.text);
-    assert!(zh.text.contains("列瓦村紫皮马铃薯:¥2.20/斤"), "{}", zh.text);
+    assert!(zh.text.contains("孜龙村紫皮马铃薯:¥2.20/斤"), "{}", zh.text);
     assert!(
         zh.text.contains(&format!("/listings/{listing}")),
         "{}",
@@ -241,7 +241,7 @@ async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: 
     );
     assert!(zh.text.contains("/unsubscribe?"), "not an essential email");
     assert!(
-        zh.html.contains("<strong>列瓦村紫皮马铃薯</strong>"),
+        zh.html.contains("<strong>孜龙村紫皮马铃薯</strong>"),
         "{}",
         zh.html
     );
@@ -250,7 +250,7 @@ async fn saved_search_alerts_reach_buyers_at_once_or_in_a_daily_digest(backend: 
     // sweepers write once however many race.
     assert!(to("canteen-digest").is_empty());
     let notices = app.get("/api/v1/notifications", Some(&daily)).await.body;
-    let title = "Newly listed: 列瓦村紫皮马铃薯, matching your search \"Cheap potatoes\"";
+    let title = "Newly listed: 孜龙村紫皮马铃薯, matching your search \"Cheap potatoes\"";
     assert_eq!(notices["items"][0]["topic"], "search.match", "{notices}");
     assert_eq!(notices["items"][0]["title"], title, "{notices}");
     let secret = "digest-secret";

@@ -98,7 +98,7 @@ async fn an_application_reaches_its_county_then_the_admins_then_the_applicant(ba
         .post(
             "/api/v1/organizations",
             Some(&producer),
-            json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723104202",
+            json!({"name": "开江县程家沟村土鸡养殖专业合作社", "kind": "cooperative", "region_code": "511723105207",
                    "description": "林下散养土鸡", "contact_name": "程大勇", "contact_phone": "135-0818-1235"}),
         )
         .await;

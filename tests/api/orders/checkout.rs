@@ -26,7 +26,7 @@ async fn a_buyer_orders_from_two_cooperatives_and_both_sides_follow_it(backend: 
     };
     let buyer = app.login("buyer").await;
     let rice = listing_titled(&app, "开江盘石村生态大米").await;
-    let apples = listing_titled(&app, "列瓦村高原红富士苹果").await;
+    let apples = listing_titled(&app, "孜龙村高原红富士苹果").await;
     let rice_before = app.listing_row(rice).await;
 
     for (listing, qty) in [(rice, "200"), (apples, "50"), (rice, "100")] {
@@ -105,7 +105,7 @@ async fn a_buyer_orders_from_two_cooperatives_and_both_sides_follow_it(backend: 
         .await;
     assert_eq!(seen.body["lines"][0]["unit_price_fen"], 480);
     assert_eq!(seen.body["lines"][0]["title"], "开江盘石村生态大米");
-    assert_eq!(seen.body["lines"][0]["seller_region_code"], "511723104201");
+    assert_eq!(seen.body["lines"][0]["seller_region_code"], "511723102210");
     assert_eq!(seen.body["total_display"], "¥1440.00");
 
     assert_eq!(
@@ -219,10 +219,10 @@ async fn checkout_refuses_bad_lines_one_by_one(backend: Backend) {
     let rice = listing_titled(&app, "开江盘石村生态大米").await;
     let basket = listing_titled(&app, "盘石竹编果篮").await;
     let potato = listing_titled(&app, "道孚高原洋芋").await;
-    let liewa = app.login("coop-liewa").await;
+    let zilong = app.login("coop-zilong").await;
     app.post(
         &format!("/api/v1/listings/{potato}/pause"),
-        Some(&liewa),
+        Some(&zilong),
         json!({}),
     )
     .await;

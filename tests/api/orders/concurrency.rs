@@ -27,9 +27,9 @@ async fn stock_is_never_oversold_under_concurrent_checkouts(backend: Backend) {
         return;
     };
     let app = Arc::new(app);
-    let listing = listing_titled(&app, "列瓦村高原红富士苹果").await;
+    let listing = listing_titled(&app, "孜龙村高原红富士苹果").await;
     let k = 7;
-    restock(&app, "coop-liewa", listing, &k.to_string()).await;
+    restock(&app, "coop-zilong", listing, &k.to_string()).await;
     let sold_before = app.listing_row(listing).await.sold_milli;
     let buyers = app.new_buyers(50).await;
     let barrier = Arc::new(Barrier::new(buyers.len()));
@@ -202,7 +202,7 @@ async fn a_failure_after_the_stock_update_leaves_everything_as_it_was(backend: B
     };
     let buyer = app.login("buyer").await;
     let rice = listing_titled(&app, "开江盘石村生态大米").await;
-    let apples = listing_titled(&app, "列瓦村高原红富士苹果").await;
+    let apples = listing_titled(&app, "孜龙村高原红富士苹果").await;
     // Inject a failure: writing an order line aborts, after the stock updates have run.
     let sql = match app.db.get_database_backend() {
         DbBackend::Sqlite => vec!["CREATE TRIGGER fail_lines BEFORE INSERT ON order_lines BEGIN SELECT RAISE(ABORT, 'injected failure'); END;".to_string()],
@@ -315,6 +315,7 @@ async fn a_checkout_sells_only_on_the_terms_it_read(backend: Backend) {
             },
             note: String::new(),
             lines,
+            unit: None,
         },
         &offers,
     )

@@ -88,7 +88,7 @@ async fn roles_and_states_guard_every_transition(backend: Backend) {
     };
     let buyer = app.login("buyer").await;
     let seller = app.login("coop-panshi").await;
-    let other = app.login("coop-liewa").await;
+    let other = app.login("coop-zilong").await;
     let admin = app.login("admin").await;
     let official = app.login("official-kaijiang").await;
     let rice = listing_titled(&app, "开江盘石村生态大米").await;

@@ -17,7 +17,7 @@ on_both_databases!(
     checkouts_crossing_cancels_all_go_through,
 );
 
-const APPLES: &str = "列瓦村高原红富士苹果";
+const APPLES: &str = "孜龙村高原红富士苹果";
 const POTATOES: &str = "道孚高原洋芋";
 
 /// Two listings of one cooperative (so a checkout naming both makes one order), with 1 000
@@ -27,8 +27,8 @@ async fn two_listings_of_one_seller(app: &TestApp) -> (i64, i64) {
         listing_titled(app, APPLES).await,
         listing_titled(app, POTATOES).await,
     );
-    restock(app, "coop-liewa", x, "1000").await;
-    restock(app, "coop-liewa", y, "1000").await;
+    restock(app, "coop-zilong", x, "1000").await;
+    restock(app, "coop-zilong", y, "1000").await;
     (x, y)
 }
 

@@ -104,7 +104,7 @@ async fn a_closed_quarter_never_changes_and_corrections_go_to_the_next(backend: 
     };
     let buyer = app.login("buyer").await;
     let (rice, _) = order_of(&app, &buyer, "开江盘石村生态大米", "100", "q1").await;
-    let (apples, _) = order_of(&app, &buyer, "列瓦村高原红富士苹果", "50", "q2").await;
+    let (apples, _) = order_of(&app, &buyer, "孜龙村高原红富士苹果", "50", "q2").await;
     let (late, late_fen) = order_of(&app, &buyer, "开江盘石村生态大米", "200", "q3").await;
     app.advance(rice, "complete").await;
     app.advance(apples, "complete").await;

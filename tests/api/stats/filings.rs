@@ -613,7 +613,7 @@ async fn a_draft_shows_its_quarter_s_platform_figures_and_bad_requests_are_named
             (StatusCode::UNPROCESSABLE_ENTITY, "code"),
         ),
         (
-            "/api/v1/stats/regions/511723104201/filings/2026Q3",
+            "/api/v1/stats/regions/511723102210/filings/2026Q3",
             (StatusCode::UNPROCESSABLE_ENTITY, "code"),
         ),
         (

@@ -69,7 +69,7 @@ async fn the_projector_books_each_change_once_whatever_happens_to_it(backend: Ba
     let mut orders = BTreeSet::new();
     for (title, quantity, fate, key) in [
         ("开江盘石村生态大米", "100", "complete", "p1"),
-        ("列瓦村高原红富士苹果", "50", "cancel", "p2"),
+        ("孜龙村高原红富士苹果", "50", "cancel", "p2"),
         ("开江盘石村生态大米", "200", "", "p3"),
     ] {
         let (id, _) = order_of(&app, &buyer, title, quantity, key).await;
@@ -139,7 +139,7 @@ async fn projectors_racing_over_the_same_orders_count_each_change_once(backend: 
         for (i, buyer) in buyers.iter().enumerate() {
             let (title, quantity) = [
                 ("开江盘石村生态大米", "100"),
-                ("列瓦村高原红富士苹果", "50"),
+                ("孜龙村高原红富士苹果", "50"),
             ][(i + round) % 2];
             let key = format!("race-{round}-{i}");
             let (id, _) = order_of(&app, buyer, title, quantity, &key).await;

@@ -23,6 +23,10 @@ pub struct RegionView {
     pub name_en: String,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// For a former poverty county (原贫困县): the year it met the exit criteria.
+    pub poverty_exit: Option<i16>,
+    /// A 乡村振兴重点帮扶县: `national` (one of the 160) or `provincial`.
+    pub assistance_key: Option<crate::division::AssistanceKey>,
 }
 
 impl From<region::Model> for RegionView {
@@ -35,6 +39,11 @@ impl From<region::Model> for RegionView {
             name_en: r.name_en,
             latitude: r.latitude,
             longitude: r.longitude,
+            poverty_exit: r.poverty_exit,
+            assistance_key: r
+                .assistance_key
+                .as_deref()
+                .and_then(crate::division::AssistanceKey::parse),
         }
     }
 }

@@ -1,0 +1,4 @@
+//! The buyer side's tables.
+pub mod member;
+pub mod obligation;
+pub mod unit;
