@@ -1,7 +1,7 @@
 //! The demo dataset: real places and products of the counties qudao serves first,
 //! so a newcomer sees a living market at once.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
@@ -365,7 +365,54 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
     }
     seed_accounts(&txn, &org_ids, demo_password, now).await?;
     seed_certificates(&txn, &claims, now).await?;
+    seed_units(&txn, now).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// The demo buyer's canteen as a buyer unit: applied for by the buyer, approved by the
+/// province's official, with this year's 10 % reserved share of its declared purchases; and
+/// two help relations, 杭州 for 道孚 and the canteen for 开江.
+async fn seed_units(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use crate::buyers::{obligations, units};
+    let buyer = demo_actor(txn, "buyer").await?;
+    let official = demo_actor(txn, "official-sichuan").await?;
+    let input = units::UnitInput {
+        name: "成都市锦江区机关食堂".into(),
+        kind: "canteen".into(),
+        region_code: "510104".into(),
+        parent_id: None,
+        counts_members: None,
+        contact_name: "王师傅".into(),
+        contact_phone: "028-86630890".into(),
+    };
+    let canteen = units::apply(txn, &buyer, &input, now).await?;
+    units::decide(txn, &official, canteen.id, true, None, now).await?;
+    let share = obligations::ObligationInput {
+        kind: "share".into(),
+        purchases_fen: Some(120_000_000),
+        share_bp: Some(1_000),
+        note: Some("预留份额 10%".into()),
+        ..Default::default()
+    };
+    let year = crate::days::local_date(now).year();
+    obligations::declare(txn, &buyer, canteen.id, year, &share, now).await?;
+    // 杭州 helps 道孚 under 东西部协作; the canteen twins with 开江.
+    let admin = demo_actor(txn, "admin").await?;
+    for (kind, unit, region, county) in [
+        ("east_west", None, Some("330100"), "513326"),
+        ("twinning", Some(canteen.id), None, "511723"),
+    ] {
+        let input = crate::buyers::relations::RelationInput {
+            kind: kind.into(),
+            helper_unit_id: unit,
+            helper_region_code: region.map(str::to_string),
+            helped_county_code: county.into(),
+            starts_on: format!("{}-01-01", year - 1),
+            ends_on: None,
+        };
+        crate::buyers::relations::record(txn, &admin, &input, now).await?;
+    }
     Ok(())
 }
 

@@ -25,6 +25,7 @@ mod m20261206_000019_create_certificates;
 mod m20261206_000020_create_lots;
 mod m20261207_000021_add_region_assistance;
 mod m20261207_000022_create_buyer_units;
+mod m20261207_000023_create_help_relations;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_create_lots::Migration),
             Box::new(m20261207_000021_add_region_assistance::Migration),
             Box::new(m20261207_000022_create_buyer_units::Migration),
+            Box::new(m20261207_000023_create_help_relations::Migration),
         ]
     }
 }

@@ -61,6 +61,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How a helper helps a county.
+    HelpKind {
+        Designated => "designated", "定点帮扶", "designated assistance";
+        EastWest => "east_west", "东西部协作", "east–west cooperation";
+        Paired => "paired", "对口支援", "paired support";
+        Twinning => "twinning", "结对共建", "twinning";
+        Resident => "resident", "驻村帮扶", "resident village team";
+    }
+}
+
+vocabulary! {
     /// How a unit's yearly obligation is set.
     ObligationKind {
         Share => "share", "预留份额(比例)", "reserved share";

@@ -6,4 +6,5 @@
 pub mod domain;
 pub mod entity;
 pub mod obligations;
+pub mod relations;
 pub mod units;

@@ -368,6 +368,20 @@ pub async fn remove_member(
     Ok(())
 }
 
+/// The units of `ids`, by id.
+async fn by_id(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, unit::Model>, sea_orm::DbErr> {
+    Ok(unit::Entity::find()
+        .filter(unit::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect())
+}
+
 /// Whom an order counts for: the unit, and whether the unit bought it or a member bought it
 /// for themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,14 +404,8 @@ pub async fn attribution(
         .order_by_asc(member::Column::UnitId)
         .all(db)
         .await?;
-    let units: HashMap<i64, unit::Model> = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(places.iter().map(|m| m.unit_id)))
-        .filter(unit::Column::Status.eq(UnitStatus::Approved))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let mut units = by_id(db, places.iter().map(|m| m.unit_id)).await?;
+    units.retain(|_, u| u.status == UnitStatus::Approved);
     match unit_id {
         Some(id) => {
             let role = places
@@ -567,13 +575,7 @@ pub async fn mine(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<MyU
         .order_by_asc(member::Column::UnitId)
         .all(db)
         .await?;
-    let units: HashMap<i64, unit::Model> = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(places.iter().map(|m| m.unit_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let units = by_id(db, places.iter().map(|m| m.unit_id)).await?;
     Ok(places
         .into_iter()
         .filter_map(|m| {

@@ -19,6 +19,7 @@ use crate::accounts::Actor;
 use crate::buyers::domain::{BuyerBasis, UnitKind, UnitRole, completion_bp};
 use crate::buyers::entity::unit;
 use crate::buyers::obligations::{self, ObligationView};
+use crate::buyers::relations::{self, RelationView};
 use crate::buyers::units;
 use crate::catalog::entity::region;
 use crate::error::{AppError, AppResult};
@@ -405,4 +406,72 @@ pub async fn quarter_table(
         ]);
     }
     Ok(table)
+}
+
+/// What a helper bought from the county it helps in a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HelpFigures {
+    pub relation: RelationView,
+    /// Orders that stand (net of cancellations and refunds), placed within both the period
+    /// and the relation's own.
+    pub bought_fen: i64,
+    pub orders: i64,
+}
+
+/// Every help relation touching a region (helping a county in it, or with the helper in it),
+/// with what the helper bought from the helped county in `period`: by the helping unit, or
+/// for a region, by the approved units within it. For the officials over the region.
+pub async fn help(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    region_code: &str,
+    period: Period,
+) -> AppResult<Vec<HelpFigures>> {
+    if !(actor.is_admin() || actor.official_covers(region_code)) {
+        return Err(AppError::Forbidden(
+            "only the officials over a region see its help relations".into(),
+        ));
+    }
+    let rows = relations::touching(db, region_code).await?;
+    let shown = relations::views(db, rows.clone()).await?;
+    let (from, to) = (period.start_day(), period.end_day());
+    let mut out = Vec::new();
+    for (r, view) in rows.into_iter().zip(shown) {
+        let helpers: Vec<i64> = match r.helper_unit_id {
+            Some(id) => vec![id],
+            None => units::within(db, &r.helper_region_code, true)
+                .await?
+                .into_iter()
+                .map(|u| u.id)
+                .collect(),
+        };
+        let day =
+            |d: chrono::NaiveDate| d.year() * 10_000 + d.month() as i32 * 100 + d.day() as i32;
+        let first = from.max(day(r.starts_on));
+        let last = r.ends_on.map_or(to, |e| to.min(day(e)));
+        let found: Vec<(i64, chrono::DateTime<chrono::Utc>)> = order::Entity::find()
+            .select_only()
+            .column(order::Column::TotalFen)
+            .column(order::Column::PlacedAt)
+            .filter(order::Column::BuyerUnitId.is_in(helpers))
+            .filter(order::Column::SellerRegionCode.starts_with(&r.helped_county_code))
+            .filter(order::Column::Status.ne(OrderStatus::Cancelled))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut figures = HelpFigures {
+            relation: view,
+            bought_fen: 0,
+            orders: 0,
+        };
+        for (total, placed) in found {
+            let d = day(crate::days::local_date(placed));
+            if (first..=last).contains(&d) {
+                figures.bought_fen += total;
+                figures.orders += 1;
+            }
+        }
+        out.push(figures);
+    }
+    Ok(out)
 }

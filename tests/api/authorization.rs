@@ -73,6 +73,8 @@ struct Ids {
     webhook_a: i64,
     saved_a: i64,
     certificate_a: i64,
+    unit_a: i64,
+    year: i32,
 }
 
 fn fill(text: &str, ids: &Ids) -> String {
@@ -87,6 +89,8 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{webhook_a}", &ids.webhook_a.to_string())
         .replace("{saved_a}", &ids.saved_a.to_string())
         .replace("{certificate_a}", &ids.certificate_a.to_string())
+        .replace("{unit_a}", &ids.unit_a.to_string())
+        .replace("{year}", &ids.year.to_string())
         .replace("{rice}", &ids.rice.to_string())
 }
 
@@ -94,6 +98,7 @@ fn routes() -> Vec<Route> {
     use Method as M;
     let listing: Body = |ids, _| json!({"category_id": ids.rice, "title": "新米", "unit": "jin", "price_fen": 500, "stock": "100"});
     let household: Body = |_, _| json!({"head_name": "张三", "region_code": "511723102210", "members": 2, "registered": true, "benefit_share_bp": 100});
+    let unit: Body = |_, _| json!({"name": "锦江区教育工会", "kind": "union", "region_code": "510104", "contact_name": "刘主席", "contact_phone": "028-86630891"});
     let apply: Body = |_, _| json!({"name": "开江县新合作社", "kind": "cooperative", "region_code": "511723", "contact_name": "张", "contact_phone": "13800000000"});
     let new_user: Body = |_, role| json!({"username": format!("made-by-{role}"), "password": "一个足够长的密码", "display_name": "新用户", "role": "buyer"});
     let register: Body = |_, role| json!({"username": format!("self-{role}"), "password": "一个足够长的密码", "display_name": "新用户"});
@@ -228,6 +233,87 @@ fn routes() -> Vec<Route> {
             [401, 403, 403, 403, 404, 403],
         ),
         r(M::GET, "/api/v1/certificates/notices", None, [200; 6]),
+        // Buyer units: the demo buyer runs the demo canteen.
+        r(
+            M::GET,
+            "/api/v1/units",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/units",
+            Some(unit),
+            [401, 201, 403, 403, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/units/queue",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/units/{unit_a}",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/units/{unit_a}/decision",
+            Some(|_, _| json!({"approve": true})),
+            [401, 403, 403, 403, 403, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/units/{unit_a}/members",
+            Some(|_, _| json!({"username": "no-such-buyer", "role": "member"})),
+            [401, 422, 403, 403, 403, 422],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/units/{unit_a}/members/999999",
+            None,
+            [401, 404, 403, 403, 403, 404],
+        ),
+        r(
+            M::PUT,
+            "/api/v1/units/{unit_a}/obligations/{year}",
+            Some(|_, _| json!({"kind": "fixed", "amount_fen": 1_000_000})),
+            [401, 200, 403, 403, 403, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/units/{unit_a}/progress",
+            None,
+            [401, 200, 403, 403, 403, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/units",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/units/report",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/help-relations",
+            Some(
+                |_, _| json!({"kind": "east_west", "helper_region_code": "330100", "helped_county_code": "511723", "starts_on": "2026-01-01"}),
+            ),
+            [401, 403, 403, 403, 201, 201],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/help",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
         r(
             M::GET,
             "/api/v1/certificates/queue",
@@ -853,7 +939,14 @@ async fn ids(app: &TestApp) -> Ids {
     let certificates = app
         .get(&format!("/api/v1/organizations/{org_a}/certificates"), None)
         .await;
+    let units = app.get("/api/v1/units", Some(&buyer)).await;
     Ids {
+        unit_a: units.body[0]["id"].as_i64().expect("the demo's canteen"),
+        year: qudao::days::local_date(chrono::Utc::now())
+            .format("%Y")
+            .to_string()
+            .parse()
+            .unwrap(),
         certificate_a: certificates.body[0]["id"]
             .as_i64()
             .expect("the demo's certificates"),
@@ -1060,6 +1153,8 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{webhook_a}", "{id}")
             .replace("{saved_a}", "{id}")
             .replace("{certificate_a}", "{id}")
+            .replace("{unit_a}", "{id}")
+            .replace("/members/999999", "/members/{user_id}")
             .replace("/files/999999", "/files/{file_id}")
             .replace("/lots/nosuchcode", "/lots/{code}")
             .replace("/objections/999999/", "/objections/{objection_id}/")

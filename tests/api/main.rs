@@ -35,3 +35,4 @@ mod search_relevance;
 mod stats;
 mod storage;
 mod throttling;
+mod units;

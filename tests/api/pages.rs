@@ -793,6 +793,8 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/search?q=大米",
                 "/requests",
                 "/saved-searches",
+                "/units",
+                "/units/1",
             ],
         ),
         (
@@ -816,6 +818,8 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/officials/regions/511723",
                 "/officials/regions/511723?period=2026Q4",
                 "/officials/certificates",
+                "/officials/units",
+                "/units",
             ],
         ),
         (
@@ -824,6 +828,8 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/admin",
                 "/officials/regions/510000",
                 "/officials/regions/511700",
+                "/units/1",
+                "/officials/units?region=510000",
             ],
         ),
     ];
@@ -858,4 +864,128 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
         "page weights (gzip, with CSS and script):\n{}",
         report.join("\n")
     );
+}
+
+/// A union as its people and officials use it: its chair registers it on its page, the
+/// province's official approves it, the chair adds a member and declares 500 yuan of welfare
+/// per member; the member buys 道孚's apples for themselves from the shop; the union's
+/// progress and the province's ranking both show that order, to the fen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_union_registers_and_its_members_apples_count_on_its_page_and_the_provinces_ranking() {
+    let Some(b) = Browser::start(1280).await else {
+        return;
+    };
+    let site = site();
+    let url = site.served.url.clone();
+    let shots = screenshots();
+    let client = reqwest::Client::new();
+    for (user, name) in [("union-chair", "刘主席"), ("union-worker", "张师傅")] {
+        let r = client
+            .post(format!("{url}/api/v1/auth/register"))
+            .json(&json!({"username": user, "password": "锦江区总工会会员", "display_name": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+    let sign_in_as = async |user: &str, next: &str| {
+        b.goto(&format!("{url}/login?next={next}")).await;
+        b.type_into("#username", user).await;
+        b.type_into("#password", "锦江区总工会会员").await;
+        b.click("form.sign-in button").await;
+        b.wait_for_url(next).await;
+        // The login page's own address names `next` too: wait for the page signed in.
+        b.find("header form.inline button").await;
+    };
+    b.goto(&format!("{url}/lang/zh")).await;
+
+    // The chair registers the union.
+    sign_in_as("union-chair", "/units").await;
+    b.type_into("#name", "成都市锦江区总工会").await;
+    b.click("#kind option[value=\"union\"]").await;
+    b.click("#region_code option[value=\"510104\"]").await;
+    b.type_into("#contact_name", "刘主席").await;
+    b.type_into("#contact_phone", "028-86630891").await;
+    b.script(
+        "document.querySelector('#counts_members').checked = true; document.querySelector('#unit-form').submit(); return true;",
+        json!([]),
+    )
+    .await;
+    b.wait_for_text("#unit-status", "已申请").await;
+    let page = b.url().await;
+    let unit = page.rsplit('/').next().unwrap().to_string();
+    b.screenshot(&shots, "unit-applied").await;
+    sign_out(&b).await;
+
+    // The province's official finds it among the applications and approves it.
+    sign_in(&b, &url, "official-sichuan", "/units").await;
+    click_link(&b, "#unit-queue", "成都市锦江区总工会").await;
+    b.click("#approve").await;
+    b.wait_for_text("#unit-status", "已认证").await;
+    sign_out(&b).await;
+
+    // The chair adds a member and declares the year's welfare budget.
+    sign_in_as("union-chair", &format!("/units/{unit}")).await;
+    b.type_into("#username", "union-worker").await;
+    b.click("#role option[value=\"member\"]").await;
+    b.click("#member-form button").await;
+    b.wait_for_text("#unit-people", "union-worker").await;
+    b.click("#ob-kind option[value=\"fixed\"]").await;
+    b.type_into("#per_member_yuan", "500").await;
+    b.type_into("#members", "2").await;
+    b.click("#obligation-form button").await;
+    b.wait_for_text("#progress", "¥1000.00").await;
+    sign_out(&b).await;
+
+    // The member buys 50 jin of 孜龙村's apples for themselves.
+    sign_in_as("union-worker", "/search").await;
+    b.goto(&format!("{url}/search?q={}", "孜龙村高原红富士苹果"))
+        .await;
+    click_link(&b, "#hits", "孜龙村高原红富士苹果").await;
+    b.clear("#quantity").await;
+    b.type_into("#quantity", "50").await;
+    b.click("#add-to-cart button").await;
+    b.wait_for_url("/cart").await;
+    b.type_into("#recipient_name", "张师傅").await;
+    b.type_into("#phone", "13800001234").await;
+    b.click("#region_code option[value=\"510104\"]").await;
+    b.type_into("#line", "红星路二段 70 号").await;
+    b.click("#checkout button").await;
+    b.wait_for_url("/orders?placed=1").await;
+    let worker = json_of(
+        client
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({"username": "union-worker", "password": "锦江区总工会会员"})),
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let orders = json_of(
+        client
+            .get(format!("{url}/api/v1/orders"))
+            .bearer_auth(&worker),
+    )
+    .await;
+    let total = orders["items"][0]["total_fen"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("the member's order: {orders}"));
+    let amount = qudao::catalog::domain::format_yuan(total);
+    sign_out(&b).await;
+
+    // The union's page and the province's ranking show it.
+    sign_in_as("union-chair", &format!("/units/{unit}")).await;
+    assert_eq!(b.text("#unit-done").await, amount);
+    let progress = b.text("#progress").await;
+    assert!(progress.contains(&amount), "{progress}");
+    b.screenshot(&shots, "unit-progress").await;
+    sign_out(&b).await;
+    sign_in(&b, &url, "official-sichuan", "/officials/units").await;
+    let ranking = b.text("#ranking").await;
+    let row = ranking
+        .lines()
+        .find(|l| l.contains("成都市锦江区总工会"))
+        .unwrap_or_else(|| panic!("the union's row: {ranking}"));
+    assert!(row.contains(&amount), "{row}");
+    b.screenshot(&shots, "unit-ranking").await;
 }

@@ -15,6 +15,7 @@ pub mod prices;
 pub mod saved_searches;
 pub mod search;
 pub mod stats;
+pub mod units;
 
 use axum::Json;
 use axum::Router;
@@ -44,6 +45,7 @@ use super::state::AppState;
         (name = "orders", description = "Carts, checkout and the order lifecycle"),
         (name = "matching", description = "Purchase requests matched against supply across cooperatives"),
         (name = "search", description = "Finding listings as people write: synonyms, dialect, pinyin, places"),
+        (name = "units", description = "Buyer units, their people, yearly obligations (预留份额) and progress"),
         (name = "stats", description = "Figures, targets, quarterly reports and exports for officials"),
         (name = "notifications", description = "In-app notices, and deliveries that gave up"),
     )
@@ -84,6 +86,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::prices::router())
         .merge(crate::http::api::notify::router())
         .merge(crate::http::api::audit::router())
+        .merge(crate::http::api::units::router())
         .split_for_parts();
     let doc_json = doc.clone();
     let router = router.route(

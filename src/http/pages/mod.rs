@@ -34,6 +34,7 @@ mod saved;
 mod shop;
 mod sign_in;
 pub mod stats;
+mod units;
 
 /// Styles and scripts: name, content type, content. Pages link them under names that carry
 /// a digest of their content (`app.1a2b3c4d5e6f.css`), so a new release is fetched at once
@@ -59,10 +60,22 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 33] = [
+const TEMPLATES: [(&str, &str); 36] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
+    ),
+    (
+        "units.html",
+        include_str!("../../../frontend/templates/units.html"),
+    ),
+    (
+        "unit.html",
+        include_str!("../../../frontend/templates/unit.html"),
+    ),
+    (
+        "unit_ranking.html",
+        include_str!("../../../frontend/templates/unit_ranking.html"),
     ),
     (
         "home.html",
@@ -520,6 +533,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::http::pages::filings::router())
         .merge(crate::http::pages::certificates::router())
         .merge(crate::http::pages::lots::router())
+        .merge(crate::http::pages::units::router())
 }
 
 /// The 404 page for anything no route matched (JSON under `/api/`).
