@@ -413,6 +413,40 @@ async fn seed_units(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::R
         };
         crate::buyers::relations::record(txn, &admin, &input, now).await?;
     }
+    seed_campaign(txn, canteen.id, now).await
+}
+
+/// This month's 消费帮扶月 across the demo's four counties, organized by the province: 阆中's
+/// listings signed up, the canteen's pledge.
+async fn seed_campaign(
+    txn: &impl ConnectionTrait,
+    canteen: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use crate::buyers::campaigns;
+    let official = demo_actor(txn, "official-sichuan").await?;
+    let admin = demo_actor(txn, "admin").await?;
+    let buyer = demo_actor(txn, "buyer").await?;
+    let today = crate::days::local_date(now);
+    let input = campaigns::CampaignInput {
+        name: format!("{} 四川消费帮扶月", today.year()),
+        kind: "month".into(),
+        description: Some("机关、企事业单位和工会集中采购脱贫地区农产品。".into()),
+        starts_on: (today - chrono::Duration::days(15)).to_string(),
+        ends_on: (today + chrono::Duration::days(15)).to_string(),
+        counties: ["511723", "513326", "513336", "511381"]
+            .map(str::to_string)
+            .to_vec(),
+    };
+    let month = campaigns::organize(txn, &official, &input, now).await?;
+    let signed = listing::Entity::find()
+        .filter(listing::Column::OriginRegionCode.starts_with("511381"))
+        .all(txn)
+        .await?;
+    for l in signed {
+        campaigns::sign_up(txn, &admin, month.id, l.id, now).await?;
+    }
+    campaigns::pledge(txn, &buyer, month.id, canteen, 3_000_000, now).await?;
     Ok(())
 }
 

@@ -26,6 +26,7 @@ mod m20261206_000020_create_lots;
 mod m20261207_000021_add_region_assistance;
 mod m20261207_000022_create_buyer_units;
 mod m20261207_000023_create_help_relations;
+mod m20261207_000024_create_campaigns;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000021_add_region_assistance::Migration),
             Box::new(m20261207_000022_create_buyer_units::Migration),
             Box::new(m20261207_000023_create_help_relations::Migration),
+            Box::new(m20261207_000024_create_campaigns::Migration),
         ]
     }
 }

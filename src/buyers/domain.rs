@@ -72,6 +72,16 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What kind of campaign.
+    CampaignKind {
+        Month => "month", "消费帮扶月", "consumption assistance month";
+        NewYear => "new_year", "年货节", "new-year goods fair";
+        Fair => "fair", "展销会", "trade fair";
+        Other => "other", "其他活动", "other campaign";
+    }
+}
+
+vocabulary! {
     /// How a unit's yearly obligation is set.
     ObligationKind {
         Share => "share", "预留份额(比例)", "reserved share";

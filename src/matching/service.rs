@@ -548,6 +548,12 @@ async fn order_agreed(
             }],
             // A request is the buyer's own: it counts for their unit as their purchases do.
             unit: crate::buyers::units::attribution(&txn, buyer.id, None).await?,
+            campaigns: crate::buyers::campaigns::running_for(
+                &txn,
+                &[p.listing_id],
+                crate::days::local_date(chrono::Utc::now()),
+            )
+            .await?,
         },
     )
     .await;

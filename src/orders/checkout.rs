@@ -44,6 +44,9 @@ pub struct Checkout {
     pub lines: Vec<LineInput>,
     /// The buyer unit its orders count for.
     pub unit: Option<crate::buyers::units::Attribution>,
+    /// The campaign each listing is sold under today, if any: an order keeps the earliest
+    /// organized among its lines'.
+    pub campaigns: HashMap<i64, i64>,
 }
 
 fn line_field(i: usize, field: &str) -> String {
@@ -315,6 +318,46 @@ async fn reserve(
     }
 }
 
+/// A new order of `lines` from `org`, as a checkout writes it.
+fn order_row(
+    (checkout, checkout_id): (&Checkout, &str),
+    buyer_id: i64,
+    org: &organization::Model,
+    lines: &[&LineInput],
+    total_fen: i64,
+    now: chrono::DateTime<Utc>,
+) -> order::ActiveModel {
+    order::ActiveModel {
+        checkout_id: Set(checkout_id.to_string()),
+        buyer_id: Set(buyer_id),
+        organization_id: Set(org.id),
+        seller_name: Set(org.name.clone()),
+        seller_region_code: Set(org.region_code.clone()),
+        status: Set(OrderStatus::Placed),
+        payment_status: Set(PaymentStatus::Unpaid),
+        total_fen: Set(total_fen),
+        recipient_name: Set(checkout.address.recipient_name.clone()),
+        recipient_phone: Set(checkout.address.phone.clone()),
+        address_region_code: Set(checkout.address.region_code.clone()),
+        address_line: Set(checkout.address.line.clone()),
+        note: Set(checkout.note.clone()),
+        carrier: Set(None),
+        tracking_number: Set(None),
+        stock_returned: Set(false),
+        version: Set(1),
+        placed_at: Set(now),
+        updated_at: Set(now),
+        buyer_unit_id: Set(checkout.unit.map(|u| u.unit_id)),
+        buyer_basis: Set(checkout.unit.map(|u| u.basis)),
+        // The earliest organized campaign any of its lines is sold under.
+        campaign_id: Set(lines
+            .iter()
+            .filter_map(|l| checkout.campaigns.get(&l.listing_id).copied())
+            .min()),
+        ..Default::default()
+    }
+}
+
 /// Writes the orders of a checkout, one per seller organization in a stable order: the
 /// orders, then all their lines, then all their first timeline entries, one statement each.
 async fn write_orders(
@@ -336,31 +379,15 @@ async fn write_orders(
             .push(line);
     }
     let orders = by_org.iter().map(|(org_id, lines)| {
-        let org = &offers.orgs[org_id];
-        order::ActiveModel {
-            checkout_id: Set(checkout_id.clone()),
-            buyer_id: Set(buyer_id),
-            organization_id: Set(org.id),
-            seller_name: Set(org.name.clone()),
-            seller_region_code: Set(org.region_code.clone()),
-            status: Set(OrderStatus::Placed),
-            payment_status: Set(PaymentStatus::Unpaid),
-            total_fen: Set(lines.iter().map(|l| amount(l)).sum()),
-            recipient_name: Set(checkout.address.recipient_name.clone()),
-            recipient_phone: Set(checkout.address.phone.clone()),
-            address_region_code: Set(checkout.address.region_code.clone()),
-            address_line: Set(checkout.address.line.clone()),
-            note: Set(checkout.note.clone()),
-            carrier: Set(None),
-            tracking_number: Set(None),
-            stock_returned: Set(false),
-            version: Set(1),
-            placed_at: Set(now),
-            updated_at: Set(now),
-            buyer_unit_id: Set(checkout.unit.map(|u| u.unit_id)),
-            buyer_basis: Set(checkout.unit.map(|u| u.basis)),
-            ..Default::default()
-        }
+        let total = lines.iter().map(|l| amount(l)).sum();
+        order_row(
+            (checkout, &checkout_id),
+            buyer_id,
+            &offers.orgs[org_id],
+            lines,
+            total,
+            now,
+        )
     });
     // Rows come back in no promised order: each order is known by its seller, and lines and
     // timeline entries by their ids, in the order written.

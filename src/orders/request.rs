@@ -90,7 +90,7 @@ pub async fn parse_checkout(
     }
     let note = v.check("note", text(req.note.as_deref().unwrap_or(""), 0, 500));
     let from_cart = req.lines.is_none();
-    let lines = match req.lines {
+    let lines: Vec<LineInput> = match req.lines {
         Some(lines) => {
             if lines.len() > cart::MAX_LINES as usize {
                 v.add(
@@ -125,6 +125,9 @@ pub async fn parse_checkout(
     };
     v.finish()?;
     let unit = crate::buyers::units::attribution(db, actor.id(), req.unit_id).await?;
+    let ids: Vec<i64> = lines.iter().map(|l| l.listing_id).collect();
+    let today = crate::days::local_date(chrono::Utc::now());
+    let campaigns = crate::buyers::campaigns::running_for(db, &ids, today).await?;
     let address = Address {
         recipient_name: recipient_name.unwrap_or_default(),
         phone: phone.unwrap_or_default(),
@@ -137,6 +140,7 @@ pub async fn parse_checkout(
             note: note.unwrap_or_default(),
             lines,
             unit,
+            campaigns,
         },
         from_cart,
     ))

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use super::domain::Period;
 use super::reports::Cell;
 use crate::accounts::Actor;
+use crate::buyers::campaigns::{self, CampaignView};
 use crate::buyers::domain::{BuyerBasis, UnitKind, UnitRole, completion_bp};
 use crate::buyers::entity::unit;
 use crate::buyers::obligations::{self, ObligationView};
@@ -474,4 +475,108 @@ pub async fn help(
         out.push(figures);
     }
     Ok(out)
+}
+
+/// A county's sales in a campaign.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignCounty {
+    pub county_code: String,
+    pub county_name: String,
+    pub sold_fen: i64,
+    pub orders: i64,
+}
+
+/// A unit's pledge and what it bought in the campaign.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignPledge {
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub pledged_fen: i64,
+    pub bought_fen: i64,
+}
+
+/// A campaign and what was sold under it: public, in sums (no buyer is named but the units
+/// that pledged).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CampaignReport {
+    pub campaign: CampaignView,
+    /// Orders placed under the campaign that stand (net of cancellations and refunds).
+    pub total_fen: i64,
+    pub orders: i64,
+    /// Every county taking part, with what it sold.
+    pub counties: Vec<CampaignCounty>,
+    pub pledges: Vec<CampaignPledge>,
+}
+
+/// The report of a campaign, to the fen: the counties' sums add up to the total.
+pub async fn campaign_report(db: &impl ConnectionTrait, id: i64) -> AppResult<CampaignReport> {
+    let campaign = campaigns::view(db, id).await?;
+    let rows: Vec<(i64, String, Option<i64>)> = order::Entity::find()
+        .select_only()
+        .column(order::Column::TotalFen)
+        .column(order::Column::SellerRegionCode)
+        .column(order::Column::BuyerUnitId)
+        .filter(order::Column::CampaignId.eq(id))
+        .filter(order::Column::Status.ne(OrderStatus::Cancelled))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let names: HashMap<String, String> = region::Entity::find()
+        .filter(region::Column::Code.is_in(campaign.counties.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.code, r.name))
+        .collect();
+    let mut counties: BTreeMap<String, CampaignCounty> = campaign
+        .counties
+        .iter()
+        .map(|c| {
+            let county = CampaignCounty {
+                county_code: c.clone(),
+                county_name: names.get(c).cloned().unwrap_or_default(),
+                sold_fen: 0,
+                orders: 0,
+            };
+            (c.clone(), county)
+        })
+        .collect();
+    let mut by_unit: HashMap<i64, i64> = HashMap::new();
+    let (mut total_fen, mut orders) = (0, 0);
+    for (total, seller, unit) in rows {
+        total_fen += total;
+        orders += 1;
+        let county = seller.get(..6).unwrap_or_default().to_string();
+        let c = counties.entry(county.clone()).or_insert(CampaignCounty {
+            county_code: county,
+            county_name: String::new(),
+            sold_fen: 0,
+            orders: 0,
+        });
+        c.sold_fen += total;
+        c.orders += 1;
+        if let Some(u) = unit {
+            *by_unit.entry(u).or_default() += total;
+        }
+    }
+    let mut pledges = Vec::new();
+    for p in campaigns::pledges(db, id).await? {
+        let name = units::get(db, p.unit_id)
+            .await
+            .map(|u| u.name)
+            .unwrap_or_default();
+        pledges.push(CampaignPledge {
+            unit_id: p.unit_id,
+            unit_name: name,
+            pledged_fen: p.amount_fen,
+            bought_fen: by_unit.get(&p.unit_id).copied().unwrap_or_default(),
+        });
+    }
+    Ok(CampaignReport {
+        campaign,
+        total_fen,
+        orders,
+        counties: counties.into_values().collect(),
+        pledges,
+    })
 }

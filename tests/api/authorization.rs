@@ -74,6 +74,7 @@ struct Ids {
     saved_a: i64,
     certificate_a: i64,
     unit_a: i64,
+    campaign_a: i64,
     year: i32,
 }
 
@@ -90,6 +91,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{saved_a}", &ids.saved_a.to_string())
         .replace("{certificate_a}", &ids.certificate_a.to_string())
         .replace("{unit_a}", &ids.unit_a.to_string())
+        .replace("{campaign_a}", &ids.campaign_a.to_string())
         .replace("{year}", &ids.year.to_string())
         .replace("{rice}", &ids.rice.to_string())
 }
@@ -313,6 +315,29 @@ fn routes() -> Vec<Route> {
             "/api/v1/stats/regions/511723/help",
             None,
             [401, 403, 403, 403, 200, 200],
+        ),
+        // Campaigns: officials organize, producers sign up, unit admins pledge; all can read.
+        r(M::GET, "/api/v1/campaigns", None, [200; 6]),
+        r(
+            M::POST,
+            "/api/v1/campaigns",
+            Some(
+                |_, _| json!({"name": "开江年货节", "kind": "new_year", "starts_on": "2026-12-20", "ends_on": "2027-01-20", "counties": ["511723"]}),
+            ),
+            [401, 403, 403, 403, 201, 201],
+        ),
+        r(M::GET, "/api/v1/campaigns/{campaign_a}", None, [200; 6]),
+        r(
+            M::POST,
+            "/api/v1/campaigns/{campaign_a}/listings",
+            Some(|ids, _| json!({"listing_id": ids.listing_a})),
+            [401, 403, 422, 200, 403, 409],
+        ),
+        r(
+            M::POST,
+            "/api/v1/campaigns/{campaign_a}/pledges",
+            Some(|ids, _| json!({"unit_id": ids.unit_a, "amount_fen": 100_000})),
+            [401, 200, 403, 403, 403, 200],
         ),
         r(
             M::GET,
@@ -942,6 +967,9 @@ async fn ids(app: &TestApp) -> Ids {
     let units = app.get("/api/v1/units", Some(&buyer)).await;
     Ids {
         unit_a: units.body[0]["id"].as_i64().expect("the demo's canteen"),
+        campaign_a: app.get("/api/v1/campaigns", None).await.body[0]["id"]
+            .as_i64()
+            .expect("the demo's campaign"),
         year: qudao::days::local_date(chrono::Utc::now())
             .format("%Y")
             .to_string()
@@ -1154,6 +1182,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{saved_a}", "{id}")
             .replace("{certificate_a}", "{id}")
             .replace("{unit_a}", "{id}")
+            .replace("{campaign_a}", "{id}")
             .replace("/members/999999", "/members/{user_id}")
             .replace("/files/999999", "/files/{file_id}")
             .replace("/lots/nosuchcode", "/lots/{code}")

@@ -780,6 +780,8 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/prices?region=511723",
                 "/certificates/notices",
                 "/certificates/1",
+                "/campaigns",
+                "/campaigns/1",
                 "/no-such-page",
             ],
         ),
@@ -867,9 +869,11 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
 }
 
 /// A union as its people and officials use it: its chair registers it on its page, the
-/// province's official approves it, the chair adds a member and declares 500 yuan of welfare
-/// per member; the member buys 道孚's apples for themselves from the shop; the union's
-/// progress and the province's ranking both show that order, to the fen.
+/// province's official approves it, organizes a 年货节 for 道孚 and records the union's
+/// twinning with 道孚; 孜龙村 signs its apples up; the chair adds a member and declares 500 yuan
+/// of welfare per member; the member buys the apples for themselves from the shop; the
+/// union's progress, the province's ranking, 道孚's help relations and the 年货节's report
+/// all show that order, to the fen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_union_registers_and_its_members_apples_count_on_its_page_and_the_provinces_ranking() {
     let Some(b) = Browser::start(1280).await else {
@@ -922,6 +926,49 @@ async fn a_union_registers_and_its_members_apples_count_on_its_page_and_the_prov
     click_link(&b, "#unit-queue", "成都市锦江区总工会").await;
     b.click("#approve").await;
     b.wait_for_text("#unit-status", "已认证").await;
+    // The official organizes a 年货节 for 道孚 and records the union's twinning with 道孚.
+    let today = qudao::days::local_date(chrono::Utc::now());
+    b.goto(&format!("{url}/campaigns")).await;
+    b.type_into("#name", "道孚年货节").await;
+    b.click("#kind option[value=\"new_year\"]").await;
+    b.type_into("#counties", "513326").await;
+    b.script(
+        "document.querySelector('#starts_on').value = arguments[0]; \
+         document.querySelector('#ends_on').value = arguments[1]; \
+         document.querySelector('#campaign-form').submit(); return true;",
+        json!([
+            today.to_string(),
+            (today + chrono::Duration::days(20)).to_string()
+        ]),
+    )
+    .await;
+    b.wait_for_text("#campaign-total", "0").await;
+    let campaign = b.url().await;
+    b.goto(&format!("{url}/officials/units")).await;
+    b.click("#help-kind option[value=\"twinning\"]").await;
+    let union_id = unit.clone();
+    b.script(
+        "document.querySelector('#helper_unit_id').value = arguments[0]; \
+         document.querySelector('#helped_county_code').value = '513326'; \
+         document.querySelector('#starts_on').value = arguments[1]; \
+         document.querySelector('#help-form').submit(); return true;",
+        json!([union_id, today.to_string()]),
+    )
+    .await;
+    b.wait_for_text("#help", "成都市锦江区总工会").await;
+    sign_out(&b).await;
+
+    // 孜龙村's cooperative signs its apples up for the 年货节.
+    sign_in(&b, &url, "coop-zilong", "/producer").await;
+    b.goto(&campaign).await;
+    b.script(
+        "const o = [...document.querySelectorAll('#listing_id option')].find(o => o.textContent.includes('高原红富士苹果')); \
+         document.querySelector('#listing_id').value = o.value; document.querySelector('#sign-up-form').submit(); return true;",
+        json!([]),
+    )
+    .await;
+    b.wait_for_text("#campaign-listings", "孜龙村高原红富士苹果")
+        .await;
     sign_out(&b).await;
 
     // The chair adds a member and declares the year's welfare budget.
@@ -981,11 +1028,26 @@ async fn a_union_registers_and_its_members_apples_count_on_its_page_and_the_prov
     b.screenshot(&shots, "unit-progress").await;
     sign_out(&b).await;
     sign_in(&b, &url, "official-sichuan", "/officials/units").await;
-    let ranking = b.text("#ranking").await;
-    let row = ranking
-        .lines()
-        .find(|l| l.contains("成都市锦江区总工会"))
-        .unwrap_or_else(|| panic!("the union's row: {ranking}"));
+    let row_of = |table: String| {
+        table
+            .lines()
+            .find(|l| l.contains("成都市锦江区总工会"))
+            .unwrap_or_else(|| panic!("the union's row: {table}"))
+            .to_string()
+    };
+    let row = row_of(b.text("#ranking").await);
     assert!(row.contains(&amount), "{row}");
     b.screenshot(&shots, "unit-ranking").await;
+    // 道孚's help relations credit the union with the same amount…
+    b.goto(&format!("{url}/officials/units?region=513326"))
+        .await;
+    let row = row_of(b.text("#help").await);
+    assert!(row.contains(&amount), "{row}");
+    // …and the 年货节 counts the order for 道孚.
+    b.goto(&campaign).await;
+    let total = b.text("#campaign-total").await;
+    assert!(total.contains(&amount), "{total}");
+    let counties = b.text("#campaign-counties").await;
+    assert!(counties.contains(&amount), "{counties}");
+    b.screenshot(&shots, "campaign").await;
 }

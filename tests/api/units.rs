@@ -19,6 +19,7 @@ on_both_databases!(
     bad_units_members_and_obligations_are_refused_by_field,
     a_department_sees_its_subordinate_units_and_officials_rank_them,
     helpers_purchases_from_the_counties_they_help_are_theirs_on_both_sides,
+    a_campaign_keeps_each_order_once_and_its_report_adds_up_to_the_fen,
 );
 
 const APPLES: &str = "孜龙村高原红富士苹果";
@@ -766,4 +767,180 @@ async fn helpers_purchases_from_the_counties_they_help_are_theirs_on_both_sides(
         )
         .await;
     assert_eq!(figures(&r.body), [f("east_west", 0, 0), f("paired", 0, 0)]);
+}
+
+async fn a_campaign_keeps_each_order_once_and_its_report_adds_up_to_the_fen(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let today = qudao::days::local_date(chrono::Utc::now());
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    let official = app.login("official-sichuan").await;
+    let kaijiang = app.login("official-kaijiang").await;
+    let new_year = json!({"name": "2027 四川年货节", "kind": "new_year", "starts_on": day(-1),
+        "ends_on": day(10), "counties": ["513326", "511723"], "description": "川货年货节"});
+    let r = app
+        .post("/api/v1/campaigns", Some(&official), new_year.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let first = r.body["id"].as_i64().unwrap();
+    // A later fair over the same days and 道孚: an order keeps the earlier campaign only.
+    let r = app
+        .post(
+            "/api/v1/campaigns",
+            Some(&official),
+            json!({"name": "道孚特产展销会", "kind": "fair", "starts_on": day(0), "ends_on": day(3), "counties": ["513326"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let second = r.body["id"].as_i64().unwrap();
+    // 开江's official reaches only 开江; dates and kinds are checked; buyers organize nothing.
+    let r = app
+        .post("/api/v1/campaigns", Some(&kaijiang), new_year.clone())
+        .await;
+    assert_eq!(
+        (r.status, r.fields()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["counties".to_string()]
+        )
+    );
+    let r = app
+        .post(
+            "/api/v1/campaigns",
+            Some(&official),
+            json!({"name": "x", "kind": "party", "starts_on": day(5), "ends_on": day(1), "counties": []}),
+        )
+        .await;
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(fields, ["counties", "ends_on", "kind", "name"]);
+    let buyers = app.new_buyers(3).await;
+    let r = app
+        .post("/api/v1/campaigns", Some(&buyers[0]), new_year.clone())
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // 孜龙村 signs its apples up for both; 盘石村 cannot sign them up; 乡城 takes no part.
+    let zilong = app.login("coop-zilong").await;
+    let panshi = app.login("coop-panshi").await;
+    let apples = listing_titled(&app, APPLES).await;
+    for id in [first, second] {
+        let r = app
+            .post(
+                &format!("/api/v1/campaigns/{id}/listings"),
+                Some(&zilong),
+                json!({"listing_id": apples}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let r = app
+        .post(
+            &format!("/api/v1/campaigns/{first}/listings"),
+            Some(&zilong),
+            json!({"listing_id": apples}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "already_signed_up")
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/campaigns/{first}/listings"),
+            Some(&panshi),
+            json!({"listing_id": apples}),
+        )
+        .await;
+    assert_eq!(r.body["error"]["fields"]["listing_id"]["code"], "not_yours");
+    let admin = app.login("admin").await;
+    let matsutake = listing_titled(&app, "乡城野生松茸 鲜品").await;
+    let r = app
+        .post(
+            &format!("/api/v1/campaigns/{first}/listings"),
+            Some(&admin),
+            json!({"listing_id": matsutake}),
+        )
+        .await;
+    assert_eq!(
+        r.body["error"]["fields"]["listing_id"]["code"],
+        "county_not_taking_part"
+    );
+
+    // A union pledges 2 000 yuan; its purchaser, a stranger and a cancelled order buy apples;
+    // rice from 开江, not signed up, is sold outside the campaign.
+    let unit = approved_unit(&app, &buyers[0], union_body("成都市总工会")).await;
+    let r = app
+        .post(
+            &format!("/api/v1/campaigns/{first}/pledges"),
+            Some(&buyers[0]),
+            json!({"unit_id": unit, "amount_fen": 200_000}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/campaigns/{first}/pledges"),
+            Some(&buyers[1]),
+            json!({"unit_id": unit, "amount_fen": 1}),
+        )
+        .await;
+    assert_eq!(
+        r.body["error"]["fields"]["unit_id"]["code"],
+        "not_your_unit"
+    );
+    let (_, by_unit) = buy(&app, &buyers[0], "c-1", "50", Some(unit)).await;
+    let (_, by_stranger) = buy(&app, &buyers[1], "c-2", "70", None).await;
+    let (gone, _) = buy(&app, &buyers[2], "c-3", "60", None).await;
+    app.advance(gone, "cancel").await;
+    buy_titled(&app, &buyers[2], "c-4", "开江盘石村生态大米", "100", None).await;
+
+    let report = app.get(&format!("/api/v1/campaigns/{first}"), None).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert_eq!(report.body["total_fen"], by_unit + by_stranger);
+    assert_eq!(report.body["orders"], 2);
+    let counties: Vec<(String, i64)> = report.body["counties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["county_code"].as_str().unwrap().to_string(),
+                c["sold_fen"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counties,
+        [
+            ("511723".to_string(), 0),
+            ("513326".to_string(), by_unit + by_stranger)
+        ]
+    );
+    assert_eq!(report.body["pledges"][0]["pledged_fen"], 200_000);
+    assert_eq!(report.body["pledges"][0]["bought_fen"], by_unit);
+    let later = app.get(&format!("/api/v1/campaigns/{second}"), None).await;
+    assert_eq!(
+        later.body["total_fen"], 0,
+        "an order belongs to one campaign"
+    );
+    // The campaign's page says the same.
+    let page = app
+        .call_raw(
+            Method::GET,
+            &format!("/campaigns/{first}"),
+            None,
+            "text/html",
+            Vec::new(),
+        )
+        .await;
+    assert!(
+        page.text.contains("2027 四川年货节")
+            && page
+                .text
+                .contains(&qudao::catalog::domain::format_yuan(by_unit + by_stranger)),
+        "{}",
+        page.text
+    );
 }

@@ -12,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::stats::{Format, download, log_export};
 use crate::accounts::Actor;
+use crate::buyers::campaigns::{self, CampaignInput, CampaignView};
 use crate::buyers::obligations::{self, ObligationInput, ObligationView};
 use crate::buyers::relations::{self, RelationInput, RelationView};
 use crate::buyers::units::{self, MemberInput, MyUnit, UnitInput, UnitView};
@@ -20,7 +21,7 @@ use crate::error::{AppError, AppResult, ErrorBody};
 use crate::http::api::extract::{ApiId, ApiQuery, LaterJson};
 use crate::http::state::AppState;
 use crate::stats::domain::Period;
-use crate::stats::units::{HelpFigures, Progress, Ranking};
+use crate::stats::units::{CampaignReport, HelpFigures, Progress, Ranking};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -37,6 +38,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(region_units_report))
         .routes(routes!(record_relation))
         .routes(routes!(region_help))
+        .routes(routes!(list_campaigns, organize_campaign))
+        .routes(routes!(get_campaign))
+        .routes(routes!(sign_up_listing))
+        .routes(routes!(pledge_to_campaign))
 }
 
 /// The units the caller belongs to, with their role in each.
@@ -359,6 +364,121 @@ async fn region_help(
     let (region, _) = crate::stats::access::readable_region(&state.db, &actor, &code).await?;
     let year = year_of(q.year.as_deref())?;
     crate::stats::units::help(&state.db, &actor, &region.code, Period::Year(year))
+        .await
+        .map(Json)
+}
+
+/// Every campaign, the latest first: public.
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "units",
+    responses((status = 200, body = [CampaignView])))]
+async fn list_campaigns(State(state): State<AppState>) -> AppResult<Json<Vec<CampaignView>>> {
+    let mut out = Vec::new();
+    for c in campaigns::all(&state.db).await? {
+        out.push(campaigns::view(&state.db, c.id).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Organizes a campaign for counties within the organizer's region: officials and admins.
+#[utoipa::path(post, path = "/api/v1/campaigns", tag = "units", request_body = CampaignInput,
+    responses((status = 201, body = CampaignView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`name`: `required` or `too_long`; `kind`: `unknown_value`; `starts_on`, `ends_on`: `invalid_date`; `ends_on`: `out_of_range`; `counties`: `out_of_range` or `unknown`")),
+    security(("bearer" = []), ("session" = [])))]
+async fn organize_campaign(
+    State(state): State<AppState>,
+    actor: Actor,
+    body: LaterJson<CampaignInput>,
+) -> AppResult<(StatusCode, Json<CampaignView>)> {
+    if !(actor.is_admin() || actor.role == crate::accounts::Role::Official) {
+        return Err(AppError::Forbidden(
+            "officials and admins organize campaigns".into(),
+        ));
+    }
+    let input = body.parse()?;
+    let view = in_write_txn(&state.db, async |txn| {
+        campaigns::organize(txn, &actor, &input, Utc::now()).await
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A campaign and its report: what each county taking part sold under it and what each
+/// pledging unit bought, net of cancellations and refunds. Public.
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", tag = "units", params(("id" = i64, Path)),
+    responses((status = 200, body = CampaignReport), (status = 404, body = ErrorBody)))]
+async fn get_campaign(
+    State(state): State<AppState>,
+    ApiId(id): ApiId,
+) -> AppResult<Json<CampaignReport>> {
+    crate::stats::units::campaign_report(&state.db, id)
+        .await
+        .map(Json)
+}
+
+/// A listing to sign up.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignUp {
+    pub listing_id: i64,
+}
+
+/// Signs a listing up for the campaign: its organization's staff, when its county takes part
+/// and the campaign has not ended.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/listings", tag = "units", params(("id" = i64, Path)), request_body = SignUp,
+    responses((status = 200, body = CampaignView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`campaign_over`, `already_signed_up`"),
+        (status = 422, body = ErrorBody, description = "`listing_id`: `unknown`, `not_yours` or `county_not_taking_part`")),
+    security(("bearer" = []), ("session" = [])))]
+async fn sign_up_listing(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiId(id): ApiId,
+    body: LaterJson<SignUp>,
+) -> AppResult<Json<CampaignView>> {
+    if !(actor.is_admin() || actor.role == crate::accounts::Role::Producer) {
+        return Err(AppError::Forbidden(
+            "producers sign their listings up".into(),
+        ));
+    }
+    campaigns::get(&state.db, id).await?;
+    let s = body.parse()?;
+    in_write_txn(&state.db, async |txn| {
+        campaigns::sign_up(txn, &actor, id, s.listing_id, Utc::now()).await
+    })
+    .await
+    .map(Json)
+}
+
+/// A pledge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PledgeInput {
+    pub unit_id: i64,
+    pub amount_fen: i64,
+}
+
+/// Pledges what a unit will buy in the campaign (again: the new amount): the unit's admins.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/pledges", tag = "units", params(("id" = i64, Path)), request_body = PledgeInput,
+    responses((status = 200, body = CampaignReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`unit_not_approved`"),
+        (status = 422, body = ErrorBody, description = "`unit_id`: `unknown` or `not_your_unit`; `amount_fen`: `out_of_range`")),
+    security(("bearer" = []), ("session" = [])))]
+async fn pledge_to_campaign(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiId(id): ApiId,
+    body: LaterJson<PledgeInput>,
+) -> AppResult<Json<CampaignReport>> {
+    if !(actor.is_admin() || actor.role == crate::accounts::Role::Buyer) {
+        return Err(AppError::Forbidden("buyer units pledge".into()));
+    }
+    campaigns::get(&state.db, id).await?;
+    let p = body.parse()?;
+    in_write_txn(&state.db, async |txn| {
+        campaigns::pledge(txn, &actor, id, p.unit_id, p.amount_fen, Utc::now()).await
+    })
+    .await?;
+    crate::stats::units::campaign_report(&state.db, id)
         .await
         .map(Json)
 }

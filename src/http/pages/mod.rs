@@ -21,6 +21,7 @@ use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 
 mod admin;
+mod campaigns;
 mod certificates;
 pub(crate) mod filings;
 mod lots;
@@ -60,10 +61,18 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 36] = [
+const TEMPLATES: [(&str, &str); 38] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
+    ),
+    (
+        "campaigns.html",
+        include_str!("../../../frontend/templates/campaigns.html"),
+    ),
+    (
+        "campaign.html",
+        include_str!("../../../frontend/templates/campaign.html"),
     ),
     (
         "units.html",
@@ -534,6 +543,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::http::pages::certificates::router())
         .merge(crate::http::pages::lots::router())
         .merge(crate::http::pages::units::router())
+        .merge(crate::http::pages::campaigns::router())
 }
 
 /// The 404 page for anything no route matched (JSON under `/api/`).

@@ -38,6 +38,8 @@ pub struct Model {
     pub buyer_unit_id: Option<i64>,
     /// Whether the unit bought it, or a member bought it for themselves.
     pub buyer_basis: Option<crate::buyers::domain::BuyerBasis>,
+    /// The campaign the order was placed under, if any (one at most).
+    pub campaign_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -316,6 +316,7 @@ async fn a_checkout_sells_only_on_the_terms_it_read(backend: Backend) {
             note: String::new(),
             lines,
             unit: None,
+            campaigns: Default::default(),
         },
         &offers,
     )
