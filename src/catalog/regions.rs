@@ -262,21 +262,26 @@ pub async fn path(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
 
     #[test]
     fn reference_table_is_consistent() {
         let rows = reference_rows();
-        let mut seen = HashSet::new();
+        // Each code and the row it stands at, as the loop reaches it.
+        let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, r) in rows.iter().enumerate() {
-            assert!(seen.insert(r.code.as_str()), "{} is listed twice", r.code);
+            assert!(
+                seen.insert(r.code.as_str(), i).is_none(),
+                "{} is listed twice",
+                r.code
+            );
             assert!(
                 !r.name.trim().is_empty() && !r.name_en.trim().is_empty(),
                 "{r:?}"
             );
             assert!(r.name_en.is_ascii() || r.name_en.contains('ê'), "{r:?}");
             if let Some(p) = &r.parent_code {
-                let pos = rows.iter().take(i).position(|x| &x.code == p);
+                let pos = seen.get(p.as_str()).copied().filter(|&at| at < i);
                 assert!(pos.is_some(), "{} comes before its parent {p}", r.code);
                 assert!(
                     crate::division::region_contains(p, &r.code),

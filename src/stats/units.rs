@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::domain::Period;
+use super::domain::{Period, day_key};
 use super::reports::Cell;
 use crate::accounts::Actor;
 use crate::buyers::campaigns::{self, CampaignView};
@@ -100,8 +100,7 @@ pub async fn bought(
         .await?;
     let mut out: HashMap<i64, Bought> = HashMap::new();
     for (unit_id, basis, total, seller, placed) in rows {
-        let d = crate::days::local_date(placed);
-        let key = d.year() * 10_000 + d.month() as i32 * 100 + d.day() as i32;
+        let key = day_key(crate::days::local_date(placed));
         let county = seller.get(..6).unwrap_or_default();
         let (Some(unit_id), true, true) = (
             unit_id,
@@ -446,10 +445,8 @@ pub async fn help(
                 .map(|u| u.id)
                 .collect(),
         };
-        let day =
-            |d: chrono::NaiveDate| d.year() * 10_000 + d.month() as i32 * 100 + d.day() as i32;
-        let first = from.max(day(r.starts_on));
-        let last = r.ends_on.map_or(to, |e| to.min(day(e)));
+        let first = from.max(day_key(r.starts_on));
+        let last = r.ends_on.map_or(to, |e| to.min(day_key(e)));
         let found: Vec<(i64, chrono::DateTime<chrono::Utc>)> = order::Entity::find()
             .select_only()
             .column(order::Column::TotalFen)
@@ -466,7 +463,7 @@ pub async fn help(
             orders: 0,
         };
         for (total, placed) in found {
-            let d = day(crate::days::local_date(placed));
+            let d = day_key(crate::days::local_date(placed));
             if (first..=last).contains(&d) {
                 figures.bought_fen += total;
                 figures.orders += 1;
