@@ -143,7 +143,22 @@ impl Browser {
     /// The visible text of an element; found again if the page changed under it.
     pub async fn text(&self, css: &str) -> String {
         for _ in 0..50 {
-            let el = self.find(css).await;
+            // A page being replaced (a form's answer loading) may have no such element yet.
+            let found = self
+                .try_command(
+                    reqwest::Method::POST,
+                    "/element",
+                    json!({"using": "css selector", "value": css}),
+                )
+                .await;
+            let el = match found {
+                Ok(v) => v[ELEMENT].as_str().unwrap_or_default().to_string(),
+                Err(e) if e["error"] == "no such element" => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                Err(e) => panic!("WebDriver /element {css}: {e}"),
+            };
             match self
                 .try_command(
                     reqwest::Method::GET,
@@ -166,7 +181,16 @@ impl Browser {
                 Err(e) => panic!("WebDriver text of {css}: {e}"),
             }
         }
-        panic!("{css} kept changing")
+        let url = self.url().await;
+        let shown = self
+            .try_command(
+                reqwest::Method::POST,
+                "/execute/sync",
+                json!({"script": "return document.title + ' | ' + (document.querySelector('main') || document.body).innerText.slice(0, 400);", "args": []}),
+            )
+            .await
+            .unwrap_or_else(|e| e);
+        panic!("{css} never settled on {url}; the page shows {shown}")
     }
 
     /// Empties an input.
@@ -243,6 +267,24 @@ impl Browser {
                 "{css} never showed {needle:?}; it shows {text:?}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Loads `url` again until `css` shows `needle` (figures the server works out in the
+    /// background, within moments), giving up after 15 s; returns the element's text.
+    pub async fn reload_until(&self, url: &str, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            self.goto(url).await;
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} at {url} never showed {needle:?}; it shows {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }

@@ -1039,9 +1039,14 @@ async fn a_union_registers_and_its_members_apples_count_on_its_page_and_the_prov
     assert!(row.contains(&amount), "{row}");
     b.screenshot(&shots, "unit-ranking").await;
     // 道孚's help relations credit the union with the same amount…
-    b.goto(&format!("{url}/officials/units?region=513326"))
+    let help = b
+        .reload_until(
+            &format!("{url}/officials/units?region=513326"),
+            "#help",
+            &amount,
+        )
         .await;
-    let row = row_of(b.text("#help").await);
+    let row = row_of(help);
     assert!(row.contains(&amount), "{row}");
     // …and the 年货节 counts the order for 道孚.
     b.goto(&campaign).await;
