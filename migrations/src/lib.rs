@@ -27,6 +27,7 @@ mod m20261207_000021_add_region_assistance;
 mod m20261207_000022_create_buyer_units;
 mod m20261207_000023_create_help_relations;
 mod m20261207_000024_create_campaigns;
+mod m20261208_000025_add_buyer_side_statistics;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000022_create_buyer_units::Migration),
             Box::new(m20261207_000023_create_help_relations::Migration),
             Box::new(m20261207_000024_create_campaigns::Migration),
+            Box::new(m20261208_000025_add_buyer_side_statistics::Migration),
         ]
     }
 }

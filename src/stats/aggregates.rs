@@ -109,6 +109,44 @@ struct Sums {
 type SumsKey = (Basis, String, i64, Unit, i32);
 type MemberKey = (Basis, i16, String, i16, i32, i32, i64, &'static str, i64);
 type HouseholdKey = (Basis, i64, String, i32);
+/// (basis, day, seller region, buyer unit, basis of attribution, buyer kind, buyer region,
+/// campaign).
+type BuyerKey = (Basis, i32, String, i64, String, String, String, i64);
+
+/// A row of `stats_buyer_sums` being folded: both regions' paths (province, prefecture,
+/// county), the amount and the orders.
+#[derive(Default)]
+struct BuyerSums {
+    path: Vec<Value>,
+    sales_fen: i64,
+    orders: i64,
+}
+
+fn buyer_key(f: &fact::Model) -> BuyerKey {
+    (
+        f.kind,
+        f.day,
+        f.region_code.clone(),
+        f.buyer_unit_id,
+        f.buyer_basis.clone(),
+        f.buyer_kind.clone(),
+        f.buyer_region_code.clone(),
+        f.campaign_id,
+    )
+}
+
+fn buyer_paths(f: &fact::Model) -> Vec<Value> {
+    [
+        &f.province_code,
+        &f.prefecture_code,
+        &f.county_code,
+        &f.buyer_province_code,
+        &f.buyer_prefecture_code,
+        &f.buyer_county_code,
+    ]
+    .map(|c| Value::from(c.clone()))
+    .to_vec()
+}
 
 /// Folds facts written in this transaction into the aggregates. All positive facts of an order
 /// and basis must come in the same call (they are written together), so that the order is
@@ -118,10 +156,12 @@ pub async fn add(db: &impl ConnectionTrait, recorded: &[Recorded]) -> Result<(),
         sums,
         members,
         households,
+        buyers,
     } = Folded::of(recorded);
     write_sums(db, sums).await?;
     write_members(db, members).await?;
-    write_households(db, households).await
+    write_households(db, households).await?;
+    write_buyers(db, buyers).await
 }
 
 /// What a batch of facts adds to each aggregate, folded in memory before it is written.
@@ -129,12 +169,21 @@ struct Folded {
     sums: BTreeMap<SumsKey, Sums>,
     members: BTreeSet<MemberKey>,
     households: BTreeMap<HouseholdKey, (i64, Vec<Value>, i64)>,
+    buyers: BTreeMap<BuyerKey, BuyerSums>,
 }
 
 impl Folded {
     fn of(recorded: &[Recorded]) -> Folded {
         let mut first_line: BTreeMap<(i64, Basis), i64> = BTreeMap::new();
         let mut first_of_category: BTreeMap<(i64, Basis, i64), i64> = BTreeMap::new();
+        // A reversal reverses every line of its order: its first line is the order's.
+        let mut first_any: BTreeMap<(i64, Basis), i64> = BTreeMap::new();
+        for f in recorded.iter().map(|r| &r.fact) {
+            first_any
+                .entry((f.order_id, f.kind))
+                .and_modify(|l| *l = (*l).min(f.order_line_id))
+                .or_insert(f.order_line_id);
+        }
         for f in recorded.iter().map(|r| &r.fact).filter(|f| f.sign > 0) {
             let line = f.order_line_id;
             first_line
@@ -149,7 +198,17 @@ impl Folded {
         let mut sums: BTreeMap<SumsKey, Sums> = BTreeMap::new();
         let mut members: BTreeSet<MemberKey> = BTreeSet::new();
         let mut households: BTreeMap<HouseholdKey, (i64, Vec<Value>, i64)> = BTreeMap::new();
+        let mut buyers: BTreeMap<BuyerKey, BuyerSums> = BTreeMap::new();
         for Recorded { fact: f, parts } in recorded {
+            let b = buyers.entry(buyer_key(f)).or_insert_with(|| BuyerSums {
+                path: buyer_paths(f),
+                ..Default::default()
+            });
+            b.sales_fen += f.amount_fen;
+            // Orders that stand: a cancellation or refund takes its order off again.
+            if first_any.get(&(f.order_id, f.kind)) == Some(&f.order_line_id) {
+                b.orders += i64::from(f.sign);
+            }
             let month = f.day / 100;
             let s = sums
                 .entry((f.kind, f.region_code.clone(), f.category_id, f.unit, month))
@@ -207,6 +266,7 @@ impl Folded {
             sums,
             members,
             households,
+            buyers,
         }
     }
 }
@@ -325,6 +385,49 @@ async fn write_households(
     .await
 }
 
+/// The columns of `stats_buyer_sums` a row is written with, in order.
+const BUYER_COLUMNS: &str = "kind, day, seller_region_code, buyer_unit_id, buyer_basis, \
+     buyer_kind, buyer_region_code, campaign_id, seller_province_code, seller_prefecture_code, \
+     seller_county_code, buyer_province_code, buyer_prefecture_code, buyer_county_code, \
+     sales_fen, orders";
+
+/// Adds buyer sums onto the stored ones.
+async fn write_buyers(
+    db: &impl ConnectionTrait,
+    buyers: BTreeMap<BuyerKey, BuyerSums>,
+) -> Result<(), DbErr> {
+    let rows = buyers
+        .into_iter()
+        .map(
+            |((kind, day, seller, unit, basis, buyer_kind, region, campaign), b)| {
+                let mut row: Vec<Value> = vec![
+                    kind.into(),
+                    day.into(),
+                    seller.into(),
+                    unit.into(),
+                    basis.into(),
+                    buyer_kind.into(),
+                    region.into(),
+                    campaign.into(),
+                ];
+                row.extend(b.path);
+                row.extend([b.sales_fen, b.orders].map(Value::from));
+                row
+            },
+        )
+        .collect();
+    insert_rows(
+        db,
+        &format!("INSERT INTO stats_buyer_sums ({BUYER_COLUMNS})"),
+        "ON CONFLICT (kind, day, seller_region_code, buyer_unit_id, buyer_basis, buyer_kind, \
+         buyer_region_code, campaign_id) DO UPDATE SET \
+         sales_fen = stats_buyer_sums.sales_fen + excluded.sales_fen, \
+         orders = stats_buyer_sums.orders + excluded.orders",
+        rows,
+    )
+    .await
+}
+
 /// Writes `rows` (all of one width) as multi-row `INSERT`s of bounded size.
 async fn insert_rows(
     db: &impl ConnectionTrait,
@@ -354,6 +457,7 @@ pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
         "stats_month_sums",
         "stats_period_members",
         "stats_household_months",
+        "stats_buyer_sums",
     ] {
         db.execute_unprepared(&format!("DELETE FROM {table}"))
             .await?;
@@ -411,11 +515,27 @@ pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
          GROUP BY f.kind, h.household_id, f.region_code, f.day / 100"
     ))
     .await?;
+    db.execute_unprepared(&format!(
+        "INSERT INTO stats_buyer_sums ({BUYER_COLUMNS}) \
+         SELECT f.kind, f.day, f.region_code, f.buyer_unit_id, f.buyer_basis, f.buyer_kind, \
+         f.buyer_region_code, f.campaign_id, MAX(f.province_code), MAX(f.prefecture_code), \
+         MAX(f.county_code), MAX(f.buyer_province_code), MAX(f.buyer_prefecture_code), \
+         MAX(f.buyer_county_code), SUM(f.amount_fen), \
+         SUM(CASE WHEN f.order_line_id = o.first_line THEN f.sign ELSE 0 END) \
+         FROM stats_facts f \
+         LEFT JOIN (SELECT order_id, kind, MIN(order_line_id) AS first_line FROM stats_facts \
+           GROUP BY order_id, kind) o \
+           ON o.order_id = f.order_id AND o.kind = f.kind \
+         GROUP BY f.kind, f.day, f.region_code, f.buyer_unit_id, f.buyer_basis, f.buyer_kind, \
+         f.buyer_region_code, f.campaign_id"
+    ))
+    .await?;
     Ok(())
 }
 
 /// Fills the aggregates from the facts when a database has facts but no aggregates yet (one
-/// written before the aggregates existed).
+/// written before the aggregates existed), or facts without their buyer (written before buyers
+/// were recorded), which are filled in from their orders first.
 pub async fn rebuild_if_missing(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
     let has = |table: &str| format!("SELECT 1 AS x FROM {table} LIMIT 1");
@@ -423,12 +543,18 @@ pub async fn rebuild_if_missing(db: &impl ConnectionTrait) -> Result<bool, DbErr
         .query_one_raw(statement(backend, &has("stats_facts"), vec![]))
         .await?
         .is_some();
-    if !facts
-        || db
-            .query_one_raw(statement(backend, &has("stats_month_sums"), vec![]))
+    if !facts {
+        return Ok(false);
+    }
+    let filled = super::buyers::fill_missing(db).await?;
+    let mut complete = filled == 0;
+    for table in ["stats_month_sums", "stats_buyer_sums"] {
+        complete &= db
+            .query_one_raw(statement(backend, &has(table), vec![]))
             .await?
-            .is_some()
-    {
+            .is_some();
+    }
+    if complete {
         return Ok(false);
     }
     rebuild(db).await?;

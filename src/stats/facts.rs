@@ -13,11 +13,13 @@ use sea_orm::{
 };
 
 use super::aggregates::{self, Recorded};
+use super::buyers::BoughtBy;
 use super::domain::{
     Basis, RegionPath, booking_day, day_key, local_date, quarter_of_day, split_income,
 };
 use super::entity::{fact, household_income, quarter_close};
 use crate::accounts::entity::user;
+use crate::buyers::entity::unit;
 use crate::catalog::entity::household;
 use crate::orders::domain::OrderStatus;
 use crate::orders::entity::{order, order_event, order_line};
@@ -61,6 +63,8 @@ struct Batch {
     /// Each order's moves to `completed` or `cancelled`, in id order.
     reached: HashMap<i64, Vec<order_event::Model>>,
     buyer_types: HashMap<i64, &'static str>,
+    /// The units the orders count for.
+    units: HashMap<i64, unit::Model>,
     /// Each organization's registered households, in id order.
     households: HashMap<i64, Vec<household::Model>>,
 }
@@ -73,6 +77,7 @@ impl Batch {
         let ids: BTreeSet<i64> = orders.iter().map(|o| o.id).collect();
         let buyers: BTreeSet<i64> = orders.iter().map(|o| o.buyer_id).collect();
         let orgs: BTreeSet<i64> = orders.iter().map(|o| o.organization_id).collect();
+        let unit_ids: BTreeSet<i64> = orders.iter().filter_map(|o| o.buyer_unit_id).collect();
         let existing = fact::Entity::find()
             .filter(fact::Column::OrderId.is_in(ids.iter().copied()))
             .all(db)
@@ -109,6 +114,17 @@ impl Batch {
             .into_iter()
             .map(|u| (u.id, u.role.code()))
             .collect();
+        let units = if unit_ids.is_empty() {
+            HashMap::new()
+        } else {
+            unit::Entity::find()
+                .filter(unit::Column::Id.is_in(unit_ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u))
+                .collect()
+        };
         let mut households: HashMap<i64, Vec<household::Model>> = HashMap::new();
         for h in household::Entity::find()
             .filter(household::Column::OrganizationId.is_in(orgs))
@@ -124,6 +140,7 @@ impl Batch {
             lines,
             reached,
             buyer_types,
+            units,
             households,
         })
     }
@@ -205,7 +222,9 @@ async fn new_facts(
         .households
         .get(&o.organization_id)
         .map_or(&[][..], Vec::as_slice);
-    write_facts(db, o, missing, buyer_type, households).await
+    let unit = o.buyer_unit_id.and_then(|id| batch.units.get(&id));
+    let buyer = BoughtBy::of(o, unit);
+    write_facts(db, o, missing, (buyer_type, &buyer), households).await
 }
 
 /// A fact's unique key: its order line, basis and sign.
@@ -228,7 +247,7 @@ async fn write_facts(
     db: &impl ConnectionTrait,
     o: &order::Model,
     missing: Vec<Missing<'_>>,
-    buyer_type: &str,
+    (buyer_type, buyer): (&str, &BoughtBy),
     households: &[household::Model],
 ) -> Result<Vec<Recorded>, sea_orm::DbErr> {
     if missing.is_empty() {
@@ -289,6 +308,14 @@ async fn write_facts(
             day: Set(day),
             origin_quarter: Set(origin_quarter),
             recorded_at: Set(now),
+            buyer_unit_id: Set(buyer.unit_id),
+            buyer_basis: Set(buyer.basis.to_string()),
+            buyer_kind: Set(buyer.kind.to_string()),
+            buyer_region_code: Set(buyer.region_code.clone()),
+            buyer_province_code: Set(buyer.path.province.clone()),
+            buyer_prefecture_code: Set(buyer.path.prefecture.clone()),
+            buyer_county_code: Set(buyer.path.county.clone()),
+            campaign_id: Set(buyer.campaign_id),
             ..Default::default()
         });
         parts_of.insert((line.id, basis, sign), (parts, path));

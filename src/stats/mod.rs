@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod aggregates;
+pub mod buyers;
 pub mod chart;
 pub mod domain;
 pub mod entity;

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Datelike;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -26,23 +26,6 @@ use crate::catalog::entity::region;
 use crate::error::{AppError, AppResult};
 use crate::orders::domain::OrderStatus;
 use crate::orders::entity::order;
-
-/// The counties whose products count towards a unit's obligation.
-async fn assisted_counties(db: &impl ConnectionTrait) -> Result<HashSet<String>, sea_orm::DbErr> {
-    Ok(region::Entity::find()
-        .select_only()
-        .column(region::Column::Code)
-        .filter(
-            Condition::any()
-                .add(region::Column::PovertyExit.is_not_null())
-                .add(region::Column::AssistanceKey.is_not_null()),
-        )
-        .into_tuple::<String>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
 
 /// What one unit bought in a period, by basis.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -76,7 +59,7 @@ pub async fn bought(
     units: &[i64],
     period: Period,
 ) -> AppResult<HashMap<i64, Bought>> {
-    let counties = assisted_counties(db).await?;
+    let counties = super::buyers::assisted_counties(db).await?;
     // A day in Beijing may start the evening before in UTC: read a day either side, then
     // keep the orders whose Beijing date lies in the period.
     let (from, to) = (period.start_day(), period.end_day());
@@ -412,15 +395,15 @@ pub async fn quarter_table(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HelpFigures {
     pub relation: RelationView,
-    /// Orders that stand (net of cancellations and refunds), placed within both the period
-    /// and the relation's own.
+    /// What the statistics booked as placed within both the period and the relation's own,
+    /// net of the cancellations and refunds booked there: the same facts as the sellers' side.
     pub bought_fen: i64,
     pub orders: i64,
 }
 
 /// Every help relation touching a region (helping a county in it, or with the helper in it),
 /// with what the helper bought from the helped county in `period`: by the helping unit, or
-/// for a region, by the approved units within it. For the officials over the region.
+/// for a region, by the units within it. For the officials over the region.
 pub async fn help(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -434,42 +417,14 @@ pub async fn help(
     }
     let rows = relations::touching(db, region_code).await?;
     let shown = relations::views(db, rows.clone()).await?;
-    let (from, to) = (period.start_day(), period.end_day());
-    let mut out = Vec::new();
-    for (r, view) in rows.into_iter().zip(shown) {
-        let helpers: Vec<i64> = match r.helper_unit_id {
-            Some(id) => vec![id],
-            None => units::within(db, &r.helper_region_code, true)
-                .await?
-                .into_iter()
-                .map(|u| u.id)
-                .collect(),
-        };
-        let first = from.max(day_key(r.starts_on));
-        let last = r.ends_on.map_or(to, |e| to.min(day_key(e)));
-        let found: Vec<(i64, chrono::DateTime<chrono::Utc>)> = order::Entity::find()
-            .select_only()
-            .column(order::Column::TotalFen)
-            .column(order::Column::PlacedAt)
-            .filter(order::Column::BuyerUnitId.is_in(helpers))
-            .filter(order::Column::SellerRegionCode.starts_with(&r.helped_county_code))
-            .filter(order::Column::Status.ne(OrderStatus::Cancelled))
-            .into_tuple()
-            .all(db)
-            .await?;
-        let mut figures = HelpFigures {
+    let mut out = Vec::with_capacity(rows.len());
+    for (r, view) in rows.iter().zip(shown) {
+        let (bought_fen, orders) = super::buyers::helped(db, r, period).await?;
+        out.push(HelpFigures {
             relation: view,
-            bought_fen: 0,
-            orders: 0,
-        };
-        for (total, placed) in found {
-            let d = day_key(crate::days::local_date(placed));
-            if (first..=last).contains(&d) {
-                figures.bought_fen += total;
-                figures.orders += 1;
-            }
-        }
-        out.push(figures);
+            bought_fen,
+            orders,
+        });
     }
     Ok(out)
 }

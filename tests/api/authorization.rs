@@ -316,6 +316,12 @@ fn routes() -> Vec<Route> {
             None,
             [401, 403, 403, 403, 200, 200],
         ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/buyers",
+            None,
+            [401, 403, 403, 403, 200, 200],
+        ),
         // Campaigns: officials organize, producers sign up, unit admins pledge; all can read.
         r(M::GET, "/api/v1/campaigns", None, [200; 6]),
         r(
@@ -778,6 +784,12 @@ fn routes() -> Vec<Route> {
             "/officials/regions/511723",
             None,
             [401, 403, 403, 403, 200, 200],
+        ),
+        r(
+            M::GET,
+            "/officials/regions/511723/buyers",
+            None,
+            [303, 403, 403, 403, 200, 200],
         ),
         // Notifications: everyone signed in reads and clears their own; nobody can reach a
         // notice that is not theirs; admins see and retry deliveries that gave up.

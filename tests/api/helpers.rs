@@ -792,6 +792,20 @@ impl TestApp {
                 &["province_code", "village_code"][..],
                 &["household_id", "month", "organization_id", "amount_fen"][..],
             ),
+            (
+                "stats_buyer_sums",
+                "kind, day, seller_region_code, buyer_unit_id, buyer_basis, buyer_kind, buyer_region_code, campaign_id",
+                &[
+                    "seller_region_code",
+                    "seller_county_code",
+                    "buyer_basis",
+                    "buyer_kind",
+                    "buyer_region_code",
+                    "buyer_province_code",
+                    "buyer_county_code",
+                ][..],
+                &["day", "buyer_unit_id", "campaign_id", "sales_fen", "orders"][..],
+            ),
         ];
         let mut out = Vec::new();
         for (table, key, texts, numbers) in tables {

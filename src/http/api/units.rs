@@ -20,6 +20,7 @@ use crate::db::in_write_txn;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::http::api::extract::{ApiId, ApiQuery, LaterJson};
 use crate::http::state::AppState;
+use crate::stats::buyers::{BuyerQuery, BuyerRollup};
 use crate::stats::domain::Period;
 use crate::stats::units::{CampaignReport, HelpFigures, Progress, Ranking};
 
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(region_units_report))
         .routes(routes!(record_relation))
         .routes(routes!(region_help))
+        .routes(routes!(region_buyers))
         .routes(routes!(list_campaigns, organize_campaign))
         .routes(routes!(get_campaign))
         .routes(routes!(sign_up_listing))
@@ -364,6 +366,26 @@ async fn region_help(
     let (region, _) = crate::stats::access::readable_region(&state.db, &actor, &code).await?;
     let year = year_of(q.year.as_deref())?;
     crate::stats::units::help(&state.db, &actor, &region.code, Period::Year(year))
+        .await
+        .map(Json)
+}
+
+/// A region's trades by buyer for a period, from the same facts as its sales: what its sellers
+/// sold by who bought it (`side=sales`: by unit, kind, or the buyer's province, prefecture or
+/// county), or what the buyers within it bought from anywhere (`side=purchases`, by unit, kind
+/// or the county sold from). People buying for themselves are one row, never named. For the
+/// officials over the region.
+#[utoipa::path(get, path = "/api/v1/stats/regions/{code}/buyers", tag = "stats", params(("code" = String, Path), BuyerQuery),
+    responses((status = 200, body = BuyerRollup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`period`: `invalid_format`; `basis`, `side`, `by`: `unknown_value`")),
+    security(("bearer" = []), ("session" = [])))]
+async fn region_buyers(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<BuyerQuery>,
+) -> AppResult<Json<BuyerRollup>> {
+    crate::stats::buyers::rollup(&state.db, &actor, &code, &q)
         .await
         .map(Json)
 }

@@ -21,6 +21,7 @@ use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 
 mod admin;
+mod buyers;
 mod campaigns;
 mod certificates;
 pub(crate) mod filings;
@@ -61,7 +62,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 38] = [
+const TEMPLATES: [(&str, &str); 39] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -85,6 +86,10 @@ const TEMPLATES: [(&str, &str); 38] = [
     (
         "unit_ranking.html",
         include_str!("../../../frontend/templates/unit_ranking.html"),
+    ),
+    (
+        "region_buyers.html",
+        include_str!("../../../frontend/templates/region_buyers.html"),
     ),
     (
         "home.html",
@@ -433,7 +438,12 @@ impl Viewer {
         self.render_with(
             state,
             "error.html",
-            context! { status => status, code => body.error.code, message => body.error.message },
+            context! {
+                status => status,
+                code => body.error.code,
+                message => body.error.message,
+                fields => errors_value(&body.error.fields),
+            },
             crate::http::error::status_code(status),
         )
     }
@@ -543,6 +553,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::http::pages::certificates::router())
         .merge(crate::http::pages::lots::router())
         .merge(crate::http::pages::units::router())
+        .merge(crate::http::pages::buyers::router())
         .merge(crate::http::pages::campaigns::router())
 }
 

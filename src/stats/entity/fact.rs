@@ -34,6 +34,20 @@ pub struct Model {
     /// The quarter (`yyyy * 10 + q`) of the order line the fact goes back to.
     pub origin_quarter: i32,
     pub recorded_at: DateTimeUtc,
+    /// The unit the order counts for, 0 for none.
+    pub buyer_unit_id: i64,
+    /// Why it counts for the unit (`purchase`, `member`), empty for none.
+    pub buyer_basis: String,
+    /// The unit's kind, or `individual` for a buyer buying for themselves alone; empty in a
+    /// fact written before buyers were recorded, until it is filled in.
+    pub buyer_kind: String,
+    /// The unit's region, or the delivery address's for an individual.
+    pub buyer_region_code: String,
+    pub buyer_province_code: String,
+    pub buyer_prefecture_code: String,
+    pub buyer_county_code: String,
+    /// The campaign the order was placed under, 0 for none.
+    pub campaign_id: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 //! frozen quarters, exports read back, targets and scope.
 
 mod access;
+mod buyers;
 mod exports;
 mod figures;
 mod filings;
@@ -152,6 +153,16 @@ pub(crate) async fn order_of(
     )
 }
 
+/// Whether an order in `status` counts on the basis `completed` (else as placed): a refund
+/// cancels its order.
+pub(crate) fn counts(status: OrderStatus, completed: bool) -> bool {
+    if completed {
+        status == OrderStatus::Completed
+    } else {
+        status != OrderStatus::Cancelled
+    }
+}
+
 /// What the order lines say, independently of the facts.
 pub(crate) async fn ground_truth(app: &TestApp, completed: bool) -> (i64, i64) {
     let orders = order::Entity::find().all(&app.db).await.unwrap();
@@ -162,12 +173,7 @@ pub(crate) async fn ground_truth(app: &TestApp, completed: bool) -> (i64, i64) {
     let mut sales = 0;
     let mut household = 0;
     for o in orders {
-        let counts = if completed {
-            o.status == OrderStatus::Completed
-        } else {
-            o.status != OrderStatus::Cancelled
-        };
-        if !counts {
+        if !counts(o.status, completed) {
             continue;
         }
         let share: i64 = households

@@ -1,0 +1,520 @@
+//! The buyer side over random markets: units of several kinds and places, their members,
+//! purchasers and people buying for themselves order at random and their orders meet random
+//! fates; for every period and basis, what the buyers bought adds up, by unit, kind and the
+//! buyer's province, prefecture and county, to what the sellers sold, to the fen, at the
+//! province and in each county sold from; what each unit bought, and its quota's completion,
+//! is what its orders say; a county's officials see who bought from the county and nothing
+//! else; no person is ever named.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use qudao::buyers::entity::unit;
+use qudao::catalog::entity::region;
+use qudao::orders::domain::OrderStatus;
+use qudao::orders::entity::{order, order_line};
+use qudao::stats::domain::{Granularity, Period};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::on_both_databases;
+
+use super::{counts, fen, milli_to_text, parse_milli, today};
+
+on_both_databases!(
+    what_buyers_bought_adds_up_to_what_sellers_sold_over_random_markets,
+    a_county_sees_who_bought_from_it_and_nobody_is_named,
+);
+
+/// Where buyers have their goods delivered: 成都, 杭州, 道孚 and 深圳.
+const PLACES: [&str; 4] = ["510104", "330106", "513326", "440305"];
+
+/// A unit applied for by `token` and approved by `decider`: its id.
+async fn unit_of(app: &TestApp, token: &str, decider: &str, body: Value) -> i64 {
+    let r = app.post("/api/v1/units", Some(token), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    let official = app.login(decider).await;
+    let r = app
+        .post(
+            &format!("/api/v1/units/{id}/decision"),
+            Some(&official),
+            json!({"approve": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    id
+}
+
+fn unit_body(name: &str, kind: &str, region: &str, parent: Option<i64>) -> Value {
+    json!({"name": name, "kind": kind, "region_code": region, "parent_id": parent,
+           "contact_name": "张主任", "contact_phone": "028-86110000"})
+}
+
+/// A market of units and people: the people's tokens, each with the unit they may order for,
+/// and the units' ids with the token of their admin.
+struct Market {
+    people: Vec<(String, Option<i64>)>,
+    units: Vec<(i64, String)>,
+}
+
+async fn market(app: &TestApp) -> Market {
+    let p = app.new_buyers(7).await;
+    let union = unit_of(
+        app,
+        &p[0],
+        "official-sichuan",
+        unit_body("成都市锦江区总工会", "union", "510104", None),
+    )
+    .await;
+    for member in ["canteen-1", "canteen-2"] {
+        let r = app
+            .post(
+                &format!("/api/v1/units/{union}/members"),
+                Some(&p[0]),
+                json!({"username": member, "role": "member"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let department = unit_of(
+        app,
+        &p[3],
+        "official-sichuan",
+        unit_body("四川省农业农村厅", "budget_unit", "510000", None),
+    )
+    .await;
+    let canteen = unit_of(
+        app,
+        &p[4],
+        "official-sichuan",
+        unit_body(
+            "四川省农业农村厅机关食堂",
+            "canteen",
+            "510104",
+            Some(department),
+        ),
+    )
+    .await;
+    let hangzhou = unit_of(
+        app,
+        &p[5],
+        "admin",
+        unit_body("杭州市西湖区机关事务管理局", "budget_unit", "330106", None),
+    )
+    .await;
+    Market {
+        people: vec![
+            (p[0].clone(), Some(union)),
+            (p[1].clone(), None),
+            (p[2].clone(), None),
+            (p[3].clone(), Some(department)),
+            (p[4].clone(), Some(canteen)),
+            (p[5].clone(), Some(hangzhou)),
+            (p[6].clone(), None),
+        ],
+        units: vec![
+            (union, p[0].clone()),
+            (department, p[3].clone()),
+            (canteen, p[4].clone()),
+            (hangzhou, p[5].clone()),
+        ],
+    }
+}
+
+/// Random orders over the demo's listings, for units or not, delivered anywhere, each meeting
+/// a random fate; projected into the statistics as the server would within moments.
+async fn trade(app: &TestApp, m: &Market, seed: u64, orders: usize) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let listings = app.get("/api/v1/listings?per_page=100", None).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for i in 0..orders {
+        let (token, unit) = &m.people[rng.gen_range(0..m.people.len())];
+        let unit = unit.filter(|_| rng.gen_bool(0.7));
+        let lines: Vec<Value> = (0..rng.gen_range(1..=3))
+            .map(|_| {
+                let l = &listings[rng.gen_range(0..listings.len())];
+                let min = parse_milli(l["min_order"].as_str().unwrap()).max(1000);
+                json!({"listing_id": l["id"], "quantity": milli_to_text(min * rng.gen_range(1..=3))})
+            })
+            .collect();
+        let place = PLACES[rng.gen_range(0..PLACES.len())];
+        let r = app
+            .call_with(
+                Method::POST,
+                "/api/v1/checkout",
+                Some(token),
+                Some(json!({
+                    "address": {"recipient_name": "王师傅", "phone": "028-86630890", "region_code": place, "line": "人民路 1 号"},
+                    "lines": lines,
+                    "unit_id": unit,
+                })),
+                &[("idempotency-key", &format!("b-{seed}-{i}"))],
+            )
+            .await;
+        if r.status != StatusCode::CREATED {
+            continue;
+        }
+        for o in r.body["orders"].as_array().unwrap() {
+            let fate = [
+                "",
+                "confirm",
+                "cancel",
+                "seller_cancel",
+                "complete",
+                "refund",
+            ][rng.gen_range(0..6)];
+            app.advance(o["id"].as_i64().unwrap(), fate).await;
+        }
+    }
+    app.project().await;
+}
+
+/// One order as the buyer side should count it, read from the orders themselves.
+struct Bought {
+    unit: Option<i64>,
+    kind: String,
+    /// The unit's region, or the delivery address's for a person buying for themselves.
+    buyer_region: String,
+    seller_county: String,
+    lines_fen: i64,
+    total_fen: i64,
+    status: OrderStatus,
+}
+
+async fn orders_bought(app: &TestApp) -> Vec<Bought> {
+    let units: HashMap<i64, unit::Model> = unit::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut out = Vec::new();
+    for o in order::Entity::find().all(&app.db).await.unwrap() {
+        let lines_fen = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.eq(o.id))
+            .all(&app.db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.amount_fen)
+            .sum();
+        let unit = o.buyer_unit_id.map(|id| &units[&id]);
+        out.push(Bought {
+            unit: o.buyer_unit_id,
+            kind: unit.map_or("individual".into(), |u| u.kind.code().to_string()),
+            buyer_region: unit.map_or(o.address_region_code.clone(), |u| u.region_code.clone()),
+            seller_county: o.seller_region_code[..6].to_string(),
+            lines_fen,
+            total_fen: o.total_fen,
+            status: o.status,
+        });
+    }
+    out
+}
+
+/// A code cut to a level: `2` keeps the province, `4` the prefecture, `6` the county; empty
+/// for a place above the level (a province's unit has no prefecture or county).
+fn cut(code: &str, keep: usize) -> String {
+    if keep > 2 && code[keep - 2..keep] == *"00" {
+        return String::new();
+    }
+    format!("{:0<6}", &code[..keep])
+}
+
+/// What a reading by `by` should show: `(key → (fen, orders))`, groups of nothing left out.
+fn expected(
+    orders: &[&Bought],
+    by: &str,
+    completed: bool,
+    assisted: &HashSet<String>,
+) -> (BTreeMap<String, (i64, i64)>, i64) {
+    let mut groups: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut assisted_fen = 0;
+    for b in orders {
+        if !counts(b.status, completed) {
+            continue;
+        }
+        let key = match by {
+            "unit" => b.unit.map_or("individuals".into(), |u| u.to_string()),
+            "kind" => b.kind.clone(),
+            "province" => cut(&b.buyer_region, 2),
+            "prefecture" => cut(&b.buyer_region, 4),
+            "county" => cut(&b.buyer_region, 6),
+            "seller_county" => b.seller_county.clone(),
+            _ => unreachable!("{by}"),
+        };
+        let g = groups.entry(key).or_default();
+        g.0 += b.lines_fen;
+        g.1 += 1;
+        if assisted.contains(&b.seller_county) {
+            assisted_fen += b.lines_fen;
+        }
+    }
+    (groups, assisted_fen)
+}
+
+/// A reading's rows as `(key → (fen, orders))`, rows that net to nothing left out, after
+/// checking that they add up to its totals.
+fn shown(body: &Value) -> BTreeMap<String, (i64, i64)> {
+    let rows = body["rows"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let sum: i64 = rows.iter().map(|r| fen(&r["sales_fen"])).sum();
+    assert_eq!(sum, fen(&body["sales_fen"]), "{body}");
+    let assisted: i64 = rows.iter().map(|r| fen(&r["assisted_fen"])).sum();
+    assert_eq!(assisted, fen(&body["assisted_fen"]), "{body}");
+    rows.iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                (fen(&r["sales_fen"]), fen(&r["orders"])),
+            )
+        })
+        .filter(|(_, v)| *v != (0, 0))
+        .collect()
+}
+
+async fn assisted_counties(app: &TestApp) -> HashSet<String> {
+    region::Entity::find()
+        .filter(
+            Condition::any()
+                .add(region::Column::PovertyExit.is_not_null())
+                .add(region::Column::AssistanceKey.is_not_null()),
+        )
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.code)
+        .collect()
+}
+
+async fn what_buyers_bought_adds_up_to_what_sellers_sold_over_random_markets(backend: Backend) {
+    for seed in [5, 2026] {
+        let Some(app) = spawn_app(backend).await else {
+            return;
+        };
+        let m = market(&app).await;
+        trade(&app, &m, seed, 14).await;
+        let admin = app.login("admin").await;
+        let all = orders_bought(&app).await;
+        assert!(all.len() >= 8, "the market placed too few orders");
+        let assisted = assisted_counties(&app).await;
+        let day = today();
+        let now = [
+            Period::containing(Granularity::Month, day),
+            Period::containing(Granularity::Quarter, day),
+            Period::containing(Granularity::Year, day),
+        ];
+        let before = Period::containing(Granularity::Quarter, day).prev();
+        let everything: Vec<&Bought> = all.iter().collect();
+        let counties: HashSet<&str> = all.iter().map(|b| b.seller_county.as_str()).collect();
+        for basis in ["completed", "placed"] {
+            let completed = basis == "completed";
+            for p in now.iter().chain([&before]) {
+                // Last quarter nothing was bought.
+                let orders = if *p == before {
+                    &[][..]
+                } else {
+                    &everything[..]
+                };
+                let read = |code: &str, query: String| {
+                    let path = format!("/api/v1/stats/regions/{code}{query}");
+                    let app = &app;
+                    let admin = &admin;
+                    async move {
+                        let r = app.get(&path, Some(admin)).await;
+                        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+                        r.body
+                    }
+                };
+                let sold = read("510000", format!("?period={p}&basis={basis}")).await;
+                let sold = fen(&sold["figures"]["sales_fen"]);
+                for by in ["unit", "kind", "province", "prefecture", "county"] {
+                    let body = read(
+                        "510000",
+                        format!("/buyers?period={p}&basis={basis}&by={by}"),
+                    )
+                    .await;
+                    assert_eq!(fen(&body["sales_fen"]), sold, "{by} {p} {basis} {seed}");
+                    let (want, assisted_fen) = expected(orders, by, completed, &assisted);
+                    assert_eq!(shown(&body), want, "{by} {p} {basis} seed {seed}");
+                    assert_eq!(fen(&body["assisted_fen"]), assisted_fen, "{by} {p} {basis}");
+                }
+                // Each county sold from: its buyers add up to its sales.
+                for county in &counties {
+                    let sold = read(county, format!("?period={p}&basis={basis}")).await;
+                    let body = read(county, format!("/buyers?period={p}&basis={basis}")).await;
+                    assert_eq!(
+                        fen(&body["sales_fen"]),
+                        fen(&sold["figures"]["sales_fen"]),
+                        "{county} {p} {basis} seed {seed}"
+                    );
+                    let from: Vec<&Bought> = orders
+                        .iter()
+                        .copied()
+                        .filter(|b| b.seller_county == *county)
+                        .collect();
+                    let (want, _) = expected(&from, "unit", completed, &assisted);
+                    assert_eq!(shown(&body), want, "{county} {p} {basis} seed {seed}");
+                }
+                // The buyers of each province, by the county they bought from.
+                for province in ["510000", "330000", "440000"] {
+                    let body = read(
+                        province,
+                        format!("/buyers?period={p}&basis={basis}&side=purchases&by=seller_county"),
+                    )
+                    .await;
+                    let within: Vec<&Bought> = orders
+                        .iter()
+                        .copied()
+                        .filter(|b| b.buyer_region[..2] == province[..2])
+                        .collect();
+                    let (want, _) = expected(&within, "seller_county", completed, &assisted);
+                    assert_eq!(shown(&body), want, "{province} {p} {basis} seed {seed}");
+                }
+            }
+        }
+        // Each unit's quota is completed by its orders from assisted counties that still
+        // stand, to the fen.
+        let year = Period::containing(Granularity::Year, day);
+        for (unit, token) in &m.units {
+            let r = app
+                .get(
+                    &format!(
+                        "/api/v1/units/{unit}/progress?year={}",
+                        year.start_day() / 10_000
+                    ),
+                    Some(token),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let done: i64 = all
+                .iter()
+                .filter(|b| b.unit == Some(*unit) && b.status != OrderStatus::Cancelled)
+                .filter(|b| assisted.contains(&b.seller_county))
+                .map(|b| b.total_fen)
+                .sum();
+            assert_eq!(
+                fen(&r.body["unit"]["done_fen"]),
+                done,
+                "unit {unit} seed {seed}"
+            );
+        }
+        // The sums kept order by order are what recomputing them from the facts gives.
+        let kept = app.aggregate_rows().await;
+        assert!(
+            kept.iter().any(|r| r.starts_with("stats_buyer_sums")),
+            "{kept:?}"
+        );
+        let txn = app.db.begin().await.unwrap();
+        qudao::stats::aggregates::rebuild(&txn).await.unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(kept, app.aggregate_rows().await, "seed {seed}");
+    }
+}
+
+async fn a_county_sees_who_bought_from_it_and_nobody_is_named(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let m = market(&app).await;
+    trade(&app, &m, 31, 12).await;
+    let all = orders_bought(&app).await;
+    let assisted = assisted_counties(&app).await;
+    let quarter = Period::containing(Granularity::Quarter, today());
+    let kaijiang = app.login("official-kaijiang").await;
+    // 开江's officials: the province is not theirs; their county is.
+    let r = app
+        .get("/api/v1/stats/regions/510000/buyers", Some(&kaijiang))
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    for by in ["unit", "kind", "province"] {
+        let r = app
+            .get(
+                &format!(
+                    "/api/v1/stats/regions/511723/buyers?period={quarter}&by={by}&basis=placed"
+                ),
+                Some(&kaijiang),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let from: Vec<&Bought> = all.iter().filter(|b| b.seller_county == "511723").collect();
+        assert_eq!(
+            shown(&r.body),
+            expected(&from, by, false, &assisted).0,
+            "{by}"
+        );
+        // No person is named or counted apart: units by their ids, people as one row.
+        for row in r.body["rows"].as_array().unwrap() {
+            let key = row["key"].as_str().unwrap();
+            if by == "unit" && key == "individuals" {
+                assert_eq!(row["name"], "个人买家");
+            } else if by == "unit" {
+                let id: i64 = key.parse().unwrap_or_else(|_| panic!("{key}"));
+                assert!(m.units.iter().any(|(u, _)| *u == id), "{key}");
+            }
+        }
+        assert!(!r.text.contains("canteen-"), "{}", r.text);
+    }
+    // Bad words in the address are refused by field.
+    for (query, field) in [
+        ("by=person", "by"),
+        ("side=sellers", "side"),
+        ("period=2026Q5", "period"),
+        ("basis=paid", "basis"),
+        ("colour=red", "colour"),
+    ] {
+        let r = app
+            .get(
+                &format!("/api/v1/stats/regions/511723/buyers?{query}"),
+                Some(&kaijiang),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.fields()),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_string()]),
+            "{query}: {}",
+            r.text
+        );
+    }
+    // The page: the same figures, the units by name, people as 个人买家.
+    let official = app.login("official-sichuan").await;
+    let api = app
+        .get(
+            &format!("/api/v1/stats/regions/510000/buyers?period={quarter}&basis=placed"),
+            Some(&official),
+        )
+        .await;
+    let page = app
+        .get(
+            &format!("/officials/regions/510000/buyers?period={quarter}&basis=placed"),
+            Some(&official),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let total = qudao::catalog::domain::format_yuan(fen(&api.body["sales_fen"]));
+    assert!(page.text.contains(&total), "{total} in {}", page.text);
+    for row in api.body["rows"].as_array().unwrap() {
+        let name = row["name"].as_str().unwrap();
+        assert!(page.text.contains(name), "{name}");
+    }
+    assert!(!page.text.contains("canteen-"));
+    let r = app
+        .get(
+            "/officials/regions/510000/buyers?side=sellers",
+            Some(&official),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("<code>side</code>"), "{}", r.text);
+    let r = app
+        .get("/officials/regions/510000/buyers", Some(&kaijiang))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
