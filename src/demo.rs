@@ -10,6 +10,7 @@ use crate::accounts::entity::user;
 use crate::accounts::password;
 use crate::accounts::role::Credential;
 use crate::accounts::{Actor, Language, Role};
+use crate::buyers::obligations::ObligationInput;
 use crate::catalog::domain::{
     Certification, Certifications, Grade, ListingStatus, OrganizationKind, Quantity, Unit,
     VerificationStatus,
@@ -29,6 +30,10 @@ pub const DEMO_USERNAMES: &[&str] = &[
     "official-kaijiang",
     "official-dazhou",
     "official-sichuan",
+    "dept-sichuan",
+    "union-dazhou",
+    "union-member",
+    "buyer-hangzhou",
 ];
 
 struct DemoListing {
@@ -413,7 +418,141 @@ async fn seed_units(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::R
         };
         crate::buyers::relations::record(txn, &admin, &input, now).await?;
     }
-    seed_campaign(txn, canteen.id, now).await
+    let pledges = seed_more_units(txn, year, now).await?;
+    seed_campaign(txn, canteen.id, &pledges, now).await
+}
+
+/// A unit a demo account applies for and an official approves, with this year's obligation.
+struct DemoUnit {
+    applicant: &'static str,
+    decider: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    region: &'static str,
+    /// The index of the parent among the units seeded before it.
+    parent: Option<usize>,
+    contact: (&'static str, &'static str),
+    obligation: ObligationInput,
+}
+
+/// The other buyers the demo's policy runs on, applied for and approved as people would: the
+/// province's 农业农村厅 with two subordinate units, each with its reserved share; 达州's
+/// union with its welfare budget per member and a member; and a 杭州 unit helping 乡城 under
+/// 东西部协作. Returns the pledges the department and the 杭州 unit make to the campaign.
+async fn seed_more_units(
+    txn: &impl ConnectionTrait,
+    year: i32,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<(&'static str, i64, i64)>> {
+    use crate::buyers::{obligations, relations, units};
+    let share = |purchases_fen: i64, share_bp: i32| ObligationInput {
+        kind: "share".into(),
+        purchases_fen: Some(purchases_fen),
+        share_bp: Some(share_bp),
+        note: Some("预留份额".into()),
+        ..Default::default()
+    };
+    let seeded = [
+        DemoUnit {
+            applicant: "dept-sichuan",
+            decider: "official-sichuan",
+            name: "四川省农业农村厅",
+            kind: "budget_unit",
+            region: "510000",
+            parent: None,
+            contact: ("周处长", "028-85505000"),
+            obligation: share(300_000_000, 1_000),
+        },
+        DemoUnit {
+            applicant: "dept-sichuan",
+            decider: "official-sichuan",
+            name: "四川省农业科学院",
+            kind: "budget_unit",
+            region: "510104",
+            parent: Some(0),
+            contact: ("吴老师", "028-84504000"),
+            obligation: share(150_000_000, 1_000),
+        },
+        DemoUnit {
+            applicant: "dept-sichuan",
+            decider: "official-sichuan",
+            name: "四川省农业农村厅机关食堂",
+            kind: "canteen",
+            region: "510107",
+            parent: Some(0),
+            contact: ("赵师傅", "028-85505100"),
+            obligation: share(80_000_000, 1_500),
+        },
+        DemoUnit {
+            applicant: "union-dazhou",
+            decider: "official-dazhou",
+            name: "达州市总工会",
+            kind: "union",
+            region: "511700",
+            parent: None,
+            contact: ("陈主席", "0818-2380000"),
+            obligation: ObligationInput {
+                kind: "fixed".into(),
+                per_member_fen: Some(50_000),
+                members: Some(1_200),
+                note: Some("工会福利 每人 500 元".into()),
+                ..Default::default()
+            },
+        },
+        DemoUnit {
+            applicant: "buyer-hangzhou",
+            decider: "admin",
+            name: "杭州市余杭区机关事务服务中心",
+            kind: "budget_unit",
+            region: "330110",
+            parent: None,
+            contact: ("沈主任", "0571-86220000"),
+            obligation: ObligationInput {
+                kind: "fixed".into(),
+                amount_fen: Some(50_000_000),
+                note: Some("东西部协作 消费帮扶".into()),
+                ..Default::default()
+            },
+        },
+    ];
+    let mut ids: Vec<i64> = Vec::new();
+    for u in &seeded {
+        let applicant = demo_actor(txn, u.applicant).await?;
+        let input = units::UnitInput {
+            name: u.name.into(),
+            kind: u.kind.into(),
+            region_code: u.region.into(),
+            parent_id: u.parent.map(|i| ids[i]),
+            counts_members: None,
+            contact_name: u.contact.0.into(),
+            contact_phone: u.contact.1.into(),
+        };
+        let unit = units::apply(txn, &applicant, &input, now).await?;
+        let decider = demo_actor(txn, u.decider).await?;
+        units::decide(txn, &decider, unit.id, true, None, now).await?;
+        obligations::declare(txn, &applicant, unit.id, year, &u.obligation, now).await?;
+        ids.push(unit.id);
+    }
+    let chair = demo_actor(txn, "union-dazhou").await?;
+    let member = units::MemberInput {
+        username: "union-member".into(),
+        role: "member".into(),
+    };
+    units::add_member(txn, &chair, ids[3], &member, now).await?;
+    let official = demo_actor(txn, "official-sichuan").await?;
+    let input = relations::RelationInput {
+        kind: "east_west".into(),
+        helper_unit_id: Some(ids[4]),
+        helper_region_code: None,
+        helped_county_code: "513336".into(),
+        starts_on: format!("{}-01-01", year - 1),
+        ends_on: None,
+    };
+    relations::record(txn, &official, &input, now).await?;
+    Ok(vec![
+        ("dept-sichuan", ids[0], 5_000_000),
+        ("buyer-hangzhou", ids[4], 2_000_000),
+    ])
 }
 
 /// This month's 消费帮扶月 across the demo's four counties, organized by the province: 阆中's
@@ -421,6 +560,7 @@ async fn seed_units(txn: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::R
 async fn seed_campaign(
     txn: &impl ConnectionTrait,
     canteen: i64,
+    pledges: &[(&str, i64, i64)],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     use crate::buyers::campaigns;
@@ -447,6 +587,10 @@ async fn seed_campaign(
         campaigns::sign_up(txn, &admin, month.id, l.id, now).await?;
     }
     campaigns::pledge(txn, &buyer, month.id, canteen, 3_000_000, now).await?;
+    for (admin, unit, fen) in pledges {
+        let actor = demo_actor(txn, admin).await?;
+        campaigns::pledge(txn, &actor, month.id, *unit, *fen, now).await?;
+    }
     Ok(())
 }
 
@@ -664,7 +808,7 @@ async fn seed_accounts(
     // (username, display name, role, organization, region scope); the officials are the
     // reporting staff of their region (the 成效统计表 goes 开江 → 达州 → 四川).
     type Account<'a> = (&'a str, &'a str, Role, Option<i64>, Option<&'a str>);
-    let accounts: [Account; 7] = [
+    let accounts: [Account; 11] = [
         ("admin", "平台管理员", Role::Admin, None, None),
         ("buyer", "成都蓉城职工食堂采购部", Role::Buyer, None, None),
         (
@@ -701,6 +845,34 @@ async fn seed_accounts(
             Role::Official,
             None,
             Some("510000"),
+        ),
+        (
+            "dept-sichuan",
+            "四川省农业农村厅办公室",
+            Role::Buyer,
+            None,
+            None,
+        ),
+        (
+            "union-dazhou",
+            "达州市总工会 陈主席",
+            Role::Buyer,
+            None,
+            None,
+        ),
+        (
+            "union-member",
+            "达州市总工会会员 李静",
+            Role::Buyer,
+            None,
+            None,
+        ),
+        (
+            "buyer-hangzhou",
+            "杭州市余杭区机关事务服务中心 沈主任",
+            Role::Buyer,
+            None,
+            None,
         ),
     ];
     for (username, display, role, org, region) in accounts {
