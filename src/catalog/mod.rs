@@ -10,3 +10,4 @@ pub mod lots;
 pub mod organizations;
 pub mod photos;
 pub mod regions;
+pub mod standing;

@@ -201,6 +201,7 @@ pub struct BuyerRow {
 pub struct BuyerRollup {
     pub region_code: String,
     pub region_name: String,
+    pub region_name_en: String,
     #[schema(value_type = String)]
     pub period: Period,
     pub basis: Basis,
@@ -349,6 +350,7 @@ pub async fn rollup(
     Ok(BuyerRollup {
         region_code: region.code,
         region_name: region.name,
+        region_name_en: region.name_en,
         period,
         basis,
         side,

@@ -914,6 +914,12 @@ fn routes() -> Vec<Route> {
             Some(alias),
             [401, 403, 403, 403, 403, 201],
         ),
+        r(
+            M::PUT,
+            "/api/v1/regions/522327/standing",
+            Some(|_, _| json!({"poverty_exit": 2020, "assistance_key": "national"})),
+            [401, 403, 403, 403, 403, 200],
+        ),
     ]
 }
 
@@ -1208,6 +1214,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("/filings/2026Q3", "/filings/{quarter}")
             .replace("/regions/511723", "/regions/{code}")
             .replace("/regions/510000", "/regions/{code}")
+            .replace("/regions/522327", "/regions/{code}")
     };
     let mut missing = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {

@@ -68,10 +68,11 @@ async fn page_with(
         let dead = crate::http::api::notify::dead_events(state, actor).await?;
         let outliers = crate::stats::prices::outliers(&state.db).await?;
         let regions = crate::catalog::regions::for_choice(&state.db).await?;
-        Ok::<_, AppError>((waiting, users, cats, dead, outliers, regions))
+        let standing = crate::catalog::standing::recorded(&state.db).await?;
+        Ok::<_, AppError>((waiting, users, cats, dead, outliers, regions, standing))
     }
     .await;
-    let (waiting, users, cats, dead, outliers, regions) = match found {
+    let (waiting, users, cats, dead, outliers, regions, standing) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
@@ -151,9 +152,36 @@ async fn page_with(
                 code => &r.code,
                 name => if lang == Lang::Zh { &r.name } else { &r.name_en },
             }).collect::<Vec<_>>(),
+            standing => standing.iter().map(|r| context! {
+                code => &r.code,
+                name => if lang == Lang::Zh { &r.name } else { &r.name_en },
+                poverty_exit => r.poverty_exit,
+                key => &r.assistance_key,
+            }).collect::<Vec<_>>(),
         },
         status,
     )
+}
+
+/// The page again after a form was refused: each field's reason under the name the form
+/// gives the field, what was typed kept.
+async fn refused(
+    state: &AppState,
+    viewer: &Viewer,
+    fields: crate::error::FieldErrors,
+    name: impl Fn(&str) -> String,
+    typed: Value,
+) -> Response {
+    let fields = fields.into_iter().map(|(k, e)| (name(&k), e)).collect();
+    let errors = errors_value(&fields);
+    page_with(
+        state,
+        viewer,
+        errors,
+        typed,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -224,18 +252,66 @@ pub async fn add_alias(
     match add_alias_to(&state, actor, id, req).await {
         Ok(_) => Redirect::to("/admin#categories").into_response(),
         Err(AppError::Validation(fields)) => {
-            let fields = fields
-                .into_iter()
-                .map(|(k, e)| (format!("{k}-{id}"), e))
-                .collect();
-            page_with(
+            refused(
                 &state,
                 &viewer,
-                errors_value(&fields),
+                fields,
+                |k| format!("{k}-{id}"),
                 Value::from(()),
-                StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+pub struct StandingForm {
+    #[serde(default, skip_serializing)]
+    csrf_token: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    poverty_exit: String,
+    #[serde(default)]
+    assistance_key: String,
+}
+
+/// Records a county's standing under 消费帮扶 policy.
+pub async fn record_standing(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<StandingForm>,
+) -> Response {
+    use crate::catalog::standing::{self, StandingInput};
+    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let code = form.code.trim().to_string();
+    let exit = form.poverty_exit.trim();
+    let result = match exit.parse::<i32>() {
+        Err(_) if !exit.is_empty() => Err(AppError::field(
+            "poverty_exit",
+            "not_whole",
+            "a year, such as 2019",
+        )),
+        parsed => {
+            let input = StandingInput {
+                poverty_exit: parsed.ok(),
+                assistance_key: Some(form.assistance_key.clone()),
+            };
+            crate::db::in_write_txn(&state.db, async |txn| {
+                standing::record(txn, actor, &code, &input).await
+            })
+            .await
+        }
+    };
+    match result {
+        Ok(_) => Redirect::to("/admin#standing").into_response(),
+        Err(AppError::Validation(fields)) => {
+            let typed = Value::from_serialize(&form);
+            refused(&state, &viewer, fields, |k| format!("standing-{k}"), typed).await
         }
         Err(e) => viewer.error(&state, e),
     }

@@ -105,7 +105,10 @@ async fn buyers_page(
         &state,
         "region_buyers.html",
         context! {
-            region => context! { code => &first.region_code, name => &first.region_name },
+            region => context! {
+                code => &first.region_code,
+                name => if lang == Lang::En { &first.region_name_en } else { &first.region_name },
+            },
             period => first.period.to_string(),
             periods,
             basis => first.basis.code(),

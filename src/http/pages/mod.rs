@@ -486,6 +486,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/categories/{id}/aliases", post(admin::add_alias))
         .route("/admin/users", post(admin::create_user))
+        .route("/admin/regions/standing", post(admin::record_standing))
         .route("/admin/users/{id}", post(admin::change_user))
         .route("/admin/dead-events/{id}/retry", post(admin::retry_dead))
         .route("/saved-searches", get(saved::page).post(saved::create))

@@ -27,6 +27,7 @@ use super::{counts, fen, milli_to_text, parse_milli, today};
 on_both_databases!(
     what_buyers_bought_adds_up_to_what_sellers_sold_over_random_markets,
     a_county_sees_who_bought_from_it_and_nobody_is_named,
+    a_county_outside_sichuan_counts_as_assisted_once_an_admin_records_its_standing,
 );
 
 /// Where buyers have their goods delivered: 成都, 杭州, 道孚 and 深圳.
@@ -517,4 +518,215 @@ async fn a_county_sees_who_bought_from_it_and_nobody_is_named(backend: Backend) 
         .get("/officials/regions/510000/buyers", Some(&kaijiang))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn a_county_outside_sichuan_counts_as_assisted_once_an_admin_records_its_standing(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // A cooperative in 册亨县, 贵州, lists rice; an admin approves it.
+    let r = app
+        .post("/api/v1/auth/register", None, json!({"username": "ceheng-rice", "password": "册亨县糯米合作社2026", "display_name": "韦光明", "role": "producer"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let producer = app.login_with("ceheng-rice", "册亨县糯米合作社2026").await;
+    let r = app
+        .post(
+            "/api/v1/organizations",
+            Some(&producer),
+            json!({"name": "册亨县糯米种植专业合作社", "kind": "cooperative", "region_code": "522327",
+                   "contact_name": "韦光明", "contact_phone": "0859-4211000"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let org = r.body["id"].as_i64().unwrap();
+    // 册亨's officials recommend it, made by the platform's admin; the admin approves it.
+    let admin = app.login("admin").await;
+    let r = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            json!({"username": "official-ceheng", "password": "册亨县经信局2026", "display_name": "册亨县经信局",
+                   "role": "official", "region_code": "522327"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let official = app.login_with("official-ceheng", "册亨县经信局2026").await;
+    for (step, token) in [("recommend", &official), ("approve", &admin)] {
+        let r = app
+            .post(
+                &format!("/api/v1/organizations/{org}/{step}"),
+                Some(token),
+                json!({"note": "县经信局核实"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.text);
+    }
+    let rice = app.category_id("rice").await;
+    let r = app
+        .post("/api/v1/listings", Some(&producer), json!({"category_id": rice, "title": "册亨糯米", "unit": "jin", "price_fen": 850, "stock": 1000}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let listing = r.body["id"].as_i64().unwrap();
+    // A 杭州 unit with a fixed obligation buys it.
+    let people = app.new_buyers(1).await;
+    let unit = unit_of(
+        &app,
+        &people[0],
+        "admin",
+        unit_body("杭州市上城区机关事务管理局", "budget_unit", "330102", None),
+    )
+    .await;
+    let r = app
+        .call_with(
+            Method::POST,
+            "/api/v1/checkout",
+            Some(&people[0]),
+            Some(json!({
+                "address": {"recipient_name": "沈主任", "phone": "0571-86220000", "region_code": "330102", "line": "解放路 1 号"},
+                "lines": [{"listing_id": listing, "quantity": "40"}],
+                "unit_id": unit,
+            })),
+            &[("idempotency-key", "ceheng-1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let total = fen(&r.body["orders"][0]["total_fen"]);
+    app.project().await;
+    let year = Period::containing(Granularity::Year, today());
+    let progress = format!(
+        "/api/v1/units/{unit}/progress?year={}",
+        year.start_day() / 10_000
+    );
+    let buyers = format!("/api/v1/stats/regions/520000/buyers?period={year}&basis=placed");
+    let done = || {
+        let (progress, buyers, token, admin) = (
+            progress.clone(),
+            buyers.clone(),
+            people[0].clone(),
+            admin.clone(),
+        );
+        let app = &app;
+        async move {
+            let p = app.get(&progress, Some(&token)).await;
+            let b = app.get(&buyers, Some(&admin)).await;
+            (
+                fen(&p.body["unit"]["done_fen"]),
+                fen(&b.body["sales_fen"]),
+                fen(&b.body["assisted_fen"]),
+            )
+        }
+    };
+    // Until its standing is recorded, 册亨 is not an assisted county: nothing counts.
+    assert_eq!(done().await, (0, total, 0));
+
+    // Refusals, each by its code, leaving the county as it was.
+    let put = |path: &str, token: Option<&str>, body: Value| {
+        let path = format!("/api/v1/regions/{path}/standing");
+        let token = token.map(str::to_string);
+        let app = &app;
+        async move {
+            app.call(Method::PUT, &path, token.as_deref(), Some(body))
+                .await
+        }
+    };
+    let good = json!({"poverty_exit": 2020, "assistance_key": "national"});
+    let r = put("522327", None, good.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = put("522327", Some(&producer), good.clone()).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let r = put("511723", Some(&admin), good.clone()).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "reference_standing")
+    );
+    let r = put("999999", Some(&admin), good.clone()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    for (body, field) in [
+        (good.clone(), "code"),
+        (json!({"poverty_exit": 2030}), "poverty_exit"),
+        (json!({"assistance_key": "global"}), "assistance_key"),
+    ] {
+        let code = if field == "code" { "520000" } else { "522327" };
+        let r = put(code, Some(&admin), body.clone()).await;
+        assert_eq!(
+            (r.status, r.fields()),
+            (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_string()]),
+            "{body}: {}",
+            r.text
+        );
+    }
+    let region = app.get("/api/v1/regions/522327", None).await;
+    assert_eq!(region.body["region"]["poverty_exit"], Value::Null);
+    assert_eq!(region.body["region"]["assistance_key"], Value::Null);
+
+    // Recorded, audited, and from then on the purchase counts, on both sides.
+    let r = put("522327", Some(&admin), good).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (
+            r.body["poverty_exit"].clone(),
+            r.body["assistance_key"].clone()
+        ),
+        (json!(2020), json!("national"))
+    );
+    assert_eq!(done().await, (total, total, total));
+    let audit = app
+        .get(
+            "/api/v1/admin/audit-log?action=region.standing",
+            Some(&admin),
+        )
+        .await;
+    assert!(audit.text.contains("522327"), "{}", audit.text);
+
+    // The admin's page lists it and records another from its form; a bad year comes back
+    // beside its field.
+    let url = &app.address;
+    let signed = crate::pages::signed_in(url, "admin").await;
+    let (admin_page, action) = (
+        format!("{url}/admin"),
+        format!("{url}/admin/regions/standing"),
+    );
+    let (status, html) = super::filings::post_form(
+        &signed,
+        &action,
+        &admin_page,
+        &[
+            ("code", "522328"),
+            ("poverty_exit", "20x9"),
+            ("assistance_key", "national"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("id=\"standing-poverty_exit-error\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"522328\""), "{html}");
+    let (status, html) = super::filings::post_form(
+        &signed,
+        &action,
+        &admin_page,
+        &[
+            ("code", "522328"),
+            ("poverty_exit", "2019"),
+            ("assistance_key", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{html}");
+    let (_, html) = crate::forms::page(&signed, &admin_page).await;
+    let list = &html[html
+        .find("id=\"standing-list\"")
+        .expect("the recorded counties")..];
+    assert!(
+        list.contains("册亨县 522327") && list.contains("2020"),
+        "{list}"
+    );
+    let region = app.get("/api/v1/regions/522328", None).await;
+    assert_eq!(region.body["region"]["poverty_exit"], 2019);
+    assert_eq!(region.body["region"]["assistance_key"], Value::Null);
 }

@@ -682,7 +682,7 @@ async fn a_draft_shows_its_quarter_s_platform_figures_and_bad_requests_are_named
 }
 
 /// Posts a page form with the session's token and returns the answer (redirects not followed).
-async fn post_form(
+pub(crate) async fn post_form(
     client: &reqwest::Client,
     url: &str,
     page_url: &str,

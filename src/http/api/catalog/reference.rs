@@ -12,6 +12,8 @@ use crate::accounts::Actor;
 use crate::catalog::categories;
 use crate::catalog::domain::{AliasKind, region_level};
 use crate::catalog::regions;
+use crate::catalog::standing::{self, StandingInput};
+use crate::db::in_write_txn;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
 use crate::http::auth::Admin;
@@ -22,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_regions))
         .routes(routes!(get_region))
+        .routes(routes!(record_standing))
         .routes(routes!(list_categories))
         .routes(routes!(add_alias))
 }
@@ -76,6 +79,29 @@ async fn get_region(
         path: path.into_iter().map(Into::into).collect(),
         children: children.into_iter().map(Into::into).collect(),
     }))
+}
+
+/// Records a county's standing under 消费帮扶 policy: the year a former poverty county
+/// exited, and whether it is a 乡村振兴重点帮扶县 (`national` or `provincial`). For the
+/// counties of provinces whose standing qudao's reference lists do not give; admins only,
+/// audited. Purchases from a county so recorded count for buyer units' obligations and in
+/// the officials' assisted figures.
+#[utoipa::path(put, path = "/api/v1/regions/{code}/standing", tag = "reference", params(("code" = String, Path)), request_body = StandingInput,
+    responses((status = 200, body = RegionView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`reference_standing`: the county's province has its standing from the reference lists"),
+        (status = 422, body = ErrorBody, description = "`code`: `not_a_county`; `poverty_exit`: `out_of_range`; `assistance_key`: `unknown_value`")),
+    security(("bearer" = [])))]
+async fn record_standing(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(code): Path<String>,
+    ApiJson(input): ApiJson<StandingInput>,
+) -> AppResult<Json<RegionView>> {
+    let saved = in_write_txn(&state.db, async |txn| {
+        standing::record(txn, &actor, &code, &input).await
+    })
+    .await?;
+    Ok(Json(saved.into()))
 }
 
 /// A category with its other names.
