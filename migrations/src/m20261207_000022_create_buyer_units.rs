@@ -140,6 +140,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
+        // Subordinate units point at their parents: SQLite's implicit delete on dropping the
+        // table would find a parent gone before its child.
+        m.get_connection()
+            .execute_unprepared("UPDATE buyer_units SET parent_id = NULL")
+            .await?;
         drop_tables(
             m,
             vec![
