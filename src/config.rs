@@ -38,6 +38,8 @@ pub struct Settings {
     pub secret: Option<String>,
     /// Load the demo dataset into an empty database.
     pub demo: bool,
+    /// With the demo, its buyers' past year of orders.
+    pub demo_history: bool,
     /// Password of the demo accounts.
     pub demo_password: String,
     /// `json` for structured logs, anything else for human-readable ones.
@@ -79,6 +81,7 @@ struct FileSettings {
     delivery_max_attempts: Option<i64>,
     secret: Option<String>,
     demo: Option<bool>,
+    demo_history: Option<bool>,
     demo_password: Option<String>,
     log_format: Option<String>,
     session_hours: Option<i64>,
@@ -119,6 +122,7 @@ impl Settings {
             delivery_max_attempts: 8,
             secret: None,
             demo: true,
+            demo_history: true,
             demo_password: "qudao-demo".into(),
             log_format: "text".into(),
             session_hours: 24 * 14,
@@ -289,6 +293,11 @@ impl Settings {
                 &mut self.search_relay,
             ),
             ("QUDAO_DEMO", file.demo, &mut self.demo),
+            (
+                "QUDAO_DEMO_HISTORY",
+                file.demo_history,
+                &mut self.demo_history,
+            ),
             ("QUDAO_RATE_LIMITS", file.rate_limits, &mut self.rate_limits),
             (
                 "QUDAO_TRUST_FORWARDED_FOR",

@@ -21,6 +21,8 @@ use crate::catalog::{categories, certificates};
 use crate::outbox;
 use crate::outbox::events::{ListingNews, SearchEvent};
 
+mod history;
+
 /// The demo accounts, all with the demo password.
 pub const DEMO_USERNAMES: &[&str] = &[
     "admin",
@@ -357,8 +359,13 @@ pub async fn has_demo_accounts(db: &impl ConnectionTrait) -> Result<bool, sea_or
         > 0)
 }
 
-/// Loads the demo dataset in one transaction: all of it or none.
-pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyhow::Result<()> {
+/// Loads the demo dataset in one transaction: all of it or none; with `history`, the
+/// buyers' past year of orders.
+pub async fn seed(
+    db: &sea_orm::DatabaseConnection,
+    demo_password: &str,
+    history: bool,
+) -> anyhow::Result<()> {
     let txn = crate::db::write_txn(db).await?;
     let now = Utc::now();
     let mut org_ids = Vec::new();
@@ -371,6 +378,9 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, demo_password: &str) -> anyh
     seed_accounts(&txn, &org_ids, demo_password, now).await?;
     seed_certificates(&txn, &claims, now).await?;
     seed_units(&txn, now).await?;
+    if history {
+        history::seed(&txn, now).await?;
+    }
     txn.commit().await?;
     Ok(())
 }

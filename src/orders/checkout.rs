@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
@@ -87,6 +87,17 @@ pub async fn place_offered(
     checkout: Checkout,
     offers: &Offers,
 ) -> AppResult<Vec<Placed>> {
+    place_offered_at(db, buyer, checkout, offers, Utc::now()).await
+}
+
+/// [`place_offered`] at `now`: the moment the orders and their timelines say they were placed.
+pub async fn place_offered_at(
+    db: &impl ConnectionTrait,
+    buyer: &user::Model,
+    checkout: Checkout,
+    offers: &Offers,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Placed>> {
     if checkout.lines.is_empty() {
         return Err(AppError::field(
             "lines",
@@ -95,7 +106,6 @@ pub async fn place_offered(
         ));
     }
     offers.check(&checkout.lines)?;
-    let now = Utc::now();
     let placed = write_orders(db, buyer.id, &checkout, offers, now).await?;
     let after = reserve(db, &checkout.lines, offers, now).await?;
 

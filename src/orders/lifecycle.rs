@@ -74,6 +74,19 @@ pub async fn act(
     actor_id: Option<i64>,
     details: Details,
 ) -> AppResult<order::Model> {
+    act_at(db, id, action, party, actor_id, details, Utc::now()).await
+}
+
+/// [`act`] at `now`: the moment the order's timeline says the step was taken.
+pub async fn act_at(
+    db: &impl ConnectionTrait,
+    id: i64,
+    action: Action,
+    party: Party,
+    actor_id: Option<i64>,
+    details: Details,
+    now: DateTime<Utc>,
+) -> AppResult<order::Model> {
     let current = order::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -83,7 +96,7 @@ pub async fn act(
         TransitionError::NotAllowed => not_theirs(action, party),
         TransitionError::WrongStatus => invalid(from, action),
     })?;
-    let now = Utc::now();
+
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(effect.to.code()))
         .col_expr(
@@ -132,7 +145,7 @@ pub async fn act(
         return Err(invalid(now_status, action));
     }
     if effect.return_stock {
-        return_stock(db, id).await?;
+        return_stock(db, id, now).await?;
     }
     if action == Action::Ship {
         super::lots::bind(db, id, &details.lots).await?;
@@ -207,7 +220,11 @@ fn not_theirs(action: Action, party: Party) -> AppError {
 }
 
 /// Puts an order's stock back on its listings, guarded by a flag so it happens at most once.
-async fn return_stock(db: &impl ConnectionTrait, order_id: i64) -> AppResult<()> {
+async fn return_stock(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let flagged = order::Entity::update_many()
         .col_expr(order::Column::StockReturned, Expr::value(true))
         .filter(order::Column::Id.eq(order_id))
@@ -226,7 +243,6 @@ async fn return_stock(db: &impl ConnectionTrait, order_id: i64) -> AppResult<()>
     {
         *back.entry(line.listing_id).or_default() += line.quantity_milli;
     }
-    let now = Utc::now();
     for (listing_id, milli) in back {
         listing::Entity::update_many()
             .col_expr(

@@ -75,6 +75,7 @@ pub async fn parse_checkout(
     db: &impl ConnectionTrait,
     actor: &Actor,
     req: CheckoutRequest,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<(Checkout, bool)> {
     let mut v = Validator::default();
     let a = &req.address;
@@ -126,7 +127,7 @@ pub async fn parse_checkout(
     v.finish()?;
     let unit = crate::buyers::units::attribution(db, actor.id(), req.unit_id).await?;
     let ids: Vec<i64> = lines.iter().map(|l| l.listing_id).collect();
-    let today = crate::days::local_date(chrono::Utc::now());
+    let today = crate::days::local_date(now);
     let campaigns = crate::buyers::campaigns::running_for(db, &ids, today).await?;
     let address = Address {
         recipient_name: recipient_name.unwrap_or_default(),
@@ -146,6 +147,27 @@ pub async fn parse_checkout(
     ))
 }
 
+/// Checks and places `req`'s lines (never the cart's) for `actor` at `now`, inside `db`'s
+/// transaction: what the demo's past goes through, as a buyer's checkout would have then.
+pub async fn place_at(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    req: CheckoutRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Vec<checkout::Placed>> {
+    cart::require_buyer(actor)?;
+    if req.lines.is_none() {
+        return Err(crate::error::AppError::field(
+            "lines",
+            "required",
+            "name the lines to buy",
+        ));
+    }
+    let (checkout, _) = parse_checkout(db, actor, req, now).await?;
+    let offers = checkout::Offers::read(db, &checkout.lines).await?;
+    checkout::place_offered_at(db, &actor.user, checkout, &offers, now).await
+}
+
 /// Places a checkout once per `key`: the orders are placed, the cart emptied when the lines
 /// came from it, and the answer (`201` with a [`CheckoutResponse`]) or a refusal kept with
 /// the key, all in one transaction. A retry with the same key and `fingerprint` gets the kept
@@ -158,7 +180,7 @@ pub async fn checkout_once(
     req: CheckoutRequest,
 ) -> AppResult<Answer> {
     cart::require_buyer(actor)?;
-    let (checkout, from_cart) = parse_checkout(db, actor, req).await?;
+    let (checkout, from_cart) = parse_checkout(db, actor, req, chrono::Utc::now()).await?;
     crate::db::retrying(|| async {
         // The listings are read before the transaction, and sold only on the terms read.
         let offers = checkout::Offers::read(db, &checkout.lines).await?;

@@ -241,13 +241,15 @@ pub fn served_url(out: &mut impl std::io::BufRead) -> String {
 }
 
 /// The `qudao` binary working in the data directory `dir`, logging warnings only, without
-/// the tests' own `QUDAO_DATABASE_URL`, `QUDAO_LISTEN`, `QUDAO_DEMO` or `QUDAO_SMTP_URL`.
+/// the tests' own `QUDAO_DATABASE_URL`, `QUDAO_LISTEN`, `QUDAO_DEMO` or `QUDAO_SMTP_URL`, and
+/// without the demo's past year (tests that want it ask for it).
 pub fn qudao(dir: &std::path::Path) -> std::process::Command {
     let mut c = std::process::Command::new(BIN);
     c.env_remove("QUDAO_DATABASE_URL")
         .env_remove("QUDAO_LISTEN")
         .env_remove("QUDAO_DEMO")
         .env_remove("QUDAO_SMTP_URL")
+        .env("QUDAO_DEMO_HISTORY", "false")
         .env("QUDAO_DATA_DIR", dir)
         .env("QUDAO_LOG", "warn")
         .current_dir(dir);
@@ -325,6 +327,8 @@ async fn start(
     let mut settings = Settings::embedded(dir.path());
     settings.listen = "127.0.0.1:0".into();
     settings.demo_password = PASSWORD.into();
+    // Tests count what they do themselves; the demo's past year is tested on its own.
+    settings.demo_history = false;
     // The search relay updates outbox rows in the background; tests that need it turn it on.
     settings.search_relay = false;
     // Tests drive the notification worker themselves, one pass at a time, and project the

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use chrono::Datelike;
+
 use qudao::buyers::entity::unit;
 use qudao::catalog::entity::region;
 use qudao::orders::domain::OrderStatus;
@@ -19,7 +21,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_databases;
 
 use super::{counts, fen, milli_to_text, parse_milli, today};
@@ -28,6 +30,7 @@ on_both_databases!(
     what_buyers_bought_adds_up_to_what_sellers_sold_over_random_markets,
     a_county_sees_who_bought_from_it_and_nobody_is_named,
     a_county_outside_sichuan_counts_as_assisted_once_an_admin_records_its_standing,
+    the_demo_s_year_of_orders_adds_up_on_both_sides,
 );
 
 /// Where buyers have their goods delivered: 成都, 杭州, 道孚 and 深圳.
@@ -186,6 +189,8 @@ struct Bought {
     lines_fen: i64,
     total_fen: i64,
     status: OrderStatus,
+    /// The day it was placed, in Beijing, as a day key (20261204).
+    placed: i32,
 }
 
 async fn orders_bought(app: &TestApp) -> Vec<Bought> {
@@ -215,6 +220,7 @@ async fn orders_bought(app: &TestApp) -> Vec<Bought> {
             lines_fen,
             total_fen: o.total_fen,
             status: o.status,
+            placed: qudao::stats::domain::day_key(qudao::days::local_date(o.placed_at)),
         });
     }
     out
@@ -729,4 +735,98 @@ async fn a_county_outside_sichuan_counts_as_assisted_once_an_admin_records_its_s
     let region = app.get("/api/v1/regions/522328", None).await;
     assert_eq!(region.body["region"]["poverty_exit"], 2019);
     assert_eq!(region.body["region"]["assistance_key"], Value::Null);
+}
+
+async fn the_demo_s_year_of_orders_adds_up_on_both_sides(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.demo_history = true).await else {
+        return;
+    };
+    app.project().await;
+    let all = orders_bought(&app).await;
+    // A year of its buyers' orders, month after month; most completed, a few cancelled.
+    let months: HashSet<i32> = all.iter().map(|b| b.placed / 100).collect();
+    assert!(months.len() >= 10, "{months:?}");
+    let completed = all
+        .iter()
+        .filter(|b| b.status == OrderStatus::Completed)
+        .count();
+    let cancelled = all
+        .iter()
+        .filter(|b| b.status == OrderStatus::Cancelled)
+        .count();
+    assert!(
+        completed * 2 > all.len() && cancelled > 0,
+        "{completed} {cancelled}"
+    );
+    // The union's member bought for themselves, counted for the union.
+    let member = qudao::accounts::entity::user::Entity::find()
+        .filter(qudao::accounts::entity::user::Column::Username.eq("union-member"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let own = order::Entity::find()
+        .filter(order::Column::BuyerId.eq(member.id))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(!own.is_empty());
+    assert!(
+        own.iter()
+            .all(|o| o.buyer_basis == Some(qudao::buyers::domain::BuyerBasis::Member))
+    );
+    // Each of the last four quarters: what the province's sellers sold as placed is what
+    // the buyers bought, and what the orders say.
+    let admin = app.login("admin").await;
+    let assisted = assisted_counties(&app).await;
+    let mut p = Period::containing(Granularity::Quarter, today());
+    for _ in 0..4 {
+        p = p.prev();
+        let within: Vec<&Bought> = all
+            .iter()
+            .filter(|b| (p.start_day()..=p.end_day()).contains(&b.placed))
+            .collect();
+        let (want, _) = expected(&within, "unit", false, &assisted);
+        assert!(!want.is_empty(), "{p}");
+        let sold = app
+            .get(
+                &format!("/api/v1/stats/regions/510000?period={p}&basis=placed"),
+                Some(&admin),
+            )
+            .await;
+        let bought = app
+            .get(
+                &format!("/api/v1/stats/regions/510000/buyers?period={p}&basis=placed"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(shown(&bought.body), want, "{p}");
+        assert_eq!(
+            fen(&sold.body["figures"]["sales_fen"]),
+            want.values().map(|v| v.0).sum::<i64>(),
+            "{p}"
+        );
+    }
+    // The units' progress this year shows their orders from assisted counties, to the fen.
+    let year = today().year();
+    let units = unit::Entity::find().all(&app.db).await.unwrap();
+    let mut counted = 0;
+    for u in &units {
+        let done: i64 = all
+            .iter()
+            .filter(|b| b.unit == Some(u.id) && b.status != OrderStatus::Cancelled)
+            .filter(|b| b.placed / 10_000 == year && assisted.contains(&b.seller_county))
+            .map(|b| b.total_fen)
+            .sum();
+        let r = app
+            .get(
+                &format!("/api/v1/units/{}/progress?year={year}", u.id),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(fen(&r.body["unit"]["done_fen"]), done, "{}", u.name);
+        counted += usize::from(done > 0);
+    }
+    assert!(counted >= 4, "{counted} units have progress");
 }

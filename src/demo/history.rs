@@ -1,0 +1,240 @@
+//! The demo's past year: its buyers' orders, placed and carried through by the same checkout
+//! and order steps as every order, at the times they would have happened. Each buyer keeps
+//! its habits (the canteens order every month, the union before its holidays, the 杭州 unit
+//! from 乡城, which it helps); each order takes what is in season that month, and a few are
+//! cancelled. Deterministic: the same demo every time, relative to the day it is loaded.
+
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::demo_actor;
+use crate::accounts::entity::user;
+use crate::buyers::entity::unit;
+use crate::catalog::domain::{ListingStatus, QuantityInput};
+use crate::catalog::entity::listing;
+use crate::orders::domain::{Action, Party};
+use crate::orders::lifecycle::{self, Details};
+use crate::orders::request::{AddressRequest, CheckoutLineRequest, CheckoutRequest, place_at};
+
+/// A buyer's habit: who orders, for which unit, from where, in which months of the year.
+struct Habit {
+    username: &'static str,
+    /// The unit the orders are placed in the name of; none for a member's own purchases.
+    unit: Option<&'static str>,
+    /// Only listings from this county (a code prefix); empty for any.
+    from: &'static str,
+    /// The months (1–12) it orders in; empty for every month.
+    months: &'static [u32],
+    address: (&'static str, &'static str, &'static str, &'static str),
+}
+
+const HABITS: &[Habit] = &[
+    Habit {
+        username: "buyer",
+        unit: Some("成都市锦江区机关食堂"),
+        from: "",
+        months: &[],
+        address: (
+            "王师傅",
+            "028-86630890",
+            "510104",
+            "红星路二段 70 号机关食堂",
+        ),
+    },
+    Habit {
+        username: "dept-sichuan",
+        unit: Some("四川省农业农村厅机关食堂"),
+        from: "",
+        months: &[],
+        address: (
+            "赵师傅",
+            "028-85505100",
+            "510107",
+            "武侯祠大街 4 号机关食堂",
+        ),
+    },
+    Habit {
+        username: "dept-sichuan",
+        unit: Some("四川省农业科学院"),
+        from: "",
+        months: &[3, 6, 9, 12],
+        address: ("吴老师", "028-84504000", "510104", "狮子山路 4 号"),
+    },
+    Habit {
+        username: "dept-sichuan",
+        unit: Some("四川省农业农村厅"),
+        from: "",
+        months: &[1, 5, 9, 10],
+        address: ("周处长", "028-85505000", "510107", "武侯祠大街 4 号"),
+    },
+    Habit {
+        username: "union-dazhou",
+        unit: Some("达州市总工会"),
+        from: "",
+        // Before 春节, 端午 and 中秋.
+        months: &[1, 2, 6, 9],
+        address: ("陈主席", "0818-2380000", "511702", "通川区朝阳中路 8 号"),
+    },
+    Habit {
+        username: "union-member",
+        unit: None,
+        from: "",
+        months: &[2, 5, 8, 11],
+        address: ("李静", "0818-2380001", "511702", "通川区西外金龙大道 20 号"),
+    },
+    Habit {
+        username: "buyer-hangzhou",
+        unit: Some("杭州市余杭区机关事务服务中心"),
+        from: "513336",
+        months: &[],
+        address: ("沈主任", "0571-86220000", "330110", "临平区南苑街道 1 号"),
+    },
+];
+
+/// Whether a listing sells in `month`; a season may run over the new year.
+fn in_season(l: &listing::Model, month: i32) -> bool {
+    match (l.season_start, l.season_end) {
+        (Some(a), Some(b)) if a <= b => (a..=b).contains(&month),
+        (Some(a), Some(b)) => month >= a || month <= b,
+        _ => true,
+    }
+}
+
+/// 10:00 in Beijing on `day`.
+fn morning(day: NaiveDate) -> DateTime<Utc> {
+    let at = day.and_hms_opt(2, 0, 0).unwrap_or_default();
+    Utc.from_utc_datetime(&at)
+}
+
+/// Places the past year's orders and carries each as far as it would have gone by `now`.
+/// Returns the number of orders placed.
+pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let today = crate::days::local_date(now);
+    let listings = listing::Entity::find()
+        .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
+        .order_by_asc(listing::Column::Id)
+        .all(db)
+        .await?;
+    let sellers = user::Entity::find()
+        .filter(user::Column::OrganizationId.is_not_null())
+        .all(db)
+        .await?;
+    let mut placed = 0;
+    let mut n: usize = 0;
+    for back in (1..=12u32).rev() {
+        let Some(first) = today
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(Months::new(back)))
+        else {
+            continue;
+        };
+        let month = first.month();
+        for (h, habit) in HABITS.iter().enumerate() {
+            if !habit.months.is_empty() && !habit.months.contains(&month) {
+                continue;
+            }
+            n += 1;
+            let on_offer: Vec<&listing::Model> = listings
+                .iter()
+                .filter(|l| l.origin_region_code.starts_with(habit.from))
+                .filter(|l| in_season(l, month as i32))
+                .collect();
+            if on_offer.is_empty() {
+                continue;
+            }
+            // Two lines from what is on offer, chosen by the month and the habit.
+            let picks = [(n * 7 + h) % on_offer.len(), (n * 3 + 1) % on_offer.len()];
+            let mut lines = Vec::new();
+            for (i, &p) in picks.iter().enumerate() {
+                let l = on_offer[p];
+                if i == 1 && p == picks[0] {
+                    continue;
+                }
+                let milli = l.min_order_milli.max(1000) * (1 + ((n + i) % 3) as i64);
+                // Never more than a small part of what is left.
+                if milli * 50 > l.stock_milli {
+                    continue;
+                }
+                lines.push(CheckoutLineRequest {
+                    listing_id: l.id,
+                    quantity: QuantityInput::Text(
+                        crate::catalog::domain::Quantity::from_milli(milli).to_string(),
+                    ),
+                    unit: None,
+                });
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let unit_id = match habit.unit {
+                Some(name) => unit::Entity::find()
+                    .filter(unit::Column::Name.eq(name))
+                    .one(db)
+                    .await?
+                    .map(|u| u.id),
+                None => None,
+            };
+            let (recipient_name, phone, region_code, line) = habit.address;
+            let req = CheckoutRequest {
+                address: AddressRequest {
+                    recipient_name: recipient_name.into(),
+                    phone: phone.into(),
+                    region_code: region_code.into(),
+                    line: line.into(),
+                },
+                note: None,
+                lines: Some(lines),
+                unit_id,
+            };
+            let day = first + Duration::days(((n * 5 + h * 3) % 25) as i64);
+            let at = morning(day);
+            let buyer = demo_actor(db, habit.username).await?;
+            let orders = place_at(db, &buyer, req, at)
+                .await
+                .map_err(|e| anyhow::anyhow!("the demo's order of {day}: {e}"))?;
+            for p in orders {
+                placed += 1;
+                let seller = sellers
+                    .iter()
+                    .find(|u| u.organization_id == Some(p.order.organization_id))
+                    .map(|u| u.id);
+                // One order in eleven is cancelled by its buyer within hours.
+                let steps: &[(Action, Party, i64)] = if placed % 11 == 0 {
+                    &[(Action::BuyerCancel, Party::Buyer, 3)]
+                } else {
+                    &[
+                        (Action::Confirm, Party::Seller, 20),
+                        (Action::Ship, Party::Seller, 44),
+                        (Action::Receive, Party::Buyer, 120),
+                        (Action::Complete, Party::Buyer, 144),
+                    ]
+                };
+                for &(action, party, hours) in steps {
+                    let when = at + Duration::hours(hours);
+                    if when >= now {
+                        break;
+                    }
+                    let who = match party {
+                        Party::Buyer => Some(buyer.id()),
+                        _ => seller,
+                    };
+                    let reason = if action == Action::BuyerCancel {
+                        "计划有变 · plans changed"
+                    } else {
+                        ""
+                    };
+                    let details = Details {
+                        reason: reason.into(),
+                        carrier: Some("中国邮政 EMS".into()),
+                        tracking_number: Some(format!("EMS{:010}", p.order.id * 7919)),
+                        lots: Vec::new(),
+                    };
+                    lifecycle::act_at(db, p.order.id, action, party, who, details, when)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("the demo's order {}: {e}", p.order.id))?;
+                }
+            }
+        }
+    }
+    Ok(placed)
+}
