@@ -119,6 +119,16 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
         .filter(user::Column::OrganizationId.is_not_null())
         .all(db)
         .await?;
+    let units: std::collections::HashMap<String, i64> = unit::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.name, u.id))
+        .collect();
+    let mut buyers = Vec::with_capacity(HABITS.len());
+    for habit in HABITS {
+        buyers.push(demo_actor(db, habit.username).await?);
+    }
     let mut placed = 0;
     let mut n: usize = 0;
     for back in (1..=12u32).rev() {
@@ -166,14 +176,7 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
             if lines.is_empty() {
                 continue;
             }
-            let unit_id = match habit.unit {
-                Some(name) => unit::Entity::find()
-                    .filter(unit::Column::Name.eq(name))
-                    .one(db)
-                    .await?
-                    .map(|u| u.id),
-                None => None,
-            };
+            let unit_id = habit.unit.and_then(|name| units.get(name).copied());
             let (recipient_name, phone, region_code, line) = habit.address;
             let req = CheckoutRequest {
                 address: AddressRequest {
@@ -188,8 +191,8 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
             };
             let day = first + Duration::days(((n * 5 + h * 3) % 25) as i64);
             let at = morning(day);
-            let buyer = demo_actor(db, habit.username).await?;
-            let orders = place_at(db, &buyer, req, at)
+            let buyer = &buyers[h];
+            let orders = place_at(db, buyer, req, at)
                 .await
                 .map_err(|e| anyhow::anyhow!("the demo's order of {day}: {e}"))?;
             for p in orders {

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_databases;
 
-use super::{counts, fen, milli_to_text, parse_milli, today};
+use super::{counts, fen, public_listings, random_fate, random_lines, today};
 
 on_both_databases!(
     what_buyers_bought_adds_up_to_what_sellers_sold_over_random_markets,
@@ -133,20 +133,11 @@ async fn market(app: &TestApp) -> Market {
 /// a random fate; projected into the statistics as the server would within moments.
 async fn trade(app: &TestApp, m: &Market, seed: u64, orders: usize) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let listings = app.get("/api/v1/listings?per_page=100", None).await.body["items"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let listings = public_listings(app).await;
     for i in 0..orders {
         let (token, unit) = &m.people[rng.gen_range(0..m.people.len())];
         let unit = unit.filter(|_| rng.gen_bool(0.7));
-        let lines: Vec<Value> = (0..rng.gen_range(1..=3))
-            .map(|_| {
-                let l = &listings[rng.gen_range(0..listings.len())];
-                let min = parse_milli(l["min_order"].as_str().unwrap()).max(1000);
-                json!({"listing_id": l["id"], "quantity": milli_to_text(min * rng.gen_range(1..=3))})
-            })
-            .collect();
+        let lines = random_lines(&mut rng, &listings);
         let place = PLACES[rng.gen_range(0..PLACES.len())];
         let r = app
             .call_with(
@@ -165,14 +156,7 @@ async fn trade(app: &TestApp, m: &Market, seed: u64, orders: usize) {
             continue;
         }
         for o in r.body["orders"].as_array().unwrap() {
-            let fate = [
-                "",
-                "confirm",
-                "cancel",
-                "seller_cancel",
-                "complete",
-                "refund",
-            ][rng.gen_range(0..6)];
+            let fate = random_fate(&mut rng);
             app.advance(o["id"].as_i64().unwrap(), fate).await;
         }
     }

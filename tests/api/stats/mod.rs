@@ -65,25 +65,50 @@ pub(crate) fn parse_milli(s: &str) -> i64 {
     whole.parse::<i64>().unwrap() * 1000 + frac[..3].parse::<i64>().unwrap()
 }
 
+/// The listings on sale, as the public sees them (the demo's fit on one page).
+pub(crate) async fn public_listings(app: &TestApp) -> Vec<Value> {
+    app.get("/api/v1/listings?per_page=100", None).await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// One to three random lines of `listings` (as the API lists them), each one to three times
+/// its minimum order.
+pub(crate) fn random_lines(rng: &mut StdRng, listings: &[Value]) -> Vec<Value> {
+    (0..rng.gen_range(1..=3))
+        .map(|_| {
+            let l = &listings[rng.gen_range(0..listings.len())];
+            let min = parse_milli(l["min_order"].as_str().unwrap()).max(1000);
+            json!({"listing_id": l["id"], "quantity": milli_to_text(min * rng.gen_range(1..=3))})
+        })
+        .collect()
+}
+
+/// A random fate for an order, as [`TestApp::advance`] takes it: left as placed, confirmed,
+/// cancelled by either side, completed (twice as likely) or refunded.
+pub(crate) fn random_fate(rng: &mut StdRng) -> &'static str {
+    [
+        "",
+        "confirm",
+        "cancel",
+        "seller_cancel",
+        "complete",
+        "complete",
+        "refund",
+    ][rng.gen_range(0..7)]
+}
+
 /// A random market: new buyers order random listings of every cooperative, and each order meets
 /// a random fate. Returns the ids of the orders placed.
 pub(crate) async fn random_market(app: &TestApp, seed: u64, orders: usize) -> Vec<i64> {
     let mut rng = StdRng::seed_from_u64(seed);
     let buyers = app.new_buyers(3).await;
-    let listings = app.get("/api/v1/listings?per_page=100", None).await.body["items"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let listings = public_listings(app).await;
     let mut placed = Vec::new();
     for i in 0..orders {
         let buyer = &buyers[rng.gen_range(0..buyers.len())];
-        let lines: Vec<Value> = (0..rng.gen_range(1..=3))
-            .map(|_| {
-                let l = &listings[rng.gen_range(0..listings.len())];
-                let min = parse_milli(l["min_order"].as_str().unwrap()).max(1000);
-                json!({"listing_id": l["id"], "quantity": milli_to_text(min * rng.gen_range(1..=3))})
-            })
-            .collect();
+        let lines = random_lines(&mut rng, &listings);
         let r = app
             .checkout(buyer, &format!("market-{seed}-{i}"), json!(lines))
             .await;
@@ -92,16 +117,7 @@ pub(crate) async fn random_market(app: &TestApp, seed: u64, orders: usize) -> Ve
         }
         for o in r.body["orders"].as_array().unwrap() {
             let id = o["id"].as_i64().unwrap();
-            let fate = [
-                "",
-                "confirm",
-                "cancel",
-                "seller_cancel",
-                "complete",
-                "complete",
-                "refund",
-            ][rng.gen_range(0..7)];
-            app.advance(id, fate).await;
+            app.advance(id, random_fate(&mut rng)).await;
             placed.push(id);
         }
     }
@@ -131,10 +147,7 @@ pub(crate) async fn order_of(
     quantity: &str,
     key: &str,
 ) -> (i64, i64) {
-    let listings = app.get("/api/v1/listings?per_page=100", None).await.body["items"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let listings = public_listings(app).await;
     let l = listings
         .iter()
         .find(|l| l["title"] == title)

@@ -17,7 +17,7 @@ use qudao::orders::entity::order;
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_both_databases;
 
-use super::{fen, milli_to_text, parse_milli};
+use super::{fen, milli_to_text, parse_milli, public_listings};
 
 on_both_databases!(
     weekly_price_quartiles_are_what_sql_computes_over_random_markets,
@@ -109,10 +109,7 @@ fn spread_of(v: &Value) -> [i64; 6] {
 async fn priced_market(app: &TestApp, seed: u64) -> usize {
     let mut rng = StdRng::seed_from_u64(seed);
     let buyers = app.new_buyers(3).await;
-    let listings = app.get("/api/v1/listings?per_page=100", None).await.body["items"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let listings = public_listings(app).await;
     let mut completed = 0;
     for round in 0..4 {
         for l in &listings {
