@@ -379,6 +379,7 @@ pub async fn seed(
     seed_certificates(&txn, &claims, now).await?;
     seed_units(&txn, now).await?;
     if history {
+        seed_delivery(&txn).await?;
         history::seed(&txn, now).await?;
     }
     txn.commit().await?;
@@ -600,6 +601,99 @@ async fn seed_campaign(
     for (admin, unit, fen) in pledges {
         let actor = demo_actor(txn, admin).await?;
         campaigns::pledge(txn, &actor, month.id, *unit, *fen, now).await?;
+    }
+    Ok(())
+}
+
+/// The two cooperatives' delivery, set up as their staff would on their delivery page: 孜龙村
+/// sends by post with the cold chain (its fresh yak meat needs it) and keeps a pickup point in
+/// 道孚; 盘石村 sends by express, drives to buyers within 达州 itself, and takes bulk lots to a
+/// consolidation warehouse in 成都. Its bamboo baskets weigh 600 g each.
+async fn seed_delivery(txn: &impl ConnectionTrait) -> anyhow::Result<()> {
+    use crate::delivery::freight::Rate;
+    use crate::delivery::methods::{self, MethodRequest, Shipping};
+    let rate = |province: &str, first_fen, step_fen| Rate {
+        province_code: province.into(),
+        first_weight_g: 1000,
+        first_fee_fen: first_fen,
+        step_weight_g: 1000,
+        step_fee_fen: step_fen,
+    };
+    let methods = [
+        (
+            "coop-zilong",
+            MethodRequest {
+                kind: "express".into(),
+                name: "中国邮政 冷链".into(),
+                cold_chain: true,
+                cold_surcharge_fen: 1500,
+                rates: vec![rate("510000", 1000, 300), rate("", 1800, 800)],
+                ..MethodRequest::default()
+            },
+        ),
+        (
+            "coop-zilong",
+            MethodRequest {
+                kind: "pickup".into(),
+                name: "道孚县城自提点".into(),
+                region_code: "513326".into(),
+                address: "鲜水镇团结路 12 号 孜龙村合作社门市".into(),
+                hours: "每天 9:00–19:00".into(),
+                ..MethodRequest::default()
+            },
+        ),
+        (
+            "coop-panshi",
+            MethodRequest {
+                kind: "express".into(),
+                name: "顺丰速运".into(),
+                rates: vec![rate("510000", 800, 200), rate("", 1200, 500)],
+                ..MethodRequest::default()
+            },
+        ),
+        (
+            "coop-panshi",
+            MethodRequest {
+                kind: "own".into(),
+                name: "合作社货车送达".into(),
+                fee_fen: 2000,
+                area: vec!["511700".into()],
+                ..MethodRequest::default()
+            },
+        ),
+        (
+            "coop-panshi",
+            MethodRequest {
+                kind: "warehouse".into(),
+                name: "成都集采仓".into(),
+                fee_fen: 8000,
+                region_code: "510104".into(),
+                address: "锦江区三圣街道 农产品集采中心 3 号库".into(),
+                min_weight_g: 500_000,
+                ..MethodRequest::default()
+            },
+        ),
+    ];
+    for (username, m) in &methods {
+        let actor = demo_actor(txn, username).await?;
+        methods::create(txn, &actor, m).await?;
+    }
+    let needs = [
+        ("coop-zilong", "道孚牦牛肉 鲜切", true, None),
+        ("coop-panshi", "盘石竹编果篮", false, Some(600)),
+    ];
+    for (username, title, cold_chain, piece_weight_g) in needs {
+        let actor = demo_actor(txn, username).await?;
+        let l = listing::Entity::find()
+            .filter(listing::Column::Title.eq(title))
+            .one(txn)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo listing {title} missing"))?;
+        let s = Shipping {
+            cold_chain,
+            piece_weight_g,
+        };
+        methods::set_shipping(txn, &actor, l.id, &s).await?;
     }
     Ok(())
 }

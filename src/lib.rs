@@ -12,13 +12,16 @@ pub mod catalog;
 pub mod config;
 pub mod days;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod division;
 pub mod error;
 pub mod evidence;
 pub mod fields;
+pub mod fulfilment;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod geo;
 pub mod http;
 pub mod kept;
 pub mod matching;

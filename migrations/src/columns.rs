@@ -31,6 +31,15 @@ pub fn big<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name).big_integer().not_null().take()
 }
 
+/// A whole number that is zero unless set: for columns added to tables with rows.
+pub fn big_default<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name)
+        .big_integer()
+        .not_null()
+        .default(0)
+        .take()
+}
+
 pub fn big_null<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name).big_integer().null().take()
 }
@@ -92,6 +101,24 @@ pub fn index<T: IntoIden + Clone, C: IntoIden + Clone>(
         idx.col(c.clone());
     }
     idx.take()
+}
+
+/// Adds columns to a table one statement each (SQLite alters one column at a time).
+pub async fn add_columns<T: IntoIden + Clone>(
+    m: &SchemaManager<'_>,
+    table: T,
+    cols: Vec<ColumnDef>,
+) -> Result<(), DbErr> {
+    for mut col in cols {
+        m.alter_table(
+            Table::alter()
+                .table(table.clone())
+                .add_column(&mut col)
+                .take(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Drops tables in the order given (dependants first); the `down` of every migration.

@@ -28,6 +28,8 @@ mod m20261207_000022_create_buyer_units;
 mod m20261207_000023_create_help_relations;
 mod m20261207_000024_create_campaigns;
 mod m20261208_000025_add_buyer_side_statistics;
+mod m20261209_000026_create_delivery;
+mod m20261209_000027_create_order_invoices;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -61,6 +63,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000023_create_help_relations::Migration),
             Box::new(m20261207_000024_create_campaigns::Migration),
             Box::new(m20261208_000025_add_buyer_side_statistics::Migration),
+            Box::new(m20261209_000026_create_delivery::Migration),
+            Box::new(m20261209_000027_create_order_invoices::Migration),
         ]
     }
 }

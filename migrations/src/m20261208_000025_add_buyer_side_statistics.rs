@@ -22,14 +22,6 @@ fn text_default<T: IntoIden>(name: T, len: u32) -> ColumnDef {
         .take()
 }
 
-fn big_default<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name)
-        .big_integer()
-        .not_null()
-        .default(0)
-        .take()
-}
-
 /// The columns facts and sums gain, in the facts' table.
 fn fact_columns() -> Vec<ColumnDef> {
     vec![
@@ -47,15 +39,7 @@ fn fact_columns() -> Vec<ColumnDef> {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for mut col in fact_columns() {
-            m.alter_table(
-                Table::alter()
-                    .table(Fact::Table)
-                    .add_column(&mut col)
-                    .take(),
-            )
-            .await?;
-        }
+        add_columns(m, Fact::Table, fact_columns()).await?;
         let mut sums = Table::create();
         sums.table(Sums::Table)
             .col(id(Sums::Id))

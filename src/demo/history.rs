@@ -101,6 +101,28 @@ fn in_season(l: &listing::Model, month: i32) -> bool {
 }
 
 /// 10:00 in Beijing on `day`.
+/// The invoice of a budget unit's purchase, made out when the goods shipped and recorded by
+/// the platform's admin for the seller, before the unit completes the order.
+async fn invoice(
+    db: &impl ConnectionTrait,
+    o: &crate::orders::entity::order::Model,
+    admin: &crate::accounts::Actor,
+    when: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use crate::orders::invoices::{self, InvoiceRequest};
+    if !invoices::needs_invoice(db, o).await? {
+        return Ok(());
+    }
+    let req = InvoiceRequest {
+        kind: "plain".into(),
+        number: format!("{:020}", 25_510_000_000_000_000 + o.id),
+        amount_fen: o.total_fen,
+        issued_on: crate::days::local_date(when).to_string(),
+    };
+    invoices::record(db, admin, o.id, &req, when).await?;
+    Ok(())
+}
+
 fn morning(day: NaiveDate) -> DateTime<Utc> {
     let at = day.and_hms_opt(2, 0, 0).unwrap_or_default();
     Utc.from_utc_datetime(&at)
@@ -129,6 +151,7 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
     for habit in HABITS {
         buyers.push(demo_actor(db, habit.username).await?);
     }
+    let invoicer = demo_actor(db, "admin").await?;
     let mut placed = 0;
     let mut n: usize = 0;
     for back in (1..=12u32).rev() {
@@ -188,6 +211,8 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
                 note: None,
                 lines: Some(lines),
                 unit_id,
+                // Each seller's cheapest method that carries the order.
+                delivery: Vec::new(),
             };
             let day = first + Duration::days(((n * 5 + h * 3) % 25) as i64);
             let at = morning(day);
@@ -232,6 +257,9 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
                         tracking_number: Some(format!("EMS{:010}", p.order.id * 7919)),
                         lots: Vec::new(),
                     };
+                    if action == Action::Complete {
+                        invoice(db, &p.order, &invoicer, when).await?;
+                    }
                     lifecycle::act_at(db, p.order.id, action, party, who, details, when)
                         .await
                         .map_err(|e| anyhow::anyhow!("the demo's order {}: {e}", p.order.id))?;

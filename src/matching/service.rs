@@ -554,6 +554,8 @@ async fn order_agreed(
                 crate::days::local_date(chrono::Utc::now()),
             )
             .await?,
+            // The seller's cheapest method that can carry it.
+            delivery: Vec::new(),
         },
     )
     .await;

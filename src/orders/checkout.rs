@@ -15,6 +15,7 @@ use super::events;
 use crate::accounts::entity::user;
 use crate::catalog::domain::{ListingStatus, Quantity, Unit, VerificationStatus};
 use crate::catalog::entity::{listing, organization};
+use crate::delivery::methods::{Choice, Freight, MethodOption, OrderLines, Snapshot};
 use crate::error::{AppError, AppResult, Busy, Validator};
 use crate::outbox::events::OrderNews;
 
@@ -47,6 +48,9 @@ pub struct Checkout {
     /// The campaign each listing is sold under today, if any: an order keeps the earliest
     /// organized among its lines'.
     pub campaigns: HashMap<i64, i64>,
+    /// The delivery method the buyer chose per seller; a seller left out gets its cheapest
+    /// method that can carry the order.
+    pub delivery: Vec<Choice>,
 }
 
 fn line_field(i: usize, field: &str) -> String {
@@ -68,7 +72,7 @@ pub async fn place_for(
     buyer: &user::Model,
     checkout: Checkout,
 ) -> AppResult<Vec<Placed>> {
-    let offers = Offers::read(db, &checkout.lines).await?;
+    let offers = Offers::for_checkout(db, &checkout).await?;
     place_offered(db, buyer, checkout, &offers).await
 }
 
@@ -106,7 +110,8 @@ pub async fn place_offered_at(
         ));
     }
     offers.check(&checkout.lines)?;
-    let placed = write_orders(db, buyer.id, &checkout, offers, now).await?;
+    let delivery = offers.delivery(&checkout)?;
+    let placed = write_orders(db, buyer.id, &checkout, offers, &delivery, now).await?;
     let after = reserve(db, &checkout.lines, offers, now).await?;
 
     let mut announced = Vec::new();
@@ -127,11 +132,24 @@ pub async fn place_offered_at(
     Ok(placed)
 }
 
+/// One seller's part of a cart: its goods and what each of its methods charges.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SellerFreight {
+    pub organization_id: i64,
+    pub seller_name: String,
+    pub goods_fen: i64,
+    /// Every method the seller keeps, with its freight or why it cannot carry this order. None
+    /// at all: delivery is arranged with the seller, with no freight.
+    pub options: Vec<MethodOption>,
+}
+
 /// The listings a checkout names and their sellers, as they were before it.
 #[derive(Debug, Clone)]
 pub struct Offers {
     listings: HashMap<i64, listing::Model>,
     orgs: HashMap<i64, organization::Model>,
+    /// What the sellers charge to deliver to the checkout's address.
+    freight: Freight,
 }
 
 impl Offers {
@@ -141,6 +159,7 @@ impl Offers {
         let mut offers = Offers {
             listings: HashMap::new(),
             orgs: HashMap::new(),
+            freight: Freight::default(),
         };
         let found = listing::Entity::find()
             .filter(listing::Column::Id.is_in(ids))
@@ -154,6 +173,82 @@ impl Offers {
             offers.listings.insert(l.id, l);
         }
         Ok(offers)
+    }
+
+    /// Reads the listings `checkout` names, their sellers, and what the sellers charge to
+    /// deliver to its address.
+    pub async fn for_checkout(db: &impl ConnectionTrait, checkout: &Checkout) -> AppResult<Offers> {
+        Offers::delivered(db, &checkout.lines, &checkout.address.region_code).await
+    }
+
+    /// Reads the listings `lines` name, their sellers, and what the sellers charge to deliver
+    /// to `region_code`.
+    pub async fn delivered(
+        db: &impl ConnectionTrait,
+        lines: &[LineInput],
+        region_code: &str,
+    ) -> AppResult<Offers> {
+        let mut offers = Offers::read(db, lines).await?;
+        let listings: Vec<&listing::Model> = offers.listings.values().collect();
+        let sellers: HashMap<i64, String> = offers
+            .orgs
+            .values()
+            .map(|o| (o.id, o.region_code.clone()))
+            .collect();
+        offers.freight = Freight::read(db, &listings, &sellers, region_code).await?;
+        Ok(offers)
+    }
+
+    /// Each seller's order as freight sees it, in seller order.
+    pub fn orders<'a>(&'a self, lines: &[LineInput]) -> Vec<OrderLines<'a>> {
+        let mut by_org: BTreeMap<i64, Vec<(&listing::Model, i64)>> = BTreeMap::new();
+        for line in lines {
+            if let Some(l) = self.listings.get(&line.listing_id) {
+                by_org
+                    .entry(l.organization_id)
+                    .or_default()
+                    .push((l, line.quantity.milli()));
+            }
+        }
+        by_org
+            .into_iter()
+            .map(|(organization_id, lines)| OrderLines {
+                organization_id,
+                lines,
+            })
+            .collect()
+    }
+
+    /// The delivery each seller's order goes by, and its freight.
+    pub fn delivery(&self, checkout: &Checkout) -> AppResult<BTreeMap<i64, Snapshot>> {
+        self.freight.choose(
+            &self.orders(&checkout.lines),
+            &checkout.address.region_code,
+            &checkout.delivery,
+        )
+    }
+
+    /// Each seller's name, goods and methods with their freight to `region_code`, for the cart.
+    pub fn quotes(&self, lines: &[LineInput], region_code: &str) -> Vec<SellerFreight> {
+        self.orders(lines)
+            .iter()
+            .map(|o| SellerFreight {
+                organization_id: o.organization_id,
+                seller_name: self
+                    .orgs
+                    .get(&o.organization_id)
+                    .map(|org| org.name.clone())
+                    .unwrap_or_default(),
+                goods_fen: o
+                    .lines
+                    .iter()
+                    .map(|(l, milli)| {
+                        line_amount(l.price_fen, Quantity::from_milli(*milli)).unwrap_or(0)
+                    })
+                    .sum(),
+                options: self.freight.options(o, region_code),
+            })
+            .collect()
     }
 
     /// Checks every line against its listing, and reports all the problems together.
@@ -334,9 +429,10 @@ fn order_row(
     buyer_id: i64,
     org: &organization::Model,
     lines: &[&LineInput],
-    total_fen: i64,
+    (goods_fen, delivery): (i64, Option<&Snapshot>),
     now: chrono::DateTime<Utc>,
 ) -> order::ActiveModel {
+    let freight_fen = delivery.map_or(0, |d| d.quote.fee_fen);
     order::ActiveModel {
         checkout_id: Set(checkout_id.to_string()),
         buyer_id: Set(buyer_id),
@@ -345,7 +441,13 @@ fn order_row(
         seller_region_code: Set(org.region_code.clone()),
         status: Set(OrderStatus::Placed),
         payment_status: Set(PaymentStatus::Unpaid),
-        total_fen: Set(total_fen),
+        total_fen: Set(goods_fen.saturating_add(freight_fen)),
+        goods_fen: Set(goods_fen),
+        freight_fen: Set(freight_fen),
+        delivery_method_id: Set(delivery.map(|d| d.method_id)),
+        delivery: Set(delivery
+            .and_then(|d| serde_json::to_string(d).ok())
+            .unwrap_or_default()),
         recipient_name: Set(checkout.address.recipient_name.clone()),
         recipient_phone: Set(checkout.address.phone.clone()),
         address_region_code: Set(checkout.address.region_code.clone()),
@@ -368,6 +470,27 @@ fn order_row(
     }
 }
 
+/// A line of order `order_id` as bought from listing `l`.
+fn line_row(order_id: i64, l: &listing::Model, line: &LineInput) -> order_line::ActiveModel {
+    order_line::ActiveModel {
+        order_id: Set(order_id),
+        listing_id: Set(l.id),
+        category_id: Set(l.category_id),
+        title: Set(l.title.clone()),
+        unit: Set(l.unit),
+        unit_price_fen: Set(l.price_fen),
+        quantity_milli: Set(line.quantity.milli()),
+        amount_fen: Set(line_amount(l.price_fen, line.quantity).unwrap_or(0)),
+        seller_region_code: Set(l.origin_region_code.clone()),
+        certified: Set(!l.certifications.list().is_empty()),
+        recognised: Set(l
+            .certifications
+            .list()
+            .contains(&crate::catalog::domain::Certification::PovertyAlleviation)),
+        ..Default::default()
+    }
+}
+
 /// Writes the orders of a checkout, one per seller organization in a stable order: the
 /// orders, then all their lines, then all their first timeline entries, one statement each.
 async fn write_orders(
@@ -375,6 +498,7 @@ async fn write_orders(
     buyer_id: i64,
     checkout: &Checkout,
     offers: &Offers,
+    delivery: &BTreeMap<i64, Snapshot>,
     now: chrono::DateTime<Utc>,
 ) -> Result<Vec<Placed>, DbErr> {
     let found = &offers.listings;
@@ -395,7 +519,7 @@ async fn write_orders(
             buyer_id,
             &offers.orgs[org_id],
             lines,
-            total,
+            (total, delivery.get(org_id)),
             now,
         )
     });
@@ -413,26 +537,11 @@ async fn write_orders(
     let mut rows = Vec::new();
     for (org_id, lines) in &by_org {
         let o = order_of(org_id)?;
-        rows.extend(lines.iter().map(|line| {
-            let l = &found[&line.listing_id];
-            order_line::ActiveModel {
-                order_id: Set(o.id),
-                listing_id: Set(l.id),
-                category_id: Set(l.category_id),
-                title: Set(l.title.clone()),
-                unit: Set(l.unit),
-                unit_price_fen: Set(l.price_fen),
-                quantity_milli: Set(line.quantity.milli()),
-                amount_fen: Set(amount(line)),
-                seller_region_code: Set(l.origin_region_code.clone()),
-                certified: Set(!l.certifications.list().is_empty()),
-                recognised: Set(l
-                    .certifications
-                    .list()
-                    .contains(&crate::catalog::domain::Certification::PovertyAlleviation)),
-                ..Default::default()
-            }
-        }));
+        rows.extend(
+            lines
+                .iter()
+                .map(|line| line_row(o.id, &found[&line.listing_id], line)),
+        );
     }
     let mut written = order_line::Entity::insert_many(rows)
         .exec_with_returning(db)

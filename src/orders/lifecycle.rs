@@ -96,6 +96,9 @@ pub async fn act_at(
         TransitionError::NotAllowed => not_theirs(action, party),
         TransitionError::WrongStatus => invalid(from, action),
     })?;
+    if effect.to == OrderStatus::Completed {
+        super::invoices::required_to_complete(db, &current).await?;
+    }
 
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(effect.to.code()))

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod entity;
 pub mod events;
 pub mod idempotency;
+pub mod invoices;
 pub mod lifecycle;
 pub mod lots;
 pub mod request;

@@ -13,6 +13,7 @@ use super::views::{OrderView, placed_views};
 use crate::accounts::Actor;
 use crate::catalog::domain::{Quantity, QuantityInput, Unit, county_of};
 use crate::catalog::regions;
+use crate::delivery::methods::Choice;
 use crate::error::{AppResult, Validator};
 use crate::fields::{phone, text};
 
@@ -59,6 +60,10 @@ pub struct CheckoutRequest {
     /// Order in the name of this buyer unit (its admin or purchaser). Without it, the orders
     /// are the buyer's own, counted for their unit when it counts its members' purchases.
     pub unit_id: Option<i64>,
+    /// The delivery method chosen per seller. A seller left out gets its cheapest method
+    /// that can carry the order; a seller with no methods arranges delivery, with no freight.
+    #[serde(default)]
+    pub delivery: Vec<Choice>,
 }
 
 /// The orders a checkout placed.
@@ -114,16 +119,15 @@ pub async fn parse_checkout(
                 })
                 .collect()
         }
-        None => cart::lines(db, actor)
-            .await?
-            .into_iter()
-            .map(|c| LineInput {
-                listing_id: c.listing_id,
-                quantity: Quantity::from_milli(c.quantity_milli),
-                unit: Some(c.unit),
-            })
-            .collect(),
+        None => cart_lines(db, actor).await?,
     };
+    if req.delivery.len() > cart::MAX_LINES as usize {
+        v.add(
+            "delivery",
+            "too_many",
+            format!("at most {} choices", cart::MAX_LINES),
+        );
+    }
     v.finish()?;
     let unit = crate::buyers::units::attribution(db, actor.id(), req.unit_id).await?;
     let ids: Vec<i64> = lines.iter().map(|l| l.listing_id).collect();
@@ -142,6 +146,7 @@ pub async fn parse_checkout(
             lines,
             unit,
             campaigns,
+            delivery: req.delivery,
         },
         from_cart,
     ))
@@ -164,7 +169,7 @@ pub async fn place_at(
         ));
     }
     let (checkout, _) = parse_checkout(db, actor, req, now).await?;
-    let offers = checkout::Offers::read(db, &checkout.lines).await?;
+    let offers = checkout::Offers::for_checkout(db, &checkout).await?;
     checkout::place_offered_at(db, &actor.user, checkout, &offers, now).await
 }
 
@@ -183,7 +188,7 @@ pub async fn checkout_once(
     let (checkout, from_cart) = parse_checkout(db, actor, req, chrono::Utc::now()).await?;
     crate::db::retrying(|| async {
         // The listings are read before the transaction, and sold only on the terms read.
-        let offers = checkout::Offers::read(db, &checkout.lines).await?;
+        let offers = checkout::Offers::for_checkout(db, &checkout).await?;
         let (buyer, checkout) = (actor.clone(), checkout.clone());
         let work: idempotency::Work = Box::new(move |txn| {
             let (buyer, checkout, offers) = (buyer.clone(), checkout.clone(), offers.clone());
@@ -211,4 +216,36 @@ pub async fn checkout_once(
         idempotency::attempt(db, actor.id(), Some(&key), &fingerprint, &work).await
     })
     .await
+}
+
+/// The buyer's cart split by seller, with each seller's methods and their freight to
+/// `region_code` (a county, township or village).
+pub async fn cart_freight(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    region_code: &str,
+) -> AppResult<Vec<checkout::SellerFreight>> {
+    let lines = cart_lines(db, actor).await?;
+    if county_of(region_code).is_none() || regions::find(db, region_code).await?.is_none() {
+        return Err(crate::error::AppError::field(
+            "region_code",
+            "unknown",
+            "must be the code of an existing county, township or village",
+        ));
+    }
+    let offers = checkout::Offers::delivered(db, &lines, region_code).await?;
+    Ok(offers.quotes(&lines, region_code))
+}
+
+/// The buyer's cart as lines to buy, each at the unit it was put in the cart with.
+async fn cart_lines(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<LineInput>> {
+    Ok(cart::lines(db, actor)
+        .await?
+        .into_iter()
+        .map(|c| LineInput {
+            listing_id: c.listing_id,
+            quantity: Quantity::from_milli(c.quantity_milli),
+            unit: Some(c.unit),
+        })
+        .collect())
 }

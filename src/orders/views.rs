@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::checkout::Placed;
 use super::domain::{Action, OrderStatus, Party, PaymentStatus, Step, available};
-use super::entity::{order, order_event, order_line};
+use super::entity::{order, order_event, order_invoice, order_line};
 use crate::accounts::entity::user;
 use crate::catalog::domain::{Quantity, Unit, format_yuan};
 
@@ -27,8 +27,17 @@ pub struct OrderView {
     pub buyer: PartyRef,
     pub seller: PartyRef,
     pub lines: Vec<OrderLineView>,
+    /// What the buyer pays: `goods_fen` + `freight_fen`.
     pub total_fen: i64,
     pub total_display: String,
+    /// The lines' amounts.
+    pub goods_fen: i64,
+    pub freight_fen: i64,
+    /// The delivery method and freight as charged; absent when delivery is arranged with the
+    /// seller.
+    pub delivery: Option<crate::delivery::methods::Snapshot>,
+    /// The invoice (发票) the seller recorded, if any.
+    pub invoice: Option<super::invoices::InvoiceView>,
     pub recipient_name: String,
     pub recipient_phone: String,
     pub address_region_code: String,
@@ -159,21 +168,34 @@ async fn views_of(
             Expr::cust(rows_as_json(backend, order_event::Entity)),
             "events_json",
         )
+        .expr_as(
+            Expr::cust(rows_as_json(backend, order_invoice::Entity)),
+            "invoice_json",
+        )
         .into_model::<OrderRow>()
         .all(db)
         .await?;
     let mut buyers = HashMap::new();
     let mut lines = HashMap::new();
     let mut events = HashMap::new();
+    let mut invoices = HashMap::new();
     let mut orders = Vec::with_capacity(rows.len());
     for r in rows {
         let id = r.order.id;
         buyers.insert(r.order.buyer_id, r.buyer_name.unwrap_or_default());
         lines.insert(id, from_json(r.lines_json.as_deref())?);
         events.insert(id, from_json(r.events_json.as_deref())?);
+        let invoice: Vec<order_invoice::Model> = from_json(r.invoice_json.as_deref())?;
+        if let Some(i) = invoice.into_iter().next() {
+            invoices.insert(id, i.into());
+        }
         orders.push(r.order);
     }
-    Ok(build_views(orders, lines, events, &buyers, party))
+    let mut views = build_views(orders, lines, events, &buyers, party);
+    for v in &mut views {
+        v.invoice = invoices.remove(&v.id);
+    }
+    Ok(views)
 }
 
 /// An order with its buyer's name, and its lines and events as JSON arrays.
@@ -184,6 +206,7 @@ struct OrderRow {
     buyer_name: Option<String>,
     lines_json: Option<String>,
     events_json: Option<String>,
+    invoice_json: Option<String>,
 }
 
 /// A subquery giving the rows of `table` that belong to the outer query's order as one JSON
@@ -273,6 +296,10 @@ fn build_views(
                     .collect(),
                 total_display: format_yuan(o.total_fen),
                 total_fen: o.total_fen,
+                goods_fen: o.goods_fen,
+                freight_fen: o.freight_fen,
+                delivery: serde_json::from_str(&o.delivery).ok(),
+                invoice: None,
                 recipient_name: o.recipient_name,
                 recipient_phone: o.recipient_phone,
                 address_region_code: o.address_region_code,

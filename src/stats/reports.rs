@@ -363,6 +363,8 @@ pub struct LedgerEntry {
     pub amount_fen: i64,
     pub household_fen: i64,
     pub buyer_type: String,
+    /// The number of the invoice (发票) the seller recorded for the order, if any.
+    pub invoice_number: Option<String>,
 }
 
 /// Every fact of a county between two days, in booking order.
@@ -374,9 +376,10 @@ pub async fn ledger(
 ) -> Result<Vec<LedgerEntry>, sea_orm::DbErr> {
     let sql = "SELECT f.id, f.day, f.kind, f.sign, f.order_id, f.order_line_id, o.name AS org, \
                f.region_code, f.category_id, l.title, f.unit, f.quantity_milli, f.amount_fen, \
-               f.household_fen, f.buyer_type \
+               f.household_fen, f.buyer_type, i.number AS invoice_number \
                FROM stats_facts f JOIN order_lines l ON l.id = f.order_line_id \
                JOIN organizations o ON o.id = f.organization_id \
+               LEFT JOIN order_invoices i ON i.order_id = f.order_id \
                WHERE f.county_code = ? AND f.day BETWEEN ? AND ? ORDER BY f.day, f.id";
     let rows = db
         .query_all_raw(statement(
@@ -404,6 +407,7 @@ pub async fn ledger(
                 amount_fen: r.try_get("", "amount_fen")?,
                 household_fen: r.try_get("", "household_fen")?,
                 buyer_type: r.try_get("", "buyer_type")?,
+                invoice_number: r.try_get("", "invoice_number")?,
             })
         })
         .collect()
@@ -428,6 +432,7 @@ pub fn ledger_table(entries: &[LedgerEntry]) -> Vec<Vec<Cell>> {
             "金额(分)",
             "带动户收入(分)",
             "采购方类型",
+            "发票号",
         ]
         .iter()
         .map(|h| Cell::Text((*h).into()))
@@ -466,6 +471,7 @@ pub fn ledger_table(entries: &[LedgerEntry]) -> Vec<Vec<Cell>> {
             Cell::Int(e.amount_fen),
             Cell::Int(e.household_fen),
             Cell::Text(e.buyer_type.clone()),
+            Cell::Text(e.invoice_number.clone().unwrap_or_default()),
         ]);
     }
     out

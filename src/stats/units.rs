@@ -71,7 +71,7 @@ pub async fn bought(
         .select_only()
         .column(order::Column::BuyerUnitId)
         .column(order::Column::BuyerBasis)
-        .column(order::Column::TotalFen)
+        .column(order::Column::GoodsFen)
         .column(order::Column::SellerRegionCode)
         .column(order::Column::PlacedAt)
         .filter(order::Column::BuyerUnitId.is_in(units.iter().copied()))
@@ -465,7 +465,7 @@ pub async fn campaign_report(db: &impl ConnectionTrait, id: i64) -> AppResult<Ca
     let campaign = campaigns::view(db, id).await?;
     let rows: Vec<(i64, String, Option<i64>)> = order::Entity::find()
         .select_only()
-        .column(order::Column::TotalFen)
+        .column(order::Column::GoodsFen)
         .column(order::Column::SellerRegionCode)
         .column(order::Column::BuyerUnitId)
         .filter(order::Column::CampaignId.eq(id))

@@ -75,6 +75,7 @@ struct Ids {
     certificate_a: i64,
     unit_a: i64,
     campaign_a: i64,
+    method_a: i64,
     year: i32,
 }
 
@@ -92,6 +93,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{certificate_a}", &ids.certificate_a.to_string())
         .replace("{unit_a}", &ids.unit_a.to_string())
         .replace("{campaign_a}", &ids.campaign_a.to_string())
+        .replace("{method_a}", &ids.method_a.to_string())
         .replace("{year}", &ids.year.to_string())
         .replace("{rice}", &ids.rice.to_string())
 }
@@ -136,7 +138,83 @@ fn routes() -> Vec<Route> {
     let certificate: Body = |ids, _| json!({"kind": "featured", "number": "MTYX-1", "issuer": "农业农村部", "products": "大米", "listing_ids": [ids.listing_a]});
     let objection: Body = |_, _| json!({"uphold": false, "reason": "核实不实"});
     let lot: Body = |_, _| json!({"harvested_on": "2026-01-15", "quantity": "5", "households": 3});
+    let method: Body = |_, _| json!({"kind": "pickup", "name": "自提点", "region_code": "511723", "address": "幸福路 8 号", "hours": "8:00–18:00"});
+    let needs: Body = |_, _| json!({"cold_chain": false});
+    let invoice: Body = |_, _| {
+        let today = qudao::days::local_date(chrono::Utc::now()).to_string();
+        json!({"kind": "plain", "number": "25512000000000000001", "amount_fen": 1, "issued_on": today})
+    };
     vec![
+        // Invoices: the seller's staff (or an admin for them) record an order's invoice and
+        // attach its file; the order's people read the file.
+        r(
+            M::PUT,
+            "/api/v1/orders/{order_a}/invoice",
+            Some(invoice),
+            [401, 403, 404, 200, 404, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/invoice/file",
+            None,
+            [401, 403, 404, 409, 404, 409],
+        ),
+        r(
+            M::GET,
+            "/api/v1/orders/{order_a}/invoice/file",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
+        // Delivery: sellers keep their own methods and listings' needs; anyone reads a
+        // seller's methods; buyers price their cart; sellers read their packing list.
+        r(
+            M::GET,
+            "/api/v1/organizations/{org_a}/delivery-methods",
+            None,
+            [200; 6],
+        ),
+        r(
+            M::GET,
+            "/api/v1/delivery-methods",
+            None,
+            [401, 403, 200, 200, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/delivery-methods",
+            Some(method),
+            [401, 403, 201, 201, 403, 403],
+        ),
+        r(
+            M::PUT,
+            "/api/v1/delivery-methods/{method_a}",
+            Some(method),
+            [401, 403, 404, 200, 403, 403],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/delivery-methods/{method_a}",
+            None,
+            [401, 403, 404, 204, 403, 403],
+        ),
+        r(
+            M::PUT,
+            "/api/v1/listings/{listing_a}/shipping",
+            Some(needs),
+            [401, 403, 404, 200, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/cart/freight?region_code=510104",
+            None,
+            [401, 200, 403, 403, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/packing-list",
+            None,
+            [401, 403, 200, 200, 403, 403],
+        ),
         // Lots: the organization records them; anyone reads a listing's lots and a lot's trace;
         // an order's lots are its parties'; the trust figures are officials'.
         r(M::GET, "/api/v1/listings/{listing_a}/lots", None, [200; 6]),
@@ -983,7 +1061,16 @@ async fn ids(app: &TestApp) -> Ids {
         .get(&format!("/api/v1/organizations/{org_a}/certificates"), None)
         .await;
     let units = app.get("/api/v1/units", Some(&buyer)).await;
+    let method = app
+        .post(
+            "/api/v1/delivery-methods",
+            Some(&a),
+            json!({"kind": "own", "name": "合作社货车", "fee_fen": 2000, "area": ["510000"]}),
+        )
+        .await;
+    assert_eq!(method.status, StatusCode::CREATED, "{}", method.text);
     Ids {
+        method_a: method.body["id"].as_i64().unwrap(),
         unit_a: units.body[0]["id"].as_i64().expect("the demo's canteen"),
         campaign_a: app.get("/api/v1/campaigns", None).await.body[0]["id"]
             .as_i64()
@@ -1201,6 +1288,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{certificate_a}", "{id}")
             .replace("{unit_a}", "{id}")
             .replace("{campaign_a}", "{id}")
+            .replace("{method_a}", "{id}")
             .replace("/members/999999", "/members/{user_id}")
             .replace("/files/999999", "/files/{file_id}")
             .replace("/lots/nosuchcode", "/lots/{code}")

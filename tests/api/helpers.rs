@@ -746,11 +746,50 @@ impl TestApp {
                 tracking_number: Some("EMS1".into()),
                 lots: Vec::new(),
             };
+            if *action == Action::Complete {
+                self.invoice_if_needed(&txn, id).await;
+            }
             lifecycle::act(&txn, id, *action, *party, None, details)
                 .await
                 .unwrap_or_else(|e| panic!("{action:?} on order {id}: {e}"));
             txn.commit().await.unwrap();
         }
+    }
+
+    /// Records the invoice a budget unit's purchase needs before it is completed, as the
+    /// platform's admin does for a seller.
+    async fn invoice_if_needed(&self, txn: &impl sea_orm::ConnectionTrait, id: i64) {
+        use qudao::orders::entity::order;
+        use qudao::orders::invoices::{self, InvoiceRequest};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let o = order::Entity::find_by_id(id)
+            .one(txn)
+            .await
+            .unwrap()
+            .unwrap();
+        if !invoices::needs_invoice(txn, &o).await.unwrap() {
+            return;
+        }
+        let admin = qudao::accounts::entity::user::Entity::find()
+            .filter(qudao::accounts::entity::user::Column::Username.eq("admin"))
+            .one(txn)
+            .await
+            .unwrap()
+            .unwrap();
+        let admin = qudao::accounts::Actor {
+            role: admin.role,
+            user: admin,
+            credential: qudao::accounts::role::Credential::Token { id: 0 },
+        };
+        let req = InvoiceRequest {
+            kind: "plain".into(),
+            number: format!("{:020}", 25_510_000_000_000_000 + id),
+            amount_fen: o.total_fen,
+            issued_on: qudao::days::local_date(chrono::Utc::now()).to_string(),
+        };
+        invoices::record(txn, &admin, id, &req, chrono::Utc::now())
+            .await
+            .unwrap_or_else(|e| panic!("the invoice of order {id}: {e}"));
     }
 
     /// Every row of the month aggregates, in key order, without ids.
@@ -1001,6 +1040,37 @@ impl TestApp {
                     .await
                     .unwrap(),
             )
+            + &self.delivery_snapshot().await
+    }
+
+    /// Sellers' delivery methods, their rates and listings' shipping needs, as text.
+    async fn delivery_snapshot(&self) -> String {
+        use qudao::delivery::entity::{delivery_method, delivery_rate, listing_shipping};
+        use qudao::orders::entity::order_invoice;
+        let db = &self.db;
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}",
+            order_invoice::Entity::find()
+                .order_by_asc(order_invoice::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            delivery_method::Entity::find()
+                .order_by_asc(delivery_method::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            delivery_rate::Entity::find()
+                .order_by_asc(delivery_rate::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            listing_shipping::Entity::find()
+                .order_by_asc(listing_shipping::Column::ListingId)
+                .all(db)
+                .await
+                .unwrap(),
+        )
     }
 }
 

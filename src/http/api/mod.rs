@@ -4,9 +4,11 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod certificates;
+pub mod delivery;
 pub mod extract;
 pub mod filings;
 pub mod idempotent;
+pub mod invoices;
 pub mod lots;
 pub mod matching;
 pub mod notify;
@@ -78,6 +80,8 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::certificates::router())
         .merge(crate::http::api::lots::router())
         .merge(crate::http::api::orders::router())
+        .merge(crate::http::api::delivery::router())
+        .merge(crate::http::api::invoices::router())
         .merge(crate::http::api::matching::router())
         .merge(crate::http::api::search::router())
         .merge(crate::http::api::saved_searches::router())

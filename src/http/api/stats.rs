@@ -288,10 +288,20 @@ pub(crate) fn download(
     name: &str,
     table: &[Vec<reports::Cell>],
 ) -> AppResult<Response> {
+    download_sheet(format, name, "成效统计", table)
+}
+
+/// A table as a CSV or XLSX download; `sheet` names the workbook's sheet.
+pub(crate) fn download_sheet(
+    format: Format,
+    name: &str,
+    sheet: &str,
+    table: &[Vec<reports::Cell>],
+) -> AppResult<Response> {
     let (bytes, mime, ext) = match format {
         Format::Csv => (reports::to_csv(table), "text/csv; charset=utf-8", "csv"),
         _ => (
-            reports::to_xlsx("成效统计", table)?,
+            reports::to_xlsx(sheet, table)?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         ),

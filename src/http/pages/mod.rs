@@ -24,6 +24,7 @@ mod admin;
 mod buyers;
 mod campaigns;
 mod certificates;
+mod delivery;
 pub(crate) mod filings;
 mod lots;
 mod my_listings;
@@ -62,7 +63,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 39] = [
+const TEMPLATES: [(&str, &str); 41] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -218,6 +219,14 @@ const TEMPLATES: [(&str, &str); 39] = [
     (
         "trace.html",
         include_str!("../../../frontend/templates/trace.html"),
+    ),
+    (
+        "delivery.html",
+        include_str!("../../../frontend/templates/delivery.html"),
+    ),
+    (
+        "packing.html",
+        include_str!("../../../frontend/templates/packing.html"),
     ),
 ];
 
@@ -478,6 +487,13 @@ pub fn router() -> Router<AppState> {
         .route("/orders", get(shop::orders_page))
         .route("/orders/{id}", get(shop::order_page))
         .route("/orders/{id}/payment", post(shop::record_payment))
+        .route("/orders/{id}/invoice", post(shop::record_invoice))
+        .route(
+            "/orders/{id}/invoice/file",
+            post(shop::attach_invoice_file).layer(axum::extract::DefaultBodyLimit::max(
+                crate::evidence::MAX_BYTES + 64 * 1024,
+            )),
+        )
         .route("/orders/{id}/{action}", post(shop::order_action))
         .route("/admin", get(admin::page))
         .route(
@@ -553,6 +569,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::http::pages::filings::router())
         .merge(crate::http::pages::certificates::router())
         .merge(crate::http::pages::lots::router())
+        .merge(crate::http::pages::delivery::router())
         .merge(crate::http::pages::units::router())
         .merge(crate::http::pages::buyers::router())
         .merge(crate::http::pages::campaigns::router())

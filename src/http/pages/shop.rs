@@ -16,6 +16,7 @@ use super::{Lang, TokenForm, Viewer, errors_value};
 use crate::accounts::Actor;
 use crate::catalog::domain::{Quantity, QuantityInput, RegionLevel, format_yuan};
 use crate::catalog::entity::region;
+use crate::delivery::methods::Choice;
 use crate::error::{AppError, FieldError, FieldErrors};
 use crate::http::api::orders as orders_http;
 use crate::http::api::search::page_view;
@@ -424,6 +425,84 @@ pub struct CheckoutForm {
     /// The buyer unit to order for; empty for the buyer's own order.
     #[serde(default)]
     unit_id: String,
+    /// Set by the button that shows the freight to the address chosen, without ordering.
+    #[serde(default)]
+    quote: String,
+    /// `delivery_{organization id}`: the method chosen for that seller's order.
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, String>,
+}
+
+impl CheckoutForm {
+    /// The methods chosen per seller, from the `delivery_{organization id}` fields.
+    fn choices(&self) -> Vec<Choice> {
+        self.rest
+            .iter()
+            .filter_map(|(k, v)| {
+                Some(Choice {
+                    organization_id: k.strip_prefix("delivery_")?.parse().ok()?,
+                    method_id: v.trim().parse().ok()?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Each seller's part of the cart with its methods and freight to the form's county, the
+/// method chosen (or the cheapest that fits) marked.
+async fn freight_choices(
+    state: &AppState,
+    actor: &Actor,
+    form: &CheckoutForm,
+    lang: Lang,
+) -> Result<Vec<Value>, AppError> {
+    if form.region_code.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sellers = match request::cart_freight(&state.db, actor, &form.region_code).await {
+        Ok(s) => s,
+        Err(AppError::Validation(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let chosen = form.choices();
+    Ok(sellers
+        .into_iter()
+        .map(|s| {
+            let pick = chosen
+                .iter()
+                .find(|c| c.organization_id == s.organization_id)
+                .map(|c| c.method_id)
+                .or_else(|| {
+                    s.options
+                        .iter()
+                        .filter_map(|o| o.quote.as_ref().map(|q| (q.fee_fen, o.method.id)))
+                        .min()
+                        .map(|(_, id)| id)
+                });
+            let options: Vec<Value> = s
+                .options
+                .iter()
+                .map(|o| {
+                    let m = &o.method;
+                    context! {
+                        id => m.id,
+                        name => &m.name,
+                        kind => m.kind.name_for(lang),
+                        fee => o.quote.as_ref().map(|q| format_yuan(q.fee_fen)),
+                        unfit => o.unfit.map(|u| u.code()),
+                        place => (!m.address.is_empty()).then(|| format!("{} {}", m.address, m.hours)),
+                        on => Some(m.id) == pick,
+                    }
+                })
+                .collect();
+            context! {
+                id => s.organization_id,
+                name => s.seller_name,
+                goods => format_yuan(s.goods_fen),
+                options,
+            }
+        })
+        .collect())
 }
 
 async fn cart_page_with(
@@ -454,10 +533,11 @@ async fn cart_page_with(
             })
             .map(|u| context! { id => u.id.to_string(), name => u.name })
             .collect();
-        Ok::<_, AppError>((view, places, units))
+        let sellers = freight_choices(state, actor, form, viewer.lang).await?;
+        Ok::<_, AppError>((view, places, units, sellers))
     }
     .await;
-    let (view, places, units) = match view {
+    let (view, places, units, sellers) = match view {
         Ok(v) => v,
         Err(e) => return viewer.error(state, e),
     };
@@ -488,6 +568,7 @@ async fn cart_page_with(
             total => view.total_display,
             places,
             units,
+            sellers,
             key,
             f => context! {
                 recipient_name => &form.recipient_name,
@@ -559,6 +640,9 @@ pub async fn checkout(
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
+    if !form.quote.is_empty() {
+        return cart_page_with(&state, &viewer, &form, Value::from(()), StatusCode::OK).await;
+    }
     let key = match Key::parse(&form.key) {
         Ok(k) => k,
         Err(e) => return viewer.error(&state, e),
@@ -573,6 +657,7 @@ pub async fn checkout(
         note: Some(form.note.clone()),
         lines: None,
         unit_id: form.unit_id.trim().parse().ok(),
+        delivery: form.choices(),
     };
     let fingerprint = idempotency::fingerprint(
         "POST",
@@ -583,7 +668,8 @@ pub async fn checkout(
             form.region_code,
             form.line,
             form.note,
-            form.unit_id
+            form.unit_id,
+            form.rest
         ]),
     );
     match request::checkout_once(&state.db, &actor, key, fingerprint, request).await {
@@ -610,9 +696,18 @@ fn refused_lines(refusal: Refusal) -> FieldErrors {
                 "insufficient_stock" => "insufficient_stock",
                 "unavailable" => "unavailable",
                 "unit_changed" => "unit_changed",
-                _ => "invalid",
+                other => crate::delivery::freight::Unfit::ALL
+                    .iter()
+                    .map(|u| u.code())
+                    .chain(["no_delivery_method", "unknown"])
+                    .find(|c| *c == other)
+                    .unwrap_or("invalid"),
             };
-            let field = "lines".to_string() + &k[k.find(']').map_or(k.len(), |i| i + 1)..];
+            let field = if k.starts_with("delivery") {
+                k
+            } else {
+                "lines".to_string() + &k[k.find(']').map_or(k.len(), |i| i + 1)..]
+            };
             (field, FieldError::new(code, e.message))
         })
         .collect();
@@ -679,6 +774,14 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
         buyer => &o.buyer.name,
         seller => &o.seller.name,
         total => &o.total_display,
+        goods => format_yuan(o.goods_fen),
+        freight => (o.freight_fen > 0 || o.delivery.is_some()).then(|| format_yuan(o.freight_fen)),
+        delivery_name => o.delivery.as_ref().map(|d| format!("{} · {}", d.kind.name_for(lang), d.name)),
+        delivery_place => o.delivery.as_ref().filter(|d| !d.address.is_empty()).map(|d| format!("{} {}", d.address, d.hours)),
+        invoice => o.invoice.as_ref().map(|i| context! {
+            kind => i.kind.name_for(lang), number => &i.number, amount => format_yuan(i.amount_fen),
+            issued_on => i.issued_on.to_string(), has_file => i.has_file,
+        }),
         recipient => &o.recipient_name,
         phone => &o.recipient_phone,
         address => &o.address_line,
@@ -810,6 +913,9 @@ async fn order_page_with(
                     o => order_value(&o, viewer.lang),
                     payment => o.payment_status.name_for(viewer.lang),
                     payments,
+                    may_invoice => party == Party::Seller && o.status != OrderStatus::Cancelled,
+                    invoice_kinds => crate::orders::invoices::InvoiceKind::ALL.iter().map(|k| context! { code => k.code(), name => k.name_for(viewer.lang) }).collect::<Vec<_>>(),
+                    today => crate::days::local_date(chrono::Utc::now()).to_string(),
                     ship_lots,
                     bound,
                     errors,
@@ -887,6 +993,100 @@ pub struct PaymentForm {
 }
 
 /// The seller records that the buyer paid outside the platform, or was refunded.
+/// The invoice form as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct InvoiceForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    amount_yuan: String,
+    #[serde(default)]
+    issued_on: String,
+}
+
+/// `POST /orders/{id}/invoice`: the seller records the order's invoice; a refused form comes
+/// back on the order page beside its fields.
+pub async fn record_invoice(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<InvoiceForm>,
+) -> Response {
+    let here = format!("/orders/{id}");
+    let actor = match viewer.check_form(&state, &here, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let req = crate::orders::invoices::InvoiceRequest {
+        kind: form.kind.clone(),
+        number: form.number.clone(),
+        amount_fen: crate::catalog::import::fen_of(form.amount_yuan.trim()).unwrap_or(-1),
+        issued_on: form.issued_on.clone(),
+    };
+    let done = crate::db::in_write_txn(&state.db, async |txn| {
+        crate::orders::invoices::record(txn, actor, id, &req, chrono::Utc::now()).await
+    })
+    .await;
+    let done = done.map_err(|e| match e {
+        AppError::Validation(fields) => {
+            AppError::Validation(super::renamed(fields, "amount_fen", "amount_yuan"))
+        }
+        e => e,
+    });
+    invoice_answer(&state, &viewer, id, done).await
+}
+
+/// Back to the order once the invoice step is done; a refused form comes back on the order
+/// page beside its fields.
+async fn invoice_answer<T>(
+    state: &AppState,
+    viewer: &Viewer,
+    id: i64,
+    done: Result<T, AppError>,
+) -> Response {
+    match done {
+        Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
+        Err(AppError::Validation(fields)) => {
+            order_page_with(
+                state,
+                viewer,
+                id,
+                errors_value(&fields),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => viewer.error(state, e),
+    }
+}
+
+/// `POST /orders/{id}/invoice/file`: the invoice's file, from an upload form.
+pub async fn attach_invoice_file(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    form: axum::extract::Multipart,
+) -> Response {
+    let here = format!("/orders/{id}");
+    let up = match super::read_upload(form, "file").await {
+        Ok(u) => u,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let actor = match viewer.check_form(&state, &here, &up.token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let done = crate::db::in_write_txn(&state.db, async |txn| {
+        crate::orders::invoices::attach_file(txn, actor, id, &up.file_name, up.bytes.clone()).await
+    })
+    .await;
+    invoice_answer(&state, &viewer, id, done).await
+}
+
 pub async fn record_payment(
     State(state): State<AppState>,
     viewer: Viewer,

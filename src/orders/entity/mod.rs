@@ -3,5 +3,7 @@ pub mod cart_item;
 pub mod idempotency_key;
 pub mod order;
 pub mod order_event;
+pub mod order_invoice;
+pub mod order_invoice_file;
 pub mod order_line;
 pub mod order_line_lot;

@@ -15,7 +15,15 @@ pub struct Model {
     pub seller_region_code: String,
     pub status: OrderStatus,
     pub payment_status: PaymentStatus,
+    /// What the buyer pays: the goods and the freight.
     pub total_fen: i64,
+    /// The lines' amounts: what statistics count as sales.
+    pub goods_fen: i64,
+    pub freight_fen: i64,
+    /// The delivery method charged, as it was: a JSON `delivery::methods::Snapshot`, or
+    /// empty when delivery is arranged with the seller.
+    pub delivery_method_id: Option<i64>,
+    pub delivery: String,
     pub recipient_name: String,
     pub recipient_phone: String,
     pub address_region_code: String,

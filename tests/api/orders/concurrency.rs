@@ -317,6 +317,7 @@ async fn a_checkout_sells_only_on_the_terms_it_read(backend: Backend) {
             lines,
             unit: None,
             campaigns: Default::default(),
+            delivery: Vec::new(),
         },
         &offers,
     )

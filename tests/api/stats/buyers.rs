@@ -171,7 +171,8 @@ struct Bought {
     buyer_region: String,
     seller_county: String,
     lines_fen: i64,
-    total_fen: i64,
+    /// The goods: what statistics count as sales, freight left out.
+    goods_fen: i64,
     status: OrderStatus,
     /// The day it was placed, in Beijing, as a day key (20261204).
     placed: i32,
@@ -202,7 +203,7 @@ async fn orders_bought(app: &TestApp) -> Vec<Bought> {
             buyer_region: unit.map_or(o.address_region_code.clone(), |u| u.region_code.clone()),
             seller_county: o.seller_region_code[..6].to_string(),
             lines_fen,
-            total_fen: o.total_fen,
+            goods_fen: o.goods_fen,
             status: o.status,
             placed: qudao::stats::domain::day_key(qudao::days::local_date(o.placed_at)),
         });
@@ -389,7 +390,7 @@ async fn what_buyers_bought_adds_up_to_what_sellers_sold_over_random_markets(bac
                 .iter()
                 .filter(|b| b.unit == Some(*unit) && b.status != OrderStatus::Cancelled)
                 .filter(|b| assisted.contains(&b.seller_county))
-                .map(|b| b.total_fen)
+                .map(|b| b.goods_fen)
                 .sum();
             assert_eq!(
                 fen(&r.body["unit"]["done_fen"]),
@@ -800,7 +801,7 @@ async fn the_demo_s_year_of_orders_adds_up_on_both_sides(backend: Backend) {
             .iter()
             .filter(|b| b.unit == Some(u.id) && b.status != OrderStatus::Cancelled)
             .filter(|b| b.placed / 10_000 == year && assisted.contains(&b.seller_county))
-            .map(|b| b.total_fen)
+            .map(|b| b.goods_fen)
             .sum();
         let r = app
             .get(
