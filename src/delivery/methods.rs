@@ -303,7 +303,7 @@ impl MethodRequest {
 }
 
 /// The producer's organization, or 403 for anyone else.
-fn sellers_org(actor: &Actor) -> AppResult<i64> {
+pub fn sellers_org(actor: &Actor) -> AppResult<i64> {
     if actor.role != Role::Producer {
         return Err(AppError::Forbidden(
             "only producer staff keep delivery methods".into(),
@@ -618,6 +618,16 @@ pub struct MethodOption {
     pub unfit: Option<Unfit>,
 }
 
+/// The method that carries an order for the least freight (the oldest among equals), if any
+/// can: what a buyer who chooses none gets.
+pub fn cheapest(options: &[MethodOption]) -> Option<&MethodOption> {
+    options
+        .iter()
+        .filter_map(|o| o.quote.as_ref().map(|q| (q.fee_fen, o.method.id, o)))
+        .min_by_key(|(fee, id, _)| (*fee, *id))
+        .map(|(_, _, o)| o)
+}
+
 /// What an order records of its delivery: the method as it was, and the quote.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Snapshot {
@@ -785,10 +795,7 @@ impl Freight {
                     }
                 }
                 None => {
-                    let cheapest = options
-                        .iter()
-                        .filter_map(fitting)
-                        .min_by_key(|(m, q)| (q.fee_fen, m.id));
+                    let cheapest = cheapest(&options).and_then(fitting);
                     if cheapest.is_none() {
                         let why = options
                             .iter()

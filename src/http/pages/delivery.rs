@@ -10,7 +10,6 @@ use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{Lang, TokenForm, Viewer, errors_value};
-use crate::accounts::Actor;
 use crate::catalog::domain::{RegionLevel, format_yuan};
 use crate::catalog::entity::{listing, region};
 use crate::catalog::import::fen_of;
@@ -340,7 +339,7 @@ async fn page_with(
         Err(r) => return *r,
     };
     let read = async {
-        let org = producer_org(actor)?;
+        let org = methods::sellers_org(actor)?;
         let methods = methods::list(&state.db, org).await?;
         let provinces = provinces(state).await?;
         let listings = listing::Entity::find()
@@ -393,12 +392,6 @@ async fn page_with(
         },
         status,
     )
-}
-
-fn producer_org(actor: &Actor) -> Result<i64, AppError> {
-    actor
-        .organization_id()
-        .ok_or_else(|| AppError::Forbidden("only producer staff keep delivery methods".into()))
 }
 
 async fn delivery_page(State(state): State<AppState>, viewer: Viewer) -> Response {

@@ -472,13 +472,7 @@ async fn freight_choices(
                 .iter()
                 .find(|c| c.organization_id == s.organization_id)
                 .map(|c| c.method_id)
-                .or_else(|| {
-                    s.options
-                        .iter()
-                        .filter_map(|o| o.quote.as_ref().map(|q| (q.fee_fen, o.method.id)))
-                        .min()
-                        .map(|(_, id)| id)
-                });
+                .or_else(|| crate::delivery::methods::cheapest(&s.options).map(|o| o.method.id));
             let options: Vec<Value> = s
                 .options
                 .iter()
