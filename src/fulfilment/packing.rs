@@ -2,7 +2,7 @@
 //! or confirmed, placed by the end of the day), what to pack for each, and what to pick per
 //! listing, from its oldest lots with goods left first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, TimeZone};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::{Actor, Role};
 use crate::catalog::domain::{Quantity, Unit};
-use crate::catalog::entity::lot;
+use crate::catalog::entity::{lot, region};
 use crate::delivery::methods::Snapshot;
 use crate::error::{AppError, AppResult};
 use crate::orders::domain::OrderStatus;
@@ -37,6 +37,9 @@ pub struct PackOrder {
     pub recipient_name: String,
     pub recipient_phone: String,
     pub address_region_code: String,
+    /// The address's region by name, in Chinese and English.
+    pub address_region_name: String,
+    pub address_region_name_en: String,
     pub address_line: String,
     pub note: String,
     /// The delivery method charged; absent when delivery is arranged with the buyer.
@@ -113,6 +116,13 @@ pub async fn for_day(
         .all(db)
         .await?;
     let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let places: HashMap<String, region::Model> = region::Entity::find()
+        .filter(region::Column::Code.is_in(orders.iter().map(|o| o.address_region_code.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.code.clone(), r))
+        .collect();
     let mut lines: BTreeMap<i64, Vec<order_line::Model>> = BTreeMap::new();
     for l in order_line::Entity::find()
         .filter(order_line::Column::OrderId.is_in(ids))
@@ -134,7 +144,10 @@ pub async fn for_day(
                 w.2 += l.quantity_milli;
                 w.3 += 1;
             }
+            let place = places.get(&o.address_region_code);
             PackOrder {
+                address_region_name: place.map(|r| r.name.clone()).unwrap_or_default(),
+                address_region_name_en: place.map(|r| r.name_en.clone()).unwrap_or_default(),
                 order_id: o.id,
                 status: o.status,
                 placed_at: o.placed_at,
@@ -235,7 +248,10 @@ impl PackingList {
                     Cell::Int(o.order_id),
                     Cell::Text(o.recipient_name.clone()),
                     Cell::Text(o.recipient_phone.clone()),
-                    Cell::Text(o.address_region_code.clone()),
+                    Cell::Text(format!(
+                        "{} {}",
+                        o.address_region_code, o.address_region_name
+                    )),
                     Cell::Text(o.address_line.clone()),
                     Cell::Text(
                         o.delivery

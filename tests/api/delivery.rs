@@ -753,6 +753,17 @@ async fn the_pages_keep_methods_and_the_cart_charges_the_one_chosen(backend: Bac
         )),
         "{html}"
     );
+    // With it, the buyer pays the goods alone: 100 斤 at the listing's price.
+    let goods = app.listing_row(rice).await.price_fen * 100;
+    let to_pay = format!(
+        "<span class=\"price\">¥{}.{:02}</span>",
+        goods / 100,
+        goods % 100
+    );
+    assert!(
+        html.contains("id=\"to-pay\"") && html.contains(&to_pay),
+        "{to_pay}: {html}"
+    );
     fields.retain(|(k, _)| *k != "quote");
     let field = format!("delivery_{org}");
     fields.push((field.as_str(), express.to_string()));
@@ -874,6 +885,7 @@ async fn a_seller_packs_the_day_s_orders_from_its_oldest_lots(backend: Backend) 
         )
         .await;
     assert_eq!(r.text.matches("王师傅").count(), 2, "{}", r.text);
+    assert!(r.text.contains("510104 锦江区"), "{}", r.text);
     let r = app
         .get(
             &format!("/api/v1/packing-list?day={today}&format=xlsx"),
@@ -925,7 +937,10 @@ async fn a_seller_packs_the_day_s_orders_from_its_oldest_lots(backend: Backend) 
             && !html.contains(&format!("id=\"pack-{}\"", ids[2])),
         "{html}"
     );
-    assert!(html.contains("id=\"picking-csv\""), "{html}");
+    assert!(
+        html.contains("id=\"picking-csv\"") && html.contains("锦江区"),
+        "{html}"
+    );
     let html = page(
         &producer,
         &format!("{url}/producer/packing?day={today}&print=1"),

@@ -75,7 +75,8 @@ async fn packing_page(
             print => q.print.is_some(),
             orders => list.orders.iter().map(|o| context! {
                 id => o.order_id, status => o.status.name_for(lang), placed_at => when(o.placed_at),
-                recipient => &o.recipient_name, phone => &o.recipient_phone, region => &o.address_region_code,
+                recipient => &o.recipient_name, phone => &o.recipient_phone,
+                region => if lang == Lang::Zh { &o.address_region_name } else { &o.address_region_name_en },
                 address => &o.address_line, note => &o.note,
                 delivery => o.delivery.as_ref().map(|d| format!("{} · {}", d.kind.name_for(lang), d.name)),
                 lines => o.lines.iter().map(|l| context! { title => &l.title, quantity => l.quantity.to_string(), unit => l.unit.name_for(lang) }).collect::<Vec<_>>(),

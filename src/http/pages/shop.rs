@@ -455,17 +455,19 @@ async fn freight_choices(
     actor: &Actor,
     form: &CheckoutForm,
     lang: Lang,
-) -> Result<Vec<Value>, AppError> {
+) -> Result<(Vec<Value>, Option<i64>), AppError> {
     if form.region_code.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let sellers = match request::cart_freight(&state.db, actor, &form.region_code).await {
         Ok(s) => s,
-        Err(AppError::Validation(_)) => return Ok(Vec::new()),
+        Err(AppError::Validation(_)) => return Ok((Vec::new(), None)),
         Err(e) => return Err(e),
     };
     let chosen = form.choices();
-    Ok(sellers
+    // What the buyer pays with the freight chosen: none when a seller's order cannot go.
+    let mut to_pay = Some(0i64);
+    let values = sellers
         .into_iter()
         .map(|s| {
             let pick = chosen
@@ -473,6 +475,17 @@ async fn freight_choices(
                 .find(|c| c.organization_id == s.organization_id)
                 .map(|c| c.method_id)
                 .or_else(|| crate::delivery::methods::cheapest(&s.options).map(|o| o.method.id));
+            let freight = match pick {
+                None if s.options.is_empty() => Some(0),
+                None => None,
+                Some(id) => s
+                    .options
+                    .iter()
+                    .find(|o| o.method.id == id)
+                    .and_then(|o| o.quote.as_ref())
+                    .map(|q| q.fee_fen),
+            };
+            to_pay = to_pay.zip(freight).map(|(sum, f)| sum + s.goods_fen + f);
             let options: Vec<Value> = s
                 .options
                 .iter()
@@ -496,7 +509,8 @@ async fn freight_choices(
                 options,
             }
         })
-        .collect())
+        .collect();
+    Ok((values, to_pay))
 }
 
 async fn cart_page_with(
@@ -527,11 +541,11 @@ async fn cart_page_with(
             })
             .map(|u| context! { id => u.id.to_string(), name => u.name })
             .collect();
-        let sellers = freight_choices(state, actor, form, viewer.lang).await?;
-        Ok::<_, AppError>((view, places, units, sellers))
+        let (sellers, to_pay) = freight_choices(state, actor, form, viewer.lang).await?;
+        Ok::<_, AppError>((view, places, units, sellers, to_pay))
     }
     .await;
-    let (view, places, units, sellers) = match view {
+    let (view, places, units, sellers, to_pay) = match view {
         Ok(v) => v,
         Err(e) => return viewer.error(state, e),
     };
@@ -563,6 +577,7 @@ async fn cart_page_with(
             places,
             units,
             sellers,
+            to_pay => to_pay.map(format_yuan),
             key,
             f => context! {
                 recipient_name => &form.recipient_name,
