@@ -291,20 +291,9 @@ async fn a_verified_certificate_and_only_that_gives_listings_their_badge_and_fac
         "certificate.submit",
         "certificate.approve",
     ] {
-        let audited = app
-            .get(
-                &format!("/api/v1/admin/audit-log?action={action}&per_page=100"),
-                Some(&admin),
-            )
-            .await;
         assert!(
-            audited.body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e["target_id"].as_str() == Some(id.to_string().as_str())),
-            "{action}: {}",
-            audited.text
+            app.audited(action, id).await,
+            "{action} of {id} in the audit log"
         );
     }
 

@@ -756,6 +756,24 @@ impl TestApp {
         }
     }
 
+    /// Whether the audit log, as an admin reads it, holds `action` on `target_id`.
+    pub async fn audited(&self, action: &str, target_id: i64) -> bool {
+        let admin = self.login("admin").await;
+        let log = self
+            .get(
+                &format!("/api/v1/admin/audit-log?action={action}&per_page=100"),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+        let target = target_id.to_string();
+        log.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["target_id"].as_str() == Some(target.as_str()))
+    }
+
     /// Records the invoice a budget unit's purchase needs before it is completed, as the
     /// platform's admin does for a seller.
     async fn invoice_if_needed(&self, txn: &impl sea_orm::ConnectionTrait, id: i64) {
