@@ -30,6 +30,7 @@ mod m20261207_000024_create_campaigns;
 mod m20261208_000025_add_buyer_side_statistics;
 mod m20261209_000026_create_delivery;
 mod m20261209_000027_create_order_invoices;
+mod m20261210_000028_add_short_delivery;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000025_add_buyer_side_statistics::Migration),
             Box::new(m20261209_000026_create_delivery::Migration),
             Box::new(m20261209_000027_create_order_invoices::Migration),
+            Box::new(m20261210_000028_add_short_delivery::Migration),
         ]
     }
 }

@@ -255,7 +255,7 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
                         reason: reason.into(),
                         carrier: Some("中国邮政 EMS".into()),
                         tracking_number: Some(format!("EMS{:010}", p.order.id * 7919)),
-                        lots: Vec::new(),
+                        ..Default::default()
                     };
                     if action == Action::Complete {
                         invoice(db, &p.order, &invoicer, when).await?;

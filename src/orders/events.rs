@@ -1,5 +1,5 @@
 //! What an order change sends out: a notification event, and for the changes that count in
-//! the statistics (placed, completed, cancelled), an event for their projector.
+//! the statistics (placed, completed, cancelled, delivered short), an event for their projector.
 
 use sea_orm::ConnectionTrait;
 
@@ -15,7 +15,9 @@ pub async fn order_changed(
     news: OrderNews,
 ) -> Result<(), sea_orm::DbErr> {
     let mut events = vec![order_event(o, news)];
-    if matches!(o.status, OrderStatus::Completed | OrderStatus::Cancelled) {
+    // A delivery short of the order refunds the difference at once: the sales shrink then.
+    let short = o.status == OrderStatus::Delivered && o.refund_fen > 0;
+    if short || matches!(o.status, OrderStatus::Completed | OrderStatus::Cancelled) {
         events.push(sales_event(o));
     }
     outbox::enqueue_all(db, events).await

@@ -52,6 +52,9 @@ pub struct Details {
     pub tracking_number: Option<String>,
     /// On shipping: the lots each line was filled from.
     pub lots: Vec<super::lots::LotShare>,
+    /// On shipping, what each line shipped; on receipt, what arrived. A line not named
+    /// shipped in full, or arrived as shipped.
+    pub lines: Vec<super::short::LineQuantity>,
 }
 
 impl Details {
@@ -151,7 +154,11 @@ pub async fn act_at(
         return_stock(db, id, now).await?;
     }
     if action == Action::Ship {
-        super::lots::bind(db, id, &details.lots).await?;
+        let shipped = super::short::record_shipped(db, id, &details.lines, now).await?;
+        super::lots::bind(db, id, &details.lots, &shipped).await?;
+    }
+    if effect.to == OrderStatus::Delivered {
+        super::short::record_received(db, &current, &details.lines, now).await?;
     }
     order_event::ActiveModel {
         order_id: Set(id),

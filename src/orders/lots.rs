@@ -149,10 +149,15 @@ fn take_shares(
 }
 
 /// Binds the lines of order `order_id` to the lots they were filled from. Every line whose
-/// listing has lots must be covered exactly; each share must name a line of this order and a
+/// listing has lots must be covered exactly as far as it shipped (`shipped`, by line); each share must name a line of this order and a
 /// lot of that line's listing with enough left. The lots are locked (on PostgreSQL, in id
 /// order) so two shipments cannot both take a lot's last units.
-pub async fn bind(db: &impl ConnectionTrait, order_id: i64, shares: &[LotShare]) -> AppResult<()> {
+pub async fn bind(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    shares: &[LotShare],
+    shipped: &BTreeMap<i64, i64>,
+) -> AppResult<()> {
     let lines: BTreeMap<i64, order_line::Model> = order_line::Entity::find()
         .filter(order_line::Column::OrderId.eq(order_id))
         .all(db)
@@ -184,7 +189,11 @@ pub async fn bind(db: &impl ConnectionTrait, order_id: i64, shares: &[LotShare])
     let with_lots: BTreeSet<i64> = lots.values().map(|l| l.listing_id).collect();
     for line in lines.values() {
         let got = covered.get(&line.id).copied().unwrap_or(0);
-        if with_lots.contains(&line.listing_id) && got != line.quantity_milli {
+        let want = shipped
+            .get(&line.id)
+            .copied()
+            .unwrap_or(line.quantity_milli);
+        if with_lots.contains(&line.listing_id) && got != want {
             v.add(
                 &format!("lots.{}", line.id),
                 "not_covered",
@@ -192,7 +201,7 @@ pub async fn bind(db: &impl ConnectionTrait, order_id: i64, shares: &[LotShare])
                     "{}: the lots cover {} of {} {}",
                     line.title,
                     Quantity::from_milli(got),
-                    Quantity::from_milli(line.quantity_milli),
+                    Quantity::from_milli(want),
                     line.unit.name_zh()
                 ),
             );

@@ -11,4 +11,5 @@ pub mod invoices;
 pub mod lifecycle;
 pub mod lots;
 pub mod request;
+pub mod short;
 pub mod views;

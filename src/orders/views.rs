@@ -30,9 +30,15 @@ pub struct OrderView {
     /// What the buyer pays: `goods_fen` + `freight_fen`.
     pub total_fen: i64,
     pub total_display: String,
-    /// The lines' amounts.
+    /// The goods the buyer pays for: the lines' amounts less `refund_fen`.
     pub goods_fen: i64,
     pub freight_fen: i64,
+    /// Refunded for goods ordered and not received (shipped in part, or delivered short and
+    /// accepted so), already taken off `goods_fen` and `total_fen`.
+    pub refund_fen: i64,
+    /// The name of the photo the buyer took of the delivery, if any; the file is at
+    /// `/api/v1/orders/{id}/receipt-photo`.
+    pub receipt_photo: Option<String>,
     /// The delivery method and freight as charged; absent when delivery is arranged with the
     /// seller.
     pub delivery: Option<crate::delivery::methods::Snapshot>,
@@ -83,6 +89,14 @@ pub struct OrderLineView {
     pub certified: bool,
     /// Whether that included a 消费帮扶产品认定.
     pub recognised: bool,
+    /// What shipped of it, once shipped.
+    #[schema(value_type = Option<String>, example = "80")]
+    pub shipped: Option<Quantity>,
+    /// What the buyer accepted as received, once delivered.
+    #[schema(value_type = Option<String>, example = "80")]
+    pub received: Option<Quantity>,
+    /// Refunded for what was ordered and did not arrive.
+    pub short_fen: i64,
 }
 
 /// One step of the timeline.
@@ -172,6 +186,12 @@ async fn views_of(
             Expr::cust(rows_as_json(backend, order_invoice::Entity)),
             "invoice_json",
         )
+        .expr_as(
+            Expr::cust(
+                "(SELECT p.file_name FROM order_receipt_photos p WHERE p.order_id = orders.id)",
+            ),
+            "photo_name",
+        )
         .into_model::<OrderRow>()
         .all(db)
         .await?;
@@ -179,6 +199,7 @@ async fn views_of(
     let mut lines = HashMap::new();
     let mut events = HashMap::new();
     let mut invoices = HashMap::new();
+    let mut photos = HashMap::new();
     let mut orders = Vec::with_capacity(rows.len());
     for r in rows {
         let id = r.order.id;
@@ -189,11 +210,15 @@ async fn views_of(
         if let Some(i) = invoice.into_iter().next() {
             invoices.insert(id, i.into());
         }
+        if let Some(name) = r.photo_name {
+            photos.insert(id, name);
+        }
         orders.push(r.order);
     }
     let mut views = build_views(orders, lines, events, &buyers, party);
     for v in &mut views {
         v.invoice = invoices.remove(&v.id);
+        v.receipt_photo = photos.remove(&v.id);
     }
     Ok(views)
 }
@@ -207,6 +232,7 @@ struct OrderRow {
     lines_json: Option<String>,
     events_json: Option<String>,
     invoice_json: Option<String>,
+    photo_name: Option<String>,
 }
 
 /// A subquery giving the rows of `table` that belong to the outer query's order as one JSON
@@ -292,12 +318,17 @@ fn build_views(
                         seller_region_code: l.seller_region_code,
                         certified: l.certified,
                         recognised: l.recognised,
+                        shipped: l.shipped_milli.map(Quantity::from_milli),
+                        received: l.received_milli.map(Quantity::from_milli),
+                        short_fen: l.short_fen,
                     })
                     .collect(),
                 total_display: format_yuan(o.total_fen),
                 total_fen: o.total_fen,
                 goods_fen: o.goods_fen,
                 freight_fen: o.freight_fen,
+                refund_fen: o.refund_fen,
+                receipt_photo: None,
                 delivery: serde_json::from_str(&o.delivery).ok(),
                 invoice: None,
                 recipient_name: o.recipient_name,

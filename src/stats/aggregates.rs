@@ -176,9 +176,10 @@ impl Folded {
     fn of(recorded: &[Recorded]) -> Folded {
         let mut first_line: BTreeMap<(i64, Basis), i64> = BTreeMap::new();
         let mut first_of_category: BTreeMap<(i64, Basis, i64), i64> = BTreeMap::new();
-        // A reversal reverses every line of its order: its first line is the order's.
+        // A reversal reverses every line of its order: its first line is the order's. A
+        // shortfall takes back part of a line and leaves the order standing.
         let mut first_any: BTreeMap<(i64, Basis), i64> = BTreeMap::new();
-        for f in recorded.iter().map(|r| &r.fact) {
+        for f in recorded.iter().map(|r| &r.fact).filter(|f| f.part == 0) {
             first_any
                 .entry((f.order_id, f.kind))
                 .and_modify(|l| *l = (*l).min(f.order_line_id))
@@ -206,7 +207,7 @@ impl Folded {
             });
             b.sales_fen += f.amount_fen;
             // Orders that stand: a cancellation or refund takes its order off again.
-            if first_any.get(&(f.order_id, f.kind)) == Some(&f.order_line_id) {
+            if f.part == 0 && first_any.get(&(f.order_id, f.kind)) == Some(&f.order_line_id) {
                 b.orders += i64::from(f.sign);
             }
             let month = f.day / 100;
@@ -521,10 +522,10 @@ pub async fn rebuild(db: &impl ConnectionTrait) -> Result<(), DbErr> {
          f.buyer_region_code, f.campaign_id, MAX(f.province_code), MAX(f.prefecture_code), \
          MAX(f.county_code), MAX(f.buyer_province_code), MAX(f.buyer_prefecture_code), \
          MAX(f.buyer_county_code), SUM(f.amount_fen), \
-         SUM(CASE WHEN f.order_line_id = o.first_line THEN f.sign ELSE 0 END) \
+         SUM(CASE WHEN f.order_line_id = o.first_line AND f.part = 0 THEN f.sign ELSE 0 END) \
          FROM stats_facts f \
          LEFT JOIN (SELECT order_id, kind, MIN(order_line_id) AS first_line FROM stats_facts \
-           GROUP BY order_id, kind) o \
+           WHERE part = 0 GROUP BY order_id, kind) o \
            ON o.order_id = f.order_id AND o.kind = f.kind \
          GROUP BY f.kind, f.day, f.region_code, f.buyer_unit_id, f.buyer_basis, f.buyer_kind, \
          f.buyer_region_code, f.campaign_id"

@@ -299,6 +299,54 @@ pub fn split_income(amount_fen: i64, shares_bp: &[i32]) -> Vec<i64> {
     parts.into_iter().map(|p| p as i64).collect()
 }
 
+/// The households' parts of `taken` fen out of a line of `amount` fen whose parts were
+/// `parts` (household, fen): each in proportion, rounded down, the fen left over going to the
+/// largest remainders (the earlier household on a tie), so the total is the parts' share of
+/// `taken` rounded down. Households left with nothing are left out.
+pub fn split_like(taken: i64, amount: i64, parts: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    if taken <= 0 || amount <= 0 {
+        return Vec::new();
+    }
+    let (taken, amount) = (i128::from(taken.min(amount)), i128::from(amount));
+    let sum: i128 = parts.iter().map(|(_, fen)| i128::from(*fen)).sum();
+    let whole = taken * sum / amount;
+    let mut out: Vec<(i64, i128)> = parts
+        .iter()
+        .map(|(h, fen)| (*h, taken * i128::from(*fen) / amount))
+        .collect();
+    let mut left = whole - out.iter().map(|(_, fen)| fen).sum::<i128>();
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(taken * i128::from(parts[i].1) % amount),
+            i,
+        )
+    });
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        out[i].1 += 1;
+        left -= 1;
+    }
+    out.into_iter()
+        .filter(|(_, fen)| *fen != 0)
+        .map(|(h, fen)| (h, fen as i64))
+        .collect()
+}
+
+/// Each household's part of `a` less its part in `b`; households left with nothing are left
+/// out.
+pub fn minus(a: &[(i64, i64)], b: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    a.iter()
+        .map(|(h, fen)| {
+            let less: i64 = b.iter().filter(|(x, _)| x == h).map(|(_, f)| f).sum();
+            (*h, fen - less)
+        })
+        .filter(|(_, fen)| *fen != 0)
+        .collect()
+}
+
 /// The day a fact is booked on: the day it happened, unless that lies in a closed quarter; then
 /// the first day after the last closed quarter, so a closed quarter never changes and the
 /// correction shows as an adjustment of the next one.
@@ -448,6 +496,32 @@ mod tests {
                     prop_assert!((*p as f64 - exact).abs() < 1.0 + 1e-6);
                 }
             }
+        }
+
+        /// A shortfall takes back no more than each household had, and what a cancellation
+        /// then takes back leaves every household at nothing.
+        #[test]
+        fn a_shortfall_and_the_rest_take_back_each_part_exactly(
+            amount in 1i64..10_000_000_000,
+            short_of in 0u32..=1000,
+            shares in proptest::collection::vec(0i32..=5_000, 0..8),
+        ) {
+            let parts: Vec<(i64, i64)> = (1i64..)
+                .zip(split_income(amount, &shares))
+                .filter(|(_, fen)| *fen != 0)
+                .collect();
+            let taken = (amount as i128 * short_of as i128 / 1000) as i64;
+            let short = split_like(taken, amount, &parts);
+            let sum = |p: &[(i64, i64)]| p.iter().map(|(_, f)| f).sum::<i64>();
+            let whole = sum(&parts) as i128 * taken as i128 / amount as i128;
+            prop_assert_eq!(sum(&short) as i128, whole);
+            for (h, fen) in &short {
+                let had = parts.iter().find(|(x, _)| x == h).map(|(_, f)| *f).unwrap_or(0);
+                prop_assert!(*fen > 0 && *fen <= had, "household {} had {} and gave {}", h, had, fen);
+            }
+            let rest = minus(&parts, &short);
+            prop_assert_eq!(sum(&rest) + sum(&short), sum(&parts));
+            prop_assert!(rest.iter().all(|(_, f)| *f > 0));
         }
 
         #[test]

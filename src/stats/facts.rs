@@ -15,7 +15,8 @@ use sea_orm::{
 use super::aggregates::{self, Recorded};
 use super::buyers::BoughtBy;
 use super::domain::{
-    Basis, RegionPath, booking_day, day_key, local_date, quarter_of_day, split_income,
+    Basis, RegionPath, booking_day, day_key, local_date, minus, quarter_of_day, split_income,
+    split_like,
 };
 use super::entity::{fact, household_income, quarter_close};
 use crate::accounts::entity::user;
@@ -83,7 +84,7 @@ impl Batch {
             .all(db)
             .await?
             .into_iter()
-            .map(|f| (f.order_line_id, f.kind, f.sign))
+            .map(|f| (f.order_line_id, f.kind, f.sign, f.part))
             .collect();
         let mut lines: HashMap<i64, Vec<order_line::Model>> = HashMap::new();
         for l in order_line::Entity::find()
@@ -150,6 +151,8 @@ impl Batch {
 /// timeline gives for reaching `completed` and `cancelled`, if it did.
 struct Moments {
     placed: DateTime<Utc>,
+    /// When the goods arrived: when a shortfall was accepted.
+    delivered: Option<DateTime<Utc>>,
     completed: Option<DateTime<Utc>>,
     cancelled: Option<DateTime<Utc>>,
 }
@@ -165,17 +168,19 @@ impl Moments {
         };
         Moments {
             placed: o.placed_at,
+            delivered: o.delivered_at,
             completed: first(OrderStatus::Completed),
             cancelled: first(OrderStatus::Cancelled),
         }
     }
 
-    /// When the change that a fact of `basis` and `sign` records happened; a change the
-    /// timeline lacks counts as happening now.
-    fn of_fact(&self, basis: Basis, sign: i32) -> DateTime<Utc> {
-        match (basis, sign) {
-            (Basis::Placed, 1) => Some(self.placed),
-            (Basis::Completed, _) => self.completed,
+    /// When the change that fact `m` records happened; a change the timeline lacks counts
+    /// as happening now.
+    fn of_fact(&self, m: &Missing) -> DateTime<Utc> {
+        match (m.basis, m.sign, m.part) {
+            (Basis::Placed, 1, _) => Some(self.placed),
+            (Basis::Placed, _, SHORT) => self.delivered,
+            (Basis::Completed, _, _) => self.completed,
             _ => self.cancelled,
         }
         .unwrap_or_else(Utc::now)
@@ -190,24 +195,16 @@ async fn new_facts(
     closed: Option<i32>,
     batch: &Batch,
 ) -> Result<Vec<Recorded>, sea_orm::DbErr> {
-    let mut wanted = vec![(Basis::Placed, 1)];
-    match o.status {
-        OrderStatus::Completed => wanted.push((Basis::Completed, 1)),
-        OrderStatus::Cancelled => wanted.push((Basis::Placed, -1)),
-        _ => {}
-    }
     let lines = batch.lines.get(&o.id).map_or(&[][..], Vec::as_slice);
     let reached = batch.reached.get(&o.id).map_or(&[][..], Vec::as_slice);
     let moments = Moments::of(o, reached);
-    let missing: Vec<Missing> = wanted
+    let missing: Vec<Missing> = lines
         .iter()
-        .flat_map(|(basis, sign)| lines.iter().map(move |l| (l, *basis, *sign)))
-        .filter(|(l, basis, sign)| !batch.existing.contains(&(l.id, *basis, *sign)))
-        .map(|(line, basis, sign)| Missing {
-            line,
-            basis,
-            sign,
-            day: booking_day(day_key(local_date(moments.of_fact(basis, sign))), closed),
+        .flat_map(|line| wanted(o.status, line))
+        .filter(|m| !batch.existing.contains(&m.key()))
+        .map(|mut m| {
+            m.day = booking_day(day_key(local_date(moments.of_fact(&m))), closed);
+            m
         })
         .collect();
     if missing.is_empty() {
@@ -227,18 +224,74 @@ async fn new_facts(
     write_facts(db, o, missing, (buyer_type, &buyer), households).await
 }
 
-/// A fact's unique key: its order line, basis and sign.
-type FactKey = (i64, Basis, i32);
+/// The facts a line of an order in `status` should have: placed; its shortfall taken back
+/// when it arrived short; completed with what arrived, or, cancelled, the rest taken back.
+fn wanted(status: OrderStatus, line: &order_line::Model) -> Vec<Missing<'_>> {
+    let short_milli = line
+        .received_milli
+        .map_or(0, |r| (line.quantity_milli - r).max(0));
+    let kept = (
+        line.quantity_milli - short_milli,
+        line.amount_fen - line.short_fen,
+    );
+    let fact = |basis, sign, part, (quantity_milli, amount_fen)| Missing {
+        line,
+        basis,
+        sign,
+        part,
+        quantity_milli,
+        amount_fen,
+        day: 0,
+    };
+    let mut facts = vec![fact(
+        Basis::Placed,
+        1,
+        WHOLE,
+        (line.quantity_milli, line.amount_fen),
+    )];
+    if short_milli > 0 {
+        facts.push(fact(
+            Basis::Placed,
+            -1,
+            SHORT,
+            (short_milli, line.short_fen),
+        ));
+    }
+    match status {
+        OrderStatus::Completed => facts.push(fact(Basis::Completed, 1, WHOLE, kept)),
+        OrderStatus::Cancelled => facts.push(fact(Basis::Placed, -1, WHOLE, kept)),
+        _ => {}
+    }
+    facts
+}
+
+/// The part of a line a fact counts: the line as ordered, or the shortfall a short delivery
+/// took back.
+const WHOLE: i32 = 0;
+const SHORT: i32 = 1;
+
+/// A fact's unique key: its order line, basis, sign and part.
+type FactKey = (i64, Basis, i32, i32);
 
 /// The household parts of a fact: (household id, fen).
 type Parts = Vec<(i64, i64)>;
 
-/// A fact an order line is missing, and the day it is booked on.
+/// A fact an order line is missing: its quantity and amount (unsigned), and the day it is
+/// booked on.
 struct Missing<'a> {
     line: &'a order_line::Model,
     basis: Basis,
     sign: i32,
+    part: i32,
+    quantity_milli: i64,
+    amount_fen: i64,
     day: i32,
+}
+
+impl Missing<'_> {
+    fn key(&self) -> FactKey {
+        (self.line.id, self.basis, self.sign, self.part)
+    }
 }
 
 /// Writes the facts of `o`'s lines in `missing` (each with its basis and sign) and their
@@ -258,30 +311,40 @@ async fn write_facts(
     let placed_quarter = quarter_of_day(day_key(local_date(o.placed_at)));
     let mut rows = Vec::with_capacity(missing.len());
     let mut parts_of: HashMap<FactKey, (Parts, RegionPath)> = HashMap::with_capacity(missing.len());
-    for Missing {
-        line,
-        basis,
-        sign,
-        day,
-    } in missing
-    {
+    for m in missing {
+        let Missing {
+            line,
+            basis,
+            sign,
+            part,
+            day,
+            ..
+        } = m;
+        let key = m.key();
         let path = RegionPath::of(&line.seller_region_code).unwrap_or_default();
         let origin_quarter = match basis {
             Basis::Placed => placed_quarter,
             Basis::Completed => quarter_of_day(day),
         };
-        // A reversal takes back exactly the split of the fact it reverses, written with it
-        // (an order placed and cancelled before the projector met it) or before.
         let parts: Vec<(i64, i64)> = if sign < 0 {
-            match parts_of.get(&(line.id, basis, 1)) {
+            // A reversal takes back its share of the split of the fact it reverses, written
+            // with it (an order placed and cancelled before the projector met it) or before:
+            // a shortfall its proportion, a cancellation all that the shortfall left.
+            let original = match parts_of.get(&(line.id, basis, 1, WHOLE)) {
                 Some((parts, _)) => parts.clone(),
                 None => reversed_parts(db, line.id, basis).await?,
+            };
+            let short = split_like(line.short_fen, line.amount_fen, &original);
+            if part == SHORT {
+                short
+            } else {
+                minus(&original, &short)
             }
         } else {
             households
                 .iter()
                 .map(|h| h.id)
-                .zip(split_income(line.amount_fen, &shares))
+                .zip(split_income(m.amount_fen, &shares))
                 .filter(|(_, fen)| *fen != 0)
                 .collect()
         };
@@ -296,8 +359,8 @@ async fn write_facts(
             buyer_type: Set(buyer_type.to_string()),
             category_id: Set(line.category_id),
             unit: Set(line.unit),
-            quantity_milli: Set(sign as i64 * line.quantity_milli),
-            amount_fen: Set(sign as i64 * line.amount_fen),
+            quantity_milli: Set(sign as i64 * m.quantity_milli),
+            amount_fen: Set(sign as i64 * m.amount_fen),
             household_fen: Set(sign as i64 * household_fen),
             region_code: Set(line.seller_region_code.clone()),
             province_code: Set(path.province.clone()),
@@ -316,9 +379,10 @@ async fn write_facts(
             buyer_prefecture_code: Set(buyer.path.prefecture.clone()),
             buyer_county_code: Set(buyer.path.county.clone()),
             campaign_id: Set(buyer.campaign_id),
+            part: Set(part),
             ..Default::default()
         });
-        parts_of.insert((line.id, basis, sign), (parts, path));
+        parts_of.insert(key, (parts, path));
     }
     let mut facts = fact::Entity::insert_many(rows)
         .exec_with_returning(db)
@@ -330,7 +394,7 @@ async fn write_facts(
     for f in facts {
         let day = f.day;
         let (parts, path) = parts_of
-            .remove(&(f.order_line_id, f.kind, f.sign))
+            .remove(&(f.order_line_id, f.kind, f.sign, f.part))
             .unwrap_or_default();
         let mut signed = Vec::with_capacity(parts.len());
         for (household_id, fen) in parts {
@@ -372,6 +436,7 @@ async fn reversed_parts(
         .filter(fact::Column::OrderLineId.eq(line_id))
         .filter(fact::Column::Kind.eq(basis.code()))
         .filter(fact::Column::Sign.eq(1))
+        .filter(fact::Column::Part.eq(WHOLE))
         .one(db)
         .await?
     else {

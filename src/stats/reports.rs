@@ -365,6 +365,8 @@ pub struct LedgerEntry {
     pub buyer_type: String,
     /// The number of the invoice (发票) the seller recorded for the order, if any.
     pub invoice_number: Option<String>,
+    /// Whether it takes back the part of a line that was not received (a short delivery).
+    pub short: bool,
 }
 
 /// Every fact of a county between two days, in booking order.
@@ -376,7 +378,7 @@ pub async fn ledger(
 ) -> Result<Vec<LedgerEntry>, sea_orm::DbErr> {
     let sql = "SELECT f.id, f.day, f.kind, f.sign, f.order_id, f.order_line_id, o.name AS org, \
                f.region_code, f.category_id, l.title, f.unit, f.quantity_milli, f.amount_fen, \
-               f.household_fen, f.buyer_type, i.number AS invoice_number \
+               f.household_fen, f.buyer_type, i.number AS invoice_number, f.part \
                FROM stats_facts f JOIN order_lines l ON l.id = f.order_line_id \
                JOIN organizations o ON o.id = f.organization_id \
                LEFT JOIN order_invoices i ON i.order_id = f.order_id \
@@ -408,6 +410,7 @@ pub async fn ledger(
                 household_fen: r.try_get("", "household_fen")?,
                 buyer_type: r.try_get("", "buyer_type")?,
                 invoice_number: r.try_get("", "invoice_number")?,
+                short: r.try_get::<i32>("", "part")? == 1,
             })
         })
         .collect()
@@ -455,7 +458,14 @@ pub fn ledger_table(entries: &[LedgerEntry]) -> Vec<Vec<Cell>> {
                 }
                 .into(),
             ),
-            Cell::Text(if e.sign < 0 { "是" } else { "否" }.into()),
+            Cell::Text(
+                match (e.sign < 0, e.short) {
+                    (_, true) => "短少退款",
+                    (true, false) => "是",
+                    (false, false) => "否",
+                }
+                .into(),
+            ),
             Cell::Int(e.order_id),
             Cell::Int(e.order_line_id),
             Cell::Text(e.organization.clone()),

@@ -165,6 +165,20 @@ fn routes() -> Vec<Route> {
             None,
             [401, 404, 404, 404, 404, 404],
         ),
+        // A delivery's photo: the buyer adds it once the goods arrived (order A has not);
+        // the order's people and the officials over its seller read it.
+        r(
+            M::POST,
+            "/api/v1/orders/{order_a}/receipt-photo",
+            None,
+            [401, 409, 404, 403, 404, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/orders/{order_a}/receipt-photo",
+            None,
+            [401, 404, 404, 404, 404, 404],
+        ),
         // Delivery: sellers keep their own methods and listings' needs; anyone reads a
         // seller's methods; buyers price their cart; sellers read their packing list.
         r(

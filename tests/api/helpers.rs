@@ -717,6 +717,7 @@ impl TestApp {
     pub async fn advance(&self, id: i64, fate: &str) {
         use qudao::orders::domain::{Action, Party};
         use qudao::orders::lifecycle::{self, Details};
+        use sea_orm::{ColumnTrait, QueryFilter};
         let steps: &[(Action, Party)] = match fate {
             "confirm" => &[(Action::Confirm, Party::Seller)],
             "cancel" => &[(Action::BuyerCancel, Party::Buyer)],
@@ -736,15 +737,50 @@ impl TestApp {
                 (Action::Dispute, Party::Buyer),
                 (Action::ResolveRefund, Party::Admin),
             ],
+            "short" => &[
+                (Action::Confirm, Party::Seller),
+                (Action::Ship, Party::Seller),
+                (Action::Receive, Party::Buyer),
+                (Action::Complete, Party::Buyer),
+            ],
+            "short_refund" => &[
+                (Action::Confirm, Party::Seller),
+                (Action::Ship, Party::Seller),
+                (Action::Receive, Party::Buyer),
+                (Action::Dispute, Party::Buyer),
+                (Action::ResolveRefund, Party::Admin),
+            ],
             _ => &[],
+        };
+        // Delivered short: the first line ships two thirds and a tenth of that is lost on the
+        // way (both rounded down to the thousandth).
+        let first = qudao::orders::entity::order_line::Entity::find()
+            .filter(qudao::orders::entity::order_line::Column::OrderId.eq(id))
+            .order_by_asc(qudao::orders::entity::order_line::Column::Id)
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("an order has a line");
+        let shipped = first.quantity_milli * 2 / 3;
+        let part = |milli: i64| {
+            vec![qudao::orders::short::LineQuantity {
+                line_id: first.id,
+                quantity: qudao::catalog::domain::Quantity::from_milli(milli),
+            }]
         };
         for (action, party) in steps {
             let txn = qudao::db::write_txn(&self.db).await.unwrap();
+            let lines = match (fate.starts_with("short"), action) {
+                (true, Action::Ship) => part(shipped),
+                (true, Action::Receive) => part(shipped - shipped / 10),
+                _ => Vec::new(),
+            };
             let details = Details {
                 reason: "test".into(),
                 carrier: Some("中国邮政".into()),
                 tracking_number: Some("EMS1".into()),
-                lots: Vec::new(),
+                lines,
+                ..Default::default()
             };
             if *action == Action::Complete {
                 self.invoice_if_needed(&txn, id).await;

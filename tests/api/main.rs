@@ -34,6 +34,7 @@ mod saved_searches;
 mod search;
 mod search_relay;
 mod search_relevance;
+mod short;
 mod stats;
 mod storage;
 mod throttling;

@@ -14,6 +14,7 @@ pub mod matching;
 pub mod notify;
 pub mod orders;
 pub mod prices;
+pub mod receipts;
 pub mod saved_searches;
 pub mod search;
 pub mod stats;
@@ -82,6 +83,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::orders::router())
         .merge(crate::http::api::delivery::router())
         .merge(crate::http::api::invoices::router())
+        .merge(crate::http::api::receipts::router())
         .merge(crate::http::api::matching::router())
         .merge(crate::http::api::search::router())
         .merge(crate::http::api::saved_searches::router())

@@ -25,6 +25,7 @@ use crate::orders::entity::order;
 use crate::orders::idempotency::{self, Stored};
 use crate::orders::lifecycle::{self, Details};
 use crate::orders::request::{self, CheckoutRequest, CheckoutResponse, positive_quantity};
+use crate::orders::short::{self, LineQuantityInput};
 use crate::orders::views::{OrderView, order_page, order_views};
 use crate::orders::{cart, domain};
 use crate::page::{self, Page};
@@ -315,6 +316,21 @@ pub struct ShipRequest {
     /// covered by them exactly.
     #[serde(default)]
     pub lots: Vec<crate::orders::lots::LotShareInput>,
+    /// What shipped of each line, when less than ordered: a line not named ships in full, and
+    /// what stays behind goes back in stock. The buyer pays only for what arrives.
+    #[serde(default)]
+    pub lines: Vec<LineQuantityInput>,
+}
+
+/// The buyer's confirmation of receipt.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveRequest {
+    pub reason: Option<String>,
+    /// What arrived of each line, when less than shipped (accepting a short delivery): a line
+    /// not named arrived as shipped. What was ordered and did not arrive is refunded.
+    #[serde(default)]
+    pub lines: Vec<LineQuantityInput>,
 }
 
 /// A dispute's outcome.
@@ -398,12 +414,6 @@ simple_action!(
     |_| Action::Confirm
 );
 simple_action!(
-    receive,
-    "/api/v1/orders/{id}/receive",
-    "The buyer confirms receipt.",
-    |_| Action::Receive
-);
-simple_action!(
     complete,
     "/api/v1/orders/{id}/complete",
     "The buyer completes a delivered order.",
@@ -454,6 +464,43 @@ async fn ship(
                     carrier,
                     tracking_number: tracking,
                     lots: crate::orders::lots::parse(&req.lots)?,
+                    lines: short::parse("lines", &req.lines)?,
+                },
+            ))
+        },
+    )
+    .await
+}
+
+/// The buyer confirms receipt, of all that shipped or, accepting a short delivery, of less:
+/// what was ordered and did not arrive is refunded to the fen.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/receive", tag = "orders", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = ReceiveRequest,
+    responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`lines[i].line_id`: `unknown`; `lines[i].quantity`: `exceeds_line` (more than shipped) or a quantity's code; `lines[i]`: `duplicate`")),
+    security(("bearer" = [])))]
+async fn receive(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiId(id): ApiId,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let path = "/api/v1/orders/{id}/receive";
+    order_action(
+        state,
+        actor,
+        headers,
+        id,
+        path,
+        body,
+        |_| Action::Receive,
+        |_, req: ReceiveRequest| {
+            Ok((
+                Action::Receive,
+                Details {
+                    reason: reason(req.reason, false)?,
+                    lines: short::parse("lines", &req.lines)?,
+                    ..Default::default()
                 },
             ))
         },

@@ -494,6 +494,12 @@ pub fn router() -> Router<AppState> {
                 crate::evidence::MAX_BYTES + 64 * 1024,
             )),
         )
+        .route(
+            "/orders/{id}/receipt-photo",
+            post(shop::attach_receipt_photo).layer(axum::extract::DefaultBodyLimit::max(
+                crate::evidence::MAX_BYTES + 64 * 1024,
+            )),
+        )
         .route("/orders/{id}/{action}", post(shop::order_action))
         .route("/admin", get(admin::page))
         .route(

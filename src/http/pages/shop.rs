@@ -27,6 +27,7 @@ use crate::orders::entity::order;
 use crate::orders::idempotency::{self, Key, Refusal};
 use crate::orders::lifecycle::{self, Details};
 use crate::orders::request::{self, AddressRequest, CheckoutRequest};
+use crate::orders::short::LineQuantity;
 use crate::orders::views::{OrderView, order_views};
 use crate::search::query::SearchParams;
 
@@ -742,11 +743,15 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
         .iter()
         .map(|l| {
             context! {
+                id => l.id,
                 listing_id => l.listing_id,
                 title => &l.title,
                 quantity => l.quantity.to_string(),
                 unit => l.unit.name_for(lang),
                 amount => format_yuan(l.amount_fen),
+                shipped => l.shipped.map(|q| q.to_string()),
+                received => l.received.map(|q| q.to_string()),
+                short => (l.short_fen > 0).then(|| format_yuan(l.short_fen)),
             }
         })
         .collect();
@@ -784,6 +789,9 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
         seller => &o.seller.name,
         total => &o.total_display,
         goods => format_yuan(o.goods_fen),
+        refund => (o.refund_fen > 0).then(|| format_yuan(o.refund_fen)),
+        photo => &o.receipt_photo,
+        short_shown => o.lines.iter().any(|l| l.shipped.is_some_and(|q| q != l.quantity) || l.received.is_some_and(|q| q != l.quantity)),
         freight => (o.freight_fen > 0 || o.delivery.is_some()).then(|| format_yuan(o.freight_fen)),
         delivery_name => o.delivery.as_ref().map(|d| format!("{} · {}", d.kind.name_for(lang), d.name)),
         delivery_place => o.delivery.as_ref().filter(|d| !d.address.is_empty()).map(|d| format!("{} {}", d.address, d.hours)),
@@ -923,6 +931,7 @@ async fn order_page_with(
                     payment => o.payment_status.name_for(viewer.lang),
                     payments,
                     may_invoice => party == Party::Seller && o.status != OrderStatus::Cancelled,
+                    may_photo => party == Party::Buyer && o.delivered_at.is_some(),
                     invoice_kinds => crate::orders::invoices::InvoiceKind::ALL.iter().map(|k| context! { code => k.code(), name => k.name_for(viewer.lang) }).collect::<Vec<_>>(),
                     today => crate::days::local_date(chrono::Utc::now()).to_string(),
                     ship_lots,
@@ -936,12 +945,13 @@ async fn order_page_with(
     }
 }
 
-/// The lots the ship form chose: each line named by a `lot_{line}` field filled whole from
-/// that lot.
+/// The lots the ship form chose: each line named by a `lot_{line}` field filled from that
+/// lot, as far as it ships (`shipped`, else whole).
 async fn lots_chosen(
     state: &AppState,
     order_id: i64,
     fields: &HashMap<String, String>,
+    shipped: &[LineQuantity],
 ) -> Result<Vec<crate::orders::lots::LotShare>, AppError> {
     let lines = crate::orders::entity::order_line::Entity::find()
         .filter(crate::orders::entity::order_line::Column::OrderId.eq(order_id))
@@ -951,11 +961,16 @@ async fn lots_chosen(
         .iter()
         .filter_map(|l| {
             let lot = fields.get(&format!("lot_{}", l.id))?.parse().ok()?;
+            let quantity = shipped
+                .iter()
+                .find(|q| q.line_id == l.id)
+                .map_or(Quantity::from_milli(l.quantity_milli), |q| q.quantity);
             Some(crate::orders::lots::LotShare {
                 line_id: l.id,
                 lot_id: lot,
-                quantity: Quantity::from_milli(l.quantity_milli),
+                quantity,
             })
+            .filter(|s| s.quantity.milli() > 0)
         })
         .collect())
 }
@@ -1096,6 +1111,31 @@ pub async fn attach_invoice_file(
     invoice_answer(&state, &viewer, id, done).await
 }
 
+/// `POST /orders/{id}/receipt-photo`: the buyer's photo of the delivery, from an upload form.
+pub async fn attach_receipt_photo(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    form: axum::extract::Multipart,
+) -> Response {
+    let here = format!("/orders/{id}");
+    let up = match super::read_upload(form, "file").await {
+        Ok(u) => u,
+        Err(e) => return viewer.error(&state, e),
+    };
+    let actor = match viewer.check_form(&state, &here, &up.token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let done = crate::db::in_write_txn(&state.db, async |txn| {
+        let now = chrono::Utc::now();
+        crate::orders::short::attach_photo(txn, actor, id, &up.file_name, up.bytes.clone(), now)
+            .await
+    })
+    .await;
+    invoice_answer(&state, &viewer, id, done).await
+}
+
 pub async fn record_payment(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -1134,8 +1174,64 @@ pub struct ActionForm {
     tracking_number: String,
     #[serde(default)]
     reason: String,
+    /// `lot_{line}`, `ship_{line}` and `received_{line}`.
     #[serde(flatten)]
-    lots: HashMap<String, String>,
+    fields: HashMap<String, String>,
+}
+
+/// The quantities a form gives its lines in fields `{prefix}_{line id}`, in line id order; a
+/// refusal names the field.
+fn line_quantities(
+    fields: &HashMap<String, String>,
+    prefix: &str,
+) -> Result<Vec<LineQuantity>, AppError> {
+    let mut named: Vec<(i64, &String)> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let id = k.strip_prefix(prefix)?.strip_prefix('_')?.parse().ok()?;
+            Some((id, v))
+        })
+        .collect();
+    named.sort();
+    let mut v = crate::error::Validator::default();
+    let read = named
+        .into_iter()
+        .filter_map(|(line_id, text)| {
+            let quantity = v.check(
+                &format!("{prefix}_{line_id}"),
+                text.parse::<Quantity>().map_err(|e| e.field_error()),
+            )?;
+            Some(LineQuantity { line_id, quantity })
+        })
+        .collect();
+    v.finish()?;
+    Ok(read)
+}
+
+/// A refusal of the quantities [`line_quantities`] read, its `lines[i]…` fields named as the
+/// form's `{prefix}_{line id}` inputs.
+fn line_fields(
+    errors: crate::error::FieldErrors,
+    fields: &HashMap<String, String>,
+    prefix: &str,
+) -> crate::error::FieldErrors {
+    let Ok(lines) = line_quantities(fields, prefix) else {
+        return errors;
+    };
+    errors
+        .into_iter()
+        .map(|(k, e)| {
+            let line = k
+                .strip_prefix("lines[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| lines.get(i));
+            match line {
+                Some(l) => (format!("{prefix}_{}", l.line_id), e),
+                None => (k, e),
+            }
+        })
+        .collect()
 }
 
 pub async fn order_action(
@@ -1158,11 +1254,20 @@ pub async fn order_action(
                 "tracking_number",
                 crate::fields::text(&form.tracking_number, 1, 64),
             );
+            let lines = line_quantities(&form.fields, "ship")?;
             Details {
                 reason: String::new(),
                 carrier,
                 tracking_number: tracking,
-                lots: lots_chosen(&state, id, &form.lots).await?,
+                lots: lots_chosen(&state, id, &form.fields, &lines).await?,
+                lines,
+            }
+        } else if action == Action::Receive {
+            let reason = v.check("reason", crate::fields::text(&form.reason, 0, 500));
+            Details {
+                reason: reason.unwrap_or_default(),
+                lines: line_quantities(&form.fields, "received")?,
+                ..Default::default()
             }
         } else {
             let reason = v.check("reason", crate::fields::text(&form.reason, 0, 500));
@@ -1176,11 +1281,16 @@ pub async fn order_action(
     match done {
         Ok(()) => Redirect::to(&here).into_response(),
         Err(AppError::Validation(fields)) => {
+            let prefix = if action == Action::Ship.code() {
+                "ship"
+            } else {
+                "received"
+            };
             order_page_with(
                 &state,
                 &viewer,
                 id,
-                errors_value(&fields),
+                errors_value(&line_fields(fields, &form.fields, prefix)),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

@@ -7,3 +7,4 @@ pub mod order_invoice;
 pub mod order_invoice_file;
 pub mod order_line;
 pub mod order_line_lot;
+pub mod order_receipt_photo;

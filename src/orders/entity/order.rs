@@ -17,7 +17,8 @@ pub struct Model {
     pub payment_status: PaymentStatus,
     /// What the buyer pays: the goods and the freight.
     pub total_fen: i64,
-    /// The lines' amounts: what statistics count as sales.
+    /// The goods the buyer pays for: the lines' amounts less `refund_fen`; what statistics
+    /// count as sales.
     pub goods_fen: i64,
     pub freight_fen: i64,
     /// The delivery method charged, as it was: a JSON `delivery::methods::Snapshot`, or
@@ -48,6 +49,9 @@ pub struct Model {
     pub buyer_basis: Option<crate::buyers::domain::BuyerBasis>,
     /// The campaign the order was placed under, if any (one at most).
     pub campaign_id: Option<i64>,
+    /// Refunded for goods ordered and not received (a partial shipment or a short delivery
+    /// the buyer accepted), already taken off `goods_fen` and `total_fen`.
+    pub refund_fen: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,17 @@ pub struct Model {
     /// recognised products.
     #[serde(default, deserialize_with = "bool_or_bit")]
     pub recognised: bool,
+    /// What the seller shipped, once shipped; `None` before, or for an order shipped before
+    /// partial shipments were recorded (it shipped in full).
+    #[serde(default)]
+    pub shipped_milli: Option<i64>,
+    /// What the buyer accepted as received, once delivered.
+    #[serde(default)]
+    pub received_milli: Option<i64>,
+    /// Refunded for what was ordered and not received: `amount_fen` less the received
+    /// quantity's amount.
+    #[serde(default)]
+    pub short_fen: i64,
 }
 
 /// A boolean as a database's JSON writes it: `true`/`false` (PostgreSQL) or `1`/`0` (SQLite).

@@ -48,6 +48,9 @@ pub struct Model {
     pub buyer_county_code: String,
     /// The campaign the order was placed under, 0 for none.
     pub campaign_id: i64,
+    /// Which part of the line: 0 the line as ordered, 1 the shortfall a short delivery took
+    /// back (a placed-basis reversal of that amount only, counted once).
+    pub part: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

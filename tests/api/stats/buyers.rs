@@ -170,6 +170,7 @@ struct Bought {
     /// The unit's region, or the delivery address's for a person buying for themselves.
     buyer_region: String,
     seller_county: String,
+    /// The lines as received: their amounts less what short deliveries refunded.
     lines_fen: i64,
     /// The goods: what statistics count as sales, freight left out.
     goods_fen: i64,
@@ -194,7 +195,7 @@ async fn orders_bought(app: &TestApp) -> Vec<Bought> {
             .await
             .unwrap()
             .iter()
-            .map(|l| l.amount_fen)
+            .map(|l| l.amount_fen - l.short_fen)
             .sum();
         let unit = o.buyer_unit_id.map(|id| &units[&id]);
         out.push(Bought {

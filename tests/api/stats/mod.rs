@@ -86,9 +86,10 @@ pub(crate) fn random_lines(rng: &mut StdRng, listings: &[Value]) -> Vec<Value> {
 }
 
 /// A random fate for an order, as [`TestApp::advance`] takes it: left as placed, confirmed,
-/// cancelled by either side, completed (twice as likely) or refunded.
+/// cancelled by either side, completed (twice as likely), refunded, or delivered short and then
+/// completed or refunded.
 pub(crate) fn random_fate(rng: &mut StdRng) -> &'static str {
-    [
+    const FATES: [&str; 9] = [
         "",
         "confirm",
         "cancel",
@@ -96,7 +97,10 @@ pub(crate) fn random_fate(rng: &mut StdRng) -> &'static str {
         "complete",
         "complete",
         "refund",
-    ][rng.gen_range(0..7)]
+        "short",
+        "short_refund",
+    ];
+    FATES[rng.gen_range(0..FATES.len())]
 }
 
 /// A random market: new buyers order random listings of every cooperative, and each order meets
@@ -200,8 +204,17 @@ pub(crate) async fn ground_truth(app: &TestApp, completed: bool) -> (i64, i64) {
             .await
             .unwrap()
         {
-            sales += l.amount_fen;
-            household += l.amount_fen * share.min(10_000) / 10_000;
+            // A line delivered short counts what arrived; on the placed basis its households
+            // give back their share of the shortfall, on the completed basis they are paid on
+            // what arrived.
+            let kept = l.amount_fen - l.short_fen;
+            sales += kept;
+            household += if completed {
+                kept * share.min(10_000) / 10_000
+            } else {
+                let whole = l.amount_fen * share.min(10_000) / 10_000;
+                whole - l.short_fen * whole / l.amount_fen.max(1)
+            };
         }
     }
     (sales, household)
