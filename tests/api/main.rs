@@ -13,6 +13,7 @@ mod busy;
 mod certificates;
 mod delivery;
 mod forms;
+mod fulfilment;
 mod generated;
 mod headers;
 mod import;

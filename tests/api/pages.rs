@@ -19,13 +19,13 @@ use crate::helpers::{PASSWORD, Served, qudao, served, spawn_serve};
 /// The demo's 开江县, where 盘石村's cooperative sells.
 const KAIJIANG: &str = "511723";
 
-struct Site {
-    served: Served,
+pub(crate) struct Site {
+    pub(crate) served: Served,
     _dir: tempfile::TempDir,
 }
 
 /// `qudao serve` on a fresh embedded database with the demo market.
-fn site() -> Site {
+pub(crate) fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
     let mut command = qudao(dir.path());
     command
@@ -37,7 +37,7 @@ fn site() -> Site {
     }
 }
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots")
 }
 
@@ -95,7 +95,7 @@ const EN: Words = Words {
     kaijiang: "Kaijiang County",
 };
 
-async fn sign_in(b: &Browser, url: &str, user: &str, next: &str) {
+pub(crate) async fn sign_in(b: &Browser, url: &str, user: &str, next: &str) {
     b.goto(&format!("{url}/login?next={next}")).await;
     b.type_into("#username", user).await;
     b.type_into("#password", PASSWORD).await;
@@ -103,13 +103,13 @@ async fn sign_in(b: &Browser, url: &str, user: &str, next: &str) {
     b.wait_for_url(next).await;
 }
 
-async fn sign_out(b: &Browser) {
+pub(crate) async fn sign_out(b: &Browser) {
     b.click("header form.inline button").await;
     b.find("header a[href='/login']").await;
 }
 
 /// Clicks the first link inside `css` whose text contains `text`.
-async fn click_link(b: &Browser, css: &str, text: &str) {
+pub(crate) async fn click_link(b: &Browser, css: &str, text: &str) {
     // A list filled by another flow on the same server may lag a moment: reload a few times.
     let mut found = json!(false);
     for _ in 0..20 {
@@ -568,7 +568,7 @@ async fn a_certificate_and_a_lot_go_from_the_cooperative_to_the_trace_page_in_th
 }
 
 /// The JSON answer to a request.
-async fn json_of(request: reqwest::RequestBuilder) -> Value {
+pub(crate) async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
