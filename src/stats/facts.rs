@@ -1,9 +1,10 @@
 //! Writing sales facts: the projector ([`super::projector`]) brings an order's facts up to
 //! date with the order as stored, each booked on the day its change happened.
 //!
-//! Every order line becomes at most one `placed` fact, one `placed` reversal (when the order is
-//! cancelled or refunded) and one `completed` fact; the unique key (line, kind, sign) makes a
-//! second count impossible even if a change were recorded twice.
+//! Every order line becomes at most one `placed` fact, one `placed` reversal of its shortfall
+//! (when it arrived short), one `placed` reversal of the rest (when the order is cancelled or
+//! refunded) and one `completed` fact of what arrived; the unique key (line, kind, sign, part)
+//! makes a second count impossible even if a change were recorded twice.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
