@@ -18,6 +18,15 @@ pub struct FieldError {
 /// Field name → reason, kept in a stable order.
 pub type FieldErrors = BTreeMap<String, FieldError>;
 
+/// Field errors with `from` reported as `to`: a field as the caller named it (a form's price
+/// typed in yuan checked as fen, a standing order's quantity checked as a checkout line's).
+pub fn renamed(fields: FieldErrors, from: &str, to: &str) -> FieldErrors {
+    fields
+        .into_iter()
+        .map(|(k, e)| (if k == from { to.to_string() } else { k }, e))
+        .collect()
+}
+
 /// Collects field errors while parsing a request, then fails once with all of them.
 #[derive(Debug, Default)]
 pub struct Validator {

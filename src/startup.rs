@@ -289,6 +289,13 @@ async fn order_sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = ?e, "certificate sweep failed; will retry"),
                 }
+                // Recurring orders' periods, each placed or skipped once whichever instance
+                // gets to it first.
+                match crate::orders::recurring::run_due(&state.db, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(periods = n, "ran recurring orders"),
+                    Err(e) => tracing::warn!(error = ?e, "recurring orders failed; will retry"),
+                }
                 let rules = crate::matching::service::Rules::of(&state.settings);
                 match crate::matching::service::sweep(&state.db, chrono::Utc::now(), &rules).await {
                     Ok(0) => {}

@@ -31,6 +31,7 @@ mod m20261208_000025_add_buyer_side_statistics;
 mod m20261209_000026_create_delivery;
 mod m20261209_000027_create_order_invoices;
 mod m20261210_000028_add_short_delivery;
+mod m20261211_000029_create_recurring_orders;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000026_create_delivery::Migration),
             Box::new(m20261209_000027_create_order_invoices::Migration),
             Box::new(m20261210_000028_add_short_delivery::Migration),
+            Box::new(m20261211_000029_create_recurring_orders::Migration),
         ]
     }
 }

@@ -5,14 +5,18 @@
 //! cancelled. Deterministic: the same demo every time, relative to the day it is loaded.
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::demo_actor;
+use crate::accounts::Actor;
 use crate::accounts::entity::user;
 use crate::buyers::entity::unit;
 use crate::catalog::domain::{ListingStatus, Quantity, QuantityInput};
 use crate::catalog::entity::listing;
 use crate::orders::domain::{Action, Party};
+use crate::orders::entity::{order, order_line, recurring_run};
 use crate::orders::lifecycle::{self, Details};
 use crate::orders::request::{AddressRequest, CheckoutLineRequest, CheckoutRequest, place_at};
 use crate::orders::short::LineQuantity;
@@ -136,7 +140,7 @@ fn morning(day: NaiveDate) -> DateTime<Utc> {
 
 /// Places the past year's orders and carries each as far as it would have gone by `now`.
 /// Returns the number of orders placed.
-pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn seed(db: &DatabaseTransaction, now: DateTime<Utc>) -> anyhow::Result<usize> {
     let today = crate::days::local_date(now);
     let listings = listing::Entity::find()
         .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
@@ -232,59 +236,156 @@ pub async fn seed(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Resu
                     .iter()
                     .find(|u| u.organization_id == Some(p.order.organization_id))
                     .map(|u| u.id);
-                // One order in eleven is cancelled by its buyer within hours.
-                let steps: &[(Action, Party, i64)] = if placed % 11 == 0 {
-                    &[(Action::BuyerCancel, Party::Buyer, 3)]
-                } else {
-                    &[
-                        (Action::Confirm, Party::Seller, 20),
-                        (Action::Ship, Party::Seller, 44),
-                        (Action::Receive, Party::Buyer, 120),
-                        (Action::Complete, Party::Buyer, 144),
-                    ]
+                // One order in eleven is cancelled by its buyer within hours; one in thirteen
+                // ships a tenth short of its first line.
+                let fate = match placed {
+                    n if n % 11 == 0 => Fate::Cancelled,
+                    n if n % 13 == 5 => Fate::Short,
+                    _ => Fate::Whole,
                 };
-                for &(action, party, hours) in steps {
-                    let when = at + Duration::hours(hours);
-                    if when >= now {
-                        break;
-                    }
-                    let who = match party {
-                        Party::Buyer => Some(buyer.id()),
-                        _ => seller,
-                    };
-                    let reason = if action == Action::BuyerCancel {
-                        "计划有变 · plans changed"
-                    } else {
-                        ""
-                    };
-                    // One order in thirteen ships a tenth short of its first line: the
-                    // buyer pays for what arrived and is refunded the rest.
-                    let short = placed % 13 == 5 && action == Action::Ship;
-                    let lines = match p.lines.first() {
-                        Some(l) if short => vec![LineQuantity {
-                            line_id: l.id,
-                            quantity: Quantity::from_milli(
-                                l.quantity_milli - l.quantity_milli / 10,
-                            ),
-                        }],
-                        _ => Vec::new(),
-                    };
-                    let details = Details {
-                        reason: reason.into(),
-                        carrier: Some("中国邮政 EMS".into()),
-                        tracking_number: Some(format!("EMS{:010}", p.order.id * 7919)),
-                        lines,
-                        ..Default::default()
-                    };
-                    if action == Action::Complete {
-                        invoice(db, &p.order, &invoicer, when).await?;
-                    }
-                    lifecycle::act_at(db, p.order.id, action, party, who, details, when)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("the demo's order {}: {e}", p.order.id))?;
-                }
+                let people = (buyer, seller, &invoicer);
+                carry(db, (&p.order, p.lines.first()), people, fate, (at, now)).await?;
             }
         }
     }
+    standing_order(db, &buyers[0], sellers.as_slice(), &invoicer, now).await?;
     Ok(placed)
+}
+
+/// What becomes of a demo order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Confirmed, shipped, received and completed.
+    Whole,
+    /// The same, its first line shipped a tenth short: the buyer pays for what arrived.
+    Short,
+    /// Cancelled by its buyer within hours.
+    Cancelled,
+}
+
+/// Carries order `o` (with its first line), placed at `at`, through the steps of its `fate`
+/// that would have happened by `now`, each by its party at its time.
+async fn carry(
+    db: &impl ConnectionTrait,
+    (o, first_line): (&order::Model, Option<&order_line::Model>),
+    (buyer, seller, invoicer): (&Actor, Option<i64>, &Actor),
+    fate: Fate,
+    (at, now): (DateTime<Utc>, DateTime<Utc>),
+) -> anyhow::Result<()> {
+    let steps: &[(Action, Party, i64)] = if fate == Fate::Cancelled {
+        &[(Action::BuyerCancel, Party::Buyer, 3)]
+    } else {
+        &[
+            (Action::Confirm, Party::Seller, 20),
+            (Action::Ship, Party::Seller, 44),
+            (Action::Receive, Party::Buyer, 120),
+            (Action::Complete, Party::Buyer, 144),
+        ]
+    };
+    for &(action, party, hours) in steps {
+        let when = at + Duration::hours(hours);
+        if when >= now {
+            break;
+        }
+        let who = match party {
+            Party::Buyer => Some(buyer.id()),
+            _ => seller,
+        };
+        let reason = if action == Action::BuyerCancel {
+            "计划有变 · plans changed"
+        } else {
+            ""
+        };
+        let lines = match first_line {
+            Some(l) if fate == Fate::Short && action == Action::Ship => vec![LineQuantity {
+                line_id: l.id,
+                quantity: Quantity::from_milli(l.quantity_milli - l.quantity_milli / 10),
+            }],
+            _ => Vec::new(),
+        };
+        let details = Details {
+            reason: reason.into(),
+            carrier: Some("中国邮政 EMS".into()),
+            tracking_number: Some(format!("EMS{:010}", o.id * 7919)),
+            lines,
+            ..Default::default()
+        };
+        if action == Action::Complete {
+            invoice(db, o, invoicer, when).await?;
+        }
+        lifecycle::act_at(db, o.id, action, party, who, details, when)
+            .await
+            .map_err(|e| anyhow::anyhow!("the demo's order {}: {e}", o.id))?;
+    }
+    Ok(())
+}
+
+/// The canteen's standing order: 500 斤 of 道孚's potatoes every Monday for the last eight
+/// weeks and on, set up and run week by week through the same code a buyer's and the
+/// sweep's go through.
+async fn standing_order(
+    db: &DatabaseTransaction,
+    buyer: &Actor,
+    sellers: &[user::Model],
+    invoicer: &Actor,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use crate::orders::recurring::{self, RecurringRequest};
+    let Some(potatoes) = listing::Entity::find()
+        .filter(listing::Column::Title.eq("道孚高原洋芋"))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let today = crate::days::local_date(now);
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let first = monday - Duration::weeks(8);
+    let set_up = morning(first - Duration::days(2));
+    let req = RecurringRequest {
+        listing_id: Some(potatoes.id),
+        quantity: Some(QuantityInput::Text("500".into())),
+        period: "weekly".into(),
+        next_on: first.to_string(),
+        address: crate::orders::request::AddressRequest {
+            recipient_name: "王师傅".into(),
+            phone: "028-86630890".into(),
+            region_code: "510104".into(),
+            line: "红星路二段 70 号职工食堂".into(),
+        },
+        note: Some("周一早上 8 点前送到 · before 8 on Monday mornings".into()),
+        ..Default::default()
+    };
+    let standing = recurring::create(db, buyer, &req, set_up)
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo's recurring order: {e}"))?;
+    let seller = sellers
+        .iter()
+        .find(|u| u.organization_id == Some(potatoes.organization_id))
+        .map(|u| u.id);
+    let mut week = first;
+    while morning(week) < now {
+        let at = morning(week);
+        recurring::run_next(db, standing.id, at)
+            .await
+            .map_err(|e| anyhow::anyhow!("the demo's recurring order of {week}: {e}"))?;
+        let placed = recurring_run::Entity::find()
+            .filter(recurring_run::Column::RecurringOrderId.eq(standing.id))
+            .filter(recurring_run::Column::PeriodOn.eq(week))
+            .one(db)
+            .await?
+            .and_then(|run| run.order_id);
+        if let Some(id) = placed
+            && let Some(o) = order::Entity::find_by_id(id).one(db).await?
+        {
+            let line = order_line::Entity::find()
+                .filter(order_line::Column::OrderId.eq(id))
+                .one(db)
+                .await?;
+            let people = (buyer, seller, invoicer);
+            carry(db, (&o, line.as_ref()), people, Fate::Whole, (at, now)).await?;
+        }
+        week += Duration::weeks(1);
+    }
+    Ok(())
 }

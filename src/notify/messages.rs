@@ -21,7 +21,8 @@ use crate::orders::entity::order;
 use crate::outbox::ChannelEvent;
 use crate::outbox::events::{
     CertificateChange, CertificateNews, LowStock, NotifyEvent, OrderChange, OrderNews,
-    OrganizationChange, OrganizationNews, ProposalChange, SearchMatch, Unsold, WeeklySummary,
+    OrganizationChange, OrganizationNews, ProposalChange, RecurringSkip, SearchMatch, Unsold,
+    WeeklySummary,
 };
 use crate::search::saved::entity::saved_search;
 use crate::stats::domain::day_date;
@@ -82,6 +83,7 @@ impl Messages {
         message!(env, "proposal");
         message!(env, "organization");
         message!(env, "certificate");
+        message!(env, "recurring");
         message!(env, "low_stock");
         message!(env, "unsold");
         message!(env, "weekly");
@@ -174,6 +176,7 @@ pub async fn notices(
         NotifyEvent::Unsold(u) => return unsold_notices(db, event, u, public_url).await,
         NotifyEvent::Organization(news, o) => organization_notice(db, *news, o, public_url).await?,
         NotifyEvent::Certificate(news, c) => certificate_notice(db, *news, c, public_url).await?,
+        NotifyEvent::RecurringSkipped(r) => recurring_notice(db, r, public_url).await?,
         NotifyEvent::Request(..) => None,
     };
     Ok(told
@@ -449,6 +452,33 @@ async fn certificate_notice(
         message: "certificate",
         vars,
         link: format!("{public_url}/certificates/{}", c.id),
+        people,
+    }))
+}
+
+/// A recurring order's skipped period: the buyer and the seller's staff hear why.
+async fn recurring_notice(
+    db: &impl ConnectionTrait,
+    skip: &RecurringSkip,
+    public_url: &str,
+) -> Result<Option<Told>, DbErr> {
+    let Some(l) = listing::Entity::find_by_id(skip.listing_id).one(db).await? else {
+        return Ok(None);
+    };
+    let mut people = active_user(db, skip.buyer_id).await?;
+    people.extend(staff(db, skip.organization_id).await?);
+    let reason = crate::orders::recurring::reason_names(&skip.reason);
+    let vars = json!({
+        "listing": l.title,
+        "period_on": skip.period_on,
+        "reason_zh": reason.0,
+        "reason_en": reason.1,
+        "detail": skip.detail,
+    });
+    Ok(Some(Told {
+        message: "recurring",
+        vars,
+        link: format!("{public_url}/recurring/{}", skip.recurring_order_id),
         people,
     }))
 }

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod invoices;
 pub mod lifecycle;
 pub mod lots;
+pub mod recurring;
 pub mod request;
 pub mod short;
 pub mod views;

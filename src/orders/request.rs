@@ -28,7 +28,7 @@ pub fn positive_quantity(field: &str, q: &QuantityInput, v: &mut Validator) -> O
 }
 
 /// Where the goods go.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressRequest {
     pub recipient_name: String,

@@ -336,6 +336,21 @@ pub struct LowStock {
     pub unit: String,
 }
 
+/// A period of a recurring order passed without an order: the stock, the price or the
+/// delivery no longer fitted, or no instance ran it in time. Both sides hear of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecurringSkip {
+    pub recurring_order_id: i64,
+    pub buyer_id: i64,
+    pub organization_id: i64,
+    pub listing_id: i64,
+    /// The period's day, `2026-12-07`.
+    pub period_on: String,
+    /// Why: a stable code.
+    pub reason: String,
+    pub detail: String,
+}
+
 /// A listing went on its county's 防滞销 list: in season, with stock, and no sale for `weeks`
 /// weeks. Its producer hears of it, and the buyers whose requests or saved searches fit it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,6 +403,9 @@ pub const WEEKLY_SUMMARY: &str = "stats.weekly";
 /// The topic of a saved search's new finds.
 pub const SEARCH_MATCH: &str = "search.match";
 
+/// The topic of a recurring order's skipped period: an order notice, as essential as one.
+pub const RECURRING_SKIPPED: &str = "order.recurring_skipped";
+
 /// The `notify` channel: what people (and organizations' webhooks) hear of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyEvent {
@@ -398,6 +416,7 @@ pub enum NotifyEvent {
     Unsold(Unsold),
     Organization(OrganizationNews, OrganizationChange),
     Certificate(CertificateNews, CertificateChange),
+    RecurringSkipped(RecurringSkip),
     WeeklySummary(WeeklySummary),
     SearchMatch(SearchMatch),
 }
@@ -412,6 +431,7 @@ impl NotifyEvent {
             NotifyEvent::Unsold(u) => Some(u.organization_id),
             NotifyEvent::Organization(_, o) => Some(o.organization_id),
             NotifyEvent::Certificate(_, c) => Some(c.organization_id),
+            NotifyEvent::RecurringSkipped(r) => Some(r.organization_id),
             NotifyEvent::Request(..)
             | NotifyEvent::WeeklySummary(_)
             | NotifyEvent::SearchMatch(_) => None,
@@ -436,6 +456,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Unsold(_) => "listing.unsold".into(),
             NotifyEvent::Organization(n, _) => format!("organization.{}", n.code()),
             NotifyEvent::Certificate(n, _) => format!("certificate.{}", n.code()),
+            NotifyEvent::RecurringSkipped(_) => RECURRING_SKIPPED.into(),
             NotifyEvent::WeeklySummary(_) => WEEKLY_SUMMARY.into(),
             NotifyEvent::SearchMatch(_) => SEARCH_MATCH.into(),
         }
@@ -450,6 +471,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Unsold(u) => ("listing", u.listing_id),
             NotifyEvent::Organization(_, o) => ("organization", o.organization_id),
             NotifyEvent::Certificate(_, c) => ("certificate", c.certificate_id),
+            NotifyEvent::RecurringSkipped(r) => ("recurring_order", r.recurring_order_id),
             NotifyEvent::WeeklySummary(w) => ("week", w.week),
             NotifyEvent::SearchMatch(m) => ("saved_search", m.saved_search_id),
         }
@@ -464,6 +486,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Unsold(u) => json_of(u),
             NotifyEvent::Organization(_, o) => json_of(o),
             NotifyEvent::Certificate(_, c) => json_of(c),
+            NotifyEvent::RecurringSkipped(r) => json_of(r),
             NotifyEvent::WeeklySummary(w) => json_of(w),
             NotifyEvent::SearchMatch(m) => json_of(m),
         }
@@ -476,6 +499,7 @@ impl ChannelEvent for NotifyEvent {
             "listing.low_stock" => return Ok(NotifyEvent::LowStock(payload_of(row)?)),
             "listing.unsold" => return Ok(NotifyEvent::Unsold(payload_of(row)?)),
             WEEKLY_SUMMARY => return Ok(NotifyEvent::WeeklySummary(payload_of(row)?)),
+            RECURRING_SKIPPED => return Ok(NotifyEvent::RecurringSkipped(payload_of(row)?)),
             SEARCH_MATCH => {
                 let mut m: SearchMatch = payload_of(row)?;
                 m.saved_search_id = row.aggregate_id;

@@ -317,7 +317,6 @@ async fn write_facts(
             line,
             basis,
             sign,
-            part,
             day,
             ..
         } = m;
@@ -327,20 +326,9 @@ async fn write_facts(
             Basis::Placed => placed_quarter,
             Basis::Completed => quarter_of_day(day),
         };
-        let parts: Vec<(i64, i64)> = if sign < 0 {
-            // A reversal takes back its share of the split of the fact it reverses, written
-            // with it (an order placed and cancelled before the projector met it) or before:
-            // a shortfall its proportion, a cancellation all that the shortfall left.
-            let original = match parts_of.get(&(line.id, basis, 1, WHOLE)) {
-                Some((parts, _)) => parts.clone(),
-                None => reversed_parts(db, line.id, basis).await?,
-            };
-            let short = split_like(line.short_fen, line.amount_fen, &original);
-            if part == SHORT {
-                short
-            } else {
-                minus(&original, &short)
-            }
+        let parts = if sign < 0 {
+            let written = parts_of.get(&(line.id, basis, 1, WHOLE)).map(|(p, _)| p);
+            taken_back(db, &m, written).await?
         } else {
             households
                 .iter()
@@ -350,39 +338,11 @@ async fn write_facts(
                 .collect()
         };
         let household_fen: i64 = parts.iter().map(|(_, fen)| fen).sum();
-        rows.push(fact::ActiveModel {
-            order_line_id: Set(line.id),
-            order_id: Set(o.id),
-            kind: Set(basis),
-            sign: Set(sign),
-            organization_id: Set(o.organization_id),
-            buyer_id: Set(o.buyer_id),
-            buyer_type: Set(buyer_type.to_string()),
-            category_id: Set(line.category_id),
-            unit: Set(line.unit),
-            quantity_milli: Set(sign as i64 * m.quantity_milli),
-            amount_fen: Set(sign as i64 * m.amount_fen),
-            household_fen: Set(sign as i64 * household_fen),
-            region_code: Set(line.seller_region_code.clone()),
-            province_code: Set(path.province.clone()),
-            prefecture_code: Set(path.prefecture.clone()),
-            county_code: Set(path.county.clone()),
-            township_code: Set(path.township.clone()),
-            village_code: Set(path.village.clone()),
-            day: Set(day),
-            origin_quarter: Set(origin_quarter),
-            recorded_at: Set(now),
-            buyer_unit_id: Set(buyer.unit_id),
-            buyer_basis: Set(buyer.basis.to_string()),
-            buyer_kind: Set(buyer.kind.to_string()),
-            buyer_region_code: Set(buyer.region_code.clone()),
-            buyer_province_code: Set(buyer.path.province.clone()),
-            buyer_prefecture_code: Set(buyer.path.prefecture.clone()),
-            buyer_county_code: Set(buyer.path.county.clone()),
-            campaign_id: Set(buyer.campaign_id),
-            part: Set(part),
-            ..Default::default()
-        });
+        let mut row = fact_row(o, &m, &path, (buyer_type, buyer));
+        row.household_fen = Set(sign as i64 * household_fen);
+        row.origin_quarter = Set(origin_quarter);
+        row.recorded_at = Set(now);
+        rows.push(row);
         parts_of.insert(key, (parts, path));
     }
     let mut facts = fact::Entity::insert_many(rows)
@@ -425,6 +385,69 @@ async fn write_facts(
         .exec_without_returning(db)
         .await?;
     Ok(recorded)
+}
+
+/// The fact `m` of `o`'s line as written, with its seller's places and its buyer; its household
+/// income, origin quarter and time of writing are the caller's to fill in.
+fn fact_row(
+    o: &order::Model,
+    m: &Missing<'_>,
+    path: &RegionPath,
+    (buyer_type, buyer): (&str, &BoughtBy),
+) -> fact::ActiveModel {
+    let (line, sign) = (m.line, i64::from(m.sign));
+    fact::ActiveModel {
+        order_line_id: Set(line.id),
+        order_id: Set(o.id),
+        kind: Set(m.basis),
+        sign: Set(m.sign),
+        organization_id: Set(o.organization_id),
+        buyer_id: Set(o.buyer_id),
+        buyer_type: Set(buyer_type.to_string()),
+        category_id: Set(line.category_id),
+        unit: Set(line.unit),
+        quantity_milli: Set(sign * m.quantity_milli),
+        amount_fen: Set(sign * m.amount_fen),
+        region_code: Set(line.seller_region_code.clone()),
+        province_code: Set(path.province.clone()),
+        prefecture_code: Set(path.prefecture.clone()),
+        county_code: Set(path.county.clone()),
+        township_code: Set(path.township.clone()),
+        village_code: Set(path.village.clone()),
+        day: Set(m.day),
+        buyer_unit_id: Set(buyer.unit_id),
+        buyer_basis: Set(buyer.basis.to_string()),
+        buyer_kind: Set(buyer.kind.to_string()),
+        buyer_region_code: Set(buyer.region_code.clone()),
+        buyer_province_code: Set(buyer.path.province.clone()),
+        buyer_prefecture_code: Set(buyer.path.prefecture.clone()),
+        buyer_county_code: Set(buyer.path.county.clone()),
+        campaign_id: Set(buyer.campaign_id),
+        part: Set(m.part),
+        ..Default::default()
+    }
+}
+
+/// The household parts a reversal `m` takes back: its share of the split of the fact it
+/// reverses (`written` with it in this batch, when an order was placed and cancelled before the
+/// projector met it, else read): a shortfall its proportion, a cancellation all that the
+/// shortfall left.
+async fn taken_back(
+    db: &impl ConnectionTrait,
+    m: &Missing<'_>,
+    written: Option<&Parts>,
+) -> Result<Parts, sea_orm::DbErr> {
+    let line = m.line;
+    let original = match written {
+        Some(parts) => parts.clone(),
+        None => reversed_parts(db, line.id, m.basis).await?,
+    };
+    let short = split_like(line.short_fen, line.amount_fen, &original);
+    Ok(if m.part == SHORT {
+        short
+    } else {
+        minus(&original, &short)
+    })
 }
 
 /// The household parts (as positive amounts) of a line's positive fact of `basis`.

@@ -59,6 +59,13 @@ fn keyed(method: Method, path: &'static str, body: Option<Body>, expect: [u16; 6
     }
 }
 
+/// A weekly order of 100 of `listing` from tomorrow, to the canteen.
+fn standing_order(listing: i64) -> Value {
+    let tomorrow = qudao::days::local_date(chrono::Utc::now()) + chrono::Days::new(1);
+    json!({"listing_id": listing, "quantity": "100", "period": "weekly", "next_on": tomorrow.to_string(),
+           "address": {"recipient_name": "王师傅", "phone": "028-86630890", "region_code": "510104", "line": "红星路二段 70 号"}})
+}
+
 /// Ids the paths and bodies refer to, filled in from the running app.
 struct Ids {
     listing_a: i64,
@@ -76,6 +83,7 @@ struct Ids {
     unit_a: i64,
     campaign_a: i64,
     method_a: i64,
+    recurring_a: i64,
     year: i32,
 }
 
@@ -94,6 +102,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{unit_a}", &ids.unit_a.to_string())
         .replace("{campaign_a}", &ids.campaign_a.to_string())
         .replace("{method_a}", &ids.method_a.to_string())
+        .replace("{recurring_a}", &ids.recurring_a.to_string())
         .replace("{year}", &ids.year.to_string())
         .replace("{rice}", &ids.rice.to_string())
 }
@@ -140,6 +149,7 @@ fn routes() -> Vec<Route> {
     let lot: Body = |_, _| json!({"harvested_on": "2026-01-15", "quantity": "5", "households": 3});
     let method: Body = |_, _| json!({"kind": "pickup", "name": "自提点", "region_code": "511723", "address": "幸福路 8 号", "hours": "8:00–18:00"});
     let needs: Body = |_, _| json!({"cold_chain": false});
+    let standing: Body = |ids, _| standing_order(ids.listing_a);
     let invoice: Body = |_, _| {
         let today = qudao::days::local_date(chrono::Utc::now()).to_string();
         json!({"kind": "plain", "number": "25512000000000000001", "amount_fen": 1, "issued_on": today})
@@ -178,6 +188,50 @@ fn routes() -> Vec<Route> {
             "/api/v1/orders/{order_a}/receipt-photo",
             None,
             [401, 404, 404, 404, 404, 404],
+        ),
+        // Recurring orders: buyers set them up and change their own (the setup's is active,
+        // so it cannot be resumed); the seller's staff and admins read them.
+        r(
+            M::GET,
+            "/api/v1/recurring-orders",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/recurring-orders",
+            Some(standing),
+            [401, 201, 403, 403, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/recurring-orders/{recurring_a}",
+            None,
+            [401, 200, 404, 200, 404, 200],
+        ),
+        r(
+            M::PUT,
+            "/api/v1/recurring-orders/{recurring_a}",
+            Some(standing),
+            [401, 200, 404, 403, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/recurring-orders/{recurring_a}/pause",
+            None,
+            [401, 200, 404, 403, 404, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/recurring-orders/{recurring_a}/resume",
+            None,
+            [401, 409, 404, 403, 404, 403],
+        ),
+        r(
+            M::DELETE,
+            "/api/v1/recurring-orders/{recurring_a}",
+            None,
+            [401, 200, 404, 403, 404, 403],
         ),
         // Delivery: sellers keep their own methods and listings' needs; anyone reads a
         // seller's methods; buyers price their cart; sellers read their packing list.
@@ -1083,8 +1137,17 @@ async fn ids(app: &TestApp) -> Ids {
         )
         .await;
     assert_eq!(method.status, StatusCode::CREATED, "{}", method.text);
+    let standing = app
+        .post(
+            "/api/v1/recurring-orders",
+            Some(&buyer),
+            standing_order(listing_a),
+        )
+        .await;
+    assert_eq!(standing.status, StatusCode::CREATED, "{}", standing.text);
     Ids {
         method_a: method.body["id"].as_i64().unwrap(),
+        recurring_a: standing.body["id"].as_i64().unwrap(),
         unit_a: units.body[0]["id"].as_i64().expect("the demo's canteen"),
         campaign_a: app.get("/api/v1/campaigns", None).await.body[0]["id"]
             .as_i64()
@@ -1303,6 +1366,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{unit_a}", "{id}")
             .replace("{campaign_a}", "{id}")
             .replace("{method_a}", "{id}")
+            .replace("{recurring_a}", "{id}")
             .replace("/members/999999", "/members/{user_id}")
             .replace("/files/999999", "/files/{file_id}")
             .replace("/lots/nosuchcode", "/lots/{code}")

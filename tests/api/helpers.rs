@@ -1097,15 +1097,33 @@ impl TestApp {
             + &self.delivery_snapshot().await
     }
 
-    /// Sellers' delivery methods, their rates and listings' shipping needs, as text.
+    /// Invoices, delivery photos, recurring orders, sellers' delivery methods, their rates and
+    /// listings' shipping needs, as text.
     async fn delivery_snapshot(&self) -> String {
         use qudao::delivery::entity::{delivery_method, delivery_rate, listing_shipping};
-        use qudao::orders::entity::order_invoice;
+        use qudao::orders::entity::{
+            order_invoice, order_receipt_photo, recurring_order, recurring_run,
+        };
         let db = &self.db;
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             order_invoice::Entity::find()
                 .order_by_asc(order_invoice::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            order_receipt_photo::Entity::find()
+                .order_by_asc(order_receipt_photo::Column::OrderId)
+                .all(db)
+                .await
+                .unwrap(),
+            recurring_order::Entity::find()
+                .order_by_asc(recurring_order::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            recurring_run::Entity::find()
+                .order_by_asc(recurring_run::Column::Id)
                 .all(db)
                 .await
                 .unwrap(),

@@ -30,6 +30,7 @@ mod pages;
 mod photos;
 mod processes;
 mod readiness;
+mod recurring;
 mod restart;
 mod saved_searches;
 mod search;

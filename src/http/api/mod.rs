@@ -15,6 +15,7 @@ pub mod notify;
 pub mod orders;
 pub mod prices;
 pub mod receipts;
+pub mod recurring;
 pub mod saved_searches;
 pub mod search;
 pub mod stats;
@@ -84,6 +85,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::delivery::router())
         .merge(crate::http::api::invoices::router())
         .merge(crate::http::api::receipts::router())
+        .merge(crate::http::api::recurring::router())
         .merge(crate::http::api::matching::router())
         .merge(crate::http::api::search::router())
         .merge(crate::http::api::saved_searches::router())

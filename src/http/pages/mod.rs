@@ -32,6 +32,7 @@ pub mod notify;
 mod organization;
 mod prices;
 mod producer;
+mod recurring;
 mod requests;
 mod saved;
 mod shop;
@@ -63,7 +64,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 41] = [
+const TEMPLATES: [(&str, &str); 43] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -228,6 +229,14 @@ const TEMPLATES: [(&str, &str); 41] = [
         "packing.html",
         include_str!("../../../frontend/templates/packing.html"),
     ),
+    (
+        "recurring.html",
+        include_str!("../../../frontend/templates/recurring.html"),
+    ),
+    (
+        "recurring_form.html",
+        include_str!("../../../frontend/templates/recurring_form.html"),
+    ),
 ];
 
 /// Templates and translations, loaded once at start-up.
@@ -314,14 +323,7 @@ pub struct TokenForm {
     pub csrf_token: String,
 }
 
-/// Field errors with `from` reported as `to`: the API's field as the form names it (a price
-/// typed in yuan is checked as fen).
-pub(crate) fn renamed(fields: FieldErrors, from: &str, to: &str) -> FieldErrors {
-    fields
-        .into_iter()
-        .map(|(k, e)| (if k == from { to.to_string() } else { k }, e))
-        .collect()
-}
+pub(crate) use crate::error::renamed;
 
 /// An upload form as read: its CSRF token, its other text fields, and the file field's name
 /// and bytes.
@@ -576,6 +578,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::http::pages::certificates::router())
         .merge(crate::http::pages::lots::router())
         .merge(crate::http::pages::delivery::router())
+        .merge(crate::http::pages::recurring::router())
         .merge(crate::http::pages::units::router())
         .merge(crate::http::pages::buyers::router())
         .merge(crate::http::pages::campaigns::router())

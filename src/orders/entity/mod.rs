@@ -8,3 +8,5 @@ pub mod order_invoice_file;
 pub mod order_line;
 pub mod order_line_lot;
 pub mod order_receipt_photo;
+pub mod recurring_order;
+pub mod recurring_run;
