@@ -10,6 +10,7 @@ pub mod backup;
 pub mod buyers;
 pub mod catalog;
 pub mod config;
+pub mod contracts;
 pub mod days;
 pub mod db;
 pub mod delivery;

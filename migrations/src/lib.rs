@@ -32,6 +32,7 @@ mod m20261209_000026_create_delivery;
 mod m20261209_000027_create_order_invoices;
 mod m20261210_000028_add_short_delivery;
 mod m20261211_000029_create_recurring_orders;
+mod m20261212_000030_create_season_contracts;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000027_create_order_invoices::Migration),
             Box::new(m20261210_000028_add_short_delivery::Migration),
             Box::new(m20261211_000029_create_recurring_orders::Migration),
+            Box::new(m20261212_000030_create_season_contracts::Migration),
         ]
     }
 }

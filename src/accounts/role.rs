@@ -68,6 +68,12 @@ impl Actor {
         self.role == Role::Admin
     }
 
+    /// True when this is the buyer `buyer_id`, staff of the seller `organization_id`, or an
+    /// admin: who sees a trade between the two (an order's, a standing order's, a contract's).
+    pub fn sees_trade(&self, buyer_id: i64, organization_id: i64) -> bool {
+        self.is_admin() || self.id() == buyer_id || self.organization_id() == Some(organization_id)
+    }
+
     /// The CSRF token of the browser session behind this request, if it came with one.
     pub fn session_csrf(&self) -> Option<&str> {
         match &self.credential {

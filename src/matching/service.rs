@@ -545,6 +545,7 @@ async fn order_agreed(
                 listing_id: p.listing_id,
                 quantity: Quantity::from_milli(p.listing_quantity_milli),
                 unit: Some(p.listing_unit),
+                agreed_price_fen: None,
             }],
             // A request is the buyer's own: it counts for their unit as their purchases do.
             unit: crate::buyers::units::attribution(&txn, buyer.id, None).await?,
@@ -556,6 +557,7 @@ async fn order_agreed(
             .await?,
             // The seller's cheapest method that can carry it.
             delivery: Vec::new(),
+            contract_id: None,
         },
     )
     .await;

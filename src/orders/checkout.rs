@@ -35,6 +35,15 @@ pub struct LineInput {
     pub quantity: Quantity,
     /// The unit the buyer agreed to; refused if the listing now sells in another.
     pub unit: Option<Unit>,
+    /// A unit price agreed beforehand (a season contract's), charged instead of the listing's.
+    pub agreed_price_fen: Option<i64>,
+}
+
+impl LineInput {
+    /// The unit price this line is bought at: the agreed one, else the listing's.
+    pub fn price_of(&self, l: &listing::Model) -> i64 {
+        self.agreed_price_fen.unwrap_or(l.price_fen)
+    }
 }
 
 /// A checked checkout.
@@ -51,6 +60,8 @@ pub struct Checkout {
     /// The delivery method the buyer chose per seller; a seller left out gets its cheapest
     /// method that can carry the order.
     pub delivery: Vec<Choice>,
+    /// The season contract its orders deliver against, if any.
+    pub contract_id: Option<i64>,
 }
 
 fn line_field(i: usize, field: &str) -> String {
@@ -325,7 +336,7 @@ fn check_line(v: &mut Validator, i: usize, line: &LineInput, l: &listing::Model)
             "not_whole",
             "items sold by the piece need a whole number",
         );
-    } else if line_amount(l.price_fen, line.quantity).is_none() {
+    } else if line_amount(line.price_of(l), line.quantity).is_none() {
         v.add(&line_field(i, "quantity"), "out_of_range", "too large");
     }
 }
@@ -466,6 +477,7 @@ fn order_row(
             .iter()
             .filter_map(|l| checkout.campaigns.get(&l.listing_id).copied())
             .min()),
+        contract_id: Set(checkout.contract_id),
         ..Default::default()
     }
 }
@@ -478,9 +490,9 @@ fn line_row(order_id: i64, l: &listing::Model, line: &LineInput) -> order_line::
         category_id: Set(l.category_id),
         title: Set(l.title.clone()),
         unit: Set(l.unit),
-        unit_price_fen: Set(l.price_fen),
+        unit_price_fen: Set(line.price_of(l)),
         quantity_milli: Set(line.quantity.milli()),
-        amount_fen: Set(line_amount(l.price_fen, line.quantity).unwrap_or(0)),
+        amount_fen: Set(line_amount(line.price_of(l), line.quantity).unwrap_or(0)),
         seller_region_code: Set(l.origin_region_code.clone()),
         certified: Set(!l.certifications.list().is_empty()),
         recognised: Set(l
@@ -504,7 +516,7 @@ async fn write_orders(
     let found = &offers.listings;
     let checkout_id = uuid::Uuid::new_v4().to_string();
     let amount =
-        |l: &LineInput| line_amount(found[&l.listing_id].price_fen, l.quantity).unwrap_or(0);
+        |l: &LineInput| line_amount(l.price_of(&found[&l.listing_id]), l.quantity).unwrap_or(0);
     let mut by_org: BTreeMap<i64, Vec<&LineInput>> = BTreeMap::new();
     for line in &checkout.lines {
         by_org

@@ -242,9 +242,7 @@ pub async fn file(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("order"))?;
-    let may = actor.id() == o.buyer_id
-        || actor.organization_id() == Some(o.organization_id)
-        || actor.is_admin()
+    let may = actor.sees_trade(o.buyer_id, o.organization_id)
         || actor.official_covers(&o.seller_region_code);
     if !may {
         return Err(AppError::NotFound("order"));

@@ -18,14 +18,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{recurring_order, recurring_run};
-use super::request::{self, AddressRequest, CheckoutLineRequest, CheckoutRequest};
+use super::request::{self, AddressRequest};
 use crate::accounts::entity::user;
 use crate::accounts::role::Credential;
 use crate::accounts::{Actor, Role};
 use crate::catalog::domain::{ListingStatus, MAX_PRICE_FEN, Quantity, QuantityInput, Unit};
 use crate::catalog::entity::listing;
 use crate::delivery::methods::Choice;
-use crate::error::{AppError, AppResult, Validator, renamed};
+use crate::error::{AppError, AppResult, Validator};
 use crate::outbox::events::{NotifyEvent, RecurringSkip};
 
 vocabulary! {
@@ -235,21 +235,14 @@ async fn check(
         return Err(AppError::NotFound("listing"));
     };
     // What the checkout will meet each period: checked now, its fields named as here.
-    let dry = order_request(
+    let dry = request::one_line(
         req.address.clone(),
         req.note.clone(),
         &l,
         quantity,
         req.unit_id,
     );
-    request::parse_checkout(db, actor, dry, now)
-        .await
-        .map_err(|e| match e {
-            AppError::Validation(fields) => {
-                AppError::Validation(renamed(fields, "lines[0].quantity", "quantity"))
-            }
-            e => e,
-        })?;
+    request::dry_run(db, actor, dry, now).await?;
     Ok(Checked {
         quantity,
         unit: l.unit,
@@ -293,27 +286,6 @@ async fn check_terms(
         }
     }
     Ok(max_price_fen)
-}
-
-/// The checkout request one period of a recurring order makes.
-fn order_request(
-    address: AddressRequest,
-    note: Option<String>,
-    l: &listing::Model,
-    quantity: Quantity,
-    unit_id: Option<i64>,
-) -> CheckoutRequest {
-    CheckoutRequest {
-        address,
-        note,
-        lines: Some(vec![CheckoutLineRequest {
-            listing_id: l.id,
-            quantity: QuantityInput::Text(quantity.to_string()),
-            unit: Some(l.unit),
-        }]),
-        unit_id,
-        delivery: Vec::new(),
-    }
 }
 
 /// Sets up a recurring order for `actor` (a buyer). Audited.
@@ -391,11 +363,7 @@ pub async fn find_for(
     recurring_order::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|r| {
-            actor.is_admin()
-                || r.buyer_id == actor.id()
-                || actor.organization_id() == Some(r.organization_id)
-        })
+        .filter(|r| actor.sees_trade(r.buyer_id, r.organization_id))
         .ok_or(AppError::NotFound("recurring order"))
 }
 
@@ -822,7 +790,7 @@ async fn place(
         if r.note.is_empty() { "" } else { " · " },
         r.note
     );
-    let mut req = order_request(
+    let mut req = request::one_line(
         address,
         Some(note.chars().take(500).collect()),
         &l,

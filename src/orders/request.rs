@@ -114,6 +114,7 @@ pub async fn parse_checkout(
                             listing_id: l.listing_id,
                             quantity: q,
                             unit: l.unit,
+                            agreed_price_fen: None,
                         },
                     )
                 })
@@ -147,9 +148,52 @@ pub async fn parse_checkout(
             unit,
             campaigns,
             delivery: req.delivery,
+            contract_id: None,
         },
         from_cart,
     ))
+}
+
+/// The checkout request for `quantity` of listing `l` alone, at the unit it sells in now: what
+/// a recurring order's period places, and what a standing agreement is checked against.
+pub fn one_line(
+    address: AddressRequest,
+    note: Option<String>,
+    l: &crate::catalog::entity::listing::Model,
+    quantity: Quantity,
+    unit_id: Option<i64>,
+) -> CheckoutRequest {
+    CheckoutRequest {
+        address,
+        note,
+        lines: Some(vec![CheckoutLineRequest {
+            listing_id: l.id,
+            quantity: QuantityInput::Text(quantity.to_string()),
+            unit: Some(l.unit),
+        }]),
+        unit_id,
+        delivery: Vec::new(),
+    }
+}
+
+/// Checks `req` as its checkout would (address, note, quantity, buyer unit) without placing
+/// anything: for an agreement to order later, set up now. Its one line's quantity is refused
+/// as `quantity`.
+pub async fn dry_run(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    req: CheckoutRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    parse_checkout(db, actor, req, now)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            crate::error::AppError::Validation(fields) => crate::error::AppError::Validation(
+                crate::error::renamed(fields, "lines[0].quantity", "quantity"),
+            ),
+            e => e,
+        })
 }
 
 /// Checks and places `req`'s lines (never the cart's) for `actor` at `now`, inside `db`'s
@@ -246,6 +290,7 @@ async fn cart_lines(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Vec<L
             listing_id: c.listing_id,
             quantity: Quantity::from_milli(c.quantity_milli),
             unit: Some(c.unit),
+            agreed_price_fen: None,
         })
         .collect())
 }

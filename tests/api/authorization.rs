@@ -66,6 +66,15 @@ fn standing_order(listing: i64) -> Value {
            "address": {"recipient_name": "王师傅", "phone": "028-86630890", "region_code": "510104", "line": "红星路二段 70 号"}})
 }
 
+/// A season contract for 1 000 of `listing` over the next two months, at 3 yuan fixed.
+fn season_contract(listing: i64) -> Value {
+    let today = qudao::days::local_date(chrono::Utc::now());
+    json!({"listing_id": listing, "quantity": "1000", "window_start": today.to_string(),
+           "window_end": (today + chrono::Days::new(60)).to_string(), "pricing": "fixed", "price_fen": 300,
+           "deposit_fen": 10000,
+           "address": {"recipient_name": "王师傅", "phone": "028-86630890", "region_code": "510104", "line": "红星路二段 70 号"}})
+}
+
 /// Ids the paths and bodies refer to, filled in from the running app.
 struct Ids {
     listing_a: i64,
@@ -84,6 +93,7 @@ struct Ids {
     campaign_a: i64,
     method_a: i64,
     recurring_a: i64,
+    contract_a: i64,
     year: i32,
 }
 
@@ -103,6 +113,7 @@ fn fill(text: &str, ids: &Ids) -> String {
         .replace("{campaign_a}", &ids.campaign_a.to_string())
         .replace("{method_a}", &ids.method_a.to_string())
         .replace("{recurring_a}", &ids.recurring_a.to_string())
+        .replace("{contract_a}", &ids.contract_a.to_string())
         .replace("{year}", &ids.year.to_string())
         .replace("{rice}", &ids.rice.to_string())
 }
@@ -150,6 +161,9 @@ fn routes() -> Vec<Route> {
     let method: Body = |_, _| json!({"kind": "pickup", "name": "自提点", "region_code": "511723", "address": "幸福路 8 号", "hours": "8:00–18:00"});
     let needs: Body = |_, _| json!({"cold_chain": false});
     let standing: Body = |ids, _| standing_order(ids.listing_a);
+    let contract: Body = |ids, _| season_contract(ids.listing_a);
+    let deposit: Body = |_, _| json!({"amount_fen": 100, "paid_on": qudao::days::local_date(chrono::Utc::now()).to_string()});
+    let delivery: Body = |_, _| json!({"quantity": "100"});
     let invoice: Body = |_, _| {
         let today = qudao::days::local_date(chrono::Utc::now()).to_string();
         json!({"kind": "plain", "number": "25512000000000000001", "amount_fen": 1, "issued_on": today})
@@ -232,6 +246,64 @@ fn routes() -> Vec<Route> {
             "/api/v1/recurring-orders/{recurring_a}",
             None,
             [401, 200, 404, 403, 404, 403],
+        ),
+        // Season contracts: buyers propose (and withdraw until signed), the cooperative signs
+        // or declines and records the deposit, either side calls deliveries once signed
+        // (contract A is only proposed); officials over the seller read them and their
+        // coverage.
+        r(
+            M::GET,
+            "/api/v1/contracts",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/contracts",
+            Some(contract),
+            [401, 201, 403, 403, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/contracts/{contract_a}",
+            None,
+            [401, 200, 404, 200, 200, 200],
+        ),
+        r(
+            M::POST,
+            "/api/v1/contracts/{contract_a}/sign",
+            None,
+            [401, 403, 404, 200, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/contracts/{contract_a}/decline",
+            None,
+            [401, 403, 404, 200, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/contracts/{contract_a}/cancel",
+            None,
+            [401, 200, 404, 403, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/contracts/{contract_a}/deposit",
+            Some(deposit),
+            [401, 403, 404, 409, 403, 403],
+        ),
+        r(
+            M::POST,
+            "/api/v1/contracts/{contract_a}/deliveries",
+            Some(delivery),
+            [401, 409, 404, 409, 403, 403],
+        ),
+        r(
+            M::GET,
+            "/api/v1/stats/regions/511723/contracts",
+            None,
+            [401, 403, 403, 403, 200, 200],
         ),
         // Delivery: sellers keep their own methods and listings' needs; anyone reads a
         // seller's methods; buyers price their cart; sellers read their packing list.
@@ -1145,9 +1217,18 @@ async fn ids(app: &TestApp) -> Ids {
         )
         .await;
     assert_eq!(standing.status, StatusCode::CREATED, "{}", standing.text);
+    let contract = app
+        .post(
+            "/api/v1/contracts",
+            Some(&buyer),
+            season_contract(listing_a),
+        )
+        .await;
+    assert_eq!(contract.status, StatusCode::CREATED, "{}", contract.text);
     Ids {
         method_a: method.body["id"].as_i64().unwrap(),
         recurring_a: standing.body["id"].as_i64().unwrap(),
+        contract_a: contract.body["id"].as_i64().unwrap(),
         unit_a: units.body[0]["id"].as_i64().expect("the demo's canteen"),
         campaign_a: app.get("/api/v1/campaigns", None).await.body[0]["id"]
             .as_i64()
@@ -1367,6 +1448,7 @@ async fn the_matrix_covers_every_api_route() {
             .replace("{campaign_a}", "{id}")
             .replace("{method_a}", "{id}")
             .replace("{recurring_a}", "{id}")
+            .replace("{contract_a}", "{id}")
             .replace("/members/999999", "/members/{user_id}")
             .replace("/files/999999", "/files/{file_id}")
             .replace("/lots/nosuchcode", "/lots/{code}")

@@ -1097,8 +1097,8 @@ impl TestApp {
             + &self.delivery_snapshot().await
     }
 
-    /// Invoices, delivery photos, recurring orders, sellers' delivery methods, their rates and
-    /// listings' shipping needs, as text.
+    /// Invoices, delivery photos, recurring orders, season contracts, sellers' delivery methods,
+    /// their rates and listings' shipping needs, as text.
     async fn delivery_snapshot(&self) -> String {
         use qudao::delivery::entity::{delivery_method, delivery_rate, listing_shipping};
         use qudao::orders::entity::{
@@ -1106,7 +1106,7 @@ impl TestApp {
         };
         let db = &self.db;
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             order_invoice::Entity::find()
                 .order_by_asc(order_invoice::Column::Id)
                 .all(db)
@@ -1124,6 +1124,11 @@ impl TestApp {
                 .unwrap(),
             recurring_run::Entity::find()
                 .order_by_asc(recurring_run::Column::Id)
+                .all(db)
+                .await
+                .unwrap(),
+            qudao::contracts::entity::Entity::find()
+                .order_by_asc(qudao::contracts::entity::Column::Id)
                 .all(db)
                 .await
                 .unwrap(),

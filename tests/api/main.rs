@@ -11,6 +11,7 @@ mod binary;
 mod browser;
 mod busy;
 mod certificates;
+mod contracts;
 mod delivery;
 mod forms;
 mod fulfilment;

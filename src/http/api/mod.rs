@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod certificates;
+pub mod contracts;
 pub mod delivery;
 pub mod extract;
 pub mod filings;
@@ -86,6 +87,7 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::http::api::invoices::router())
         .merge(crate::http::api::receipts::router())
         .merge(crate::http::api::recurring::router())
+        .merge(crate::http::api::contracts::router())
         .merge(crate::http::api::matching::router())
         .merge(crate::http::api::search::router())
         .merge(crate::http::api::saved_searches::router())

@@ -24,6 +24,7 @@ mod admin;
 mod buyers;
 mod campaigns;
 mod certificates;
+mod contracts;
 mod delivery;
 pub(crate) mod filings;
 mod lots;
@@ -64,7 +65,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 43] = [
+const TEMPLATES: [(&str, &str); 44] = [
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -236,6 +237,10 @@ const TEMPLATES: [(&str, &str); 43] = [
     (
         "recurring_form.html",
         include_str!("../../../frontend/templates/recurring_form.html"),
+    ),
+    (
+        "contracts.html",
+        include_str!("../../../frontend/templates/contracts.html"),
     ),
 ];
 
@@ -579,6 +584,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::http::pages::lots::router())
         .merge(crate::http::pages::delivery::router())
         .merge(crate::http::pages::recurring::router())
+        .merge(crate::http::pages::contracts::router())
         .merge(crate::http::pages::units::router())
         .merge(crate::http::pages::buyers::router())
         .merge(crate::http::pages::campaigns::router())

@@ -52,6 +52,8 @@ pub struct Model {
     /// Refunded for goods ordered and not received (a partial shipment or a short delivery
     /// the buyer accepted), already taken off `goods_fen` and `total_fen`.
     pub refund_fen: i64,
+    /// The season contract (订单农业) the order delivers against, if any.
+    pub contract_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

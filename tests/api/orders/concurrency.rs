@@ -288,6 +288,7 @@ async fn a_checkout_sells_only_on_the_terms_it_read(backend: Backend) {
         listing_id: listing,
         quantity: Quantity::from_milli(2000),
         unit: None,
+        agreed_price_fen: None,
     }];
     let offers = Offers::read(&app.db, &lines).await.unwrap();
     let was = app.listing_row(listing).await.price_fen;
@@ -318,6 +319,7 @@ async fn a_checkout_sells_only_on_the_terms_it_read(backend: Backend) {
             unit: None,
             campaigns: Default::default(),
             delivery: Vec::new(),
+            contract_id: None,
         },
         &offers,
     )
