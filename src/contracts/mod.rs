@@ -29,6 +29,7 @@ use crate::orders::checkout::{self, Address, Checkout, LineInput, Offers};
 use crate::orders::domain::{OrderStatus, line_amount};
 use crate::orders::entity::{order, order_line};
 use crate::orders::request::{self, AddressRequest};
+use crate::outbox::events::{ContractChange, ContractNews, NotifyEvent};
 
 vocabulary! {
     /// How a season contract prices its deliveries.
@@ -241,6 +242,7 @@ pub async fn propose(
     .insert(db)
     .await?;
     audit(db, actor, "contract.propose", &saved).await?;
+    tell(db, ContractNews::Proposed, &saved).await?;
     view(db, saved).await
 }
 
@@ -300,6 +302,19 @@ async fn audit(
         }),
     )
     .await?;
+    Ok(())
+}
+
+/// Writes the notice of a contract's step for the other side.
+async fn tell(db: &impl ConnectionTrait, news: ContractNews, c: &entity::Model) -> AppResult<()> {
+    let change = ContractChange {
+        contract_id: c.id,
+        buyer_id: c.buyer_id,
+        organization_id: c.organization_id,
+        listing_id: c.listing_id,
+        status: c.status.code().into(),
+    };
+    crate::outbox::enqueue(db, &NotifyEvent::Contract(news, change)).await?;
     Ok(())
 }
 
@@ -380,12 +395,13 @@ pub async fn decide(
     }
     changed(update.exec(db).await?)?;
     let saved = reread(db, c.id).await?;
-    let action = match to {
-        ContractStatus::Signed => "contract.sign",
-        ContractStatus::Declined => "contract.decline",
-        _ => "contract.cancel",
+    let (action, news) = match to {
+        ContractStatus::Signed => ("contract.sign", ContractNews::Signed),
+        ContractStatus::Declined => ("contract.decline", ContractNews::Declined),
+        _ => ("contract.cancel", ContractNews::Cancelled),
     };
     audit(db, actor, action, &saved).await?;
+    tell(db, news, &saved).await?;
     view(db, saved).await
 }
 

@@ -20,9 +20,9 @@ use crate::catalog::regions;
 use crate::orders::entity::order;
 use crate::outbox::ChannelEvent;
 use crate::outbox::events::{
-    CertificateChange, CertificateNews, LowStock, NotifyEvent, OrderChange, OrderNews,
-    OrganizationChange, OrganizationNews, ProposalChange, RecurringSkip, SearchMatch, Unsold,
-    WeeklySummary,
+    CertificateChange, CertificateNews, ContractChange, ContractNews, LowStock, NotifyEvent,
+    OrderChange, OrderNews, OrganizationChange, OrganizationNews, ProposalChange, RecurringSkip,
+    SearchMatch, Unsold, WeeklySummary,
 };
 use crate::search::saved::entity::saved_search;
 use crate::stats::domain::day_date;
@@ -84,6 +84,7 @@ impl Messages {
         message!(env, "organization");
         message!(env, "certificate");
         message!(env, "recurring");
+        message!(env, "contract");
         message!(env, "low_stock");
         message!(env, "unsold");
         message!(env, "weekly");
@@ -177,6 +178,7 @@ pub async fn notices(
         NotifyEvent::Organization(news, o) => organization_notice(db, *news, o, public_url).await?,
         NotifyEvent::Certificate(news, c) => certificate_notice(db, *news, c, public_url).await?,
         NotifyEvent::RecurringSkipped(r) => recurring_notice(db, r, public_url).await?,
+        NotifyEvent::Contract(news, c) => contract_notice(db, *news, c, public_url).await?,
         NotifyEvent::Request(..) => None,
     };
     Ok(told
@@ -479,6 +481,47 @@ async fn recurring_notice(
         message: "recurring",
         vars,
         link: format!("{public_url}/recurring/{}", skip.recurring_order_id),
+        people,
+    }))
+}
+
+/// A season contract's step: the cooperative's staff hear of a proposal or its withdrawal,
+/// the buyer of the cooperative's answer.
+async fn contract_notice(
+    db: &impl ConnectionTrait,
+    news: ContractNews,
+    change: &ContractChange,
+    public_url: &str,
+) -> Result<Option<Told>, DbErr> {
+    let Some(c) = crate::contracts::entity::Entity::find_by_id(change.contract_id)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let people = match news {
+        ContractNews::Proposed | ContractNews::Cancelled => staff(db, c.organization_id).await?,
+        ContractNews::Signed | ContractNews::Declined => active_user(db, c.buyer_id).await?,
+    };
+    let seller = organization::Entity::find_by_id(c.organization_id)
+        .one(db)
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let vars = json!({
+        "title": c.title,
+        "seller": seller,
+        "quantity": crate::catalog::domain::Quantity::from_milli(c.quantity_milli).to_string(),
+        "unit_zh": c.unit.name_zh(),
+        "unit_en": c.unit.name_en(),
+        "window": format!("{} – {}", c.window_start, c.window_end),
+        "price": format_yuan(c.price_fen),
+        "floor": c.pricing == crate::contracts::Pricing::Floor,
+    });
+    Ok(Some(Told {
+        message: "contract",
+        vars,
+        link: format!("{public_url}/contracts/{}", c.id),
         people,
     }))
 }

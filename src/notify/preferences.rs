@@ -12,8 +12,9 @@ use super::entity::preference;
 /// The kinds of event people may choose about, and whether an email of that kind is essential
 /// (about an order they are part of: sent unless they turn it off, and without an unsubscribe
 /// link) or not (with one).
-pub const KINDS: [(&str, bool); 7] = [
+pub const KINDS: [(&str, bool); 8] = [
     ("order", true),
+    ("contract", true),
     ("organization", true),
     ("certificate", true),
     ("proposal", false),

@@ -274,6 +274,28 @@ news! {
     }
 }
 
+news! {
+    /// What happened to a season contract: proposed by the buyer, signed or declined by the
+    /// cooperative, withdrawn by the buyer.
+    ContractNews {
+        Proposed => "proposed",
+        Signed => "signed",
+        Declined => "declined",
+        Cancelled => "cancelled",
+    }
+}
+
+/// A season contract as its events tell of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractChange {
+    pub contract_id: i64,
+    pub buyer_id: i64,
+    pub organization_id: i64,
+    pub listing_id: i64,
+    /// Its status code after the change.
+    pub status: String,
+}
+
 /// A certificate as its events tell of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateChange {
@@ -416,6 +438,7 @@ pub enum NotifyEvent {
     Unsold(Unsold),
     Organization(OrganizationNews, OrganizationChange),
     Certificate(CertificateNews, CertificateChange),
+    Contract(ContractNews, ContractChange),
     RecurringSkipped(RecurringSkip),
     WeeklySummary(WeeklySummary),
     SearchMatch(SearchMatch),
@@ -432,6 +455,7 @@ impl NotifyEvent {
             NotifyEvent::Organization(_, o) => Some(o.organization_id),
             NotifyEvent::Certificate(_, c) => Some(c.organization_id),
             NotifyEvent::RecurringSkipped(r) => Some(r.organization_id),
+            NotifyEvent::Contract(_, c) => Some(c.organization_id),
             NotifyEvent::Request(..)
             | NotifyEvent::WeeklySummary(_)
             | NotifyEvent::SearchMatch(_) => None,
@@ -457,6 +481,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Organization(n, _) => format!("organization.{}", n.code()),
             NotifyEvent::Certificate(n, _) => format!("certificate.{}", n.code()),
             NotifyEvent::RecurringSkipped(_) => RECURRING_SKIPPED.into(),
+            NotifyEvent::Contract(n, _) => format!("contract.{}", n.code()),
             NotifyEvent::WeeklySummary(_) => WEEKLY_SUMMARY.into(),
             NotifyEvent::SearchMatch(_) => SEARCH_MATCH.into(),
         }
@@ -472,6 +497,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Organization(_, o) => ("organization", o.organization_id),
             NotifyEvent::Certificate(_, c) => ("certificate", c.certificate_id),
             NotifyEvent::RecurringSkipped(r) => ("recurring_order", r.recurring_order_id),
+            NotifyEvent::Contract(_, c) => ("contract", c.contract_id),
             NotifyEvent::WeeklySummary(w) => ("week", w.week),
             NotifyEvent::SearchMatch(m) => ("saved_search", m.saved_search_id),
         }
@@ -487,6 +513,7 @@ impl ChannelEvent for NotifyEvent {
             NotifyEvent::Organization(_, o) => json_of(o),
             NotifyEvent::Certificate(_, c) => json_of(c),
             NotifyEvent::RecurringSkipped(r) => json_of(r),
+            NotifyEvent::Contract(_, c) => json_of(c),
             NotifyEvent::WeeklySummary(w) => json_of(w),
             NotifyEvent::SearchMatch(m) => json_of(m),
         }
@@ -527,6 +554,10 @@ impl ChannelEvent for NotifyEvent {
             ),
             "certificate" => NotifyEvent::Certificate(
                 CertificateNews::from_code(what).ok_or_else(unknown)?,
+                payload_of(row)?,
+            ),
+            "contract" => NotifyEvent::Contract(
+                ContractNews::from_code(what).ok_or_else(unknown)?,
                 payload_of(row)?,
             ),
             _ => return Err(unknown()),

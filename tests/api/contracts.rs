@@ -126,6 +126,31 @@ async fn a_season_contract_is_signed_deposited_delivered_and_reconciles_to_the_f
     }
     let r = app.post(&at("sign"), Some(&panshi), json!({})).await;
     assert_eq!(r.body["status"], "signed", "{}", r.text);
+    // The cooperative heard of the proposal, the canteen of the signing.
+    let worker =
+        qudao::notify::Worker::new(app.db.clone(), &qudao::Settings::embedded(app.dir())).unwrap();
+    for _ in 0..20 {
+        let p = worker.run_once().await.unwrap();
+        if p.dispatched + p.sent + p.failed == 0 {
+            break;
+        }
+    }
+    for (token, topic) in [(&panshi, "contract.proposed"), (&buyer, "contract.signed")] {
+        let r = app.get("/api/v1/notifications", Some(token)).await;
+        assert!(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["topic"] == topic
+                    && n["link"]
+                        .as_str()
+                        .unwrap_or("")
+                        .ends_with(&format!("/contracts/{id}"))),
+            "{topic}: {}",
+            r.text
+        );
+    }
     let r = app.post(&at("cancel"), Some(&buyer), json!({})).await;
     assert_eq!(r.code(), "invalid_transition", "{}", r.text);
 
