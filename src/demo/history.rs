@@ -249,6 +249,7 @@ pub async fn seed(db: &DatabaseTransaction, now: DateTime<Utc>) -> anyhow::Resul
         }
     }
     standing_order(db, &buyers[0], sellers.as_slice(), &invoicer, now).await?;
+    season_contract(db, &buyers[0], sellers.as_slice(), &invoicer, now).await?;
     Ok(placed)
 }
 
@@ -316,6 +317,91 @@ async fn carry(
         lifecycle::act_at(db, o.id, action, party, who, details, when)
             .await
             .map_err(|e| anyhow::anyhow!("the demo's order {}: {e}", o.id))?;
+    }
+    Ok(())
+}
+
+/// The canteen's season contract (订单农业) for 开江's rice: proposed four months ago for
+/// 3 000 斤 over six months from three months ago, at the market price with a floor, signed
+/// and its deposit paid; a delivery of 500 斤 each month since, carried as far as it would have
+/// gone. Through the same service a buyer's and a cooperative's pages call.
+async fn season_contract(
+    db: &DatabaseTransaction,
+    buyer: &Actor,
+    sellers: &[user::Model],
+    invoicer: &Actor,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use crate::contracts::{
+        self, ContractRequest, ContractStatus, DeliveryRequest, DepositRequest,
+    };
+    let Some(rice) = listing::Entity::find()
+        .filter(listing::Column::Title.eq("开江盘石村生态大米"))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(seller) = sellers
+        .iter()
+        .find(|u| u.organization_id == Some(rice.organization_id))
+    else {
+        return Ok(());
+    };
+    let seller = demo_actor(db, &seller.username).await?;
+    let today = crate::days::local_date(now);
+    let proposed = morning(today - Duration::days(120));
+    let start = today - Duration::days(90);
+    let fail = |e: crate::error::AppError| anyhow::anyhow!("the demo's season contract: {e}");
+    let req = ContractRequest {
+        listing_id: rice.id,
+        quantity: Some(QuantityInput::Text("3000".into())),
+        window_start: start.to_string(),
+        window_end: (start + Duration::days(180)).to_string(),
+        pricing: "floor".into(),
+        price_fen: rice.price_fen - rice.price_fen / 10,
+        deposit_fen: 50_000,
+        address: crate::orders::request::AddressRequest {
+            recipient_name: "王师傅".into(),
+            phone: "028-86630890".into(),
+            region_code: "510104".into(),
+            line: "红星路二段 70 号职工食堂".into(),
+        },
+        note: Some("新米，一级 · new-season rice, first grade".into()),
+    };
+    let c = contracts::propose(db, buyer, &req, proposed)
+        .await
+        .map_err(fail)?;
+    let signed = proposed + Duration::days(2);
+    contracts::decide(db, &seller, c.id, ContractStatus::Signed, signed)
+        .await
+        .map_err(fail)?;
+    let paid = DepositRequest {
+        amount_fen: 50_000,
+        paid_on: crate::days::local_date(signed).to_string(),
+    };
+    contracts::record_deposit(db, &seller, c.id, &paid, signed)
+        .await
+        .map_err(fail)?;
+    let seller_id = Some(seller.id());
+    let mut day = start;
+    while morning(day) < now {
+        let at = morning(day);
+        let call = DeliveryRequest {
+            quantity: Some(QuantityInput::Text("500".into())),
+        };
+        let id = contracts::deliver(db, buyer, c.id, &call, at)
+            .await
+            .map_err(fail)?;
+        if let Some(o) = order::Entity::find_by_id(id).one(db).await? {
+            let line = order_line::Entity::find()
+                .filter(order_line::Column::OrderId.eq(id))
+                .one(db)
+                .await?;
+            let people = (buyer, seller_id, invoicer);
+            carry(db, (&o, line.as_ref()), people, Fate::Whole, (at, now)).await?;
+        }
+        day += Duration::days(30);
     }
     Ok(())
 }

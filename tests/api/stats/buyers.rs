@@ -755,6 +755,24 @@ async fn the_demo_s_year_of_orders_adds_up_on_both_sides(backend: Backend) {
     );
     // Now and then the goods arrived short and the buyer was refunded the difference.
     assert!(all.iter().any(|b| b.refund.is_some()));
+    // The canteen's Monday potatoes came by its recurring order, and its rice by a season
+    // contract, delivered month by month.
+    let weekly = order::Entity::find()
+        .filter(order::Column::Note.contains("定期订单"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(weekly.len() >= 8, "{} recurring orders", weekly.len());
+    let contracted = order::Entity::find()
+        .filter(order::Column::ContractId.is_not_null())
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        contracted.len() >= 3,
+        "{} contract deliveries",
+        contracted.len()
+    );
     // The union's member bought for themselves, counted for the union.
     let member = qudao::accounts::entity::user::Entity::find()
         .filter(qudao::accounts::entity::user::Column::Username.eq("union-member"))
