@@ -517,6 +517,14 @@ pub async fn deliver(
     };
     v.finish()?;
     let quantity = quantity.unwrap_or_default();
+    // Claimed first: of two deliveries called at once, one goes ahead on what remains and the
+    // other is told the contract changed, so together they never exceed it.
+    changed(
+        guarded(&c)
+            .col_expr(entity::Column::UpdatedAt, Expr::value(now))
+            .exec(db)
+            .await?,
+    )?;
     let (delivered, _) = delivered(db, c.id).await?;
     let left = c.quantity_milli - delivered;
     if quantity.milli() > left {

@@ -16,6 +16,7 @@ use crate::pages::signed_in;
 on_both_databases!(
     a_season_contract_is_signed_deposited_delivered_and_reconciles_to_the_fen,
     a_season_contract_is_proposed_signed_and_delivered_on_its_pages,
+    deliveries_called_at_once_never_exceed_the_contract,
 );
 
 /// 开江县, where 盘石村 sells from.
@@ -431,5 +432,62 @@ async fn a_season_contract_is_proposed_signed_and_delivered_on_its_pages(backend
     assert!(
         contracts.starts_with("id=\"coverage-contracts\">1<"),
         "{contracts}"
+    );
+}
+
+async fn deliveries_called_at_once_never_exceed_the_contract(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (panshi, rice) = app.panshi_rice_all_year().await;
+    let buyer = app.login("buyer").await;
+    let market = app.listing_row(rice).await.price_fen;
+    let r = app
+        .post("/api/v1/contracts", Some(&buyer), proposal(rice, market))
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/contracts/{id}/sign"),
+            Some(&panshi),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.body["status"], "signed", "{}", r.text);
+    // The canteen and the cooperative each call 600 of the 1 000 at the same moment.
+    let call = |token: String| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/contracts/{id}/deliveries"),
+                Some(&token),
+                json!({"quantity": "600"}),
+            )
+            .await
+        }
+    };
+    let (a, b) = tokio::join!(call(buyer.clone()), call(panshi.clone()));
+    let placed = [&a, &b]
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(placed, 1, "{} / {}", a.text, b.text);
+    let refused = if a.status == StatusCode::CREATED {
+        &b
+    } else {
+        &a
+    };
+    assert!(
+        refused.code() == "version_conflict"
+            || refused.body["error"]["fields"]["quantity"]["code"] == "exceeds_contract",
+        "{}",
+        refused.text
+    );
+    let r = app
+        .get(&format!("/api/v1/contracts/{id}"), Some(&buyer))
+        .await;
+    assert_eq!(
+        (&r.body["delivered"], &r.body["remaining"]),
+        (&json!("600"), &json!("400"))
     );
 }

@@ -144,7 +144,7 @@ async fn record_deposit(
 #[utoipa::path(post, path = "/api/v1/contracts/{id}/deliveries", tag = "orders", params(("id" = i64, Path)),
     request_body = DeliveryRequest,
     responses((status = 201, body = OrderView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "`not_signed`, `outside_window` or `insufficient_stock`"),
+        (status = 409, body = ErrorBody, description = "`not_signed`, `outside_window`, `insufficient_stock`, or `version_conflict` when another delivery was called at the same moment"),
         (status = 422, body = ErrorBody, description = "`quantity`: `required`, `out_of_range`, `exceeds_contract` or a quantity's code")),
     security(("bearer" = []), ("session" = [])))]
 async fn call_delivery(
