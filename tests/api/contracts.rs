@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::forms::page;
-use crate::helpers::{Backend, TestApp, hidden, spawn_app};
+use crate::helpers::{Backend, cost, hidden, spawn_app};
 use crate::on_both_databases;
 use crate::pages::signed_in;
 
@@ -33,23 +33,6 @@ fn proposal(listing: i64, floor: i64) -> Value {
     })
 }
 
-/// Price × thousandths, rounded half up to the fen.
-fn cost(price_fen: i64, milli: i64) -> i64 {
-    (price_fen * milli + 500) / 1000
-}
-
-async fn county_placed_sales(app: &TestApp) -> i64 {
-    let official = app.login("official-kaijiang").await;
-    let year = chrono::Datelike::year(&crate::stats::today());
-    let r = app
-        .get(
-            &format!("/api/v1/stats/regions/{KAIJIANG}?period={year}&basis=placed"),
-            Some(&official),
-        )
-        .await;
-    r.body["figures"]["sales_fen"].as_i64().unwrap()
-}
-
 async fn a_season_contract_is_signed_deposited_delivered_and_reconciles_to_the_fen(
     backend: Backend,
 ) {
@@ -61,7 +44,7 @@ async fn a_season_contract_is_signed_deposited_delivered_and_reconciles_to_the_f
     let zilong = app.login("coop-zilong").await;
     let market = app.listing_row(rice).await.price_fen;
     let floor = market - 30;
-    let before = county_placed_sales(&app).await;
+    let before = app.kaijiang_sales("placed").await;
     let good = proposal(rice, floor);
     let with = |field: &str, value: Value| {
         let mut body = good.clone();
@@ -128,14 +111,7 @@ async fn a_season_contract_is_signed_deposited_delivered_and_reconciles_to_the_f
     let r = app.post(&at("sign"), Some(&panshi), json!({})).await;
     assert_eq!(r.body["status"], "signed", "{}", r.text);
     // The cooperative heard of the proposal, the canteen of the signing.
-    let worker =
-        qudao::notify::Worker::new(app.db.clone(), &qudao::Settings::embedded(app.dir())).unwrap();
-    for _ in 0..20 {
-        let p = worker.run_once().await.unwrap();
-        if p.dispatched + p.sent + p.failed == 0 {
-            break;
-        }
-    }
+    app.deliver_notices().await;
     for (token, topic) in [(&panshi, "contract.proposed"), (&buyer, "contract.signed")] {
         let r = app.get("/api/v1/notifications", Some(token)).await;
         assert!(
@@ -277,7 +253,7 @@ async fn a_season_contract_is_signed_deposited_delivered_and_reconciles_to_the_f
         delivered_fen
     );
     app.project().await;
-    assert_eq!(county_placed_sales(&app).await - before, delivered_fen);
+    assert_eq!(app.kaijiang_sales("placed").await - before, delivered_fen);
 
     // 订单农业覆盖: the county sees the contract, its value at the floor, what was delivered and
     // the registered households of 盘石村's cooperative.

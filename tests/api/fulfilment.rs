@@ -9,16 +9,11 @@ use qudao::catalog::domain::format_yuan;
 use serde_json::{Value, json};
 
 use crate::browser::Browser;
-use crate::helpers::PASSWORD;
+use crate::helpers::{PASSWORD, cost};
 use crate::pages::{json_of, screenshots, sign_in, sign_out, site};
 
 /// 开江县, where 盘石村 sells from.
 const KAIJIANG: &str = "511723";
-
-/// Price × thousandths, rounded half up to the fen.
-fn cost(price_fen: i64, milli: i64) -> i64 {
-    (price_fen * milli + 500) / 1000
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pickup_express_a_part_shipment_and_a_short_delivery_in_the_browser() {

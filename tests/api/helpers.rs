@@ -1238,3 +1238,39 @@ pub async fn read_until(stream: &mut reqwest::Response, needle: &str, seen: &mut
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
+
+/// Price × thousandths, rounded half up to the fen: what a quantity of a line costs.
+pub fn cost(price_fen: i64, milli: i64) -> i64 {
+    (price_fen * milli + 500) / 1000
+}
+
+impl TestApp {
+    /// Runs a notification worker until it has nothing left: every notice written so far is
+    /// in its readers' lists.
+    pub async fn deliver_notices(&self) {
+        let worker =
+            qudao::notify::Worker::new(self.db.clone(), &qudao::Settings::embedded(self.dir()))
+                .unwrap();
+        for _ in 0..20 {
+            let p = worker.run_once().await.unwrap();
+            if p.dispatched + p.sent + p.failed == 0 {
+                return;
+            }
+        }
+        panic!("the notification worker never ran out of work");
+    }
+
+    /// 开江县's sales this year on `basis`, as its official reads them.
+    pub async fn kaijiang_sales(&self, basis: &str) -> i64 {
+        let official = self.login("official-kaijiang").await;
+        let year = chrono::Datelike::year(&qudao::days::local_date(chrono::Utc::now()));
+        let r = self
+            .get(
+                &format!("/api/v1/stats/regions/511723?period={year}&basis={basis}"),
+                Some(&official),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body["figures"]["sales_fen"].as_i64().unwrap()
+    }
+}

@@ -157,14 +157,7 @@ async fn eight_weeks_of_a_recurring_order_give_one_order_a_week_or_a_notice_why_
     }
 
     // Both sides hear of each skipped week.
-    let worker =
-        qudao::notify::Worker::new(app.db.clone(), &qudao::Settings::embedded(app.dir())).unwrap();
-    for _ in 0..20 {
-        let p = worker.run_once().await.unwrap();
-        if p.dispatched + p.sent + p.failed == 0 {
-            break;
-        }
-    }
+    app.deliver_notices().await;
     for token in [&buyer, &panshi] {
         let r = app.get("/api/v1/notifications", Some(token)).await;
         let skips = r.body["items"]

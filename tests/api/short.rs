@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Reply, TestApp, spawn_app};
+use crate::helpers::{Backend, Reply, TestApp, cost, spawn_app};
 use crate::on_both_databases;
 
 on_both_databases!(
@@ -15,25 +15,6 @@ on_both_databases!(
 
 /// 开江县, where 盘石村 sells from.
 const KAIJIANG: &str = "511723";
-
-/// The county's sales this year on `basis`, as an official reads them.
-async fn county_sales(app: &TestApp, basis: &str) -> i64 {
-    let official = app.login("official-kaijiang").await;
-    let year = chrono::Datelike::year(&crate::stats::today());
-    let r = app
-        .get(
-            &format!("/api/v1/stats/regions/{KAIJIANG}?period={year}&basis={basis}"),
-            Some(&official),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body["figures"]["sales_fen"].as_i64().unwrap()
-}
-
-/// Price × thousandths, rounded half up to the fen: what a quantity of a line costs.
-fn cost(price_fen: i64, milli: i64) -> i64 {
-    (price_fen * milli + 500) / 1000
-}
 
 /// An order of 100 斤 of 盘石村's rice, confirmed: (seller's token, buyer's token, order).
 async fn confirmed_rice(app: &TestApp, key: &str) -> (String, String, Value) {
@@ -67,8 +48,8 @@ async fn a_short_delivery_is_refunded_to_the_fen_and_counted_once(backend: Backe
         return;
     };
     let (placed_before, completed_before) = (
-        county_sales(&app, "placed").await,
-        county_sales(&app, "completed").await,
+        app.kaijiang_sales("placed").await,
+        app.kaijiang_sales("completed").await,
     );
     let (panshi, buyer, order) = confirmed_rice(&app, "short-1").await;
     let id = order["id"].as_i64().unwrap();
@@ -202,12 +183,12 @@ async fn a_short_delivery_is_refunded_to_the_fen_and_counted_once(backend: Backe
 
     // The officials see the goods that arrived, on the day they arrived; completed, the same.
     app.project().await;
-    assert_eq!(county_sales(&app, "placed").await - placed_before, goods);
+    assert_eq!(app.kaijiang_sales("placed").await - placed_before, goods);
     let r = act(&app, &buyer, id, "complete", json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     app.project().await;
     assert_eq!(
-        county_sales(&app, "completed").await - completed_before,
+        app.kaijiang_sales("completed").await - completed_before,
         goods
     );
 
@@ -221,9 +202,9 @@ async fn a_short_delivery_is_refunded_to_the_fen_and_counted_once(backend: Backe
         .await
         .unwrap();
     app.project().await;
-    assert_eq!(county_sales(&app, "placed").await - placed_before, goods);
+    assert_eq!(app.kaijiang_sales("placed").await - placed_before, goods);
     assert_eq!(
-        county_sales(&app, "completed").await - completed_before,
+        app.kaijiang_sales("completed").await - completed_before,
         goods
     );
 
@@ -252,7 +233,7 @@ async fn a_refund_after_a_short_delivery_takes_back_only_the_rest(backend: Backe
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let placed_before = county_sales(&app, "placed").await;
+    let placed_before = app.kaijiang_sales("placed").await;
     let (panshi, buyer, order) = confirmed_rice(&app, "short-2").await;
     let id = order["id"].as_i64().unwrap();
     let line_id = order["lines"][0]["id"].as_i64().unwrap();
@@ -269,7 +250,7 @@ async fn a_refund_after_a_short_delivery_takes_back_only_the_rest(backend: Backe
     );
     app.project().await;
     assert_eq!(
-        county_sales(&app, "placed").await - placed_before,
+        app.kaijiang_sales("placed").await - placed_before,
         cost(price, 60_000)
     );
     let stock = app.listing_row(listing).await;
@@ -289,10 +270,10 @@ async fn a_refund_after_a_short_delivery_takes_back_only_the_rest(backend: Backe
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     app.project().await;
-    assert_eq!(county_sales(&app, "placed").await, placed_before);
+    assert_eq!(app.kaijiang_sales("placed").await, placed_before);
     assert_eq!(app.listing_row(listing).await, stock);
 
     // Rebuilt from the orders, the figures are the same.
     qudao::stats::projector::rebuild(&app.db).await.unwrap();
-    assert_eq!(county_sales(&app, "placed").await, placed_before);
+    assert_eq!(app.kaijiang_sales("placed").await, placed_before);
 }

@@ -12,15 +12,14 @@ use chrono::{Datelike, Utc};
 use minijinja::{Value, context};
 use sea_orm::EntityTrait;
 
-use super::{Lang, Viewer, errors_value};
+use super::{Lang, Viewer, errors_value, yuan};
 use crate::catalog::domain::{QuantityInput, format_yuan};
 use crate::catalog::entity::{category, listing};
-use crate::catalog::import::fen_of;
 use crate::contracts::{
     self, ContractRequest, ContractStatus, ContractView, DeliveryRequest, DepositRequest, Pricing,
 };
 use crate::db::in_write_txn;
-use crate::error::{AppError, FieldError, FieldErrors};
+use crate::error::{AppError, FieldErrors};
 use crate::http::lang::NameFor;
 use crate::http::pages::shop::address_places;
 use crate::http::state::AppState;
@@ -74,20 +73,6 @@ pub struct ContractForm {
     line: String,
     #[serde(default)]
     note: String,
-}
-
-/// Yuan typed on a form as fen (empty is zero); an error named `field` when it is not one.
-fn yuan(field: &str, raw: &str, errors: &mut FieldErrors) -> i64 {
-    match raw.trim() {
-        "" => 0,
-        raw => fen_of(raw).unwrap_or_else(|| {
-            errors.insert(
-                field.into(),
-                FieldError::new("invalid", "an amount in yuan, such as 3.20"),
-            );
-            0
-        }),
-    }
 }
 
 impl ContractForm {

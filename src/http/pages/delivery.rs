@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{Lang, TokenForm, Viewer, errors_value};
+use super::{Lang, TokenForm, Viewer, errors_value, yuan};
 use crate::catalog::domain::{RegionLevel, format_yuan};
 use crate::catalog::entity::{listing, region};
 use crate::catalog::import::fen_of;
@@ -119,21 +119,6 @@ pub struct MethodForm {
     min_weight_kg: String,
     #[serde(default)]
     rates: String,
-}
-
-/// Yuan typed on a form as fen: empty is zero.
-fn yuan(field: &str, raw: &str, errors: &mut FieldErrors) -> i64 {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return 0;
-    }
-    fen_of(raw).unwrap_or_else(|| {
-        errors.insert(
-            field.into(),
-            FieldError::new("invalid", "an amount in yuan, such as 8 or 8.50"),
-        );
-        0
-    })
 }
 
 /// A whole number typed on a form: empty is `None`.

@@ -330,6 +330,21 @@ pub struct TokenForm {
 
 pub(crate) use crate::error::renamed;
 
+/// Yuan typed on a form as fen: empty is zero; what is not an amount is refused as `field`.
+pub(crate) fn yuan(field: &str, raw: &str, errors: &mut FieldErrors) -> i64 {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return 0;
+    }
+    crate::catalog::import::fen_of(raw).unwrap_or_else(|| {
+        errors.insert(
+            field.into(),
+            crate::error::FieldError::new("invalid", "an amount in yuan, such as 8 or 8.50"),
+        );
+        0
+    })
+}
+
 /// An upload form as read: its CSRF token, its other text fields, and the file field's name
 /// and bytes.
 #[derive(Debug, Default)]
