@@ -363,9 +363,9 @@ pub async fn has_demo_accounts(db: &impl ConnectionTrait) -> Result<bool, sea_or
 /// buyers' past year of orders.
 pub async fn seed(
     db: &sea_orm::DatabaseConnection,
-    demo_password: &str,
-    history: bool,
+    settings: &crate::config::Settings,
 ) -> anyhow::Result<()> {
+    let (demo_password, history) = (settings.demo_password.as_str(), settings.demo_history);
     let txn = crate::db::write_txn(db).await?;
     let now = Utc::now();
     let mut org_ids = Vec::new();
@@ -380,7 +380,7 @@ pub async fn seed(
     seed_units(&txn, now).await?;
     if history {
         seed_delivery(&txn).await?;
-        history::seed(&txn, now).await?;
+        history::seed(&txn, &crate::matching::service::Rules::of(settings), now).await?;
     }
     txn.commit().await?;
     Ok(())

@@ -136,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
             s.demo = false;
             let state = qudao::startup::prepare(s.clone()).await?;
             if demo::is_empty(&state.db).await? {
-                demo::seed(&state.db, &s.demo_password, s.demo_history).await?;
+                demo::seed(&state.db, &s).await?;
                 say!(
                     "demo data loaded; accounts: {}, each with the password {:?}",
                     demo::DEMO_USERNAMES.join(", "),

@@ -189,7 +189,7 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
         tracing::info!("filled the statistics' month aggregates from the facts");
     }
     if settings.demo && demo::is_empty(&conn).await? {
-        demo::seed(&conn, &settings.demo_password, settings.demo_history)
+        demo::seed(&conn, &settings)
             .await
             .context("loading demo data")?;
         tracing::info!("loaded the demo dataset");

@@ -121,6 +121,20 @@ pub async fn add_columns<T: IntoIden + Clone>(
     Ok(())
 }
 
+/// Drops columns of a table one statement each (SQLite alters one column at a time); the
+/// `down` of [`add_columns`].
+pub async fn drop_columns<T: IntoIden + Clone, C: IntoIden>(
+    m: &SchemaManager<'_>,
+    table: T,
+    cols: impl IntoIterator<Item = C>,
+) -> Result<(), DbErr> {
+    for col in cols {
+        m.alter_table(Table::alter().table(table.clone()).drop_column(col).take())
+            .await?;
+    }
+    Ok(())
+}
+
 /// Drops tables in the order given (dependants first); the `down` of every migration.
 pub async fn drop_tables(m: &SchemaManager<'_>, tables: Vec<DynIden>) -> Result<(), DbErr> {
     for table in tables {

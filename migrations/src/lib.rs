@@ -33,6 +33,7 @@ mod m20261209_000027_create_order_invoices;
 mod m20261210_000028_add_short_delivery;
 mod m20261211_000029_create_recurring_orders;
 mod m20261212_000030_create_season_contracts;
+mod m20261213_000031_add_contract_proposals;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000028_add_short_delivery::Migration),
             Box::new(m20261211_000029_create_recurring_orders::Migration),
             Box::new(m20261212_000030_create_season_contracts::Migration),
+            Box::new(m20261213_000031_add_contract_proposals::Migration),
         ]
     }
 }

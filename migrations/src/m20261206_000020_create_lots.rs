@@ -99,15 +99,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in [OrderLine::Certified, OrderLine::Recognised] {
-            m.alter_table(
-                Table::alter()
-                    .table(OrderLine::Table)
-                    .drop_column(column)
-                    .take(),
-            )
-            .await?;
-        }
+        drop_columns(
+            m,
+            OrderLine::Table,
+            [OrderLine::Certified, OrderLine::Recognised],
+        )
+        .await?;
         drop_tables(m, vec![LineLot::Table.into_iden(), Lot::Table.into_iden()]).await
     }
 }

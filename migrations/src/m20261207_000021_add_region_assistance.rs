@@ -4,6 +4,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::drop_columns;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -27,16 +29,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in [Region::PovertyExit, Region::AssistanceKey] {
-            m.alter_table(
-                Table::alter()
-                    .table(Region::Table)
-                    .drop_column(column)
-                    .take(),
-            )
-            .await?;
-        }
-        Ok(())
+        drop_columns(
+            m,
+            Region::Table,
+            [Region::PovertyExit, Region::AssistanceKey],
+        )
+        .await
     }
 }
 

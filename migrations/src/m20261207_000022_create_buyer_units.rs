@@ -131,15 +131,7 @@ impl MigrationTrait for Migration {
         let mut drop = Index::drop();
         drop.name("idx_orders_buyer_unit").table(Order::Table);
         m.drop_index(drop).await?;
-        for column in [Order::BuyerUnitId, Order::BuyerBasis] {
-            m.alter_table(
-                Table::alter()
-                    .table(Order::Table)
-                    .drop_column(column)
-                    .take(),
-            )
-            .await?;
-        }
+        drop_columns(m, Order::Table, [Order::BuyerUnitId, Order::BuyerBasis]).await?;
         // Subordinate units point at their parents: SQLite's implicit delete on dropping the
         // table would find a parent gone before its child.
         m.get_connection()

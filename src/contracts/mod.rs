@@ -210,8 +210,58 @@ pub async fn propose(
     let dry = request::one_line(req.address.clone(), req.note.clone(), &l, quantity, None);
     request::dry_run(db, actor, dry, now).await?;
     let a = &req.address;
-    let saved = entity::ActiveModel {
-        buyer_id: Set(actor.id()),
+    let saved = insert(
+        db,
+        Agreement {
+            buyer_id: actor.id(),
+            listing: &l,
+            quantity,
+            window: (start, end),
+            pricing,
+            price_fen: req.price_fen,
+            deposit_fen: req.deposit_fen,
+            recipient_name: a.recipient_name.trim(),
+            phone: a.phone.trim(),
+            region_code: &a.region_code,
+            line: a.line.trim(),
+            note: req.note.as_deref().unwrap_or_default(),
+        },
+        ContractStatus::Proposed,
+        now,
+    )
+    .await?;
+    audit(db, actor.id(), "contract.propose", &saved).await?;
+    tell(db, ContractNews::Proposed, &saved).await?;
+    view(db, saved).await
+}
+
+/// What a contract's two sides agree on.
+pub struct Agreement<'a> {
+    pub buyer_id: i64,
+    pub listing: &'a listing::Model,
+    /// In the listing's unit.
+    pub quantity: Quantity,
+    pub window: (NaiveDate, NaiveDate),
+    pub pricing: Pricing,
+    pub price_fen: i64,
+    pub deposit_fen: i64,
+    pub recipient_name: &'a str,
+    pub phone: &'a str,
+    pub region_code: &'a str,
+    pub line: &'a str,
+    pub note: &'a str,
+}
+
+/// Stores a contract as agreed, keeping the listing's product as it is now.
+async fn insert(
+    db: &impl ConnectionTrait,
+    a: Agreement<'_>,
+    status: ContractStatus,
+    now: DateTime<Utc>,
+) -> AppResult<entity::Model> {
+    let l = a.listing;
+    Ok(entity::ActiveModel {
+        buyer_id: Set(a.buyer_id),
         organization_id: Set(l.organization_id),
         listing_id: Set(l.id),
         category_id: Set(l.category_id),
@@ -219,31 +269,43 @@ pub async fn propose(
         unit: Set(l.unit),
         grade: Set(l.grade),
         region_code: Set(l.origin_region_code.clone()),
-        quantity_milli: Set(quantity.milli()),
-        window_start: Set(start),
-        window_end: Set(end),
-        pricing: Set(pricing),
-        price_fen: Set(req.price_fen),
-        deposit_fen: Set(req.deposit_fen),
+        quantity_milli: Set(a.quantity.milli()),
+        window_start: Set(a.window.0),
+        window_end: Set(a.window.1),
+        pricing: Set(a.pricing),
+        price_fen: Set(a.price_fen),
+        deposit_fen: Set(a.deposit_fen),
         deposit_paid_fen: Set(0),
         deposit_paid_on: Set(None),
-        recipient_name: Set(a.recipient_name.trim().to_string()),
-        phone: Set(a.phone.trim().to_string()),
-        address_region_code: Set(a.region_code.clone()),
-        line: Set(a.line.trim().to_string()),
-        note: Set(req.note.clone().unwrap_or_default()),
-        status: Set(ContractStatus::Proposed),
+        recipient_name: Set(a.recipient_name.to_string()),
+        phone: Set(a.phone.to_string()),
+        address_region_code: Set(a.region_code.to_string()),
+        line: Set(a.line.to_string()),
+        note: Set(a.note.to_string()),
+        status: Set(status),
         version: Set(0),
         created_at: Set(now),
-        signed_at: Set(None),
+        signed_at: Set((status == ContractStatus::Signed).then_some(now)),
         updated_at: Set(now),
         ..Default::default()
     }
     .insert(db)
-    .await?;
-    audit(db, actor, "contract.propose", &saved).await?;
-    tell(db, ContractNews::Proposed, &saved).await?;
-    view(db, saved).await
+    .await?)
+}
+
+/// A contract both sides agreed to through matching (a purchase request dated in the listing's
+/// coming season, and a proposal both accepted): signed as it is stored. Audited as the
+/// buyer's, the side whose request it answers; both sides are told.
+pub async fn signed_from_match(
+    db: &impl ConnectionTrait,
+    agreement: Agreement<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<entity::Model> {
+    let buyer = agreement.buyer_id;
+    let saved = insert(db, agreement, ContractStatus::Signed, now).await?;
+    audit(db, buyer, "contract.match", &saved).await?;
+    tell(db, ContractNews::Signed, &saved).await?;
+    Ok(saved)
 }
 
 /// The delivery window: from today, ending no earlier than it starts and within two years.
@@ -285,13 +347,13 @@ fn day_field(v: &mut Validator, field: &str, raw: &str) -> Option<NaiveDate> {
 
 async fn audit(
     db: &impl ConnectionTrait,
-    actor: &Actor,
+    actor_id: i64,
     action: &str,
     c: &entity::Model,
 ) -> AppResult<()> {
     crate::audit::record(
         db,
-        Some(actor.id()),
+        Some(actor_id),
         action,
         "contract",
         c.id,
@@ -400,7 +462,7 @@ pub async fn decide(
         ContractStatus::Declined => ("contract.decline", ContractNews::Declined),
         _ => ("contract.cancel", ContractNews::Cancelled),
     };
-    audit(db, actor, action, &saved).await?;
+    audit(db, actor.id(), action, &saved).await?;
     tell(db, news, &saved).await?;
     view(db, saved).await
 }
@@ -478,7 +540,7 @@ pub async fn record_deposit(
         .col_expr(entity::Column::UpdatedAt, Expr::value(now));
     changed(update.exec(db).await?)?;
     let saved = reread(db, c.id).await?;
-    audit(db, actor, "contract.deposit", &saved).await?;
+    audit(db, actor.id(), "contract.deposit", &saved).await?;
     view(db, saved).await
 }
 

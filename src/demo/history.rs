@@ -140,7 +140,11 @@ fn morning(day: NaiveDate) -> DateTime<Utc> {
 
 /// Places the past year's orders and carries each as far as it would have gone by `now`.
 /// Returns the number of orders placed.
-pub async fn seed(db: &DatabaseTransaction, now: DateTime<Utc>) -> anyhow::Result<usize> {
+pub async fn seed(
+    db: &DatabaseTransaction,
+    rules: &crate::matching::service::Rules,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
     let today = crate::days::local_date(now);
     let listings = listing::Entity::find()
         .filter(listing::Column::Status.eq(ListingStatus::Active.code()))
@@ -250,7 +254,61 @@ pub async fn seed(db: &DatabaseTransaction, now: DateTime<Utc>) -> anyhow::Resul
     }
     standing_order(db, &buyers[0], sellers.as_slice(), &invoicer, now).await?;
     season_contract(db, &buyers[0], sellers.as_slice(), &invoicer, now).await?;
+    let union = HABITS.iter().position(|h| h.username == "union-dazhou");
+    if let Some(u) = union {
+        next_season_request(db, &buyers[u], &HABITS[u], &listings, rules, now).await?;
+    }
     Ok(placed)
+}
+
+/// The union's purchase request for the harvest whose season comes first, dated two weeks
+/// into it: posted as a buyer posts one, so matching answers it with a season contract
+/// proposal that waits for both sides.
+async fn next_season_request(
+    db: &DatabaseTransaction,
+    buyer: &Actor,
+    habit: &Habit,
+    listings: &[listing::Model],
+    rules: &crate::matching::service::Rules,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use crate::matching::engine::coming_season;
+    use crate::matching::requests::{RequestInput, post_in};
+    let today = crate::days::local_date(now);
+    let next = listings
+        .iter()
+        .filter_map(|l| {
+            let season = (
+                u32::try_from(l.season_start?).ok()?,
+                u32::try_from(l.season_end?).ok()?,
+            );
+            Some((coming_season(season, today)?.0, l))
+        })
+        .min_by_key(|(start, l)| (*start, l.id));
+    let Some((start, l)) = next else {
+        return Ok(());
+    };
+    let (contact_name, contact_phone, region_code, address_line) = habit.address;
+    let input = RequestInput {
+        title: Some(format!("新季{} · next season's harvest", l.title)),
+        category_id: Some(l.category_id),
+        unit: Some(l.unit),
+        quantity: Some(QuantityInput::Text(
+            Quantity::from_milli(l.min_order_milli.max(1000) * 20).to_string(),
+        )),
+        max_price_fen: Some(l.price_fen + l.price_fen / 10),
+        region_code: Some(region_code.into()),
+        address_line: Some(address_line.into()),
+        contact_name: Some(contact_name.into()),
+        contact_phone: Some(contact_phone.into()),
+        deliver_by: Some((start + Duration::days(14)).to_string()),
+        max_distance_km: Some(3000),
+        ..Default::default()
+    };
+    post_in(db, rules, buyer, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo's purchase request: {e}"))?;
+    Ok(())
 }
 
 /// What becomes of a demo order.

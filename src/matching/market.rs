@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, QueryFilter, QuerySelect};
 
-use super::domain::{ProposalStatus, RequestStatus};
+use super::domain::{ProposalKind, ProposalStatus, RequestStatus};
 use super::engine::{Categories, Demand, Point, Supply};
 use super::entity::{proposal, purchase_request};
 use crate::catalog::domain::{Certification, Quantity};
@@ -73,13 +73,15 @@ pub async fn delivery_point(
     Ok(region_points(db, &codes).await?.remove(&r.region_code))
 }
 
-/// Quantities held by pending proposals, per listing (in the listing's unit).
+/// Quantities held by pending proposals of stock, per listing (in the listing's unit); a
+/// contract's proposal holds nothing of today's stock.
 async fn held_by_listing(db: &impl ConnectionTrait) -> AppResult<HashMap<i64, i64>> {
     let q = proposal::Entity::find()
         .select_only()
         .column(proposal::Column::ListingId)
         .column(proposal::Column::ListingQuantityMilli)
-        .filter(proposal::Column::Status.eq(ProposalStatus::Pending.code()));
+        .filter(proposal::Column::Status.eq(ProposalStatus::Pending.code()))
+        .filter(proposal::Column::Kind.eq(ProposalKind::Order.code()));
     let rows: Vec<(i64, i64)> = q.into_tuple().all(db).await?;
     let mut held: HashMap<i64, i64> = HashMap::new();
     for (id, milli) in rows {
@@ -95,27 +97,58 @@ pub async fn supplies(
     categories: Option<&[i64]>,
 ) -> AppResult<Vec<Supply>> {
     // What the public sees on sale, with stock.
-    let mut q = crate::catalog::listings::visible(None).filter(listing::Column::StockMilli.gt(0));
-    if let Some(cats) = categories {
-        q = q.filter(listing::Column::CategoryId.is_in(cats.iter().copied()));
+    let q = crate::catalog::listings::visible(None).filter(listing::Column::StockMilli.gt(0));
+    let listings = within(q, categories).all(db).await?;
+    let held = held_by_listing(db).await?;
+    as_supplies(db, listings, |l| {
+        l.stock_milli - held.get(&l.id).copied().unwrap_or(0)
+    })
+    .await
+}
+
+/// Listings on sale with a season, stock or none, for season contracts: their harvest may
+/// be contracted before it is in (see [`super::engine::contract_offer`]).
+pub async fn seasonal_supplies(
+    db: &impl ConnectionTrait,
+    categories: Option<&[i64]>,
+) -> AppResult<Vec<Supply>> {
+    let q = crate::catalog::listings::visible(None)
+        .filter(listing::Column::SeasonStart.is_not_null())
+        .filter(listing::Column::SeasonEnd.is_not_null());
+    let listings = within(q, categories).all(db).await?;
+    as_supplies(db, listings, |_| 0).await
+}
+
+fn within(
+    q: sea_orm::Select<listing::Entity>,
+    categories: Option<&[i64]>,
+) -> sea_orm::Select<listing::Entity> {
+    match categories {
+        Some(cats) => q.filter(listing::Column::CategoryId.is_in(cats.iter().copied())),
+        None => q,
     }
-    let listings = q.all(db).await?;
+}
+
+/// The engine's view of `listings`, each with `available(listing)` (in milli of its unit).
+async fn as_supplies(
+    db: &impl ConnectionTrait,
+    listings: Vec<listing::Model>,
+    available: impl Fn(&listing::Model) -> i64,
+) -> AppResult<Vec<Supply>> {
     let org_ids: HashSet<i64> = listings.iter().map(|l| l.organization_id).collect();
     let benefit = benefit_by_organization(db, &org_ids).await?;
-    let held = held_by_listing(db).await?;
     let points = listing_points(db, &listings).await?;
     Ok(listings
         .into_iter()
         .filter_map(|l| {
             let at = *points.get(&l.id)?;
-            let available = l.stock_milli - held.get(&l.id).copied().unwrap_or(0);
             Some(Supply {
                 id: l.id,
                 organization_id: l.organization_id,
                 category_id: l.category_id,
                 grade: l.grade,
                 unit: l.unit,
-                available: Quantity::from_milli(available.max(0)),
+                available: Quantity::from_milli(available(&l).max(0)),
                 min_order: Quantity::from_milli(l.min_order_milli),
                 price_fen: l.price_fen,
                 season: match (l.season_start, l.season_end) {

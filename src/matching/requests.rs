@@ -9,7 +9,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::domain::{ClosedReason, ProposalStatus, RequestStatus};
+use super::domain::{ClosedReason, ProposalKind, ProposalStatus, RequestStatus};
 use super::entity::{proposal, purchase_request};
 use super::service::{self, Rules};
 use crate::accounts::role::require_buyer;
@@ -122,6 +122,14 @@ pub struct ProposalView {
     pub producer_accepted: bool,
     pub reason: String,
     pub order_id: Option<i64>,
+    /// `order` from stock, or `contract`: a season contract for a request dated in the
+    /// listing's coming season, signed once both sides accept.
+    pub kind: ProposalKind,
+    /// A contract's delivery window.
+    pub window_start: Option<NaiveDate>,
+    pub window_end: Option<NaiveDate>,
+    /// The season contract it became.
+    pub contract_id: Option<i64>,
     pub expires_at: chrono::DateTime<Utc>,
 }
 
@@ -158,6 +166,10 @@ pub async fn proposal_views(
             producer_accepted: p.producer_accepted_at.is_some(),
             reason: p.reason,
             order_id: p.order_id,
+            kind: p.kind,
+            window_start: p.window_start,
+            window_end: p.window_end,
+            contract_id: p.contract_id,
             expires_at: p.expires_at,
         })
         .collect())
@@ -208,7 +220,7 @@ pub struct RequestWithProposals {
 
 /// Applies `input` over `base` (a new request when `None`), checking every field.
 async fn apply(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     input: RequestInput,
     base: Option<&purchase_request::Model>,
 ) -> AppResult<purchase_request::ActiveModel> {
@@ -329,14 +341,26 @@ pub async fn post(
     input: RequestInput,
 ) -> AppResult<RequestWithProposals> {
     require_buyer(actor, "post purchase requests")?;
-    let mut m = apply(db, input, None).await?;
-    m.buyer_id = Set(actor.id());
     let txn = crate::db::write_txn(db).await?;
-    let r = m.insert(&txn).await?;
-    service::request_event(&txn, RequestNews::Created, &r).await?;
-    let proposals = service::match_request(&txn, r.id, rules).await?;
-    let proposals = proposal_views(&txn, proposals).await?;
+    let posted = post_in(&txn, rules, actor, input).await?;
     txn.commit().await?;
+    Ok(posted)
+}
+
+/// [`post`] within the write transaction `txn`, which takes the matching lock.
+pub async fn post_in(
+    txn: &impl sea_orm::ConnectionTrait,
+    rules: &Rules,
+    actor: &Actor,
+    input: RequestInput,
+) -> AppResult<RequestWithProposals> {
+    require_buyer(actor, "post purchase requests")?;
+    let mut m = apply(txn, input, None).await?;
+    m.buyer_id = Set(actor.id());
+    let r = m.insert(txn).await?;
+    service::request_event(txn, RequestNews::Created, &r).await?;
+    let proposals = service::match_request(txn, r.id, rules).await?;
+    let proposals = proposal_views(txn, proposals).await?;
     Ok(RequestWithProposals {
         request: request_view(r, true),
         proposals,
@@ -615,7 +639,7 @@ fn check_across(
 
 /// Checks where, to whom and by when the goods go, setting what is valid onto `m`.
 async fn check_delivery(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     input: &RequestInput,
     m: &mut purchase_request::ActiveModel,
     v: &mut Validator,

@@ -3,21 +3,21 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::domain::{ClosedReason, ProposalStatus, RequestStatus};
+use super::domain::{ClosedReason, ProposalKind, ProposalStatus, RequestStatus};
 use super::engine::{self, Allocation, Market, Params};
 use super::entity::{proposal, purchase_request};
 use super::market;
 use crate::accounts::{Actor, Role};
-use crate::catalog::domain::Quantity;
+use crate::catalog::domain::{ListingStatus, Quantity};
 use crate::catalog::entity::listing;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -98,6 +98,7 @@ async fn proposal_event(
         listing_unit: p.listing_unit.code().into(),
         amount_fen: p.amount_fen,
         order_id: p.order_id,
+        contract_id: p.contract_id,
     };
     outbox::enqueue(db, &NotifyEvent::Proposal(news, change)).await
 }
@@ -119,17 +120,28 @@ pub async fn request_event(
     outbox::enqueue(db, &NotifyEvent::Request(news, change)).await
 }
 
+/// An allocation to propose: an order from stock, or a season contract over a window.
+struct Offer {
+    allocation: Allocation,
+    window: Option<(NaiveDate, NaiveDate)>,
+}
+
 /// Stores the engine's allocations as pending proposals.
 async fn propose(
     db: &impl ConnectionTrait,
-    allocations: &[Allocation],
+    offers: Vec<Offer>,
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<proposal::Model>> {
     let mut out = Vec::new();
     // Allocations come sorted by request: each request is read once.
     let mut buyers: HashMap<i64, i64> = HashMap::new();
-    for a in allocations {
+    for Offer {
+        allocation: a,
+        window,
+    } in offers
+    {
+        let a = &a;
         let Some(l) = listing::Entity::find_by_id(a.supply_id).one(db).await? else {
             continue;
         };
@@ -162,6 +174,14 @@ async fn propose(
             closed_by: Set(None),
             reason: Set(String::new()),
             order_id: Set(None),
+            kind: Set(if window.is_some() {
+                ProposalKind::Contract
+            } else {
+                ProposalKind::Order
+            }),
+            window_start: Set(window.map(|w| w.0)),
+            window_end: Set(window.map(|w| w.1)),
+            contract_id: Set(None),
             expires_at: Set(now + ttl),
             version: Set(1),
             created_at: Set(now),
@@ -174,6 +194,67 @@ async fn propose(
         out.push(p);
     }
     Ok(out)
+}
+
+impl Offer {
+    fn contract(c: engine::ContractOffer) -> Self {
+        Offer {
+            allocation: c.allocation,
+            window: Some((c.window_start, c.window_end)),
+        }
+    }
+}
+
+/// The stock allocations as offers, then the contracts.
+fn offers(stock: &[Allocation], contracts: Vec<engine::ContractOffer>) -> Vec<Offer> {
+    let stock = stock.iter().map(|a| Offer {
+        allocation: a.clone(),
+        window: None,
+    });
+    stock
+        .chain(contracts.into_iter().map(Offer::contract))
+        .collect()
+}
+
+/// A season contract for what stock leaves of request `r` (`demand`, less `allocated` from
+/// stock this round), when its date lies in a listing's coming season: one contract proposal
+/// waits per request at a time. A listing that gave stock this round may contract its coming
+/// harvest for the rest.
+async fn contract_offer(
+    db: &impl ConnectionTrait,
+    r: &purchase_request::Model,
+    demand: &engine::Demand,
+    allocated: &[Allocation],
+    (categories, seasonal): (&engine::Categories, &[engine::Supply]),
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> AppResult<Option<engine::ContractOffer>> {
+    let waiting = proposal::Entity::find()
+        .filter(proposal::Column::RequestId.eq(r.id))
+        .filter(proposal::Column::Status.eq(ProposalStatus::Pending.code()))
+        .filter(proposal::Column::Kind.eq(ProposalKind::Contract.code()))
+        .count(db)
+        .await?;
+    let taken: i64 = allocated
+        .iter()
+        .filter(|a| a.demand_id == demand.id)
+        .map(|a| a.quantity.milli())
+        .sum();
+    let left = demand.quantity.milli() - taken;
+    if waiting > 0 || left <= 0 {
+        return Ok(None);
+    }
+    let mut rest = demand.clone();
+    rest.quantity = Quantity::from_milli(left);
+    rest.min_fill = Quantity::from_milli(Ord::max(demand.min_fill.milli() - taken, 0));
+    Ok(engine::contract_offer(
+        categories,
+        &rules.params,
+        &rest,
+        r.deliver_by,
+        seasonal,
+        crate::days::local_date(now),
+    ))
 }
 
 /// Incremental matching of one request against what the market has left; returns the new
@@ -197,9 +278,19 @@ pub async fn match_request(
     let categories = market::categories(db).await?;
     let cats = categories.subtree(r.category_id);
     let supplies = market::supplies(db, Some(&cats)).await?;
+    let seasonal = market::seasonal_supplies(db, Some(&cats)).await?;
     let m = Market::new(supplies, categories);
     let allocations = engine::incremental(&m, &demand, &rules.params);
-    propose(db, &allocations, rules.ttl, Utc::now()).await
+    let now = Utc::now();
+    let season = (&m.categories, &seasonal[..]);
+    let contract = contract_offer(db, &r, &demand, &allocations, season, rules, now).await?;
+    propose(
+        db,
+        offers(&allocations, contract.into_iter().collect()),
+        rules.ttl,
+        now,
+    )
+    .await
 }
 
 /// A listing was created or changed: open requests it could serve are matched again,
@@ -265,14 +356,28 @@ pub async fn run_batch(
     let mut demands = Vec::new();
     for r in &open {
         if let Some(d) = market::demand_of(&txn, r).await? {
-            demands.push(d);
+            demands.push((r, d));
         }
     }
     let supplies = market::supplies(&txn, None).await?;
     let listings = supplies.len();
-    let m = Market::new(supplies, market::categories(&txn).await?);
-    let plan = engine::batch(&m, &demands, &rules.params);
-    let made = propose(&txn, &plan.allocations, rules.ttl, Utc::now()).await?;
+    let categories = market::categories(&txn).await?;
+    let m = Market::new(supplies, categories);
+    let plan = engine::batch(
+        &m,
+        &demands.iter().map(|(_, d)| d.clone()).collect::<Vec<_>>(),
+        &rules.params,
+    );
+    // What stock leaves of each request, from a coming season.
+    let seasonal = market::seasonal_supplies(&txn, None).await?;
+    let now = Utc::now();
+    let mut contracts = Vec::new();
+    for (r, d) in &demands {
+        let season = (&m.categories, &seasonal[..]);
+        let offer = contract_offer(&txn, r, d, &plan.allocations, season, rules, now).await?;
+        contracts.extend(offer);
+    }
+    let made = propose(&txn, offers(&plan.allocations, contracts), rules.ttl, now).await?;
     let summary = BatchSummary {
         requests: demands.len(),
         listings,
@@ -350,6 +455,7 @@ async fn close(
         ProposalStatus::Expired => ProposalNews::Expired,
         ProposalStatus::Withdrawn => ProposalNews::Withdrawn,
         ProposalStatus::Ordered => ProposalNews::Ordered,
+        ProposalStatus::Contracted => ProposalNews::Contracted,
         ProposalStatus::Pending => {
             return Err(anyhow::anyhow!("a proposal cannot be closed as pending").into());
         }
@@ -436,7 +542,7 @@ async fn accept_once(
     }
     match p.status {
         ProposalStatus::Pending => {}
-        ProposalStatus::Ordered => return Ok(Accepted::Ordered(p)),
+        ProposalStatus::Ordered | ProposalStatus::Contracted => return Ok(Accepted::Ordered(p)),
         _ => {
             return Err(AppError::Conflict(
                 "proposal_closed",
@@ -492,7 +598,92 @@ async fn accept_once(
         return Ok(Accepted::Waiting(p));
     }
 
-    order_agreed(db, txn, p, r, rules, now).await
+    match p.kind {
+        ProposalKind::Order => order_agreed(db, txn, p, r, rules, now).await,
+        ProposalKind::Contract => contract_agreed(txn, p, r, rules, now).await,
+    }
+}
+
+/// Withdraws `p` (its request matched again) because its listing changed or can no longer
+/// serve it, and answers 409 with `code`.
+async fn withdrawn(
+    txn: sea_orm::DatabaseTransaction,
+    p: &proposal::Model,
+    reason: &str,
+    rules: &Rules,
+    code: &'static str,
+    message: &str,
+) -> AppResult<Accepted> {
+    close(&txn, p, ProposalStatus::Withdrawn, None, reason, rules).await?;
+    txn.commit().await?;
+    Err(AppError::Conflict(code, message.into()))
+}
+
+const STALE: &str =
+    "the listing's price or unit changed since the proposal; the request is matched again";
+
+/// Both sides agreed to a season contract: it is signed at the proposed price for the
+/// proposed quantity over the proposed window (from today if the window has begun), and the
+/// request is filled by it. Withdrawn when the listing changed its terms or left sale.
+async fn contract_agreed(
+    txn: sea_orm::DatabaseTransaction,
+    p: proposal::Model,
+    r: purchase_request::Model,
+    rules: &Rules,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<Accepted> {
+    let l = listing::Entity::find_by_id(p.listing_id).one(&txn).await?;
+    let today = crate::days::local_date(now);
+    let window = match (p.window_start, p.window_end) {
+        (Some(start), Some(end)) if end >= today => (Ord::max(start, today), end),
+        _ => {
+            return withdrawn(
+                txn,
+                &p,
+                "season_passed",
+                rules,
+                "proposal_unavailable",
+                "the contract's delivery window has passed; the request is matched again",
+            )
+            .await;
+        }
+    };
+    let Some(l) = l.filter(|l| l.status == ListingStatus::Active) else {
+        return withdrawn(
+            txn,
+            &p,
+            "unavailable",
+            rules,
+            "proposal_unavailable",
+            "the listing is no longer on sale; the request is matched again",
+        )
+        .await;
+    };
+    if l.price_fen != p.unit_price_fen || l.unit != p.listing_unit {
+        return withdrawn(txn, &p, "listing_changed", rules, "proposal_stale", STALE).await;
+    }
+    let c = crate::contracts::signed_from_match(
+        &txn,
+        crate::contracts::Agreement {
+            buyer_id: r.buyer_id,
+            listing: &l,
+            quantity: Quantity::from_milli(p.listing_quantity_milli),
+            window,
+            pricing: crate::contracts::Pricing::Fixed,
+            price_fen: p.unit_price_fen,
+            deposit_fen: 0,
+            recipient_name: &r.contact_name,
+            phone: &r.contact_phone,
+            region_code: &r.region_code,
+            line: &r.address_line,
+            note: &format!("采购需求 #{} · purchase request #{}", r.id, r.id),
+        },
+        now,
+    )
+    .await?;
+    let p = mark_done(&txn, p, r, Done::Contract(c.id), now).await?;
+    txn.commit().await?;
+    Ok(Accepted::Ordered(p))
 }
 
 /// Both sides agreed: the proposal becomes an order at the proposed price, or is withdrawn
@@ -510,21 +701,7 @@ async fn order_agreed(
         .as_ref()
         .is_some_and(|l| l.price_fen == p.unit_price_fen && l.unit == p.listing_unit);
     if !same_terms {
-        close(
-            &txn,
-            &p,
-            ProposalStatus::Withdrawn,
-            None,
-            "listing_changed",
-            rules,
-        )
-        .await?;
-        txn.commit().await?;
-        return Err(AppError::Conflict(
-            "proposal_stale",
-            "the listing's price or unit changed since the proposal; the request is matched again"
-                .into(),
-        ));
+        return withdrawn(txn, &p, "listing_changed", rules, "proposal_stale", STALE).await;
     }
     let buyer = crate::accounts::entity::user::Entity::find_by_id(r.buyer_id)
         .one(&txn)
@@ -587,25 +764,43 @@ async fn order_agreed(
         }
         Err(e) => return Err(e),
     };
-    let p = mark_ordered(&txn, p, r, order.id, now).await?;
+    let p = mark_done(&txn, p, r, Done::Order(order.id), now).await?;
     txn.commit().await?;
     Ok(Accepted::Ordered(p))
 }
 
-/// Marks the proposal ordered and fills its request by its quantity (closing it when full).
-async fn mark_ordered(
+/// What a proposal both sides accepted became.
+enum Done {
+    Order(i64),
+    Contract(i64),
+}
+
+/// Marks the proposal ordered (or contracted) and fills its request by its quantity (closing
+/// it when full).
+async fn mark_done(
     db: &impl ConnectionTrait,
     p: proposal::Model,
     r: purchase_request::Model,
-    order_id: i64,
+    done: Done,
     now: chrono::DateTime<Utc>,
 ) -> AppResult<proposal::Model> {
+    let (status, column, id, news) = match done {
+        Done::Order(id) => (
+            ProposalStatus::Ordered,
+            proposal::Column::OrderId,
+            id,
+            ProposalNews::Ordered,
+        ),
+        Done::Contract(id) => (
+            ProposalStatus::Contracted,
+            proposal::Column::ContractId,
+            id,
+            ProposalNews::Contracted,
+        ),
+    };
     proposal::Entity::update_many()
-        .col_expr(
-            proposal::Column::Status,
-            Expr::value(ProposalStatus::Ordered.code()),
-        )
-        .col_expr(proposal::Column::OrderId, Expr::value(order_id))
+        .col_expr(proposal::Column::Status, Expr::value(status.code()))
+        .col_expr(column, Expr::value(id))
         .col_expr(
             proposal::Column::Version,
             Expr::col(proposal::Column::Version).add(1),
@@ -628,7 +823,7 @@ async fn mark_ordered(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("proposal"))?;
-    proposal_event(db, ProposalNews::Ordered, &p, r.buyer_id).await?;
+    proposal_event(db, news, &p, r.buyer_id).await?;
     if req.status != RequestStatus::Open {
         request_event(db, RequestNews::Fulfilled, &req).await?;
     }

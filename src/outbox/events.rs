@@ -233,6 +233,7 @@ news! {
         Created => "created",
         Accepted => "accepted",
         Ordered => "ordered",
+        Contracted => "contracted",
         Declined => "declined",
         Expired => "expired",
         Withdrawn => "withdrawn",
@@ -336,6 +337,9 @@ pub struct ProposalChange {
     pub listing_unit: String,
     pub amount_fen: i64,
     pub order_id: Option<i64>,
+    /// The season contract it became, for a contract's proposal.
+    #[serde(default)]
+    pub contract_id: Option<i64>,
 }
 
 /// A purchase request as its events tell of it.

@@ -37,6 +37,7 @@ mod saved_searches;
 mod search;
 mod search_relay;
 mod search_relevance;
+mod season_matching;
 mod short;
 mod stats;
 mod storage;

@@ -56,6 +56,9 @@ fn proposal_value(p: &ProposalView, lang: Lang, role: Role) -> Value {
         can_answer => p.status == ProposalStatus::Pending && !mine_accepted,
         waiting_other => p.status == ProposalStatus::Pending && mine_accepted,
         order_id => p.order_id,
+        contract_id => p.contract_id,
+        window_start => p.window_start.map(|d| d.to_string()),
+        window_end => p.window_end.map(|d| d.to_string()),
     }
 }
 

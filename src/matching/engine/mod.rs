@@ -33,6 +33,7 @@ mod candidates;
 mod flow;
 mod model;
 mod repair;
+mod season;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -42,6 +43,7 @@ use self::candidates::*;
 pub use self::candidates::{Edge, Market, edge};
 use self::flow::*;
 pub use self::model::*;
+pub use self::season::{ContractOffer, coming_season, contract_offer};
 
 /// The result of a matching run.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -134,8 +136,11 @@ fn water_fill(group: &[Edge], wanted: i64, supply_left: &mut [i64], given: &mut 
 }
 
 fn to_allocation(market: &Market, demands: &[Demand], e: &Edge, base: i64) -> Allocation {
-    let d = &demands[e.demand];
-    let s = &market.supplies[e.supply];
+    allocation(&demands[e.demand], &market.supplies[e.supply], e, base)
+}
+
+/// `base` steps of `s` to `d` over edge `e`, in both units.
+fn allocation(d: &Demand, s: &Supply, e: &Edge, base: i64) -> Allocation {
     Allocation {
         demand_id: d.id,
         supply_id: s.id,

@@ -2,7 +2,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::catalog::domain::Unit;
-use crate::matching::domain::ProposalStatus;
+use crate::matching::domain::{ProposalKind, ProposalStatus};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "match_proposals")]
@@ -27,6 +27,14 @@ pub struct Model {
     pub closed_by: Option<String>,
     pub reason: String,
     pub order_id: Option<i64>,
+    /// An order from stock, or a season contract for a request dated in the listing's coming
+    /// season.
+    pub kind: ProposalKind,
+    /// A contract's delivery window: from the season's first day to the request's date.
+    pub window_start: Option<Date>,
+    pub window_end: Option<Date>,
+    /// The contract it became.
+    pub contract_id: Option<i64>,
     pub expires_at: DateTimeUtc,
     pub version: i32,
     pub created_at: DateTimeUtc,

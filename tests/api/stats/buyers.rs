@@ -773,6 +773,43 @@ async fn the_demo_s_year_of_orders_adds_up_on_both_sides(backend: Backend) {
         "{} contract deliveries",
         contracted.len()
     );
+    // The union asked for the harvest whose season comes next, and matching proposed it as
+    // a season contract over a window inside that season, waiting for both sides.
+    let union = app.login("union-dazhou").await;
+    let requests = app.get("/api/v1/purchase-requests", Some(&union)).await;
+    assert_eq!(requests.status, StatusCode::OK, "{}", requests.text);
+    let request = requests.body.as_array().unwrap()[0]["id"].as_i64().unwrap();
+    let one = app
+        .get(
+            &format!("/api/v1/purchase-requests/{request}"),
+            Some(&union),
+        )
+        .await;
+    let proposal = one.body["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "contract")
+        .unwrap_or_else(|| panic!("a contract proposal: {}", one.text));
+    assert_eq!(proposal["status"], "pending");
+    assert_eq!(proposal["window_end"], one.body["request"]["deliver_by"]);
+    let start =
+        chrono::NaiveDate::parse_from_str(proposal["window_start"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    assert!(start > today() && start.day() == 1, "{start}");
+    let listing = app
+        .listing_row(proposal["listing_id"].as_i64().unwrap())
+        .await;
+    let (first, last) = (listing.season_start.unwrap(), listing.season_end.unwrap());
+    let month = start.month() as i32;
+    assert_eq!(month, first, "the window opens with the listing's season");
+    let now = today().month() as i32;
+    let in_season = if first <= last {
+        (first..=last).contains(&now)
+    } else {
+        now >= first || now <= last
+    };
+    assert!(!in_season, "its season has not begun");
     // The union's member bought for themselves, counted for the union.
     let member = qudao::accounts::entity::user::Entity::find()
         .filter(qudao::accounts::entity::user::Column::Username.eq("union-member"))
