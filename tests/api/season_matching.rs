@@ -5,9 +5,10 @@
 //! the next cooperative's season.
 
 use chrono::{Datelike, Days, Months, NaiveDate, Utc};
+use qudao::catalog::entity::listing;
 use qudao::outbox::entity as outbox;
 use reqwest::StatusCode;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::forms::page;
@@ -37,12 +38,23 @@ fn coming() -> ((u32, u32), NaiveDate) {
 /// New rice from `coop` with no stock yet, on sale in the coming season at `price_fen` a
 /// tonne.
 async fn new_rice(app: &TestApp, coop: &str, title: &str, price_fen: i64) -> i64 {
+    rice_listing(app, coop, title, price_fen, Some(coming().0)).await
+}
+
+/// Rice from `coop` with no stock yet, in `season` (all year when none).
+async fn rice_listing(
+    app: &TestApp,
+    coop: &str,
+    title: &str,
+    price_fen: i64,
+    season: Option<(u32, u32)>,
+) -> i64 {
     let county = if coop == "coop-zilong" {
         "513326"
     } else {
         "511723"
     };
-    let ((start, end), _) = coming();
+    let (start, end) = season.unzip();
     let rice = app.category_id("rice").await;
     let token = app.login(coop).await;
     let r = app
@@ -259,4 +271,33 @@ async fn a_declined_or_stale_contract_proposal_goes_to_the_next_season(backend: 
     let c = app.get("/api/v1/contracts", Some(&buyer)).await;
     assert_eq!(c.status, StatusCode::OK, "{}", c.text);
     assert_eq!(c.body, json!([]), "no contract was signed");
+
+    // A listing given its coming season without a listing change (as a database restored
+    // from a backup would hold it) is found by the admins' matching run.
+    let late = rice_listing(&app, "coop-zilong", "川西坝子晚稻", 950_000, None).await;
+    assert!(
+        proposals(&app, &buyer, request)
+            .await
+            .iter()
+            .all(|p| p["listing_id"] != late)
+    );
+    let ((start, end), _) = coming();
+    let mut row: listing::ActiveModel = app.listing_row(late).await.into();
+    row.season_start = Set(Some(start as i32));
+    row.season_end = Set(Some(end as i32));
+    row.update(&app.db).await.unwrap();
+    let admin = app.login("admin").await;
+    let run = app
+        .post("/api/v1/matching/runs", Some(&admin), json!({}))
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.text);
+    assert_eq!(run.body["proposals"], 1, "{}", run.text);
+    let ps = proposals(&app, &buyer, request).await;
+    let found = ps
+        .iter()
+        .find(|p| p["status"] == "pending")
+        .expect("a proposal");
+    assert_eq!(found["listing_id"], late);
+    assert_eq!(found["kind"], "contract");
+    assert_eq!(found["quantity"], "10");
 }
