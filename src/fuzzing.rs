@@ -41,7 +41,7 @@ pub fn json_body(bytes: &[u8]) {
     if let Ok(listing) = parse_json::<crate::catalog::draft::ListingRequest>(bytes) {
         let _ = listing.into_draft(None);
     }
-    if let Ok(register) = parse_json::<crate::http::api::accounts::RegisterRequest>(bytes) {
+    if let Ok(register) = parse_json::<crate::accounts::service::RegisterRequest>(bytes) {
         if let Ok(username) = crate::accounts::service::parse_username(&register.username) {
             let _ = crate::accounts::password::check_new(&register.password, &username);
         }
@@ -52,7 +52,7 @@ pub fn json_body(bytes: &[u8]) {
     }
     shape::<crate::matching::requests::RequestInput>(bytes);
     shape::<crate::http::api::orders::CartLineRequest>(bytes);
-    shape::<crate::http::api::catalog::organizations::ApplyRequest>(bytes);
+    shape::<crate::catalog::organizations::ApplyRequest>(bytes);
     shape::<crate::http::api::catalog::organizations::HouseholdRequest>(bytes);
     shape::<crate::http::api::stats::TargetsRequest>(bytes);
     shape::<crate::http::api::notify::NewWebhook>(bytes);

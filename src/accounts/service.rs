@@ -45,10 +45,13 @@ pub fn check_identity(
     language: Option<&str>,
     email: Option<&str>,
 ) -> Option<Identity> {
-    let username = v.check("username", parse_username(username));
-    if let Some(u) = &username {
-        v.check("password", password::check_new(password, u));
-    }
+    let raw = username;
+    let username = v.check("username", parse_username(raw));
+    // Checked against the username as it will be, or as typed when that is refused.
+    v.check(
+        "password",
+        password::check_new(password, username.as_deref().unwrap_or(raw)),
+    );
     let display_name = v.check("display_name", parse_display_name(display_name));
     let language = v.check("language", parse_language(language));
     let email = match email.map(str::trim) {
@@ -118,6 +121,69 @@ pub fn parse_language(raw: Option<&str>) -> Result<Language, FieldError> {
         "en" => Ok(Language::En),
         _ => Err(FieldError::new("unknown_value", "zh or en")),
     }
+}
+
+/// Self-service registration as a buyer or as producer staff (who then applies for an
+/// organization).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub password: String,
+    pub display_name: String,
+    /// `buyer` (default) or `producer`.
+    pub role: Option<Role>,
+    /// `zh` (default) or `en`.
+    pub language: Option<String>,
+    /// Where email notifications go (optional).
+    pub email: Option<String>,
+}
+
+/// Registers someone from the public: every field checked at once, only buyers and producer
+/// staff, the username free.
+pub async fn register(db: &impl ConnectionTrait, req: RegisterRequest) -> AppResult<user::Model> {
+    let mut v = Validator::default();
+    let identity = check_identity(
+        &mut v,
+        &req.username,
+        &req.password,
+        &req.display_name,
+        req.language.as_deref(),
+        req.email.as_deref(),
+    );
+    let role = req.role.unwrap_or(Role::Buyer);
+    if !matches!(role, Role::Buyer | Role::Producer) {
+        v.add(
+            "role",
+            "not_allowed",
+            "only buyer or producer accounts can be registered",
+        );
+    }
+    v.finish()?;
+    let Some(Identity {
+        username,
+        display_name,
+        language,
+        email,
+    }) = identity
+    else {
+        return Err(anyhow::anyhow!("a registration passed its checks without an identity").into());
+    };
+    create_user(
+        db,
+        NewUser {
+            username,
+            password: req.password,
+            display_name,
+            role,
+            organization_id: None,
+            region_code: None,
+            language,
+            email,
+            reporter: false,
+        },
+    )
+    .await
 }
 
 /// Creates an account. The username must be free; the password is hashed with argon2id.

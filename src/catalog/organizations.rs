@@ -7,7 +7,8 @@ use super::domain::{OrganizationKind, VerificationStatus, county_of};
 use super::entity::organization;
 use crate::accounts::entity::user;
 use crate::accounts::{Actor, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Validator};
+use crate::fields::{phone, text};
 use crate::outbox;
 use crate::outbox::events::{NotifyEvent, OrganizationChange, OrganizationNews};
 
@@ -20,6 +21,99 @@ pub struct Application {
     pub description: String,
     pub contact_name: String,
     pub contact_phone: String,
+}
+
+/// An application for a new organization, as typed.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    pub name: String,
+    /// `cooperative`, `enterprise`, `family_farm` or `village_agent`.
+    pub kind: String,
+    /// The village or county the organization belongs to.
+    pub region_code: String,
+    pub description: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+/// Checks an application field by field, all refusals at once.
+pub async fn check_application(
+    db: &impl ConnectionTrait,
+    req: ApplyRequest,
+) -> AppResult<Application> {
+    let mut v = Validator::default();
+    let name = v.check("name", text(&req.name, 2, 64));
+    let kind = OrganizationKind::from_code(req.kind.trim());
+    if kind.is_none() {
+        v.add(
+            "kind",
+            "unknown_value",
+            format!("must be one of: {}", OrganizationKind::codes()),
+        );
+    }
+    let description = v.check(
+        "description",
+        text(req.description.as_deref().unwrap_or(""), 0, 2000),
+    );
+    let contact_name = v.check("contact_name", text(&req.contact_name, 1, 32));
+    let contact_phone = v.check("contact_phone", phone(&req.contact_phone));
+    if county_of(&req.region_code).is_none()
+        || super::regions::find(db, &req.region_code).await?.is_none()
+    {
+        v.add(
+            "region_code",
+            "unknown",
+            "must be the code of an existing county, township or village",
+        );
+    }
+    v.finish()?;
+    Ok(Application {
+        name: name.unwrap_or_default(),
+        kind: kind.unwrap_or(OrganizationKind::Cooperative),
+        region_code: req.region_code,
+        description: description.unwrap_or_default(),
+        contact_name: contact_name.unwrap_or_default(),
+        contact_phone: contact_phone.unwrap_or_default(),
+    })
+}
+
+/// Checks and files `actor`'s application in one transaction.
+pub async fn submit(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    req: ApplyRequest,
+) -> AppResult<organization::Model> {
+    let app = check_application(db, req).await?;
+    let txn = crate::db::write_txn(db).await?;
+    let org = apply(&txn, actor, app).await?;
+    txn.commit().await?;
+    Ok(org)
+}
+
+/// The applications waiting for a county's recommendation that `actor` may give: an
+/// official's within their region, oldest first; every one for an admin.
+pub async fn awaiting_recommendation(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> AppResult<Vec<organization::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let mut q = organization::Entity::find()
+        .filter(organization::Column::Status.eq(VerificationStatus::Applied.code()))
+        .order_by_asc(organization::Column::Id);
+    match (actor.role, actor.user.region_code.as_deref()) {
+        (Role::Admin, _) => {}
+        (Role::Official, Some(scope)) => {
+            let prefix = super::listings::region_prefix(scope);
+            q = q.filter(organization::Column::RegionCode.starts_with(prefix));
+        }
+        _ => {
+            return Err(AppError::Forbidden(
+                "the county's officials recommend applications".into(),
+            ));
+        }
+    }
+    Ok(q.all(db).await?)
 }
 
 /// True when `actor` may see this organization (approved ones are public).

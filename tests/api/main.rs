@@ -25,6 +25,7 @@ mod lots;
 mod matching;
 mod metrics;
 mod notify;
+mod onboarding;
 mod orders;
 mod organizations;
 mod pages;

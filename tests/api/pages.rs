@@ -776,6 +776,7 @@ async fn every_page_of_the_demo_site_is_under_60_kb_compressed() {
                 "/listings/2",
                 "/organizations/1",
                 "/login",
+                "/register",
                 "/prices",
                 "/prices?region=511723",
                 "/certificates/notices",

@@ -11,9 +11,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::entity::user;
 use crate::accounts::role::{Actor, Language, Role};
-use crate::accounts::service::{self, NewUser};
+use crate::accounts::service::{self, RegisterRequest};
 use crate::administration::{self as admin, CreateUserRequest, UpdateUserRequest};
-use crate::error::{AppResult, ErrorBody, Validator};
+use crate::error::{AppResult, ErrorBody};
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery};
 use crate::http::auth::Admin;
 use crate::http::auth::SESSION_COOKIE;
@@ -65,69 +65,13 @@ impl From<user::Model> for UserView {
     }
 }
 
-/// Self-service registration as a buyer or as producer staff (who then applies for an organization).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterRequest {
-    pub username: String,
-    pub password: String,
-    pub display_name: String,
-    /// `buyer` (default) or `producer`.
-    pub role: Option<Role>,
-    /// `zh` (default) or `en`.
-    pub language: Option<String>,
-    /// Where email notifications go (optional).
-    pub email: Option<String>,
-}
-
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterRequest,
     responses((status = 201, body = UserView), (status = 422, body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> AppResult<(StatusCode, Json<UserView>)> {
-    let mut v = Validator::default();
-    let identity = service::check_identity(
-        &mut v,
-        &req.username,
-        &req.password,
-        &req.display_name,
-        req.language.as_deref(),
-        req.email.as_deref(),
-    );
-    let role = req.role.unwrap_or(Role::Buyer);
-    if !matches!(role, Role::Buyer | Role::Producer) {
-        v.add(
-            "role",
-            "not_allowed",
-            "only buyer or producer accounts can be registered",
-        );
-    }
-    v.finish()?;
-    let Some(service::Identity {
-        username,
-        display_name,
-        language,
-        email,
-    }) = identity
-    else {
-        unreachable!("validation passed")
-    };
-    let user = service::create_user(
-        &state.db,
-        NewUser {
-            username,
-            password: req.password,
-            display_name,
-            role,
-            organization_id: None,
-            region_code: None,
-            language,
-            email,
-            reporter: false,
-        },
-    )
-    .await?;
+    let user = service::register(&state.db, req).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 

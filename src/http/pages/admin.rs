@@ -15,9 +15,7 @@ use crate::accounts::entity::user;
 use crate::catalog::categories;
 use crate::catalog::domain::VerificationStatus;
 use crate::catalog::entity::organization;
-use crate::catalog::organizations::Decision;
 use crate::error::AppError;
-use crate::http::api::catalog::organizations::decide;
 use crate::http::api::catalog::reference::{AliasRequest, add_alias_to};
 use crate::http::api::catalog::views::organization_views;
 use crate::http::state::AppState;
@@ -198,9 +196,16 @@ pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
 #[derive(Debug, Default, Deserialize)]
 pub struct NoteForm {
     #[serde(default)]
-    csrf_token: String,
+    pub(super) csrf_token: String,
     #[serde(default)]
     note: String,
+}
+
+impl NoteForm {
+    /// The note typed, if any.
+    pub(super) fn note(&self) -> Option<String> {
+        Some(self.note.trim().to_string()).filter(|n| !n.is_empty())
+    }
 }
 
 /// Approves or rejects an organization's application.
@@ -210,20 +215,7 @@ pub async fn decide_organization(
     Path((id, decision)): Path<(i64, String)>,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
-        Ok(a) => a,
-        Err(r) => return *r,
-    };
-    let decision = match decision.as_str() {
-        "approve" => Decision::Approve,
-        "reject" => Decision::Reject,
-        _ => return viewer.error(&state, AppError::NotFound("decision")),
-    };
-    let note = Some(form.note.trim().to_string()).filter(|n| !n.is_empty());
-    match decide(&state, actor, id, decision, note).await {
-        Ok(_) => Redirect::to("/admin").into_response(),
-        Err(e) => viewer.error(&state, e),
-    }
+    super::applications::answer(&state, &viewer, "/admin", (id, &decision), &form).await
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -21,6 +21,7 @@ use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
 
 mod admin;
+mod applications;
 mod buyers;
 mod campaigns;
 mod certificates;
@@ -65,7 +66,19 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 44] = [
+const TEMPLATES: [(&str, &str); 47] = [
+    (
+        "applications.html",
+        include_str!("../../../frontend/templates/applications.html"),
+    ),
+    (
+        "organization_apply.html",
+        include_str!("../../../frontend/templates/organization_apply.html"),
+    ),
+    (
+        "register.html",
+        include_str!("../../../frontend/templates/register.html"),
+    ),
     (
         "base.html",
         include_str!("../../../frontend/templates/base.html"),
@@ -541,6 +554,12 @@ pub fn router() -> Router<AppState> {
         .route("/prices", get(prices::market_page))
         .route("/producer", get(producer::dashboard))
         .route("/producer/organization", get(organization::page))
+        .route("/producer/organization/apply", post(organization::apply))
+        .route("/officials/organizations", get(applications::queue))
+        .route(
+            "/officials/organizations/{id}/{decision}",
+            post(applications::decide_application),
+        )
         .route(
             "/producer/organization/households",
             post(organization::add_household),
@@ -574,6 +593,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/lang/{code}", get(switch_language))
         .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route(
+            "/register",
+            get(sign_in::register_page).post(sign_in::register),
+        )
         .route("/logout", post(sign_in::sign_out))
         .route(
             "/notifications",

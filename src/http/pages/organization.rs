@@ -3,17 +3,21 @@
 
 use crate::http::lang::NameFor;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
+use super::shop::{ProvinceChoice, address_places};
 use super::{Viewer, errors_value};
+use crate::accounts::Role;
 use crate::accounts::entity::user;
+use crate::catalog::domain::{OrganizationKind, VerificationStatus};
 use crate::catalog::entity::{household, organization, region};
 use crate::catalog::import::fen_of;
+use crate::catalog::organizations::{self, ApplyRequest};
 use crate::error::{AppError, FieldError, FieldErrors};
 use crate::http::api::catalog::organizations::{HouseholdRequest, add_household_to};
 use crate::http::api::catalog::views::organization_views;
@@ -113,6 +117,8 @@ async fn page_with(
                 description => &org.description,
                 contact => format!("{} {}", org.contact_name, org.contact_phone),
                 id => org.id,
+                waiting => org.status != VerificationStatus::Approved
+                    && org.status != VerificationStatus::Rejected,
             },
             staff,
             households,
@@ -130,7 +136,120 @@ async fn page_with(
     )
 }
 
-pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
+/// The application form as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct ApplyForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    region_code: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+}
+
+/// The application form of a producer without an organization; `province` chooses the
+/// counties it offers.
+async fn apply_page(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &ApplyForm,
+    province: Option<&str>,
+    errors: Value,
+    status: StatusCode,
+) -> Response {
+    let lang = viewer.lang;
+    let places = match address_places(state, lang, province, &form.region_code).await {
+        Ok(p) => p,
+        Err(e) => return viewer.error(state, e.into()),
+    };
+    let kinds: Vec<Value> = OrganizationKind::ALL
+        .iter()
+        .map(|k| context! { code => k.code(), name => k.name_for(lang) })
+        .collect();
+    let kind = if form.kind.is_empty() {
+        OrganizationKind::Cooperative.code()
+    } else {
+        form.kind.as_str()
+    };
+    viewer.render_with(
+        state,
+        "organization_apply.html",
+        context! {
+            places,
+            kinds,
+            f => context! {
+                name => &form.name,
+                kind,
+                region_code => &form.region_code,
+                description => &form.description,
+                contact_name => &form.contact_name,
+                contact_phone => &form.contact_phone,
+            },
+            errors,
+        },
+        status,
+    )
+}
+
+/// Files the application of a producer without an organization; refusals come back beside
+/// their fields, and a producer who already has one is told so.
+pub async fn apply(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ApplyForm>,
+) -> Response {
+    let actor = match viewer.check_form(&state, "/producer/organization", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let req = ApplyRequest {
+        name: form.name.clone(),
+        kind: form.kind.clone(),
+        region_code: form.region_code.trim().to_string(),
+        description: Some(form.description.clone()),
+        contact_name: form.contact_name.clone(),
+        contact_phone: form.contact_phone.clone(),
+    };
+    match organizations::submit(&state.db, actor, req).await {
+        Ok(_) => Redirect::to("/producer/organization").into_response(),
+        Err(AppError::Validation(fields)) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            apply_page(&state, &viewer, &form, None, errors_value(&fields), status).await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// `/producer/organization`: the organization, or the form to apply for one.
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(choice): Query<ProvinceChoice>,
+) -> Response {
+    if let Some(a) = &viewer.actor
+        && a.role == Role::Producer
+        && a.organization_id().is_none()
+    {
+        let form = ApplyForm::default();
+        let province = choice.province.as_deref();
+        return apply_page(
+            &state,
+            &viewer,
+            &form,
+            province,
+            Value::from(()),
+            StatusCode::OK,
+        )
+        .await;
+    }
     page_with(
         &state,
         &viewer,

@@ -15,15 +15,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::views::{HouseholdView, OrganizationView, organization_views};
 use crate::accounts::{Actor, Role};
-use crate::catalog::domain::{
-    OrganizationKind, VerificationStatus, county_of, region_contains, region_level,
-};
+use crate::catalog::domain::{VerificationStatus, county_of, region_contains, region_level};
 use crate::catalog::entity::{household, organization};
 use crate::catalog::listings::region_prefix;
-use crate::catalog::organizations::{self, Application, Decision};
+use crate::catalog::organizations::{self, ApplyRequest, Decision};
 use crate::catalog::regions;
 use crate::error::{AppError, AppResult, ErrorBody, Validator};
-use crate::fields::{phone, text};
+use crate::fields::text;
 use crate::http::api::extract::{ApiId, ApiJson, ApiQuery, LaterJson};
 use crate::http::auth::MaybeActor;
 use crate::http::auth::Producer;
@@ -111,20 +109,6 @@ async fn list_organizations(
     Ok(Json(Page::new(items, page, per_page, total)))
 }
 
-/// An application for a new organization.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApplyRequest {
-    pub name: String,
-    /// `cooperative`, `enterprise`, `family_farm` or `village_agent`.
-    pub kind: String,
-    /// The village or county the organization belongs to.
-    pub region_code: String,
-    pub description: Option<String>,
-    pub contact_name: String,
-    pub contact_phone: String,
-}
-
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations", request_body = ApplyRequest,
     responses((status = 201, body = OrganizationView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -133,43 +117,7 @@ async fn apply(
     Producer(actor): Producer,
     ApiJson(req): ApiJson<ApplyRequest>,
 ) -> AppResult<(StatusCode, Json<OrganizationView>)> {
-    let mut v = Validator::default();
-    let name = v.check("name", text(&req.name, 2, 64));
-    let kind = OrganizationKind::from_code(req.kind.trim());
-    if kind.is_none() {
-        v.add(
-            "kind",
-            "unknown_value",
-            format!("must be one of: {}", OrganizationKind::codes()),
-        );
-    }
-    let description = v.check(
-        "description",
-        text(req.description.as_deref().unwrap_or(""), 0, 2000),
-    );
-    let contact_name = v.check("contact_name", text(&req.contact_name, 1, 32));
-    let contact_phone = v.check("contact_phone", phone(&req.contact_phone));
-    if county_of(&req.region_code).is_none()
-        || regions::find(&state.db, &req.region_code).await?.is_none()
-    {
-        v.add(
-            "region_code",
-            "unknown",
-            "must be the code of an existing county, township or village",
-        );
-    }
-    v.finish()?;
-    let app = Application {
-        name: name.unwrap_or_default(),
-        kind: kind.unwrap_or(OrganizationKind::Cooperative),
-        region_code: req.region_code,
-        description: description.unwrap_or_default(),
-        contact_name: contact_name.unwrap_or_default(),
-        contact_phone: contact_phone.unwrap_or_default(),
-    };
-    let txn = crate::db::write_txn(&state.db).await?;
-    let org = organizations::apply(&txn, &actor, app).await?;
-    txn.commit().await?;
+    let org = organizations::submit(&state.db, &actor, req).await?;
     Ok((
         StatusCode::CREATED,
         Json(organization_views(&state.db, vec![org]).await?.remove(0)),
