@@ -54,7 +54,7 @@ pub fn json_body(bytes: &[u8]) {
     shape::<crate::http::api::orders::CartLineRequest>(bytes);
     shape::<crate::catalog::organizations::ApplyRequest>(bytes);
     shape::<crate::http::api::catalog::organizations::HouseholdRequest>(bytes);
-    shape::<crate::http::api::stats::TargetsRequest>(bytes);
+    shape::<crate::stats::targets::TargetsRequest>(bytes);
     shape::<crate::http::api::notify::NewWebhook>(bytes);
     shape::<crate::http::api::notify::PreferenceChanges>(bytes);
     shape::<crate::http::api::saved_searches::NewSavedSearch>(bytes);

@@ -19,6 +19,45 @@ use crate::catalog::entity::region;
 use crate::error::{AppError, AppResult};
 
 /// Closes an ended quarter: the figures of every region, on both bases, are frozen.
+/// The quarters closed, newest first.
+pub async fn closed_quarters(db: &impl ConnectionTrait) -> AppResult<Vec<quarter_close::Model>> {
+    Ok(quarter_close::Entity::find()
+        .order_by_desc(quarter_close::Column::Quarter)
+        .all(db)
+        .await?)
+}
+
+/// Closes quarter `quarter` (`2026Q3`) for every region as `actor`, an admin or an official
+/// of a whole province; audited.
+pub async fn close_checked(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::accounts::Actor,
+    quarter: &str,
+) -> AppResult<quarter_close::Model> {
+    if !super::access::may_close_quarters(actor) {
+        return Err(AppError::Forbidden(
+            "only admins and province officials close quarters".into(),
+        ));
+    }
+    let quarter = Period::parse(quarter.trim())
+        .filter(|p| p.quarter_key().is_some())
+        .ok_or_else(|| AppError::field("quarter", "invalid_format", "a quarter such as 2026Q3"))?;
+    let txn = crate::db::write_txn(db).await?;
+    let closed = close_quarter(&txn, quarter, actor.id()).await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "stats.quarter_closed",
+        "quarter",
+        quarter,
+        serde_json::json!({}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(closed)
+}
+
+/// Closes an ended quarter (see [`close_checked`]).
 pub async fn close_quarter(
     db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
     quarter: Period,

@@ -20,6 +20,67 @@ pub struct Goals {
     pub new_organizations: i64,
 }
 
+/// A year's targets, as an official sets them.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsRequest {
+    pub year: i32,
+    /// Completed sales in fen.
+    pub sales_fen: i64,
+    /// Registered households benefiting.
+    pub households: i64,
+    /// Producer organizations newly approved in the year.
+    pub new_organizations: i64,
+}
+
+/// Refuses a year outside 2000–2100.
+pub fn check_year(v: &mut crate::error::Validator, year: i32) {
+    if !(2000..=2100).contains(&year) {
+        v.add("year", "out_of_range", "between 2000 and 2100");
+    }
+}
+
+/// Sets region `code`'s targets for a year as `actor`, one of its officials (or of a region
+/// above it): every field checked at once, audited; the progress towards them.
+pub async fn set_checked(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::accounts::Actor,
+    code: &str,
+    req: &TargetsRequest,
+) -> crate::error::AppResult<Progress> {
+    let (region, level) = super::access::official_region(db, actor, code).await?;
+    let mut v = crate::error::Validator::default();
+    check_year(&mut v, req.year);
+    for (field, value) in [
+        ("sales_fen", req.sales_fen),
+        ("households", req.households),
+        ("new_organizations", req.new_organizations),
+    ] {
+        if !(0..=1_000_000_000_000_000).contains(&value) {
+            v.add(field, "out_of_range", "must be zero or more");
+        }
+    }
+    v.finish()?;
+    let goals = Goals {
+        sales_fen: req.sales_fen,
+        households: req.households,
+        new_organizations: req.new_organizations,
+    };
+    let txn = crate::db::write_txn(db).await?;
+    set(&txn, &region.code, req.year, goals, actor.id()).await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "stats.targets_set",
+        "region",
+        &region.code,
+        serde_json::json!({"year": req.year, "sales_fen": req.sales_fen, "households": req.households, "new_organizations": req.new_organizations}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(progress(db, &region.code, level, req.year).await?)
+}
+
 /// Targets beside the figures reached so far.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Progress {

@@ -793,7 +793,7 @@ impl TestApp {
     }
 
     /// Whether the audit log, as an admin reads it, holds `action` on `target_id`.
-    pub async fn audited(&self, action: &str, target_id: i64) -> bool {
+    pub async fn audited(&self, action: &str, target_id: impl std::fmt::Display) -> bool {
         let admin = self.login("admin").await;
         let log = self
             .get(

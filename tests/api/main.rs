@@ -42,5 +42,6 @@ mod season_matching;
 mod short;
 mod stats;
 mod storage;
+mod targets;
 mod throttling;
 mod units;

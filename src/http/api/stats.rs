@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use sea_orm::{EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -16,12 +15,12 @@ use crate::error::{AppError, AppResult, ErrorBody, Validator};
 use crate::http::api::extract::{ApiQuery, LaterJson};
 use crate::http::auth::Official;
 use crate::http::state::AppState;
-use crate::stats::access::{may_close_quarters, official_region, readable_region};
+use crate::stats::access::{may_close_quarters, readable_region};
 use crate::stats::domain::{Basis, Granularity, Period, child_level, local_date};
 use crate::stats::entity::quarter_close;
 use crate::stats::reports::{self, Report};
 use crate::stats::rollup::{self, HouseholdIncome, Scope};
-use crate::stats::targets::{self, Goals, Progress};
+use crate::stats::targets::{self, Progress, TargetsRequest};
 use crate::stats::views::{
     RollupQuery, RollupView, TrendQuery, TrendView, audit_households_view, period_of, rollup_view,
     trend_view,
@@ -165,12 +164,6 @@ pub struct YearQuery {
     pub year: Option<i32>,
 }
 
-fn check_year(v: &mut Validator, year: i32) {
-    if !(2000..=2100).contains(&year) {
-        v.add("year", "out_of_range", "between 2000 and 2100");
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/stats/regions/{code}/targets", tag = "stats", params(("code" = String, Path), YearQuery),
     responses((status = 200, body = Progress), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("session" = [])))]
@@ -185,24 +178,11 @@ async fn get_targets(
         .year
         .unwrap_or_else(|| Period::containing(Granularity::Year, local_date(Utc::now())).year());
     let mut v = Validator::default();
-    check_year(&mut v, year);
+    targets::check_year(&mut v, year);
     v.finish()?;
     Ok(Json(
         targets::progress(&state.db, &region.code, level, year).await?,
     ))
-}
-
-/// A year's targets.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TargetsRequest {
-    pub year: i32,
-    /// Completed sales in fen.
-    pub sales_fen: i64,
-    /// Registered households benefiting.
-    pub households: i64,
-    /// Producer organizations newly approved in the year.
-    pub new_organizations: i64,
 }
 
 /// Sets a year's targets; only an official of the region (or a region above it) may.
@@ -215,39 +195,9 @@ async fn put_targets(
     Path(code): Path<String>,
     body: LaterJson<TargetsRequest>,
 ) -> AppResult<Json<Progress>> {
-    let (region, level) = official_region(&state.db, &actor, &code).await?;
     let req = body.parse()?;
-    let mut v = Validator::default();
-    check_year(&mut v, req.year);
-    for (field, value) in [
-        ("sales_fen", req.sales_fen),
-        ("households", req.households),
-        ("new_organizations", req.new_organizations),
-    ] {
-        if !(0..=1_000_000_000_000_000).contains(&value) {
-            v.add(field, "out_of_range", "must be zero or more");
-        }
-    }
-    v.finish()?;
-    let goals = Goals {
-        sales_fen: req.sales_fen,
-        households: req.households,
-        new_organizations: req.new_organizations,
-    };
-    let txn = crate::db::write_txn(&state.db).await?;
-    targets::set(&txn, &region.code, req.year, goals, actor.id()).await?;
-    crate::audit::record(
-        &txn,
-        Some(actor.id()),
-        "stats.targets_set",
-        "region",
-        &region.code,
-        serde_json::json!({"year": req.year, "sales_fen": req.sales_fen, "households": req.households, "new_organizations": req.new_organizations}),
-    )
-    .await?;
-    txn.commit().await?;
     Ok(Json(
-        targets::progress(&state.db, &region.code, level, req.year).await?,
+        targets::set_checked(&state.db, &actor, &code, &req).await?,
     ))
 }
 
@@ -472,10 +422,7 @@ async fn list_quarters(
         .clone()
         .unwrap_or_else(|| "510000".into());
     readable_region(&state.db, &actor, &scope).await?;
-    let rows = quarter_close::Entity::find()
-        .order_by_desc(quarter_close::Column::Quarter)
-        .all(&state.db)
-        .await?;
+    let rows = reports::closed_quarters(&state.db).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
@@ -502,21 +449,7 @@ async fn close_quarter(
         ));
     }
     let req = body.parse()?;
-    let quarter = Period::parse(&req.quarter)
-        .filter(|p| p.quarter_key().is_some())
-        .ok_or_else(|| AppError::field("quarter", "invalid_format", "a quarter such as 2026Q3"))?;
-    let txn = crate::db::write_txn(&state.db).await?;
-    let closed = reports::close_quarter(&txn, quarter, actor.id()).await?;
-    crate::audit::record(
-        &txn,
-        Some(actor.id()),
-        "stats.quarter_closed",
-        "quarter",
-        quarter,
-        serde_json::json!({}),
-    )
-    .await?;
-    txn.commit().await?;
+    let closed = reports::close_checked(&state.db, &actor, &req.quarter).await?;
     Ok((StatusCode::CREATED, Json(closed.into())))
 }
 

@@ -40,6 +40,7 @@ mod saved;
 mod shop;
 mod sign_in;
 pub mod stats;
+mod targets;
 mod units;
 
 /// Styles and scripts: name, content type, content. Pages link them under names that carry
@@ -66,7 +67,15 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 47] = [
+const TEMPLATES: [(&str, &str); 49] = [
+    (
+        "targets.html",
+        include_str!("../../../frontend/templates/targets.html"),
+    ),
+    (
+        "quarters.html",
+        include_str!("../../../frontend/templates/quarters.html"),
+    ),
     (
         "applications.html",
         include_str!("../../../frontend/templates/applications.html"),
@@ -344,6 +353,11 @@ pub struct TokenForm {
 pub(crate) use crate::error::renamed;
 
 /// Yuan typed on a form as fen: empty is zero; what is not an amount is refused as `field`.
+/// Fen as a form shows them: yuan with two decimals, no sign.
+pub(crate) fn plain_yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
 pub(crate) fn yuan(field: &str, raw: &str, errors: &mut FieldErrors) -> i64 {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -556,6 +570,14 @@ pub fn router() -> Router<AppState> {
         .route("/producer/organization", get(organization::page))
         .route("/producer/organization/apply", post(organization::apply))
         .route("/officials/organizations", get(applications::queue))
+        .route(
+            "/officials/regions/{code}/targets",
+            get(targets::targets_form).post(targets::set_targets),
+        )
+        .route(
+            "/officials/quarters",
+            get(targets::quarters).post(targets::close),
+        )
         .route(
             "/officials/organizations/{id}/{decision}",
             post(applications::decide_application),

@@ -359,6 +359,7 @@ async fn region_page(
     let q_basis = view.basis.code();
     let ctx = context! {
         region => context! { code => &view.region.code, name => &view.region.name, county => view.region.level == RegionLevel::County },
+        may_set_targets => actor.role == Role::Official,
         parent => crate::catalog::regions::parent_of(&view.region.code).filter(|p| actor.is_admin() || actor.official_covers(p)),
         period => &view.period,
         previous_period => &view.previous_period,

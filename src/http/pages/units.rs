@@ -263,7 +263,7 @@ fn declared(ob: Option<&ObligationView>) -> ObligationForm {
         purchases_yuan: ob
             .as_ref()
             .and_then(|o| o.purchases_fen)
-            .map(plain_yuan)
+            .map(super::plain_yuan)
             .unwrap_or_default(),
         share_percent: ob
             .as_ref()
@@ -273,12 +273,12 @@ fn declared(ob: Option<&ObligationView>) -> ObligationForm {
         amount_yuan: ob
             .as_ref()
             .filter(|o| o.kind == ObligationKind::Fixed && o.per_member_fen.is_none())
-            .map(|o| plain_yuan(o.target_fen))
+            .map(|o| super::plain_yuan(o.target_fen))
             .unwrap_or_default(),
         per_member_yuan: ob
             .as_ref()
             .and_then(|o| o.per_member_fen)
-            .map(plain_yuan)
+            .map(super::plain_yuan)
             .unwrap_or_default(),
         members: ob
             .as_ref()
@@ -499,11 +499,6 @@ pub struct ObligationForm {
     members: String,
     #[serde(default)]
     note: String,
-}
-
-/// Fen as a form shows them: yuan with two decimals, no sign.
-fn plain_yuan(fen: i64) -> String {
-    format!("{}.{:02}", fen / 100, fen % 100)
 }
 
 /// Yuan as typed (up to two decimals) in fen; -1 for what is not an amount, so the check
