@@ -109,3 +109,83 @@ pub fn unsubscribe_link(public_url: &str, secret: &str, user_id: i64, kind: &str
         unsubscribe_signature(secret, user_id, kind)
     )
 }
+
+/// Whether emails of one kind are wanted, and how.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct KindPreference {
+    /// `order` or `proposal`.
+    pub kind: String,
+    pub email: bool,
+    /// Gathered into one email a day (never for essential kinds).
+    pub digest: bool,
+    /// Essential emails carry no unsubscribe link (they may still be turned off here) and
+    /// are always sent at once.
+    #[serde(default)]
+    pub essential: bool,
+}
+
+/// One kind to change; what is left out stays as it was.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferenceChange {
+    pub kind: String,
+    pub email: Option<bool>,
+    /// One email a day instead of one per event.
+    pub digest: Option<bool>,
+}
+
+/// Every kind's choice of `user_id`, in the order of [`KINDS`].
+pub async fn views(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> crate::error::AppResult<Vec<KindPreference>> {
+    let mut out = Vec::new();
+    for (kind, essential) in KINDS {
+        let choice = choice(db, user_id, kind).await?;
+        out.push(KindPreference {
+            kind: kind.into(),
+            email: choice.email,
+            digest: choice.digest,
+            essential,
+        });
+    }
+    Ok(out)
+}
+
+/// Changes `user_id`'s choices, all or none: each kind known, no digest of essential emails.
+pub async fn change(
+    db: &sea_orm::DatabaseConnection,
+    user_id: i64,
+    changes: &[PreferenceChange],
+) -> crate::error::AppResult<()> {
+    let mut v = crate::error::Validator::default();
+    if changes.is_empty() || changes.len() > KINDS.len() {
+        v.add(
+            "preferences",
+            "invalid_format",
+            "one entry per kind to change",
+        );
+    }
+    for c in changes {
+        if !KINDS.iter().any(|(k, _)| *k == c.kind) {
+            v.add(
+                "kind",
+                "unknown",
+                format!("kinds are {}", KINDS.map(|(k, _)| k).join(", ")),
+            );
+        } else if c.digest == Some(true) && !optional(&c.kind) {
+            v.add(
+                "digest",
+                "essential",
+                format!("{} emails are essential and always sent at once", c.kind),
+            );
+        }
+    }
+    v.finish()?;
+    let txn = crate::db::write_txn(db).await?;
+    for c in changes {
+        set(&txn, user_id, &c.kind, c.email, c.digest).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}

@@ -21,7 +21,7 @@ use crate::http::api::extract::{ApiId, ApiQuery};
 use crate::http::auth::Producer;
 use crate::http::state::AppState;
 use crate::notify::entity::{notification, webhook};
-use crate::notify::preferences::{self, KINDS};
+use crate::notify::preferences::{self, KindPreference, PreferenceChange};
 use crate::notify::webhooks;
 use crate::outbox::entity as outbox;
 
@@ -531,54 +531,13 @@ async fn delete_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Whether emails of one kind are wanted, and how.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct KindPreference {
-    /// `order` or `proposal`.
-    pub kind: String,
-    pub email: bool,
-    /// Gathered into one email a day (never for essential kinds).
-    pub digest: bool,
-    /// Essential emails carry no unsubscribe link (they may still be turned off here) and
-    /// are always sent at once.
-    #[serde(default)]
-    pub essential: bool,
-}
-
-async fn preference_views(
-    db: &impl sea_orm::ConnectionTrait,
-    user_id: i64,
-) -> AppResult<Vec<KindPreference>> {
-    let mut out = Vec::new();
-    for (kind, essential) in KINDS {
-        let choice = preferences::choice(db, user_id, kind).await?;
-        out.push(KindPreference {
-            kind: kind.into(),
-            email: choice.email,
-            digest: choice.digest,
-            essential,
-        });
-    }
-    Ok(out)
-}
-
 #[utoipa::path(get, path = "/api/v1/notification-preferences", tag = "notifications",
     responses((status = 200, body = Vec<KindPreference>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 async fn get_preferences(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<KindPreference>>> {
-    Ok(Json(preference_views(&state.db, actor.id()).await?))
-}
-
-/// One kind to change; what is left out stays as it was.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PreferenceChange {
-    pub kind: String,
-    pub email: Option<bool>,
-    /// One email a day instead of one per event.
-    pub digest: Option<bool>,
+    Ok(Json(preferences::views(&state.db, actor.id()).await?))
 }
 
 /// `{"preferences": [{"kind": "proposal", "email": true, "digest": true}]}`: the kinds to
@@ -597,34 +556,6 @@ async fn set_preferences(
         preferences: changes,
     }): ApiJson<PreferenceChanges>,
 ) -> AppResult<Json<Vec<KindPreference>>> {
-    let mut v = Validator::default();
-    if changes.is_empty() || changes.len() > KINDS.len() {
-        v.add(
-            "preferences",
-            "invalid_format",
-            "one entry per kind to change",
-        );
-    }
-    for c in &changes {
-        if !KINDS.iter().any(|(k, _)| *k == c.kind) {
-            v.add(
-                "kind",
-                "unknown",
-                format!("kinds are {}", KINDS.map(|(k, _)| k).join(", ")),
-            );
-        } else if c.digest == Some(true) && !preferences::optional(&c.kind) {
-            v.add(
-                "digest",
-                "essential",
-                format!("{} emails are essential and always sent at once", c.kind),
-            );
-        }
-    }
-    v.finish()?;
-    let txn = crate::db::write_txn(&state.db).await?;
-    for c in &changes {
-        preferences::set(&txn, actor.id(), &c.kind, c.email, c.digest).await?;
-    }
-    txn.commit().await?;
-    Ok(Json(preference_views(&state.db, actor.id()).await?))
+    preferences::change(&state.db, actor.id(), &changes).await?;
+    Ok(Json(preferences::views(&state.db, actor.id()).await?))
 }

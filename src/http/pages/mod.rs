@@ -27,6 +27,7 @@ mod campaigns;
 mod certificates;
 mod contracts;
 mod delivery;
+mod email_settings;
 pub(crate) mod filings;
 mod lots;
 mod my_listings;
@@ -67,7 +68,11 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 49] = [
+const TEMPLATES: [(&str, &str); 50] = [
+    (
+        "email_settings.html",
+        include_str!("../../../frontend/templates/email_settings.html"),
+    ),
     (
         "targets.html",
         include_str!("../../../frontend/templates/targets.html"),
@@ -570,6 +575,10 @@ pub fn router() -> Router<AppState> {
         .route("/producer/organization", get(organization::page))
         .route("/producer/organization/apply", post(organization::apply))
         .route("/officials/organizations", get(applications::queue))
+        .route(
+            "/notifications/settings",
+            get(email_settings::page).post(email_settings::save),
+        )
         .route(
             "/officials/regions/{code}/targets",
             get(targets::targets_form).post(targets::set_targets),
