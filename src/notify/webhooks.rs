@@ -19,6 +19,120 @@ pub const TIMESTAMP_HEADER: &str = "x-qudao-timestamp";
 pub const EVENT_HEADER: &str = "x-qudao-event";
 pub const DELIVERY_HEADER: &str = "x-qudao-delivery";
 
+/// The organization a producer's webhooks belong to.
+fn own_organization(actor: &crate::accounts::Actor) -> crate::error::AppResult<i64> {
+    match (actor.role, actor.organization_id()) {
+        (crate::accounts::Role::Producer, Some(org)) => Ok(org),
+        _ => Err(crate::error::AppError::Forbidden(
+            "webhooks belong to a producer organization".into(),
+        )),
+    }
+}
+
+/// Registers an endpoint of `actor`'s organization for `topics` (prefixes ending in `.`,
+/// whole topics, or `*`, the default); audited. The endpoint and its signing secret, shown
+/// this once.
+pub async fn create(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::accounts::Actor,
+    url: &str,
+    topics: Option<Vec<String>>,
+) -> crate::error::AppResult<(webhook::Model, String)> {
+    let org = own_organization(actor)?;
+    let mut v = crate::error::Validator::default();
+    let url = v.check("url", parse_url(url));
+    let topics = topics.unwrap_or_else(|| vec!["*".into()]);
+    let valid_topic = |t: &String| {
+        t == "*"
+            || (!t.is_empty()
+                && t.len() <= 64
+                && t.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'))
+    };
+    if topics.is_empty() || topics.len() > 20 || !topics.iter().all(valid_topic) {
+        v.add(
+            "topics",
+            "invalid_format",
+            "1 to 20 topics such as \"order.\" or \"proposal.created\", or \"*\"",
+        );
+    }
+    v.finish()?;
+    let Some(url) = url else {
+        return Err(anyhow::anyhow!("a webhook passed its checks without a url").into());
+    };
+    let secret = crate::accounts::token::generate();
+    let txn = crate::db::write_txn(db).await?;
+    let hook = sea_orm::ActiveModelTrait::insert(
+        webhook::ActiveModel {
+            organization_id: sea_orm::Set(org),
+            url: sea_orm::Set(url),
+            secret: sea_orm::Set(secret.clone()),
+            topics: sea_orm::Set(topics.join(",")),
+            active: sea_orm::Set(true),
+            created_by: sea_orm::Set(actor.id()),
+            created_at: sea_orm::Set(chrono::Utc::now()),
+            ..Default::default()
+        },
+        &txn,
+    )
+    .await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "webhook.create",
+        "webhook",
+        hook.id,
+        serde_json::json!({"url": hook.url, "topics": hook.topics}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((hook, secret))
+}
+
+/// The endpoints `actor` may see: their organization's, or all for an admin.
+pub async fn list(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &crate::accounts::Actor,
+) -> crate::error::AppResult<Vec<webhook::Model>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let mut q = webhook::Entity::find().order_by_asc(webhook::Column::Id);
+    if !actor.is_admin() {
+        q = q.filter(webhook::Column::OrganizationId.eq(own_organization(actor)?));
+    }
+    Ok(q.all(db).await?)
+}
+
+/// Removes endpoint `id` of `actor`'s organization (any, for an admin); audited. Another
+/// organization's endpoint is as absent as one that does not exist.
+pub async fn delete(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::accounts::Actor,
+    id: i64,
+) -> crate::error::AppResult<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut q = webhook::Entity::find_by_id(id);
+    if !actor.is_admin() {
+        q = q.filter(webhook::Column::OrganizationId.eq(own_organization(actor)?));
+    }
+    let hook = q
+        .one(db)
+        .await?
+        .ok_or(crate::error::AppError::NotFound("webhook"))?;
+    let txn = crate::db::write_txn(db).await?;
+    webhook::Entity::delete_by_id(hook.id).exec(&txn).await?;
+    crate::audit::record(
+        &txn,
+        Some(actor.id()),
+        "webhook.delete",
+        "webhook",
+        hook.id,
+        serde_json::json!({"url": hook.url}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// `sha256=<hex>` of HMAC-SHA256 keyed with `secret` over `"<timestamp>.<body>"`.
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");

@@ -46,3 +46,4 @@ mod storage;
 mod targets;
 mod throttling;
 mod units;
+mod webhooks_page;

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::accounts::{Actor, Role};
-use crate::error::{AppError, AppResult, ErrorBody, Validator};
+use crate::accounts::Actor;
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::http::api::accounts::require_admin;
 use crate::http::api::extract::ApiJson;
 use crate::http::api::extract::{ApiId, ApiQuery};
@@ -406,16 +406,6 @@ fn webhook_view(h: webhook::Model) -> WebhookView {
     }
 }
 
-/// The organization a producer's webhooks belong to.
-fn own_organization(actor: &Actor) -> AppResult<i64> {
-    match (actor.role, actor.organization_id()) {
-        (Role::Producer, Some(org)) => Ok(org),
-        _ => Err(AppError::Forbidden(
-            "webhooks belong to a producer organization".into(),
-        )),
-    }
-}
-
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "notifications", request_body = NewWebhook,
     responses((status = 201, body = WebhookCreated), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 async fn create_webhook(
@@ -423,54 +413,7 @@ async fn create_webhook(
     Producer(actor): Producer,
     ApiJson(req): ApiJson<NewWebhook>,
 ) -> AppResult<(StatusCode, Json<WebhookCreated>)> {
-    let org = own_organization(&actor)?;
-    let mut v = Validator::default();
-    let url = v.check("url", webhooks::parse_url(&req.url));
-    let topics = req.topics.unwrap_or_else(|| vec!["*".into()]);
-    let valid_topic = |t: &String| {
-        t == "*"
-            || (!t.is_empty()
-                && t.len() <= 64
-                && t.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'))
-    };
-    if topics.is_empty() || topics.len() > 20 || !topics.iter().all(valid_topic) {
-        v.add(
-            "topics",
-            "invalid_format",
-            "1 to 20 topics such as \"order.\" or \"proposal.created\", or \"*\"",
-        );
-    }
-    v.finish()?;
-    let Some(url) = url else {
-        unreachable!("validation passed")
-    };
-    let secret = crate::accounts::token::generate();
-    let txn = crate::db::write_txn(&state.db).await?;
-    let hook = sea_orm::ActiveModelTrait::insert(
-        webhook::ActiveModel {
-            organization_id: sea_orm::Set(org),
-            url: sea_orm::Set(url),
-            secret: sea_orm::Set(secret.clone()),
-            topics: sea_orm::Set(topics.join(",")),
-            active: sea_orm::Set(true),
-            created_by: sea_orm::Set(actor.id()),
-            created_at: sea_orm::Set(Utc::now()),
-            ..Default::default()
-        },
-        &txn,
-    )
-    .await?;
-    crate::audit::record(
-        &txn,
-        Some(actor.id()),
-        "webhook.create",
-        "webhook",
-        hook.id,
-        serde_json::json!({"url": hook.url, "topics": hook.topics}),
-    )
-    .await?;
-    txn.commit().await?;
+    let (hook, secret) = webhooks::create(&state.db, &actor, &req.url, req.topics).await?;
     Ok((
         StatusCode::CREATED,
         Json(WebhookCreated {
@@ -486,17 +429,8 @@ async fn list_webhooks(
     State(state): State<AppState>,
     actor: Actor,
 ) -> AppResult<Json<Vec<WebhookView>>> {
-    let mut q = webhook::Entity::find().order_by_asc(webhook::Column::Id);
-    if !actor.is_admin() {
-        q = q.filter(webhook::Column::OrganizationId.eq(own_organization(&actor)?));
-    }
-    Ok(Json(
-        q.all(&state.db)
-            .await?
-            .into_iter()
-            .map(webhook_view)
-            .collect(),
-    ))
+    let hooks = webhooks::list(&state.db, &actor).await?;
+    Ok(Json(hooks.into_iter().map(webhook_view).collect()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/webhooks/{id}", tag = "notifications",
@@ -507,27 +441,7 @@ async fn delete_webhook(
     actor: Actor,
     ApiId(id): ApiId,
 ) -> AppResult<StatusCode> {
-    let mut q = webhook::Entity::find_by_id(id);
-    if !actor.is_admin() {
-        // Another organization's endpoint is as absent as one that does not exist.
-        q = q.filter(webhook::Column::OrganizationId.eq(own_organization(&actor)?));
-    }
-    let hook = q
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("webhook"))?;
-    let txn = crate::db::write_txn(&state.db).await?;
-    webhook::Entity::delete_by_id(hook.id).exec(&txn).await?;
-    crate::audit::record(
-        &txn,
-        Some(actor.id()),
-        "webhook.delete",
-        "webhook",
-        hook.id,
-        serde_json::json!({"url": hook.url}),
-    )
-    .await?;
-    txn.commit().await?;
+    webhooks::delete(&state.db, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -43,6 +43,7 @@ mod sign_in;
 pub mod stats;
 mod targets;
 mod units;
+mod webhooks;
 
 /// Styles and scripts: name, content type, content. Pages link them under names that carry
 /// a digest of their content (`app.1a2b3c4d5e6f.css`), so a new release is fetched at once
@@ -68,7 +69,11 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 50] = [
+const TEMPLATES: [(&str, &str); 51] = [
+    (
+        "webhooks.html",
+        include_str!("../../../frontend/templates/webhooks.html"),
+    ),
     (
         "email_settings.html",
         include_str!("../../../frontend/templates/email_settings.html"),
@@ -575,6 +580,11 @@ pub fn router() -> Router<AppState> {
         .route("/producer/organization", get(organization::page))
         .route("/producer/organization/apply", post(organization::apply))
         .route("/officials/organizations", get(applications::queue))
+        .route(
+            "/producer/webhooks",
+            get(webhooks::page).post(webhooks::add),
+        )
+        .route("/producer/webhooks/{id}/delete", post(webhooks::remove))
         .route(
             "/notifications/settings",
             get(email_settings::page).post(email_settings::save),
