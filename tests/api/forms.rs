@@ -40,6 +40,11 @@ async fn a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there(b
         ("address_line", "新宁镇幸福路 8 号"),
         ("contact_name", "王师傅"),
         ("contact_phone", "13800001234"),
+        ("min_grade", "platinum"),
+        ("min_lot", "50"),
+        ("min_fill", "100"),
+        ("max_distance_km", "远"),
+        ("prefer_benefit", "on"),
     ];
 
     // A price in words is refused beside its field; what was typed stays.
@@ -51,11 +56,32 @@ async fn a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there(b
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("id=\"max_price_yuan-error\""), "{html}");
+    for field in ["max_price_yuan", "min_grade", "max_distance_km"] {
+        assert!(
+            html.contains(&format!("id=\"{field}-error\"")),
+            "{field}: {html}"
+        );
+    }
     assert!(html.contains("value=\"食堂大米 100 斤\""), "{html}");
+    assert!(
+        html.contains("name=\"prefer_benefit\" value=\"on\" checked"),
+        "{html}"
+    );
 
-    fields.retain(|(k, _)| *k != "max_price_yuan");
-    fields.push(("max_price_yuan", "50"));
+    // A distance past what matching reaches is refused by the request's own checks.
+    fields.retain(|(k, _)| !["max_price_yuan", "min_grade", "max_distance_km"].contains(k));
+    fields.extend([("max_price_yuan", "50"), ("min_grade", "second")]);
+    let far = [fields.clone(), vec![("max_distance_km", "5000")]].concat();
+    let r = buyer
+        .post(format!("{url}/requests"))
+        .form(&far)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"max_distance_km-error\""), "{html}");
+    fields.push(("max_distance_km", "800"));
     let r = buyer
         .post(format!("{url}/requests"))
         .form(&fields)
@@ -69,6 +95,18 @@ async fn a_request_posted_on_the_pages_becomes_an_order_when_both_accept_there(b
         r.text().await.unwrap()
     );
     let at = r.headers()["location"].to_str().unwrap().to_string();
+    // Every condition typed is the request's.
+    let token_api = app.login("buyer").await;
+    let id = at.trim_start_matches("/requests/");
+    let stored = app
+        .get(&format!("/api/v1/purchase-requests/{id}"), Some(&token_api))
+        .await;
+    let r = &stored.body["request"];
+    assert_eq!(r["min_grade"], "second", "{}", stored.text);
+    assert_eq!(r["min_lot"], "50");
+    assert_eq!(r["min_fill"], "100");
+    assert_eq!(r["max_distance_km"], 800);
+    assert_eq!(r["prefer_benefit"], true);
     let (_, html) = page(&buyer, &format!("{url}{at}")).await;
     assert!(html.contains("食堂大米 100 斤"), "{html}");
     let proposal: i64 = html

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{Lang, Viewer, errors_value};
 use crate::accounts::Role;
-use crate::catalog::domain::{QuantityInput, Unit};
+use crate::catalog::domain::{Grade, QuantityInput, Unit};
 use crate::catalog::import::fen_of;
 use crate::error::{AppError, FieldError, FieldErrors};
 use crate::http::state::AppState;
@@ -89,6 +89,18 @@ pub struct RequestForm {
     contact_phone: String,
     #[serde(default)]
     note: String,
+    /// The lowest grade accepted; empty for any.
+    #[serde(default)]
+    min_grade: String,
+    #[serde(default)]
+    min_fill: String,
+    #[serde(default)]
+    min_lot: String,
+    #[serde(default)]
+    max_distance_km: String,
+    /// 扶贫优先, ticked or absent.
+    #[serde(default)]
+    prefer_benefit: Option<String>,
 }
 
 impl RequestForm {
@@ -114,10 +126,42 @@ impl RequestForm {
                 },
             );
         }
+        let min_grade = match self.min_grade.trim() {
+            "" => None,
+            code => {
+                let grade = Grade::from_code(code);
+                if grade.is_none() {
+                    errors.insert(
+                        "min_grade".into(),
+                        FieldError::new("unknown_value", "a grade from the list"),
+                    );
+                }
+                grade
+            }
+        };
+        let max_distance_km = match self.max_distance_km.trim() {
+            "" => None,
+            km => {
+                let parsed = km.parse::<i32>().ok();
+                if parsed.is_none() {
+                    errors.insert(
+                        "max_distance_km".into(),
+                        FieldError::new("invalid", "a whole number of kilometres"),
+                    );
+                }
+                parsed
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
         let text = |s: &str| Some(s.trim().to_string());
+        // A quantity left empty is the default (none).
+        let quantity = |s: &str| {
+            Some(s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|s| QuantityInput::Text(s.to_string()))
+        };
         Ok(RequestInput {
             title: text(&self.title),
             note: text(&self.note),
@@ -130,7 +174,13 @@ impl RequestForm {
             contact_name: text(&self.contact_name),
             contact_phone: text(&self.contact_phone),
             deliver_by: text(&self.deliver_by),
-            ..Default::default()
+            min_grade,
+            min_fill: quantity(&self.min_fill),
+            min_lot: quantity(&self.min_lot),
+            max_distance_km,
+            prefer_benefit: Some(self.prefer_benefit.is_some()),
+            latitude: None,
+            longitude: None,
         })
     }
 }
@@ -175,6 +225,10 @@ async fn list_with(
         .iter()
         .map(|u| context! { code => u.code(), name => u.name_for(lang) })
         .collect();
+    let grades: Vec<Value> = Grade::ALL
+        .iter()
+        .map(|g| context! { code => g.code(), name => g.name_for(lang) })
+        .collect();
     viewer.render_with(
         state,
         "requests.html",
@@ -197,7 +251,13 @@ async fn list_with(
                 contact_name => &form.contact_name,
                 contact_phone => &form.contact_phone,
                 note => &form.note,
+                min_grade => &form.min_grade,
+                min_fill => &form.min_fill,
+                min_lot => &form.min_lot,
+                max_distance_km => &form.max_distance_km,
+                prefer_benefit => form.prefer_benefit.is_some(),
             },
+            grades,
             errors,
         },
         status,
