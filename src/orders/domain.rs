@@ -152,6 +152,16 @@ pub enum TransitionError {
     WrongStatus,
 }
 
+impl Action {
+    /// True for the steps that must say why: a dispute and its settling.
+    pub fn needs_reason(self) -> bool {
+        matches!(
+            self,
+            Action::Dispute | Action::ResolveComplete | Action::ResolveRefund
+        )
+    }
+}
+
 /// Whether `party` may ever take `action`, whatever the order's status.
 pub fn may_take(action: Action, party: Party) -> bool {
     use Action as A;

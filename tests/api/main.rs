@@ -13,6 +13,7 @@ mod busy;
 mod certificates;
 mod contracts;
 mod delivery;
+mod disputes;
 mod email_settings;
 mod forms;
 mod fulfilment;

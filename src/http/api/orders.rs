@@ -527,7 +527,13 @@ async fn dispute(
         path,
         body,
         |_| Action::Dispute,
-        |_, req: ReasonRequest| Ok((Action::Dispute, Details::because(reason(req.reason, true)?))),
+        |_, req: ReasonRequest| {
+            let needed = Action::Dispute.needs_reason();
+            Ok((
+                Action::Dispute,
+                Details::because(reason(req.reason, needed)?),
+            ))
+        },
     )
     .await
 }
@@ -565,7 +571,10 @@ async fn resolve(
                     ));
                 }
             };
-            Ok((action, Details::because(reason(req.reason, true)?)))
+            Ok((
+                action,
+                Details::because(reason(req.reason, action.needs_reason())?),
+            ))
         },
     )
     .await

@@ -67,10 +67,19 @@ async fn page_with(
         let outliers = crate::stats::prices::outliers(&state.db).await?;
         let regions = crate::catalog::regions::for_choice(&state.db).await?;
         let standing = crate::catalog::standing::recorded(&state.db).await?;
-        Ok::<_, AppError>((waiting, users, cats, dead, outliers, regions, standing))
+        let disputed = {
+            use crate::orders::{domain::OrderStatus, entity::order};
+            use sea_orm::PaginatorTrait;
+            order::Entity::find()
+                .filter(order::Column::Status.eq(OrderStatus::Disputed.code()))
+                .count(&state.db)
+                .await?
+        };
+        let lists = (cats, dead, outliers, regions, standing);
+        Ok::<_, AppError>((waiting, users, disputed, lists))
     }
     .await;
-    let (waiting, users, cats, dead, outliers, regions, standing) = match found {
+    let (waiting, users, disputed, (cats, dead, outliers, regions, standing)) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
@@ -150,6 +159,7 @@ async fn page_with(
                 code => &r.code,
                 name => if lang == Lang::Zh { &r.name } else { &r.name_en },
             }).collect::<Vec<_>>(),
+            disputed,
             standing => standing.iter().map(|r| context! {
                 code => &r.code,
                 name => if lang == Lang::Zh { &r.name } else { &r.name_en },

@@ -775,10 +775,13 @@ fn order_value(o: &OrderView, lang: Lang) -> Value {
                     | Action::Complete
                     | Action::BuyerCancel
                     | Action::SellerCancel
+                    | Action::Dispute
+                    | Action::ResolveComplete
+                    | Action::ResolveRefund
             )
         })
         .map(|a| {
-            context! { code => a.code(), name => a.name_for(lang) }
+            context! { code => a.code(), name => a.name_for(lang), reason => a.needs_reason() }
         })
         .collect();
     context! {
@@ -1270,7 +1273,8 @@ pub async fn order_action(
                 ..Default::default()
             }
         } else {
-            let reason = v.check("reason", crate::fields::text(&form.reason, 0, 500));
+            let least = usize::from(action.needs_reason());
+            let reason = v.check("reason", crate::fields::text(&form.reason, least, 500));
             Details::because(reason.unwrap_or_default())
         };
         v.finish()?;
@@ -1280,7 +1284,11 @@ pub async fn order_action(
     .await;
     match done {
         Ok(()) => Redirect::to(&here).into_response(),
-        Err(AppError::Validation(fields)) => {
+        Err(AppError::Validation(mut fields)) => {
+            // Which form the slips belong to, when several ask for the same field.
+            if let Some(a) = Action::from_code(&action) {
+                fields.insert("action".into(), crate::error::FieldError::new(a.code(), ""));
+            }
             let prefix = if action == Action::Ship.code() {
                 "ship"
             } else {
