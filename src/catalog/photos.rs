@@ -111,6 +111,32 @@ pub fn url(photo_id: i64, variant: &str) -> String {
     format!("/api/v1/photos/{photo_id}/{variant}")
 }
 
+/// Removes photo `photo_id` of listing `listing_id`, which must be `actor`'s to change, with
+/// its images, in one transaction.
+pub async fn remove(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::accounts::Actor,
+    listing_id: i64,
+    photo_id: i64,
+) -> AppResult<()> {
+    let txn = crate::db::write_txn(db).await?;
+    super::listings::find_own(&txn, actor, listing_id).await?;
+    let photo = listing_photo::Entity::find_by_id(photo_id)
+        .filter(listing_photo::Column::ListingId.eq(listing_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("photo"))?;
+    listing_photo_image::Entity::delete_many()
+        .filter(listing_photo_image::Column::PhotoId.eq(photo.id))
+        .exec(&txn)
+        .await?;
+    listing_photo::Entity::delete_by_id(photo.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Stores a prepared photo as the listing's last, inside the caller's transaction; refuses a
 /// listing that already has [`MAX_PER_LISTING`].
 pub async fn add(

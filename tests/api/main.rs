@@ -22,6 +22,7 @@ mod headers;
 mod import;
 mod invoices;
 mod layers;
+mod listing_pages;
 mod listings;
 mod lots;
 mod matching;

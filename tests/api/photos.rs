@@ -23,7 +23,7 @@ pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     listing: i64,

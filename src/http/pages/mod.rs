@@ -625,6 +625,10 @@ pub fn router() -> Router<AppState> {
             post(my_listings::set_status),
         )
         .route(
+            "/producer/listings/{id}/photos/{photo_id}/delete",
+            post(my_listings::remove_photo),
+        )
+        .route(
             "/producer/import",
             get(producer::import_page)
                 .post(producer::import_upload)

@@ -434,6 +434,19 @@ pub async fn set_status(
     let status = match to.as_str() {
         "pause" => "paused",
         "resume" => "active",
+        "delete" => {
+            let deleted = async {
+                let txn = crate::db::write_txn(&state.db).await?;
+                crate::catalog::listings::delete(&txn, actor, id).await?;
+                txn.commit().await?;
+                Ok::<_, AppError>(())
+            }
+            .await;
+            return match deleted {
+                Ok(()) => Redirect::to("/producer/listings").into_response(),
+                Err(e) => viewer.error(&state, e),
+            };
+        }
         _ => return viewer.error(&state, AppError::NotFound("action")),
     };
     let req = ListingRequest {
@@ -442,6 +455,24 @@ pub async fn set_status(
     };
     match change(&state, actor, id, req).await {
         Ok(_) => Redirect::to("/producer/listings").into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// Removes one of a listing's photos.
+pub async fn remove_photo(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((id, photo_id)): Path<(i64, i64)>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let here = format!("/producer/listings/{id}");
+    let actor = match viewer.check_form(&state, &here, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match crate::catalog::photos::remove(&state.db, actor, id, photo_id).await {
+        Ok(()) => Redirect::to(&format!("{here}#photos")).into_response(),
         Err(e) => viewer.error(&state, e),
     }
 }

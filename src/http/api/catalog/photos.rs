@@ -5,13 +5,12 @@ use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::accounts::Actor;
-use crate::catalog::entity::{listing_photo, listing_photo_image};
+use crate::catalog::entity::listing_photo;
 use crate::catalog::{listings, photos};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::http::api::extract::{ApiId, read_body};
@@ -109,21 +108,7 @@ async fn delete_photo(
     let (Ok(id), Ok(photo_id)) = (id.parse::<i64>(), photo_id.parse::<i64>()) else {
         return Err(AppError::NotFound("photo"));
     };
-    let txn = crate::db::write_txn(&state.db).await?;
-    listings::find_own(&txn, &actor, id).await?;
-    let photo = listing_photo::Entity::find_by_id(photo_id)
-        .filter(listing_photo::Column::ListingId.eq(id))
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("photo"))?;
-    listing_photo_image::Entity::delete_many()
-        .filter(listing_photo_image::Column::PhotoId.eq(photo.id))
-        .exec(&txn)
-        .await?;
-    listing_photo::Entity::delete_by_id(photo.id)
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
+    photos::remove(&state.db, &actor, id, photo_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
