@@ -286,12 +286,28 @@ async fn a_declined_or_stale_contract_proposal_goes_to_the_next_season(backend: 
     row.season_start = Set(Some(start as i32));
     row.season_end = Set(Some(end as i32));
     row.update(&app.db).await.unwrap();
-    let admin = app.login("admin").await;
-    let run = app
-        .post("/api/v1/matching/runs", Some(&admin), json!({}))
+    let url = &app.address;
+    let admin = signed_in(url, "admin").await;
+    let (_, html) = page(&admin, &format!("{url}/admin")).await;
+    let csrf = hidden(&html, "csrf_token");
+    let r = admin
+        .post(format!("{url}/admin/matching/run"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("新提出 1 个方案"), "{html}");
+    let audit = app.login("admin").await;
+    let runs = app
+        .get("/api/v1/admin/audit-log?action=matching.run", Some(&audit))
         .await;
-    assert_eq!(run.status, StatusCode::OK, "{}", run.text);
-    assert_eq!(run.body["proposals"], 1, "{}", run.text);
+    assert_eq!(
+        runs.body["items"][0]["detail"]["proposals"], 1,
+        "{}",
+        runs.text
+    );
     let ps = proposals(&app, &buyer, request).await;
     let found = ps
         .iter()
@@ -300,4 +316,37 @@ async fn a_declined_or_stale_contract_proposal_goes_to_the_next_season(backend: 
     assert_eq!(found["listing_id"], late);
     assert_eq!(found["kind"], "contract");
     assert_eq!(found["quantity"], "10");
+
+    // The buyer cancels the request on its page: what waits is withdrawn. The cooperative
+    // has no such button.
+    let waiting = found["id"].clone();
+    let seller = signed_in(url, "coop-zilong").await;
+    let (_, html) = page(&seller, &format!("{url}/requests/{request}")).await;
+    assert!(!html.contains("id=\"cancel-request\""), "{html}");
+    let owner = signed_in(url, "buyer").await;
+    let (_, html) = page(&owner, &format!("{url}/requests/{request}")).await;
+    assert!(html.contains("id=\"cancel-request\""), "{html}");
+    let r = owner
+        .post(format!("{url}/requests/{request}/cancel"))
+        .form(&[("csrf_token", hidden(&html, "csrf_token"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let after = app
+        .get(
+            &format!("/api/v1/purchase-requests/{request}"),
+            Some(&buyer),
+        )
+        .await;
+    assert_eq!(after.body["request"]["status"], "closed", "{}", after.text);
+    assert_eq!(after.body["request"]["closed_reason"], "cancelled");
+    let p = after.body["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == waiting)
+        .unwrap()
+        .clone();
+    assert_eq!(p["status"], "withdrawn");
 }

@@ -192,6 +192,27 @@ async fn refused(
     .await
 }
 
+/// Matches every open purchase request against the whole market at once, and shows what the
+/// run found.
+pub async fn run_matching(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let actor = match viewer.check_form(&state, "/admin", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let rules = crate::matching::service::Rules::of(&state.settings);
+    match crate::matching::service::run_batch(&state.db, actor, &rules).await {
+        Ok(summary) => {
+            let typed = context! { matched => Value::from_serialize(&summary) };
+            page_with(&state, &viewer, Value::from(()), typed, StatusCode::OK).await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
 pub async fn page(State(state): State<AppState>, viewer: Viewer) -> Response {
     page_with(
         &state,

@@ -561,6 +561,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/orders/{id}/{action}", post(shop::order_action))
         .route("/admin", get(admin::page))
+        .route("/admin/matching/run", post(admin::run_matching))
         .route(
             "/admin/organizations/{id}/{decision}",
             post(admin::decide_organization),
@@ -574,6 +575,7 @@ pub fn router() -> Router<AppState> {
         .route("/saved-searches/{id}/delete", post(saved::delete))
         .route("/requests", get(requests::list_page).post(requests::create))
         .route("/requests/{id}", get(requests::request_page))
+        .route("/requests/{id}/cancel", post(requests::cancel_request))
         .route("/proposals/{id}/{answer}", post(requests::answer))
         .route("/prices", get(prices::market_page))
         .route("/producer", get(producer::dashboard))

@@ -334,7 +334,12 @@ pub async fn request_page(
             viewer.render(
                 &state,
                 "request.html",
-                context! { r => request_value(&found.request, lang), proposals },
+                context! {
+                    r => request_value(&found.request, lang),
+                    proposals,
+                    // Buyers see only their own requests.
+                    mine => actor.role == Role::Buyer,
+                },
             )
         }
         Err(e) => viewer.error(&state, e),
@@ -347,6 +352,24 @@ pub struct AnswerForm {
     csrf_token: String,
     #[serde(default)]
     reason: String,
+}
+
+/// The buyer cancels an open request; its waiting proposals are withdrawn.
+pub async fn cancel_request(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<super::TokenForm>,
+) -> Response {
+    let here = format!("/requests/{id}");
+    let actor = match viewer.check_form(&state, &here, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    match crate::matching::requests::cancel(&state.db, actor, id).await {
+        Ok(_) => Redirect::to(&here).into_response(),
+        Err(e) => viewer.error(&state, e),
+    }
 }
 
 /// Accepts or declines a proposal for the viewer's side.
