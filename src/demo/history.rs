@@ -1,8 +1,11 @@
-//! The demo's past year: its buyers' orders, placed and carried through by the same checkout
-//! and order steps as every order, at the times they would have happened. Each buyer keeps
-//! its habits (the canteens order every month, the union before its holidays, the 杭州 unit
-//! from 乡城, which it helps); each order takes what is in season that month, and a few are
-//! cancelled. Deterministic: the same demo every time, relative to the day it is loaded.
+//! The demo's past eighteen months: its buyers' orders, placed and carried through by the same
+//! checkout and order steps as every order, at the times they would have happened. Each buyer
+//! keeps its habits (the canteens order every month, the union before its holidays, the 杭州
+//! unit from 乡城, which it helps); each order takes what is in season that month; a few are
+//! cancelled, a few ship short, a few are disputed and settled by the platform, and last
+//! month's first dispute still waits for it. The quarter before last is closed, as the
+//! province closes its quarters. Deterministic: the same demo every time, relative to the day
+//! it is loaded.
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use sea_orm::{
@@ -20,6 +23,7 @@ use crate::orders::entity::{order, order_line, recurring_run};
 use crate::orders::lifecycle::{self, Details};
 use crate::orders::request::{AddressRequest, CheckoutLineRequest, CheckoutRequest, place_at};
 use crate::orders::short::LineQuantity;
+use crate::stats::domain::{Granularity, Period};
 
 /// A buyer's habit: who orders, for which unit, from where, in which months of the year.
 struct Habit {
@@ -105,7 +109,9 @@ fn in_season(l: &listing::Model, month: i32) -> bool {
     }
 }
 
-/// 10:00 in Beijing on `day`.
+/// How many months of orders the demo goes back.
+pub const HISTORY_MONTHS: u32 = 18;
+
 /// The invoice of a budget unit's purchase, made out when the goods shipped and recorded by
 /// the platform's admin for the seller, before the unit completes the order.
 async fn invoice(
@@ -133,13 +139,14 @@ async fn invoice(
     Ok(())
 }
 
+/// 10:00 in Beijing on `day`.
 fn morning(day: NaiveDate) -> DateTime<Utc> {
     let at = day.and_hms_opt(2, 0, 0).unwrap_or_default();
     Utc.from_utc_datetime(&at)
 }
 
-/// Places the past year's orders and carries each as far as it would have gone by `now`.
-/// Returns the number of orders placed.
+/// Places the past months' orders and carries each as far as it would have gone by `now`,
+/// then closes the quarter before last. Returns the number of orders placed.
 pub async fn seed(
     db: &DatabaseTransaction,
     rules: &crate::matching::service::Rules,
@@ -168,7 +175,8 @@ pub async fn seed(
     let invoicer = demo_actor(db, "admin").await?;
     let mut placed = 0;
     let mut n: usize = 0;
-    for back in (1..=12u32).rev() {
+    let mut disputed_last_month = false;
+    for back in (1..=HISTORY_MONTHS).rev() {
         let Some(first) = today
             .with_day(1)
             .and_then(|d| d.checked_sub_months(Months::new(back)))
@@ -189,27 +197,7 @@ pub async fn seed(
             if on_offer.is_empty() {
                 continue;
             }
-            // Two lines from what is on offer, chosen by the month and the habit.
-            let picks = [(n * 7 + h) % on_offer.len(), (n * 3 + 1) % on_offer.len()];
-            let mut lines = Vec::new();
-            for (i, &p) in picks.iter().enumerate() {
-                let l = on_offer[p];
-                if i == 1 && p == picks[0] {
-                    continue;
-                }
-                let milli = l.min_order_milli.max(1000) * (1 + ((n + i) % 3) as i64);
-                // Never more than a small part of what is left.
-                if milli * 50 > l.stock_milli {
-                    continue;
-                }
-                lines.push(CheckoutLineRequest {
-                    listing_id: l.id,
-                    quantity: QuantityInput::Text(
-                        crate::catalog::domain::Quantity::from_milli(milli).to_string(),
-                    ),
-                    unit: None,
-                });
-            }
+            let lines = lines_from(&on_offer, n, h);
             if lines.is_empty() {
                 continue;
             }
@@ -241,12 +229,16 @@ pub async fn seed(
                     .find(|u| u.organization_id == Some(p.order.organization_id))
                     .map(|u| u.id);
                 // One order in eleven is cancelled by its buyer within hours; one in thirteen
-                // ships a tenth short of its first line.
+                // ships a tenth short of its first line; one in seventeen, and last month's
+                // first, is disputed.
                 let fate = match placed {
                     n if n % 11 == 0 => Fate::Cancelled,
                     n if n % 13 == 5 => Fate::Short,
+                    n if n % 17 == 8 => Fate::Disputed,
+                    _ if back == 1 && !disputed_last_month => Fate::Disputed,
                     _ => Fate::Whole,
                 };
+                disputed_last_month |= back == 1 && fate == Fate::Disputed;
                 let people = (buyer, seller, &invoicer);
                 carry(db, (&p.order, p.lines.first()), people, fate, (at, now)).await?;
             }
@@ -258,6 +250,12 @@ pub async fn seed(
     if let Some(u) = union {
         next_season_request(db, &buyers[u], &HABITS[u], &listings, rules, now).await?;
     }
+    let closing = Period::containing(Granularity::Quarter, today)
+        .prev()
+        .prev();
+    crate::stats::reports::close_in(db, &invoicer, &closing.to_string())
+        .await
+        .map_err(|e| anyhow::anyhow!("closing the demo's {closing}: {e}"))?;
     Ok(placed)
 }
 
@@ -311,6 +309,29 @@ async fn next_season_request(
     Ok(())
 }
 
+/// Two lines from what is on offer, chosen by the month's count `n` and the habit `h`, each
+/// one to three times the listing's minimum and never more than a small part of its stock.
+fn lines_from(on_offer: &[&listing::Model], n: usize, h: usize) -> Vec<CheckoutLineRequest> {
+    let picks = [(n * 7 + h) % on_offer.len(), (n * 3 + 1) % on_offer.len()];
+    let mut lines = Vec::new();
+    for (i, &p) in picks.iter().enumerate() {
+        let l = on_offer[p];
+        if i == 1 && p == picks[0] {
+            continue;
+        }
+        let milli = l.min_order_milli.max(1000) * (1 + ((n + i) % 3) as i64);
+        if milli * 50 > l.stock_milli {
+            continue;
+        }
+        lines.push(CheckoutLineRequest {
+            listing_id: l.id,
+            quantity: QuantityInput::Text(Quantity::from_milli(milli).to_string()),
+            unit: None,
+        });
+    }
+    lines
+}
+
 /// What becomes of a demo order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
@@ -320,6 +341,9 @@ enum Fate {
     Short,
     /// Cancelled by its buyer within hours.
     Cancelled,
+    /// Shipped, then disputed by its buyer; the platform settles it as completed after it
+    /// has heard both sides, some ten weeks on.
+    Disputed,
 }
 
 /// Carries order `o` (with its first line), placed at `at`, through the steps of its `fate`
@@ -331,15 +355,20 @@ async fn carry(
     fate: Fate,
     (at, now): (DateTime<Utc>, DateTime<Utc>),
 ) -> anyhow::Result<()> {
-    let steps: &[(Action, Party, i64)] = if fate == Fate::Cancelled {
-        &[(Action::BuyerCancel, Party::Buyer, 3)]
-    } else {
-        &[
+    let steps: &[(Action, Party, i64)] = match fate {
+        Fate::Cancelled => &[(Action::BuyerCancel, Party::Buyer, 3)],
+        Fate::Disputed => &[
+            (Action::Confirm, Party::Seller, 20),
+            (Action::Ship, Party::Seller, 44),
+            (Action::Dispute, Party::Buyer, 100),
+            (Action::ResolveComplete, Party::Admin, 24 * 75),
+        ],
+        Fate::Whole | Fate::Short => &[
             (Action::Confirm, Party::Seller, 20),
             (Action::Ship, Party::Seller, 44),
             (Action::Receive, Party::Buyer, 120),
             (Action::Complete, Party::Buyer, 144),
-        ]
+        ],
     };
     for &(action, party, hours) in steps {
         let when = at + Duration::hours(hours);
@@ -348,12 +377,16 @@ async fn carry(
         }
         let who = match party {
             Party::Buyer => Some(buyer.id()),
+            Party::Admin => Some(invoicer.id()),
             _ => seller,
         };
-        let reason = if action == Action::BuyerCancel {
-            "计划有变 · plans changed"
-        } else {
-            ""
+        let reason = match action {
+            Action::BuyerCancel => "计划有变 · plans changed",
+            Action::Dispute => "到货部分破损 · part of the goods arrived damaged",
+            Action::ResolveComplete => {
+                "卖方已补发破损部分,双方同意完成 · the seller replaced what was damaged; both agreed to complete"
+            }
+            _ => "",
         };
         let lines = match first_line {
             Some(l) if fate == Fate::Short && action == Action::Ship => vec![LineQuantity {
@@ -369,7 +402,7 @@ async fn carry(
             lines,
             ..Default::default()
         };
-        if action == Action::Complete {
+        if matches!(action, Action::Complete | Action::ResolveComplete) {
             invoice(db, o, invoicer, when).await?;
         }
         lifecycle::act_at(db, o.id, action, party, who, details, when)

@@ -537,6 +537,7 @@ pub async fn price_view(
         region: RegionRef {
             code: region.code,
             name: region.name,
+            name_en: region.name_en.clone(),
             level,
         },
         region_name_en: region.name_en,

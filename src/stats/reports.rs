@@ -34,6 +34,18 @@ pub async fn close_checked(
     actor: &crate::accounts::Actor,
     quarter: &str,
 ) -> AppResult<quarter_close::Model> {
+    let txn = crate::db::write_txn(db).await?;
+    let closed = close_in(&txn, actor, quarter).await?;
+    txn.commit().await?;
+    Ok(closed)
+}
+
+/// [`close_checked`] within the caller's transaction.
+pub async fn close_in(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &crate::accounts::Actor,
+    quarter: &str,
+) -> AppResult<quarter_close::Model> {
     if !super::access::may_close_quarters(actor) {
         return Err(AppError::Forbidden(
             "only admins and province officials close quarters".into(),
@@ -42,10 +54,9 @@ pub async fn close_checked(
     let quarter = Period::parse(quarter.trim())
         .filter(|p| p.quarter_key().is_some())
         .ok_or_else(|| AppError::field("quarter", "invalid_format", "a quarter such as 2026Q3"))?;
-    let txn = crate::db::write_txn(db).await?;
-    let closed = close_quarter(&txn, quarter, actor.id()).await?;
+    let closed = close_quarter(txn, quarter, actor.id()).await?;
     crate::audit::record(
-        &txn,
+        txn,
         Some(actor.id()),
         "stats.quarter_closed",
         "quarter",
@@ -53,7 +64,6 @@ pub async fn close_checked(
         serde_json::json!({}),
     )
     .await?;
-    txn.commit().await?;
     Ok(closed)
 }
 
@@ -143,6 +153,8 @@ pub struct ReportRow {
     /// region's own code with `direct` set.
     pub code: String,
     pub name: String,
+    /// The name in English, from the region table (or the category's).
+    pub name_en: String,
     pub direct: bool,
     pub figures: Figures,
 }
@@ -186,13 +198,13 @@ fn subtract(total: &Figures, parts: &[&Figures]) -> Figures {
 pub async fn names(
     db: &impl ConnectionTrait,
     codes: Vec<String>,
-) -> Result<HashMap<String, String>, sea_orm::DbErr> {
+) -> Result<HashMap<String, (String, String)>, sea_orm::DbErr> {
     Ok(region::Entity::find()
         .filter(region::Column::Code.is_in(codes))
         .all(db)
         .await?
         .into_iter()
-        .map(|r| (r.code, r.name))
+        .map(|r| (r.code, (r.name, r.name_en)))
         .collect())
 }
 
@@ -269,11 +281,18 @@ pub async fn breakdown(
     let names = names(db, children.keys().cloned().collect()).await?;
     let mut rows: Vec<ReportRow> = children
         .iter()
-        .map(|(code, f)| ReportRow {
-            code: code.clone(),
-            name: names.get(code).cloned().unwrap_or_else(|| code.clone()),
-            direct: false,
-            figures: f.clone(),
+        .map(|(code, f)| {
+            let (name, name_en) = names
+                .get(code)
+                .cloned()
+                .unwrap_or_else(|| (code.clone(), code.clone()));
+            ReportRow {
+                code: code.clone(),
+                name,
+                name_en,
+                direct: false,
+                figures: f.clone(),
+            }
         })
         .collect();
     let direct = subtract(&total, &children.values().collect::<Vec<_>>());
@@ -281,6 +300,7 @@ pub async fn breakdown(
         rows.push(ReportRow {
             code: region.code.clone(),
             name: format!("{}(本级)", region.name),
+            name_en: format!("{} (itself)", region.name_en),
             direct: true,
             figures: direct,
         });

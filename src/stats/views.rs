@@ -63,6 +63,7 @@ pub struct RollupQuery {
 pub struct RegionRef {
     pub code: String,
     pub name: String,
+    pub name_en: String,
     pub level: RegionLevel,
 }
 
@@ -98,20 +99,27 @@ pub async fn rollup_view(
         reports::breakdown(db, &region, level, period, basis).await?;
     if q.by == Some(By::Category) {
         let scope = Scope::of(basis, level, &region.code, period);
-        let names: std::collections::HashMap<String, String> = category::Entity::find()
+        let names: std::collections::HashMap<String, (String, String)> = category::Entity::find()
             .all(db)
             .await?
             .into_iter()
-            .map(|c| (c.id.to_string(), c.name_zh))
+            .map(|c| (c.id.to_string(), (c.name_zh, c.name_en)))
             .collect();
         breakdown = rollup::aggregate(db, &scope, Group::Category)
             .await?
             .into_iter()
-            .map(|(k, f)| ReportRow {
-                name: names.get(&k).cloned().unwrap_or_else(|| k.clone()),
-                code: k,
-                direct: false,
-                figures: f,
+            .map(|(k, f)| {
+                let (name, name_en) = names
+                    .get(&k)
+                    .cloned()
+                    .unwrap_or_else(|| (k.clone(), k.clone()));
+                ReportRow {
+                    name,
+                    name_en,
+                    code: k,
+                    direct: false,
+                    figures: f,
+                }
             })
             .collect();
     }
@@ -121,6 +129,7 @@ pub async fn rollup_view(
         region: RegionRef {
             code: region.code,
             name: region.name,
+            name_en: region.name_en,
             level,
         },
         period,
@@ -217,6 +226,7 @@ pub async fn trend_view(
         region: RegionRef {
             code: region.code,
             name: region.name,
+            name_en: region.name_en,
             level,
         },
         granularity: g,

@@ -575,3 +575,147 @@ async fn sellers_record_payments_on_the_order_page(backend: Backend) {
         "nothing more to record"
     );
 }
+
+on_both_databases!(a_buyer_changes_an_open_request_on_its_page);
+
+async fn a_buyer_changes_an_open_request_on_its_page(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.panshi_rice_all_year().await;
+    let rice = app.category_id("rice").await;
+    let token = app.login("buyer").await;
+    let mut posted = crate::matching::canteen_request(rice, "1");
+    posted["prefer_benefit"] = serde_json::json!(true);
+    let posted = app
+        .post("/api/v1/purchase-requests", Some(&token), posted)
+        .await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let id = posted.body["request"]["id"].as_i64().unwrap();
+    let before: Vec<i64> = posted.body["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert!(!before.is_empty(), "{}", posted.text);
+
+    // The request's page leads to its form, filled in with what the request holds.
+    let url = &app.address;
+    let buyer = signed_in(url, "buyer").await;
+    let (_, html) = page(&buyer, &format!("{url}/requests/{id}")).await;
+    assert!(
+        html.contains(&format!("href=\"/requests/{id}/edit\"")),
+        "{html}"
+    );
+    let edit = format!("{url}/requests/{id}/edit");
+    let (status, html) = page(&buyer, &edit).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    for filled in [
+        "value=\"职工食堂大米\"",
+        "id=\"quantity\" name=\"quantity\" value=\"1\"",
+        "value=\"10400.00\"",
+        "value=\"红星路二段 70 号\"",
+        "value=\"02886630890\"",
+        "id=\"min_lot\" name=\"min_lot\" value=\"1\"",
+        "id=\"max_distance_km\" name=\"max_distance_km\" value=\"500\"",
+        "<option value=\"first\" selected>",
+        "<option value=\"ton\" selected>",
+        "<option value=\"510104\" selected>",
+        "name=\"prefer_benefit\" value=\"on\" checked",
+    ] {
+        assert!(html.contains(filled), "{filled}: {html}");
+    }
+    assert!(html.contains(&format!("<option value=\"{rice}\" selected>")));
+    let csrf = hidden(&html, "csrf_token");
+    let deliver_by = posted.body["request"]["deliver_by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rice = rice.to_string();
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("title", "职工食堂大米(改)"),
+        ("category_id", rice.as_str()),
+        ("unit", "ton"),
+        ("quantity", "2"),
+        ("max_price_yuan", "五千"),
+        ("deliver_by", deliver_by.as_str()),
+        ("region_code", "510104"),
+        ("address_line", "红星路二段 70 号"),
+        ("contact_name", "王师傅"),
+        ("contact_phone", "02886630890"),
+        ("min_grade", "second"),
+        ("min_lot", ""),
+        ("min_fill", ""),
+        ("max_distance_km", "800"),
+    ];
+
+    // A forged form and a price in words change nothing; the words stay in the form.
+    let mut forged = fields.clone();
+    forged[0] = ("csrf_token", "forged");
+    let r = buyer.post(&edit).form(&forged).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = buyer.post(&edit).form(&fields).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"max_price_yuan-error\""), "{html}");
+    assert!(html.contains("value=\"五千\""), "{html}");
+    let stored = app
+        .get(&format!("/api/v1/purchase-requests/{id}"), Some(&token))
+        .await;
+    assert_eq!(stored.body["request"]["quantity"], "1");
+
+    // Saved: the request holds the new terms, its waiting proposals are withdrawn and it is
+    // matched again.
+    fields.retain(|(k, _)| *k != "max_price_yuan");
+    fields.push(("max_price_yuan", "5000"));
+    let r = buyer.post(&edit).form(&fields).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], format!("/requests/{id}").as_str());
+    let stored = app
+        .get(&format!("/api/v1/purchase-requests/{id}"), Some(&token))
+        .await;
+    let r = &stored.body["request"];
+    assert_eq!(r["title"], "职工食堂大米(改)");
+    assert_eq!(r["quantity"], "2");
+    assert_eq!(r["max_price_fen"], 500_000);
+    assert_eq!(r["min_grade"], "second");
+    assert_eq!(r["min_lot"], "0");
+    assert_eq!(r["max_distance_km"], 800);
+    assert_eq!(r["prefer_benefit"], false, "unticked is off");
+    assert_eq!(r["contact"]["address_line"], "红星路二段 70 号");
+    let proposals = app.get("/api/v1/proposals", Some(&token)).await.body;
+    for old in &before {
+        let p = proposals
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == *old)
+            .unwrap_or_else(|| panic!("proposal {old}"));
+        assert_eq!(p["status"], "withdrawn", "{p}");
+    }
+
+    // Nobody else changes it, and a closed request is not changed.
+    let other = signed_in(url, "union-member").await;
+    let (status, _) = page(&other, &edit).await;
+    assert!(
+        [StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&status),
+        "{status}"
+    );
+    let panshi = signed_in(url, "coop-panshi").await;
+    let (status, _) = page(&panshi, &edit).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let cancelled = app
+        .post(
+            &format!("/api/v1/purchase-requests/{id}/cancel"),
+            Some(&token),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.text);
+    let (status, html) = page(&buyer, &edit).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{html}");
+    let (_, html) = page(&buyer, &format!("{url}/requests/{id}")).await;
+    assert!(!html.contains("/edit\""), "no form for a closed request");
+}

@@ -26,6 +26,7 @@ mod buyers;
 mod campaigns;
 mod certificates;
 mod contracts;
+mod dashboard;
 mod delivery;
 mod email_settings;
 pub(crate) mod filings;
@@ -69,7 +70,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 51] = [
+const TEMPLATES: [(&str, &str); 53] = [
     (
         "webhooks.html",
         include_str!("../../../frontend/templates/webhooks.html"),
@@ -213,6 +214,14 @@ const TEMPLATES: [(&str, &str); 51] = [
     (
         "request.html",
         include_str!("../../../frontend/templates/request.html"),
+    ),
+    (
+        "request_edit.html",
+        include_str!("../../../frontend/templates/request_edit.html"),
+    ),
+    (
+        "request_fields.html",
+        include_str!("../../../frontend/templates/request_fields.html"),
     ),
     (
         "admin.html",
@@ -576,6 +585,10 @@ pub fn router() -> Router<AppState> {
         .route("/requests", get(requests::list_page).post(requests::create))
         .route("/requests/{id}", get(requests::request_page))
         .route("/requests/{id}/cancel", post(requests::cancel_request))
+        .route(
+            "/requests/{id}/edit",
+            get(requests::edit_page).post(requests::edit),
+        )
         .route("/proposals/{id}/{answer}", post(requests::answer))
         .route("/prices", get(prices::market_page))
         .route("/producer", get(producer::dashboard))

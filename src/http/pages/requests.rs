@@ -13,11 +13,12 @@ use super::{Lang, Viewer, errors_value};
 use crate::accounts::Role;
 use crate::catalog::domain::{Grade, QuantityInput, Unit};
 use crate::catalog::import::fen_of;
-use crate::error::{AppError, FieldError, FieldErrors};
+use crate::error::{AppError, AppResult, FieldError, FieldErrors};
 use crate::http::state::AppState;
 use crate::matching::domain::{ProposalStatus, RequestStatus};
 use crate::matching::requests::{
-    ProposalView, RequestInput, RequestView, post, proposals_for, request_for, requests_for,
+    ProposalView, RequestInput, RequestView, changeable, post, proposals_for, request_for,
+    requests_for,
 };
 use crate::matching::service::{self, Rules};
 
@@ -156,11 +157,12 @@ impl RequestForm {
             return Err(errors);
         }
         let text = |s: &str| Some(s.trim().to_string());
-        // A quantity left empty is the default (none).
+        // A minimum left empty is none (0), on a new request and when one is changed.
         let quantity = |s: &str| {
-            Some(s.trim())
-                .filter(|s| !s.is_empty())
-                .map(|s| QuantityInput::Text(s.to_string()))
+            let s = s.trim();
+            Some(QuantityInput::Text(
+                if s.is_empty() { "0" } else { s }.to_string(),
+            ))
         };
         Ok(RequestInput {
             title: text(&self.title),
@@ -185,6 +187,50 @@ impl RequestForm {
     }
 }
 
+/// What the request form needs around what was typed: the categories, the places, units and
+/// grades to choose from, and the typed values.
+async fn form_context(
+    state: &AppState,
+    lang: Lang,
+    form: &RequestForm,
+    province: Option<&str>,
+) -> AppResult<Value> {
+    let categories = super::my_listings::category_options(state, lang).await?;
+    let places = super::shop::address_places(state, lang, province, &form.region_code).await?;
+    let units: Vec<Value> = Unit::ALL
+        .iter()
+        .map(|u| context! { code => u.code(), name => u.name_for(lang) })
+        .collect();
+    let grades: Vec<Value> = Grade::ALL
+        .iter()
+        .map(|g| context! { code => g.code(), name => g.name_for(lang) })
+        .collect();
+    Ok(context! {
+        categories,
+        places,
+        units,
+        grades,
+        f => context! {
+            title => &form.title,
+            category_id => &form.category_id,
+            unit => if form.unit.is_empty() { "jin" } else { &form.unit },
+            quantity => &form.quantity,
+            max_price_yuan => &form.max_price_yuan,
+            deliver_by => &form.deliver_by,
+            region_code => &form.region_code,
+            address_line => &form.address_line,
+            contact_name => &form.contact_name,
+            contact_phone => &form.contact_phone,
+            note => &form.note,
+            min_grade => &form.min_grade,
+            min_fill => &form.min_fill,
+            min_lot => &form.min_lot,
+            max_distance_km => &form.max_distance_km,
+            prefer_benefit => form.prefer_benefit.is_some(),
+        },
+    })
+}
+
 async fn list_with(
     state: &AppState,
     viewer: &Viewer,
@@ -201,18 +247,15 @@ async fn list_with(
     let found = async {
         let requests = requests_for(&state.db, actor).await?;
         let proposals = proposals_for(&state.db, actor).await?;
-        let (categories, places) = if actor.role == Role::Buyer {
-            (
-                super::my_listings::category_options(state, lang).await?,
-                super::shop::address_places(state, lang, province, &form.region_code).await?,
-            )
+        let form = if actor.role == Role::Buyer {
+            form_context(state, lang, form, province).await?
         } else {
-            (Vec::new(), Value::from(()))
+            Value::from(())
         };
-        Ok::<_, AppError>((requests, proposals, categories, places))
+        Ok::<_, AppError>((requests, proposals, form))
     }
     .await;
-    let (requests, proposals, categories, places) = match found {
+    let (requests, proposals, form) = match found {
         Ok(f) => f,
         Err(e) => return viewer.error(state, e),
     };
@@ -221,14 +264,6 @@ async fn list_with(
         .iter()
         .map(|p| proposal_value(p, lang, actor.role))
         .collect();
-    let units: Vec<Value> = Unit::ALL
-        .iter()
-        .map(|u| context! { code => u.code(), name => u.name_for(lang) })
-        .collect();
-    let grades: Vec<Value> = Grade::ALL
-        .iter()
-        .map(|g| context! { code => g.code(), name => g.name_for(lang) })
-        .collect();
     viewer.render_with(
         state,
         "requests.html",
@@ -236,32 +271,134 @@ async fn list_with(
             buying => actor.role == Role::Buyer,
             requests,
             proposals,
-            categories,
-            places,
-            units,
-            f => context! {
-                title => &form.title,
-                category_id => &form.category_id,
-                unit => if form.unit.is_empty() { "jin" } else { &form.unit },
-                quantity => &form.quantity,
-                max_price_yuan => &form.max_price_yuan,
-                deliver_by => &form.deliver_by,
-                region_code => &form.region_code,
-                address_line => &form.address_line,
-                contact_name => &form.contact_name,
-                contact_phone => &form.contact_phone,
-                note => &form.note,
-                min_grade => &form.min_grade,
-                min_fill => &form.min_fill,
-                min_lot => &form.min_lot,
-                max_distance_km => &form.max_distance_km,
-                prefer_benefit => form.prefer_benefit.is_some(),
-            },
-            grades,
             errors,
+            ..form
         },
         status,
     )
+}
+
+impl RequestForm {
+    /// The form filled in with what request `r` holds now.
+    fn of(r: &RequestView) -> RequestForm {
+        let quantity = |q: &crate::catalog::domain::Quantity| {
+            if q.milli() == 0 {
+                String::new()
+            } else {
+                q.to_string()
+            }
+        };
+        let contact = r.contact.as_ref();
+        RequestForm {
+            csrf_token: String::new(),
+            title: r.title.clone(),
+            category_id: r.category_id.to_string(),
+            unit: r.unit.code().to_string(),
+            quantity: r.quantity.to_string(),
+            max_price_yuan: super::plain_yuan(r.max_price_fen),
+            deliver_by: r.deliver_by.to_string(),
+            region_code: r.region_code.clone(),
+            address_line: contact.map(|c| c.address_line.clone()).unwrap_or_default(),
+            contact_name: contact.map(|c| c.name.clone()).unwrap_or_default(),
+            contact_phone: contact.map(|c| c.phone.clone()).unwrap_or_default(),
+            note: r.note.clone(),
+            min_grade: r.min_grade.code().to_string(),
+            min_fill: quantity(&r.min_fill),
+            min_lot: quantity(&r.min_lot),
+            max_distance_km: r.max_distance_km.to_string(),
+            prefer_benefit: r.prefer_benefit.then(|| "on".to_string()),
+        }
+    }
+}
+
+/// The form changing request `id`, filled with `form`, with `errors` beside its fields.
+async fn edit_with(
+    state: &AppState,
+    viewer: &Viewer,
+    (id, title): (i64, &str),
+    form: &RequestForm,
+    province: Option<&str>,
+    errors: Value,
+    status: StatusCode,
+) -> Response {
+    match form_context(state, viewer.lang, form, province).await {
+        Ok(ctx) => viewer.render_with(
+            state,
+            "request_edit.html",
+            context! { r => context! { id, title }, errors, ..ctx },
+            status,
+        ),
+        Err(e) => viewer.error(state, e),
+    }
+}
+
+/// `/requests/{id}/edit`: the buyer's open request in the form it was posted with.
+pub async fn edit_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(choice): Query<super::shop::ProvinceChoice>,
+) -> Response {
+    let here = format!("/requests/{id}/edit");
+    let actor = match viewer.require(&here) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let found = async {
+        changeable(&state.db, actor, id).await?;
+        request_for(&state.db, actor, id).await
+    }
+    .await;
+    match found {
+        Ok(found) => {
+            let r = &found.request;
+            let form = RequestForm::of(r);
+            let province = choice.province.as_deref();
+            let ok = StatusCode::OK;
+            let nothing = Value::from(());
+            edit_with(
+                &state,
+                &viewer,
+                (id, &r.title),
+                &form,
+                province,
+                nothing,
+                ok,
+            )
+            .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// Saves the changed request: its waiting proposals are withdrawn and it is matched again.
+pub async fn edit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<RequestForm>,
+) -> Response {
+    let here = format!("/requests/{id}/edit");
+    let actor = match viewer.check_form(&state, &here, &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let rules = Rules::of(&state.settings);
+    let changed = match form.input() {
+        Ok(input) => crate::matching::requests::change(&state.db, &rules, actor, id, input).await,
+        Err(fields) => Err(AppError::Validation(fields)),
+    };
+    match changed {
+        Ok(r) => Redirect::to(&format!("/requests/{}", r.request.id)).into_response(),
+        Err(AppError::Validation(fields)) => {
+            let fields = super::renamed(fields, "max_price_fen", "max_price_yuan");
+            let title = form.title.clone();
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let errors = errors_value(&fields);
+            edit_with(&state, &viewer, (id, &title), &form, None, errors, status).await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
 }
 
 /// `/requests`: a buyer's requests and the form for a new one; for producers, the open

@@ -15,8 +15,8 @@ use crate::catalog::domain::{RegionLevel, format_yuan};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::MaybeActor;
 use crate::http::pages::Lang;
+use crate::http::pages::dashboard::{self, percent, row_name};
 use crate::http::state::AppState;
-use crate::stats::chart::{self, Bar};
 use crate::stats::domain::{Basis, Granularity, Period};
 use crate::stats::rollup::{self, Figures, HouseholdIncome, Scope};
 use crate::stats::targets::{self, Progress};
@@ -169,35 +169,41 @@ fn figures_ctx(f: &Figures) -> Value {
     }
 }
 
-fn percent(bp: Option<i64>) -> String {
-    match bp {
-        Some(bp) => {
-            let sign = if bp < 0 { "-" } else { "+" };
-            format!(
-                "{sign}{}.{:02}%",
-                bp.unsigned_abs() / 100,
-                bp.unsigned_abs() % 100
-            )
-        }
-        None => "—".into(),
+/// What a region's page shows.
+struct RegionRead {
+    view: RollupView,
+    by_category: RollupView,
+    trend: TrendView,
+    households: Vec<HouseholdIncome>,
+    progress: Progress,
+    trust: crate::stats::trust::Trust,
+    /// The child regions, for the map (none below villages).
+    children: Vec<crate::catalog::entity::region::Model>,
+}
+
+impl RegionRead {
+    /// The dashboard atop the page, as of today.
+    fn board(&self, lang: Lang) -> Value {
+        dashboard::dashboard(&dashboard::Inputs {
+            lang,
+            view: &self.view,
+            by_category: &self.by_category,
+            trend: &self.trend,
+            progress: &self.progress,
+            children: &self.children,
+            today: crate::stats::domain::local_date(chrono::Utc::now()),
+        })
     }
 }
 
 /// What a region's page shows: its roll-up by child region and by category, its trend over
-/// eight quarters, its households (the reading is audited) and its targets.
+/// eight quarters, its households (the reading is audited), its targets and its children.
 async fn read_region(
     db: &DatabaseConnection,
     actor: &Actor,
     code: &str,
     q: &PageQuery,
-) -> AppResult<(
-    RollupView,
-    RollupView,
-    TrendView,
-    Vec<HouseholdIncome>,
-    Progress,
-    crate::stats::trust::Trust,
-)> {
+) -> AppResult<RegionRead> {
     let rq = RollupQuery {
         period: q.period.clone(),
         basis: q.basis,
@@ -237,55 +243,20 @@ async fn read_region(
     let progress =
         targets::progress(db, &view.region.code, view.region.level, view.period.year()).await?;
     let trust = crate::stats::trust::trust(db, &view.region.code, view.period).await?;
-    Ok((view, by_category, trend, households, progress, trust))
-}
-
-/// The page's three charts as SVG: the trend, and sales by child region and by category.
-fn charts(
-    lang: Lang,
-    view: &RollupView,
-    by_category: &RollupView,
-    trend: &TrendView,
-) -> (String, String, String) {
-    let is_zh = lang == Lang::Zh;
-    let trend_svg = chart::columns(
-        if is_zh {
-            "销售额趋势"
-        } else {
-            "Sales trend"
-        },
-        &trend
-            .points
-            .iter()
-            .map(|p| Bar {
-                label: p.period.clone(),
-                value: p.figures.sales_fen,
-                shown: format_yuan(p.figures.sales_fen),
-            })
-            .collect::<Vec<_>>(),
-    );
-    let bars = |rows: &[crate::stats::reports::ReportRow]| {
-        rows.iter()
-            .map(|r| Bar {
-                label: r.name.clone(),
-                value: r.figures.sales_fen,
-                shown: format_yuan(r.figures.sales_fen),
-            })
-            .collect::<Vec<_>>()
+    let children = if view.region.level < RegionLevel::Village {
+        crate::catalog::regions::children(db, Some(&view.region.code)).await?
+    } else {
+        Vec::new()
     };
-    let region_svg = chart::rows(
-        if is_zh {
-            "按下级地区"
-        } else {
-            "By region"
-        },
-        &bars(&view.breakdown),
-    );
-    let category_svg = chart::rows(
-        if is_zh { "按品类" } else { "By category" },
-        &bars(&by_category.breakdown),
-    );
-    (trend_svg, region_svg, category_svg)
+    Ok(RegionRead {
+        view,
+        by_category,
+        trend,
+        households,
+        progress,
+        trust,
+        children,
+    })
 }
 
 /// The region's trust figures as the page shows them.
@@ -309,12 +280,19 @@ async fn region_page(
     let Some(actor) = actor else {
         return status_page(&state, lang, AppError::Unauthenticated);
     };
-    let result = read_region(&state.db, &actor, &code, &q).await;
-    let (view, by_category, trend, households, progress, trust) = match result {
+    let read = match read_region(&state.db, &actor, &code, &q).await {
         Ok(r) => r,
         Err(e) => return status_page(&state, lang, e),
     };
-    let (trend_svg, region_svg, category_svg) = charts(lang, &view, &by_category, &trend);
+    let board = read.board(lang);
+    let RegionRead {
+        view,
+        by_category,
+        households,
+        progress,
+        trust,
+        ..
+    } = read;
     let drillable = view.region.level < RegionLevel::Village;
     let rows: Vec<Value> = view
         .breakdown
@@ -322,7 +300,7 @@ async fn region_page(
         .map(|r| {
             context! {
                 code => &r.code,
-                name => &r.name,
+                name => row_name(lang, r),
                 link => drillable && !r.direct,
                 f => figures_ctx(&r.figures),
             }
@@ -331,20 +309,13 @@ async fn region_page(
     let categories: Vec<Value> = by_category
         .breakdown
         .iter()
-        .map(|r| context! { name => &r.name, f => figures_ctx(&r.figures) })
+        .map(|r| context! { name => row_name(lang, r), f => figures_ctx(&r.figures) })
         .collect();
     let households: Vec<Value> = households
         .iter()
         .take(100)
         .map(|h| context! { id => h.household_id, organization => h.organization_id, income => format_yuan(h.income_fen) })
         .collect();
-    let goals = progress.targets.map(|t| {
-        context! {
-            sales => format_yuan(t.sales_fen),
-            households => t.households,
-            new_organizations => t.new_organizations,
-        }
-    });
     let warnings: Vec<Value> = match warnings::list(
         &state.db,
         &actor,
@@ -358,7 +329,12 @@ async fn region_page(
     };
     let q_basis = view.basis.code();
     let ctx = context! {
-        region => context! { code => &view.region.code, name => &view.region.name, county => view.region.level == RegionLevel::County },
+        region => context! {
+            code => &view.region.code,
+            name => if lang == Lang::En { &view.region.name_en } else { &view.region.name },
+            county => view.region.level == RegionLevel::County,
+        },
+        board,
         may_set_targets => actor.role == Role::Official,
         parent => crate::catalog::regions::parent_of(&view.region.code).filter(|p| actor.is_admin() || actor.official_covers(p)),
         period => &view.period,
@@ -372,17 +348,7 @@ async fn region_page(
         rows,
         categories,
         households,
-        trend_svg => Value::from_safe_string(trend_svg),
-        region_svg => Value::from_safe_string(region_svg),
-        category_svg => Value::from_safe_string(category_svg),
-        goals,
         year => progress.year,
-        actual_sales => format_yuan(progress.actual.sales_fen),
-        actual_households => progress.actual.households,
-        actual_orgs => progress.actual.new_organizations,
-        sales_progress => percent(progress.sales_bp).trim_start_matches('+').to_string(),
-        households_progress => percent(progress.households_bp).trim_start_matches('+').to_string(),
-        orgs_progress => percent(progress.new_organizations_bp).trim_start_matches('+').to_string(),
         quarter => matches!(view.period, Period::Quarter(..)).then_some(&view.period),
         sign_out_token => actor.session_csrf(),
         warnings,

@@ -738,9 +738,62 @@ async fn the_demo_s_year_of_orders_adds_up_on_both_sides(backend: Backend) {
     };
     app.project().await;
     let all = orders_bought(&app).await;
-    // A year of its buyers' orders, month after month; most completed, a few cancelled.
+    // Eighteen months of its buyers' orders, month after month; most completed, a few
+    // cancelled.
     let months: HashSet<i32> = all.iter().map(|b| b.placed / 100).collect();
-    assert!(months.len() >= 10, "{months:?}");
+    assert!(months.len() >= 16, "{months:?}");
+    let first = chrono::NaiveDate::from_ymd_opt(
+        months.iter().min().unwrap() / 100,
+        (months.iter().min().unwrap() % 100) as u32,
+        1,
+    )
+    .unwrap();
+    assert!(
+        first.checked_add_months(chrono::Months::new(19)).unwrap() > today()
+            && first.checked_add_months(chrono::Months::new(17)).unwrap() <= today(),
+        "the first orders were placed in {first}"
+    );
+    // A few were disputed: the platform settled the older ones, and last month's first still
+    // waits in the admins' queue.
+    let events = qudao::orders::entity::order_event::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    let settled = events
+        .iter()
+        .filter(|e| {
+            e.from_status == Some(OrderStatus::Disputed) && e.to_status == OrderStatus::Completed
+        })
+        .count();
+    assert!(settled >= 2, "{settled} disputes settled");
+    let open = all
+        .iter()
+        .filter(|b| b.status == OrderStatus::Disputed)
+        .count();
+    assert!(open >= 1, "an open dispute");
+    let admin = app.login("admin").await;
+    let queue = app.get("/admin", Some(&admin)).await;
+    assert!(
+        queue.text.contains("href=\"/orders?status=disputed\""),
+        "{}",
+        queue.text
+    );
+    // The quarter before last is closed, its figures frozen.
+    let closing = qudao::stats::domain::Period::containing(
+        qudao::stats::domain::Granularity::Quarter,
+        today(),
+    )
+    .prev()
+    .prev();
+    let report = app
+        .get(
+            &format!("/api/v1/stats/regions/510000/report?quarter={closing}&basis=completed"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert_eq!(report.body["closed"], true, "{}", report.text);
+    assert!(report.body["total"]["sales_fen"].as_i64().unwrap() > 0);
     let completed = all
         .iter()
         .filter(|b| b.status == OrderStatus::Completed)

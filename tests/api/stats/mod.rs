@@ -3,6 +3,7 @@
 
 mod access;
 mod buyers;
+mod dashboard;
 mod exports;
 mod figures;
 mod filings;
