@@ -333,9 +333,64 @@ async fn buyers_save_a_search_from_its_page_and_delete_it(backend: Backend) {
     let id: i64 = html
         .split("action=\"/saved-searches/")
         .nth(1)
-        .and_then(|s| s.split('/').next())
+        .and_then(|s| s.split(['/', '"']).next())
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no delete form: {html}"));
+        .unwrap_or_else(|| panic!("no form for the saved search: {html}"));
+
+    // Its row renames it and changes its alert; a made-up alert or an empty name is refused.
+    let change = |name: &'static str, alert: &'static str, client: reqwest::Client| {
+        let token = token.clone();
+        async move {
+            client
+                .post(format!("{url}/saved-searches/{id}"))
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("name", name),
+                    ("alert", alert),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = change("道孚洋芋(周)", "hourly", buyer.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = change("", "off", buyer.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("id=\"save-errors\""));
+    let r = change("道孚洋芋(周)", "off", buyer.clone()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let token_api = app.login("buyer").await;
+    let stored = app.get("/api/v1/saved-searches", Some(&token_api)).await;
+    let one = stored
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(one["name"], "道孚洋芋(周)");
+    assert_eq!(one["alert"], "off");
+    assert_eq!(one["query"]["q"], "洋芋", "what it looks for is kept");
+    let (_, html) = page(&buyer, &format!("{url}/saved-searches")).await;
+    assert!(html.contains("<option value=\"off\" selected>"), "{html}");
+    // Nobody else's form reaches it.
+    let other = signed_in(url, "buyer-hangzhou").await;
+    let (_, other_html) = page(&other, &format!("{url}/saved-searches")).await;
+    let other_token = hidden(&other_html, "csrf_token");
+    let r = other
+        .post(format!("{url}/saved-searches/{id}"))
+        .form(&[
+            ("csrf_token", other_token.as_str()),
+            ("name", "x"),
+            ("alert", "off"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
     let r = buyer
         .post(format!("{url}/saved-searches/{id}/delete"))
         .form(&[("csrf_token", token.as_str())])

@@ -49,3 +49,4 @@ mod targets;
 mod throttling;
 mod units;
 mod webhooks_page;
+mod write_forms;

@@ -191,12 +191,22 @@ async fn update_saved(
     State(state): State<AppState>,
     Buyer(actor): Buyer,
     ApiId(id): ApiId,
-    ApiJson(change): ApiJson<SavedSearchChange>,
+    ApiJson(input): ApiJson<SavedSearchChange>,
 ) -> AppResult<Json<SavedSearchView>> {
-    require_buyer(&actor, "save searches")?;
-    let name = check(&state, change.name.as_deref(), change.query.as_ref())?;
+    change(&state, &actor, id, input).await.map(Json)
+}
+
+/// Applies `change` to the actor's saved search `id`: the API's and the page's way.
+pub(crate) async fn change(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    change: SavedSearchChange,
+) -> AppResult<SavedSearchView> {
+    require_buyer(actor, "save searches")?;
+    let name = check(state, change.name.as_deref(), change.query.as_ref())?;
     let txn = crate::db::write_txn(&state.db).await?;
-    let mut m = find_own(&txn, &actor, id).await?.into_active_model();
+    let mut m = find_own(&txn, actor, id).await?.into_active_model();
     if let Some(name) = name {
         m.name = Set(name);
     }
@@ -209,7 +219,7 @@ async fn update_saved(
     m.updated_at = Set(Utc::now());
     let m = m.update(&txn).await?;
     txn.commit().await?;
-    Ok(Json(view(m)))
+    Ok(view(m))
 }
 
 /// Deletes a saved search with the alerts it has waiting.

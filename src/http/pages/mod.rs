@@ -581,6 +581,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}", post(admin::change_user))
         .route("/admin/dead-events/{id}/retry", post(admin::retry_dead))
         .route("/saved-searches", get(saved::page).post(saved::create))
+        .route("/saved-searches/{id}", post(saved::update))
         .route("/saved-searches/{id}/delete", post(saved::delete))
         .route("/requests", get(requests::list_page).post(requests::create))
         .route("/requests/{id}", get(requests::request_page))

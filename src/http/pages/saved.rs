@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::{TokenForm, Viewer, errors_value};
 use crate::error::AppError;
-use crate::http::api::saved_searches::{NewSavedSearch, forget, save, saved_of};
+use crate::http::api::saved_searches::{
+    NewSavedSearch, SavedSearchChange, change, forget, save, saved_of,
+};
 use crate::http::state::AppState;
 use crate::search::saved::{Alert, SavedQuery};
 
@@ -111,6 +113,57 @@ pub async fn create(
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
+        }
+        Err(e) => viewer.error(&state, e),
+    }
+}
+
+/// A saved search's name and alert, as its row on the page changes them.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    alert: String,
+}
+
+/// Renames a saved search or changes how often it alerts.
+pub async fn update(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<ChangeForm>,
+) -> Response {
+    let actor = match viewer.check_form(&state, "/saved-searches", &form.csrf_token) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    let alert = match form.alert.trim() {
+        "" => None,
+        code => match Alert::from_code(code) {
+            Some(a) => Some(a),
+            None => {
+                let fields = crate::error::FieldErrors::from([(
+                    "alert".to_string(),
+                    crate::error::FieldError::new("unknown_value", "instant, daily or off"),
+                )]);
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                return page_with(&state, &viewer, errors_value(&fields), status).await;
+            }
+        },
+    };
+    let input = SavedSearchChange {
+        name: Some(form.name),
+        alert,
+        query: None,
+    };
+    match change(&state, actor, id, input).await {
+        Ok(_) => Redirect::to(&format!("/saved-searches#saved-{id}")).into_response(),
+        Err(AppError::Validation(fields)) => {
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            page_with(&state, &viewer, errors_value(&fields), status).await
         }
         Err(e) => viewer.error(&state, e),
     }
