@@ -4,6 +4,7 @@ pub mod certificates;
 pub mod domain;
 pub mod draft;
 pub mod entity;
+pub mod illustrations;
 pub mod import;
 pub mod listings;
 pub mod lots;

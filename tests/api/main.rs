@@ -33,6 +33,7 @@ mod orders;
 mod organizations;
 mod pages;
 mod photos;
+mod pictures;
 mod processes;
 mod readiness;
 mod recurring;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::accounts::Actor;
 use crate::catalog::domain::format_yuan;
 use crate::catalog::listings::{self, ListFilter};
-use crate::error::{AppError, FieldErrors};
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::http::api::catalog::views::{ListingView, listing_views};
 use crate::http::auth::MaybeActor;
 use crate::http::state::AppState;
@@ -677,6 +677,7 @@ pub fn router() -> Router<AppState> {
                 .post(crate::http::pages::notify::unsubscribe),
         )
         .route("/static/{file}", get(asset))
+        .route("/images/categories/{file}", get(category_image))
         .merge(crate::http::pages::stats::router())
         .merge(crate::http::pages::filings::router())
         .merge(crate::http::pages::certificates::router())
@@ -762,7 +763,76 @@ async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Respon
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
 }
 
-fn card(l: &ListingView, lang: Lang) -> Value {
+/// The first photo of each of some listings, by listing.
+pub(crate) async fn first_photos(
+    db: &sea_orm::DatabaseConnection,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, i64>> {
+    let mut first = HashMap::new();
+    for p in crate::catalog::photos::of_listings(db, ids).await? {
+        first.entry(p.listing_id).or_insert(p.id);
+    }
+    Ok(first)
+}
+
+/// What a listing's card leads with: its first photo, in two sizes for the browser to
+/// choose from, or else its category's drawing.
+pub(crate) fn picture(photo: Option<i64>, category_id: i64) -> Value {
+    use crate::catalog::photos::{LARGE_SIDE, THUMB_SIDE, url};
+    match photo {
+        Some(id) => context! {
+            src => url(id, "thumb"),
+            srcset => format!("{} {THUMB_SIDE}w, {} {LARGE_SIDE}w", url(id, "thumb"), url(id, "large")),
+            large => url(id, "large"),
+        },
+        None => context! { src => format!("/images/categories/{category_id}.svg") },
+    }
+}
+
+/// `/images/categories/{id}.svg`: the category's drawing, for listings without a photo.
+async fn category_image(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    use crate::catalog::entity::category;
+    use sea_orm::EntityTrait;
+    let Some(id) = file
+        .strip_suffix(".svg")
+        .and_then(|s| s.parse::<i64>().ok())
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let found = async {
+        let Some(c) = category::Entity::find_by_id(id).one(&state.db).await? else {
+            return Ok(None);
+        };
+        let parent = match c.parent_id {
+            Some(p) => category::Entity::find_by_id(p).one(&state.db).await?,
+            None => None,
+        };
+        Ok::<_, sea_orm::DbErr>(Some((c, parent)))
+    }
+    .await;
+    match found {
+        Ok(Some((c, parent))) => {
+            let title = format!("{} · {}", c.name_zh, c.name_en);
+            let svg = crate::catalog::illustrations::svg(
+                &c.slug,
+                parent.as_ref().map(|p| p.slug.as_str()),
+                &title,
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "image/svg+xml"),
+                    (header::CACHE_CONTROL, "public, max-age=86400"),
+                ],
+                svg,
+            )
+                .into_response()
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => AppError::from(e).into_response(),
+    }
+}
+
+fn card(l: &ListingView, lang: Lang, photo: Option<i64>) -> Value {
     let (unit, grade) = (l.unit.name_for(lang), l.grade.name_for(lang));
     let season = match (l.season_start, l.season_end, lang) {
         (Some(a), Some(b), Lang::Zh) => format!("{a}月–{b}月"),
@@ -784,6 +854,7 @@ fn card(l: &ListingView, lang: Lang) -> Value {
         origin => l.origin.name_in(lang == Lang::En),
         seller => &l.organization.name,
         seller_id => l.organization.id,
+        image => picture(photo, l.category.id),
     }
 }
 
@@ -813,10 +884,12 @@ async fn home(
         let (items, total) =
             listings::list(&state.db, &state.listing_counts, None, &f, 1, 24).await?;
         let views = listing_views(&state.db, &state.search.vocabulary(), items).await?;
-        Ok::<_, crate::error::AppError>((views, total))
+        let ids: Vec<i64> = views.iter().map(|v| v.id).collect();
+        let photos = first_photos(&state.db, &ids).await?;
+        Ok::<_, crate::error::AppError>((views, total, photos))
     }
     .await;
-    let (views, total) = match result {
+    let (views, total, photos) = match result {
         Ok(r) => r,
         Err(e) => return viewer.error(&state, e),
     };
@@ -826,7 +899,10 @@ async fn home(
         .into_iter()
         .map(|c| context! { id => c.id, name => if lang == Lang::Zh { &c.name_zh } else { &c.name_en } })
         .collect();
-    let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
+    let listings: Vec<Value> = views
+        .iter()
+        .map(|l| card(l, lang, photos.get(&l.id).copied()))
+        .collect();
     let counties: Vec<Value> = featured_counties(&state)
         .await
         .iter()
@@ -939,18 +1015,19 @@ async fn organization_page(
                 .into_iter()
                 .filter(|c| c.status == crate::catalog::domain::CertificateStatus::Effective)
                 .collect();
-        Ok::<_, AppError>((
-            view,
-            listing_views(&state.db, &state.search.vocabulary(), items).await?,
-            total,
-            certificates,
-        ))
+        let views = listing_views(&state.db, &state.search.vocabulary(), items).await?;
+        let ids: Vec<i64> = views.iter().map(|v| v.id).collect();
+        let photos = first_photos(&state.db, &ids).await?;
+        Ok::<_, AppError>((view, (views, photos), total, certificates))
     }
     .await;
     match found {
-        Ok((o, views, total, certificates)) => {
+        Ok((o, (views, photos), total, certificates)) => {
             let lang = viewer.lang;
-            let listings: Vec<Value> = views.iter().map(|l| card(l, lang)).collect();
+            let listings: Vec<Value> = views
+                .iter()
+                .map(|l| card(l, lang, photos.get(&l.id).copied()))
+                .collect();
             viewer.render(
                 &state,
                 "organization.html",
@@ -1004,6 +1081,7 @@ pub(crate) async fn listing_page_with(
     .await;
     match found {
         Ok((v, photos)) => {
+            let first = photos.first().map(|p| p.id);
             let photos: Vec<Value> = photos
                 .iter()
                 .map(|p| {
@@ -1021,7 +1099,7 @@ pub(crate) async fn listing_page_with(
                 state,
                 "listing.html",
                 context! {
-                    l => card(&v, viewer.lang),
+                    l => card(&v, viewer.lang, first),
                     photos,
                     buyer,
                     quantity => if quantity.is_empty() { v.min_order.to_string() } else { quantity.to_string() },

@@ -87,12 +87,18 @@ pub async fn search_page(
     let vocab = state.search.vocabulary();
     let found = page_view(req.page, req.per_page, results, &vocab);
     let lang = viewer.lang;
+    let ids: Vec<i64> = found.items.iter().map(|h| h.id).collect();
+    let photos = match super::first_photos(&state.db, &ids).await {
+        Ok(p) => p,
+        Err(e) => return viewer.error(&state, e),
+    };
     let hits: Vec<Value> = found
         .items
         .iter()
         .map(|h| {
             context! {
                 id => h.id,
+                image => super::picture(photos.get(&h.id).copied(), h.category.id),
                 title => &h.title,
                 price => &h.price_display,
                 unit => h.unit.name_for(lang),
