@@ -21,6 +21,7 @@ mod generated;
 mod headers;
 mod import;
 mod invoices;
+mod journey;
 mod layers;
 mod listing_pages;
 mod listings;

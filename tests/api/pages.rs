@@ -96,9 +96,19 @@ const EN: Words = Words {
 };
 
 pub(crate) async fn sign_in(b: &Browser, url: &str, user: &str, next: &str) {
+    sign_in_with(b, url, (user, PASSWORD), next).await;
+}
+
+/// Signs in as `user` with `password` and waits for `next`.
+pub(crate) async fn sign_in_with(
+    b: &Browser,
+    url: &str,
+    (user, password): (&str, &str),
+    next: &str,
+) {
     b.goto(&format!("{url}/login?next={next}")).await;
     b.type_into("#username", user).await;
-    b.type_into("#password", PASSWORD).await;
+    b.type_into("#password", password).await;
     b.click("form.sign-in button").await;
     b.wait_for_url(next).await;
 }
