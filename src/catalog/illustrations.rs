@@ -8,9 +8,14 @@ struct Drawing {
     shapes: &'static str,
 }
 
-/// The drawing of the category with `slug`, else of its parent `parent`, else a plain basket.
+/// The drawing of the category with `slug`, else of its parent `parent`, else a basket.
 fn drawing(slug: &str, parent: Option<&str>) -> Drawing {
-    let own = match slug {
+    own(slug).unwrap_or_else(|| family(parent.unwrap_or(slug)))
+}
+
+/// The drawing made for the category `slug` itself, if there is one.
+fn own(slug: &str) -> Option<Drawing> {
+    match slug {
         "rice" => Some(Drawing {
             ground: ("#f4ecd2", "#e3d3a2"),
             shapes: r##"<ellipse cx="160" cy="170" rx="92" ry="30" fill="#8a5a2b"/><path d="M68 170a92 60 0 0 0 184 0z" fill="#a8703a"/><g fill="#fffdf4" stroke="#d8cfb0"><ellipse cx="120" cy="160" rx="14" ry="7"/><ellipse cx="150" cy="150" rx="14" ry="7"/><ellipse cx="180" cy="158" rx="14" ry="7"/><ellipse cx="205" cy="165" rx="14" ry="7"/><ellipse cx="140" cy="166" rx="14" ry="7"/><ellipse cx="170" cy="140" rx="14" ry="7"/></g><path d="M150 60q10 40 0 80M170 52q-4 44 6 86" stroke="#b08a2e" stroke-width="4" fill="none"/>"##,
@@ -92,8 +97,12 @@ fn drawing(slug: &str, parent: Option<&str>) -> Drawing {
             shapes: r##"<path d="M70 110h180q-10 90-90 90t-90-90z" fill="#8a4b22"/><ellipse cx="160" cy="110" rx="90" ry="18" fill="#5e2f14"/><path d="M90 140q70 20 140 0" stroke="#d4a24c" stroke-width="6" fill="none"/><path d="M100 160q60 16 120 0" stroke="#c0392b" stroke-width="4" fill="none"/>"##,
         }),
         _ => None,
-    };
-    own.unwrap_or_else(|| match parent.unwrap_or(slug) {
+    }
+}
+
+/// The drawing of a family of categories (a top-level category), or a basket.
+fn family(slug: &str) -> Drawing {
+    match slug {
         "grain" => drawing("rice", None),
         "vegetables" => Drawing {
             ground: ("#e9f3e1", "#c3dfaa"),
@@ -110,9 +119,8 @@ fn drawing(slug: &str, parent: Option<&str>) -> Drawing {
             ground: ("#f3ebdc", "#dccaa3"),
             shapes: r##"<rect x="110" y="70" width="100" height="130" rx="16" fill="#d69a2d"/><rect x="104" y="54" width="112" height="24" rx="6" fill="#8a5b2e"/><rect x="124" y="110" width="72" height="50" rx="6" fill="#fbf3dc"/>"##,
         },
-        "crafts" => drawing("bamboo-weaving", None),
         _ => drawing("bamboo-weaving", None),
-    })
+    }
 }
 
 /// The SVG of the drawing for a category (`slug`, with its parent's slug when it has one).

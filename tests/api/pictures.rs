@@ -24,6 +24,18 @@ fn attr(tag: &str, name: &str) -> Option<String> {
     Some(raw.replace("&#x2f;", "/").replace("&amp;", "&"))
 }
 
+/// The page at the full address `url`.
+async fn html(app: &TestApp, url: impl reqwest::IntoUrl) -> String {
+    app.client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// Fetches `path` and returns its content type and size.
 async fn fetched(app: &TestApp, path: &str) -> (StatusCode, String, usize) {
     let r = app
@@ -50,15 +62,7 @@ async fn every_listing_leads_with_its_photo_or_its_category_s_drawing(backend: B
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 
     // The home page: every card has a picture; the first row loads at once, the rest lazily.
-    let home = app
-        .client
-        .get(&app.address)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = html(&app, &app.address).await;
     let cards = home.matches("<li class=\"card\">").count();
     let pics = pictures(&home);
     assert!(cards > 4, "{cards} cards");
@@ -120,15 +124,7 @@ async fn every_listing_leads_with_its_photo_or_its_category_s_drawing(backend: B
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Search results lead with pictures the same way.
-    let search = app
-        .client
-        .get(format!("{}/search?q=%E5%A4%A7%E7%B1%B3", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let search = html(&app, format!("{}/search?q=%E5%A4%A7%E7%B1%B3", app.address)).await;
     let hits = pictures(&search);
     assert!(!hits.is_empty(), "{search}");
     assert_eq!(hits.len(), search.matches("<li class=\"card\">").count());
@@ -141,15 +137,7 @@ async fn every_listing_leads_with_its_photo_or_its_category_s_drawing(backend: B
     }
 
     // The listing's page leads with its photo, large; one without a photo with its drawing.
-    let page = app
-        .client
-        .get(format!("{}/listings/{listing}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, format!("{}/listings/{listing}", app.address)).await;
     let hero = &page[page.find("<img class=\"hero\"").expect("a picture")..];
     let hero = &hero[..hero.find('>').unwrap()];
     assert_eq!(attr(hero, "srcset"), Some(srcset), "{hero}");
@@ -161,15 +149,7 @@ async fn every_listing_leads_with_its_photo_or_its_category_s_drawing(backend: B
         .filter_map(|s| s.split('"').next())
         .find(|id| *id != listing.to_string())
         .unwrap();
-    let page = app
-        .client
-        .get(format!("{}/listings/{other}", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html(&app, format!("{}/listings/{other}", app.address)).await;
     let hero = &page[page.find("<img class=\"hero\"").expect("a picture")..];
     let hero = &hero[..hero.find('>').unwrap()];
     assert!(
