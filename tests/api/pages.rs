@@ -110,7 +110,19 @@ pub(crate) async fn sign_in_with(
     b.type_into("#username", user).await;
     b.type_into("#password", password).await;
     b.click("form.sign-in button").await;
-    b.wait_for_url(next).await;
+    // The sign-in page's own address names `next` too: wait until the page has left it.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let at = b.url().await;
+        if at.contains(next) && !at.contains("/login") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "signing in never led to {next}: {at}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 pub(crate) async fn sign_out(b: &Browser) {

@@ -140,26 +140,28 @@ pub async fn update(
         Ok(a) => a,
         Err(r) => return *r,
     };
+    // An alert left out stays as it is; one not in the list is refused beside the others.
     let alert = match form.alert.trim() {
-        "" => None,
-        code => match Alert::from_code(code) {
-            Some(a) => Some(a),
-            None => {
-                let fields = crate::error::FieldErrors::from([(
-                    "alert".to_string(),
-                    crate::error::FieldError::new("unknown_value", "instant, daily or off"),
-                )]);
-                let status = StatusCode::UNPROCESSABLE_ENTITY;
-                return page_with(&state, &viewer, errors_value(&fields), status).await;
-            }
-        },
+        "" => Ok(None),
+        code => Alert::from_code(code).map(Some).ok_or_else(|| {
+            crate::error::FieldErrors::from([(
+                "alert".to_string(),
+                crate::error::FieldError::new("unknown_value", "instant, daily or off"),
+            )])
+        }),
     };
-    let input = SavedSearchChange {
-        name: Some(form.name),
-        alert,
-        query: None,
+    let changed = match alert {
+        Ok(alert) => {
+            let input = SavedSearchChange {
+                name: Some(form.name),
+                alert,
+                query: None,
+            };
+            change(&state, actor, id, input).await
+        }
+        Err(fields) => Err(AppError::Validation(fields)),
     };
-    match change(&state, actor, id, input).await {
+    match changed {
         Ok(_) => Redirect::to(&format!("/saved-searches#saved-{id}")).into_response(),
         Err(AppError::Validation(fields)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
