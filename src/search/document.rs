@@ -71,7 +71,18 @@ pub struct SearchDocument {
 pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) -> SearchDocument {
     let path: Vec<&CategoryEntry> = vocab.category_path(l.category_id);
     let places: Vec<&PlaceEntry> = vocab.place_path(&l.origin_region_code);
-    let keywords = vocab.keywords(l.category_id);
+    // The products its title names come first: 高原百花蜜 is found as 蜂蜜 and honey.
+    let mut keywords: Vec<String> = Vec::new();
+    for w in vocab
+        .products_in(&l.title)
+        .into_iter()
+        .map(str::to_string)
+        .chain(vocab.keywords(l.category_id))
+    {
+        if !keywords.contains(&w) {
+            keywords.push(w);
+        }
+    }
     let mut region_names = Vec::new();
     for p in &places {
         region_names.push(p.name.clone());

@@ -58,6 +58,17 @@ impl SearchService {
         })
     }
 
+    /// Wraps an engine with a vocabulary at hand instead of one read from a database (the
+    /// relevance benchmark builds it with [`Vocabulary::from_reference`]); it stays as
+    /// given until [`SearchService::reload_vocabulary`].
+    pub fn with_vocabulary(engine: Engine, vocabulary: Vocabulary) -> Self {
+        SearchService {
+            engine: Arc::new(engine),
+            vocabulary: Arc::new(RwLock::new(Arc::new(vocabulary))),
+            latency: Default::default(),
+        }
+    }
+
     /// The engine in use.
     pub fn engine(&self) -> &Engine {
         &self.engine

@@ -78,10 +78,12 @@ const PLACE_SUFFIXES: &[&str] = &[
     "区",
     "镇",
     "乡",
+    "社区",
+    "村",
 ];
 
-/// The short name of a place (道孚县 → 道孚, 甘孜藏族自治州 → 甘孜), if it has one of at
-/// least two characters. Villages (村) keep their suffix: 孜龙 alone means nothing to people.
+/// The short name of a place (道孚县 → 道孚, 甘孜藏族自治州 → 甘孜, 盘石村 → 盘石), if it
+/// has one of at least two characters.
 pub fn short_place_name(name: &str) -> Option<&str> {
     PLACE_SUFFIXES.iter().find_map(|suffix| {
         let short = name.strip_suffix(suffix)?;
@@ -174,7 +176,8 @@ mod tests {
         assert_eq!(short_place_name("甘孜藏族自治州"), Some("甘孜"));
         assert_eq!(short_place_name("阆中市"), Some("阆中"));
         assert_eq!(short_place_name("保宁街道"), Some("保宁"));
-        assert_eq!(short_place_name("孜龙村"), None);
+        assert_eq!(short_place_name("孜龙村"), Some("孜龙"));
+        assert_eq!(short_place_name("新村"), None);
         assert_eq!(short_place_name("四川省"), Some("四川"));
     }
 

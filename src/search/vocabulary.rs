@@ -5,6 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::lexicon;
 use super::text::{fold, is_han, pinyin_of, short_place_name};
 
 /// A category as search sees it.
@@ -52,13 +55,86 @@ pub enum TermKind {
 /// One word of a query with the other spellings that mean the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryTerm {
-    /// As typed, folded.
+    /// As typed, folded; or the word meant, when the typed one is a slip of the input
+    /// method (米猴桃 → 猕猴桃).
     pub text: String,
     pub kind: TermKind,
     /// Synonyms to try besides `text` (never single characters, which are too ambiguous
     /// in running text: 米 is also a metre).
     pub synonyms: Vec<String>,
+    /// What the word was read as, in Chinese: the product's or the place's name.
+    pub meaning: Option<String>,
 }
+
+/// A product of the lexicon as search sees it.
+#[derive(Debug, Clone, PartialEq)]
+struct LexEntry {
+    category_id: i64,
+    /// Folded names: the term first, then the other Chinese names and the English ones.
+    names: Vec<String>,
+}
+
+/// Words people put around what they look for in a question; dropped from queries.
+/// Single characters only where they never begin a product's or a place's name.
+const FILLER: &[&str] = &[
+    "哪里有卖",
+    "哪里有",
+    "哪里能买",
+    "哪里买",
+    "哪儿",
+    "哪里",
+    "哪家",
+    "哪个",
+    "有没有",
+    "有卖",
+    "我想买",
+    "我想要",
+    "我要买",
+    "想买",
+    "我想",
+    "我要",
+    "买点",
+    "买些",
+    "买一些",
+    "一些",
+    "请问",
+    "推荐",
+    "推荐一下",
+    "什么",
+    "怎么",
+    "好吃",
+    "好吃的",
+    "好的",
+    "便宜",
+    "便宜的",
+    "正宗",
+    "正宗的",
+    "价格",
+    "多少钱",
+    "一点",
+    "适合",
+    "可以",
+    "能不能",
+    "求购",
+    "需要",
+    "购买",
+    "卖的",
+    "出售",
+    "的",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "了",
+    "呀",
+    "点",
+    "些",
+    "儿",
+    "下",
+];
+
+/// English words that name nothing alone.
+const ENGLISH_STOP: &[&str] = &["and", "of", "the", "with", "chinese", "tibetan", "food"];
 
 /// The taxonomy, its synonyms and the places, ready for queries and documents.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +149,17 @@ pub struct Vocabulary {
     place_words: HashMap<String, BTreeSet<String>>,
     /// Longest known Chinese word, in characters, for splitting queries.
     longest: usize,
+    /// The products of the lexicon whose category is known here.
+    lexicon: Vec<LexEntry>,
+    /// Folded lexicon name or its pinyin → product.
+    lexicon_words: HashMap<String, usize>,
+    /// Finds the lexicon's Chinese names in a listing's title.
+    matcher: Option<(AhoCorasick, Vec<usize>)>,
+    /// Full pinyin of a Chinese product name → that name; `None` when two products
+    /// sound alike. For input-method slips.
+    sounds: HashMap<String, Option<String>>,
+    /// Full pinyin of every product and place word, for splitting joined pinyin.
+    pinyin_words: BTreeSet<String>,
 }
 
 impl Vocabulary {
@@ -103,6 +190,8 @@ impl Vocabulary {
             v.names.insert(c.id, names);
             v.categories.insert(c.id, c);
         }
+        v.add_english_words();
+        v.add_lexicon(lexicon::reference());
         for p in places {
             for word in place_words(&p.name) {
                 v.note_length(&word);
@@ -113,7 +202,188 @@ impl Vocabulary {
             }
             v.places.insert(p.code.clone(), p);
         }
+        v.index_sounds();
         v
+    }
+
+    /// Each word of a category's English name names it too ("yak" for Yak meat), unless
+    /// it is already a name or is shared by several categories.
+    fn add_english_words(&mut self) {
+        // In a fixed order, so that every instance builds the same documents.
+        let mut words: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+        let mut ids: Vec<&i64> = self.names.keys().collect();
+        ids.sort();
+        for (id, names) in ids.into_iter().map(|id| (id, &self.names[id])) {
+            for n in names.iter().filter(|n| n.is_ascii() && n.contains(' ')) {
+                for w in n
+                    .split(' ')
+                    .filter(|w| w.len() >= 3 && !ENGLISH_STOP.contains(w))
+                {
+                    words.entry(w.to_string()).or_default().insert(*id);
+                }
+            }
+        }
+        for (w, ids) in words {
+            if let [id] = ids.iter().copied().collect::<Vec<_>>()[..]
+                && !self.products.contains_key(&w)
+            {
+                self.names.entry(id).or_default().push(w.clone());
+                self.products.insert(w, ids);
+            }
+        }
+    }
+
+    /// Adds the lexicon's products whose category is known here.
+    fn add_lexicon(&mut self, products: &[lexicon::Product]) {
+        let by_slug: HashMap<String, i64> = self
+            .categories
+            .values()
+            .map(|c| (c.slug.clone(), c.id))
+            .collect();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut owners: Vec<usize> = Vec::new();
+        for p in products {
+            let Some(&category_id) = by_slug.get(p.category.as_str()) else {
+                continue;
+            };
+            let at = self.lexicon.len();
+            let mut names: Vec<String> = Vec::new();
+            for n in p.chinese().chain(p.english.iter()) {
+                let f = fold(n);
+                if !f.is_empty() && !names.contains(&f) {
+                    names.push(f);
+                }
+            }
+            for n in &names {
+                self.lexicon_words.entry(n.clone()).or_insert(at);
+                if n.chars().all(is_han) {
+                    patterns.push(n.clone());
+                    owners.push(at);
+                    self.note_length(n);
+                    if let Some((py, _)) = pinyin_of(n) {
+                        self.lexicon_words.entry(py).or_insert(at);
+                    }
+                }
+            }
+            self.lexicon_words.entry(p.pinyin.clone()).or_insert(at);
+            self.lexicon.push(LexEntry { category_id, names });
+        }
+        if !patterns.is_empty() {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .expect("lexicon patterns build");
+            self.matcher = Some((ac, owners));
+        }
+    }
+
+    /// Notes how every Chinese product word sounds, and the pinyin of every word.
+    fn index_sounds(&mut self) {
+        let chinese = self
+            .names
+            .values()
+            .flatten()
+            .chain(self.lexicon.iter().flat_map(|e| e.names.iter()))
+            .filter(|n| n.chars().count() >= 2 && n.chars().all(is_han));
+        let mut sounds: HashMap<String, Option<String>> = HashMap::new();
+        for n in chinese {
+            let Some((py, _)) = pinyin_of(n) else {
+                continue;
+            };
+            let meant = self.product_of(n);
+            sounds
+                .entry(py)
+                .and_modify(|known| {
+                    if known.as_deref().map(|k| self.product_of(k)) != Some(meant) {
+                        *known = None;
+                    }
+                })
+                .or_insert_with(|| Some(n.clone()));
+        }
+        self.pinyin_words = sounds.keys().cloned().collect();
+        for w in self.place_words.keys() {
+            if w.is_ascii() && w.len() >= 4 {
+                self.pinyin_words.insert(w.clone());
+            }
+        }
+        self.sounds = sounds;
+    }
+
+    /// The product a word names: its lexicon entry, else its category.
+    fn product_of(&self, word: &str) -> Option<(Option<usize>, Option<i64>)> {
+        let entry = self.lexicon_words.get(word).copied();
+        let category = self.products.get(word).and_then(|ids| ids.first().copied());
+        (entry.is_some() || category.is_some()).then_some((entry, category))
+    }
+
+    /// The lexicon's products named in a text (a listing's title), each once: its names,
+    /// for the listing's keywords.
+    pub fn products_in(&self, text: &str) -> Vec<&str> {
+        let Some((ac, owners)) = &self.matcher else {
+            return Vec::new();
+        };
+        let folded = fold(text);
+        let mut seen: Vec<usize> = Vec::new();
+        for m in ac.find_iter(&folded) {
+            let entry = owners[m.pattern().as_usize()];
+            if !seen.contains(&entry) {
+                seen.push(entry);
+            }
+        }
+        seen.iter()
+            .flat_map(|e| self.lexicon[*e].names.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// The word meant by a Chinese word that is no known word but sounds like one.
+    fn sounds_like(&self, word: &str) -> Option<&str> {
+        if word.chars().count() < 2 || !word.chars().all(is_han) {
+            return None;
+        }
+        let (py, _) = pinyin_of(word)?;
+        self.sounds.get(&py)?.as_deref()
+    }
+
+    fn known(&self, word: &str) -> bool {
+        self.products.contains_key(word)
+            || self.lexicon_words.contains_key(word)
+            || self.place_words.contains_key(word)
+    }
+
+    /// Splits joined pinyin into known words ("xiangchengsongrong" → "xiangcheng",
+    /// "songrong"): the fewest pieces of at least four letters, at most four.
+    fn split_pinyin(&self, chunk: &str) -> Option<Vec<String>> {
+        const PIECE: usize = 4;
+        const MOST: usize = 4;
+        if !chunk.chars().all(|c| c.is_ascii_lowercase()) || chunk.len() < 2 * PIECE {
+            return None;
+        }
+        // best[i]: fewest pieces covering chunk[..i], with where the last piece starts.
+        let n = chunk.len();
+        let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
+        best[0] = Some((0, 0));
+        for end in PIECE..=n {
+            for start in 0..=end - PIECE {
+                let Some((count, _)) = best[start] else {
+                    continue;
+                };
+                if count >= MOST || !self.pinyin_words.contains(&chunk[start..end]) {
+                    continue;
+                }
+                if best[end].is_none_or(|(c, _)| count + 1 < c) {
+                    best[end] = Some((count + 1, start));
+                }
+            }
+        }
+        let mut pieces = Vec::new();
+        let mut at = n;
+        while at > 0 {
+            let (_, start) = best[at]?;
+            pieces.push(chunk[start..at].to_string());
+            at = start;
+        }
+        pieces.reverse();
+        (pieces.len() > 1).then_some(pieces)
     }
 
     /// The vocabulary of the taxonomy and regions shipped with qudao, with categories
@@ -256,77 +526,221 @@ impl Vocabulary {
         out
     }
 
-    /// Splits a query into words: spaces first, then runs of Chinese characters by the
-    /// longest known product or place word; unknown stretches stay whole.
+    /// Splits a query into words: spaces first (syllables typed apart that spell one word
+    /// are joined again), joined pinyin into known words, then runs of Chinese characters
+    /// by the longest known product, place or filler word, or a word that sounds like a
+    /// product's; unknown stretches stay whole.
     pub fn segment(&self, query: &str) -> Vec<String> {
+        let folded = fold(query);
+        let chunks: Vec<&str> = folded.split(' ').filter(|c| !c.is_empty()).collect();
         let mut out = Vec::new();
-        for chunk in fold(query).split(' ').filter(|c| !c.is_empty()) {
+        let mut i = 0;
+        while i < chunks.len() {
+            if let Some(len) = self.spaced_word(&chunks[i..]) {
+                out.push(chunks[i..i + len].concat());
+                i += len;
+                continue;
+            }
+            let chunk = chunks[i];
+            i += 1;
+            if !self.known(chunk)
+                && let Some(pieces) = self.split_pinyin(chunk)
+            {
+                out.extend(pieces);
+                continue;
+            }
             let chars: Vec<char> = chunk.chars().collect();
             if !chars.iter().all(|c| is_han(*c)) || self.longest == 0 {
                 out.push(chunk.to_string());
                 continue;
             }
-            let mut unknown = String::new();
-            let mut i = 0;
-            while i < chars.len() {
-                let found = (2..=self.longest.min(chars.len() - i)).rev().find(|&len| {
-                    let w: String = chars[i..i + len].iter().collect();
-                    self.products.contains_key(&w) || self.place_words.contains_key(&w)
-                });
-                match found {
-                    Some(len) => {
-                        if !unknown.is_empty() {
-                            out.push(std::mem::take(&mut unknown));
-                        }
-                        out.push(chars[i..i + len].iter().collect());
-                        i += len;
-                    }
-                    None => {
-                        unknown.push(chars[i]);
-                        i += 1;
-                    }
-                }
-            }
-            if !unknown.is_empty() {
-                out.push(unknown);
-            }
+            self.segment_chinese(&chars, &mut out);
         }
         out
     }
 
-    /// The words of a query with what each is about and its synonyms, at most `limit` words.
+    fn segment_chinese(&self, chars: &[char], out: &mut Vec<String>) {
+        let mut unknown = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let most = self.longest.max(4).min(chars.len() - i);
+            let word = |len: usize| -> String { chars[i..i + len].iter().collect() };
+            let exact = (1..=most).rev().find(|&len| {
+                let w = word(len);
+                FILLER.contains(&w.as_str()) || (len > 1 && self.known(&w))
+            });
+            let sounds = (2..=most)
+                .rev()
+                .find(|&len| self.sounds_like(&word(len)).is_some());
+            match exact.max(sounds) {
+                Some(len) => {
+                    if !unknown.is_empty() {
+                        out.push(std::mem::take(&mut unknown));
+                    }
+                    out.push(word(len));
+                    i += len;
+                }
+                None => {
+                    unknown.push(chars[i]);
+                    i += 1;
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            out.push(unknown);
+        }
+    }
+
+    /// How many chunks, two or more, of Latin letters spell one known word together.
+    fn spaced_word(&self, chunks: &[&str]) -> Option<usize> {
+        let run = chunks
+            .iter()
+            .take(6)
+            .take_while(|c| c.chars().all(|c| c.is_ascii_lowercase()))
+            .count();
+        (2..=run).rev().find(|&len| {
+            let w = chunks[..len].concat();
+            self.pinyin_words.contains(&w)
+        })
+    }
+
+    /// The words of a query with what each is about and its synonyms, at most `limit`
+    /// words; filler words of questions are left out.
     pub fn terms(&self, query: &str, limit: usize) -> Vec<QueryTerm> {
         let mut out: Vec<QueryTerm> = Vec::new();
         for word in self.segment(query) {
             if out.len() >= limit {
                 break;
             }
-            if out.iter().any(|t| t.text == word) {
+            if FILLER.contains(&word.as_str()) {
                 continue;
             }
-            let (kind, synonyms) = if let Some(ids) = self.products.get(&word) {
-                let mut syn: Vec<String> = ids
-                    .iter()
-                    .flat_map(|id| self.names.get(id).into_iter().flatten())
-                    .filter(|n| **n != word && usable_synonym(n))
-                    .cloned()
-                    .collect();
-                syn.sort();
-                syn.dedup();
-                (TermKind::Product, syn)
-            } else if self.place_words.contains_key(&word) {
-                (TermKind::Place, Vec::new())
-            } else {
-                (TermKind::Other, Vec::new())
-            };
-            out.push(QueryTerm {
-                text: word,
-                kind,
-                synonyms,
-            });
+            let term = self.read(word);
+            if !out.iter().any(|t| t.text == term.text) {
+                out.push(term);
+            }
         }
         out
     }
+
+    /// What one word of a query names.
+    fn read(&self, word: String) -> QueryTerm {
+        let text = match self.sounds_like(&word) {
+            Some(meant) if !self.known(&word) => meant.to_string(),
+            _ => word,
+        };
+        let categories = self.products.get(&text);
+        let entry = self.lexicon_words.get(&text).map(|e| &self.lexicon[*e]);
+        if categories.is_some() || entry.is_some() {
+            let mut syn: Vec<String> = categories
+                .into_iter()
+                .flatten()
+                .flat_map(|id| self.names.get(id).into_iter().flatten())
+                .chain(entry.into_iter().flat_map(|e| e.names.iter()))
+                .filter(|n| **n != text && usable_synonym(n))
+                .cloned()
+                .collect();
+            syn.sort();
+            syn.dedup();
+            let meaning = entry.map(|e| e.names[0].clone()).or_else(|| {
+                let id = categories?.first()?;
+                Some(self.categories.get(id)?.name_zh.clone())
+            });
+            return QueryTerm {
+                text,
+                kind: TermKind::Product,
+                synonyms: syn,
+                meaning,
+            };
+        }
+        if let Some(codes) = self.place_words.get(&text) {
+            let meaning = codes.first().and_then(|c| self.places.get(c)).map(|p| {
+                let name = fold(&p.name);
+                short_place_name(&name).unwrap_or(&name).to_string()
+            });
+            return QueryTerm {
+                text,
+                kind: TermKind::Place,
+                synonyms: Vec::new(),
+                meaning,
+            };
+        }
+        QueryTerm {
+            text,
+            kind: TermKind::Other,
+            synonyms: Vec::new(),
+            meaning: None,
+        }
+    }
+
+    /// Words of the vocabulary close to a query that found nothing: products and places
+    /// whose pinyin or name is one or two edits away from a word of it, best first.
+    pub fn suggestions(&self, query: &str, most: usize) -> Vec<String> {
+        let mut found: Vec<(usize, bool, String)> = Vec::new();
+        for term in self.terms(query, 4) {
+            if term.kind != TermKind::Other {
+                continue;
+            }
+            let typed = match pinyin_of(&term.text) {
+                Some((py, _)) => py,
+                None => term.text.clone(),
+            };
+            if typed.chars().count() < 3 {
+                continue;
+            }
+            let allowed = if typed.chars().count() >= 6 { 2 } else { 1 };
+            for key in &self.pinyin_words {
+                let d = edit_distance(&typed, key);
+                if d > allowed {
+                    continue;
+                }
+                // Products before places at the same distance.
+                let (place, name) = match self.sounds.get(key) {
+                    Some(Some(n)) => (false, n.clone()),
+                    _ => match self.place_words.get(key).and_then(|c| c.first()) {
+                        Some(code) => (true, self.places[code].name.clone()),
+                        None => continue,
+                    },
+                };
+                found.push((d, place, name));
+            }
+        }
+        found.sort();
+        let mut out: Vec<String> = Vec::new();
+        for (_, _, n) in found {
+            if !out.contains(&n) && out.len() < most {
+                out.push(n);
+            }
+        }
+        out
+    }
+}
+
+/// Edit distance in characters, a swap of two neighbours counting as one edit (the
+/// optimal string alignment distance): "pinggou" is one edit from "pingguo".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// A synonym worth expanding to: more than one character, and not a Latin word that
@@ -407,7 +821,8 @@ pub(crate) mod tests {
         let v = sample();
         assert_eq!(v.segment("道孚虫草"), ["道孚", "虫草"]);
         assert_eq!(v.segment("道孚 虫草"), ["道孚", "虫草"]);
-        assert_eq!(v.segment("开江县红富士苹果"), ["开江县", "红富士", "苹果"]);
+        assert_eq!(v.segment("开江县红富士苹果"), ["开江县", "红富士苹果"]);
+        assert_eq!(v.segment("开江县苹果"), ["开江县", "苹果"]);
         let kinds: Vec<TermKind> = v.terms("道孚虫草", 8).iter().map(|t| t.kind).collect();
         assert_eq!(kinds, [TermKind::Place, TermKind::Product]);
     }
@@ -451,6 +866,134 @@ pub(crate) mod tests {
         let k = v.keywords(potato);
         assert!(k.contains(&"洋芋".to_string()) && k.contains(&"蔬菜".to_string()));
         assert_eq!(k[0], "马铃薯");
+    }
+
+    fn read(v: &Vocabulary, q: &str) -> Vec<(String, TermKind)> {
+        v.terms(q, 8)
+            .into_iter()
+            .map(|t| (t.text, t.kind))
+            .collect()
+    }
+
+    #[test]
+    fn a_slip_of_the_input_method_reads_as_the_word_that_sounds_the_same() {
+        let v = sample();
+        assert_eq!(
+            read(&v, "米猴桃"),
+            [("猕猴桃".to_string(), TermKind::Product)]
+        );
+        assert_eq!(read(&v, "松容"), [("松茸".to_string(), TermKind::Product)]);
+        // Inside a longer run, next to a place.
+        assert_eq!(
+            read(&v, "乡城松容"),
+            [
+                ("乡城".to_string(), TermKind::Place),
+                ("松茸".to_string(), TermKind::Product)
+            ]
+        );
+        // A word that is known is never corrected.
+        assert_eq!(read(&v, "苹果")[0].0, "苹果");
+    }
+
+    #[test]
+    fn joined_pinyin_splits_into_words_and_spaced_syllables_join() {
+        let v = sample();
+        assert_eq!(v.segment("xiangchengsongrong"), ["xiangcheng", "songrong"]);
+        assert_eq!(v.segment("daofuchongcao"), ["daofu", "chongcao"]);
+        let kinds: Vec<TermKind> = v
+            .terms("xiangchengsongrong", 8)
+            .iter()
+            .map(|t| t.kind)
+            .collect();
+        assert_eq!(kinds, [TermKind::Place, TermKind::Product]);
+        assert_eq!(v.segment("song rong"), ["songrong"]);
+        assert_eq!(v.segment("ping guo"), ["pingguo"]);
+        // English words are left alone.
+        assert_eq!(v.segment("fuji apples"), ["fuji", "apples"]);
+        assert_eq!(v.segment("qwertyuiop"), ["qwertyuiop"]);
+    }
+
+    #[test]
+    fn one_word_of_an_english_name_names_the_product() {
+        let v = sample();
+        let t = &v.terms("yak", 8)[0];
+        assert_eq!(t.kind, TermKind::Product);
+        assert!(
+            t.synonyms.contains(&"牦牛肉".to_string()),
+            "{:?}",
+            t.synonyms
+        );
+        assert_eq!(v.terms("weaving", 8)[0].meaning.as_deref(), Some("竹编"));
+        assert!(v.synonyms()["yak"].contains(&"牦牛肉".to_string()));
+        // A word two names share names neither.
+        assert_eq!(v.terms("tibetan", 8)[0].kind, TermKind::Other);
+    }
+
+    #[test]
+    fn villages_are_named_without_their_suffix() {
+        let v = sample();
+        let t = &v.terms("盘石", 8)[0];
+        assert_eq!(t.kind, TermKind::Place);
+        assert_eq!(t.meaning.as_deref(), Some("盘石"));
+        assert_eq!(v.terms("盘石村", 8)[0].kind, TermKind::Place);
+    }
+
+    #[test]
+    fn questions_keep_their_product_and_place_and_lose_their_filler() {
+        let v = sample();
+        let terms = v.terms("哪里有卖理塘的牦牛肉", 8);
+        let read: Vec<(Option<&str>, TermKind)> = terms
+            .iter()
+            .map(|t| (t.meaning.as_deref(), t.kind))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                (Some("理塘"), TermKind::Place),
+                (Some("牦牛肉"), TermKind::Product)
+            ]
+        );
+        let kinds: Vec<TermKind> = v
+            .terms("我想买点适合送老人的道孚虫草", 8)
+            .iter()
+            .map(|t| t.kind)
+            .collect();
+        assert!(kinds.contains(&TermKind::Place) && kinds.contains(&TermKind::Product));
+    }
+
+    #[test]
+    fn the_lexicon_names_products_in_titles_and_queries() {
+        let v = sample();
+        let found = v.products_in("高原百花蜜 农家自产500g");
+        assert!(
+            found.contains(&"蜂蜜") && found.contains(&"honey"),
+            "{found:?}"
+        );
+        for q in ["蜂蜜", "honey", "蜂糖"] {
+            let t = &v.terms(q, 8)[0];
+            assert_eq!(
+                (t.kind, t.meaning.as_deref()),
+                (TermKind::Product, Some("蜂蜜")),
+                "{q}"
+            );
+        }
+        // A product's own name does not bring in its whole category.
+        let t = &v.terms("木耳", 8)[0];
+        assert!(
+            !t.synonyms.contains(&"松茸".to_string()) && !t.synonyms.contains(&"菌菇".to_string())
+        );
+        // Traditional characters fold to the simplified product.
+        assert_eq!(v.terms("蜀繡", 8)[0].meaning.as_deref(), Some("蜀绣"));
+    }
+
+    #[test]
+    fn words_close_to_a_known_one_are_suggested() {
+        let v = sample();
+        assert!(v.suggestions("pinggou", 3).contains(&"苹果".to_string()));
+        assert!(v.suggestions("zzzzzzzzzzqq", 3).is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("pinggou", "pingguo"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     proptest! {

@@ -176,6 +176,7 @@ pub fn enc(s: &str) -> String {
 }
 
 on_both_engines!(
+    buyers_are_understood_as_they_type,
     synonyms_and_dialect_words_find_the_same_product,
     pinyin_initials_and_traditional_characters_find_the_product,
     county_names_find_what_comes_from_there,
@@ -634,15 +635,87 @@ async fn the_same_search_again_sees_what_sold_since(engine: EngineKind) {
     assert_eq!(found["items"][0]["in_stock"], false);
 }
 
+/// What buyers type besides the words of the catalogue: slips of the input method, pinyin
+/// run together or typed apart, one word of an English name, a village without 村, the
+/// product's everyday names, questions; and what a search that finds nothing suggests.
+async fn buyers_are_understood_as_they_type(engine: EngineKind) {
+    let Some(app) = spawn_search_app(engine).await else {
+        return;
+    };
+    let first = |q: &'static str| {
+        let app = &app;
+        async move {
+            let titles = app.titles(&format!("q={}", enc(q))).await;
+            titles
+                .first()
+                .cloned()
+                .unwrap_or_else(|| format!("nothing for {q}"))
+        }
+    };
+    for q in [
+        "松容",
+        "xiangchengsongrong",
+        "song rong",
+        "乡城松容",
+        "哪里有卖乡城的松茸",
+    ] {
+        assert_eq!(first(q).await, "乡城野生松茸 鲜品", "{q}");
+    }
+    assert_eq!(first("yak").await, "道孚牦牛肉 鲜切");
+    assert_eq!(first("手撕牛肉").await, "张飞牛肉 五香 200g");
+    assert_eq!(first("竹編").await, "盘石竹编果篮");
+    let panshi = app.titles(&format!("q={}", enc("盘石"))).await;
+    let mut want = ["开江盘石村生态大米", "开江豆笋 手工晾晒", "盘石竹编果篮"]
+        .map(String::from)
+        .to_vec();
+    want.sort();
+    let mut got = panshi.clone();
+    got.sort();
+    assert_eq!(got, want, "{panshi:?}");
+
+    let asked = app
+        .search(&format!("q={}", enc("我想买点乡城的松茸吗")))
+        .await;
+    assert_eq!(
+        asked["understood"]["product"], "松茸",
+        "{}",
+        asked["understood"]
+    );
+    assert_eq!(asked["understood"]["place"], "乡城");
+    assert_eq!(asked["understood"]["words"], json!(["乡城", "松茸"]));
+    assert_eq!(asked["did_you_mean"], json!([]));
+    let slip = app.search(&format!("q={}", enc("松容"))).await;
+    assert_eq!(slip["understood"]["product"], "松茸");
+
+    let nothing = app.search("q=pinggou").await;
+    assert_eq!(nothing["total"], 0);
+    let suggested = nothing["did_you_mean"].as_array().unwrap();
+    assert!(suggested.contains(&json!("苹果")), "{suggested:?}");
+
+    // The page says how it read the question, and offers the suggestion as a link.
+    let page_of = |q: &str| {
+        let url = format!("{}/search?q={}", app.address, enc(q));
+        let client = app.client.clone();
+        async move { crate::forms::page(&client, &url).await.1 }
+    };
+    let page = page_of("哪里有卖乡城的松茸").await;
+    assert!(page.contains("搜索 乡城 的 松茸"), "{page}");
+    let page = page_of("pinggou").await;
+    assert!(
+        page.contains("您是不是要找") && page.contains(&format!("q={}", enc("苹果"))),
+        "{page}"
+    );
+}
+
 async fn synonyms_added_by_an_admin_are_picked_up(engine: EngineKind) {
     let Some(app) = spawn_search_app(engine).await else {
         return;
     };
-    let q = format!("q={}", enc("洋山芋"));
+    let q = format!("q={}", enc("洋坨坨"));
     assert!(app.titles(&q).await.is_empty());
     let admin = app.login("admin").await;
     let potato = app.category_id("potato").await;
-    let r = app.add_alias(&admin, potato, "洋山芋").await;
+    let r = app.add_alias(&admin, potato, "洋坨坨").await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     app.wait_until_indexed().await;
     assert_eq!(app.titles(&q).await, ["道孚高原洋芋"]);

@@ -10,8 +10,8 @@ use crate::catalog::domain::{Certification, Unit, format_yuan};
 use crate::error::{AppResult, ErrorBody};
 use crate::http::api::extract::ApiQuery;
 use crate::http::state::AppState;
-use crate::search::query::{SearchParams, SearchResults};
-use crate::search::vocabulary::Vocabulary;
+use crate::search::query::{SearchParams, SearchRequest, SearchResults};
+use crate::search::vocabulary::{TermKind, Vocabulary};
 
 /// The routes of search.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -101,12 +101,48 @@ pub struct SearchPage {
     /// `strict` (every word matched) or `loose` (only the product words were required,
     /// because the strict search found nothing).
     pub strategy: String,
+    /// How the query was read.
+    pub understood: Understood,
+    /// Products and places close to the query's words, when it found nothing.
+    pub did_you_mean: Vec<String>,
     pub facets: SearchFacets,
 }
 
+/// What a query was read as: the product and the place it names, in Chinese, so a page
+/// can say "搜索 理塘 的 牦牛奶粉". Filler words of a question are left out; a word typed
+/// with the wrong character of the same sound is read as the word meant.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Understood {
+    pub product: Option<String>,
+    pub place: Option<String>,
+    /// Every word that was matched, as read, in the query's order.
+    pub words: Vec<String>,
+}
+
+impl Understood {
+    /// The reading of a checked request.
+    pub fn of(req: &SearchRequest) -> Self {
+        let first = |kind: TermKind| {
+            req.terms
+                .iter()
+                .find(|t| t.kind == kind)
+                .and_then(|t| t.meaning.clone())
+        };
+        Understood {
+            product: first(TermKind::Product),
+            place: first(TermKind::Place),
+            words: req
+                .terms
+                .iter()
+                .map(|t| t.meaning.clone().unwrap_or_else(|| t.text.clone()))
+                .collect(),
+        }
+    }
+}
+
 pub(crate) fn page_view(
-    page: u64,
-    per_page: u64,
+    req: &SearchRequest,
+    query: Option<&str>,
     r: SearchResults,
     vocab: &Vocabulary,
 ) -> SearchPage {
@@ -198,12 +234,18 @@ pub(crate) fn page_view(
             }
         })
         .collect();
+    let did_you_mean = match query {
+        Some(q) if r.total == 0 => vocab.suggestions(q, 3),
+        _ => Vec::new(),
+    };
     SearchPage {
         items,
-        page,
-        per_page,
+        page: req.page,
+        per_page: req.per_page,
         total: r.total,
         strategy: r.strategy.as_str().to_string(),
+        understood: Understood::of(req),
+        did_you_mean,
         facets,
     }
 }
@@ -219,5 +261,5 @@ async fn search(
 ) -> AppResult<Json<SearchPage>> {
     let (req, results) = state.search.search(&params).await?;
     let vocab = state.search.vocabulary();
-    Ok(Json(page_view(req.page, req.per_page, results, &vocab)))
+    Ok(Json(page_view(&req, params.q.as_deref(), results, &vocab)))
 }

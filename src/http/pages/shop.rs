@@ -85,7 +85,7 @@ pub async fn search_page(
         Err(e) => return viewer.error(&state, e),
     };
     let vocab = state.search.vocabulary();
-    let found = page_view(req.page, req.per_page, results, &vocab);
+    let found = page_view(&req, params.q.as_deref(), results, &vocab);
     let lang = viewer.lang;
     let ids: Vec<i64> = found.items.iter().map(|h| h.id).collect();
     let photos = match super::first_photos(&state.db, &ids).await {
@@ -111,6 +111,15 @@ pub async fn search_page(
         })
         .collect();
     let (counties, categories, certifications) = facet_values(&form, &found, &vocab, lang);
+    // Said only when the words read differ from the words typed.
+    let show_reading = (found.understood.product.is_some() || found.understood.place.is_some())
+        && found.understood.words.join(" ")
+            != crate::search::text::fold(form.q.as_deref().unwrap_or_default());
+    let did_you_mean: Vec<Value> = found
+        .did_you_mean
+        .iter()
+        .map(|w| context! { word => w, href => form.link("q", w) })
+        .collect();
     let link = |key: &str, value: &str| form.link(key, value);
     let pages = found.total.div_ceil(found.per_page.max(1));
     let next_page = (found.page < pages).then(|| link("page", &(found.page + 1).to_string()));
@@ -126,6 +135,9 @@ pub async fn search_page(
             hits,
             total => found.total,
             loose => found.strategy == "loose",
+            understood => &found.understood,
+            show_reading,
+            did_you_mean,
             counties,
             categories,
             certifications,

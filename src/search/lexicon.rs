@@ -1,0 +1,217 @@
+//! The product lexicon: the everyday names of what Sichuan's farms, pastures, forests and
+//! workshops sell, far beyond the taxonomy's categories. Each product has its dialect and
+//! trade names, traditional characters, pinyin and English, and the category sellers file
+//! it under. The data is `products.tsv` beside this file, written by `tools/lexicon.py`.
+
+use std::sync::LazyLock;
+
+/// One product of the lexicon, as written in `products.tsv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    /// Its common simplified name, e.g. 蜂蜜.
+    pub term: String,
+    /// The slug of the category sellers file it under.
+    pub category: String,
+    /// Other Chinese names: dialect, regional and trade names, varieties.
+    pub also: Vec<String>,
+    /// The traditional-character forms of the names that differ from the simplified.
+    pub traditional: Vec<String>,
+    /// Toneless pinyin of `term`, without spaces.
+    pub pinyin: String,
+    /// English names, lower case.
+    pub english: Vec<String>,
+}
+
+impl Product {
+    /// Every Chinese name, simplified: the term first, then the others.
+    pub fn chinese(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.term).chain(self.also.iter())
+    }
+}
+
+static SHIPPED: LazyLock<Vec<Product>> =
+    LazyLock::new(|| parse(include_str!("products.tsv")).expect("products.tsv is valid"));
+
+/// The lexicon shipped with qudao.
+pub fn reference() -> &'static [Product] {
+    &SHIPPED
+}
+
+/// Reads the lexicon's tab-separated lines (comments start with `#`; the first other
+/// line is the header).
+pub fn parse(text: &str) -> Result<Vec<Product>, String> {
+    const HEADER: [&str; 6] = [
+        "term",
+        "category",
+        "also",
+        "traditional",
+        "pinyin",
+        "english",
+    ];
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
+    let header: Vec<&str> = lines
+        .next()
+        .map(|(_, l)| l.split('\t').collect())
+        .unwrap_or_default();
+    if header != HEADER {
+        return Err(format!("the header must be {}", HEADER.join(" ")));
+    }
+    let list = |s: &str| -> Vec<String> {
+        s.split('|')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    lines
+        .map(|(n, l)| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            let [term, category, also, traditional, pinyin, english] = cells[..] else {
+                return Err(format!("line {}: {} cells, 6 expected", n + 1, cells.len()));
+            };
+            Ok(Product {
+                term: term.trim().to_string(),
+                category: category.trim().to_string(),
+                also: list(also),
+                traditional: list(traditional),
+                pinyin: pinyin.trim().to_string(),
+                english: list(english),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use super::*;
+    use crate::search::text::{fold, is_han, pinyin_of};
+
+    fn categories() -> Vec<crate::catalog::categories::TaxonomyEntry> {
+        crate::catalog::categories::reference()
+    }
+
+    #[test]
+    fn the_lexicon_is_large_and_every_term_reaches_a_category() {
+        let slugs: HashSet<String> = categories().into_iter().map(|c| c.slug).collect();
+        let products = reference();
+        assert!(products.len() >= 500, "{} products", products.len());
+        for p in products {
+            assert!(
+                slugs.contains(&p.category),
+                "{}: no category {}",
+                p.term,
+                p.category
+            );
+            assert!(!p.english.is_empty(), "{}: no English name", p.term);
+        }
+    }
+
+    #[test]
+    fn no_word_names_two_products_or_another_category() {
+        let mut owner: HashMap<String, &str> = HashMap::new();
+        for p in reference() {
+            let words = p
+                .chinese()
+                .chain(p.traditional.iter())
+                .map(|w| fold(w))
+                .chain(p.english.iter().map(|w| fold(w)));
+            let mut own: HashSet<String> = HashSet::new();
+            for w in words {
+                if !own.insert(w.clone()) {
+                    continue;
+                }
+                if let Some(other) = owner.insert(w.clone(), &p.term) {
+                    panic!("{w} names both {other} and {}", p.term);
+                }
+            }
+        }
+        // A category's names belong to that category: a product elsewhere may not use them.
+        for c in categories() {
+            let names = std::iter::once(&c.zh)
+                .chain(std::iter::once(&c.en))
+                .chain(c.aliases.iter())
+                .chain(c.english.iter());
+            for n in names {
+                let Some(term) = owner.get(&fold(n)) else {
+                    continue;
+                };
+                let p = reference().iter().find(|p| p.term == *term).unwrap();
+                assert_eq!(
+                    p.category, c.slug,
+                    "{n} is {}'s name, and a form of {term}",
+                    c.slug
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn forms_are_words_and_traditional_forms_fold_to_a_simplified_name() {
+        for p in reference() {
+            for w in p.chinese() {
+                assert!(
+                    w.chars().count() >= 2 && w.chars().all(is_han),
+                    "{}: {w}",
+                    p.term
+                );
+                assert_eq!(&fold(w), w, "{}: {w} is not simplified", p.term);
+            }
+            for t in &p.traditional {
+                let folded = fold(t);
+                assert!(
+                    p.chinese().any(|w| *w == folded),
+                    "{}: {t} folds to {folded}, which is none of its names",
+                    p.term
+                );
+            }
+            for e in &p.english {
+                assert!(
+                    e.chars()
+                        .all(|c| c.is_ascii_lowercase() || c == ' ' || c == '-'),
+                    "{}: {e}",
+                    p.term
+                );
+            }
+            assert!(
+                p.pinyin.chars().all(|c| c.is_ascii_lowercase()),
+                "{}",
+                p.term
+            );
+        }
+    }
+
+    #[test]
+    fn the_pinyin_column_is_a_reading_of_the_term() {
+        // Polyphonic characters may be read differently by the pinyin crate, so the
+        // column must agree with it on most terms, and always on the length of the term.
+        let products = reference();
+        let agree = products
+            .iter()
+            .filter(|p| pinyin_of(&p.term).is_some_and(|(py, _)| py == p.pinyin))
+            .count();
+        assert!(
+            agree * 100 >= products.len() * 95,
+            "{agree} of {} agree",
+            products.len()
+        );
+    }
+
+    #[test]
+    fn a_malformed_lexicon_is_refused_with_its_line() {
+        let head = "term\tcategory\talso\ttraditional\tpinyin\tenglish\n";
+        assert!(parse("t\tc\n").unwrap_err().contains("header"));
+        let err = parse(&format!("{head}蜂蜜\tprocessed\n")).unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let ok = parse(&format!(
+            "# c\n{head}蜂蜜\tprocessed\t蜂糖|百花蜜\t\tfengmi\thoney\n"
+        ))
+        .unwrap();
+        assert_eq!(ok[0].also, ["蜂糖", "百花蜜"]);
+        assert!(ok[0].traditional.is_empty());
+    }
+}
