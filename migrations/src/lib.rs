@@ -34,6 +34,7 @@ mod m20261210_000028_add_short_delivery;
 mod m20261211_000029_create_recurring_orders;
 mod m20261212_000030_create_season_contracts;
 mod m20261213_000031_add_contract_proposals;
+mod m20261214_000032_create_search_queries;
 
 /// All of qudao's migrations, oldest first.
 pub struct Migrator;
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000029_create_recurring_orders::Migration),
             Box::new(m20261212_000030_create_season_contracts::Migration),
             Box::new(m20261213_000031_add_contract_proposals::Migration),
+            Box::new(m20261214_000032_create_search_queries::Migration),
         ]
     }
 }

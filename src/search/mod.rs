@@ -6,6 +6,7 @@ pub mod document;
 pub mod embedded;
 pub mod lexicon;
 pub mod meili;
+pub mod queries;
 pub mod query;
 pub mod relay;
 pub mod saved;

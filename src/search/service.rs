@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::watch;
 
 use super::document::{self, for_each_batch};
+use super::queries::QueryLog;
 use super::query::{SearchParams, SearchResults, parse};
 use super::vocabulary::Vocabulary;
 use super::{Engine, SearchEngine, SearchError, SearchRequest};
@@ -30,7 +31,12 @@ pub struct SearchService {
     vocabulary: Arc<RwLock<Arc<Vocabulary>>>,
     /// How long the engine takes per query, for `/metrics`.
     latency: Arc<crate::metrics::Histogram>,
+    /// What was searched for, until it is written.
+    queries: Arc<QueryLog>,
 }
+
+/// How often an instance writes the searches it counted.
+pub const QUERIES_EVERY: Duration = Duration::from_secs(10);
 
 impl From<SearchError> for AppError {
     fn from(e: SearchError) -> Self {
@@ -55,6 +61,7 @@ impl SearchService {
             engine: Arc::new(engine),
             vocabulary: Arc::new(RwLock::new(Arc::new(vocab))),
             latency: Default::default(),
+            queries: Default::default(),
         })
     }
 
@@ -66,6 +73,7 @@ impl SearchService {
             engine: Arc::new(engine),
             vocabulary: Arc::new(RwLock::new(Arc::new(vocabulary))),
             latency: Default::default(),
+            queries: Default::default(),
         }
     }
 
@@ -77,6 +85,11 @@ impl SearchService {
     /// How long the engine has taken per query.
     pub fn latency(&self) -> &crate::metrics::Histogram {
         &self.latency
+    }
+
+    /// The searches counted and not yet written.
+    pub fn queries(&self) -> &QueryLog {
+        &self.queries
     }
 
     /// The vocabulary as last loaded.
@@ -99,10 +112,15 @@ impl SearchService {
     /// instance runs this, relay or not.
     pub async fn follow(self, db: DatabaseConnection, mut stop: watch::Receiver<bool>) {
         let mut vocabulary_read = Instant::now();
+        let mut queries_written = Instant::now();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(FOLLOW_EVERY) => {}
                 _ = stop.changed() => break,
+            }
+            if queries_written.elapsed() >= QUERIES_EVERY {
+                self.write_queries(&db).await;
+                queries_written = Instant::now();
             }
             if let Err(e) = self.engine.refresh().await {
                 tracing::warn!(error = %e, "could not reopen the search index");
@@ -114,17 +132,31 @@ impl SearchService {
                 }
             }
         }
+        self.write_queries(&db).await;
+    }
+
+    async fn write_queries(&self, db: &DatabaseConnection) {
+        let today = crate::days::local_date(chrono::Utc::now());
+        if let Err(e) = self.queries.write(db, today).await {
+            tracing::warn!(error = %e, "could not write the counted searches");
+        }
     }
 
     /// Checks the parameters and searches: strictly first, loosely (product words still
     /// required) only when the strict search finds nothing.
     pub async fn search(&self, params: &SearchParams) -> AppResult<(SearchRequest, SearchResults)> {
         let req = parse(params, &self.vocabulary())?;
-        let results = self.timed(&req).await?;
+        let mut results = self.timed(&req).await?;
+        let mut req = req;
         if results.total == 0 && req.can_loosen() {
-            let loose = req.loosened();
-            let results = self.timed(&loose).await?;
-            return Ok((loose, results));
+            req = req.loosened();
+            results = self.timed(&req).await?;
+        }
+        // A query is counted once, on its first page.
+        if let Some(q) = params.q.as_deref()
+            && req.page == 1
+        {
+            self.queries.searched(q, results.total);
         }
         Ok((req, results))
     }

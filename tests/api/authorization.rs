@@ -651,6 +651,12 @@ fn routes() -> Vec<Route> {
         ),
         r(M::GET, "/api/v1/photos/999999/large", None, [404; 6]),
         r(M::GET, "/api/v1/search", None, [200; 6]),
+        r(
+            M::GET,
+            "/api/v1/search/queries",
+            None,
+            [401, 403, 403, 403, 403, 200],
+        ),
         r(M::GET, "/api/v1/organizations", None, [200; 6]),
         r(M::GET, "/api/v1/organizations/{org_a}", None, [200; 6]),
         // A pending application is visible to its county's officials and admins only.

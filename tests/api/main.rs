@@ -41,6 +41,7 @@ mod recurring;
 mod restart;
 mod saved_searches;
 mod search;
+mod search_queries;
 mod search_relay;
 mod search_relevance;
 mod season_matching;

@@ -9,13 +9,17 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::catalog::domain::{Certification, Unit, format_yuan};
 use crate::error::{AppResult, ErrorBody};
 use crate::http::api::extract::ApiQuery;
+use crate::http::auth::Admin;
 use crate::http::state::AppState;
+use crate::search::queries::{self, Report};
 use crate::search::query::{SearchParams, SearchRequest, SearchResults};
 use crate::search::vocabulary::{TermKind, Vocabulary};
 
 /// The routes of search.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(search))
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(search_queries))
 }
 
 /// A listing found, with what matched highlighted.
@@ -262,4 +266,24 @@ async fn search(
     let (req, results) = state.search.search(&params).await?;
     let vocab = state.search.vocabulary();
     Ok(Json(page_view(&req, params.q.as_deref(), results, &vocab)))
+}
+
+/// What buyers searched for over the last 30 days, without who searched (admins): the
+/// queries that most often found nothing, and those whose results were opened least. The
+/// vocabulary's gaps show here; an alias added to a category closes one.
+#[utoipa::path(get, path = "/api/v1/search/queries", tag = "search",
+    responses((status = 200, body = Report), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn search_queries(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+) -> AppResult<Json<Report>> {
+    Ok(Json(queries_report(&state).await?))
+}
+
+/// The report, with this instance's searches counted so far written first.
+pub(crate) async fn queries_report(state: &AppState) -> AppResult<Report> {
+    let today = crate::days::local_date(chrono::Utc::now());
+    state.search.queries().write(&state.db, today).await?;
+    Ok(queries::report(&state.db, today, 50).await?)
 }

@@ -39,6 +39,7 @@ mod producer;
 mod recurring;
 mod requests;
 mod saved;
+mod search_queries;
 mod shop;
 mod sign_in;
 pub mod stats;
@@ -70,7 +71,7 @@ const ASSETS: [(&str, &str, &str); 3] = [
 pub use super::lang::Lang;
 
 /// Every page template, embedded in the binary.
-const TEMPLATES: [(&str, &str); 53] = [
+const TEMPLATES: [(&str, &str); 54] = [
     (
         "webhooks.html",
         include_str!("../../../frontend/templates/webhooks.html"),
@@ -174,6 +175,10 @@ const TEMPLATES: [(&str, &str); 53] = [
     (
         "search.html",
         include_str!("../../../frontend/templates/search.html"),
+    ),
+    (
+        "search_queries.html",
+        include_str!("../../../frontend/templates/search_queries.html"),
     ),
     (
         "cart.html",
@@ -576,6 +581,11 @@ pub fn router() -> Router<AppState> {
             post(admin::decide_organization),
         )
         .route("/admin/categories/{id}/aliases", post(admin::add_alias))
+        .route("/admin/search-queries", get(search_queries::page))
+        .route(
+            "/admin/search-queries/alias",
+            post(search_queries::add_alias),
+        )
         .route("/admin/users", post(admin::create_user))
         .route("/admin/regions/standing", post(admin::record_standing))
         .route("/admin/users/{id}", post(admin::change_user))
@@ -965,11 +975,21 @@ async fn featured_counties(state: &AppState) -> Vec<Featured> {
     counties
 }
 
+/// Where a listing page was opened from: the search it was a result of.
+#[derive(Debug, Default, Deserialize)]
+struct OpenedFrom {
+    from: Option<String>,
+}
+
 async fn listing_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(opened): Query<OpenedFrom>,
 ) -> Response {
+    if let Some(q) = opened.from.as_deref() {
+        state.search.queries().opened(q);
+    }
     match id.parse::<i64>() {
         Ok(id) => listing_page_with(&state, &viewer, id, "", Value::from(())).await,
         Err(_) => not_found(&state, &viewer),
