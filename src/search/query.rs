@@ -124,6 +124,9 @@ pub struct SearchRequest {
     pub page: u64,
     pub per_page: u64,
     pub strategy: Strategy,
+    /// The certification filter came from a word of the query (有机大米), not from the
+    /// `certification` parameter: a loose search drops it.
+    pub implied_certification: bool,
 }
 
 impl SearchRequest {
@@ -138,6 +141,7 @@ impl SearchRequest {
             page: 1,
             per_page: page::MAX_PER_PAGE,
             strategy: Strategy::Strict,
+            implied_certification: false,
         }
     }
 
@@ -148,15 +152,20 @@ impl SearchRequest {
 
     /// True when a looser strategy could find more than this one.
     pub fn can_loosen(&self) -> bool {
-        self.strategy == Strategy::Strict && self.terms.len() > 1
+        self.strategy == Strategy::Strict && (self.terms.len() > 1 || self.implied_certification)
     }
 
-    /// The same request matched loosely.
+    /// The same request matched loosely: product words required, a certification the
+    /// query named no longer.
     pub fn loosened(&self) -> Self {
-        SearchRequest {
+        let mut loose = SearchRequest {
             strategy: Strategy::Loose,
             ..self.clone()
+        };
+        if self.implied_certification {
+            loose.filters.certification = None;
         }
+        loose
     }
 
     /// Whether a word must match under this request's strategy.
@@ -180,15 +189,25 @@ pub fn parse(
     let near = check_place(p, &mut v);
     let sort = check_sort(p, &mut v);
     v.finish()?;
+    // A certification named in the query (有机, 地理标志) filters like the parameter does.
+    let (named, terms): (Vec<QueryTerm>, Vec<QueryTerm>) = vocab
+        .terms(q, TERMS_MAX)
+        .into_iter()
+        .partition(|t| t.kind == TermKind::Certification);
+    let implied = named
+        .iter()
+        .find_map(|t| Certification::from_code(t.meaning.as_deref()?))
+        .filter(|_| certification.is_none());
     Ok(SearchRequest {
-        terms: vocab.terms(q, TERMS_MAX),
+        implied_certification: implied.is_some(),
+        terms,
         filters: Filters {
             category_id: p.category_id,
             region_code: p.region.clone(),
             organization_id: p.organization_id,
             min_price_fen: p.min_price_fen,
             max_price_fen: p.max_price_fen,
-            certification,
+            certification: certification.or(implied),
             in_stock: p.in_stock,
             listing_ids: None,
         },
@@ -471,6 +490,33 @@ mod tests {
         assert!(r.can_loosen());
         let loose = r.loosened();
         assert!(!loose.required(&loose.terms[0]) && loose.required(&loose.terms[1]));
+    }
+
+    #[test]
+    fn a_certification_named_in_the_query_filters_until_loosened() {
+        let q = |q: &str, certification: Option<&str>| SearchParams {
+            q: Some(q.into()),
+            certification: certification.map(str::to_string),
+            ..Default::default()
+        };
+        let r = parse(&q("有机大米", None), &sample()).unwrap();
+        assert_eq!(r.filters.certification, Some(Certification::Organic));
+        assert!(r.implied_certification && r.can_loosen());
+        let words: Vec<&str> = r.terms.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(words, ["大米"]);
+        assert_eq!(r.loosened().filters.certification, None);
+        // The parameter wins over the word, and stays when loosened.
+        let r = parse(&q("地理标志 松茸", Some("organic")), &sample()).unwrap();
+        assert_eq!(r.filters.certification, Some(Certification::Organic));
+        assert!(!r.implied_certification && !r.can_loosen());
+        assert_eq!(r.terms.len(), 1);
+        assert_eq!(
+            parse(&q("绿色食品 苹果", None), &sample())
+                .unwrap()
+                .filters
+                .certification,
+            Some(Certification::GreenFood)
+        );
     }
 
     #[test]

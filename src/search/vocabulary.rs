@@ -9,6 +9,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::lexicon;
 use super::text::{fold, is_han, pinyin_of, short_place_name};
+use crate::catalog::domain::Certification;
 
 /// A category as search sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,8 @@ pub enum TermKind {
     Product,
     /// A place: a region name, full or short.
     Place,
+    /// A certification (有机, 绿色食品, 地理标志): its code is the term's meaning.
+    Certification,
     /// Anything else (a variety, a grade, a producer's name…).
     Other,
 }
@@ -132,6 +135,28 @@ const FILLER: &[&str] = &[
     "儿",
     "下",
 ];
+
+/// The words people put in a query for a certification, longest first.
+const CERTIFICATION_WORDS: &[(&str, Certification)] = &[
+    ("农产品地理标志", Certification::GeographicalIndication),
+    ("消费帮扶产品", Certification::PovertyAlleviation),
+    ("名特优新", Certification::Featured),
+    ("绿色食品", Certification::GreenFood),
+    ("有机产品", Certification::Organic),
+    ("有机食品", Certification::Organic),
+    ("地理标志", Certification::GeographicalIndication),
+    ("扶贫产品", Certification::PovertyAlleviation),
+    ("有机", Certification::Organic),
+    ("地标", Certification::GeographicalIndication),
+    ("organic", Certification::Organic),
+];
+
+fn certification_of(word: &str) -> Option<Certification> {
+    CERTIFICATION_WORDS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, c)| *c)
+}
 
 /// English words that name nothing alone.
 const ENGLISH_STOP: &[&str] = &["and", "of", "the", "with", "chinese", "tibetan", "food"];
@@ -567,7 +592,8 @@ impl Vocabulary {
             let word = |len: usize| -> String { chars[i..i + len].iter().collect() };
             let exact = (1..=most).rev().find(|&len| {
                 let w = word(len);
-                FILLER.contains(&w.as_str()) || (len > 1 && self.known(&w))
+                FILLER.contains(&w.as_str())
+                    || (len > 1 && (self.known(&w) || certification_of(&w).is_some()))
             });
             let sounds = (2..=most)
                 .rev()
@@ -625,6 +651,14 @@ impl Vocabulary {
 
     /// What one word of a query names.
     fn read(&self, word: String) -> QueryTerm {
+        if let Some(c) = certification_of(&word) {
+            return QueryTerm {
+                text: word,
+                kind: TermKind::Certification,
+                synonyms: Vec::new(),
+                meaning: Some(c.code().to_string()),
+            };
+        }
         let text = match self.sounds_like(&word) {
             Some(meant) if !self.known(&word) => meant.to_string(),
             _ => word,

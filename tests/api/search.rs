@@ -684,6 +684,15 @@ async fn buyers_are_understood_as_they_type(engine: EngineKind) {
     assert_eq!(asked["understood"]["place"], "乡城");
     assert_eq!(asked["understood"]["words"], json!(["乡城", "松茸"]));
     assert_eq!(asked["did_you_mean"], json!([]));
+    // A certification in the query filters; when nothing has it, the product still counts.
+    let organic = app.search(&format!("q={}", enc("有机松茸"))).await;
+    assert_eq!(organic["understood"]["certification"], "organic");
+    assert_eq!(organic["items"][0]["title"], "乡城野生松茸 鲜品");
+    assert_eq!(organic["strategy"], "strict");
+    let rice = app.search(&format!("q={}", enc("有机大米"))).await;
+    assert_eq!(rice["strategy"], "loose", "{rice}");
+    assert_eq!(rice["items"][0]["title"], "开江盘石村生态大米");
+    assert_eq!(rice["understood"]["certification"], Value::Null);
     let slip = app.search(&format!("q={}", enc("松容"))).await;
     assert_eq!(slip["understood"]["product"], "松茸");
 

@@ -119,6 +119,9 @@ pub struct SearchPage {
 pub struct Understood {
     pub product: Option<String>,
     pub place: Option<String>,
+    /// A certification the query named (有机大米), applied as the `certification` filter
+    /// unless nothing has it.
+    pub certification: Option<Certification>,
     /// Every word that was matched, as read, in the query's order.
     pub words: Vec<String>,
 }
@@ -135,6 +138,10 @@ impl Understood {
         Understood {
             product: first(TermKind::Product),
             place: first(TermKind::Place),
+            certification: req
+                .implied_certification
+                .then_some(req.filters.certification)
+                .flatten(),
             words: req
                 .terms
                 .iter()
