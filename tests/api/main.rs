@@ -38,6 +38,7 @@ mod pictures;
 mod processes;
 mod readiness;
 mod recurring;
+mod relevance_corpus;
 mod restart;
 mod saved_searches;
 mod search;
