@@ -30,7 +30,9 @@ use tantivy::{
 };
 
 use super::document::{Geo, SearchDocument};
-use super::query::{Facets, Highlight, Hit, SearchRequest, SearchResults, Sort, distance_m};
+use super::query::{
+    Facets, Highlight, Hit, SearchRequest, SearchResults, Sort, Strategy, distance_m,
+};
 use super::text::highlight_html;
 use super::vocabulary::QueryTerm;
 use super::{SearchEngine, SearchError, Staging};
@@ -672,18 +674,29 @@ fn words_query(g: &Generation, req: &SearchRequest) -> Option<Box<dyn Query>> {
     if req.terms.is_empty() {
         return None;
     }
-    let clauses = req
-        .terms
-        .iter()
-        .map(|t| {
-            let occur = if req.required(t) {
-                Occur::Must
-            } else {
-                Occur::Should
-            };
-            (occur, term_clause(g, t))
-        })
-        .collect();
+    // Loosely, one of the product words is enough (腊肉 or 香肠); the others rank.
+    let mut required: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for t in req.terms.iter().filter(|t| req.considered(t)) {
+        if req.required(t) {
+            required.push((Occur::Should, term_clause(g, t)));
+        } else {
+            clauses.push((Occur::Should, term_clause(g, t)));
+        }
+    }
+    match req.strategy {
+        Strategy::Strict => {
+            if required.is_empty() {
+                return None;
+            }
+            clauses.extend(required.into_iter().map(|(_, q)| (Occur::Must, q)));
+        }
+        Strategy::Loose if !required.is_empty() => {
+            clauses.extend(required.iter().map(|(_, q)| (Occur::Should, q.box_clone())));
+            clauses.push((Occur::Must, boxed(BooleanQuery::new(required))));
+        }
+        Strategy::Loose => {}
+    }
     Some(boxed(BooleanQuery::new(clauses)))
 }
 

@@ -29,6 +29,81 @@ impl Product {
     }
 }
 
+/// A kind of product that buyers name as a group (坚果, 茶叶, 乳制品): the words for it and
+/// the lexicon's products it covers. The data is `kinds.tsv` beside this file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kind {
+    /// Its common simplified name.
+    pub kind: String,
+    /// Other Chinese words for the group.
+    pub also: Vec<String>,
+    /// English names, lower case.
+    pub english: Vec<String>,
+    /// Terms of the lexicon's products of this kind.
+    pub members: Vec<String>,
+}
+
+impl Kind {
+    /// Every word for the kind: Chinese first, then English.
+    pub fn words(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.kind)
+            .chain(self.also.iter())
+            .chain(self.english.iter())
+    }
+}
+
+static KINDS: LazyLock<Vec<Kind>> =
+    LazyLock::new(|| parse_kinds(include_str!("kinds.tsv")).expect("kinds.tsv is valid"));
+
+/// The kinds shipped with qudao.
+pub fn kinds() -> &'static [Kind] {
+    &KINDS
+}
+
+/// Reads the kinds' tab-separated lines, like [`parse`].
+pub fn parse_kinds(text: &str) -> Result<Vec<Kind>, String> {
+    rows(text, &["kind", "also", "english", "members"])?
+        .into_iter()
+        .map(|(n, cells)| match &cells[..] {
+            [kind, also, english, members] => Ok(Kind {
+                kind: kind.trim().to_string(),
+                also: list(also),
+                english: list(english),
+                members: list(members),
+            }),
+            _ => Err(format!("line {n}: {} cells, 4 expected", cells.len())),
+        })
+        .collect()
+}
+
+/// The lines of a tab-separated file after its comments, each with its line number,
+/// checked against the header.
+fn rows<'t>(text: &'t str, header: &[&str]) -> Result<Vec<(usize, Vec<&'t str>)>, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
+    let head: Vec<&str> = lines
+        .next()
+        .map(|(_, l)| l.split('\t').collect())
+        .unwrap_or_default();
+    if head != header {
+        return Err(format!("the header must be {}", header.join(" ")));
+    }
+    Ok(lines
+        .map(|(n, l)| (n + 1, l.split('\t').collect()))
+        .collect())
+}
+
+/// A `|`-separated list of words.
+fn list(s: &str) -> Vec<String> {
+    s.split('|')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 static SHIPPED: LazyLock<Vec<Product>> =
     LazyLock::new(|| parse(include_str!("products.tsv")).expect("products.tsv is valid"));
 
@@ -48,38 +123,18 @@ pub fn parse(text: &str) -> Result<Vec<Product>, String> {
         "pinyin",
         "english",
     ];
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .map(|(_, l)| l.split('\t').collect())
-        .unwrap_or_default();
-    if header != HEADER {
-        return Err(format!("the header must be {}", HEADER.join(" ")));
-    }
-    let list = |s: &str| -> Vec<String> {
-        s.split('|')
-            .map(str::trim)
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    lines
-        .map(|(n, l)| {
-            let cells: Vec<&str> = l.split('\t').collect();
-            let [term, category, also, traditional, pinyin, english] = cells[..] else {
-                return Err(format!("line {}: {} cells, 6 expected", n + 1, cells.len()));
-            };
-            Ok(Product {
+    rows(text, &HEADER)?
+        .into_iter()
+        .map(|(n, cells)| match &cells[..] {
+            [term, category, also, traditional, pinyin, english] => Ok(Product {
                 term: term.trim().to_string(),
                 category: category.trim().to_string(),
                 also: list(also),
                 traditional: list(traditional),
                 pinyin: pinyin.trim().to_string(),
                 english: list(english),
-            })
+            }),
+            _ => Err(format!("line {n}: {} cells, 6 expected", cells.len())),
         })
         .collect()
 }
@@ -199,6 +254,39 @@ mod tests {
             "{agree} of {} agree",
             products.len()
         );
+    }
+
+    #[test]
+    fn every_kind_covers_products_of_the_lexicon_and_names_nothing_else() {
+        let terms: HashSet<&str> = reference().iter().map(|p| p.term.as_str()).collect();
+        let mut taken: HashSet<String> = reference()
+            .iter()
+            .flat_map(|p| p.chinese().chain(&p.traditional).chain(&p.english))
+            .map(|w| fold(w))
+            .collect();
+        for c in categories() {
+            taken.extend(
+                std::iter::once(&c.zh)
+                    .chain(std::iter::once(&c.en))
+                    .chain(&c.aliases)
+                    .chain(&c.english)
+                    .map(|w| fold(w)),
+            );
+        }
+        assert!(kinds().len() >= 30, "{} kinds", kinds().len());
+        for k in kinds() {
+            assert!(k.members.len() >= 2, "{}", k.kind);
+            for m in &k.members {
+                assert!(terms.contains(m.as_str()), "{}: no product {m}", k.kind);
+            }
+            for w in k.words() {
+                assert!(
+                    taken.insert(fold(w)),
+                    "{}: {w} already names something",
+                    k.kind
+                );
+            }
+        }
     }
 
     #[test]

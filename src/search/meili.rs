@@ -160,14 +160,17 @@ pub fn sort_expression(req: &SearchRequest) -> Vec<String> {
     vec![primary, "id:asc".to_string()]
 }
 
-/// The query text and matching strategy: strict needs every word; loose puts product
-/// words first so that Meilisearch's `last` strategy drops the others before them.
+/// The query text and matching strategy: strict needs every required word (the words that
+/// only rank are left out: Meilisearch would require them too); loose puts product words
+/// first so that Meilisearch's `last` strategy drops the others before them.
 pub fn query_text(req: &SearchRequest) -> (String, MatchingStrategies) {
-    let mut terms: Vec<&super::vocabulary::QueryTerm> = req.terms.iter().collect();
+    let mut terms: Vec<&super::vocabulary::QueryTerm> =
+        req.terms.iter().filter(|t| req.considered(t)).collect();
     match req.strategy {
         Strategy::Strict => (
             terms
                 .iter()
+                .filter(|t| req.required(t))
                 .map(|t| t.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" "),

@@ -152,7 +152,15 @@ impl SearchRequest {
 
     /// True when a looser strategy could find more than this one.
     pub fn can_loosen(&self) -> bool {
-        self.strategy == Strategy::Strict && (self.terms.len() > 1 || self.implied_certification)
+        // Without a product or a place there is nothing to hold on to: 笔记本电脑 or
+        // "iPhone 15 Pro" loosened would find whatever shares a word with them.
+        let anchored = self
+            .terms
+            .iter()
+            .any(|t| matches!(t.kind, TermKind::Product | TermKind::Place));
+        self.strategy == Strategy::Strict
+            && anchored
+            && (self.terms.len() > 1 || self.implied_certification)
     }
 
     /// The same request matched loosely: product words required, a certification the
@@ -168,12 +176,26 @@ impl SearchRequest {
         loose
     }
 
-    /// Whether a word must match under this request's strategy.
+    /// Whether a word must match under this request's strategy. Strictly every product and
+    /// place word must, and the other words too unless the query names a product: then they
+    /// are what a question wraps around it (炖汤, 送老人) and only rank. Loosely only a
+    /// product word must, any one of them.
     pub fn required(&self, term: &QueryTerm) -> bool {
         match self.strategy {
-            Strategy::Strict => true,
+            Strategy::Strict => term.kind != TermKind::Other || !self.has_product(),
             Strategy::Loose => term.kind == TermKind::Product,
         }
+    }
+
+    /// Whether a word takes part at all: a word the vocabulary does not know is left out of
+    /// a loose search that has a product to hold on to.
+    pub fn considered(&self, term: &QueryTerm) -> bool {
+        self.strategy == Strategy::Strict || term.kind != TermKind::Other || !self.has_product()
+    }
+
+    /// Whether the query names a product.
+    pub fn has_product(&self) -> bool {
+        self.terms.iter().any(|t| t.kind == TermKind::Product)
     }
 }
 

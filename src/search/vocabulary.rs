@@ -73,6 +73,8 @@ pub struct QueryTerm {
 #[derive(Debug, Clone, PartialEq)]
 struct LexEntry {
     category_id: i64,
+    /// Toneless pinyin of the term as the lexicon reads it (polyphonic characters in context).
+    pinyin: String,
     /// Folded names: the term first, then the other Chinese names and the English ones.
     names: Vec<String>,
 }
@@ -123,6 +125,19 @@ const FILLER: &[&str] = &[
     "购买",
     "卖的",
     "出售",
+    // Words sellers and buyers put before any product, naming none.
+    "新鲜",
+    "时令",
+    "当季",
+    "应季",
+    "优质",
+    "天然",
+    "纯天然",
+    "现摘",
+    "农家自产",
+    "产地直发",
+    "包邮",
+    "批发",
     "的",
     "吗",
     "呢",
@@ -178,11 +193,13 @@ pub struct Vocabulary {
     lexicon: Vec<LexEntry>,
     /// Folded lexicon name or its pinyin → product.
     lexicon_words: HashMap<String, usize>,
+    /// Product → the kinds (坚果, 茶叶) it belongs to, all entries of `lexicon`.
+    kinds_of: HashMap<usize, Vec<usize>>,
     /// Finds the lexicon's Chinese names in a listing's title.
     matcher: Option<(AhoCorasick, Vec<usize>)>,
-    /// Full pinyin of a Chinese product name → that name; `None` when two products
-    /// sound alike. For input-method slips.
-    sounds: HashMap<String, Option<String>>,
+    /// Full pinyin of a Chinese product name → a name of each product that sounds so.
+    /// For input-method slips.
+    sounds: HashMap<String, Vec<String>>,
     /// Full pinyin of every product and place word, for splitting joined pinyin.
     pinyin_words: BTreeSet<String>,
 }
@@ -216,7 +233,6 @@ impl Vocabulary {
             v.categories.insert(c.id, c);
         }
         v.add_english_words();
-        v.add_lexicon(lexicon::reference());
         for p in places {
             for word in place_words(&p.name) {
                 v.note_length(&word);
@@ -227,6 +243,7 @@ impl Vocabulary {
             }
             v.places.insert(p.code.clone(), p);
         }
+        v.add_lexicon(lexicon::reference());
         v.index_sounds();
         v
     }
@@ -272,12 +289,15 @@ impl Vocabulary {
                 continue;
             };
             let at = self.lexicon.len();
+            let own: Vec<String> = p.chinese().map(|n| fold(n)).collect();
             let mut names: Vec<String> = Vec::new();
             for n in p.chinese().chain(p.english.iter()) {
                 let f = fold(n);
-                if !f.is_empty() && !names.contains(&f) {
-                    names.push(f);
+                // 盐源苹果 is a place and a product: read as both, it keeps the place.
+                if f.is_empty() || names.contains(&f) || self.place_and(&f, &own).is_some() {
+                    continue;
                 }
+                names.push(f);
             }
             for n in &names {
                 self.lexicon_words.entry(n.clone()).or_insert(at);
@@ -291,7 +311,53 @@ impl Vocabulary {
                 }
             }
             self.lexicon_words.entry(p.pinyin.clone()).or_insert(at);
-            self.lexicon.push(LexEntry { category_id, names });
+            self.lexicon.push(LexEntry {
+                category_id,
+                pinyin: p.pinyin.clone(),
+                names,
+            });
+        }
+        // Kinds: entries whose names reach the listings of their members.
+        let by_term: HashMap<String, usize> = self
+            .lexicon
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.names[0].clone(), i))
+            .collect();
+        for k in lexicon::kinds() {
+            let members: Vec<usize> = k
+                .members
+                .iter()
+                .filter_map(|m| by_term.get(&fold(m)).copied())
+                .collect();
+            let Some(&first) = members.first() else {
+                continue;
+            };
+            let at = self.lexicon.len();
+            let mut names: Vec<String> = Vec::new();
+            for f in k.words().map(|w| fold(w)) {
+                if f.is_empty() || names.contains(&f) {
+                    continue;
+                }
+                self.lexicon_words.entry(f.clone()).or_insert(at);
+                if f.chars().all(is_han) {
+                    patterns.push(f.clone());
+                    owners.push(at);
+                    self.note_length(&f);
+                    if let Some((py, _)) = pinyin_of(&f) {
+                        self.lexicon_words.entry(py).or_insert(at);
+                    }
+                }
+                names.push(f);
+            }
+            for m in members {
+                self.kinds_of.entry(m).or_default().push(at);
+            }
+            self.lexicon.push(LexEntry {
+                category_id: self.lexicon[first].category_id,
+                pinyin: pinyin_of(&names[0]).map(|p| p.0).unwrap_or_default(),
+                names,
+            });
         }
         if !patterns.is_empty() {
             let ac = AhoCorasick::builder()
@@ -310,20 +376,22 @@ impl Vocabulary {
             .flatten()
             .chain(self.lexicon.iter().flat_map(|e| e.names.iter()))
             .filter(|n| n.chars().count() >= 2 && n.chars().all(is_han));
-        let mut sounds: HashMap<String, Option<String>> = HashMap::new();
-        for n in chinese {
-            let Some((py, _)) = pinyin_of(n) else {
-                continue;
-            };
-            let meant = self.product_of(n);
-            sounds
-                .entry(py)
-                .and_modify(|known| {
-                    if known.as_deref().map(|k| self.product_of(k)) != Some(meant) {
-                        *known = None;
-                    }
-                })
-                .or_insert_with(|| Some(n.clone()));
+        let mut read: Vec<(String, String)> = chinese
+            .filter_map(|n| Some((pinyin_of(n)?.0, n.clone())))
+            .collect();
+        // The lexicon's own reading of its terms, where a character has several (党参 dangshen).
+        read.extend(
+            self.lexicon
+                .iter()
+                .map(|e| (e.pinyin.clone(), e.names[0].clone())),
+        );
+        let mut sounds: HashMap<String, Vec<String>> = HashMap::new();
+        for (py, n) in read {
+            let meant = self.product_of(&n);
+            let known = sounds.entry(py).or_default();
+            if !known.iter().any(|k| self.product_of(k) == meant) {
+                known.push(n);
+            }
         }
         self.pinyin_words = sounds.keys().cloned().collect();
         for w in self.place_words.keys() {
@@ -332,6 +400,19 @@ impl Vocabulary {
             }
         }
         self.sounds = sounds;
+    }
+
+    /// A place word that begins `word`, when the rest is one of `names` or a known product:
+    /// the place and the rest.
+    fn place_and<'w>(&self, word: &'w str, names: &[String]) -> Option<(&'w str, &'w str)> {
+        let chars: Vec<(usize, char)> = word.char_indices().collect();
+        (2..=chars.len().saturating_sub(2)).rev().find_map(|n| {
+            let (place, rest) = word.split_at(chars[n].0);
+            let product = names.iter().any(|w| w == rest)
+                || self.products.contains_key(rest)
+                || self.lexicon_words.contains_key(rest);
+            (self.place_words.contains_key(place) && product).then_some((place, rest))
+        })
     }
 
     /// The product a word names: its lexicon entry, else its category.
@@ -351,8 +432,11 @@ impl Vocabulary {
         let mut seen: Vec<usize> = Vec::new();
         for m in ac.find_iter(&folded) {
             let entry = owners[m.pattern().as_usize()];
-            if !seen.contains(&entry) {
-                seen.push(entry);
+            let kinds = self.kinds_of.get(&entry).into_iter().flatten();
+            for e in std::iter::once(&entry).chain(kinds) {
+                if !seen.contains(e) {
+                    seen.push(*e);
+                }
             }
         }
         seen.iter()
@@ -366,7 +450,42 @@ impl Vocabulary {
             return None;
         }
         let (py, _) = pinyin_of(word)?;
-        self.sounds.get(&py)?.as_deref()
+        self.sounds.get(&py)?.first().map(String::as_str)
+    }
+
+    /// Every name of the categories and the lexicon product a word names.
+    fn names_of(&self, word: &str) -> impl Iterator<Item = &String> {
+        let categories = self.products.get(word).into_iter().flatten();
+        let entry = self.lexicon_words.get(word).map(|e| &self.lexicon[*e]);
+        categories
+            .flat_map(|id| self.names.get(id).into_iter().flatten())
+            .chain(entry.into_iter().flat_map(|e| e.names.iter()))
+    }
+
+    /// An English word as the vocabulary knows it, singular or plural ("mushroom" for
+    /// Mushrooms); any other word as it is.
+    fn english_singular(&self, word: String) -> String {
+        if !word.is_ascii() || self.known(&word) {
+            return word;
+        }
+        let singular = word.strip_suffix("es").or_else(|| word.strip_suffix('s'));
+        let candidates = singular
+            .map(str::to_string)
+            .into_iter()
+            .chain([format!("{word}s"), format!("{word}es")]);
+        for c in candidates {
+            if self.known(&c) {
+                return c;
+            }
+        }
+        word
+    }
+
+    /// Every product word that sounds like `word`, the first as [`Self::sounds_like`].
+    fn sound_alikes(&self, word: &str) -> &[String] {
+        pinyin_of(word)
+            .and_then(|(py, _)| self.sounds.get(&py))
+            .map_or(&[], Vec::as_slice)
     }
 
     fn known(&self, word: &str) -> bool {
@@ -561,6 +680,11 @@ impl Vocabulary {
         let mut out = Vec::new();
         let mut i = 0;
         while i < chunks.len() {
+            if let Some(len) = self.english_phrase(&chunks[i..]) {
+                out.push(chunks[i..i + len].join(" "));
+                i += len;
+                continue;
+            }
             if let Some(len) = self.spaced_word(&chunks[i..]) {
                 out.push(chunks[i..i + len].concat());
                 i += len;
@@ -603,7 +727,15 @@ impl Vocabulary {
                     if !unknown.is_empty() {
                         out.push(std::mem::take(&mut unknown));
                     }
-                    out.push(word(len));
+                    let w = word(len);
+                    // 理塘虫草 names a product, and where it comes from.
+                    match self.place_and(&w, &[]) {
+                        Some((place, rest)) => {
+                            out.push(place.to_string());
+                            out.push(rest.to_string());
+                        }
+                        None => out.push(w),
+                    }
                     i += len;
                 }
                 None => {
@@ -615,6 +747,19 @@ impl Vocabulary {
         if !unknown.is_empty() {
             out.push(unknown);
         }
+    }
+
+    /// How many words, two or more, make one known English name together ("sweet potato").
+    fn english_phrase(&self, chunks: &[&str]) -> Option<usize> {
+        let run = chunks
+            .iter()
+            .take(4)
+            .take_while(|c| c.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+            .count();
+        (2..=run).rev().find(|&len| {
+            let phrase = chunks[..len].join(" ");
+            self.known(&phrase) || self.known(&self.english_singular(phrase.clone()))
+        })
     }
 
     /// How many chunks, two or more, of Latin letters spell one known word together.
@@ -659,18 +804,22 @@ impl Vocabulary {
                 meaning: Some(c.code().to_string()),
             };
         }
-        let text = match self.sounds_like(&word) {
-            Some(meant) if !self.known(&word) => meant.to_string(),
-            _ => word,
+        // A slip of the input method: every product that sounds so is meant, the first most.
+        let alikes: &[String] = if self.known(&word) {
+            &[]
+        } else {
+            self.sound_alikes(&word)
+        };
+        let text = match alikes.first() {
+            Some(meant) => meant.clone(),
+            None => self.english_singular(word),
         };
         let categories = self.products.get(&text);
         let entry = self.lexicon_words.get(&text).map(|e| &self.lexicon[*e]);
         if categories.is_some() || entry.is_some() {
-            let mut syn: Vec<String> = categories
-                .into_iter()
-                .flatten()
-                .flat_map(|id| self.names.get(id).into_iter().flatten())
-                .chain(entry.into_iter().flat_map(|e| e.names.iter()))
+            let mut syn: Vec<String> = std::iter::once(text.as_str())
+                .chain(alikes.iter().map(String::as_str))
+                .flat_map(|w| self.names_of(w))
                 .filter(|n| **n != text && usable_synonym(n))
                 .cloned()
                 .collect();
@@ -729,8 +878,8 @@ impl Vocabulary {
                     continue;
                 }
                 // Products before places at the same distance.
-                let (place, name) = match self.sounds.get(key) {
-                    Some(Some(n)) => (false, n.clone()),
+                let (place, name) = match self.sounds.get(key).and_then(|v| v.first()) {
+                    Some(n) => (false, n.clone()),
                     _ => match self.place_words.get(key).and_then(|c| c.first()) {
                         Some(code) => (true, self.places[code].name.clone()),
                         None => continue,
@@ -942,8 +1091,9 @@ pub(crate) mod tests {
         assert_eq!(kinds, [TermKind::Place, TermKind::Product]);
         assert_eq!(v.segment("song rong"), ["songrong"]);
         assert_eq!(v.segment("ping guo"), ["pingguo"]);
-        // English words are left alone.
-        assert_eq!(v.segment("fuji apples"), ["fuji", "apples"]);
+        // English words are left alone, unless together they name a product.
+        assert_eq!(v.segment("fresh apples"), ["fresh", "apples"]);
+        assert_eq!(v.segment("Sweet Potatoes"), ["sweet potatoes"]);
         assert_eq!(v.segment("qwertyuiop"), ["qwertyuiop"]);
     }
 
@@ -1003,6 +1153,13 @@ pub(crate) mod tests {
             found.contains(&"蜂蜜") && found.contains(&"honey"),
             "{found:?}"
         );
+        // A kind names its products: 坚果 finds 核桃.
+        assert!(v.products_in("大凉山薄皮核桃 2斤").contains(&"坚果"));
+        let nuts = &v.terms("nuts", 8)[0];
+        assert_eq!(
+            (nuts.kind, nuts.meaning.as_deref()),
+            (TermKind::Product, Some("坚果"))
+        );
         for q in ["蜂蜜", "honey", "蜂糖"] {
             let t = &v.terms(q, 8)[0];
             assert_eq!(
@@ -1034,7 +1191,7 @@ pub(crate) mod tests {
         #[test]
         fn segmenting_keeps_every_character(q in "[道孚虫草开江县苹果大米红苕 a-z]{0,20}") {
             let v = sample();
-            let joined: String = v.segment(&q).concat();
+            let joined: String = v.segment(&q).concat().replace(' ', "");
             let expected: String = fold(&q).chars().filter(|c| *c != ' ').collect();
             prop_assert_eq!(joined, expected);
         }

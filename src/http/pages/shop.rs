@@ -111,15 +111,7 @@ pub async fn search_page(
         })
         .collect();
     let (counties, categories, certifications) = facet_values(&form, &found, &vocab, lang);
-    // Said only when the words read differ from the words typed.
-    let show_reading = (found.understood.product.is_some() || found.understood.place.is_some())
-        && found.understood.words.join(" ")
-            != crate::search::text::fold(form.q.as_deref().unwrap_or_default());
-    let did_you_mean: Vec<Value> = found
-        .did_you_mean
-        .iter()
-        .map(|w| context! { word => w, href => form.link("q", w) })
-        .collect();
+    let (show_reading, did_you_mean) = reading(&form, &found);
     let link = |key: &str, value: &str| form.link(key, value);
     let pages = found.total.div_ceil(found.per_page.max(1));
     let next_page = (found.page < pages).then(|| link("page", &(found.page + 1).to_string()));
@@ -147,6 +139,20 @@ pub async fn search_page(
             prev_page,
         },
     )
+}
+
+/// Whether the page says how it read the query (only when the words read differ from the
+/// words typed), and the suggestions of a search that found nothing, as links.
+fn reading(form: &SearchForm, found: &crate::http::api::search::SearchPage) -> (bool, Vec<Value>) {
+    let show = (found.understood.product.is_some() || found.understood.place.is_some())
+        && found.understood.words.join(" ")
+            != crate::search::text::fold(form.q.as_deref().unwrap_or_default());
+    let suggestions = found
+        .did_you_mean
+        .iter()
+        .map(|w| context! { word => w, href => form.link("q", w) })
+        .collect();
+    (show, suggestions)
 }
 
 /// A place's name in the reader's language, from the region table (as the search answered
