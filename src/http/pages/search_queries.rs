@@ -102,42 +102,27 @@ pub async fn add_alias(
         Ok(a) => a,
         Err(r) => return *r,
     };
+    let category = |code: &'static str, message: &str| {
+        let mut fields = FieldErrors::new();
+        fields.insert("category_id".into(), FieldError::new(code, message));
+        AppError::Validation(fields)
+    };
     let added = match form.category_id.trim().parse::<i64>() {
         Ok(id) => {
             let req = AliasRequest {
                 alias: form.alias.clone(),
                 kind: None,
             };
-            add_alias_to(&state, actor, id, req).await.map(|_| ())
+            match add_alias_to(&state, actor, id, req).await {
+                Err(AppError::NotFound(_)) => Err(category("not_found", "no such category")),
+                other => other.map(|_| ()),
+            }
         }
-        Err(_) => {
-            let mut fields = FieldErrors::new();
-            fields.insert(
-                "category_id".into(),
-                FieldError::new("required", "choose the category the word names"),
-            );
-            Err(AppError::Validation(fields))
-        }
+        Err(_) => Err(category("required", "choose the category the word names")),
     };
     match added {
         Ok(()) => Redirect::to("/admin/search-queries#added").into_response(),
         Err(AppError::Validation(fields)) => {
-            let errors = errors_value(&fields);
-            render(
-                &state,
-                &viewer,
-                errors,
-                Value::from_serialize(&form),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(AppError::NotFound(_)) => {
-            let mut fields = FieldErrors::new();
-            fields.insert(
-                "category_id".into(),
-                FieldError::new("not_found", "no such category"),
-            );
             let errors = errors_value(&fields);
             render(
                 &state,
