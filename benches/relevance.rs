@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use qudao::catalog::domain::{Certifications, Grade, ListingStatus, Unit};
+use qudao::catalog::domain::{Certifications, Grade, ListingStatus};
 use qudao::catalog::entity::listing;
 use qudao::search::document::{self, SearchDocument};
 use qudao::search::embedded::EmbeddedEngine;
@@ -38,61 +38,11 @@ use qudao::search::meili::MeiliEngine;
 use qudao::search::query::SearchParams;
 use qudao::search::vocabulary::Vocabulary;
 use qudao::search::{Engine, SearchEngine, SearchService};
-use serde::Deserialize;
 
-/// The classes in the order the table shows them.
-const CLASSES: [&str; 13] = [
-    "dialect",
-    "place_product",
-    "category",
-    "nonsense",
-    "homophone",
-    "pinyin_joined",
-    "pinyin_spaced",
-    "product_word",
-    "english",
-    "traditional",
-    "village",
-    "question",
-    "initials",
-];
+#[path = "../tests/fixtures/relevance/corpus.rs"]
+mod corpus;
 
-/// One row of `listings.tsv`.
-struct Row {
-    key: String,
-    product: String,
-    category: String,
-    origin: String,
-    title: String,
-    description: String,
-    price_fen: i64,
-    unit: Unit,
-}
-
-#[derive(Deserialize)]
-struct QueryFile {
-    query: Vec<Query>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Query {
-    class: String,
-    q: String,
-    #[serde(default)]
-    product: Vec<String>,
-    place: Option<String>,
-    #[serde(default)]
-    expect_none: bool,
-}
-
-impl Query {
-    fn relevant(&self, row: &Row) -> bool {
-        !self.expect_none
-            && self.product.contains(&row.product)
-            && row.origin.starts_with(self.place.as_deref().unwrap_or(""))
-    }
-}
+use corpus::{CLASSES, Query, Row};
 
 /// What one engine made of one query.
 struct Outcome {
@@ -110,30 +60,11 @@ struct Outcome {
 fn read_fixtures() -> (Vec<Row>, Vec<Query>) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/relevance");
     let tsv = std::fs::read_to_string(dir.join("listings.tsv")).expect("listings.tsv");
-    let rows = tsv
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let c: Vec<&str> = l.split('\t').collect();
-            assert_eq!(c.len(), 8, "listings.tsv: bad row {l}");
-            Row {
-                key: c[0].into(),
-                product: c[1].into(),
-                category: c[2].into(),
-                origin: c[3].into(),
-                title: c[4].into(),
-                description: c[5].into(),
-                price_fen: c[6].parse().expect("price_fen"),
-                unit: c[7].parse().expect("a unit code"),
-            }
-        })
+    let rows = corpus::listing_lines(&tsv)
+        .map(|l| Row::parse(l).unwrap_or_else(|e| panic!("listings.tsv: {e}")))
         .collect();
     let toml_text = std::fs::read_to_string(dir.join("queries.toml")).expect("queries.toml");
-    let queries = toml::from_str::<QueryFile>(&toml_text)
-        .expect("queries.toml")
-        .query;
-    (rows, queries)
+    (rows, corpus::queries(&toml_text).expect("queries.toml"))
 }
 
 /// The search documents of the rows: listing id = row index + 1, category ids as a fresh

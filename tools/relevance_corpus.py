@@ -1044,12 +1044,13 @@ for q, prod, place in [
 ]:
     Q("question", q, prod, place)
 
-# Pinyin initials.
+# Pinyin initials. Two letters can abbreviate several everyday products (hs: 红薯 and
+# 花生; nm: 柠檬 and 糯米); each such reading is relevant.
 for q, prod, place in [
     ("pg", "苹果", None), ("sr", "松茸", None), ("mht", "猕猴桃", None), ("hj", PEPPER, None), ("fm", HONEY, None),
-    ("ht", "核桃", None), ("cc", "虫草", None), ("td", "土豆", None), ("yy", "土豆", None), ("hs", SWEET, None),
+    ("ht", "核桃", None), ("cc", "虫草", None), ("td", "土豆", None), ("yy", "土豆", None), ("hs", SWEET + ["花生"], None),
     ("mnr", ["牦牛肉", "牦牛肉干"], None), ("qk", "青稞", None), ("ydj", "羊肚菌", None), ("zxz", "藏香猪", None),
-    ("bnc", "保宁醋", None), ("tk", "唐卡", None), ("zb", "竹编", None), ("lr", "腊肉", None), ("nm", "柠檬", None),
+    ("bnc", "保宁醋", None), ("tk", "唐卡", None), ("zb", "竹编", None), ("lr", "腊肉", None), ("nm", ["柠檬", "糯米"], None),
     ("xcsr", "松茸", "乡城"), ("dfcc", "虫草", "道孚"), ("hyhj", PEPPER, "汉源"), ("cxmht", "猕猴桃", "苍溪"),
     ("cbm", "川贝母", None), ("mg", "芒果", None), ("sl", "石榴", None),
 ]:

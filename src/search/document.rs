@@ -151,6 +151,15 @@ pub fn is_public(l: &listing::Model, org: Option<&organization::Model>) -> bool 
 
 /// Reads the taxonomy with its aliases and the regions into a vocabulary.
 pub async fn load_vocabulary(db: &impl ConnectionTrait) -> Result<Vocabulary, sea_orm::DbErr> {
+    let (categories, places) = vocabulary_sources(db).await?;
+    Ok(Vocabulary::new(categories, places))
+}
+
+/// The taxonomy with its aliases and the regions search knows, in a fixed order, so that
+/// the same rows give the same [`Vocabulary::fingerprint`].
+pub async fn vocabulary_sources(
+    db: &impl ConnectionTrait,
+) -> Result<(Vec<CategoryEntry>, Vec<PlaceEntry>), sea_orm::DbErr> {
     let mut aliases: HashMap<i64, Vec<String>> = HashMap::new();
     for a in category_alias::Entity::find()
         .order_by_asc(category_alias::Column::Id)
@@ -160,6 +169,7 @@ pub async fn load_vocabulary(db: &impl ConnectionTrait) -> Result<Vocabulary, se
         aliases.entry(a.category_id).or_default().push(a.alias);
     }
     let categories = category::Entity::find()
+        .order_by_asc(category::Column::Id)
         .all(db)
         .await?
         .into_iter()
@@ -201,6 +211,7 @@ pub async fn load_vocabulary(db: &impl ConnectionTrait) -> Result<Vocabulary, se
                 .add(region::Column::Level.lte(RegionLevel::County as i16))
                 .add(region::Column::Code.is_in(below)),
         )
+        .order_by_asc(region::Column::Code)
         .all(db)
         .await?
         .into_iter()
@@ -211,7 +222,7 @@ pub async fn load_vocabulary(db: &impl ConnectionTrait) -> Result<Vocabulary, se
             name_en: r.name_en,
         })
         .collect();
-    Ok(Vocabulary::new(categories, places))
+    Ok((categories, places))
 }
 
 /// What the index should hold for each id: the document, or nothing (delete it).

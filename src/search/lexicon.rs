@@ -139,6 +139,30 @@ pub fn parse(text: &str) -> Result<Vec<Product>, String> {
         .collect()
 }
 
+static FREQUENCIES: LazyLock<std::collections::HashMap<String, u64>> = LazyLock::new(|| {
+    parse_frequencies(include_str!("frequencies.tsv")).expect("frequencies.tsv is valid")
+});
+
+/// How often a Chinese name of the lexicon or the taxonomy occurs in jieba's dictionary
+/// (`frequencies.tsv`, written by `tools/lexicon.py`); 0 for a word it does not list.
+pub fn frequency(word: &str) -> u64 {
+    FREQUENCIES.get(word).copied().unwrap_or(0)
+}
+
+/// Reads `frequencies.tsv`: a word and a positive count a line.
+pub fn parse_frequencies(text: &str) -> Result<std::collections::HashMap<String, u64>, String> {
+    rows(text, &["word", "frequency"])?
+        .into_iter()
+        .map(|(n, cells)| match &cells[..] {
+            [word, count] => match count.trim().parse::<u64>() {
+                Ok(c) if c > 0 => Ok((word.trim().to_string(), c)),
+                _ => Err(format!("line {n}: {count} is not a positive count")),
+            },
+            _ => Err(format!("line {n}: {} cells, 2 expected", cells.len())),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{HashMap, HashSet};
@@ -287,6 +311,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn frequencies_are_of_names_search_knows() {
+        let mut names: HashSet<String> = reference()
+            .iter()
+            .flat_map(|p| p.chinese().cloned())
+            .collect();
+        for c in categories() {
+            names.insert(c.zh);
+            names.extend(c.aliases);
+        }
+        let table = parse_frequencies(include_str!("frequencies.tsv")).unwrap();
+        assert!(table.len() >= 500, "only {} words", table.len());
+        let strays: Vec<&String> = table.keys().filter(|w| !names.contains(*w)).collect();
+        assert!(
+            strays.is_empty(),
+            "not names of the lexicon or taxonomy: {strays:?}"
+        );
+        assert!(frequency("苹果") > frequency("芒果") && frequency("芒果") > 0);
+        assert_eq!(frequency("羊肚菌"), 0, "jieba does not list it");
+        assert!(
+            parse_frequencies("word\tfrequency\n苹果\t0\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
     }
 
     #[test]

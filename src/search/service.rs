@@ -97,12 +97,18 @@ impl SearchService {
         self.vocabulary.read().expect("vocabulary lock").clone()
     }
 
-    /// Re-reads the taxonomy, synonyms and places from the database.
+    /// Re-reads the taxonomy, synonyms and places from the database, and builds the
+    /// vocabulary anew only when they changed; the one in use otherwise.
     pub async fn reload_vocabulary(
         &self,
         db: &impl ConnectionTrait,
     ) -> Result<Arc<Vocabulary>, sea_orm::DbErr> {
-        let vocab = Arc::new(document::load_vocabulary(db).await?);
+        let (categories, places) = document::vocabulary_sources(db).await?;
+        let current = self.vocabulary();
+        if current.is_built_from(&categories, &places) {
+            return Ok(current);
+        }
+        let vocab = Arc::new(Vocabulary::new(categories, places));
         *self.vocabulary.write().expect("vocabulary lock") = vocab.clone();
         Ok(vocab)
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use pinyin::ToPinyin;
+use pinyin::{ToPinyin, ToPinyinMulti};
 
 /// Traditional → simplified pairs kept as data beside this file.
 static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
@@ -62,6 +62,46 @@ pub fn pinyin_of(word: &str) -> Option<(String, String)> {
         initials.push_str(p.first_letter());
     }
     Some((full, initials))
+}
+
+/// The toneless readings of a Chinese word with their initials, every character read each
+/// way the pinyin crate knows it (长 is chang and zhang, 藏 cang and zang): the usual
+/// reading first, at most `most`. Empty unless every character is Chinese and has one.
+pub fn readings(word: &str, most: usize) -> Vec<(String, String)> {
+    if word.is_empty() || !word.chars().all(is_han) {
+        return Vec::new();
+    }
+    let mut out = vec![(String::new(), String::new())];
+    for multi in word.to_pinyin_multi() {
+        let Some(multi) = multi else {
+            return Vec::new();
+        };
+        let mut plain: Vec<&str> = Vec::new();
+        for p in multi {
+            if !plain.contains(&p.plain()) {
+                plain.push(p.plain());
+            }
+        }
+        out = out
+            .iter()
+            .flat_map(|(full, initials)| {
+                plain
+                    .iter()
+                    .map(move |p| (format!("{full}{p}"), format!("{initials}{}", &p[..1])))
+            })
+            .take(most)
+            .collect();
+    }
+    out
+}
+
+/// The initials of `word` read as `pinyin` (藏香猪 read zangxiangzhu is zxz), when one of
+/// its readings spells it.
+pub fn initials_read_as(word: &str, pinyin: &str) -> Option<String> {
+    readings(word, 64)
+        .into_iter()
+        .find(|(full, _)| full == pinyin)
+        .map(|(_, initials)| initials)
 }
 
 /// Administrative suffixes, longest first, that people leave out: 道孚县 is "道孚".
@@ -168,6 +208,30 @@ mod tests {
         assert_eq!(pinyin_of("道孚"), Some(("daofu".into(), "df".into())));
         assert_eq!(pinyin_of("apple"), None);
         assert_eq!(pinyin_of(""), None);
+    }
+
+    #[test]
+    fn words_are_read_every_way_their_characters_are() {
+        let read = readings("香长", 8);
+        assert_eq!(
+            read[0].0, "xiangzhang",
+            "the pinyin crate's usual reading first"
+        );
+        assert!(
+            read.iter()
+                .any(|(full, initials)| full == "xiangchang" && initials == "xc")
+        );
+        assert_eq!(
+            initials_read_as("藏香猪", "zangxiangzhu").as_deref(),
+            Some("zxz")
+        );
+        assert_eq!(
+            initials_read_as("藏香猪", "cangxiangzhu").as_deref(),
+            Some("cxz")
+        );
+        assert_eq!(initials_read_as("藏香猪", "zangxiang"), None);
+        assert!(readings("apple", 8).is_empty());
+        assert_eq!(readings("长长长长长长", 5).len(), 5);
     }
 
     #[test]

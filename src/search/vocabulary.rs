@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::lexicon;
-use super::text::{fold, is_han, pinyin_of, short_place_name};
+use super::text::{fold, initials_read_as, is_han, pinyin_of, readings, short_place_name};
 use crate::catalog::domain::Certification;
 
 /// A category as search sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct CategoryEntry {
     pub id: i64,
     pub parent_id: Option<i64>,
@@ -26,7 +26,7 @@ pub struct CategoryEntry {
 }
 
 /// A region as search sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct PlaceEntry {
     pub code: String,
     pub parent_code: Option<String>,
@@ -173,6 +173,12 @@ fn certification_of(word: &str) -> Option<Certification> {
         .map(|(_, c)| *c)
 }
 
+/// How many times a product's own name outweighs its other names when initials are read.
+const OWN_NAME_WEIGHT: u64 = 4;
+
+/// How many readings of a word are tried for the sound of a product name.
+const READINGS: usize = 16;
+
 /// English words that name nothing alone.
 const ENGLISH_STOP: &[&str] = &["and", "of", "the", "with", "chinese", "tibetan", "food"];
 
@@ -182,7 +188,7 @@ pub struct Vocabulary {
     categories: HashMap<i64, CategoryEntry>,
     /// Folded names of each category (canonical first).
     names: HashMap<i64, Vec<String>>,
-    /// Folded word, its pinyin or its initials → categories it names.
+    /// Folded word or its pinyin → categories it names.
     products: HashMap<String, BTreeSet<i64>>,
     places: HashMap<String, PlaceEntry>,
     /// Folded place name (full or short, or its pinyin) → region codes.
@@ -202,12 +208,22 @@ pub struct Vocabulary {
     sounds: HashMap<String, Vec<String>>,
     /// Full pinyin of every product and place word, for splitting joined pinyin.
     pinyin_words: BTreeSet<String>,
+    /// Pinyin initials (ht, yy) → the product name they most likely abbreviate.
+    abbreviations: HashMap<String, String>,
+    /// Pinyin initials of the places' Chinese names (xc for 乡城), for initials that
+    /// run a place and a product together (xcsr).
+    place_initials: HashMap<String, BTreeSet<String>>,
+    /// What it was built from, as [`Vocabulary::fingerprint`] gives it.
+    built_from: u64,
 }
 
 impl Vocabulary {
     /// Builds the vocabulary from the taxonomy and the regions.
     pub fn new(categories: Vec<CategoryEntry>, places: Vec<PlaceEntry>) -> Self {
-        let mut v = Vocabulary::default();
+        let mut v = Vocabulary {
+            built_from: Self::fingerprint(&categories, &places),
+            ..Default::default()
+        };
         for c in categories {
             let mut names: Vec<String> = Vec::new();
             for n in std::iter::once(&c.name_zh)
@@ -221,11 +237,8 @@ impl Vocabulary {
             }
             for n in &names {
                 v.products.entry(n.clone()).or_default().insert(c.id);
-                if let Some((py, initials)) = pinyin_of(n) {
+                if let Some((py, _)) = pinyin_of(n) {
                     v.products.entry(py).or_default().insert(c.id);
-                    if initials.len() >= 2 {
-                        v.products.entry(initials).or_default().insert(c.id);
-                    }
                 }
                 v.note_length(n);
             }
@@ -235,6 +248,12 @@ impl Vocabulary {
         v.add_english_words();
         for p in places {
             for word in place_words(&p.name) {
+                if let Some((_, initials)) = pinyin_of(&word) {
+                    v.place_initials
+                        .entry(initials)
+                        .or_default()
+                        .insert(p.code.clone());
+                }
                 v.note_length(&word);
                 v.place_words
                     .entry(word)
@@ -245,7 +264,24 @@ impl Vocabulary {
         }
         v.add_lexicon(lexicon::reference());
         v.index_sounds();
+        v.index_initials();
         v
+    }
+
+    /// A digest of the taxonomy and places a vocabulary is built from: building takes
+    /// tens of milliseconds (the lexicon's readings, its matcher), so an instance that
+    /// re-reads the database rebuilds only when this changed.
+    pub fn fingerprint(categories: &[CategoryEntry], places: &[PlaceEntry]) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        categories.hash(&mut h);
+        places.hash(&mut h);
+        h.finish()
+    }
+
+    /// True when built from exactly these categories and places, in this order.
+    pub fn is_built_from(&self, categories: &[CategoryEntry], places: &[PlaceEntry]) -> bool {
+        self.built_from == Self::fingerprint(categories, places)
     }
 
     /// Each word of a category's English name names it too ("yak" for Yak meat), unless
@@ -402,6 +438,77 @@ impl Vocabulary {
         self.sounds = sounds;
     }
 
+    /// Reads each product name's pinyin initials as the name they most likely abbreviate,
+    /// as an input method orders its candidates: by how often the name occurs in jieba's
+    /// dictionary ([`lexicon::frequency`]), a product's own name (the category's, the
+    /// lexicon's term, read as the lexicon reads it) counting [`OWN_NAME_WEIGHT`] times as
+    /// much as its other names (松茸 before 松仁 for sr, 洋芋 still before 雅鱼 for yy).
+    fn index_initials(&mut self) {
+        let mut named: Vec<(String, &str, bool)> = Vec::new();
+        for (id, names) in &self.names {
+            let own = self.categories.get(id).map(|c| fold(&c.name_zh));
+            for n in names {
+                if let Some((_, initials)) = pinyin_of(n) {
+                    named.push((initials, n, own.as_ref() == Some(n)));
+                }
+            }
+        }
+        for e in &self.lexicon {
+            for (i, n) in e.names.iter().enumerate() {
+                let initials = match i {
+                    0 => initials_read_as(n, &e.pinyin).or_else(|| pinyin_of(n).map(|p| p.1)),
+                    _ => pinyin_of(n).map(|p| p.1),
+                };
+                if let Some(initials) = initials {
+                    named.push((initials, n, i == 0));
+                }
+            }
+        }
+        let mut best: HashMap<String, (u64, bool, &str)> = HashMap::new();
+        for (initials, name, own) in named {
+            if initials.len() < 2 || name.chars().count() < 2 {
+                continue;
+            }
+            let weight = (lexicon::frequency(name) + 1) * if own { OWN_NAME_WEIGHT } else { 1 };
+            let candidate = (weight, own, name);
+            let better = |old: &(u64, bool, &str)| {
+                (candidate.0, candidate.1, std::cmp::Reverse(candidate.2))
+                    > (old.0, old.1, std::cmp::Reverse(old.2))
+            };
+            match best.get(&initials) {
+                Some(old) if !better(old) => {}
+                _ => {
+                    best.insert(initials, candidate);
+                }
+            }
+        }
+        self.abbreviations = best
+            .into_iter()
+            .map(|(initials, (_, _, name))| (initials, name.to_string()))
+            .collect();
+    }
+
+    /// The product name that typed initials abbreviate, unless they are a word already.
+    fn abbreviation(&self, word: &str) -> Option<&str> {
+        if word.len() < 2 || !word.chars().all(|c| c.is_ascii_lowercase()) || self.known(word) {
+            return None;
+        }
+        self.abbreviations.get(word).map(String::as_str)
+    }
+
+    /// Initials that run a place and a product together (xcsr: 乡城 and 松茸): the
+    /// place's initials and the product's.
+    fn split_initials<'w>(&self, chunk: &'w str) -> Option<[&'w str; 2]> {
+        if !chunk.chars().all(|c| c.is_ascii_lowercase()) || self.abbreviation(chunk).is_some() {
+            return None;
+        }
+        (2..=4.min(chunk.len().saturating_sub(2))).find_map(|at| {
+            let (place, product) = chunk.split_at(at);
+            (self.place_initials.contains_key(place) && self.abbreviation(product).is_some())
+                .then_some([place, product])
+        })
+    }
+
     /// A place word that begins `word`, when the rest is one of `names` or a known product:
     /// the place and the rest.
     fn place_and<'w>(&self, word: &'w str, names: &[String]) -> Option<(&'w str, &'w str)> {
@@ -445,12 +552,11 @@ impl Vocabulary {
     }
 
     /// The word meant by a Chinese word that is no known word but sounds like one.
-    fn sounds_like(&self, word: &str) -> Option<&str> {
+    fn sounds_like(&self, word: &str, alone: bool) -> Option<&str> {
         if word.chars().count() < 2 || !word.chars().all(is_han) {
             return None;
         }
-        let (py, _) = pinyin_of(word)?;
-        self.sounds.get(&py)?.first().map(String::as_str)
+        self.sound_alikes(word, alone).first().map(String::as_str)
     }
 
     /// Every name of the categories and the lexicon product a word names.
@@ -481,10 +587,18 @@ impl Vocabulary {
         word
     }
 
-    /// Every product word that sounds like `word`, the first as [`Self::sounds_like`].
-    fn sound_alikes(&self, word: &str) -> &[String] {
-        pinyin_of(word)
-            .and_then(|(py, _)| self.sounds.get(&py))
+    /// Every product word that sounds like `word` as it is usually read, or, when it is
+    /// all that was typed (`alone`), read any way its characters can be (香长 read
+    /// xiangchang is 香肠); the first is [`Self::sounds_like`].
+    fn sound_alikes(&self, word: &str, alone: bool) -> &[String] {
+        if !alone {
+            return pinyin_of(word)
+                .and_then(|(py, _)| self.sounds.get(&py))
+                .map_or(&[], Vec::as_slice);
+        }
+        readings(word, READINGS)
+            .into_iter()
+            .find_map(|(py, _)| self.sounds.get(&py))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -719,9 +833,12 @@ impl Vocabulary {
                 FILLER.contains(&w.as_str())
                     || (len > 1 && (self.known(&w) || certification_of(&w).is_some()))
             });
-            let sounds = (2..=most)
-                .rev()
-                .find(|&len| self.sounds_like(&word(len)).is_some());
+            // Every reading of a word counts only when it is all that was typed (香长 is
+            // 香肠); inside a longer text, 柠檬便宜 is not 柠檬片.
+            let sounds = (2..=most).rev().find(|&len| {
+                let alone = i == 0 && len == chars.len();
+                self.sounds_like(&word(len), alone).is_some()
+            });
             match exact.max(sounds) {
                 Some(len) => {
                     if !unknown.is_empty() {
@@ -779,23 +896,60 @@ impl Vocabulary {
     /// words; filler words of questions are left out.
     pub fn terms(&self, query: &str, limit: usize) -> Vec<QueryTerm> {
         let mut out: Vec<QueryTerm> = Vec::new();
-        for word in self.segment(query) {
-            if out.len() >= limit {
-                break;
-            }
+        let words = self.segment(query);
+        let alone = words.len() == 1;
+        for word in words {
             if FILLER.contains(&word.as_str()) {
                 continue;
             }
-            let term = self.read(word);
-            if !out.iter().any(|t| t.text == term.text) {
-                out.push(term);
+            let read = match self.split_initials(&word) {
+                Some([place, product]) => vec![
+                    self.read_place_initials(place),
+                    self.read(product.to_string(), false),
+                ],
+                None => vec![self.read(word, alone)],
+            };
+            for term in read {
+                if out.len() < limit && !out.iter().any(|t| t.text == term.text) {
+                    out.push(term);
+                }
             }
         }
         out
     }
 
-    /// What one word of a query names.
-    fn read(&self, word: String) -> QueryTerm {
+    /// The place part of initials that run a place and a product together, which the
+    /// initials of listings' places match; it means the place of the highest level with
+    /// those initials when there is only one.
+    fn read_place_initials(&self, initials: &str) -> QueryTerm {
+        let codes = self.place_initials.get(initials);
+        let top = codes.into_iter().flatten().map(String::len).min();
+        let mut names: Vec<&str> = Vec::new();
+        for p in codes
+            .into_iter()
+            .flatten()
+            .filter(|c| Some(c.len()) == top)
+            .filter_map(|c| self.places.get(c))
+        {
+            let name = short_place_name(&p.name).unwrap_or(&p.name);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let meaning = match names[..] {
+            [one] => Some(one.to_string()),
+            _ => None,
+        };
+        QueryTerm {
+            text: initials.to_string(),
+            kind: TermKind::Place,
+            synonyms: Vec::new(),
+            meaning,
+        }
+    }
+
+    /// What one word of a query names; `alone` when it is all that was typed.
+    fn read(&self, word: String, alone: bool) -> QueryTerm {
         if let Some(c) = certification_of(&word) {
             return QueryTerm {
                 text: word,
@@ -808,11 +962,12 @@ impl Vocabulary {
         let alikes: &[String] = if self.known(&word) {
             &[]
         } else {
-            self.sound_alikes(&word)
+            self.sound_alikes(&word, alone)
         };
-        let text = match alikes.first() {
-            Some(meant) => meant.clone(),
-            None => self.english_singular(word),
+        let text = match (alikes.first(), self.abbreviation(&word)) {
+            (Some(meant), _) => meant.clone(),
+            (None, Some(name)) => name.to_string(),
+            (None, None) => self.english_singular(word),
         };
         let categories = self.products.get(&text);
         let entry = self.lexicon_words.get(&text).map(|e| &self.lexicon[*e]);
@@ -997,6 +1152,68 @@ pub(crate) mod tests {
                 "{q}"
             );
         }
+    }
+
+    #[test]
+    fn initials_read_as_the_most_frequent_name_they_abbreviate() {
+        let v = sample();
+        let meant = |q: &str| {
+            let t = &v.terms(q, 8)[0];
+            assert_eq!(t.kind, TermKind::Product, "{q}");
+            t.meaning.clone().unwrap()
+        };
+        // A product's own name before its other names (松茸 before 松仁), unless the other
+        // is far more common (洋芋 and 土豆 are potatoes).
+        assert_eq!(meant("sr"), "松茸");
+        assert_eq!(meant("ht"), "核桃");
+        assert_eq!(meant("hj"), "花椒");
+        assert_eq!(
+            v.terms("yy", 8)[0]
+                .synonyms
+                .iter()
+                .filter(|s| *s == "土豆")
+                .count(),
+            1
+        );
+        // The lexicon's reading of a polyphonic name: 藏香猪 is zangxiangzhu.
+        assert_eq!(meant("zxz"), "藏香猪");
+        // A word is never read as initials.
+        assert_eq!(v.terms("tea", 8)[0].text, "tea");
+        assert_eq!(v.terms("vvv", 8)[0].kind, TermKind::Other);
+    }
+
+    #[test]
+    fn initials_of_a_place_and_a_product_are_read_apart() {
+        let v = sample();
+        let terms = v.terms("xcsr", 8);
+        assert_eq!(terms.len(), 2, "{terms:?}");
+        assert_eq!(
+            (terms[0].kind, terms[0].text.as_str()),
+            (TermKind::Place, "xc")
+        );
+        // Several counties are xc (乡城, 西昌, 西充): the reading names none of them.
+        assert_eq!(terms[0].meaning, None);
+        assert_eq!(terms[1].meaning.as_deref(), Some("松茸"));
+        // The place's initials alone are not enough, nor a product's alone split.
+        assert_eq!(v.terms("xcvv", 8).len(), 1);
+        assert_eq!(v.terms("mht", 8).len(), 1);
+    }
+
+    #[test]
+    fn a_word_typed_alone_may_be_read_any_way_it_sounds() {
+        let v = sample();
+        // 长 is zhang as often as chang.
+        assert_eq!(v.terms("香长", 8)[0].meaning.as_deref(), Some("香肠"));
+        // The lexicon's reading of a name counts too: 鸡枞 is jizong.
+        assert_eq!(v.terms("鸡纵", 8)[0].meaning.as_deref(), Some("鸡枞"));
+        // Inside a longer question only the usual reading counts: 便 stays bian.
+        let read: Vec<String> = v
+            .terms("哪家的安岳柠檬便宜", 8)
+            .iter()
+            .filter_map(|t| t.meaning.clone())
+            .collect();
+        assert!(read.contains(&"柠檬".to_string()), "{read:?}");
+        assert!(!read.contains(&"柠檬片".to_string()), "{read:?}");
     }
 
     #[test]

@@ -3,45 +3,15 @@
 //! categories, regions and units, enough listings and queries in every class, and something
 //! relevant to every query that expects results.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
-use serde::Deserialize;
+#[path = "../fixtures/relevance/corpus.rs"]
+mod corpus;
+
+use corpus::{CLASSES, Row};
 
 const LISTINGS: &str = include_str!("../fixtures/relevance/listings.tsv");
 const QUERIES: &str = include_str!("../fixtures/relevance/queries.toml");
-
-const CLASSES: [&str; 13] = [
-    "dialect",
-    "place_product",
-    "category",
-    "nonsense",
-    "homophone",
-    "pinyin_joined",
-    "pinyin_spaced",
-    "product_word",
-    "english",
-    "traditional",
-    "village",
-    "question",
-    "initials",
-];
-
-#[derive(Deserialize)]
-struct QueryFile {
-    query: Vec<Query>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Query {
-    class: String,
-    q: String,
-    #[serde(default)]
-    product: Vec<String>,
-    place: Option<String>,
-    #[serde(default)]
-    expect_none: bool,
-}
 
 #[test]
 fn the_relevance_corpus_holds_together() {
@@ -53,45 +23,42 @@ fn the_relevance_corpus_holds_together() {
         .iter()
         .map(|r| r.code.as_str())
         .collect();
-    let mut lines = LISTINGS.lines();
-    assert_eq!(
-        lines.next(),
-        Some("key\tproduct\tcategory\torigin\ttitle\tdescription\tprice_fen\tunit")
-    );
+    assert_eq!(LISTINGS.lines().next(), Some(corpus::HEADER));
     let mut keys = HashSet::new();
-    // product → origins of its listings
-    let mut products: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut products = HashSet::new();
+    let mut rows = Vec::new();
     let mut problems = Vec::new();
-    for line in lines.filter(|l| !l.is_empty()) {
-        let c: Vec<&str> = line.split('\t').collect();
-        assert_eq!(c.len(), 8, "not eight columns: {line}");
-        let (key, product, category, origin) = (c[0], c[1], c[2], c[3]);
-        if !keys.insert(key) {
+    for line in corpus::listing_lines(LISTINGS) {
+        let r = match Row::parse(line) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        };
+        let key = &r.key;
+        if !keys.insert(key.clone()) {
             problems.push(format!("{key}: the key is used twice"));
         }
-        if !slugs.contains(category) {
-            problems.push(format!("{key}: unknown category {category}"));
+        if !slugs.contains(&r.category) {
+            problems.push(format!("{key}: unknown category {}", r.category));
         }
-        if !origin.starts_with("51") || !regions.contains(origin) {
-            problems.push(format!("{key}: unknown Sichuan region {origin}"));
+        if !r.origin.starts_with("51") || !regions.contains(r.origin.as_str()) {
+            problems.push(format!("{key}: unknown Sichuan region {}", r.origin));
         }
-        if c[4].trim().is_empty() || c[5].trim().is_empty() {
+        if r.title.trim().is_empty() || r.description.trim().is_empty() {
             problems.push(format!("{key}: no title or description"));
         }
-        if !c[6].parse::<i64>().is_ok_and(|p| p > 0) {
-            problems.push(format!("{key}: bad price {}", c[6]));
+        if r.price_fen <= 0 {
+            problems.push(format!("{key}: bad price {}", r.price_fen));
         }
-        if c[7].parse::<qudao::catalog::domain::Unit>().is_err() {
-            problems.push(format!("{key}: unknown unit {}", c[7]));
-        }
-        products.entry(product).or_default().push(origin);
+        products.insert(r.product.clone());
+        rows.push(r);
     }
     assert!(keys.len() >= 1000, "only {} listings", keys.len());
     assert!(products.len() >= 120, "only {} products", products.len());
 
-    let queries = toml::from_str::<QueryFile>(QUERIES)
-        .expect("queries.toml")
-        .query;
+    let queries = corpus::queries(QUERIES).expect("queries.toml");
     assert!(queries.len() >= 300, "only {} queries", queries.len());
     let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
     for q in &queries {
@@ -115,19 +82,11 @@ fn the_relevance_corpus_holds_together() {
             problems.push(format!("«{}»: neither products nor expect_none", q.q));
         }
         for p in &q.product {
-            if !products.contains_key(p.as_str()) {
+            if !products.contains(p) {
                 problems.push(format!("«{}»: no listing of {p}", q.q));
             }
         }
-        let place = q.place.as_deref().unwrap_or("");
-        let relevant = q
-            .product
-            .iter()
-            .filter_map(|p| products.get(p.as_str()))
-            .flatten()
-            .filter(|o| o.starts_with(place))
-            .count();
-        if relevant == 0 {
+        if !rows.iter().any(|r| q.relevant(r)) {
             problems.push(format!("«{}»: nothing relevant", q.q));
         }
     }

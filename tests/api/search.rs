@@ -225,12 +225,18 @@ async fn pinyin_initials_and_traditional_characters_find_the_product(engine: Eng
             "{q}: {t:?}"
         );
     }
-    let t = app.titles("q=chongcao").await;
-    assert_eq!(
-        t.first().map(String::as_str),
-        Some("道孚冬虫夏草 精选"),
-        "{t:?}"
-    );
+    // Pinyin, initials (虫草 is cc), and a place's initials run into a product's (dfcc: 道孚
+    // and 虫草, where other counties are df too).
+    for q in ["chongcao", "cc", "dfcc"] {
+        let t = app.titles(&format!("q={q}")).await;
+        assert_eq!(
+            t.first().map(String::as_str),
+            Some("道孚冬虫夏草 精选"),
+            "{q}: {t:?}"
+        );
+    }
+    let t = app.titles("q=yy").await;
+    assert_eq!(t.first().map(String::as_str), Some("道孚高原洋芋"), "{t:?}");
     let t = app.titles(&format!("q={}", enc("蟲草"))).await;
     assert_eq!(
         t.first().map(String::as_str),

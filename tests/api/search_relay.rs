@@ -82,7 +82,10 @@ async fn drain(relay: &mut Relay, db: &sea_orm::DatabaseConnection) {
     }
 }
 
-on_both_databases!(the_index_catches_up_after_the_engine_was_down);
+on_both_databases!(
+    the_index_catches_up_after_the_engine_was_down,
+    the_vocabulary_is_built_again_only_when_its_words_change
+);
 
 async fn the_index_catches_up_after_the_engine_was_down(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |s| s.search_relay = false).await else {
@@ -190,4 +193,42 @@ async fn the_index_catches_up_after_the_engine_was_down(backend: Backend) {
         let client = meilisearch_sdk::client::Client::new(url, key).unwrap();
         client.index(index).delete().await.ok();
     }
+}
+
+/// Every instance re-reads the vocabulary every few seconds. It builds it again (the
+/// lexicon's readings, its matcher) only when a synonym or a place changed; a synonym added
+/// through another instance is still picked up on the next read.
+async fn the_vocabulary_is_built_again_only_when_its_words_change(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.search_relay = false).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let engine =
+        Engine::Embedded(qudao::search::embedded::EmbeddedEngine::open(dir.path()).unwrap());
+    let service = SearchService::new(engine, &app.db).await.unwrap();
+    let first = service.reload_vocabulary(&app.db).await.unwrap();
+    let again = service.reload_vocabulary(&app.db).await.unwrap();
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &again),
+        "nothing changed, so the vocabulary in use stays"
+    );
+    let is_product = |v: &qudao::search::vocabulary::Vocabulary| {
+        v.terms("洋坨坨", 5)
+            .iter()
+            .any(|t| t.kind == qudao::search::vocabulary::TermKind::Product)
+    };
+    assert!(!is_product(&first));
+
+    let admin = app.login("admin").await;
+    let potato = app.category_id("potato").await;
+    let r = app.add_alias(&admin, potato, "洋坨坨").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let changed = service.reload_vocabulary(&app.db).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &changed));
+    assert!(is_product(&changed));
+    assert!(std::sync::Arc::ptr_eq(
+        &changed,
+        &service.reload_vocabulary(&app.db).await.unwrap()
+    ));
+    assert!(std::sync::Arc::ptr_eq(&changed, &service.vocabulary()));
 }
