@@ -6,13 +6,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use meilisearch_sdk::client::{Client, SwapIndexes};
 use meilisearch_sdk::errors::Error as MeiliError;
-use meilisearch_sdk::search::{MatchingStrategies, Selectors};
-use meilisearch_sdk::settings::{LocalizedAttributes, PaginationSetting, Settings};
+use meilisearch_sdk::search::MatchingStrategies;
+use meilisearch_sdk::settings::{
+    LocalizedAttributes, PaginationSetting, Settings, TypoToleranceSettings,
+};
 use meilisearch_sdk::task_info::TaskInfo;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::document::SearchDocument;
 use super::query::{
@@ -64,12 +69,48 @@ const RANKING: &[&str] = &[
     "exactness",
 ];
 const FACETS: &[&str] = &["category_id", "county_code", "certifications"];
+/// Attributes matched without typos, as the embedded engine matches them: a slip in pinyin
+/// is read by qudao itself (it suggests 苹果 for "pinggou" rather than guessing).
+const NO_TYPOS: &[&str] = &["pinyin", "initials"];
 const LOCALES: &[&str] = &["cmn"];
 
 /// The Meilisearch engine.
 pub struct MeiliEngine {
     client: Client,
     index: String,
+    /// Searches go straight over HTTP with [`raw_request`]'s body, so that their cost is
+    /// Meilisearch's plus the decoding of what it answers.
+    http: reqwest::Client,
+    url: String,
+    key: Option<String>,
+    /// Batches sent to a staging index and not yet known to be indexed: a rebuild sends
+    /// them all and waits once, before the swap.
+    staged: Mutex<HashMap<String, Vec<TaskInfo>>>,
+}
+
+/// What a search answers, its hits left as the text Meilisearch sent.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer<'a> {
+    #[serde(borrow)]
+    hits: Vec<&'a RawValue>,
+    total_hits: Option<u64>,
+    #[serde(default)]
+    facet_distribution: HashMap<String, HashMap<String, u64>>,
+}
+
+/// The highlighted fields of a hit; Meilisearch repeats the whole document there, and the
+/// rest is skipped without being kept.
+#[derive(Deserialize)]
+struct FormattedHit {
+    #[serde(rename = "_formatted", default)]
+    formatted: Formatted,
+}
+
+#[derive(Deserialize, Default)]
+struct Formatted {
+    title: Option<String>,
+    description: Option<String>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> SearchError {
@@ -105,6 +146,13 @@ pub fn index_settings(synonyms: &BTreeMap<String, Vec<String>>) -> Settings {
         }])
         .with_pagination(PaginationSetting {
             max_total_hits: MAX_WINDOW as usize,
+        })
+        .with_typo_tolerance(TypoToleranceSettings {
+            enabled: Some(true),
+            disable_on_attributes: Some(NO_TYPOS.iter().map(|a| a.to_string()).collect()),
+            disable_on_words: None,
+            min_word_size_for_typos: None,
+            disable_on_numbers: None,
         })
 }
 
@@ -224,10 +272,39 @@ pub fn raw_request(req: &SearchRequest) -> serde_json::Value {
 impl MeiliEngine {
     /// A client for the server at `url`, using the index named `index`.
     pub fn new(url: &str, key: Option<&str>, index: &str) -> anyhow::Result<Self> {
+        let url = url.trim_end_matches('/');
         Ok(MeiliEngine {
-            client: Client::new(url.trim_end_matches('/'), key)?,
+            client: Client::new(url, key)?,
             index: index.to_string(),
+            http: reqwest::Client::builder().timeout(CALL_TIMEOUT).build()?,
+            url: url.to_string(),
+            key: key.map(str::to_string),
+            staged: Mutex::default(),
         })
+    }
+
+    /// Sends a search body as it is and returns the answer's bytes.
+    async fn post_search(
+        &self,
+        body: &serde_json::Value,
+    ) -> Result<impl AsRef<[u8]> + use<>, SearchError> {
+        let mut call = self
+            .http
+            .post(format!("{}/indexes/{}/search", self.url, self.index))
+            .json(body);
+        if let Some(k) = &self.key {
+            call = call.bearer_auth(k);
+        }
+        let resp = call.send().await.map_err(unavailable)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(unavailable)?;
+        if !status.is_success() {
+            return Err(unavailable(format!(
+                "Meilisearch answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )));
+        }
+        Ok(bytes)
     }
 
     /// Waits for a task and checks that it succeeded.
@@ -284,13 +361,18 @@ impl SearchEngine for MeiliEngine {
         if docs.is_empty() {
             return Ok(());
         }
-        let (uid, timeout) = match target {
-            Some(s) => (s.0.as_str(), REBUILD_TASK_TIMEOUT),
-            None => (self.index.as_str(), TASK_TIMEOUT),
-        };
+        let uid = target.map_or(self.index.as_str(), |s| s.0.as_str());
         let index = self.client.index(uid);
         let task = timed(index.add_or_replace(&docs, Some("id"))).await?;
-        self.wait(task, timeout).await
+        match target {
+            // Meilisearch indexes the batches of a rebuild together while the next are read.
+            Some(s) => {
+                let mut staged = self.staged.lock().expect("staged tasks");
+                staged.entry(s.0.clone()).or_default().push(task);
+                Ok(())
+            }
+            None => self.wait(task, TASK_TIMEOUT).await,
+        }
     }
 
     async fn delete(&self, ids: Vec<i64>) -> Result<(), SearchError> {
@@ -303,61 +385,32 @@ impl SearchEngine for MeiliEngine {
     }
 
     async fn search(&self, req: &SearchRequest) -> Result<SearchResults, SearchError> {
-        let index = self.client.index(&self.index);
-        let (text, strategy) = query_text(req);
-        let filter = filter_expression(req);
-        let sort = sort_expression(req);
-        let sort_refs: Vec<&str> = sort.iter().map(String::as_str).collect();
-        let pre = MARK_START.to_string();
-        let post = MARK_END.to_string();
-        let crop = [("description", Some(30))];
-        let mut q = index.search();
-        q.with_query(&text)
-            .with_matching_strategy(strategy)
-            .with_page(req.page as usize)
-            .with_hits_per_page(req.per_page as usize)
-            .with_facets(Selectors::Some(FACETS))
-            .with_attributes_to_highlight(Selectors::Some(&["title"]))
-            .with_attributes_to_crop(Selectors::Some(&crop))
-            .with_highlight_pre_tag(&pre)
-            .with_highlight_post_tag(&post)
-            .with_crop_marker("…")
-            .with_locales(LOCALES);
-        if let Some(f) = &filter {
-            q.with_filter(f);
+        let bytes = self.post_search(&raw_request(req)).await?;
+        let answer: Answer = serde_json::from_slice(bytes.as_ref())
+            .map_err(|e| SearchError::Internal(anyhow::anyhow!("a Meilisearch answer: {e}")))?;
+        let mut hits = Vec::with_capacity(answer.hits.len());
+        for raw in answer.hits {
+            let decode = |e: serde_json::Error| {
+                SearchError::Internal(anyhow::anyhow!("a Meilisearch hit: {e}"))
+            };
+            let doc: SearchDocument = serde_json::from_str(raw.get()).map_err(decode)?;
+            let FormattedHit { formatted } = serde_json::from_str(raw.get()).map_err(decode)?;
+            let highlight = Highlight {
+                title: marked_to_html(formatted.title.as_deref().unwrap_or(&doc.title)),
+                description: marked_to_html(
+                    formatted.description.as_deref().unwrap_or(&doc.description),
+                ),
+            };
+            let distance_m = req.near.zip(doc.geo).map(|(a, b)| distance_m(a, b));
+            hits.push(Hit {
+                doc,
+                highlight,
+                distance_m,
+            });
         }
-        if !sort_refs.is_empty() {
-            q.with_sort(&sort_refs);
-        }
-        let answer = timed(q.execute::<SearchDocument>()).await?;
-        let hits = answer
-            .hits
-            .into_iter()
-            .map(|h| {
-                let formatted = |field: &str, fallback: &str| {
-                    h.formatted_result
-                        .as_ref()
-                        .and_then(|f| f.get(field))
-                        .and_then(|v| v.as_str())
-                        .map(marked_to_html)
-                        .unwrap_or_else(|| marked_to_html(fallback))
-                };
-                let highlight = Highlight {
-                    title: formatted("title", &h.result.title),
-                    description: formatted("description", &h.result.description),
-                };
-                let distance_m = req.near.zip(h.result.geo).map(|(a, b)| distance_m(a, b));
-                Hit {
-                    doc: h.result,
-                    highlight,
-                    distance_m,
-                }
-            })
-            .collect();
         let mut facets = Facets::default();
-        for (name, values) in answer.facet_distribution.unwrap_or_default() {
+        for (name, values) in answer.facet_distribution {
             for (value, count) in values {
-                let count = count as u64;
                 match name.as_str() {
                     "category_id" => {
                         if let Ok(id) = value.parse() {
@@ -375,7 +428,7 @@ impl SearchEngine for MeiliEngine {
         }
         Ok(SearchResults {
             hits,
-            total: answer.total_hits.unwrap_or(0) as u64,
+            total: answer.total_hits.unwrap_or(0),
             facets,
             strategy: req.strategy,
         })
@@ -395,6 +448,17 @@ impl SearchEngine for MeiliEngine {
     }
 
     async fn publish(&self, staging: Staging) -> Result<(), SearchError> {
+        let sent = self
+            .staged
+            .lock()
+            .expect("staged tasks")
+            .remove(&staging.0)
+            .unwrap_or_default();
+        // An index runs its tasks in order: once the last is done the others are, and each
+        // is then only asked whether it failed.
+        for task in sent.into_iter().rev() {
+            self.wait(task, REBUILD_TASK_TIMEOUT).await?;
+        }
         let swap = SwapIndexes {
             indexes: (self.index.clone(), staging.0.clone()),
             rename: None,

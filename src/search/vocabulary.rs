@@ -755,12 +755,23 @@ impl Vocabulary {
     /// Synonym groups for an engine's own synonym setting: each name maps to the other
     /// names of its category. Single characters are left out (see [`QueryTerm::synonyms`]).
     pub fn synonyms(&self) -> BTreeMap<String, Vec<String>> {
-        // A name that is a word of another category's name ("potato" in "sweet potato")
-        // would make every query for this category find that one too.
+        // A name that is a word of another category's name or of a name of a product filed
+        // there ("potato" in "sweet potato", "potatoes" in "sweet potatoes") would make
+        // every query for this category find that one too.
+        let of_category = |id: i64| {
+            let own = self.names.get(&id).into_iter().flatten();
+            let products = self
+                .lexicon
+                .iter()
+                .filter(move |e| e.category_id == id)
+                .flat_map(|e| e.names.iter());
+            own.chain(products)
+        };
         let words_of_others = |id: i64, n: &str| {
-            self.names.iter().any(|(other, names)| {
-                *other != id && names.iter().any(|m| m != n && m.split(' ').any(|w| w == n))
-            })
+            self.names
+                .keys()
+                .filter(|other| **other != id)
+                .any(|other| of_category(*other).any(|m| m != n && m.split(' ').any(|w| w == n)))
         };
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (id, names) in &self.names {
