@@ -310,7 +310,7 @@ async fn index_raw(
     )
     .await;
     wait(created).await;
-    let settings = serde_json::to_value(meili::index_settings(synonyms)).unwrap();
+    let settings = meili::index_settings_json(synonyms);
     let set = send(
         reqwest::Method::PATCH,
         format!("/indexes/{uid}/settings"),
