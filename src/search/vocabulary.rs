@@ -1336,7 +1336,13 @@ pub(crate) mod tests {
             t.synonyms
         );
         assert_eq!(v.terms("weaving", 8)[0].meaning.as_deref(), Some("竹编"));
-        assert!(v.synonyms()["yak"].contains(&"牦牛肉".to_string()));
+        // As a Meilisearch synonym, "yak" would make 牦牛肉 find yak milk (牦牛奶, filed
+        // under processed food); "potatoes" would make 马铃薯 find sweet potatoes.
+        let synonyms = v.synonyms();
+        assert!(!synonyms["牦牛肉"].contains(&"yak".to_string()));
+        assert!(synonyms["牦牛肉"].contains(&"yak meat".to_string()));
+        assert!(!synonyms["马铃薯"].contains(&"potatoes".to_string()));
+        assert!(synonyms["马铃薯"].contains(&"土豆".to_string()));
         // A word two names share names neither.
         assert_eq!(v.terms("tibetan", 8)[0].kind, TermKind::Other);
     }
