@@ -547,6 +547,24 @@ impl SearchEngine for EmbeddedEngine {
         Ok(())
     }
 
+    async fn discard(&self, staging: Staging) -> Result<(), SearchError> {
+        drop(
+            self.staging
+                .lock()
+                .expect("staging lock")
+                .remove(&staging.0),
+        );
+        if staging.0 == self.live().name {
+            return Ok(());
+        }
+        let dir = self.dir.join(&staging.0);
+        blocking(move || match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        })
+        .await
+    }
+
     async fn refresh(&self) -> Result<(), SearchError> {
         let Some(current) = read_current(&self.dir) else {
             return Ok(());

@@ -293,19 +293,29 @@ impl MeiliEngine {
         })
     }
 
+    /// A request to `path` on the server, with the key when there is one.
+    fn call(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let call = self.http.request(method, format!("{}{path}", self.url));
+        match &self.key {
+            Some(k) => call.bearer_auth(k),
+            None => call,
+        }
+    }
+
     /// Sends a search body as it is and returns the answer's bytes.
     async fn post_search(
         &self,
         body: &serde_json::Value,
     ) -> Result<impl AsRef<[u8]> + use<>, SearchError> {
-        let mut call = self
-            .http
-            .post(format!("{}/indexes/{}/search", self.url, self.index))
-            .json(body);
-        if let Some(k) = &self.key {
-            call = call.bearer_auth(k);
-        }
-        let resp = call.send().await.map_err(unavailable)?;
+        let resp = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/indexes/{}/search", self.index),
+            )
+            .json(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(unavailable)?;
         if !status.is_success() {
@@ -348,14 +358,12 @@ impl MeiliEngine {
                 return Err(unavailable(err));
             }
         }
-        let mut call = self
-            .http
-            .patch(format!("{}/indexes/{uid}/settings", self.url))
-            .json(&index_settings_json(synonyms));
-        if let Some(k) = &self.key {
-            call = call.bearer_auth(k);
-        }
-        let resp = call.send().await.map_err(unavailable)?;
+        let resp = self
+            .call(reqwest::Method::PATCH, &format!("/indexes/{uid}/settings"))
+            .json(&index_settings_json(synonyms))
+            .send()
+            .await
+            .map_err(unavailable)?;
         if !resp.status().is_success() {
             let status = resp.status();
             let text = resp.text().await.unwrap_or_default();
@@ -490,6 +498,12 @@ impl SearchEngine for MeiliEngine {
         let task = timed(self.client.swap_indexes([&swap])).await?;
         self.wait(task, TASK_TIMEOUT).await?;
         // After the swap the staging name holds the old documents.
+        let task = timed(self.client.index(&staging.0).delete()).await?;
+        self.wait(task, TASK_TIMEOUT).await
+    }
+
+    async fn discard(&self, staging: Staging) -> Result<(), SearchError> {
+        self.staged.lock().expect("staged tasks").remove(&staging.0);
         let task = timed(self.client.index(&staging.0).delete()).await?;
         self.wait(task, TASK_TIMEOUT).await
     }

@@ -72,6 +72,9 @@ pub trait SearchEngine: Send + Sync {
     /// Makes the staging index the live one in one step and drops the old one.
     fn publish(&self, staging: Staging) -> impl Future<Output = Result<(), SearchError>> + Send;
 
+    /// Drops a staging index that will not be published, with whatever was sent to it.
+    fn discard(&self, staging: Staging) -> impl Future<Output = Result<(), SearchError>> + Send;
+
     /// Notices changes made by another process (a `qudao reindex`), if the engine needs to.
     fn refresh(&self) -> impl Future<Output = Result<(), SearchError>> + Send;
 
@@ -158,6 +161,10 @@ impl SearchEngine for Engine {
 
     async fn publish(&self, staging: Staging) -> Result<(), SearchError> {
         delegate!(self, e => e.publish(staging).await)
+    }
+
+    async fn discard(&self, staging: Staging) -> Result<(), SearchError> {
+        delegate!(self, e => e.discard(staging).await)
     }
 
     async fn refresh(&self) -> Result<(), SearchError> {

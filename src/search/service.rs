@@ -11,7 +11,7 @@ use super::document::{self, for_each_batch};
 use super::queries::QueryLog;
 use super::query::{SearchParams, SearchResults, parse};
 use super::vocabulary::Vocabulary;
-use super::{Engine, SearchEngine, SearchError, SearchRequest};
+use super::{Engine, SearchEngine, SearchError, SearchRequest, Staging};
 use crate::error::{AppError, AppResult};
 
 /// Listings per batch when rebuilding the whole index.
@@ -175,6 +175,27 @@ impl SearchService {
         results
     }
 
+    /// Sends every listing to the staging index in batches; returns how many.
+    async fn fill(
+        &self,
+        db: &impl ConnectionTrait,
+        vocab: &Vocabulary,
+        staging: &Staging,
+    ) -> anyhow::Result<u64> {
+        let engine = self.engine.clone();
+        for_each_batch(db, vocab, REBUILD_BATCH, |docs| {
+            let engine = engine.clone();
+            let target = staging.clone();
+            async move {
+                engine
+                    .upsert(Some(&target), docs)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+        })
+        .await
+    }
+
     /// Rebuilds the whole index from the database into a fresh index and switches to it
     /// in one step; returns the number of listings indexed.
     pub async fn rebuild(&self, db: &impl ConnectionTrait) -> anyhow::Result<u64> {
@@ -184,20 +205,22 @@ impl SearchService {
         let synonyms = vocab.synonyms();
         self.engine.configure(&synonyms).await?;
         let staging = self.engine.create_staging(&synonyms).await?;
-        let engine = self.engine.clone();
-        let target = staging.clone();
-        let count = for_each_batch(db, &vocab, REBUILD_BATCH, |docs| {
-            let engine = engine.clone();
-            let target = target.clone();
-            async move {
-                engine
-                    .upsert(Some(&target), docs)
-                    .await
-                    .map_err(anyhow::Error::from)
+        let built = async {
+            let count = self.fill(db, &vocab, &staging).await?;
+            self.engine.publish(staging.clone()).await?;
+            anyhow::Ok(count)
+        }
+        .await;
+        let count = match built {
+            Ok(count) => count,
+            Err(e) => {
+                // A rebuild that failed leaves neither an index nor its batches behind.
+                if let Err(d) = self.engine.discard(staging).await {
+                    tracing::warn!(error = %d, "dropping the unfinished rebuild's index");
+                }
+                return Err(e);
             }
-        })
-        .await?;
-        self.engine.publish(staging).await?;
+        };
         super::relay::replay_since(db, start).await?;
         Ok(count)
     }

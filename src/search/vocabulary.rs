@@ -247,13 +247,14 @@ impl Vocabulary {
         }
         v.add_english_words();
         for p in places {
-            for word in place_words(&p.name) {
-                if let Some((_, initials)) = pinyin_of(&word) {
-                    v.place_initials
-                        .entry(initials)
-                        .or_default()
-                        .insert(p.code.clone());
-                }
+            let (words, initials) = place_readings(&p.name);
+            for i in initials {
+                v.place_initials
+                    .entry(i)
+                    .or_default()
+                    .insert(p.code.clone());
+            }
+            for word in words {
                 v.note_length(&word);
                 v.place_words
                     .entry(word)
@@ -1100,18 +1101,21 @@ fn usable_synonym(word: &str) -> bool {
 
 /// The words a place is known by: its full name, its short name, and the pinyin of both.
 pub fn place_words(name: &str) -> Vec<String> {
+    place_readings(name).0
+}
+
+/// [`place_words`] together with the pinyin initials of its Chinese forms (道孚: dfx, df).
+fn place_readings(name: &str) -> (Vec<String>, Vec<String>) {
     let full = fold(name);
     let mut out = vec![full.clone()];
     if let Some(short) = short_place_name(&full) {
         out.push(short.to_string());
     }
-    let pinyin: Vec<String> = out
-        .iter()
-        .filter_map(|w| pinyin_of(w).map(|(p, _)| p))
-        .collect();
+    let (pinyin, initials): (Vec<String>, Vec<String>) =
+        out.iter().filter_map(|w| pinyin_of(w)).unzip();
     out.extend(pinyin);
     out.dedup();
-    out
+    (out, initials)
 }
 
 #[cfg(test)]

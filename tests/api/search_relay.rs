@@ -232,3 +232,58 @@ async fn the_vocabulary_is_built_again_only_when_its_words_change(backend: Backe
     ));
     assert!(std::sync::Arc::ptr_eq(&changed, &service.vocabulary()));
 }
+
+on_both_databases!(an_unfinished_rebuild_leaves_no_index_behind);
+
+/// A rebuild that cannot finish (the database or the engine failed halfway) drops the index
+/// it was filling, with every batch sent to it; the live index goes on answering as before.
+async fn an_unfinished_rebuild_leaves_no_index_behind(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |s| s.search_relay = false).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, meili_index) = engine_that_comes_back(dir.path()).await;
+    let service = SearchService::new(engine, &app.db).await.unwrap();
+    let count = service.rebuild(&app.db).await.unwrap();
+    let live = indexed(&service).await;
+    assert_eq!(live.len() as u64, count);
+    assert!(count > 0);
+
+    let synonyms = service.vocabulary().synonyms();
+    let staging = service.engine().create_staging(&synonyms).await.unwrap();
+    let mut docs = expected(&app, &service).await;
+    docs.truncate(3);
+    service.engine().upsert(Some(&staging), docs).await.unwrap();
+    service.engine().discard(staging.clone()).await.unwrap();
+
+    assert_eq!(indexed(&service).await, live, "the live index is untouched");
+    assert!(
+        service.engine().publish(staging.clone()).await.is_err(),
+        "what was discarded cannot be published"
+    );
+    assert_eq!(indexed(&service).await, live);
+    match &meili_index {
+        Some(_) => {
+            let (url, key) = meili_from_env().unwrap();
+            let client = meilisearch_sdk::client::Client::new(url, key).unwrap();
+            assert!(
+                client.get_index(&staging.0).await.is_err(),
+                "the staging index {} is gone",
+                staging.0
+            );
+        }
+        None => assert!(
+            !dir.path().join("index").join(&staging.0).exists(),
+            "the staging generation's files are gone"
+        ),
+    }
+    // Later rebuilds are unaffected.
+    assert_eq!(service.rebuild(&app.db).await.unwrap(), count);
+    assert_eq!(indexed(&service).await, live);
+
+    if let Some(index) = meili_index {
+        let (url, key) = meili_from_env().unwrap();
+        let client = meilisearch_sdk::client::Client::new(url, key).unwrap();
+        client.index(index).delete().await.ok();
+    }
+}
