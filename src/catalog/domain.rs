@@ -213,6 +213,13 @@ vocabulary! {
     }
 }
 
+impl Grade {
+    /// This grade and every better one, best first: what "at least 一级" admits.
+    pub fn at_least(self) -> impl Iterator<Item = Grade> {
+        Grade::ALL.iter().copied().filter(move |g| *g <= self)
+    }
+}
+
 vocabulary! {
     /// Kinds of certificate: what a verified certificate in effect lets a listing show.
     Certification {

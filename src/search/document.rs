@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::text::{fold, pinyin_of, short_place_name};
 use super::vocabulary::{CategoryEntry, PlaceEntry, Vocabulary};
 use crate::catalog::domain::{
-    Certification, ListingStatus, RegionLevel, Unit, VerificationStatus, county_of,
+    Certification, Grade, ListingStatus, RegionLevel, Unit, VerificationStatus, county_of,
 };
 use crate::catalog::entity::{category, category_alias, listing, organization, region};
 
@@ -55,6 +55,9 @@ pub struct SearchDocument {
     pub unit: Unit,
     pub in_stock: bool,
     pub certifications: Vec<Certification>,
+    /// Documents indexed before grades were kept read as ungraded until the next rebuild.
+    #[serde(default = "ungraded")]
+    pub grade: Grade,
     pub season_start: Option<i32>,
     pub season_end: Option<i32>,
     /// Quantity sold so far, in thousandths of the unit.
@@ -65,6 +68,10 @@ pub struct SearchDocument {
     pub version: i32,
     #[serde(rename = "_geo", default, skip_serializing_if = "Option::is_none")]
     pub geo: Option<Geo>,
+}
+
+fn ungraded() -> Grade {
+    Grade::Ungraded
 }
 
 /// Builds the document of a listing that the public may see.
@@ -129,6 +136,7 @@ pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) ->
         unit: l.unit,
         in_stock: crate::catalog::listings::in_stock(l),
         certifications: l.certifications.list().to_vec(),
+        grade: l.grade,
         season_start: l.season_start,
         season_end: l.season_end,
         sold_milli: l.sold_milli,

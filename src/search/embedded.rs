@@ -64,6 +64,7 @@ struct Fields {
     region_codes: Field,
     organization_id: Field,
     certifications: Field,
+    grade: Field,
     cert_mask: Field,
     county: Field,
     price_fen: Field,
@@ -101,6 +102,7 @@ fn schema() -> (Schema, Fields) {
         region_codes: b.add_text_field("region_codes", STRING),
         organization_id: b.add_i64_field("organization_id", INDEXED),
         certifications: b.add_text_field("certifications", STRING),
+        grade: b.add_text_field("grade", STRING),
         cert_mask: b.add_u64_field("cert_mask", FAST),
         county: b.add_u64_field("county", FAST),
         price_fen: b.add_i64_field("price_fen", INDEXED | FAST),
@@ -195,7 +197,11 @@ impl Generation {
             std::fs::create_dir_all(&path)?;
             Index::create_in_dir(&path, schema)?
         } else {
-            Index::open_in_dir(&path)?
+            let index = Index::open_in_dir(&path)?;
+            if index.schema() != schema {
+                anyhow::bail!(SchemaChanged(name.to_string()));
+            }
+            index
         };
         register_tokenizers(&index);
         let reader = index
@@ -308,6 +314,7 @@ fn to_tantivy(f: &Fields, d: &SearchDocument) -> anyhow::Result<TantivyDocument>
     for c in &d.certifications {
         t.add_text(f.certifications, c.code());
     }
+    t.add_text(f.grade, d.grade.code());
     t.add_i64(f.category_id, d.category_id);
     for c in &d.category_ids {
         t.add_i64(f.category_ids, *c);
@@ -355,6 +362,11 @@ fn new_generation_name() -> String {
     )
 }
 
+/// A generation whose fields are not the ones this version indexes.
+#[derive(Debug, thiserror::Error)]
+#[error("the search index {0} was built with other fields than this version of qudao uses")]
+struct SchemaChanged(String);
+
 fn read_current(dir: &Path) -> Option<String> {
     std::fs::read_to_string(dir.join("CURRENT"))
         .ok()
@@ -379,12 +391,21 @@ impl EmbeddedEngine {
     pub fn open(dir: impl Into<PathBuf>) -> anyhow::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let (generation, fresh) = match read_current(&dir) {
-            Some(name) => (
-                Generation::open(&dir, &name, false)
-                    .with_context(|| format!("opening the search index {name}"))?,
-                false,
-            ),
+        let kept = match read_current(&dir) {
+            Some(name) => match Generation::open(&dir, &name, false) {
+                Ok(g) => Some(g),
+                // Built by an earlier version with other fields: built again from the
+                // database, as on first use.
+                Err(e) if e.is::<SchemaChanged>() => {
+                    tracing::warn!(error = %e, "building the search index again");
+                    None
+                }
+                Err(e) => return Err(e.context(format!("opening the search index {name}"))),
+            },
+            None => None,
+        };
+        let (generation, fresh) = match kept {
+            Some(g) => (g, false),
             None => {
                 let name = new_generation_name();
                 let g = Generation::open(&dir, &name, true)?;
@@ -741,6 +762,12 @@ fn full_query(g: &Generation, req: &SearchRequest, words: Option<&dyn Query>) ->
             c.code(),
         ))));
     }
+    if let Some(g) = flt.min_grade {
+        let grades = g
+            .at_least()
+            .map(|g| Term::from_field_text(f.grade, g.code()));
+        clauses.push(filter(TermSetQuery::new(grades)));
+    }
     if let Some(s) = flt.in_stock {
         clauses.push(filter(exact(Term::from_field_bool(f.in_stock, s))));
     }
@@ -1044,5 +1071,40 @@ impl SegmentCollector for SegmentResults {
                 .collect(),
         };
         (self.heap.into_vec(), self.total, facets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index written by a version of qudao with other fields (here: before grades were
+    /// indexed) is not read with this version's fields: it is replaced by an empty one,
+    /// which the server fills from the database as on first use.
+    #[test]
+    fn an_index_with_other_fields_is_built_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (current, _) = schema();
+        let mut older = Schema::builder();
+        for (_, entry) in current.fields().filter(|(_, e)| e.name() != "grade") {
+            older.add_field(entry.clone());
+        }
+        std::fs::create_dir_all(dir.path().join("gold")).unwrap();
+        Index::create_in_dir(dir.path().join("gold"), older.build()).unwrap();
+        write_current(dir.path(), "gold").unwrap();
+
+        let engine = EmbeddedEngine::open(dir.path()).unwrap();
+        assert!(engine.is_fresh());
+        let live = read_current(dir.path()).unwrap();
+        assert_ne!(live, "gold");
+        assert!(!dir.path().join("gold").exists());
+        drop(engine);
+
+        let again = EmbeddedEngine::open(dir.path()).unwrap();
+        assert!(
+            !again.is_fresh(),
+            "an index of this version's fields is kept"
+        );
+        assert_eq!(read_current(dir.path()).unwrap(), live);
     }
 }

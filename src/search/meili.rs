@@ -54,6 +54,7 @@ const FILTERABLE: &[&str] = &[
     "county_code",
     "organization_id",
     "certifications",
+    "grade",
     "in_stock",
     "price_fen",
     "_geo",
@@ -182,6 +183,10 @@ pub fn filter_expression(req: &SearchRequest) -> Option<String> {
     }
     if let Some(c) = f.certification {
         parts.push(format!("certifications = \"{}\"", c.code()));
+    }
+    if let Some(g) = f.min_grade {
+        let codes: Vec<&str> = g.at_least().map(|g| g.code()).collect();
+        parts.push(format!("grade IN [{}]", codes.join(", ")));
     }
     if let Some(s) = f.in_stock {
         parts.push(format!("in_stock = {s}"));
@@ -539,6 +544,7 @@ mod tests {
             category_id: Some(2),
             region: Some("513326".into()),
             certification: Some("organic".into()),
+            min_grade: Some("first".into()),
             in_stock: Some(true),
             min_price_fen: Some(100),
             max_price_fen: Some(900),
@@ -549,7 +555,7 @@ mod tests {
         assert_eq!(
             filter_expression(&r).unwrap(),
             "category_ids = 2 AND region_codes = \"513326\" AND certifications = \"organic\" \
-             AND in_stock = true AND price_fen >= 100 AND price_fen <= 900 \
+             AND grade IN [special, first] AND in_stock = true AND price_fen >= 100 AND price_fen <= 900 \
              AND _geoRadius(30.5, 104, 10000)"
         );
         let mut only = request(SearchParams::default());

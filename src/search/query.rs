@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::document::{Geo, SearchDocument};
 use super::vocabulary::{QueryTerm, TermKind, Vocabulary};
-use crate::catalog::domain::{Certification, MAX_PRICE_FEN, region_level};
+use crate::catalog::domain::{Certification, Grade, MAX_PRICE_FEN, region_level};
 use crate::error::Validator;
 use crate::page;
 
@@ -37,6 +37,9 @@ pub struct SearchParams {
     pub max_price_fen: Option<i64>,
     /// `organic`, `green_food`, `geographical_indication` or `poverty_alleviation`.
     pub certification: Option<String>,
+    /// `special`, `first`, `second` or `third`: listings of this grade or a better one
+    /// (`ungraded` admits every listing).
+    pub min_grade: Option<String>,
     pub in_stock: Option<bool>,
     /// `lat,lng`: where the buyer is, for `radius_km` and `sort=distance`.
     pub near: Option<String>,
@@ -107,6 +110,8 @@ pub struct Filters {
     pub min_price_fen: Option<i64>,
     pub max_price_fen: Option<i64>,
     pub certification: Option<Certification>,
+    /// Listings of this grade or a better one.
+    pub min_grade: Option<Grade>,
     pub in_stock: Option<bool>,
     /// Only these listings: how a saved search is tried against newly offered listings.
     pub listing_ids: Option<Vec<i64>>,
@@ -127,6 +132,8 @@ pub struct SearchRequest {
     /// The certification filter came from a word of the query (有机大米), not from the
     /// `certification` parameter: a loose search drops it.
     pub implied_certification: bool,
+    /// Likewise for the grade filter (特级苹果).
+    pub implied_grade: bool,
 }
 
 impl SearchRequest {
@@ -142,6 +149,7 @@ impl SearchRequest {
             per_page: page::MAX_PER_PAGE,
             strategy: Strategy::Strict,
             implied_certification: false,
+            implied_grade: false,
         }
     }
 
@@ -160,11 +168,11 @@ impl SearchRequest {
             .any(|t| matches!(t.kind, TermKind::Product | TermKind::Place));
         self.strategy == Strategy::Strict
             && anchored
-            && (self.terms.len() > 1 || self.implied_certification)
+            && (self.terms.len() > 1 || self.implied_certification || self.implied_grade)
     }
 
-    /// The same request matched loosely: product words required, a certification the
-    /// query named no longer.
+    /// The same request matched loosely: product words required, a certification or grade
+    /// the query named no longer.
     pub fn loosened(&self) -> Self {
         let mut loose = SearchRequest {
             strategy: Strategy::Loose,
@@ -172,6 +180,9 @@ impl SearchRequest {
         };
         if self.implied_certification {
             loose.filters.certification = None;
+        }
+        if self.implied_grade {
+            loose.filters.min_grade = None;
         }
         loose
     }
@@ -207,21 +218,33 @@ pub fn parse(
     let mut v = Validator::default();
     let (page, per_page) = check_paging(p, &mut v)?;
     let q = check_query(p, &mut v);
-    let certification = check_filters(p, vocab, &mut v);
+    let (certification, min_grade) = check_filters(p, vocab, &mut v);
     let near = check_place(p, &mut v);
     let sort = check_sort(p, &mut v);
     v.finish()?;
-    // A certification named in the query (有机, 地理标志) filters like the parameter does.
+    // A certification or a grade named in the query (有机, 地理标志, 特级) filters like the
+    // parameter does.
     let (named, terms): (Vec<QueryTerm>, Vec<QueryTerm>) = vocab
         .terms(q, TERMS_MAX)
         .into_iter()
-        .partition(|t| t.kind == TermKind::Certification);
-    let implied = named
-        .iter()
-        .find_map(|t| Certification::from_code(t.meaning.as_deref()?))
+        .partition(|t| matches!(t.kind, TermKind::Certification | TermKind::Grade));
+    let meant = |kind: TermKind| {
+        named
+            .iter()
+            .filter(move |t| t.kind == kind)
+            .filter_map(|t| t.meaning.as_deref())
+    };
+    let implied = meant(TermKind::Certification)
+        .find_map(Certification::from_code)
         .filter(|_| certification.is_none());
+    // Of several grades named, the lowest: 一级 二级 admits both.
+    let implied_grade = meant(TermKind::Grade)
+        .filter_map(Grade::from_code)
+        .max()
+        .filter(|_| min_grade.is_none());
     Ok(SearchRequest {
         implied_certification: implied.is_some(),
+        implied_grade: implied_grade.is_some(),
         terms,
         filters: Filters {
             category_id: p.category_id,
@@ -230,6 +253,7 @@ pub fn parse(
             min_price_fen: p.min_price_fen,
             max_price_fen: p.max_price_fen,
             certification: certification.or(implied),
+            min_grade: min_grade.or(implied_grade),
             in_stock: p.in_stock,
             listing_ids: None,
         },
@@ -275,8 +299,12 @@ fn check_query<'a>(p: &'a SearchParams, v: &mut Validator) -> &'a str {
     q
 }
 
-/// Category, region, seller, price and certification, checked against the vocabulary.
-fn check_filters(p: &SearchParams, vocab: &Vocabulary, v: &mut Validator) -> Option<Certification> {
+/// Category, region, seller, price, certification and grade, checked against the vocabulary.
+fn check_filters(
+    p: &SearchParams,
+    vocab: &Vocabulary,
+    v: &mut Validator,
+) -> (Option<Certification>, Option<Grade>) {
     if let Some(id) = p.category_id
         && vocab.category(id).is_none()
     {
@@ -311,17 +339,42 @@ fn check_filters(p: &SearchParams, vocab: &Vocabulary, v: &mut Validator) -> Opt
             "must not be below min_price_fen",
         );
     }
-    p.certification.as_deref().and_then(|c| {
-        let parsed = Certification::from_code(c.trim());
-        if parsed.is_none() {
-            v.add(
-                "certification",
-                "unknown_value",
-                format!("must be one of: {}", Certification::codes()),
-            );
-        }
-        parsed
-    })
+    let certification = coded(
+        p.certification.as_deref(),
+        (
+            "certification",
+            Certification::from_code,
+            Certification::codes,
+        ),
+        v,
+    );
+    let min_grade = coded(
+        p.min_grade.as_deref(),
+        ("min_grade", Grade::from_code, Grade::codes),
+        v,
+    );
+    (certification, min_grade)
+}
+
+/// A parameter holding a code of a closed set: its name, how a code is read, every code.
+type Coded<T> = (&'static str, fn(&str) -> Option<T>, fn() -> String);
+
+/// A parameter that names a value by its code; an unknown code is reported with the ones
+/// there are.
+fn coded<T>(
+    value: Option<&str>,
+    (field, from_code, codes): Coded<T>,
+    v: &mut Validator,
+) -> Option<T> {
+    let parsed = from_code(value?.trim());
+    if parsed.is_none() {
+        v.add(
+            field,
+            "unknown_value",
+            format!("must be one of: {}", codes()),
+        );
+    }
+    parsed
 }
 
 /// The point searched around, and that a radius comes with one.
@@ -512,6 +565,40 @@ mod tests {
         assert!(r.can_loosen());
         let loose = r.loosened();
         assert!(!loose.required(&loose.terms[0]) && loose.required(&loose.terms[1]));
+    }
+
+    #[test]
+    fn a_grade_named_in_the_query_filters_until_loosened() {
+        let q = |q: &str, min_grade: Option<&str>| SearchParams {
+            q: Some(q.into()),
+            min_grade: min_grade.map(str::to_string),
+            ..Default::default()
+        };
+        let v = sample();
+        for (typed, grade, product) in [
+            ("特级苹果", Grade::Special, "苹果"),
+            ("一等品 大米", Grade::First, "大米"),
+            ("二级花椒", Grade::Second, "花椒"),
+            ("三等 洋芋", Grade::Third, "洋芋"),
+            ("premium walnut", Grade::Special, "walnut"),
+        ] {
+            let r = parse(&q(typed, None), &v).unwrap();
+            assert_eq!(r.filters.min_grade, Some(grade), "{typed}");
+            assert!(r.implied_grade && r.can_loosen(), "{typed}");
+            let words: Vec<&str> = r.terms.iter().map(|t| t.text.as_str()).collect();
+            assert_eq!(words, [product], "{typed}");
+            assert_eq!(r.loosened().filters.min_grade, None, "{typed}");
+        }
+        // Two grades named admit the lower.
+        let r = parse(&q("一级 二级 核桃", None), &v).unwrap();
+        assert_eq!(r.filters.min_grade, Some(Grade::Second));
+        // The parameter wins over the word, and stays when loosened.
+        let r = parse(&q("特级 松茸", Some("second")), &v).unwrap();
+        assert_eq!(r.filters.min_grade, Some(Grade::Second));
+        assert!(!r.implied_grade && !r.can_loosen());
+        assert_eq!(r.loosened().filters.min_grade, Some(Grade::Second));
+        let err = parse(&q("松茸", Some("best")), &v).unwrap_err();
+        assert!(format!("{err:?}").contains("min_grade"), "{err:?}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::lexicon;
 use super::text::{fold, initials_read_as, is_han, pinyin_of, readings, short_place_name};
-use crate::catalog::domain::Certification;
+use crate::catalog::domain::{Certification, Grade};
 
 /// A category as search sees it.
 #[derive(Debug, Clone, PartialEq, Hash)]
@@ -51,7 +51,9 @@ pub enum TermKind {
     Place,
     /// A certification (有机, 绿色食品, 地理标志): its code is the term's meaning.
     Certification,
-    /// Anything else (a variety, a grade, a producer's name…).
+    /// A quality grade (特级, 一级, 二等): its code is the term's meaning.
+    Grade,
+    /// Anything else (a variety, a producer's name…).
     Other,
 }
 
@@ -165,6 +167,35 @@ const CERTIFICATION_WORDS: &[(&str, Certification)] = &[
     ("地标", Certification::GeographicalIndication),
     ("organic", Certification::Organic),
 ];
+
+/// The words people put in a query for a grade: the grades' own names (特级, 一级) and the
+/// older 等 forms that standards and sellers still write (特等, 一等品).
+const GRADE_WORDS: &[(&str, Grade)] = &[
+    ("特级", Grade::Special),
+    ("特等", Grade::Special),
+    ("特等品", Grade::Special),
+    ("一级", Grade::First),
+    ("一等", Grade::First),
+    ("一等品", Grade::First),
+    ("一级品", Grade::First),
+    ("二级", Grade::Second),
+    ("二等", Grade::Second),
+    ("二等品", Grade::Second),
+    ("二级品", Grade::Second),
+    ("三级", Grade::Third),
+    ("三等", Grade::Third),
+    ("三等品", Grade::Third),
+    ("三级品", Grade::Third),
+    ("premium", Grade::Special),
+];
+
+/// The grade a word of a query names.
+pub fn grade_of(word: &str) -> Option<Grade> {
+    GRADE_WORDS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, g)| *g)
+}
 
 fn certification_of(word: &str) -> Option<Certification> {
     CERTIFICATION_WORDS
@@ -843,7 +874,10 @@ impl Vocabulary {
             let exact = (1..=most).rev().find(|&len| {
                 let w = word(len);
                 FILLER.contains(&w.as_str())
-                    || (len > 1 && (self.known(&w) || certification_of(&w).is_some()))
+                    || (len > 1
+                        && (self.known(&w)
+                            || certification_of(&w).is_some()
+                            || grade_of(&w).is_some()))
             });
             // Every reading of a word counts only when it is all that was typed (香长 is
             // 香肠); inside a longer text, 柠檬便宜 is not 柠檬片.
@@ -968,6 +1002,14 @@ impl Vocabulary {
                 kind: TermKind::Certification,
                 synonyms: Vec::new(),
                 meaning: Some(c.code().to_string()),
+            };
+        }
+        if let Some(g) = grade_of(&word) {
+            return QueryTerm {
+                text: word,
+                kind: TermKind::Grade,
+                synonyms: Vec::new(),
+                meaning: Some(g.code().to_string()),
             };
         }
         // A slip of the input method: every product that sounds so is meant, the first most.

@@ -191,6 +191,7 @@ on_both_engines!(
     the_same_search_again_sees_what_sold_since,
     synonyms_added_by_an_admin_are_picked_up,
     reindex_rebuilds_from_the_database_without_a_gap,
+    grades_named_or_chosen_narrow_to_that_grade_or_better,
 );
 
 async fn synonyms_and_dialect_words_find_the_same_product(engine: EngineKind) {
@@ -513,6 +514,7 @@ async fn unanswerable_queries_get_422_with_the_field(engine: EngineKind) {
         ("region=999999", "region"),
         ("category_id=99999", "category_id"),
         ("certification=magic", "certification"),
+        ("min_grade=best", "min_grade"),
         ("min_price_fen=-1", "min_price_fen"),
         ("min_price_fen=900&max_price_fen=100", "max_price_fen"),
         ("near=91,0", "near"),
@@ -878,5 +880,74 @@ async fn english_pages_name_places_in_english(backend: Backend) {
             zh.contains(chinese) && !zh.contains(english),
             "{path} in Chinese: {zh}"
         );
+    }
+}
+
+/// A grade in the query (特级, 一等品) or chosen on the page admits listings of that grade or
+/// a better one; when none is that good, the product still counts, as with certifications.
+async fn grades_named_or_chosen_narrow_to_that_grade_or_better(engine: EngineKind) {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_search_app_with(engine, backend, |_| {}).await else {
+            continue;
+        };
+        let grades = |answer: &Value| -> Vec<String> {
+            answer["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["grade"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let special = app.search(&format!("q={}", enc("特级"))).await;
+        let mut found = titles(&special);
+        found.sort();
+        assert_eq!(found, ["道孚冬虫夏草 精选", "道孚牦牛肉 鲜切"], "{special}");
+        assert_eq!(special["understood"]["grade"], "special");
+
+        let yak = app.search(&format!("q={}", enc("特级牦牛肉"))).await;
+        assert_eq!(titles(&yak), ["道孚牦牛肉 鲜切"]);
+        assert_eq!(yak["strategy"], "strict");
+        assert_eq!(yak["understood"]["product"], "牦牛肉");
+
+        // No apple is 特级: the apple of grade 1 is still found, and the grade not claimed.
+        let apple = app.search(&format!("q={}", enc("特等品苹果"))).await;
+        assert_eq!(titles(&apple), ["孜龙村高原红富士苹果"], "{apple}");
+        assert_eq!(apple["strategy"], "loose");
+        assert_eq!(apple["understood"]["grade"], Value::Null);
+        assert_eq!(grades(&apple), ["first"]);
+
+        // Chosen as a filter, the grade holds: 特级 apples are none.
+        let q = format!("q={}", enc("苹果"));
+        assert_eq!(app.titles(&format!("{q}&min_grade=first")).await.len(), 1);
+        assert!(
+            app.titles(&format!("{q}&min_grade=special"))
+                .await
+                .is_empty()
+        );
+
+        let everything = app.search("per_page=100").await;
+        let second = app.search("min_grade=second&per_page=100").await;
+        let expected = grades(&everything)
+            .iter()
+            .filter(|g| ["special", "first", "second"].contains(&g.as_str()))
+            .count();
+        assert!(expected > 2 && expected < grades(&everything).len());
+        assert_eq!(grades(&second).len(), expected, "{second}");
+        assert!(titles(&second).contains(&"二荆条海椒 干货".to_string()));
+        assert!(!titles(&second).contains(&"盘石竹编果篮".to_string()));
+
+        // The page reads the grade, offers the grades as filters and shows each listing's.
+        let url = format!("{}/search?q={}", app.address, enc("特级牦牛肉"));
+        let (_, page) = crate::forms::page(&app.client, &url).await;
+        assert!(page.contains("搜索 特级 牦牛肉"), "{page}");
+        assert!(page.contains("等级 特级"), "{page}");
+        let url = format!("{}/search?q={}&grade=first", app.address, enc("苹果"));
+        let (_, page) = crate::forms::page(&app.client, &url).await;
+        assert!(page.contains("孜龙村高原红富士苹果"), "{page}");
+        assert!(
+            page.contains("aria-current=\"true\" class=\"on\">一级及以上"),
+            "{page}"
+        );
+        assert!(page.contains("name=\"grade\" value=\"first\""), "{page}");
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::catalog::domain::{Certification, Unit, format_yuan};
+use crate::catalog::domain::{Certification, Grade, Unit, format_yuan};
 use crate::error::{AppResult, ErrorBody};
 use crate::http::api::extract::ApiQuery;
 use crate::http::auth::Admin;
@@ -38,6 +38,7 @@ pub struct SearchHit {
     pub unit: Unit,
     pub in_stock: bool,
     pub certifications: Vec<Certification>,
+    pub grade: Grade,
     pub season_start: Option<i32>,
     pub season_end: Option<i32>,
     pub latitude: Option<f64>,
@@ -122,6 +123,9 @@ pub struct Understood {
     /// A certification the query named (有机大米), applied as the `certification` filter
     /// unless nothing has it.
     pub certification: Option<Certification>,
+    /// A grade the query named (特级苹果), applied as the `min_grade` filter unless nothing
+    /// is that good.
+    pub grade: Option<Grade>,
     /// Every word that was matched, as read, in the query's order.
     pub words: Vec<String>,
 }
@@ -142,6 +146,7 @@ impl Understood {
                 .implied_certification
                 .then_some(req.filters.certification)
                 .flatten(),
+            grade: req.implied_grade.then_some(req.filters.min_grade).flatten(),
             words: req
                 .terms
                 .iter()
@@ -232,6 +237,7 @@ pub(crate) fn page_view(
                 price_fen: d.price_fen,
                 unit: d.unit,
                 in_stock: d.in_stock,
+                grade: d.grade,
                 certifications: d.certifications,
                 season_start: d.season_start,
                 season_end: d.season_end,

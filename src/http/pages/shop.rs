@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::catalog::domain::Grade;
 use crate::http::lang::NameFor;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -40,6 +41,8 @@ pub struct SearchForm {
     category: Option<i64>,
     county: Option<String>,
     certification: Option<String>,
+    /// The lowest grade shown.
+    grade: Option<String>,
     sort: Option<String>,
     in_stock: Option<String>,
     /// `lat,lng` from the phone, when the buyer shares where they are.
@@ -72,6 +75,7 @@ pub async fn search_page(
         category_id: form.category,
         region: empty(form.county.clone()),
         certification: empty(form.certification.clone()),
+        min_grade: empty(form.grade.clone()),
         // Without a place to measure from, best match first, and the page says why.
         sort: empty(form.sort.clone()).filter(|_| !no_place),
         near: near.clone(),
@@ -107,10 +111,25 @@ pub async fn search_page(
                 seller => &h.organization.name,
                 in_stock => h.in_stock,
                 badges => h.certifications.iter().map(|c| c.name_for(lang)).collect::<Vec<_>>(),
+                grade => (h.grade != Grade::Ungraded).then(|| h.grade.name_for(lang)),
             }
         })
         .collect();
     let (counties, categories, certifications) = facet_values(&form, &found, &vocab, lang);
+    let grades: Vec<Value> = Grade::ALL
+        .iter()
+        .filter(|g| **g != Grade::Ungraded)
+        .map(|g| {
+            let on = form.grade.as_deref() == Some(g.code());
+            context! {
+                name => g.name_for(lang),
+                best => *g == Grade::Special,
+                on,
+                href => form.link("grade", if on { "" } else { g.code() }),
+            }
+        })
+        .collect();
+    let understood_grade = found.understood.grade.map(|g| g.name_for(lang));
     let (show_reading, did_you_mean) = reading(&form, &found);
     let link = |key: &str, value: &str| form.link(key, value);
     let pages = found.total.div_ceil(found.per_page.max(1));
@@ -123,6 +142,7 @@ pub async fn search_page(
             q => form.q.unwrap_or_default(),
             sort => form.sort.unwrap_or_default(),
             county => form.county.unwrap_or_default(),
+            grade => form.grade.unwrap_or_default(),
             category => form.category,
             hits,
             total => found.total,
@@ -133,6 +153,8 @@ pub async fn search_page(
             counties,
             categories,
             certifications,
+            grades,
+            understood_grade,
             no_place,
             near,
             next_page,
@@ -253,6 +275,7 @@ impl SearchForm {
             ("category", self.category.map(|c| c.to_string())),
             ("county", self.county.clone()),
             ("certification", self.certification.clone()),
+            ("grade", self.grade.clone()),
             ("sort", self.sort.clone()),
             ("near", self.near.clone()),
         ];
