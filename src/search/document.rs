@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::text::{fold, pinyin_of, short_place_name};
+use super::text::{fold, short_place_name};
 use super::vocabulary::{CategoryEntry, PlaceEntry, Vocabulary};
 use crate::catalog::domain::{
     Certification, Grade, ListingStatus, RegionLevel, Unit, VerificationStatus, county_of,
@@ -79,17 +79,7 @@ pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) ->
     let path: Vec<&CategoryEntry> = vocab.category_path(l.category_id);
     let places: Vec<&PlaceEntry> = vocab.place_path(&l.origin_region_code);
     // The products its title names come first: 高原百花蜜 is found as 蜂蜜 and honey.
-    let mut keywords: Vec<String> = Vec::new();
-    for w in vocab
-        .products_in(&l.title)
-        .into_iter()
-        .map(str::to_string)
-        .chain(vocab.keywords(l.category_id))
-    {
-        if !keywords.contains(&w) {
-            keywords.push(w);
-        }
-    }
+    let keywords = vocab.keywords_of(&l.title, l.category_id);
     let mut region_names = Vec::new();
     for p in &places {
         region_names.push(p.name.clone());
@@ -100,7 +90,7 @@ pub fn build(l: &listing::Model, organization_name: &str, vocab: &Vocabulary) ->
     let mut pinyin = Vec::new();
     let mut initials = Vec::new();
     for word in keywords.iter().chain(region_names.iter()) {
-        if let Some((p, i)) = pinyin_of(&fold(word)) {
+        if let Some((p, i)) = vocab.reading(&fold(word)) {
             if !pinyin.contains(&p) {
                 pinyin.push(p);
             }

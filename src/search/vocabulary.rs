@@ -554,6 +554,18 @@ impl Vocabulary {
         })
     }
 
+    /// The pinyin and initials of a name as the lexicon reads it (藏香猪: zangxiangzhu, not
+    /// cangxiangzhu), else in its characters' usual readings.
+    pub fn reading(&self, name: &str) -> Option<(String, String)> {
+        let own = self
+            .lexicon_words
+            .get(name)
+            .map(|e| &self.lexicon[*e])
+            .filter(|e| e.names[0] == name);
+        own.and_then(|e| Some((e.pinyin.clone(), initials_read_as(name, &e.pinyin)?)))
+            .or_else(|| pinyin_of(name))
+    }
+
     /// The product a word names: its lexicon entry, else its category.
     fn product_of(&self, word: &str) -> Option<(Option<usize>, Option<i64>)> {
         let entry = self.lexicon_words.get(word).copied();
@@ -564,23 +576,86 @@ impl Vocabulary {
     /// The lexicon's products named in a text (a listing's title), each once: its names,
     /// for the listing's keywords.
     pub fn products_in(&self, text: &str) -> Vec<&str> {
+        self.entries_in(text)
+            .iter()
+            .flat_map(|e| self.lexicon[*e].names.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// What a listing is found by, from its title and its category, in the order it
+    /// matters: the products its title names that fit its category, its category's names
+    /// and its ancestors', then the products its title only mentions beside what it is
+    /// (酥油 in 酥油糌粑, filed as 糌粑). When none fits, the title is taken at its word and
+    /// its products come first.
+    pub fn keywords_of(&self, title: &str, category_id: i64) -> Vec<String> {
+        let filed: Vec<i64> = self
+            .category_path(category_id)
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let fits = |e: &usize| {
+            let own = self.lexicon[*e].category_id;
+            filed.contains(&own) || self.category_path(own).iter().any(|c| c.id == category_id)
+        };
+        // A product decides for the kinds it belongs to (坚果 goes with 花生).
+        let (fitting, other): (Vec<Vec<usize>>, Vec<Vec<usize>>) = self
+            .products_named(title)
+            .into_iter()
+            .partition(|named| fits(&named[0]));
+        let names = |entries: Vec<Vec<usize>>| -> Vec<String> {
+            entries
+                .into_iter()
+                .flatten()
+                .flat_map(|e| self.lexicon[e].names.iter().cloned())
+                .collect()
+        };
+        let (first, last) = if fitting.is_empty() {
+            (names(other), Vec::new())
+        } else {
+            (names(fitting), names(other))
+        };
+        let mut keywords: Vec<String> = Vec::new();
+        for w in first
+            .into_iter()
+            .chain(self.keywords(category_id))
+            .chain(last)
+        {
+            if !keywords.contains(&w) {
+                keywords.push(w);
+            }
+        }
+        keywords
+    }
+
+    /// The lexicon entries a text names, each once, in the order they appear, each followed
+    /// by the kinds it belongs to.
+    fn entries_in(&self, text: &str) -> Vec<usize> {
+        let mut seen: Vec<usize> = Vec::new();
+        for e in self.products_named(text).into_iter().flatten() {
+            if !seen.contains(&e) {
+                seen.push(e);
+            }
+        }
+        seen
+    }
+
+    /// The products a text names, each once and in the order they appear, each with the
+    /// kinds it belongs to after it (花生: 花生, 坚果).
+    fn products_named(&self, text: &str) -> Vec<Vec<usize>> {
         let Some((ac, owners)) = &self.matcher else {
             return Vec::new();
         };
         let folded = fold(text);
-        let mut seen: Vec<usize> = Vec::new();
+        let mut named: Vec<Vec<usize>> = Vec::new();
         for m in ac.find_iter(&folded) {
             let entry = owners[m.pattern().as_usize()];
-            let kinds = self.kinds_of.get(&entry).into_iter().flatten();
-            for e in std::iter::once(&entry).chain(kinds) {
-                if !seen.contains(e) {
-                    seen.push(*e);
-                }
+            if named.iter().any(|g| g[0] == entry) {
+                continue;
             }
+            let kinds = self.kinds_of.get(&entry).into_iter().flatten();
+            named.push(std::iter::once(entry).chain(kinds.copied()).collect());
         }
-        seen.iter()
-            .flat_map(|e| self.lexicon[*e].names.iter().map(String::as_str))
-            .collect()
+        named
     }
 
     /// The word meant by a Chinese word that is no known word but sounds like one.
@@ -843,15 +918,17 @@ impl Vocabulary {
                 continue;
             }
             if let Some(len) = self.spaced_word(&chunks[i..]) {
-                out.push(chunks[i..i + len].concat());
+                self.push_word(chunks[i..i + len].concat(), &mut out);
                 i += len;
                 continue;
             }
             let chunk = chunks[i];
             i += 1;
-            if !self.known(chunk)
-                && let Some(pieces) = self.split_pinyin(chunk)
-            {
+            if self.known(chunk) && chunk.is_ascii() {
+                self.push_word(chunk.to_string(), &mut out);
+                continue;
+            }
+            if let Some(pieces) = self.split_pinyin(chunk) {
                 out.extend(pieces);
                 continue;
             }
@@ -863,6 +940,18 @@ impl Vocabulary {
             self.segment_chinese(&chars, &mut out);
         }
         out
+    }
+
+    /// A known word, split when it names a product and where it comes from: 理塘虫草, and
+    /// its pinyin yanyuanpingguo, are a place and a product.
+    fn push_word(&self, word: String, out: &mut Vec<String>) {
+        match self.place_and(&word, &[]) {
+            Some((place, rest)) => {
+                out.push(place.to_string());
+                out.push(rest.to_string());
+            }
+            None => out.push(word),
+        }
     }
 
     fn segment_chinese(&self, chars: &[char], out: &mut Vec<String>) {
@@ -890,15 +979,7 @@ impl Vocabulary {
                     if !unknown.is_empty() {
                         out.push(std::mem::take(&mut unknown));
                     }
-                    let w = word(len);
-                    // 理塘虫草 names a product, and where it comes from.
-                    match self.place_and(&w, &[]) {
-                        Some((place, rest)) => {
-                            out.push(place.to_string());
-                            out.push(rest.to_string());
-                        }
-                        None => out.push(w),
-                    }
+                    self.push_word(word(len), out);
                     i += len;
                 }
                 None => {
@@ -1282,6 +1363,60 @@ pub(crate) mod tests {
         assert_eq!(v.segment("开江县苹果"), ["开江县", "苹果"]);
         let kinds: Vec<TermKind> = v.terms("道孚虫草", 8).iter().map(|t| t.kind).collect();
         assert_eq!(kinds, [TermKind::Place, TermKind::Product]);
+        // A lexicon term named with its place (盐源苹果) reads the same in pinyin, run
+        // together or spaced, as in characters: a place and a product.
+        for q in ["盐源苹果", "yanyuanpingguo", "yanyuan pingguo"] {
+            let read: Vec<(TermKind, Option<String>)> = v
+                .terms(q, 8)
+                .into_iter()
+                .map(|t| (t.kind, t.meaning))
+                .collect();
+            assert_eq!(
+                read,
+                [
+                    (TermKind::Place, Some("盐源".to_string())),
+                    (TermKind::Product, Some("苹果".to_string()))
+                ],
+                "{q}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_read_as_the_lexicon_reads_them() {
+        let v = sample();
+        assert_eq!(
+            v.reading("藏香猪"),
+            Some(("zangxiangzhu".to_string(), "zxz".to_string()))
+        );
+        assert_eq!(
+            v.reading("苹果"),
+            Some(("pingguo".to_string(), "pg".to_string()))
+        );
+        assert_eq!(v.reading("apple"), None);
+    }
+
+    #[test]
+    fn a_listing_is_found_first_by_what_it_is() {
+        let v = sample();
+        let id = |slug: &str| {
+            v.categories
+                .values()
+                .find(|c| c.slug == slug)
+                .unwrap_or_else(|| panic!("{slug}"))
+                .id
+        };
+        let at = |words: &[String], w: &str| words.iter().position(|k| k == w);
+        // 酥油 is mentioned beside the rice it is filed as: rice words come first.
+        let rice = v.keywords_of("酥油 大米 5kg", id("rice"));
+        let (mention, own) = (at(&rice, "酥油").unwrap(), at(&rice, "大米").unwrap());
+        assert!(own < mention, "{rice:?}");
+        for w in v.keywords(id("rice")) {
+            assert!(at(&rice, &w).unwrap() < mention, "{w} in {rice:?}");
+        }
+        // A title whose product does not fit the category is taken at its word.
+        let misfiled = v.keywords_of("仪陇花生 25kg", id("apple"));
+        assert!(at(&misfiled, "花生").unwrap() < at(&misfiled, "苹果").unwrap());
     }
 
     #[test]
