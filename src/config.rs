@@ -17,6 +17,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub meili_url: Option<String>,
     pub meili_key: Option<String>,
+    /// `redis://host:6379`: where the rate limits' cells live, shared by every instance.
+    pub redis_url: Option<String>,
     /// Name of the Meilisearch index of listings.
     pub meili_index: String,
     /// Run the search relay in this process (turn off to leave it to other instances).
@@ -71,6 +73,7 @@ struct FileSettings {
     data_dir: Option<PathBuf>,
     meili_url: Option<String>,
     meili_key: Option<String>,
+    redis_url: Option<String>,
     meili_index: Option<String>,
     search_relay: Option<bool>,
     smtp_url: Option<String>,
@@ -112,6 +115,7 @@ impl Settings {
             data_dir,
             meili_url: None,
             meili_key: None,
+            redis_url: None,
             meili_index: "listings".into(),
             search_relay: true,
             smtp_url: None,
@@ -206,6 +210,7 @@ impl Settings {
         }
         s.meili_url = pick("QUDAO_MEILI_URL", file.meili_url);
         s.meili_key = pick("QUDAO_MEILI_KEY", file.meili_key);
+        s.redis_url = pick("QUDAO_REDIS_URL", file.redis_url);
         if let Some(v) = pick("QUDAO_MEILI_INDEX", file.meili_index) {
             s.meili_index = v;
         }

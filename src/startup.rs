@@ -209,16 +209,17 @@ pub async fn prepare(mut settings: Settings) -> anyhow::Result<AppState> {
         turn.commit().await?;
     }
     let mailer = crate::notify::mailer::Mailer::from_settings(&settings)?;
+    let throttle = match &settings.redis_url {
+        Some(url) => crate::throttle::Throttle::with_redis(settings.rate_limits, url).await?,
+        None => crate::throttle::Throttle::for_database(settings.rate_limits, &conn),
+    };
     Ok(AppState {
         mailer,
         metrics: Default::default(),
         outage: Default::default(),
         listing_counts: Default::default(),
         featured_counties: Arc::new(crate::kept::Kept::new(pages::FEATURED_FRESH)),
-        throttle: Arc::new(crate::throttle::Throttle::for_database(
-            settings.rate_limits,
-            &conn,
-        )),
+        throttle: Arc::new(throttle),
         stopping: Arc::new(tokio::sync::watch::channel(false).0),
         bell: Default::default(),
         db: conn,

@@ -2,10 +2,11 @@
 //!
 //! Each limit lets a burst through at once and then refills at a steady pace (the generic cell
 //! rate algorithm: one instant per key, the time its allowance is used up to). Beyond a limit
-//! the answer is 429 `rate_limited` with `Retry-After`. On PostgreSQL the cells live in the
-//! database (`throttle_cells`, one statement a request), so every instance behind a load
-//! balancer counts against the same allowance: a password guesser gains nothing by spreading
-//! tries across them. A single SQLite instance keeps its cells in memory.
+//! the answer is 429 `rate_limited` with `Retry-After`. With `QUDAO_REDIS_URL` the cells live
+//! in Redis (one script a request, by Redis's clock); else on PostgreSQL they live in the
+//! database (`throttle_cells`, one statement a request). Either way every instance behind a
+//! load balancer counts against the same allowance: a password guesser gains nothing by
+//! spreading tries across them. A single SQLite instance keeps its cells in memory.
 //!
 //! Many villagers share one address (a cooperative's office, a carrier's NAT), so the
 //! per-address limits are generous; the tight one is failed sign-ins per account.
@@ -84,8 +85,26 @@ const SWEEP_AT: usize = 50_000;
 pub struct Throttle {
     enabled: bool,
     used_until: Mutex<HashMap<(Kind, u64), Instant>>,
-    /// The PostgreSQL database whose `throttle_cells` every instance shares, if any.
-    shared: Option<DatabaseConnection>,
+    /// Where the cells every instance shares live, if anywhere.
+    shared: Option<Shared>,
+}
+
+/// Cells shared by every instance.
+#[derive(Clone)]
+enum Shared {
+    /// `throttle_cells` in the PostgreSQL database.
+    Postgres(DatabaseConnection),
+    /// Keys in Redis.
+    Redis(redis::aio::ConnectionManager),
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Shared::Postgres(_) => "PostgreSQL",
+            Shared::Redis(_) => "Redis",
+        })
+    }
 }
 
 impl Throttle {
@@ -101,17 +120,39 @@ impl Throttle {
     /// The throttle for `db`: its cells in the database on PostgreSQL, where several instances
     /// may share it, in memory on SQLite.
     pub fn for_database(enabled: bool, db: &DatabaseConnection) -> Self {
-        let shared = (db.get_database_backend() == DbBackend::Postgres).then(|| db.clone());
+        let shared = (db.get_database_backend() == DbBackend::Postgres)
+            .then(|| Shared::Postgres(db.clone()));
         Throttle {
             shared,
             ..Throttle::new(enabled)
         }
     }
 
+    /// The throttle whose cells live in the Redis server at `url`, whatever the database;
+    /// an error when the URL is not one or the server does not answer.
+    pub async fn with_redis(enabled: bool, url: &str) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let client = redis::Client::open(url).context("QUDAO_REDIS_URL is not a Redis URL")?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            // A request never waits on reconnecting: it is let through meanwhile.
+            .set_number_of_retries(1);
+        let manager = client
+            .get_connection_manager_with_config(config)
+            .await
+            .context("Redis at QUDAO_REDIS_URL does not answer")?;
+        Ok(Throttle {
+            shared: Some(Shared::Redis(manager)),
+            ..Throttle::new(enabled)
+        })
+    }
+
     /// Uses one of `key`'s allowance of `kind`, or says how long to wait.
     pub async fn take(&self, kind: Kind, key: &str) -> Result<(), Limited> {
         match &self.shared {
-            Some(db) if self.enabled => shared_take(db, kind, key).await,
+            Some(Shared::Postgres(db)) if self.enabled => shared_take(db, kind, key).await,
+            Some(Shared::Redis(r)) if self.enabled => redis_take(r.clone(), kind, key).await,
             _ => self.at(kind, key, Instant::now(), true),
         }
     }
@@ -122,7 +163,16 @@ impl Throttle {
             return;
         }
         match &self.shared {
-            Some(db) => {
+            Some(Shared::Redis(r)) => {
+                let forgiven: redis::RedisResult<i64> = redis::cmd("DEL")
+                    .arg(redis_key(kind, key))
+                    .query_async(&mut r.clone())
+                    .await;
+                if let Err(e) = forgiven {
+                    tracing::warn!(error = %e, "giving a rate limit back failed");
+                }
+            }
+            Some(Shared::Postgres(db)) => {
                 let forgiven = db
                     .execute_raw(Statement::from_sql_and_values(
                         DbBackend::Postgres,
@@ -209,12 +259,69 @@ async fn shared_take(db: &DatabaseConnection, kind: Kind, key: &str) -> Result<(
             0
         }
     };
-    if wait_us > 0 {
-        Err(Limited {
-            retry_after: Duration::from_micros(wait_us as u64),
-        })
-    } else {
-        Ok(())
+    waited(wait_us)
+}
+
+/// Longest wait for Redis to connect or answer; beyond it the request is let through.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// [`shared_take`] in Redis: one script, atomic on the server, moves the cell on by Redis's
+/// own clock (`TIME`, the same for every instance); a cell expires when its allowance is
+/// whole again, so nothing needs sweeping.
+static GCRA: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local step = tonumber(ARGV[1])
+        local window = tonumber(ARGV[2])
+        local used = now
+        local kept = redis.call('GET', KEYS[1])
+        if kept then used = math.max(tonumber(kept), now) end
+        local next = used + step
+        if next > now + window then return next - (now + window) end
+        redis.call('SET', KEYS[1], string.format('%.0f', next),
+                   'PX', math.ceil((next - now) / 1000))
+        return 0
+        ",
+    )
+});
+
+/// The Redis key of a cell: the key itself only as its fingerprint.
+fn redis_key(kind: Kind, key: &str) -> String {
+    format!("qudao:throttle:{}:{:016x}", kind.code(), fingerprint(key))
+}
+
+async fn redis_take(
+    mut redis: redis::aio::ConnectionManager,
+    kind: Kind,
+    key: &str,
+) -> Result<(), Limited> {
+    let (burst, window) = kind.allowance();
+    let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    let wait_us: i64 = match GCRA
+        .key(redis_key(kind, key))
+        .arg(micros(window / burst))
+        .arg(micros(window))
+        .invoke_async(&mut redis)
+        .await
+    {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "the rate limits in Redis could not be read; letting through");
+            0
+        }
+    };
+    waited(wait_us)
+}
+
+/// What a shared cell answered: a wait in microseconds, or none.
+fn waited(wait_us: i64) -> Result<(), Limited> {
+    match u64::try_from(wait_us) {
+        Ok(us) if us > 0 => Err(Limited {
+            retry_after: Duration::from_micros(us),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -274,6 +381,20 @@ mod tests {
                 t.at(Kind::SignInAccount, "amei", start + step, true),
                 Ok(())
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_redis_that_cannot_be_used_is_said_so_at_start() {
+        for (url, says) in [
+            ("not a url", "QUDAO_REDIS_URL is not a Redis URL"),
+            (
+                "redis://127.0.0.1:9",
+                "Redis at QUDAO_REDIS_URL does not answer",
+            ),
+        ] {
+            let err = Throttle::with_redis(true, url).await.unwrap_err();
+            assert_eq!(err.to_string(), says, "{url}");
         }
     }
 

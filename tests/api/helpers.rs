@@ -195,6 +195,48 @@ impl Reply {
     }
 }
 
+/// A Redis database of a test's own (`number`, 1 to 15; each test that uses Redis takes
+/// another), emptied, with its URL; `None` (saying why) when Redis is not configured.
+pub async fn redis_database(number: u8) -> Option<(String, redis::aio::MultiplexedConnection)> {
+    let Ok(base) = std::env::var("QUDAO_TEST_REDIS_URL") else {
+        eprintln!("skipped: QUDAO_TEST_REDIS_URL is not set, so this test did not run with Redis");
+        return None;
+    };
+    let url = format!("{}/{number}", base.trim_end_matches('/'));
+    let client = redis::Client::open(url.as_str()).expect("a Redis URL");
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis at QUDAO_TEST_REDIS_URL answers");
+    let _: () = redis::cmd("FLUSHDB")
+        .query_async(&mut con)
+        .await
+        .expect("FLUSHDB");
+    Some((url, con))
+}
+
+/// The keys of a test's Redis database that match `pattern`, with their time to live in ms.
+pub async fn redis_keys(
+    con: &mut redis::aio::MultiplexedConnection,
+    pattern: &str,
+) -> Vec<(String, i64)> {
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(con)
+        .await
+        .expect("KEYS");
+    let mut out = Vec::new();
+    for k in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&k)
+            .query_async(con)
+            .await
+            .expect("PTTL");
+        out.push((k, ttl));
+    }
+    out
+}
+
 /// An empty PostgreSQL database of a test's own, dropped at the end.
 pub struct PgDatabase {
     pub admin_url: String,

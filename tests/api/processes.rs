@@ -447,19 +447,46 @@ async fn a_password_guesser_gains_nothing_by_spreading_tries_across_instances() 
     let dir = tempfile::tempdir().unwrap();
     let running = start_together(2, &pg.url(), dir.path());
     let (apps, db) = attached(&running, &pg.url()).await;
+    guesses_count_together(&apps).await;
+    // Both instances counted in the one table the database keeps.
+    let cells = count(&db, "SELECT count(*) FROM throttle_cells").await;
+    assert!(cells >= 2, "{cells} cells");
+}
+
+/// The same across two instances whose cells live in Redis (`QUDAO_REDIS_URL`); the
+/// database keeps none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_redis_count_every_guess_together() {
+    let Some((redis_url, mut redis)) = crate::helpers::redis_database(15).await else {
+        return;
+    };
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let with_redis = vec![("QUDAO_REDIS_URL", redis_url.as_str())];
+    let running = start_with(&[with_redis.clone(), with_redis], &pg.url(), dir.path());
+    let (apps, db) = attached(&running, &pg.url()).await;
+    guesses_count_together(&apps).await;
+    assert_eq!(count(&db, "SELECT count(*) FROM throttle_cells").await, 0);
+    let cells = crate::helpers::redis_keys(&mut redis, "qudao:throttle:*").await;
+    assert!(cells.len() >= 2, "{cells:?}");
+}
+
+/// Every wrong password goes to the first instance, each from another address; the next
+/// one, sent to the second, is refused there: they count together. Other accounts sign in
+/// on either as usual.
+async fn guesses_count_together(apps: &[TestApp]) {
     let (tries, _) = qudao::throttle::Kind::SignInAccount.allowance();
-    // Every wrong password goes to the first instance, each from another address.
     for i in 0..tries {
         let r = guess(&apps[0], "buyer", "guess-one", format!("198.51.100.{i}")).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}: {}", r.text);
     }
-    // The next one, sent to the other instance, is refused there: they count together.
     let r = guess(&apps[1], "buyer", "guess-one", "198.51.100.99".into()).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     assert_eq!(r.code(), "rate_limited");
     assert!(r.headers.contains_key("retry-after"));
-    // Other accounts sign in on either instance as usual.
-    for app in &apps {
+    for app in apps {
         let r = guess(
             app,
             "coop-panshi",
@@ -469,9 +496,6 @@ async fn a_password_guesser_gains_nothing_by_spreading_tries_across_instances() 
         .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
-    // Both instances counted in the one table the database keeps.
-    let cells = count(&db, "SELECT count(*) FROM throttle_cells").await;
-    assert!(cells >= 2, "{cells} cells");
 }
 
 /// Signs in at `app` as the load balancer reports `from`.

@@ -4,10 +4,12 @@
 
 use qudao::throttle::Kind;
 use reqwest::{Method, StatusCode};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::{
-    Backend, PASSWORD, Reply, TestApp, form_of, send_sign_in, spawn_app, spawn_app_with,
+    Backend, PASSWORD, Reply, TestApp, form_of, redis_database, redis_keys, send_sign_in,
+    spawn_app, spawn_app_with,
 };
 
 /// Signs in through the API, from `address` as the load balancer reports it.
@@ -33,40 +35,18 @@ fn retry_after(r: &Reply) -> u64 {
         .unwrap()
 }
 
-crate::on_both_databases!(wrong_passwords_slow_one_account_down_from_any_address);
+crate::on_both_databases!(
+    wrong_passwords_slow_one_account_down_from_any_address,
+    with_redis_the_limits_live_there_on_either_database
+);
 
 /// On PostgreSQL the cells are the database's, shared by every instance; the same limits hold.
 async fn wrong_passwords_slow_one_account_down_from_any_address(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (tries, window) = Kind::SignInAccount.allowance();
-    // Each guess from a different address: the limit is the account's.
-    for i in 0..tries {
-        let r = sign_in(
-            &app,
-            "buyer",
-            "guess-number-one",
-            &format!("198.51.100.{i}"),
-        )
-        .await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}");
-    }
-    // Now even the right password waits, and says for how long.
-    let r = sign_in(&app, "buyer", PASSWORD, "203.0.113.50").await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(r.code(), "rate_limited");
-    let wait = retry_after(&r);
-    assert!(
-        (1..=(window / tries).as_secs()).contains(&wait),
-        "Retry-After {wait}"
-    );
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains(&wait.to_string())
-    );
+    let (tries, _) = Kind::SignInAccount.allowance();
+    let r = wrong_guesses_then_refused(&app).await;
 
     // An account that does not exist is limited the same way, so the limit tells nothing.
     for _ in 0..tries {
@@ -77,27 +57,7 @@ async fn wrong_passwords_slow_one_account_down_from_any_address(backend: Backend
     assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(unknown.code(), r.code());
 
-    // Other people sign in as usual, and a success gives an account its tries back.
-    for _ in 0..tries - 1 {
-        let r = sign_in(&app, "coop-panshi", "guess-number-one", "198.51.100.2").await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    }
-    assert_eq!(
-        sign_in(&app, "coop-panshi", PASSWORD, "198.51.100.2")
-            .await
-            .status,
-        StatusCode::OK
-    );
-    for _ in 0..tries {
-        let r = sign_in(&app, "coop-panshi", "guess-number-one", "198.51.100.2").await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    }
-    assert_eq!(
-        sign_in(&app, "coop-panshi", PASSWORD, "198.51.100.2")
-            .await
-            .status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    a_success_gives_the_tries_back(&app).await;
 
     // The sign-in page says it in the reader's language, keeping the username.
     let page = app
@@ -238,4 +198,84 @@ async fn switched_off_the_limits_let_everything_through() {
             .status,
         StatusCode::OK
     );
+}
+
+/// With `QUDAO_REDIS_URL` the cells are Redis's, whatever the database: the same limits hold,
+/// each cell expires when its allowance is whole again, and the database keeps none.
+async fn with_redis_the_limits_live_there_on_either_database(backend: Backend) {
+    let number = match backend {
+        Backend::Sqlite => 13,
+        Backend::Postgres => 14,
+    };
+    let Some((url, mut redis)) = redis_database(number).await else {
+        return;
+    };
+    let Some(app) = spawn_app_with(backend, |s| s.redis_url = Some(url.clone())).await else {
+        return;
+    };
+    let (_, window) = Kind::SignInAccount.allowance();
+    wrong_guesses_then_refused(&app).await;
+    // One cell for the account, living until its allowance is whole again: the window.
+    let cells = redis_keys(&mut redis, "qudao:throttle:2:*").await;
+    assert_eq!(cells.len(), 1, "{cells:?}");
+    let ttl = cells[0].1;
+    assert!(ttl > 0 && ttl <= window.as_millis() as i64, "{cells:?}");
+    assert!(!cells[0].0.contains("buyer"), "keys are fingerprints");
+    if backend == Backend::Postgres {
+        let rows = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) FROM throttle_cells",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap();
+        assert_eq!(rows, 0, "the database keeps no cell");
+    }
+    a_success_gives_the_tries_back(&app).await;
+}
+
+/// Each guess from a different address: the limit is the account's. Then even the right
+/// password waits, and says for how long; the refusal.
+async fn wrong_guesses_then_refused(app: &TestApp) -> Reply {
+    let (tries, window) = Kind::SignInAccount.allowance();
+    for i in 0..tries {
+        let r = sign_in(app, "buyer", "guess-number-one", &format!("198.51.100.{i}")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "guess {i}: {}", r.text);
+    }
+    let r = sign_in(app, "buyer", PASSWORD, "203.0.113.50").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.code(), "rate_limited");
+    let wait = retry_after(&r);
+    assert!(
+        (1..=(window / tries).as_secs()).contains(&wait),
+        "Retry-After {wait}"
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&wait.to_string())
+    );
+    r
+}
+
+/// Other people sign in as usual, and a success gives an account its tries back.
+async fn a_success_gives_the_tries_back(app: &TestApp) {
+    let (tries, _) = Kind::SignInAccount.allowance();
+    for _ in 0..tries - 1 {
+        let r = sign_in(app, "coop-panshi", "guess-number-one", "198.51.100.2").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let ok = sign_in(app, "coop-panshi", PASSWORD, "198.51.100.2").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    for _ in 0..tries {
+        let r = sign_in(app, "coop-panshi", "guess-number-one", "198.51.100.2").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let late = sign_in(app, "coop-panshi", PASSWORD, "198.51.100.2").await;
+    assert_eq!(late.status, StatusCode::TOO_MANY_REQUESTS);
 }
