@@ -183,7 +183,7 @@ impl Settings {
             .clone()
             .or_else(|| env("QUDAO_CONFIG").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("qudao.toml"));
-        let file: FileSettings = if path.exists() {
+        let mut file: FileSettings = if path.exists() {
             let raw = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             toml::from_str(&raw).with_context(|| format!("parsing {}", path.display()))?
@@ -201,6 +201,7 @@ impl Settings {
             .unwrap_or_else(|| PathBuf::from("data"));
         let mut s = Settings::embedded(&data_dir);
         s.switches(&file)?;
+        s.services(&mut file);
         let pick = |env_key: &str, file_val: Option<String>| env(env_key).or(file_val);
         if let Some(v) = pick("QUDAO_DATABASE_URL", file.database_url) {
             s.database_url = v;
@@ -208,18 +209,12 @@ impl Settings {
         if let Some(v) = pick("QUDAO_LISTEN", file.listen) {
             s.listen = v;
         }
-        s.meili_url = pick("QUDAO_MEILI_URL", file.meili_url);
-        s.meili_key = pick("QUDAO_MEILI_KEY", file.meili_key);
-        s.redis_url = pick("QUDAO_REDIS_URL", file.redis_url);
         if let Some(v) = pick("QUDAO_MEILI_INDEX", file.meili_index) {
             s.meili_index = v;
         }
-        s.smtp_url = pick("QUDAO_SMTP_URL", file.smtp_url);
-        s.public_url = pick("QUDAO_PUBLIC_URL", file.public_url);
         if let Some(v) = pick("QUDAO_MAIL_FROM", file.mail_from) {
             s.mail_from = v;
         }
-        s.secret = pick("QUDAO_SECRET", file.secret);
         if let Some(v) = pick("QUDAO_DEMO_PASSWORD", file.demo_password) {
             s.demo_password = v;
         }
@@ -276,6 +271,26 @@ impl Settings {
         }
         s.validate()?;
         Ok(s)
+    }
+
+    /// The services and secrets that are off unless given, from the environment or else
+    /// the file.
+    fn services(&mut self, file: &mut FileSettings) {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        for (key, file_val, target) in [
+            ("QUDAO_MEILI_URL", &mut file.meili_url, &mut self.meili_url),
+            ("QUDAO_MEILI_KEY", &mut file.meili_key, &mut self.meili_key),
+            ("QUDAO_REDIS_URL", &mut file.redis_url, &mut self.redis_url),
+            ("QUDAO_SMTP_URL", &mut file.smtp_url, &mut self.smtp_url),
+            (
+                "QUDAO_PUBLIC_URL",
+                &mut file.public_url,
+                &mut self.public_url,
+            ),
+            ("QUDAO_SECRET", &mut file.secret, &mut self.secret),
+        ] {
+            *target = env(key).or(file_val.take());
+        }
     }
 
     /// The on/off settings, from the environment or else the file.

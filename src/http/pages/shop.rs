@@ -116,19 +116,7 @@ pub async fn search_page(
         })
         .collect();
     let (counties, categories, certifications) = facet_values(&form, &found, &vocab, lang);
-    let grades: Vec<Value> = Grade::ALL
-        .iter()
-        .filter(|g| **g != Grade::Ungraded)
-        .map(|g| {
-            let on = form.grade.as_deref() == Some(g.code());
-            context! {
-                name => g.name_for(lang),
-                best => *g == Grade::Special,
-                on,
-                href => form.link("grade", if on { "" } else { g.code() }),
-            }
-        })
-        .collect();
+    let grades = grade_filters(&form, lang);
     let understood_grade = found.understood.grade.map(|g| g.name_for(lang));
     let (show_reading, did_you_mean) = reading(&form, &found);
     let link = |key: &str, value: &str| form.link(key, value);
@@ -161,6 +149,24 @@ pub async fn search_page(
             prev_page,
         },
     )
+}
+
+/// The grades as filters of a search page, each a link that turns it on or off: 特级, then
+/// 一级及以上 and the rest.
+fn grade_filters(form: &SearchForm, lang: Lang) -> Vec<Value> {
+    Grade::ALL
+        .iter()
+        .filter(|g| **g != Grade::Ungraded)
+        .map(|g| {
+            let on = form.grade.as_deref() == Some(g.code());
+            context! {
+                name => g.name_for(lang),
+                best => *g == Grade::Special,
+                on,
+                href => form.link("grade", if on { "" } else { g.code() }),
+            }
+        })
+        .collect()
 }
 
 /// Whether the page says how it read the query (only when the words read differ from the
