@@ -244,6 +244,9 @@ pub struct Vocabulary {
     /// Pinyin initials of the places' Chinese names (xc for 乡城), for initials that
     /// run a place and a product together (xcsr).
     place_initials: HashMap<String, BTreeSet<String>>,
+    /// The provinces something is sold or made in: those of the townships and villages it
+    /// knows (the places below a county are those of listings and sellers).
+    active_provinces: BTreeSet<String>,
     /// What it was built from, as [`Vocabulary::fingerprint`] gives it.
     built_from: u64,
 }
@@ -278,6 +281,9 @@ impl Vocabulary {
         }
         v.add_english_words();
         for p in places {
+            if p.code.len() > 6 {
+                v.active_provinces.insert(p.code[..2].to_string());
+            }
             let (words, initials) = place_readings(&p.name);
             for i in initials {
                 v.place_initials
@@ -715,6 +721,20 @@ impl Vocabulary {
             || self.place_words.contains_key(word)
     }
 
+    /// Whether a word names nothing but places in provinces where nothing is sold: typed
+    /// where a product sounds the same, it is the product mistyped (平果, a city in Guangxi,
+    /// is 苹果 on a market of Sichuan's farms).
+    fn only_a_far_place(&self, word: &str) -> bool {
+        !self.active_provinces.is_empty()
+            && !self.products.contains_key(word)
+            && !self.lexicon_words.contains_key(word)
+            && self.place_words.get(word).is_some_and(|codes| {
+                codes
+                    .iter()
+                    .all(|c| !self.active_provinces.contains(c.get(..2).unwrap_or(c)))
+            })
+    }
+
     /// Splits joined pinyin into known words ("xiangchengsongrong" → "xiangcheng",
     /// "songrong"): the fewest pieces of at least four letters, at most four.
     fn split_pinyin(&self, chunk: &str) -> Option<Vec<String>> {
@@ -1094,7 +1114,7 @@ impl Vocabulary {
             };
         }
         // A slip of the input method: every product that sounds so is meant, the first most.
-        let alikes: &[String] = if self.known(&word) {
+        let alikes: &[String] = if self.known(&word) && !self.only_a_far_place(&word) {
             &[]
         } else {
             self.sound_alikes(&word, alone)
@@ -1380,6 +1400,38 @@ pub(crate) mod tests {
                 "{q}"
             );
         }
+    }
+
+    #[test]
+    fn a_far_place_that_sounds_like_a_product_is_the_product_mistyped() {
+        let v = sample();
+        let read = |q: &str| -> Vec<(TermKind, Option<String>)> {
+            v.terms(q, 8)
+                .into_iter()
+                .map(|t| (t.kind, t.meaning))
+                .collect()
+        };
+        // 平果 is a city in Guangxi, where nothing is sold here; 苹果 sounds the same.
+        assert_eq!(read("平果"), [(TermKind::Product, Some("苹果".into()))]);
+        // Far places that sound like nothing sold stay places, and so do places where
+        // things are sold.
+        assert_eq!(read("北京"), [(TermKind::Place, Some("北京".into()))]);
+        assert_eq!(read("道孚"), [(TermKind::Place, Some("道孚".into()))]);
+        // With no township or village known there is no telling near from far.
+        let no_market = Vocabulary::new(
+            v.categories.values().cloned().collect(),
+            v.places
+                .values()
+                .filter(|p| p.code.len() == 6)
+                .cloned()
+                .collect(),
+        );
+        assert_eq!(
+            no_market.terms("平果", 8)[0].kind,
+            TermKind::Place,
+            "{:?}",
+            no_market.terms("平果", 8)
+        );
     }
 
     #[test]
