@@ -65,6 +65,11 @@ pub struct Settings {
 }
 
 /// The keys a `qudao.toml` may hold; all optional.
+/// A setting from the environment; set but blank counts as unset.
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSettings {
@@ -177,7 +182,6 @@ impl Settings {
 
     /// Reads the file, the environment and the flags, in that order of precedence (last wins).
     pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let path = overrides
             .config
             .clone()
@@ -276,7 +280,6 @@ impl Settings {
     /// The services and secrets that are off unless given, from the environment or else
     /// the file.
     fn services(&mut self, file: &mut FileSettings) {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         for (key, file_val, target) in [
             ("QUDAO_MEILI_URL", &mut file.meili_url, &mut self.meili_url),
             ("QUDAO_MEILI_KEY", &mut file.meili_key, &mut self.meili_key),
@@ -295,7 +298,6 @@ impl Settings {
 
     /// The on/off settings, from the environment or else the file.
     fn switches(&mut self, file: &FileSettings) -> anyhow::Result<()> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         for (key, file_val, target) in [
             (
                 "QUDAO_NOTIFY_WORKER",

@@ -226,7 +226,6 @@ impl Throttle {
 async fn shared_take(db: &DatabaseConnection, kind: Kind, key: &str) -> Result<(), Limited> {
     let (burst, window) = kind.allowance();
     let step = window / burst;
-    let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
     let (step_us, window_us) = (micros(step), micros(window));
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
@@ -298,7 +297,6 @@ async fn redis_take(
     key: &str,
 ) -> Result<(), Limited> {
     let (burst, window) = kind.allowance();
-    let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
     let wait_us: i64 = match GCRA
         .key(redis_key(kind, key))
         .arg(micros(window / burst))
@@ -323,6 +321,11 @@ fn waited(wait_us: i64) -> Result<(), Limited> {
         }),
         _ => Ok(()),
     }
+}
+
+/// A duration in whole microseconds, as the shared cells count time.
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// Deletes the shared cells whose allowance is whole again; nothing on SQLite.

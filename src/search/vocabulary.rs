@@ -189,19 +189,9 @@ const GRADE_WORDS: &[(&str, Grade)] = &[
     ("premium", Grade::Special),
 ];
 
-/// The grade a word of a query names.
-pub fn grade_of(word: &str) -> Option<Grade> {
-    GRADE_WORDS
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|(_, g)| *g)
-}
-
-fn certification_of(word: &str) -> Option<Certification> {
-    CERTIFICATION_WORDS
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|(_, c)| *c)
+/// What a word of a query names in one of the tables above.
+fn word_in<T: Copy>(table: &[(&str, T)], word: &str) -> Option<T> {
+    table.iter().find(|(w, _)| *w == word).map(|(_, v)| *v)
 }
 
 /// How many times a product's own name outweighs its other names when initials are read.
@@ -493,11 +483,7 @@ impl Vocabulary {
         }
         for e in &self.lexicon {
             for (i, n) in e.names.iter().enumerate() {
-                let initials = match i {
-                    0 => initials_read_as(n, &e.pinyin).or_else(|| pinyin_of(n).map(|p| p.1)),
-                    _ => pinyin_of(n).map(|p| p.1),
-                };
-                if let Some(initials) = initials {
+                if let Some((_, initials)) = self.reading(n) {
                     named.push((initials, n, i == 0));
                 }
             }
@@ -582,8 +568,13 @@ impl Vocabulary {
     /// The lexicon's products named in a text (a listing's title), each once: its names,
     /// for the listing's keywords.
     pub fn products_in(&self, text: &str) -> Vec<&str> {
-        self.entries_in(text)
-            .iter()
+        let mut seen: Vec<usize> = Vec::new();
+        for e in self.products_named(text).into_iter().flatten() {
+            if !seen.contains(&e) {
+                seen.push(e);
+            }
+        }
+        seen.iter()
             .flat_map(|e| self.lexicon[*e].names.iter().map(String::as_str))
             .collect()
     }
@@ -631,18 +622,6 @@ impl Vocabulary {
             }
         }
         keywords
-    }
-
-    /// The lexicon entries a text names, each once, in the order they appear, each followed
-    /// by the kinds it belongs to.
-    fn entries_in(&self, text: &str) -> Vec<usize> {
-        let mut seen: Vec<usize> = Vec::new();
-        for e in self.products_named(text).into_iter().flatten() {
-            if !seen.contains(&e) {
-                seen.push(e);
-            }
-        }
-        seen
     }
 
     /// The products a text names, each once and in the order they appear, each with the
@@ -985,8 +964,8 @@ impl Vocabulary {
                 FILLER.contains(&w.as_str())
                     || (len > 1
                         && (self.known(&w)
-                            || certification_of(&w).is_some()
-                            || grade_of(&w).is_some()))
+                            || word_in(CERTIFICATION_WORDS, &w).is_some()
+                            || word_in(GRADE_WORDS, &w).is_some()))
             });
             // Every reading of a word counts only when it is all that was typed (香长 is
             // 香肠); inside a longer text, 柠檬便宜 is not 柠檬片.
@@ -1097,7 +1076,7 @@ impl Vocabulary {
 
     /// What one word of a query names; `alone` when it is all that was typed.
     fn read(&self, word: String, alone: bool) -> QueryTerm {
-        if let Some(c) = certification_of(&word) {
+        if let Some(c) = word_in(CERTIFICATION_WORDS, &word) {
             return QueryTerm {
                 text: word,
                 kind: TermKind::Certification,
@@ -1105,7 +1084,7 @@ impl Vocabulary {
                 meaning: Some(c.code().to_string()),
             };
         }
-        if let Some(g) = grade_of(&word) {
+        if let Some(g) = word_in(GRADE_WORDS, &word) {
             return QueryTerm {
                 text: word,
                 kind: TermKind::Grade,
